@@ -1,0 +1,1 @@
+"""Channel-free conversation engine and flow definitions (no aiogram, no SQLAlchemy here)."""

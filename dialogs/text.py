@@ -1,0 +1,51 @@
+"""Translatable text as data: a message id plus parameters, rendered later in the user's locale.
+
+The engine and the services never translate: they return `Text` values, and the channel renders
+them with the reader's catalog (see `dialogs.render`). That keeps the engine pure and lets the
+same reply be shown in Dutch to one person and in Arabic to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+
+#: What a placeholder may hold. Dates are formatted per locale at render time.
+Param = str | int | date | datetime
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext convention for "mark, translate later"
+    """Mark a string for extraction without translating it now."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message id (English source text) with named `{placeholders}`.
+
+    ``plural`` + ``count`` select a plural form through the catalog (Babel/CLDR rules);
+    ``literal`` marks user data (a name) that must not be looked up in a catalog.
+    """
+
+    msgid: str
+    params: Mapping[str, Param] = field(default_factory=lambda: MappingProxyType({}))
+    plural: str | None = None
+    count: int | None = None
+    literal: bool = False
+
+    @classmethod
+    def of(cls, msgid: str, **params: Param) -> Text:
+        """Build a translatable text with parameters."""
+        return cls(msgid, MappingProxyType(dict(params)))
+
+    @classmethod
+    def plural_of(cls, singular: str, plural: str, count: int, **params: Param) -> Text:
+        """Build a text whose wording depends on ``count`` (``{count}`` is available)."""
+        return cls(singular, MappingProxyType({"count": count, **params}), plural, count)
+
+    @classmethod
+    def raw(cls, value: str) -> Text:
+        """User data shown as is (never translated, isolated inside right-to-left text)."""
+        return cls(value, literal=True)
