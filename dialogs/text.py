@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
+from typing import TypeAlias
 
-#: What a placeholder may hold. Dates are formatted per locale at render time.
-Param = str | int | date | datetime
+#: What a placeholder may hold. Dates are formatted per locale at render time; a nested
+#: `Text` is rendered first, a tuple of them is joined as a list in the reader's language.
+Param: TypeAlias = "str | int | date | datetime | Text | tuple[Text, ...]"
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention for "mark, translate later"
@@ -46,6 +48,6 @@ class Text:
         return cls(singular, MappingProxyType({"count": count, **params}), plural, count)
 
     @classmethod
-    def raw(cls, value: str) -> Text:
-        """User data shown as is (never translated, isolated inside right-to-left text)."""
-        return cls(value, literal=True)
+    def raw(cls, value: Param) -> Text:
+        """User data or a bare value (a name, a date) shown as is: never looked up in a catalog."""
+        return cls("{value}", MappingProxyType({"value": value}), literal=True)

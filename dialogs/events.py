@@ -1,0 +1,61 @@
+"""What a person can do in a conversation, as data, plus a compact codec for buttons.
+
+Button events carry the state version they were shown with: a press on a button from an older
+version of the conversation (a stale keyboard, a forged payload) is recognised as such by the
+engine instead of being applied to whatever question is current now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """The kinds of event. The single-letter values keep callback payloads short."""
+
+    CHOOSE = "c"  # pick (or, in a multiple choice, toggle) an option
+    DONE = "d"  # finish a multiple choice
+    TEXT = "t"  # typed text
+    BACK = "b"
+    SKIP = "s"
+    CANCEL = "x"
+    EDIT = "e"  # from the summary: change the answer of step `value`
+    CONFIRM = "k"
+    PAGE = "p"  # show page `value` of a long option list
+    RESUME = "r"  # show the current question again
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One input. ``version`` is None for typed text, set for button presses."""
+
+    action: Action
+    value: str = ""
+    version: int | None = None
+
+    def encode(self) -> str:
+        """Serialise a button event as ``<action>:<version>:<value>`` (Telegram allows 64 bytes)."""
+        return f"{self.action.value}:{'' if self.version is None else self.version}:{self.value}"
+
+    @classmethod
+    def decode(cls, payload: str) -> Event | None:
+        """Parse `encode`'s output; None for anything malformed (never raises on user input)."""
+        parts = payload.split(":", 2)
+        if len(parts) != 3:
+            return None
+        action_code, version_text, value = parts
+        try:
+            action = Action(action_code)
+        except ValueError:
+            return None
+        if action is Action.TEXT:
+            return None  # typed text never arrives through a button
+        if version_text and not version_text.isdigit():
+            return None
+        return cls(action, value, int(version_text) if version_text else None)
+
+
+def typed(text: str) -> Event:
+    """The event for text the person typed."""
+    return Event(Action.TEXT, text)

@@ -1,0 +1,13 @@
+"""The flows the product offers, by id."""
+
+from __future__ import annotations
+
+from dialogs.flow import Flow
+from dialogs.flows.verwijzing import VERWIJZING
+
+FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING,)}
+
+
+def get_flow(flow_id: str) -> Flow:
+    """The flow with this id (KeyError for an unknown id)."""
+    return FLOWS[flow_id]

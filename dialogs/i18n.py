@@ -1,0 +1,133 @@
+"""Catalogs per language and the rendering of `Text` in one reader's locale (Babel/CLDR).
+
+Kept channel-free so Telegram, the terminal and the web chat render identically.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.lists import format_list
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from dialogs.text import Param, Text
+
+log = logging.getLogger(__name__)
+
+LANGUAGES: tuple[str, ...] = ("nl", "en", "ar", "tr", "pl", "uk")
+DEFAULT_LANGUAGE = "nl"
+#: Each language's own name, for the first screen (ux.md).
+LANGUAGE_NAMES: dict[str, str] = {
+    "nl": "Nederlands",
+    "en": "English",
+    "ar": "العربية",
+    "tr": "Türkçe",
+    "pl": "Polski",
+    "uk": "Українська",
+}
+RTL_LANGUAGES = frozenset({"ar"})
+SCHOOL_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+DEFAULT_LOCALES_PATH = Path(__file__).resolve().parent.parent / "locales"
+
+# First-strong isolate / pop directional isolate: keeps Latin names and digits from
+# scrambling the order of right-to-left sentences (Telegram picks direction per message).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def pick_language(*candidates: str | None) -> str:
+    """The first supported language among candidates (``nl-BE`` counts as ``nl``), else nl."""
+    for candidate in candidates:
+        if candidate:
+            base = candidate.replace("_", "-").split("-")[0].lower()
+            if base in LANGUAGES:
+                return base
+    return DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One language's translations plus its CLDR locale."""
+
+    language: str
+    translations: gettext.NullTranslations
+    locale: Locale = field(repr=False)
+
+    @property
+    def rtl(self) -> bool:
+        """Whether text in this language runs right to left."""
+        return self.language in RTL_LANGUAGES
+
+    def gettext(self, message: str) -> str:
+        """Translate one message id."""
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """Translate with this language's plural rule."""
+        return self.translations.ngettext(singular, plural, count)
+
+    def render(self, text: Text) -> str:
+        """The text in this language, placeholders formatted for this locale."""
+        if text.literal:
+            template = text.msgid
+        elif text.plural is not None and text.count is not None:
+            template = self.ngettext(text.msgid, text.plural, text.count)
+        else:
+            template = self.gettext(text.msgid)
+        values = {key: self._param(value) for key, value in text.params.items()}
+        try:
+            return template.format_map(values)
+        except (KeyError, IndexError, ValueError):
+            # A broken translation must not cost the reader the message: fall back to the
+            # source wording. The catalog tests make this unreachable for shipped catalogs.
+            log.warning("broken translation for %r in %s", text.msgid[:40], self.language)
+            source = text.plural if text.plural and text.count != 1 else text.msgid
+            return source.format_map(values)
+
+    def _param(self, value: Param) -> str:
+        if isinstance(value, Text):
+            shown = self.render(value)
+        elif isinstance(value, tuple):
+            shown = format_list([self.render(item) for item in value], locale=self.locale)
+        elif isinstance(value, datetime):
+            local = value.astimezone(SCHOOL_TIMEZONE) if value.tzinfo else value
+            shown = format_skeleton("MMMMEEEEdHHmm", local, locale=self.locale)
+        elif isinstance(value, date):
+            shown = format_skeleton("MMMMEEEEd", value, locale=self.locale)
+        elif isinstance(value, int):
+            shown = format_decimal(value, locale=self.locale)
+        else:
+            shown = value
+        return f"{FSI}{shown}{PDI}" if self.rtl else shown
+
+
+class Catalogs:
+    """Loads each language's compiled catalog once; built by the composition root."""
+
+    def __init__(self, path: Path = DEFAULT_LOCALES_PATH, domain: str = "messages") -> None:
+        self._path = path
+        self._domain = domain
+        self._loaded: dict[str, Catalog] = {}
+
+    def get(self, language: str | None) -> Catalog:
+        """The catalog for ``language`` (unsupported or missing: Dutch)."""
+        code = pick_language(language)
+        if code not in self._loaded:
+            translations = Translations.load(str(self._path), [code], self._domain)
+            self._loaded[code] = Catalog(code, translations, Locale.parse(code))
+        return self._loaded[code]
+
+    def missing(self) -> list[str]:
+        """Languages whose compiled catalog (.mo) is not on disk (English may rely on ids)."""
+        return [
+            code
+            for code in LANGUAGES
+            if not (self._path / code / "LC_MESSAGES" / f"{self._domain}.mo").exists()
+        ]

@@ -1,0 +1,98 @@
+"""The state of one conversation: plain, immutable and JSON-serialisable.
+
+It lives in the database between messages (storage keeps `to_json()`), so a restart or a
+second worker continues every conversation exactly where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from dialogs.flow import AnswerValue
+
+
+class Status(StrEnum):
+    """Where a conversation is in its life."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class DialogState:
+    """Everything the engine needs to continue a conversation.
+
+    ``version`` grows with every accepted event; buttons carry it, so stale presses are
+    recognised. ``picking`` is true while the summary shows the list of answers to change;
+    ``selection`` holds the ticks of a multiple choice not yet finished,
+    ``query``/``page`` the search and paging of a long option list, ``invalid`` the number of
+    invalid answers in a row to the current question, ``editing`` whether the person came from
+    the summary (and returns there after answering).
+    """
+
+    flow: str
+    flow_version: int
+    step: str | None
+    answers: Mapping[str, AnswerValue] = field(default_factory=lambda: MappingProxyType({}))
+    status: Status = Status.ACTIVE
+    version: int = 0
+    invalid: int = 0
+    editing: bool = False
+    picking: bool = False
+    selection: tuple[str, ...] = ()
+    query: str = ""
+    page: int = 0
+
+    def evolve(self, **changes: Any) -> DialogState:
+        """A copy with changes (the version is bumped by the engine, not here)."""
+        if "answers" in changes:
+            changes["answers"] = MappingProxyType(dict(changes["answers"]))
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists for tuples)."""
+        return {
+            "flow": self.flow,
+            "flow_version": self.flow_version,
+            "step": self.step,
+            "answers": {
+                k: (list(v) if isinstance(v, list) else v) for k, v in self.answers.items()
+            },
+            "status": self.status.value,
+            "version": self.version,
+            "invalid": self.invalid,
+            "editing": self.editing,
+            "picking": self.picking,
+            "selection": list(self.selection),
+            "query": self.query,
+            "page": self.page,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DialogState:
+        """Rebuild a state written by `to_json` (unknown keys are ignored)."""
+        answers: dict[str, AnswerValue] = {}
+        for key, value in dict(data.get("answers", {})).items():
+            if isinstance(value, bool | str):
+                answers[str(key)] = value
+            elif isinstance(value, list):
+                answers[str(key)] = [str(item) for item in value]
+        return cls(
+            flow=str(data["flow"]),
+            flow_version=int(data["flow_version"]),
+            step=None if data.get("step") is None else str(data["step"]),
+            answers=MappingProxyType(answers),
+            status=Status(data.get("status", Status.ACTIVE.value)),
+            version=int(data.get("version", 0)),
+            invalid=int(data.get("invalid", 0)),
+            editing=bool(data.get("editing", False)),
+            picking=bool(data.get("picking", False)),
+            selection=tuple(str(s) for s in data.get("selection", ())),
+            query=str(data.get("query", "")),
+            page=int(data.get("page", 0)),
+        )
