@@ -438,7 +438,11 @@ def _bump(state: DialogState, **changes: object) -> DialogState:
     moved = "step" in changes and changes["step"] != state.step
     reset: dict[str, object] = {"invalid": 0}
     if moved:
-        reset.update(selection=(), query="", page=0, picking=False)
+        # Coming back to a multiple choice (back, or edit from the summary) shows its ticks.
+        answers = changes.get("answers", state.answers)
+        previous = answers.get(str(changes["step"])) if isinstance(answers, Mapping) else None
+        ticks = tuple(previous) if isinstance(previous, list) else ()
+        reset.update(selection=ticks, query="", page=0, picking=False)
     return state.evolve(**{**reset, **changes, "version": state.version + 1})
 
 
