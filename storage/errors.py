@@ -1,0 +1,57 @@
+"""Errors raised by the storage services. User-facing details are `Text` values."""
+
+# ruff: noqa: N818 - the names are part of the agreed API (NotAllowed, InviteInvalid, ...)
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from dialogs.text import Text
+
+
+class StorageError(Exception):
+    """Base class of the errors below."""
+
+
+class NotAllowed(StorageError):
+    """The acting person may not do this (checked from their rows in the database)."""
+
+
+class NotFound(StorageError):
+    """A row the caller referred to does not exist (or is not visible to them)."""
+
+
+class InviteInvalidReason(StrEnum):
+    """Why an invite could not be redeemed."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    #: The Telegram account is already linked to another person.
+    ACCOUNT_IN_USE = "account_in_use"
+
+
+class InviteInvalid(StorageError):
+    """An invite token cannot be redeemed; ``reason`` says why."""
+
+    def __init__(self, reason: InviteInvalidReason) -> None:
+        super().__init__(f"invite invalid: {reason}")
+        self.reason = reason
+
+
+class ImportFailed(StorageError):
+    """An import was refused; nothing was written. ``errors`` lists every problem found."""
+
+    def __init__(self, errors: Iterable[Text]) -> None:
+        self.errors: tuple[Text, ...] = tuple(errors)
+        super().__init__(f"import failed with {len(self.errors)} error(s)")
+
+
+class DraftInvalid(StorageError):
+    """A referral draft failed validation; ``problems`` maps field name to what is wrong."""
+
+    def __init__(self, problems: Mapping[str, Text]) -> None:
+        self.problems: Mapping[str, Text] = MappingProxyType(dict(problems))
+        super().__init__(f"draft invalid: {', '.join(sorted(self.problems))}")

@@ -1,0 +1,37 @@
+"""All tables of trajectbot; importing this package registers them on ``Base.metadata``."""
+
+from storage.models.audit import AuditLog
+from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from storage.models.conversations import Conversation, ConversationStatus
+from storage.models.invites import Invite
+from storage.models.outbox import Outbox, OutboxStatus
+from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
+from storage.models.queue import QueueItem, QueueKind, QueueStatus
+from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
+from storage.models.school import School
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "AuditLog",
+    "Base",
+    "Conversation",
+    "ConversationStatus",
+    "Guardianship",
+    "Invite",
+    "Mentorship",
+    "Outbox",
+    "OutboxStatus",
+    "Person",
+    "PersonRole",
+    "QueueItem",
+    "QueueKind",
+    "QueueStatus",
+    "Referral",
+    "Role",
+    "School",
+    "SupportKind",
+    "UTCDateTime",
+    "Urgency",
+    "Weekday",
+    "utcnow",
+]

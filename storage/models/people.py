@@ -1,0 +1,124 @@
+"""People, their roles, and who is whose mentor or parent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class Role(StrEnum):
+    """What a person may do at their school; one person can hold several roles."""
+
+    STUDENT = "student"
+    PARENT = "parent"
+    MENTOR = "mentor"
+    TEACHER = "teacher"
+    COACH = "coach"
+    CARE_COORDINATOR = "care_coordinator"
+    ADMIN = "admin"
+
+
+class Person(Base):
+    """Anyone the bot talks to or about: student, parent or staff member of one school."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        UniqueConstraint("school_id", "external_id"),
+        # Target of the composite foreign keys that keep links (mentorship, referral, ...)
+        # inside one school at the database level.
+        UniqueConstraint("school_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    group_name: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Loaded together with the person (selectin) so that `has_role` never triggers lazy IO,
+    # which async sessions forbid.
+    roles: Mapped[list[PersonRole]] = relationship(
+        back_populates="person",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def display_name(self) -> str:
+        """Given name and family name, as shown in lists."""
+        return f"{self.given_name} {self.family_name}"
+
+    def has_role(self, role: Role) -> bool:
+        """Whether this person holds ``role`` (from the loaded role rows)."""
+        return any(r.role == role for r in self.roles)
+
+
+class PersonRole(Base):
+    """One role of one person; the pair is the primary key."""
+
+    __tablename__ = "person_role"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
+
+    person: Mapped[Person] = relationship(back_populates="roles", lazy="raise")
+
+
+class Guardianship(Base):
+    """A parent (or carer) of a student, both of the same school."""
+
+    __tablename__ = "guardianship"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "student_id"),
+        ForeignKeyConstraint(
+            ["school_id", "parent_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["school_id", "student_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    parent_id: Mapped[int] = mapped_column()
+    student_id: Mapped[int] = mapped_column(index=True)
+
+
+class Mentorship(Base):
+    """A mentor of a student, both of the same school; the basis of the right to refer."""
+
+    __tablename__ = "mentorship"
+    __table_args__ = (
+        UniqueConstraint("mentor_id", "student_id"),
+        ForeignKeyConstraint(
+            ["school_id", "mentor_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["school_id", "student_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    mentor_id: Mapped[int] = mapped_column()
+    student_id: Mapped[int] = mapped_column(index=True)
