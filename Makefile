@@ -50,7 +50,7 @@ test-postgres: $(STAMP) locales
 	dropdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) --if-exists "$$db"; exit $$rc
 
 extract: $(STAMP)
-	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords="_ N_ gettext ngettext:1,2 npgettext:1c,2,3 pgettext:1c,2 lazy_gettext" \
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords="_ N_ gettext ngettext:1,2 of:1 plural_of:1,2" \
 		--project=trajectbot --version=0.1.0 --msgid-bugs-address=dev@trajectbot.invalid \
 		--sort-by-file --output-file=locales/messages.pot bot dialogs storage
 

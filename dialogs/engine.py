@@ -125,8 +125,8 @@ def question(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
     elif step.kind is StepKind.TEXT:
         lines.append(
             Text.plural_of(
-                N_("Type your answer (at most {count} character)."),
-                N_("Type your answer (at most {count} characters)."),
+                "Type your answer (at most {count} character).",
+                "Type your answer (at most {count} characters).",
                 step.max_length,
             )
         )
@@ -251,8 +251,8 @@ def _read_value(
         if len(state.selection) < step.min_choices:
             return _Invalid(
                 Text.plural_of(
-                    N_("Choose at least {count} option, then press “Done”."),
-                    N_("Choose at least {count} options, then press “Done”."),
+                    "Choose at least {count} option, then press “Done”.",
+                    "Choose at least {count} options, then press “Done”.",
                     step.min_choices,
                 )
             )
@@ -275,16 +275,16 @@ def _read_text(step: Step, raw: str) -> AnswerValue | _Invalid:
     if len(text) < step.min_length:
         return _Invalid(
             Text.plural_of(
-                N_("That is too short: please write at least {count} character."),
-                N_("That is too short: please write at least {count} characters."),
+                "That is too short: please write at least {count} character.",
+                "That is too short: please write at least {count} characters.",
                 step.min_length,
             )
         )
     if len(text) > step.max_length:
         return _Invalid(
             Text.plural_of(
-                N_("That is too long: at most {count} character, yours has {length}."),
-                N_("That is too long: at most {count} characters, yours has {length}."),
+                "That is too long: at most {count} character, yours has {length}.",
+                "That is too long: at most {count} characters, yours has {length}.",
                 step.max_length,
                 length=len(text),
             )

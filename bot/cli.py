@@ -1,0 +1,186 @@
+"""The `trajectbot` command line: set up, fill, try and inspect the product.
+
+Each command builds the application through the composition root (`bot.app.build_app`);
+aiogram is imported only by the commands that talk to Telegram (it is slow to import).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.app import build_app
+from bot.config import Settings, load_settings
+from dialogs.i18n import Catalog, Catalogs
+from dialogs.text import N_, Text
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return Catalogs(settings.locales_path).get(settings.cli_language)
+
+
+def _say(settings: Settings, text: Text, *, err: bool = False) -> None:
+    click.echo(_catalog(settings).render(text), err=err)
+
+
+@click.group(help="trajectbot: the assistant of the trajectvoorziening.")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Entry point of the console script."""
+    ctx.obj = load_settings()
+
+
+@main.command(help="Create or upgrade the database schema (Alembic migrations).")
+@click.pass_obj
+def init(settings: Settings) -> None:
+    """Run every pending migration."""
+    from storage.migrate import upgrade_database
+
+    _run(upgrade_database(settings.database_url))
+    _say(settings, Text.of(N_("The database is ready.")))
+
+
+@main.command("demo-data", help="Fill the database with an invented demo school.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when a school already exists.")
+@click.pass_obj
+def demo_data(settings: Settings, if_empty: bool) -> None:
+    """Create the demo school and print who is who."""
+    from storage.demo import create_demo_data
+
+    async def go() -> None:
+        async with build_app(settings) as app, app.sessions() as session:
+            summary = await create_demo_data(session=session, if_empty=if_empty)
+        if not summary.created:
+            _say(settings, Text.of(N_("A school already exists; no demo data added.")))
+            return
+        _say(
+            settings,
+            Text.of(
+                N_("Demo school created: {name} (code {code})."),
+                name=Text.raw(summary.school_name),
+                code=Text.raw(summary.school_code),
+            ),
+        )
+        for role, ids in summary.people.items():
+            click.echo(f"  {role}: {', '.join(ids)}")
+
+    _run(go())
+
+
+@main.command("import", help="Import students, parents, mentors and their links from a CSV file.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.pass_obj
+def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | None) -> None:
+    """All rows or none: every bad row is reported with its line number."""
+    from storage.errors import ImportFailed
+    from storage.importer import import_people
+    from storage.schools import find_school
+
+    async def go() -> int:
+        async with build_app(settings) as app, app.sessions() as session:
+            async with session.begin():
+                school = await find_school(session=session, code=school_code)
+            content = await asyncio.to_thread(csv_file.read_text, encoding="utf-8-sig")
+            try:
+                report = await import_people(session=session, school=school, rows=content)
+            except ImportFailed as failed:
+                _say(
+                    settings,
+                    Text.plural_of(
+                        "Nothing was imported: {count} problem found.",
+                        "Nothing was imported: {count} problems found.",
+                        len(failed.errors),
+                    ),
+                    err=True,
+                )
+                for error in failed.errors:
+                    _say(settings, error, err=True)
+                return 1
+        _say(
+            settings,
+            Text.of(
+                N_("Imported: {created} new, {updated} updated."),
+                created=report.created,
+                updated=report.updated,
+            ),
+        )
+        return 0
+
+    sys.exit(_run(go()))
+
+
+@main.command(help="Talk to the bot in this terminal, as one person (no Telegram needed).")
+@click.option("--as", "person", required=True, help="The person's id at the school, e.g. mentor1.")
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.option("--lang", "language", help="Language: nl, en, ar, tr, pl or uk.")
+@click.pass_obj
+def chat(settings: Settings, person: str, school_code: str | None, language: str | None) -> None:
+    """Run the same flows as in Telegram, line by line."""
+    from bot.terminal import TerminalChat
+
+    async def go() -> int:
+        async with build_app(settings) as app:
+            terminal = TerminalChat(
+                app,
+                external_id=person,
+                school_code=school_code,
+                language=language,
+                stdin=sys.stdin,
+                stdout=sys.stdout,
+            )
+            return await terminal.run()
+
+    sys.exit(_run(go()))
+
+
+@main.command(help="Show the care coordinator's queue as a table.")
+@click.option("--as", "person", required=True, help="The care coordinator's id at the school.")
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.pass_obj
+def queue(settings: Settings, person: str, school_code: str | None) -> None:
+    """Only a care coordinator sees the queue, and only their own school's."""
+    from bot.queue_table import print_queue
+
+    async def go() -> int:
+        async with build_app(settings) as app:
+            return await print_queue(
+                app, external_id=person, school_code=school_code, catalog=_catalog(settings)
+            )
+
+    sys.exit(_run(go()))
+
+
+@main.command(help="Run the Telegram bot (long polling) when TELEGRAM_BOT_TOKEN is set.")
+@click.pass_obj
+def run(settings: Settings) -> None:
+    """Without a token, explain how to try the product in the terminal instead."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        _say(
+            settings,
+            Text.of(
+                N_(
+                    "No TELEGRAM_BOT_TOKEN is set, so the Telegram bot is not started.\n"
+                    "Try the bot in this terminal instead:\n"
+                    "  .venv/bin/trajectbot chat --as mentor1     (a mentor: make a referral)\n"
+                    "  .venv/bin/trajectbot queue --as zoco       (the care coordinator's queue)\n"
+                    "To use Telegram: put TELEGRAM_BOT_TOKEN in .env (see .env.example) and run "
+                    "`make run` again."
+                )
+            ),
+        )
+        return
+    from bot.telegram.polling import run_polling
+
+    _run(run_polling(settings))

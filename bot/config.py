@@ -1,0 +1,35 @@
+"""Configuration from the environment and `.env` (pydantic-settings). Built once, by the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialogs.i18n import DEFAULT_LOCALES_PATH
+from storage.db import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    """Every key is listed, with its meaning, in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_bot_token: SecretStr | None = None
+    #: Another Bot API server (a local one, or the test emulator); None means api.telegram.org.
+    telegram_api_base: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8081, ge=1, le=65535)
+    telegram_webhook_path: str = "/telegram/webhook"
+    locales_path: Path = DEFAULT_LOCALES_PATH
+    #: Language of the command line's own messages (staff tooling).
+    cli_language: str = "nl"
+    log_level: str = "INFO"
+
+
+def load_settings() -> Settings:
+    """Read settings now (never at import time)."""
+    return Settings()

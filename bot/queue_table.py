@@ -1,0 +1,84 @@
+"""The care coordinator's queue printed as a table (`trajectbot queue`)."""
+
+from __future__ import annotations
+
+import click
+
+from bot.app import App
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.errors import NotAllowed
+from storage.people import get_person_by_external_id
+from storage.queue import list_queue
+from storage.schools import find_school
+
+STATUS_LABELS = {
+    "new": N_("new"),
+    "in_progress": N_("in progress"),
+    "waiting": N_("waiting"),
+    "closed": N_("closed"),
+}
+URGENCY_LABELS = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
+KIND_LABELS = {"referral": N_("referral")}
+
+
+async def print_queue(
+    app: App, *, external_id: str, school_code: str | None, catalog: Catalog
+) -> int:
+    """Print the queue the person may see; exit status 1 when they may not see one."""
+    async with app.sessions() as session:
+        async with session.begin():
+            school = await find_school(session=session, code=school_code)
+            viewer = await get_person_by_external_id(
+                session=session, school_id=school.id, external_id=external_id
+            )
+        if viewer is None:
+            click.echo(
+                catalog.render(
+                    Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
+                ),
+                err=True,
+            )
+            return 1
+        try:
+            entries = await list_queue(session=session, viewer=viewer)
+        except NotAllowed:
+            click.echo(
+                catalog.render(Text.of(N_("Only a care coordinator can see the queue."))), err=True
+            )
+            return 1
+
+    def tr(message: str) -> str:
+        return catalog.render(Text.of(message))
+
+    header = [
+        tr(N_("No.")),
+        tr(N_("Received")),
+        tr(N_("Kind")),
+        tr(N_("Status")),
+        tr(N_("Urgency")),
+        tr(N_("Student")),
+        tr(N_("Class")),
+        tr(N_("Mentor")),
+    ]
+    rows = [
+        [
+            str(e.queue_item_id),
+            catalog.render(Text.raw(e.created_at)),
+            tr(KIND_LABELS.get(e.kind.value, e.kind.value)),
+            tr(STATUS_LABELS.get(e.status.value, e.status.value)),
+            tr(URGENCY_LABELS[e.urgency.value]) if e.urgency else "",
+            e.student_name or "",
+            e.group_name or "",
+            e.mentor_name or "",
+        ]
+        for e in entries
+    ]
+    if not rows:
+        click.echo(tr(N_("The queue is empty.")))
+        return 0
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    click.echo(catalog.render(Text.plural_of("{count} open item", "{count} open items", len(rows))))
+    return 0

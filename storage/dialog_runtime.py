@@ -1,0 +1,212 @@
+"""Runs the pure engine against the database: one event, one transaction.
+
+Every channel calls `open_flow` / `handle_event` here. Within a single transaction the runtime
+loads the conversation (row-locked on PostgreSQL), advances the engine, stores the new state and,
+when the person confirms, lets the flow's binding write its result (referral, queue item,
+outbox row). A crash before commit loses nothing that was shown as done; a restart resumes the
+stored state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from dialogs.engine import advance, question, start
+from dialogs.events import Event
+from dialogs.flow import Flow, FlowContext
+from dialogs.flows import get_flow
+from dialogs.i18n import SCHOOL_TIMEZONE
+from dialogs.replies import Reply, ReplyKind
+from dialogs.state import DialogState, Status
+from dialogs.text import N_, Text
+from storage.errors import DraftInvalid, NotAllowed
+from storage.flows import BINDINGS, FlowBinding, binding_for
+from storage.models import Conversation, ConversationStatus, Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one event produced: the replies to show and the resulting state."""
+
+    flow: str
+    state: DialogState
+    replies: tuple[Reply, ...]
+
+    @property
+    def finished(self) -> bool:
+        """True when the flow was completed or stopped by this event."""
+        return self.state.status is not Status.ACTIVE
+
+
+class ConcurrentUpdateError(Exception):
+    """Another event for the same conversation committed first; the caller may retry once."""
+
+
+def school_today(now: datetime) -> date:
+    """The school's calendar date at ``now`` (Europe/Amsterdam)."""
+    return now.astimezone(SCHOOL_TIMEZONE).date()
+
+
+async def flows_for(*, session: AsyncSession, person: Person) -> list[Flow]:
+    """The flows this person may start, by role (an operation: no transaction of its own)."""
+    del session  # roles are loaded with the person; kept for a uniform service signature
+    return [get_flow(flow_id) for flow_id in _flow_ids_for(person)]
+
+
+async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
+    """The flow the person is in the middle of, if any (most recently touched)."""
+    flow: str | None = await session.scalar(
+        select(Conversation.flow)
+        .where(
+            Conversation.person_id == person.id, Conversation.status == ConversationStatus.ACTIVE
+        )
+        .order_by(Conversation.updated_at.desc())
+        .limit(1)
+    )
+    return flow
+
+
+async def open_flow(*, session: AsyncSession, person: Person, flow_id: str, now: datetime) -> Turn:
+    """Resume the person's unfinished run of ``flow_id``, or start a new one. Unit of work."""
+    async with session.begin():
+        binding = _authorized_binding(person, flow_id)
+        flow = get_flow(flow_id)
+        context = await binding.context(session=session, person=person, today=school_today(now))
+        row = await _load(session, person, flow_id)
+        if row is not None and row.status is ConversationStatus.ACTIVE:
+            state = DialogState.from_json(row.state)
+            if state.flow_version == flow.version:
+                resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
+                notice = Reply(ReplyKind.NOTICE, (resumed,))
+                return Turn(flow_id, state, (notice, question(flow, state, context)))
+            log.info("conversation %s restarted: flow version changed", row.id)
+        state, replies = start(flow, context)
+        _store(session, person, row, state)
+        return Turn(flow_id, state, tuple(replies))
+
+
+async def handle_event(
+    *, session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
+) -> Turn:
+    """Apply one event to the person's conversation in ``flow_id``. Unit of work.
+
+    Raises `ConcurrentUpdateError` when another event for the same conversation won the race.
+    """
+    try:
+        async with session.begin():
+            return await _handle(session, person, flow_id, event, now)
+    except StaleDataError as exc:
+        raise ConcurrentUpdateError(flow_id) from exc
+
+
+async def _handle(
+    session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
+) -> Turn:
+    binding = _authorized_binding(person, flow_id)
+    flow = get_flow(flow_id)
+    context = await binding.context(session=session, person=person, today=school_today(now))
+    row = await _load(session, person, flow_id, lock=True)
+    if row is None or row.status is not ConversationStatus.ACTIVE:
+        ended = Text.of(N_("This conversation has already ended. Use the menu to start again."))
+        state = DialogState(
+            flow=flow_id, flow_version=flow.version, step=None, status=Status.COMPLETED
+        )
+        return Turn(flow_id, state, (Reply(ReplyKind.NOTICE, (ended,)),))
+
+    before = DialogState.from_json(row.state)
+    state, replies = advance(flow, before, event, context)
+    if state.status is Status.COMPLETED and before.status is Status.ACTIVE:
+        try:
+            # A savepoint, so a refusal keeps the conversation (and its answers) intact.
+            async with session.begin_nested():
+                await binding.complete(
+                    session=session, person=person, answers=state.answers, now=now
+                )
+        except (NotAllowed, DraftInvalid) as refusal:
+            # The summary stays open with every answer kept; the person can correct and resend.
+            log.info("completion of %s refused for person %s", flow_id, person.id)
+            state = before.evolve(version=before.version + 1, invalid=0)
+            replies = [
+                Reply(ReplyKind.NOTICE, _refusal_lines(refusal)),
+                question(flow, state, context),
+            ]
+    if state != before:
+        _store(session, person, row, state)
+    return Turn(flow_id, state, tuple(replies))
+
+
+def _refusal_lines(refusal: NotAllowed | DraftInvalid) -> tuple[Text, ...]:
+    if isinstance(refusal, DraftInvalid):
+        return tuple(refusal.problems.values())
+    return (
+        Text.of(
+            N_(
+                "This cannot be sent: you are not (or no longer) allowed to do this for the "
+                "chosen student."
+            )
+        ),
+    )
+
+
+def _authorized_binding(person: Person, flow_id: str) -> FlowBinding:
+    if flow_id not in _flow_ids_for(person):
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    return binding_for(flow_id)
+
+
+def _flow_ids_for(person: Person) -> list[str]:
+    return [flow_id for flow_id, b in BINDINGS.items() if any(person.has_role(r) for r in b.roles)]
+
+
+async def _load(
+    session: AsyncSession, person: Person, flow_id: str, *, lock: bool = False
+) -> Conversation | None:
+    query = select(Conversation).where(
+        Conversation.person_id == person.id, Conversation.flow == flow_id
+    )
+    if lock:
+        # Serialises two events of one person on PostgreSQL; SQLite serialises writers anyway.
+        query = query.with_for_update()
+    result: Conversation | None = await session.scalar(query)
+    return result
+
+
+def _store(
+    session: AsyncSession, person: Person, row: Conversation | None, state: DialogState
+) -> None:
+    status = ConversationStatus(state.status.value)
+    if row is None:
+        session.add(
+            Conversation(
+                school_id=person.school_id,
+                person_id=person.id,
+                flow=state.flow,
+                step=state.step,
+                state=state.to_json(),
+                status=status,
+            )
+        )
+        return
+    row.step = state.step
+    row.state = state.to_json()
+    row.status = status
+
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "FlowContext",
+    "Turn",
+    "active_flow",
+    "flows_for",
+    "handle_event",
+    "open_flow",
+    "school_today",
+]

@@ -1,0 +1,107 @@
+"""What each flow needs from the database: who may use it, its context, what completing writes.
+
+The engine knows flows as pure data; this table connects each one to storage. Adding a flow
+means adding a binding here and its definition in `dialogs.flows`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.flow import Answers, FlowContext, Option
+from dialogs.flows.verwijzing import MENTEES, VERWIJZING
+from dialogs.text import Text
+from storage.models import Person, Role, SupportKind, Urgency, Weekday
+from storage.people import mentees_of
+from storage.referrals import ReferralDraft, submit_referral
+
+
+class ContextBuilder(Protocol):
+    """Builds what the engine may know for one person (their mentees, say)."""
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, today: date
+    ) -> FlowContext: ...
+
+
+class Completion(Protocol):
+    """Writes a confirmed flow's result inside the caller's transaction."""
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBinding:
+    """The storage side of one flow: who may use it, its context, what confirming writes."""
+
+    roles: frozenset[Role]
+    context: ContextBuilder
+    complete: Completion
+
+
+async def _referral_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
+    mentees = await mentees_of(session=session, mentor=person)
+    options = tuple(
+        Option(
+            str(s.id),
+            Text.raw(f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name),
+        )
+        for s in mentees
+    )
+    return FlowContext(today=today, choices=MappingProxyType({MENTEES: options}))
+
+
+def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
+    """The engine's verwijzing answers as the draft `submit_referral` validates again."""
+
+    def text(key: str) -> str | None:
+        value = answers.get(key)
+        return value if isinstance(value, str) else None
+
+    def codes(key: str) -> list[str]:
+        value = answers.get(key)
+        return value if isinstance(value, list) else []
+
+    return ReferralDraft(
+        student_id=int(str(answers["student_id"])),
+        help_question_student=str(answers["help_question_student"]),
+        help_question_teacher=str(answers["help_question_teacher"]),
+        tried=str(answers["tried"]),
+        works_at_home=text("works_at_home"),
+        works_at_school=text("works_at_school"),
+        urgency=Urgency(str(answers["urgency"])),
+        parents_informed=answers["parents_informed"] is True,
+        parents_not_informed_reason=text("parents_not_informed_reason"),
+        support=tuple(SupportKind(code) for code in codes("support")),
+        intake_from=date.fromisoformat(str(answers["intake_from"])),
+        intake_days=tuple(Weekday(code) for code in codes("intake_days")),
+        text_language=language,
+    )
+
+
+async def _submit_referral(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    draft = referral_draft(answers, language=person.language)
+    await submit_referral(session=session, mentor=person, draft=draft, now=now)
+
+
+BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
+    {
+        VERWIJZING.id: FlowBinding(
+            roles=frozenset({Role.MENTOR}), context=_referral_context, complete=_submit_referral
+        ),
+    }
+)
+
+
+def binding_for(flow_id: str) -> FlowBinding:
+    """The binding of ``flow_id`` (KeyError when the flow has none)."""
+    return BINDINGS[flow_id]
