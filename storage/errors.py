@@ -16,11 +16,22 @@ class StorageError(Exception):
 
 
 class NotAllowed(StorageError):
-    """The acting person may not do this (checked from their rows in the database)."""
+    """The acting person may not do this (checked from their rows in the database).
+
+    ``reason`` is shown to the person as is; it names no one and no care details.
+    """
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason
 
 
 class NotFound(StorageError):
     """A row the caller referred to does not exist (or is not visible to them)."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason
 
 
 class InviteInvalidReason(StrEnum):

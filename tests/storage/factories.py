@@ -1,0 +1,71 @@
+"""Small builders for storage tests. Every name is invented."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Base, Mentorship, Person, PersonRole, Role, School
+from storage.referrals import ReferralDraft, SupportKind, Urgency, Weekday
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+async def add_school(session: AsyncSession, code: str = "vmbo-noord") -> School:
+    school = School(code=code, name=f"School {code}")
+    session.add(school)
+    await session.flush()
+    return school
+
+
+async def add_person(
+    session: AsyncSession,
+    school: School,
+    external_id: str,
+    *roles: Role,
+    given_name: str = "Test",
+    family_name: str | None = None,
+    group_name: str | None = None,
+) -> Person:
+    person = Person(
+        school_id=school.id,
+        external_id=external_id,
+        given_name=given_name,
+        family_name=family_name or f"Persoon-{external_id}",
+        group_name=group_name,
+        roles=[PersonRole(role=role) for role in roles],
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def add_mentorship(session: AsyncSession, mentor: Person, student: Person) -> None:
+    session.add(Mentorship(school_id=mentor.school_id, mentor_id=mentor.id, student_id=student.id))
+    await session.flush()
+
+
+async def count(session: AsyncSession, model: type[Base]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def draft(student_id: int, **changes: object) -> ReferralDraft:
+    values: dict[str, object] = {
+        "student_id": student_id,
+        "help_question_student": "Ik wil rustiger worden in de klas.",
+        "help_question_teacher": "Hoe help ik hem bij het plannen?",
+        "tried": "Vaste plek in de klas, korte gesprekjes na de les.",
+        "works_at_home": None,
+        "works_at_school": "Duidelijke afspraken vooraf.",
+        "urgency": Urgency.NORMAL,
+        "parents_informed": True,
+        "parents_not_informed_reason": None,
+        "support": (SupportKind.CONVERSATIONS, SupportKind.TIME_OUT),
+        "intake_from": date(2026, 3, 9),
+        "intake_days": (Weekday.MON, Weekday.WED),
+        "text_language": "nl",
+    }
+    values.update(changes)
+    return ReferralDraft(**values)  # type: ignore[arg-type]
