@@ -50,12 +50,11 @@ test-postgres: $(STAMP) locales
 	dropdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) --if-exists "$$db"; exit $$rc
 
 extract: $(STAMP)
-	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords="_ N_ gettext ngettext:1,2 of:1 plural_of:1,2" \
-		--project=trajectbot --version=0.1.0 --msgid-bugs-address=dev@trajectbot.invalid \
-		--sort-by-file --output-file=locales/messages.pot bot dialogs storage
+	$(BIN)/python -m tools.i18n extract
 
-update-catalogs: extract
-	$(BIN)/pybabel update --domain=messages --input-file=locales/messages.pot --output-dir=locales --no-fuzzy-matching
+# Brings every catalog in line with the code (LANGS="xx" adds new ones); then translate.
+update-catalogs: $(STAMP)
+	$(BIN)/python -m tools.i18n update $(LANGS)
 
 bench: $(STAMP) locales
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

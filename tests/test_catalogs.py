@@ -1,0 +1,89 @@
+"""The catalogs are complete, consistent with the code, and compile: a broken one fails here."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po
+
+from dialogs.i18n import LANGUAGES, Catalogs
+from tools.i18n import LOCALES, POT, extract, languages, po_path
+
+#: Languages that must have a complete catalog now (the other four arrive with issue 5).
+REQUIRED = ("nl", "en")
+
+
+def _read(path: Path, language: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def _ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
+    return {m.id if isinstance(m.id, str) else tuple(m.id) for m in catalog if m.id}
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def test_required_languages_have_catalogs() -> None:
+    assert set(REQUIRED) <= set(languages())
+    assert set(languages()) <= set(LANGUAGES), "a catalog for a language the product does not offer"
+
+
+def test_template_is_up_to_date_with_the_code() -> None:
+    in_code, in_template = _ids(extract()), _ids(_read(POT))
+    assert in_code - in_template == set(), "new strings: run `make update-catalogs`"
+    assert in_template - in_code == set(), "stale strings: run `make update-catalogs`"
+
+
+@pytest.mark.parametrize("language", sorted(set(REQUIRED) | set(languages())))
+def test_catalog_is_complete_and_consistent(language: str) -> None:
+    template = _read(POT)
+    catalog = _read(po_path(language), language)
+    expected_plurals = get_plural(language).num_plurals
+    assert catalog.num_plurals == expected_plurals, "Plural-Forms header differs from CLDR"
+    assert not catalog.fuzzy, "the header is marked fuzzy: the compiler would skip the catalog"
+    problems: list[str] = []
+    for wanted in template:
+        if not wanted.id:
+            continue
+        message = catalog.get(wanted.id)
+        if message is None:
+            problems.append(f"missing: {wanted.id!r}")
+            continue
+        problems.extend(_check(message, expected_plurals))
+    assert problems == []
+
+
+def _check(message: Message, plurals: int) -> list[str]:
+    label = repr(message.id)
+    if message.fuzzy:
+        return [f"fuzzy: {label}"]
+    ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
+    strings = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+    if len(ids) > 1 and len(strings) != plurals:
+        return [f"{len(strings)} plural forms instead of {plurals}: {label}"]
+    if any(not s for s in strings):
+        return [f"untranslated: {label}"]
+    source_fields = set().union(*(_fields(i) for i in ids))
+    problems = []
+    for translated in strings:
+        fields = _fields(translated)
+        # A plural form used only for n == 1 may leave out {count}; nothing else may differ.
+        if fields - source_fields or (source_fields - {"count"}) - fields:
+            problems.append(f"placeholders {sorted(fields)} != {sorted(source_fields)}: {label}")
+    return problems
+
+
+@pytest.mark.parametrize("language", REQUIRED)
+def test_compiled_catalog_is_used(language: str) -> None:
+    catalogs = Catalogs(LOCALES)
+    assert language not in catalogs.missing(), "not compiled: run `make locales`"
+    catalog = catalogs.get(language)
+    expected = {"nl": "Ja", "en": "Yes"}[language]
+    assert catalog.gettext("Yes") == expected

@@ -1,0 +1,1 @@
+"""Developer tooling (not shipped): catalog extraction and checks."""
