@@ -427,9 +427,10 @@ def _skip(
 def _page(
     flow: Flow, state: DialogState, value: str, context: FlowContext
 ) -> tuple[DialogState, list[Reply]]:
-    if not value.isdigit():
+    number = _page_number(value)
+    if number is None:
         return state, [question(flow, state, context)]
-    new = _bump(state, page=int(value))
+    new = _bump(state, page=number)
     return new, [question(flow, new, context)]
 
 
@@ -500,8 +501,8 @@ def _on_summary(
     if action is Action.EDIT and not value:
         new = _bump(state, picking=True, page=0)
         return new, [question(flow, new, context)]
-    if action is Action.PAGE and state.picking and value.isdigit():
-        new = _bump(state, page=int(value))
+    if action is Action.PAGE and state.picking and (number := _page_number(value)) is not None:
+        new = _bump(state, page=number)
         return new, [question(flow, new, context)]
     if action is Action.EDIT and value in editable:
         new = _bump(state, step=value, editing=True)
@@ -563,6 +564,14 @@ def _fold(value: str) -> str:
 def _matches(option: Option, query: str) -> bool:
     label = option.label.params.get("value") if option.label.literal else option.label.msgid
     return bool(query) and _fold(query) in _fold(str(label))
+
+
+def _page_number(value: str) -> int | None:
+    # ASCII digits only: int() rejects some str.isdigit() characters ("²") and very long
+    # numbers; a page payload is user input and must never raise.
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        return None
+    return int(value)
 
 
 def _iso_date(value: str) -> date | None:

@@ -51,9 +51,16 @@ class Event:
             return None
         if action is Action.TEXT:
             return None  # typed text never arrives through a button
-        if version_text and not version_text.isdigit():
+        if not version_text:
+            return cls(action, value, None)
+        # isdigit() alone also accepts "²", which int() rejects; int() also refuses very long
+        # digit strings. Both must mean "malformed", not an exception.
+        if not (version_text.isascii() and version_text.isdigit()):
             return None
-        return cls(action, value, int(version_text) if version_text else None)
+        try:
+            return cls(action, value, int(version_text))
+        except ValueError:
+            return None
 
 
 def typed(text: str) -> Event:
