@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from dialogs.i18n import Catalogs
 from storage.db import create_engine, create_sessionmaker
+from storage.migrate import schema_is_current
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +28,27 @@ class App:
     catalogs: Catalogs
 
 
+class DatabaseNotReadyError(RuntimeError):
+    """The schema is missing or older than the code: `trajectbot init` migrates it."""
+
+
 @asynccontextmanager
-async def build_app(settings: Settings) -> AsyncIterator[App]:
-    """Build the application's parts from ``settings`` and release them afterwards."""
+async def build_app(settings: Settings, *, log_level: str | None = None) -> AsyncIterator[App]:
+    """Build the application's parts from ``settings`` and release them afterwards.
+
+    Refuses (`DatabaseNotReadyError`) to run on a database that is not migrated to the newest
+    schema, rather than failing later on a missing table.
+    """
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=(log_level or settings.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic narrates every schema check at INFO; operators need its warnings only.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = create_engine(settings.database_url)
     try:
+        if not await schema_is_current(engine):
+            raise DatabaseNotReadyError(settings.database_url)
         yield App(
             settings=settings,
             engine=engine,

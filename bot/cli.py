@@ -23,7 +23,19 @@ T = TypeVar("T")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    from bot.app import DatabaseNotReadyError
+
+    try:
+        return asyncio.run(coro)
+    except DatabaseNotReadyError:
+        _say(
+            load_settings(),
+            Text.of(
+                N_("The database is not set up (or is out of date). Run `trajectbot init` first.")
+            ),
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -66,14 +78,22 @@ def demo_data(settings: Settings, if_empty: bool) -> None:
             return
         _say(
             settings,
-            Text.of(
-                N_("Demo school created: {name} (code {code})."),
-                name=Text.raw(summary.school_name),
-                code=Text.raw(summary.school_code),
+            Text.plural_of(
+                "Demo school created (code “demo”) with {count} invented person: {ids}.",
+                "Demo school created (code “demo”) with {count} invented people: {ids}.",
+                len(summary.external_ids),
+                ids=", ".join(summary.external_ids),
             ),
         )
-        for role, ids in summary.people.items():
-            click.echo(f"  {role}: {', '.join(ids)}")
+        _say(
+            settings,
+            Text.of(
+                N_(
+                    "Try it: `trajectbot chat --as mentor1` (a mentor) and then "
+                    "`trajectbot queue --as zoco` (the care coordinator)."
+                )
+            ),
+        )
 
     _run(go())
 
@@ -112,8 +132,8 @@ def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | Non
             settings,
             Text.of(
                 N_("Imported: {created} new, {updated} updated."),
-                created=report.created,
-                updated=report.updated,
+                created=len(report.created),
+                updated=len(report.updated),
             ),
         )
         return 0
@@ -131,7 +151,7 @@ def chat(settings: Settings, person: str, school_code: str | None, language: str
     from bot.terminal import TerminalChat
 
     async def go() -> int:
-        async with build_app(settings) as app:
+        async with build_app(settings, log_level="WARNING") as app:
             terminal = TerminalChat(
                 app,
                 external_id=person,
