@@ -111,7 +111,7 @@ async def apply_people_rows(
     }
     _check_links(rows_by_id, existing, errors)
     if errors:
-        raise ImportFailed(errors)
+        raise ImportFailed(sorted(errors, key=_line_of))
 
     created: list[str] = []
     updated: list[str] = []
@@ -166,6 +166,11 @@ async def apply_people_rows(
         "import into school_id=%s: %s created, %s updated", school_id, *map(len, (created, updated))
     )
     return ImportReport(created=tuple(created), updated=tuple(updated))
+
+
+def _line_of(error: Text) -> int:
+    line = error.params.get("line", 0)
+    return line if isinstance(line, int) else 0
 
 
 def _read(
