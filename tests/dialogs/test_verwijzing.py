@@ -1,0 +1,112 @@
+"""The whole referral through the engine, as a mentor would fill it in."""
+
+from __future__ import annotations
+
+from dialogs.flows import FLOWS, get_flow
+from dialogs.flows.verwijzing import VERWIJZING
+from dialogs.replies import ReplyKind
+from dialogs.state import Status
+from tests.dialogs.helpers import Chat, kinds, mentee_context, render
+
+
+def test_the_flow_is_registered() -> None:
+    assert get_flow("verwijzing") is VERWIJZING
+    assert set(FLOWS) == {"verwijzing"}
+
+
+def test_a_full_referral_ends_with_the_exact_answers() -> None:
+    chat = Chat(VERWIJZING, mentee_context())
+
+    chat.type("zoe")
+    chat.press("Zoë de Vries")
+    chat.type("Ik wil minder boos worden in de klas.")
+    chat.type("Hoe help ik hem rustig te blijven?")
+    chat.type("Twee gesprekken met de mentor, plek bij de deur.")
+    chat.press("Skip")  # what works at home
+    chat.type("Vooraan zitten.")
+    chat.press("High: this week")
+    chat.press("No")
+    chat.type("Ik bel ze donderdag na de ouderavond.")
+    chat.press("Time-out moments", "Support talks (begeleidingsgesprekken)", "Done ✓")
+    chat.type("28-11")  # a Saturday: refused
+    chat.type("30-11")
+    chat.press("Thursday", "Tuesday", "Done ✓")
+    assert chat.state.step == "summary"
+
+    summary = render(chat.question).splitlines()
+    replies = chat.press("Send ✓")
+
+    assert summary == [
+        "Please check your referral before sending it:",
+        "Student: Zoë de Vries",
+        "Student's help question: Ik wil minder boos worden in de klas.",
+        "Teacher's help question: Hoe help ik hem rustig te blijven?",
+        "Already tried: Twee gesprekken met de mentor, plek bij de deur.",
+        "What works at home: (skipped)",
+        "What works at school: Vooraan zitten.",
+        "Urgency: High: this week",
+        "Parents informed: No",
+        "Why parents are not informed yet: Ik bel ze donderdag na de ouderavond.",
+        "Support asked for: Support talks (begeleidingsgesprekken) and Time-out moments",
+        "Intake possible from: Mon, Nov 30",
+        "Intake days: Tuesday and Thursday",
+    ]
+    assert kinds(replies) == [ReplyKind.DONE]
+    assert render(replies[0]) == (
+        "Your referral has been sent. The care coordinator will look at it within two school "
+        "days and let you know the next step."
+    )
+    assert chat.state.status is Status.COMPLETED
+    assert dict(chat.state.answers) == {
+        "student_id": "s01",
+        "help_question_student": "Ik wil minder boos worden in de klas.",
+        "help_question_teacher": "Hoe help ik hem rustig te blijven?",
+        "tried": "Twee gesprekken met de mentor, plek bij de deur.",
+        "works_at_school": "Vooraan zitten.",
+        "urgency": "high",
+        "parents_informed": False,
+        "parents_not_informed_reason": "Ik bel ze donderdag na de ouderavond.",
+        "support": ["conversations", "time_out"],
+        "intake_from": "2026-11-30",
+        "intake_days": ["tue", "thu"],
+    }
+
+
+def test_a_referral_with_parents_informed_has_no_reason() -> None:
+    chat = Chat(VERWIJZING, mentee_context())
+    chat.press("Ahmed Çelik")
+    chat.type("Ik wil rustiger worden.")
+    chat.type("Hoe help ik haar focussen?")
+    chat.type("Een gesprek met de ouders.")
+    chat.type("Vaste routine.")
+    chat.press("Skip", "Low: can wait a few weeks", "Yes")
+    assert chat.state.step == "support"
+    chat.press("Return after long absence", "Done ✓")
+    chat.press("Fri, Nov 27")
+    chat.press("Monday", "Friday", "Done ✓")
+
+    chat.press("Send ✓")
+
+    assert chat.state.status is Status.COMPLETED
+    assert dict(chat.state.answers) == {
+        "student_id": "s02",
+        "help_question_student": "Ik wil rustiger worden.",
+        "help_question_teacher": "Hoe help ik haar focussen?",
+        "tried": "Een gesprek met de ouders.",
+        "works_at_home": "Vaste routine.",
+        "urgency": "low",
+        "parents_informed": True,
+        "support": ["return_after_absence"],
+        "intake_from": "2026-11-27",
+        "intake_days": ["mon", "fri"],
+    }
+
+
+def test_help_questions_need_ten_characters() -> None:
+    chat = Chat(VERWIJZING, mentee_context())
+    chat.press("Zoë de Vries")
+
+    replies = chat.type("Boos.")
+
+    assert render(replies[0]) == "That is too short: please write at least 10 characters."
+    assert chat.state.step == "help_question_student"
