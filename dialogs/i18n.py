@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import gettext
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_time, match_skeleton
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import Translations
@@ -98,14 +100,32 @@ class Catalog:
             shown = format_list([self.render(item) for item in value], locale=self.locale)
         elif isinstance(value, datetime):
             local = value.astimezone(SCHOOL_TIMEZONE) if value.tzinfo else value
-            shown = format_skeleton("MMMMEEEEdHHmm", local, locale=self.locale)
+            # "dinsdag 1 december 10:30": the locale's own way of joining a date and a time.
+            day = format_date(local, _long_day_pattern(self.locale), locale=self.locale)
+            time = format_time(local, "short", locale=self.locale)
+            shown = str(self.locale.datetime_formats["short"]).format(time, day)
         elif isinstance(value, date):
-            shown = format_skeleton("MMMMEEEEd", value, locale=self.locale)
+            shown = format_date(value, _long_day_pattern(self.locale), locale=self.locale)
         elif isinstance(value, int):
             shown = format_decimal(value, locale=self.locale)
         else:
             shown = value
         return f"{FSI}{shown}{PDI}" if self.rtl else shown
+
+
+@lru_cache(maxsize=16)
+def _long_day_pattern(locale: Locale) -> str:
+    """The locale's weekday-day-month pattern with the names written out in full.
+
+    CLDR has no "EEEE d MMMM" skeleton for most locales and Babel does not widen fields when it
+    matches one, so the closest pattern is widened here: "dinsdag 1 december", "Tuesday,
+    December 1", "1 Aralık Salı".
+    """
+    skeletons = locale.datetime_skeletons
+    key = match_skeleton("MMMMEd", skeletons) or "MMMEd"
+    pattern = skeletons[key].pattern
+    pattern = re.sub(r"E+|c+", "EEEE", pattern)
+    return re.sub(r"(?<!M)M{3}(?!M)|(?<!L)L{3}(?!L)", "MMMM", pattern)
 
 
 class Catalogs:

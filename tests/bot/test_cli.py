@@ -1,0 +1,171 @@
+"""The command line, driven as a person would: real processes, a real database, typed lines.
+
+Each `trajectbot` invocation is a new process, so a conversation that continues in the next
+invocation proves that state lives in the database (resume after restart).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Outbox, QueueItem, Referral
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# mentor2 of the demo school has three mentees (lln13 Bram, lln14 Lieke, lln15 Amira).
+# Numbers press the numbered buttons; anything else is typed text.
+FIRST_HALF = [
+    "1",  # menu: New referral
+    "2",  # student: Lieke Noordeloos (3A)
+    "Ze wil minder bang zijn om in de klas iets te zeggen.",
+    "Hoe help ik haar om mee te doen zonder druk?",
+    "Een vaste plek bij het raam en een wekelijks gesprekje.",
+]
+SECOND_HALF = [
+    "Rustige huiswerkplek na het eten.",  # works at home (optional, answered)
+    "2",  # works at school: Skip
+    "3",  # urgency: high
+    "2",  # parents informed: No
+    "Ik bel ze donderdag na de ouderavond.",  # why not yet (appears because of "No")
+    "2",  # support: tick time-out
+    "1",  # support: tick support talks
+    "8",  # support: Done
+    "1",  # intake from: the next school day
+    "2",  # intake days: tick Tuesday
+    "4",  # intake days: tick Thursday
+    "6",  # intake days: Done
+    "1",  # summary: Send
+    "0",  # menu: quit
+]
+
+
+def trajectbot(
+    database_url: str, *args: str, lines: list[str] | None = None, language: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh process against ``database_url``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CLI_LANGUAGE": language,
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input="".join(f"{line}\n" for line in lines or []),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+async def demo_db(database_url: str) -> str:
+    """A migrated database holding the demo school, set up through the CLI itself."""
+    assert trajectbot(database_url, "init").returncode == 0
+    created = trajectbot(database_url, "demo-data", "--if-empty")
+    assert created.returncode == 0, created.stderr
+    assert "mentor1" in created.stdout
+    return database_url
+
+
+async def _referrals(database_url: str) -> tuple[list[Referral], list[QueueItem], list[Outbox]]:
+    engine = create_engine(database_url)
+    try:
+        session: AsyncSession
+        async with create_sessionmaker(engine)() as session:
+            return (
+                list(await session.scalars(select(Referral))),
+                list(await session.scalars(select(QueueItem))),
+                list(await session.scalars(select(Outbox))),
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_full_verwijzing_in_two_sittings_lands_in_the_queue(demo_db: str) -> None:
+    first = trajectbot(demo_db, "chat", "--as", "mentor2", lines=FIRST_HALF)
+    assert first.returncode == 0, first.stderr
+    assert "Question 5 of 12" in first.stdout  # stopped at "what works at home"
+    assert "Your answers are saved" in first.stdout
+
+    second = trajectbot(demo_db, "chat", "--as", "mentor2", lines=SECOND_HALF)
+    assert second.returncode == 0, second.stderr
+    assert "Welcome back" in second.stdout
+    assert "Question 9 of 12" in second.stdout  # the reason question, because parents: No
+    assert "Your referral has been sent" in second.stdout
+
+    referrals, items, outbox = await _referrals(demo_db)
+    assert len(referrals) == 1
+    referral = referrals[0]
+    assert referral.help_question_student.startswith("Ze wil minder bang")
+    assert referral.works_at_home == "Rustige huiswerkplek na het eten."
+    assert referral.works_at_school is None
+    assert referral.urgency.value == "high"
+    assert referral.parents_informed is False
+    assert referral.parents_not_informed_reason == "Ik bel ze donderdag na de ouderavond."
+    assert sorted(referral.support) == ["conversations", "time_out"]
+    assert referral.intake_days == ["tue", "thu"]
+    assert [item.status.value for item in items] == ["new"]
+    assert [row.kind for row in outbox] == ["referral.new"]
+
+    queue = trajectbot(demo_db, "queue", "--as", "zoco")
+    assert queue.returncode == 0, queue.stderr
+    assert "Lieke Noordeloos" in queue.stdout
+    assert "1 open item" in queue.stdout
+
+
+async def test_queue_is_refused_to_a_mentor(demo_db: str) -> None:
+    result = trajectbot(demo_db, "queue", "--as", "mentor1")
+    assert result.returncode == 1
+    assert "Only a care coordinator can see the queue." in result.stderr
+
+
+async def test_a_person_without_flows_is_told_so(demo_db: str) -> None:
+    result = trajectbot(demo_db, "chat", "--as", "ouder1", lines=[])
+    assert result.returncode == 0
+    assert "There is nothing for you to do here yet." in result.stdout
+
+
+async def test_stop_discards_the_draft(demo_db: str) -> None:
+    stopped = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1", "1", "2", "0"])
+    assert "Stopped. Nothing has been sent." in stopped.stdout
+    again = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["0"])
+    assert "Welcome back" not in again.stdout
+    referrals, _, _ = await _referrals(demo_db)
+    assert referrals == []
+
+
+async def test_commands_on_an_uninitialised_database_explain_what_to_do(
+    database_url: str,
+) -> None:
+    result = trajectbot(database_url, "queue", "--as", "zoco")
+    assert result.returncode == 2
+    assert "Run `trajectbot init` first." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_a_token_explains_how_to_try_the_product(tmp_path: Path) -> None:
+    result = trajectbot(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "run")
+    assert result.returncode == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout
+    assert "trajectbot chat --as mentor1" in result.stdout
+
+
+def test_cli_messages_follow_the_cli_language(tmp_path: Path) -> None:
+    dutch = trajectbot(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "init", language="nl")
+    assert dutch.returncode == 0
+    english = trajectbot(f"sqlite+aiosqlite:///{tmp_path / 'y.db'}", "init", language="en")
+    assert english.stdout.strip() == "The database is ready."
+    assert dutch.stdout.strip() != english.stdout.strip()
