@@ -74,6 +74,11 @@ def toy_flow(*steps: Step, summary: bool = True) -> Flow:
     )
 
 
+def day(value: date) -> str:
+    """A date as the English catalog writes it (the format itself is tested in test_render)."""
+    return EN.render(Text.raw(value))
+
+
 def render(reply: Reply) -> str:
     """The reply's text in English."""
     return render_reply(reply, EN).text
