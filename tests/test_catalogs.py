@@ -64,8 +64,8 @@ def _check(message: Message, plurals: int) -> list[str]:
     label = repr(message.id)
     if message.fuzzy:
         return [f"fuzzy: {label}"]
-    ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
-    strings = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+    ids = (message.id,) if isinstance(message.id, str) else tuple(message.id or ())
+    strings = (message.string,) if isinstance(message.string, str) else tuple(message.string or ())
     if len(ids) > 1 and len(strings) != plurals:
         return [f"{len(strings)} plural forms instead of {plurals}: {label}"]
     if any(not s for s in strings):
