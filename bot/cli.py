@@ -24,9 +24,13 @@ T = TypeVar("T")
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     from bot.app import DatabaseNotReadyError
+    from storage.errors import NotFound
 
     try:
         return asyncio.run(coro)
+    except NotFound as missing:
+        _say(load_settings(), missing.reason, err=True)
+        sys.exit(1)
     except DatabaseNotReadyError:
         _say(
             load_settings(),

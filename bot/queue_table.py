@@ -52,7 +52,7 @@ async def print_queue(
         return catalog.render(Text.of(message))
 
     header = [
-        tr(N_("No.")),
+        tr(N_("Item")),
         tr(N_("Received")),
         tr(N_("Kind")),
         tr(N_("Status")),

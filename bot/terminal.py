@@ -109,7 +109,8 @@ class TerminalChat:
         self._write(catalog.render(Text.of(N_("What would you like to do?"))))
         for number, flow in enumerate(flows, start=1):
             self._write(f"  [{number}] {catalog.render(Text.of(flow.title))}")
-        self._write(f"  [0] {catalog.render(Text.of(N_('Quit')))}")
+        quit_label = catalog.render(Text.of(N_("Quit")))
+        self._write(f"  [0] {quit_label}")
         while True:
             line = await self._read()
             if line is None or line.strip() in ("0", QUIT):

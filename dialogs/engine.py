@@ -311,7 +311,7 @@ def _read_date(step: Step, event: Event, context: FlowContext) -> AnswerValue | 
     if parsed > context.today + timedelta(days=step.max_days_ahead):
         return _Invalid(
             Text.of(
-                N_("That date is too far ahead. Please choose a day before {limit}."),
+                N_("That date is too far ahead. Please choose {limit} or earlier."),
                 limit=context.today + timedelta(days=step.max_days_ahead),
             )
         )

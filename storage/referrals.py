@@ -87,10 +87,10 @@ def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
             if name in required:
                 problems[name] = Text.of(N_("Please fill this in."))
             else:
-                problems[name] = Text.of(N_("Leave this out or write something."))
+                problems[name] = Text.of(N_("Skip this question or write an answer."))
         elif len(value) > FREE_TEXT_MAX:
             problems[name] = Text.of(
-                N_("Please keep this under {limit} characters."), limit=FREE_TEXT_MAX
+                N_("Please write at most {limit} characters."), limit=FREE_TEXT_MAX
             )
     if not draft.support:
         problems["support"] = Text.of(N_("Choose at least one kind of support."))

@@ -20,6 +20,10 @@ async def find_school(*, session: AsyncSession, code: str | None) -> School:
             )
         return school
     schools = list(await session.scalars(select(School).limit(2)))
-    if len(schools) != 1:
-        raise NotFound(Text.of(N_("Name the school with --school (there is none, or several).")))
+    if not schools:
+        raise NotFound(
+            Text.of(N_("There is no school yet: import people or run `trajectbot demo-data`."))
+        )
+    if len(schools) > 1:
+        raise NotFound(Text.of(N_("There are several schools: choose one with --school CODE.")))
     return schools[0]

@@ -27,9 +27,9 @@ def _school_day(value: AnswerValue, _answers: Answers, _context: FlowContext) ->
 
 
 URGENCY = (
-    Option("low", Text.of(N_("Low: can wait a few weeks"))),
-    Option("normal", Text.of(N_("Normal: within two weeks"))),
-    Option("high", Text.of(N_("High: this week"))),
+    Option("low", Text.of(N_("Low (can wait a few weeks)"))),
+    Option("normal", Text.of(N_("Normal (within two weeks)"))),
+    Option("high", Text.of(N_("High (this week)"))),
 )
 
 SUPPORT = (
@@ -138,7 +138,7 @@ VERWIJZING = Flow(
             "support",
             StepKind.MULTI,
             options=SUPPORT,
-            prompt=N_("What support are you asking for? Choose one or more, then press Done."),
+            prompt=N_("What support are you asking for? Choose one or more, then press “Done”."),
             label=N_("Support asked for"),
         ),
         Step(
@@ -154,7 +154,7 @@ VERWIJZING = Flow(
             StepKind.MULTI,
             options=WEEKDAYS,
             prompt=N_(
-                "On which days can you attend the intake? Choose one or more, then press Done."
+                "On which days can you attend the intake? Choose one or more, then press “Done”."
             ),
             label=N_("Intake days"),
         ),

@@ -95,12 +95,12 @@ async def _referrals(database_url: str) -> tuple[list[Referral], list[QueueItem]
 
 
 async def test_a_full_verwijzing_in_two_sittings_lands_in_the_queue(demo_db: str) -> None:
-    first = trajectbot(demo_db, "chat", "--as", "mentor2", lines=FIRST_HALF)
+    first = trajectbot(demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=FIRST_HALF)
     assert first.returncode == 0, first.stderr
     assert "Question 5 of 12" in first.stdout  # stopped at "what works at home"
     assert "Your answers are saved" in first.stdout
 
-    second = trajectbot(demo_db, "chat", "--as", "mentor2", lines=SECOND_HALF)
+    second = trajectbot(demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=SECOND_HALF)
     assert second.returncode == 0, second.stderr
     assert "Welcome back" in second.stdout
     assert "Question 9 of 12" in second.stdout  # the reason question, because parents: No
@@ -133,15 +133,17 @@ async def test_queue_is_refused_to_a_mentor(demo_db: str) -> None:
 
 
 async def test_a_person_without_flows_is_told_so(demo_db: str) -> None:
-    result = trajectbot(demo_db, "chat", "--as", "ouder1", lines=[])
+    result = trajectbot(demo_db, "chat", "--as", "ouder1", "--lang", "en", lines=[])
     assert result.returncode == 0
     assert "There is nothing for you to do here yet." in result.stdout
 
 
 async def test_stop_discards_the_draft(demo_db: str) -> None:
-    stopped = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1", "1", "2", "0"])
+    stopped = trajectbot(
+        demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=["1", "1", "2", "0"]
+    )
     assert "Stopped. Nothing has been sent." in stopped.stdout
-    again = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["0"])
+    again = trajectbot(demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=["0"])
     assert "Welcome back" not in again.stdout
     referrals, _, _ = await _referrals(demo_db)
     assert referrals == []
@@ -169,3 +171,9 @@ def test_cli_messages_follow_the_cli_language(tmp_path: Path) -> None:
     english = trajectbot(f"sqlite+aiosqlite:///{tmp_path / 'y.db'}", "init", language="en")
     assert english.stdout.strip() == "The database is ready."
     assert dutch.stdout.strip() != english.stdout.strip()
+
+
+async def test_chat_speaks_the_persons_own_language_by_default(demo_db: str) -> None:
+    result = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1"])
+    assert "Vraag 1 van 12" in result.stdout
+    assert "Over welke leerling" in result.stdout
