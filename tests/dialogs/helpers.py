@@ -13,7 +13,7 @@ from types import MappingProxyType
 from dialogs.engine import advance, start
 from dialogs.events import Action, Event, typed
 from dialogs.flow import Flow, FlowContext, Option, Step, StepKind
-from dialogs.flows.verwijzing import MENTEES
+from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
 from dialogs.replies import Button, Reply, ReplyKind
@@ -77,6 +77,23 @@ def toy_flow(*steps: Step, summary: bool = True) -> Flow:
 def day(value: date) -> str:
     """A date as the English catalog writes it (the format itself is tested in test_render)."""
     return EN.render(Text.raw(value))
+
+
+def opt(key: str, code: str, flow: Flow = VERWIJZING) -> str:
+    """The English label of option ``code`` of step ``key`` (wording lives in the flow)."""
+    found = [o.label for o in flow.step(key).options if o.code == code]
+    assert found, f"{key} has no option {code!r}"
+    return EN.render(found[0])
+
+
+def label(key: str, flow: Flow = VERWIJZING) -> str:
+    """The English short name of step ``key`` (as in the summary and the answer picker)."""
+    return EN.render(Text.of(flow.step(key).label))
+
+
+def prompt(key: str, flow: Flow = VERWIJZING) -> str:
+    """The English question of step ``key``."""
+    return EN.render(Text.of(flow.step(key).prompt))
 
 
 def render(reply: Reply) -> str:

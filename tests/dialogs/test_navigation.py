@@ -10,9 +10,11 @@ from dialogs.state import Status
 from tests.dialogs.helpers import (
     Chat,
     kinds,
+    label,
     labels,
     mentee_context,
     notices,
+    opt,
     option_buttons,
     options,
     render,
@@ -148,9 +150,9 @@ def test_stop_cancels_the_conversation() -> None:
 def test_stop_is_offered_on_every_question_and_the_summary() -> None:
     chat = Chat(FLOW)
     seen = []
-    for label in ("Dog", "No"):
+    for answer in ("Dog", "No"):
         seen.append("Stop" in labels(chat.question))
-        chat.press(label)
+        chat.press(answer)
     chat.type("Too tired")
     seen.append("Stop" in labels(chat.question))
     chat.press("Skip")
@@ -170,12 +172,12 @@ def _verwijzing_at_summary(parents_informed: bool) -> Chat:
     chat.type("Twee gesprekken met de mentor.")
     chat.press("Skip")
     chat.type("Vooraan zitten.")
-    chat.press("High: this week", "Yes" if parents_informed else "No")
+    chat.press(opt("urgency", "high"), "Yes" if parents_informed else "No")
     if not parents_informed:
         chat.type("Ik bel ze donderdag.")
-    chat.press("Time-out moments", "Done ✓")
+    chat.press(opt("support", "time_out"), "Done ✓")
     chat.type("30-11")
-    chat.press("Tuesday", "Done ✓")
+    chat.press(opt("intake_days", "tue"), "Done ✓")
     assert chat.state.step == "summary"
     return chat
 
@@ -223,24 +225,24 @@ def test_back_from_the_picker_shows_the_summary_again() -> None:
 
 def test_an_edit_returns_to_the_summary() -> None:
     chat = _verwijzing_at_summary(parents_informed=True)
-    chat.press("Change an answer", "Urgency")
+    chat.press("Change an answer", label("urgency"))
     editing = chat.state
     assert editing.step == "urgency"
     assert editing.editing
 
-    replies = chat.press("Low: can wait a few weeks")
+    replies = chat.press(opt("urgency", "low"))
 
     assert kinds(replies) == [ReplyKind.ANSWERED, ReplyKind.QUESTION]
     assert chat.state.step == "summary"
     assert not chat.state.editing
     assert chat.state.answers["urgency"] == "low"
-    assert "Urgency: Low: can wait a few weeks" in render(chat.question).splitlines()
+    assert f"{label('urgency')}: {opt('urgency', 'low')}" in render(chat.question).splitlines()
 
 
 def test_back_while_editing_returns_to_the_summary_unchanged() -> None:
     chat = _verwijzing_at_summary(parents_informed=True)
     answers = dict(chat.state.answers)
-    chat.press("Change an answer", "Student")
+    chat.press("Change an answer", label("student_id"))
     assert chat.state.step == "student_id"
     assert "« Back" in labels(chat.question)  # even on the first question
 
@@ -255,7 +257,7 @@ def test_editing_parents_informed_to_no_asks_the_reason_then_returns() -> None:
     chat = _verwijzing_at_summary(parents_informed=True)
     assert "parents_not_informed_reason" not in chat.state.answers
 
-    chat.press("Change an answer", "Parents informed", "No")
+    chat.press("Change an answer", label("parents_informed"), "No")
 
     assert chat.state.step == "parents_not_informed_reason"
     assert chat.state.editing
@@ -264,7 +266,7 @@ def test_editing_parents_informed_to_no_asks_the_reason_then_returns() -> None:
     assert chat.state.answers["parents_informed"] is False
     assert chat.state.answers["parents_not_informed_reason"] == "Ik bel ze donderdag."
     summary = render(chat.question).splitlines()
-    assert "Why parents are not informed yet: Ik bel ze donderdag." in summary
+    assert f"{label('parents_not_informed_reason')}: Ik bel ze donderdag." in summary
 
     chat.press("Send ✓")
     assert chat.state.status is Status.COMPLETED
@@ -274,11 +276,11 @@ def test_editing_parents_informed_to_no_asks_the_reason_then_returns() -> None:
 def test_editing_parents_informed_to_yes_drops_the_reason_on_confirm() -> None:
     chat = _verwijzing_at_summary(parents_informed=False)
 
-    chat.press("Change an answer", "Parents informed", "Yes")
+    chat.press("Change an answer", label("parents_informed"), "Yes")
 
     assert chat.state.step == "summary"  # nothing new to ask
     assert not any(
-        line.startswith("Why parents are not informed yet")
+        line.startswith(label("parents_not_informed_reason"))
         for line in render(chat.question).splitlines()
     )
     chat.press("Send ✓")
@@ -289,7 +291,7 @@ def test_editing_parents_informed_to_yes_drops_the_reason_on_confirm() -> None:
 
 def test_confirm_with_a_required_answer_missing_asks_for_it() -> None:
     chat = _verwijzing_at_summary(parents_informed=True)
-    chat.press("Change an answer", "Parents informed", "No")
+    chat.press("Change an answer", label("parents_informed"), "No")
     chat.press("« Back")  # leave the reason unanswered
     assert chat.state.step == "summary"
     assert "parents_not_informed_reason" not in chat.state.answers

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dialogs.flow import Answers, Step, StepKind
 from dialogs.flows.verwijzing import VERWIJZING
-from tests.dialogs.helpers import Chat, mentee_context, options, render, toy_flow
+from tests.dialogs.helpers import (
+    Chat,
+    mentee_context,
+    opt,
+    options,
+    render,
+    toy_flow,
+)
 
 
 def _progress(chat: Chat) -> str:
@@ -47,7 +54,7 @@ def _to_parents_informed() -> Chat:
     chat.type("Ik wil minder boos worden.")
     chat.type("Hoe help ik hem rustig te blijven?")
     chat.type("Twee gesprekken met de mentor.")
-    chat.press("Skip", "Skip", "Normal: within two weeks")
+    chat.press("Skip", "Skip", opt("urgency", "normal"))
     assert chat.state.step == "parents_informed"
     return chat
 

@@ -17,6 +17,7 @@ from tests.dialogs.helpers import (
     mentee_context,
     notices,
     option_buttons,
+    prompt,
     render,
     rows,
 )
@@ -36,7 +37,7 @@ def test_the_mentee_question_accepts_text_and_hints_at_search() -> None:
     assert chat.question.accepts_text
     assert render(chat.question).splitlines() == [
         "Question 1 of 12",
-        "Which student is this referral about?",
+        prompt("student_id"),
         "Tip: type part of a name to search.",
     ]
 

@@ -12,7 +12,13 @@ from dialogs.events import Action, Event
 from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.render import render_reply
 from dialogs.state import DialogState, Status
-from tests.dialogs.helpers import EN, Chat, mentee_context
+from tests.dialogs.helpers import (
+    EN,
+    Chat,
+    label,
+    mentee_context,
+    opt,
+)
 
 
 def _restart(state: DialogState) -> DialogState:
@@ -28,9 +34,11 @@ def _first_half(chat: Chat) -> None:
     chat.type("Twee gesprekken met de mentor.")
     chat.press("Skip")
     chat.type("Vooraan zitten.")
-    chat.press("High: this week", "No")
+    chat.press(opt("urgency", "high"), "No")
     chat.type("Ik bel ze donderdag.")
-    chat.press("Time-out moments", "Observation in class")  # ticked, Done not yet pressed
+    chat.press(
+        opt("support", "time_out"), opt("support", "class_observation")
+    )  # ticked, Done not yet pressed
     assert chat.state.selection == ("time_out", "class_observation")
 
 
@@ -58,7 +66,7 @@ def _to_summary(chat: Chat) -> None:
     _first_half(chat)
     chat.press("Done ✓")
     chat.type("30-11")
-    chat.press("Tuesday", "Done ✓")
+    chat.press(opt("intake_days", "tue"), "Done ✓")
     assert chat.state.step == "summary"
 
 
@@ -70,7 +78,7 @@ def _picking(chat: Chat) -> None:
 
 def _editing(chat: Chat) -> None:
     _to_summary(chat)
-    chat.press("Change an answer", "Urgency")
+    chat.press("Change an answer", label("urgency"))
     assert chat.state.editing
 
 

@@ -8,7 +8,18 @@ from dialogs.flows import FLOWS, get_flow
 from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
-from tests.dialogs.helpers import Chat, day, kinds, mentee_context, render
+from dialogs.text import Text
+from tests.dialogs.helpers import (
+    EN,
+    Chat,
+    day,
+    kinds,
+    label,
+    mentee_context,
+    opt,
+    prompt,
+    render,
+)
 
 
 def test_the_flow_is_registered() -> None:
@@ -26,38 +37,35 @@ def test_a_full_referral_ends_with_the_exact_answers() -> None:
     chat.type("Twee gesprekken met de mentor, plek bij de deur.")
     chat.press("Skip")  # what works at home
     chat.type("Vooraan zitten.")
-    chat.press("High: this week")
+    chat.press(opt("urgency", "high"))
     chat.press("No")
     chat.type("Ik bel ze donderdag na de ouderavond.")
-    chat.press("Time-out moments", "Support talks (begeleidingsgesprekken)", "Done ✓")
+    chat.press(opt("support", "time_out"), opt("support", "conversations"), "Done ✓")
     chat.type("28-11")  # a Saturday: refused
     chat.type("30-11")
-    chat.press("Thursday", "Tuesday", "Done ✓")
+    chat.press(opt("intake_days", "thu"), opt("intake_days", "tue"), "Done ✓")
     assert chat.state.step == "summary"
 
     summary = render(chat.question).splitlines()
     replies = chat.press("Send ✓")
 
     assert summary == [
-        "Please check your referral before sending it:",
-        "Student: Zoë de Vries",
-        "Student's help question: Ik wil minder boos worden in de klas.",
-        "Teacher's help question: Hoe help ik hem rustig te blijven?",
-        "Already tried: Twee gesprekken met de mentor, plek bij de deur.",
-        "What works at home: (skipped)",
-        "What works at school: Vooraan zitten.",
-        "Urgency: High: this week",
-        "Parents informed: No",
-        "Why parents are not informed yet: Ik bel ze donderdag na de ouderavond.",
-        "Support asked for: Support talks (begeleidingsgesprekken) and Time-out moments",
-        f"Intake possible from: {day(date(2026, 11, 30))}",
-        "Intake days: Tuesday and Thursday",
+        prompt("summary"),
+        f"{label('student_id')}: Zoë de Vries",
+        f"{label('help_question_student')}: Ik wil minder boos worden in de klas.",
+        f"{label('help_question_teacher')}: Hoe help ik hem rustig te blijven?",
+        f"{label('tried')}: Twee gesprekken met de mentor, plek bij de deur.",
+        f"{label('works_at_home')}: (skipped)",
+        f"{label('works_at_school')}: Vooraan zitten.",
+        f"{label('urgency')}: {opt('urgency', 'high')}",
+        f"{label('parents_informed')}: No",
+        f"{label('parents_not_informed_reason')}: Ik bel ze donderdag na de ouderavond.",
+        f"{label('support')}: {opt('support', 'conversations')} and {opt('support', 'time_out')}",
+        f"{label('intake_from')}: {day(date(2026, 11, 30))}",
+        f"{label('intake_days')}: {opt('intake_days', 'tue')} and {opt('intake_days', 'thu')}",
     ]
     assert kinds(replies) == [ReplyKind.DONE]
-    assert render(replies[0]) == (
-        "Your referral has been sent. The care coordinator will look at it within two school "
-        "days and let you know the next step."
-    )
+    assert render(replies[0]) == EN.render(Text.of(VERWIJZING.done))
     assert chat.state.status is Status.COMPLETED
     assert dict(chat.state.answers) == {
         "student_id": "s01",
@@ -81,11 +89,11 @@ def test_a_referral_with_parents_informed_has_no_reason() -> None:
     chat.type("Hoe help ik haar focussen?")
     chat.type("Een gesprek met de ouders.")
     chat.type("Vaste routine.")
-    chat.press("Skip", "Low: can wait a few weeks", "Yes")
+    chat.press("Skip", opt("urgency", "low"), "Yes")
     assert chat.state.step == "support"
-    chat.press("Return after long absence", "Done ✓")
+    chat.press(opt("support", "return_after_absence"), "Done ✓")
     chat.press(day(date(2026, 11, 27)))
-    chat.press("Monday", "Friday", "Done ✓")
+    chat.press(opt("intake_days", "mon"), opt("intake_days", "fri"), "Done ✓")
 
     chat.press("Send ✓")
 
