@@ -6,7 +6,7 @@ from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
-from storage.models.queue import QueueItem, QueueKind, QueueStatus
+from storage.models.queue import QueueDecision, QueueItem, QueueKind, QueueNote, QueueStatus
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
 from storage.models.school import School
 
@@ -23,8 +23,10 @@ __all__ = [
     "OutboxStatus",
     "Person",
     "PersonRole",
+    "QueueDecision",
     "QueueItem",
     "QueueKind",
+    "QueueNote",
     "QueueStatus",
     "Referral",
     "Role",
