@@ -66,3 +66,24 @@ class DraftInvalid(StorageError):
     def __init__(self, problems: Mapping[str, Text]) -> None:
         self.problems: Mapping[str, Text] = MappingProxyType(dict(problems))
         super().__init__(f"draft invalid: {', '.join(sorted(self.problems))}")
+
+
+class InvalidTransition(StorageError):
+    """The queue item is not in a state that allows this action (accepting before analysis,
+    declining twice, ...). ``reason`` is shown to the person as is and says what to do instead.
+    """
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason
+
+
+class InputInvalid(StorageError):
+    """A free-text input (a decline reason, a note) breaks its limits; nothing was written.
+
+    ``reason`` is shown to the person as is.
+    """
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason

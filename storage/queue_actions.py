@@ -1,0 +1,555 @@
+"""The care coordinator's actions on one queue item: open, take in analysis, accept, decline, note.
+
+Every function here is a unit of work (it opens and commits its own transaction, so
+``session`` must not be inside one) and is authorized the same way: the actor is re-read from
+the database, must hold the care coordinator role, and the item must belong to their school.
+An item of another school and an id that does not exist give the same `NotAllowed`, so ids
+cannot be probed. Every action writes an `AuditLog` row (ids and codes only, never free text).
+
+Status and decision semantics (Zammad-like states, see `QueueStatus`):
+
+=================  ==========================  ===========================================
+action             allowed from                result
+=================  ==========================  ===========================================
+take_in_analysis   new                         in_progress, assignee = actor
+accept_for_intake  in_progress (never new:     waiting (for the intake to be planned),
+                   no placement without         decision accepted
+                   analysis)
+decline            new or in_progress          closed, decision declined, reason kept
+add_note           any status                  status unchanged
+=================  ==========================  ===========================================
+
+Any care coordinator of the school may act, not only the assignee: they share one queue and
+each holds the mandate to place. Who decided is kept on the item (``decided_by_id``) and in the
+audit trail. Accepting and declining also tell the mentor who referred, through an `Outbox`
+row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from storage.access import require_role
+from storage.audit import record_audit
+from storage.errors import InputInvalid, InvalidTransition, NotAllowed
+from storage.models import (
+    AuditLog,
+    Outbox,
+    Person,
+    QueueDecision,
+    QueueItem,
+    QueueNote,
+    QueueStatus,
+    Referral,
+    Role,
+    SupportKind,
+    Urgency,
+    Weekday,
+)
+
+log = logging.getLogger(__name__)
+
+REFERRAL_ACCEPTED = "referral.accepted"
+REFERRAL_DECLINED = "referral.declined"
+
+DECLINE_REASON_MIN = 5
+DECLINE_REASON_MAX = 1000
+NOTE_MIN = 1
+NOTE_MAX = 2000
+
+#: Audit actions that make up an item's history. Views (``referral.view``, ``queue.view``)
+#: stay in the audit trail but are not part of the history shown with the referral.
+HISTORY_LABELS: dict[str, str] = {
+    "referral.submit": N_("Referred"),
+    "queue.take": N_("Taken in analysis"),
+    "queue.accept": N_("Accepted for an intake"),
+    "queue.decline": N_("Declined"),
+    "queue.note": N_("Note added"),
+}
+
+_NOT_AVAILABLE = N_("This referral is not available to you.")
+
+__all__ = [
+    "DECLINE_REASON_MAX",
+    "DECLINE_REASON_MIN",
+    "HISTORY_LABELS",
+    "NOTE_MAX",
+    "NOTE_MIN",
+    "REFERRAL_ACCEPTED",
+    "REFERRAL_DECLINED",
+    "HistoryEntry",
+    "NoteView",
+    "ReferralView",
+    "accept_for_intake",
+    "add_note",
+    "decline",
+    "open_referral",
+    "take_in_analysis",
+    "validate_decline_reason",
+    "validate_note",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    """One internal note, oldest first. ``author_name`` is ``None`` once the author is erased."""
+
+    note_id: int
+    author_name: str | None
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One step in the item's history, from the audit trail (which cannot be edited).
+
+    ``action`` is the audit code (a key of `HISTORY_LABELS`); ``actor_name`` is ``None`` for
+    the system or an erased person.
+    """
+
+    action: str
+    at: datetime
+    actor_name: str | None
+
+    @property
+    def label(self) -> Text:
+        """The action as translatable text."""
+        return Text.of(HISTORY_LABELS.get(self.action, self.action))
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralView:
+    """Everything the care coordinator's summary of a referral shows.
+
+    Names and free text are for display inside the chat only, never for logs or
+    notifications. Free text is as the mentor wrote it, in ``text_language``.
+    """
+
+    queue_item_id: int
+    referral_id: int
+    status: QueueStatus
+    created_at: datetime
+    assignee_name: str | None
+    decision: QueueDecision | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    decided_by_name: str | None
+    student_name: str
+    group_name: str | None
+    mentor_name: str
+    referred_at: datetime
+    help_question_student: str
+    help_question_teacher: str
+    tried: str
+    works_at_home: str | None
+    works_at_school: str | None
+    urgency: Urgency
+    parents_informed: bool
+    parents_not_informed_reason: str | None
+    support: tuple[SupportKind, ...]
+    intake_from: date
+    intake_days: tuple[Weekday, ...]
+    text_language: str
+    notes: tuple[NoteView, ...]
+    history: tuple[HistoryEntry, ...]
+
+
+def validate_decline_reason(reason: str) -> Text | None:
+    """What is wrong with a decline reason (5–1000 characters), or ``None`` when it is fine."""
+    return _validate_text(_clean(reason), DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+
+
+def validate_note(text: str) -> Text | None:
+    """What is wrong with a note (1–2000 characters), or ``None`` when it is fine."""
+    return _validate_text(_clean(text), NOTE_MIN, NOTE_MAX)
+
+
+async def open_referral(
+    *, session: AsyncSession, viewer: Person, queue_item_id: int
+) -> ReferralView:
+    """The full referral behind a queue item, with its notes and history; audited.
+
+    A unit of work. Only a care coordinator of the item's school may open it; anyone else,
+    and any unknown id, gets `NotAllowed`. The view is recorded as ``referral.view``.
+    """
+    async with session.begin():
+        viewer, item, referral = await _authorized(
+            session=session, actor=viewer, queue_item_id=queue_item_id, lock=False
+        )
+        notes = (
+            await session.scalars(
+                select(QueueNote)
+                .where(QueueNote.queue_item_id == item.id, QueueNote.school_id == item.school_id)
+                .order_by(QueueNote.created_at, QueueNote.id)
+            )
+        ).all()
+        history = (
+            await session.execute(
+                select(AuditLog.action, AuditLog.at, AuditLog.actor_id)
+                .where(
+                    AuditLog.school_id == item.school_id,
+                    AuditLog.action.in_(list(HISTORY_LABELS)),
+                    or_(
+                        and_(AuditLog.subject_type == "queue_item", AuditLog.subject_id == item.id),
+                        and_(
+                            AuditLog.subject_type == "referral", AuditLog.subject_id == referral.id
+                        ),
+                    ),
+                )
+                .order_by(AuditLog.at, AuditLog.id)
+            )
+        ).all()
+        people = await _people(
+            session=session,
+            school_id=item.school_id,
+            ids={
+                referral.student_id,
+                referral.mentor_id,
+                item.assignee_id,
+                item.decided_by_id,
+                *(note.author_id for note in notes),
+                *(actor_id for _action, _at, actor_id in history),
+            },
+        )
+        student = people[referral.student_id]
+        view = ReferralView(
+            queue_item_id=item.id,
+            referral_id=referral.id,
+            status=item.status,
+            created_at=item.created_at,
+            assignee_name=_name_of(people, item.assignee_id),
+            decision=item.decision,
+            decision_reason=item.decision_reason,
+            decided_at=item.decided_at,
+            decided_by_name=_name_of(people, item.decided_by_id),
+            student_name=student.display_name,
+            group_name=student.group_name,
+            mentor_name=people[referral.mentor_id].display_name,
+            referred_at=referral.created_at,
+            help_question_student=referral.help_question_student,
+            help_question_teacher=referral.help_question_teacher,
+            tried=referral.tried,
+            works_at_home=referral.works_at_home,
+            works_at_school=referral.works_at_school,
+            urgency=referral.urgency,
+            parents_informed=referral.parents_informed,
+            parents_not_informed_reason=referral.parents_not_informed_reason,
+            support=tuple(SupportKind(code) for code in referral.support),
+            intake_from=referral.intake_from,
+            intake_days=tuple(Weekday(code) for code in referral.intake_days),
+            text_language=referral.text_language,
+            notes=tuple(
+                NoteView(note.id, _name_of(people, note.author_id), note.created_at, note.text)
+                for note in notes
+            ),
+            history=tuple(
+                HistoryEntry(action, at, _name_of(people, actor_id))
+                for action, at, actor_id in history
+            ),
+        )
+        record_audit(
+            session=session,
+            school_id=item.school_id,
+            actor_id=viewer.id,
+            action="referral.view",
+            subject_type="referral",
+            subject_id=referral.id,
+            details={"queue_item_id": item.id},
+        )
+    log.info("queue_item_id=%s opened by person_id=%s", item.id, viewer.id)
+    return view
+
+
+async def take_in_analysis(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """Start the analysis of a new item: status ``in_progress``, assigned to ``actor``.
+
+    A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
+    is new (already in analysis, or already decided).
+    """
+    async with session.begin():
+        actor, item, _referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        if item.status is QueueStatus.IN_PROGRESS:
+            raise InvalidTransition(Text.of(N_("This referral is already being analysed.")))
+        if item.status is not QueueStatus.NEW:
+            raise InvalidTransition(_already_decided(item))
+        _move(
+            session=session,
+            item=item,
+            actor=actor,
+            status=QueueStatus.IN_PROGRESS,
+            action="queue.take",
+            now=now,
+        )
+        item.assignee_id = actor.id
+        await session.flush()
+    log.info("queue_item_id=%s taken in analysis by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def accept_for_intake(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """Place the student: decision ``accepted``, status ``waiting`` (for the intake planning).
+
+    Only after analysis: a new item must first be taken in analysis (`take_in_analysis`), so a
+    placement is never a single tap. A unit of work; `NotAllowed` as for `open_referral`,
+    `InvalidTransition` from any status but ``in_progress``. The mentor is told
+    (``referral.accepted`` in the outbox).
+    """
+    async with session.begin():
+        actor, item, referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        if item.status is QueueStatus.NEW:
+            raise InvalidTransition(
+                Text.of(
+                    N_(
+                        "Take this referral in analysis first: a student is placed only after "
+                        "the referral has been analysed."
+                    )
+                )
+            )
+        if item.status is not QueueStatus.IN_PROGRESS:
+            raise InvalidTransition(_already_decided(item))
+        _decide(item=item, actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now)
+        _move(
+            session=session,
+            item=item,
+            actor=actor,
+            status=QueueStatus.WAITING,
+            action="queue.accept",
+            now=now,
+        )
+        _notify_mentor(
+            session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now
+        )
+        await session.flush()
+    log.info("queue_item_id=%s accepted by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def decline(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
+) -> QueueItem:
+    """Decline the referral: decision ``declined`` with ``reason``, status ``closed``.
+
+    ``reason`` (5–1000 characters, outer whitespace dropped) is internal: it is kept on the
+    item, never in the audit trail, a log or the notification. Allowed from ``new`` and
+    ``in_progress`` (turning down needs no placement); the item is assigned to ``actor`` if it
+    had no assignee. A unit of work; `InputInvalid` for a bad reason, `NotAllowed` as for
+    `open_referral`, `InvalidTransition` once decided. The mentor is told
+    (``referral.declined`` in the outbox).
+    """
+    cleaned = _clean(reason)
+    problem = _validate_text(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+    if problem is not None:
+        raise InputInvalid(problem)
+    async with session.begin():
+        actor, item, referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        if item.status not in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+            raise InvalidTransition(_already_decided(item))
+        _decide(item=item, actor=actor, decision=QueueDecision.DECLINED, reason=cleaned, now=now)
+        if item.assignee_id is None:
+            item.assignee_id = actor.id
+        _move(
+            session=session,
+            item=item,
+            actor=actor,
+            status=QueueStatus.CLOSED,
+            action="queue.decline",
+            now=now,
+        )
+        _notify_mentor(
+            session=session, item=item, referral=referral, kind=REFERRAL_DECLINED, now=now
+        )
+        await session.flush()
+    log.info("queue_item_id=%s declined by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def add_note(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, text: str, now: datetime
+) -> QueueNote:
+    """Add an internal note (1–2000 characters) to an item in any status; returns the note.
+
+    Notes are for the school's care coordinators only and never change the status. A unit of
+    work; `InputInvalid` for a bad text, `NotAllowed` as for `open_referral`.
+    """
+    cleaned = _clean(text)
+    problem = _validate_text(cleaned, NOTE_MIN, NOTE_MAX)
+    if problem is not None:
+        raise InputInvalid(problem)
+    async with session.begin():
+        actor, item, referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=False
+        )
+        note = QueueNote(
+            school_id=item.school_id,
+            queue_item_id=item.id,
+            author_id=actor.id,
+            text=cleaned,
+            created_at=now,
+        )
+        session.add(note)
+        await session.flush()
+        record_audit(
+            session=session,
+            school_id=item.school_id,
+            actor_id=actor.id,
+            action="queue.note",
+            subject_type="queue_item",
+            subject_id=item.id,
+            details={"note_id": note.id, "referral_id": referral.id},
+            at=now,
+        )
+    log.info("note_id=%s added to queue_item_id=%s by person_id=%s", note.id, item.id, actor.id)
+    return note
+
+
+async def _authorized(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, lock: bool
+) -> tuple[Person, QueueItem, Referral]:
+    """The fresh actor, the item and its referral, if the actor may handle the item.
+
+    ``lock`` takes a row lock on the item (PostgreSQL; SQLite has one writer anyway), so two
+    coordinators acting at once are serialised and the second sees the first one's result.
+    """
+    actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
+    query = (
+        select(QueueItem, Referral)
+        .join(Referral, Referral.id == QueueItem.referral_id)
+        .where(
+            QueueItem.id == queue_item_id,
+            QueueItem.school_id == actor.school_id,
+            Referral.school_id == actor.school_id,
+        )
+        # Objects kept from an earlier transaction (expire_on_commit=False) may be stale.
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update(of=QueueItem)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        # One answer for "another school's" and "no such item": ids cannot be probed.
+        log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, actor.id)
+        raise NotAllowed(Text.of(_NOT_AVAILABLE))
+    item, referral = row.tuple()
+    return actor, item, referral
+
+
+def _already_decided(item: QueueItem) -> Text:
+    if item.decision is QueueDecision.ACCEPTED:
+        return Text.of(N_("This referral was already accepted for an intake."))
+    if item.decision is QueueDecision.DECLINED:
+        return Text.of(N_("This referral was already declined."))
+    return Text.of(N_("This referral is closed and can no longer be changed."))
+
+
+def _decide(
+    *, item: QueueItem, actor: Person, decision: QueueDecision, reason: str | None, now: datetime
+) -> None:
+    item.decision = decision
+    item.decision_reason = reason
+    item.decided_at = now
+    item.decided_by_id = actor.id
+
+
+def _move(
+    *,
+    session: AsyncSession,
+    item: QueueItem,
+    actor: Person,
+    status: QueueStatus,
+    action: str,
+    now: datetime,
+) -> None:
+    details: dict[str, int | str | None] = {
+        "referral_id": item.referral_id,
+        "from_status": item.status.value,
+        "to_status": status.value,
+    }
+    if item.decision is not None:
+        details["decision"] = item.decision.value
+    item.status = status
+    item.updated_at = now
+    record_audit(
+        session=session,
+        school_id=item.school_id,
+        actor_id=actor.id,
+        action=action,
+        subject_type="queue_item",
+        subject_id=item.id,
+        details=details,
+        at=now,
+    )
+
+
+def _notify_mentor(
+    *, session: AsyncSession, item: QueueItem, referral: Referral, kind: str, now: datetime
+) -> None:
+    session.add(
+        Outbox(
+            school_id=item.school_id,
+            recipient_id=referral.mentor_id,
+            kind=kind,
+            # Ids only: the mentor reads the outcome inside the chat, after being identified.
+            payload={"referral_id": referral.id, "queue_item_id": item.id},
+            dedup_key=f"{kind}:{referral.id}:{referral.mentor_id}",
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def _people(
+    *, session: AsyncSession, school_id: int, ids: set[int | None]
+) -> dict[int, Person]:
+    wanted = {person_id for person_id in ids if person_id is not None}
+    found = await session.scalars(
+        select(Person).where(Person.id.in_(wanted), Person.school_id == school_id)
+    )
+    return {p.id: p for p in found}
+
+
+def _name_of(people: dict[int, Person], person_id: int | None) -> str | None:
+    person = people.get(person_id) if person_id is not None else None
+    return None if person is None else person.display_name
+
+
+def _clean(raw: str) -> str:
+    # As the dialog engine does: keep words and line breaks, drop control characters and
+    # outer whitespace, so a reason typed in the chat and one passed here count the same.
+    kept = "".join(ch for ch in raw if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return unicodedata.normalize("NFC", kept).strip()
+
+
+def _validate_text(text: str, minimum: int, maximum: int) -> Text | None:
+    # The same wording as the dialog engine's text steps, so the catalogs hold it once.
+    if len(text) < minimum:
+        return Text.plural_of(
+            "That is too short: please write at least {count} character.",
+            "That is too short: please write at least {count} characters.",
+            minimum,
+        )
+    if len(text) > maximum:
+        return Text.plural_of(
+            "That is too long: at most {count} character, yours has {length}.",
+            "That is too long: at most {count} characters, yours has {length}.",
+            maximum,
+            length=len(text),
+        )
+    return None
