@@ -22,17 +22,19 @@ add_note           any status                  status unchanged
 Any care coordinator of the school may act, not only the assignee: they share one queue and
 each holds the mandate to place. Who decided is kept on the item (``decided_by_id``) and in the
 audit trail. Accepting and declining also tell the mentor who referred, through an `Outbox`
-row in the same transaction.
+row in the same transaction. A status change only applies to the status it was checked
+against (compare-and-set), so of two coordinators acting at once exactly one wins.
 """
 
 from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -280,20 +282,16 @@ async def take_in_analysis(
         actor, item, _referral = await _authorized(
             session=session, actor=actor, queue_item_id=queue_item_id, lock=True
         )
-        if item.status is QueueStatus.IN_PROGRESS:
-            raise InvalidTransition(Text.of(N_("This referral is already being analysed.")))
-        if item.status is not QueueStatus.NEW:
-            raise InvalidTransition(_already_decided(item))
-        _move(
+        await _transition(
             session=session,
             item=item,
             actor=actor,
-            status=QueueStatus.IN_PROGRESS,
+            check=_check_take,
+            to=QueueStatus.IN_PROGRESS,
             action="queue.take",
             now=now,
+            values={"assignee_id": actor.id},
         )
-        item.assignee_id = actor.id
-        await session.flush()
     log.info("queue_item_id=%s taken in analysis by person_id=%s", item.id, actor.id)
     return item
 
@@ -312,30 +310,19 @@ async def accept_for_intake(
         actor, item, referral = await _authorized(
             session=session, actor=actor, queue_item_id=queue_item_id, lock=True
         )
-        if item.status is QueueStatus.NEW:
-            raise InvalidTransition(
-                Text.of(
-                    N_(
-                        "Take this referral in analysis first: a student is placed only after "
-                        "the referral has been analysed."
-                    )
-                )
-            )
-        if item.status is not QueueStatus.IN_PROGRESS:
-            raise InvalidTransition(_already_decided(item))
-        _decide(item=item, actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now)
-        _move(
+        await _transition(
             session=session,
             item=item,
             actor=actor,
-            status=QueueStatus.WAITING,
+            check=_check_accept,
+            to=QueueStatus.WAITING,
             action="queue.accept",
             now=now,
+            values=_decision(actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now),
         )
         _notify_mentor(
             session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now
         )
-        await session.flush()
     log.info("queue_item_id=%s accepted by person_id=%s", item.id, actor.id)
     return item
 
@@ -345,12 +332,12 @@ async def decline(
 ) -> QueueItem:
     """Decline the referral: decision ``declined`` with ``reason``, status ``closed``.
 
-    ``reason`` (5–1000 characters, outer whitespace dropped) is internal: it is kept on the
-    item, never in the audit trail, a log or the notification. Allowed from ``new`` and
-    ``in_progress`` (turning down needs no placement); the item is assigned to ``actor`` if it
-    had no assignee. A unit of work; `InputInvalid` for a bad reason, `NotAllowed` as for
-    `open_referral`, `InvalidTransition` once decided. The mentor is told
-    (``referral.declined`` in the outbox).
+    ``reason`` (5–1000 characters, outer whitespace and control characters dropped) is
+    internal: it is kept on the item, never in the audit trail, a log or the notification.
+    Allowed from ``new`` and ``in_progress`` (turning down places no one); the item is
+    assigned to ``actor`` if it had no assignee. A unit of work; `InputInvalid` for a bad
+    reason, `NotAllowed` as for `open_referral`, `InvalidTransition` once decided. The mentor
+    is told (``referral.declined`` in the outbox).
     """
     cleaned = _clean(reason)
     problem = _validate_text(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
@@ -360,23 +347,21 @@ async def decline(
         actor, item, referral = await _authorized(
             session=session, actor=actor, queue_item_id=queue_item_id, lock=True
         )
-        if item.status not in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
-            raise InvalidTransition(_already_decided(item))
-        _decide(item=item, actor=actor, decision=QueueDecision.DECLINED, reason=cleaned, now=now)
-        if item.assignee_id is None:
-            item.assignee_id = actor.id
-        _move(
+        values = _decision(actor=actor, decision=QueueDecision.DECLINED, reason=cleaned, now=now)
+        values["assignee_id"] = item.assignee_id or actor.id
+        await _transition(
             session=session,
             item=item,
             actor=actor,
-            status=QueueStatus.CLOSED,
+            check=_check_decline,
+            to=QueueStatus.CLOSED,
             action="queue.decline",
             now=now,
+            values=values,
         )
         _notify_mentor(
             session=session, item=item, referral=referral, kind=REFERRAL_DECLINED, now=now
         )
-        await session.flush()
     log.info("queue_item_id=%s declined by person_id=%s", item.id, actor.id)
     return item
 
@@ -451,6 +436,33 @@ async def _authorized(
     return actor, item, referral
 
 
+def _check_take(item: QueueItem) -> Text | None:
+    if item.status is QueueStatus.NEW:
+        return None
+    if item.status is QueueStatus.IN_PROGRESS:
+        return Text.of(N_("This referral is already being analysed."))
+    return _already_decided(item)
+
+
+def _check_accept(item: QueueItem) -> Text | None:
+    if item.status is QueueStatus.IN_PROGRESS:
+        return None
+    if item.status is QueueStatus.NEW:
+        return Text.of(
+            N_(
+                "Take this referral in analysis first: a student is placed only after the "
+                "referral has been analysed."
+            )
+        )
+    return _already_decided(item)
+
+
+def _check_decline(item: QueueItem) -> Text | None:
+    if item.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+        return None
+    return _already_decided(item)
+
+
 def _already_decided(item: QueueItem) -> Text:
     if item.decision is QueueDecision.ACCEPTED:
         return Text.of(N_("This referral was already accepted for an intake."))
@@ -459,43 +471,68 @@ def _already_decided(item: QueueItem) -> Text:
     return Text.of(N_("This referral is closed and can no longer be changed."))
 
 
-def _decide(
-    *, item: QueueItem, actor: Person, decision: QueueDecision, reason: str | None, now: datetime
-) -> None:
-    item.decision = decision
-    item.decision_reason = reason
-    item.decided_at = now
-    item.decided_by_id = actor.id
+def _decision(
+    *, actor: Person, decision: QueueDecision, reason: str | None, now: datetime
+) -> dict[str, object]:
+    return {
+        "decision": decision,
+        "decision_reason": reason,
+        "decided_at": now,
+        "decided_by_id": actor.id,
+    }
 
 
-def _move(
+async def _transition(
     *,
     session: AsyncSession,
     item: QueueItem,
     actor: Person,
-    status: QueueStatus,
+    check: Callable[[QueueItem], Text | None],
+    to: QueueStatus,
     action: str,
     now: datetime,
+    values: Mapping[str, object],
 ) -> None:
-    details: dict[str, int | str | None] = {
-        "referral_id": item.referral_id,
-        "from_status": item.status.value,
-        "to_status": status.value,
-    }
-    if item.decision is not None:
-        details["decision"] = item.decision.value
-    item.status = status
-    item.updated_at = now
-    record_audit(
-        session=session,
-        school_id=item.school_id,
-        actor_id=actor.id,
-        action=action,
-        subject_type="queue_item",
-        subject_id=item.id,
-        details=details,
-        at=now,
-    )
+    """Move ``item`` to status ``to`` (setting ``values``) if ``check`` allows it; audited.
+
+    The UPDATE only matches while the status is still the one ``check`` saw: SQLite gives no
+    row lock and reads outside the write transaction, so two coordinators acting at once
+    could otherwise both succeed. The one that loses gets the refusal for the state it lost
+    to. Raises `InvalidTransition` (nothing written) when refused.
+    """
+    problem = check(item)
+    if problem is None:
+        from_status = item.status
+        changed = await session.scalar(
+            update(QueueItem)
+            .where(QueueItem.id == item.id, QueueItem.status == from_status)
+            .values(status=to, updated_at=now, **values)
+            .returning(QueueItem.id)
+            .execution_options(synchronize_session=False)
+        )
+        await session.refresh(item)
+        if changed is not None:
+            record_audit(
+                session=session,
+                school_id=item.school_id,
+                actor_id=actor.id,
+                action=action,
+                subject_type="queue_item",
+                subject_id=item.id,
+                details={
+                    "referral_id": item.referral_id,
+                    "from_status": from_status.value,
+                    "to_status": to.value,
+                    "decision": None if item.decision is None else item.decision.value,
+                },
+                at=now,
+            )
+            return
+        log.info("queue_item_id=%s changed concurrently; %s refused", item.id, action)
+        problem = check(item) or Text.of(
+            N_("Someone else just changed this referral. Please open it again.")
+        )
+    raise InvalidTransition(problem)
 
 
 def _notify_mentor(
