@@ -13,9 +13,15 @@ from storage.models.base import Base, UTCDateTime, str_enum, utcnow
 
 
 class OutboxStatus(StrEnum):
-    """Delivery state; ``unreachable`` means the person blocked the bot or never started it."""
+    """Delivery state; ``unreachable`` means the person blocked the bot or never started it.
+
+    ``sending`` is held by the worker that claimed the row, from the claim until the outcome is
+    stored. A row left in ``sending`` (the worker crashed mid-send) is never sent again, because
+    nobody can tell whether Telegram got it: an operator decides (`storage.outbox.list_sending`).
+    """
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
@@ -40,3 +46,8 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a worker last claimed the row (moved it to ``sending``).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why the last attempt did not deliver: a short code (``timeout``, ``blocked``), never text
+    #: from the message or the person.
+    last_error: Mapped[str | None] = mapped_column(String(64))
