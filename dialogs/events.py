@@ -52,7 +52,8 @@ class Event:
         if action is Action.TEXT:
             return None  # typed text never arrives through a button
         if not version_text:
-            return cls(action, value, None)
+            # Every button the engine makes carries its version; one without is forged.
+            return None
         # isdigit() alone also accepts "²", which int() rejects; int() also refuses very long
         # digit strings. Both must mean "malformed", not an exception.
         if not (version_text.isascii() and version_text.isdigit()):

@@ -21,7 +21,8 @@ from tests.dialogs.helpers import TODAY
         ("  1-12  ", date(2026, 12, 1)),
         ("23-11", TODAY),  # today is not "passed"
         ("1-1", date(2027, 1, 1)),  # without a year: the next such day
-        ("20-11", date(2027, 11, 20)),  # already passed this year: next year
+        ("20-11", date(2026, 11, 20)),  # just passed: this year's, so it reads as passed
+        ("5-1", date(2027, 1, 5)),  # months back: next year's
         ("14-12-2026", date(2026, 12, 14)),
     ],
 )

@@ -29,8 +29,13 @@ STALE = "That question is already closed. Here is the current one."
 # -- codec -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("payload", ["c::high", "k::", "b::"])
+def test_a_button_payload_without_a_version_is_malformed(payload: str) -> None:
+    assert Event.decode(payload) is None
+
+
 @pytest.mark.parametrize("action", [a for a in Action if a is not Action.TEXT])
-@pytest.mark.parametrize("version", [None, 0, 7, 12345])
+@pytest.mark.parametrize("version", [0, 7, 12345])
 @pytest.mark.parametrize("value", ["", "high", "s01", "a:b:c", "2026-11-30"])
 def test_encode_decode_round_trip(action: Action, version: int | None, value: str) -> None:
     event = Event(action, value, version)
