@@ -432,7 +432,7 @@ async def _authorized(
         # One answer for "another school's" and "no such item": ids cannot be probed.
         log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, actor.id)
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
-    item, referral = row.tuple()
+    item, referral = row
     return actor, item, referral
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Mentorship, Person, PersonRole, Role, School
-from storage.referrals import ReferralDraft, SupportKind, Urgency, Weekday
+from storage.models import Base, Mentorship, Person, PersonRole, QueueItem, Role, School
+from storage.referrals import ReferralDraft, SupportKind, Urgency, Weekday, submit_referral
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -69,3 +69,15 @@ def draft(student_id: int, **changes: object) -> ReferralDraft:
     }
     values.update(changes)
     return ReferralDraft(**values)  # type: ignore[arg-type]
+
+
+async def add_queued_referral(
+    session: AsyncSession, mentor: Person, student: Person, **changes: object
+) -> QueueItem:
+    """Submit a referral of ``student`` by ``mentor`` (at `NOW`); return its queue item."""
+    referral = await submit_referral(
+        session=session, mentor=mentor, draft=draft(student.id, **changes), now=NOW
+    )
+    item = await session.scalar(select(QueueItem).where(QueueItem.referral_id == referral.id))
+    assert item is not None
+    return item
