@@ -9,6 +9,7 @@ from storage.models.people import Guardianship, Mentorship, Person, PersonRole, 
 from storage.models.queue import QueueDecision, QueueItem, QueueKind, QueueNote, QueueStatus
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
 from storage.models.school import School
+from storage.models.updates import ProcessedUpdate
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -23,6 +24,7 @@ __all__ = [
     "OutboxStatus",
     "Person",
     "PersonRole",
+    "ProcessedUpdate",
     "QueueDecision",
     "QueueItem",
     "QueueKind",

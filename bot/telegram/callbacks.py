@@ -1,0 +1,57 @@
+"""Typed callback data for every inline button (never hand-split strings)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+from dialogs.events import Action, Event
+
+
+class FlowCallback(CallbackData, prefix="f"):
+    """A button of a flow question: the engine event plus the conversation version it belongs to.
+
+    The version lets the engine recognise a press on an old keyboard; nothing here is trusted
+    for authorization (storage re-checks everything against the person who pressed).
+    """
+
+    flow: str
+    action: str
+    version: int
+    value: str = ""
+
+    @classmethod
+    def from_event(cls, flow: str, event: Event) -> FlowCallback:
+        """The callback for one engine button event."""
+        return cls(
+            flow=flow, action=event.action.value, version=event.version or 0, value=event.value
+        )
+
+    def to_event(self) -> Event | None:
+        """The engine event, or None when the action is unknown (a forged payload)."""
+        try:
+            action = Action(self.action)
+        except ValueError:
+            return None
+        if action is Action.TEXT:
+            return None
+        return Event(action, self.value, self.version)
+
+
+class MenuCallback(CallbackData, prefix="m"):
+    """A main-menu button: start a flow, or one of the role's lists."""
+
+    action: str
+    value: str = ""
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    """A language choice on the language screen."""
+
+    code: str
+
+
+class QueueCallback(CallbackData, prefix="q"):
+    """A care coordinator's action on one queue item."""
+
+    action: str
+    item: int

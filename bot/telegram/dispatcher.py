@@ -1,0 +1,48 @@
+"""Bot and Dispatcher, built from the application (the Telegram half of the composition root)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.app import App
+from bot.telegram.handlers import care, fallback, flows, onboarding, referrals
+from bot.telegram.middlewares import (
+    IdempotencyMiddleware,
+    IdentityMiddleware,
+    ThrottlingMiddleware,
+)
+
+
+def create_bot(app: App) -> Bot:
+    """A Bot for the configured token, talking to ``TELEGRAM_API_BASE`` when set."""
+    token = app.settings.telegram_bot_token
+    if token is None or not token.get_secret_value():
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    base = app.settings.telegram_api_base
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base)) if base else AiohttpSession()
+    return Bot(token=token.get_secret_value(), session=session)
+
+
+def routers() -> list[Router]:
+    """Fresh routers in the order they are tried: onboarding first, the catch-all last."""
+    return [
+        onboarding.build_router(),
+        care.build_router(),
+        referrals.build_router(),
+        flows.build_router(),
+        fallback.build_router(),
+    ]
+
+
+def create_dispatcher(app: App) -> Dispatcher:
+    """The dispatcher with middlewares and routers; ``app`` reaches handlers as keyword data."""
+    dispatcher = Dispatcher(app=app)
+    dispatcher.update.outer_middleware(IdempotencyMiddleware(app))
+    dispatcher.update.outer_middleware(IdentityMiddleware(app))
+    throttle = ThrottlingMiddleware()
+    dispatcher.message.middleware(throttle)
+    dispatcher.callback_query.middleware(throttle)
+    dispatcher.include_routers(*routers())
+    return dispatcher

@@ -1,0 +1,203 @@
+"""The care coordinator in chat: the queue, a referral's summary, and the actions on it.
+
+Every action goes through `storage.queue_actions`, which authorizes the person who pressed
+(never the button's claim) and writes the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app import App
+from bot.telegram.callbacks import MenuCallback, QueueCallback
+from bot.telegram.handlers.menu import QUEUE
+from dialogs.flows.verwijzing import SUPPORT, URGENCY, WEEKDAYS
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.errors import InvalidTransition, NotAllowed
+from storage.models import Person, QueueStatus
+from storage.queue import list_queue
+from storage.queue_actions import ReferralView, accept_for_intake, open_referral, take_in_analysis
+
+log = logging.getLogger(__name__)
+
+OPEN, TAKE, ACCEPT = "open", "take", "accept"
+STATUS = {
+    QueueStatus.NEW: N_("new"),
+    QueueStatus.IN_PROGRESS: N_("in progress"),
+    QueueStatus.WAITING: N_("waiting"),
+    QueueStatus.CLOSED: N_("closed"),
+}
+
+
+def _label(options: tuple[object, ...], code: str) -> Text:
+    for option in options:
+        if getattr(option, "code", None) == code:
+            label: Text = option.label  # type: ignore[attr-defined]
+            return label
+    return Text.raw(code)
+
+
+async def on_queue(
+    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """The open queue items, newest-urgent first, as buttons."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    try:
+        async with app.sessions() as session:
+            entries = await list_queue(session=session, viewer=person)
+    except NotAllowed as refusal:
+        await bot.send_message(query.message.chat.id, catalog.render(refusal.reason))
+        return
+    if not entries:
+        await bot.send_message(
+            query.message.chat.id, catalog.render(Text.of(N_("The queue is empty.")))
+        )
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=catalog.render(
+                    Text.of(
+                        N_("#{number} · {student} · {status}"),
+                        number=Text.raw(str(e.queue_item_id)),
+                        student=Text.raw(e.student_name or "?"),
+                        status=Text.of(STATUS[e.status]),
+                    )
+                ),
+                callback_data=QueueCallback(action=OPEN, item=e.queue_item_id).pack(),
+            )
+        ]
+        for e in entries[:20]
+    ]
+    await bot.send_message(
+        query.message.chat.id,
+        catalog.render(Text.plural_of("{count} open item", "{count} open items", len(entries))),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+def summary_text(view: ReferralView, catalog: Catalog) -> str:
+    """The referral as the care coordinator reads it in chat."""
+    lines = [
+        Text.of(
+            N_("Referral #{number} · {status}"),
+            number=Text.raw(str(view.queue_item_id)),
+            status=Text.of(STATUS[view.status]),
+        ),
+        Text.of(
+            N_("Student: {name}"),
+            name=Text.raw(
+                f"{view.student_name} ({view.group_name})" if view.group_name else view.student_name
+            ),
+        ),
+        Text.of(N_("Mentor: {name}"), name=Text.raw(view.mentor_name)),
+        Text.of(N_("Received: {date}"), date=view.referred_at),
+        Text.of(N_("Urgency: {urgency}"), urgency=_label(URGENCY, view.urgency.value)),
+        Text.of(N_("Student's help question: {text}"), text=Text.raw(view.help_question_student)),
+        Text.of(N_("Teacher's help question: {text}"), text=Text.raw(view.help_question_teacher)),
+        Text.of(N_("Already tried: {text}"), text=Text.raw(view.tried)),
+    ]
+    if view.works_at_home:
+        lines.append(Text.of(N_("What works at home: {text}"), text=Text.raw(view.works_at_home)))
+    if view.works_at_school:
+        lines.append(
+            Text.of(N_("What works at school: {text}"), text=Text.raw(view.works_at_school))
+        )
+    if view.parents_informed:
+        lines.append(Text.of(N_("Parents informed: yes")))
+    else:
+        lines.append(
+            Text.of(
+                N_("Parents informed: not yet ({reason})"),
+                reason=Text.raw(view.parents_not_informed_reason or ""),
+            )
+        )
+    lines.append(
+        Text.of(
+            N_("Support asked for: {support}"),
+            support=tuple(_label(SUPPORT, s.value) for s in view.support),
+        )
+    )
+    lines.append(
+        Text.of(
+            N_("Intake possible from {date}, on {days}"),
+            date=view.intake_from,
+            days=tuple(_label(WEEKDAYS, d.value) for d in view.intake_days),
+        )
+    )
+    return "\n".join(catalog.render(line) for line in lines)
+
+
+def actions(view: ReferralView, catalog: Catalog) -> InlineKeyboardMarkup | None:
+    """The actions that fit the item's status."""
+    buttons = []
+    if view.status is QueueStatus.NEW:
+        buttons.append((N_("Take in analysis"), TAKE))
+    if view.status is QueueStatus.IN_PROGRESS:
+        buttons.append((N_("Accept for intake"), ACCEPT))
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=catalog.render(Text.of(label)),
+                    callback_data=QueueCallback(action=action, item=view.queue_item_id).pack(),
+                )
+            ]
+            for label, action in buttons
+        ]
+    )
+
+
+async def on_item(
+    query: CallbackQuery,
+    *,
+    callback_data: QueueCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """Open an item, or act on it; then show its summary as it is now."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    now = datetime.now(UTC)
+    try:
+        async with app.sessions() as session:
+            if callback_data.action == TAKE:
+                await take_in_analysis(
+                    session=session, actor=person, queue_item_id=callback_data.item, now=now
+                )
+            elif callback_data.action == ACCEPT:
+                await accept_for_intake(
+                    session=session, actor=person, queue_item_id=callback_data.item, now=now
+                )
+        async with app.sessions() as session:
+            view = await open_referral(
+                session=session, viewer=person, queue_item_id=callback_data.item
+            )
+    except (NotAllowed, InvalidTransition) as refusal:
+        log.info("queue action %s refused for person %s", callback_data.action, person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    await bot.send_message(
+        chat_id, summary_text(view, catalog), reply_markup=actions(view, catalog)
+    )
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per dispatcher)."""
+    router = Router(name=__name__)
+    router.callback_query.register(on_queue, MenuCallback.filter(F.action == QUEUE))
+    router.callback_query.register(on_item, QueueCallback.filter())
+    return router

@@ -1,0 +1,152 @@
+"""Running flows in chat: menu buttons start them, buttons and typed text advance them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.app import App
+from bot.telegram.callbacks import FlowCallback, MenuCallback
+from bot.telegram.handlers.menu import OPEN_FLOW, send_menu
+from bot.telegram.handlers.onboarding import not_linked_text
+from bot.telegram.render import deliver
+from dialogs.events import Action, Event, typed
+from dialogs.i18n import Catalog
+from dialogs.render import render_reply
+from dialogs.text import N_, Text
+from storage.dialog_runtime import ConcurrentUpdateError, Turn, active_flow, handle_event, open_flow
+from storage.errors import NotAllowed
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+
+async def _advance(app: App, person: Person, flow_id: str, event: Event) -> Turn:
+    # One retry when another update of the same conversation committed in between.
+    for attempt in (1, 2):
+        try:
+            async with app.sessions() as session:
+                return await handle_event(
+                    session=session,
+                    person=person,
+                    flow_id=flow_id,
+                    event=event,
+                    now=datetime.now(UTC),
+                )
+        except ConcurrentUpdateError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _show(
+    bot: Bot, chat_id: int, turn: Turn, catalog: Catalog, origin: Message | None = None
+) -> None:
+    rendered = [render_reply(reply, catalog) for reply in turn.replies]
+    await deliver(bot, chat_id, turn.flow, rendered, origin=origin)
+
+
+async def on_flow_chosen(
+    query: CallbackQuery,
+    *,
+    callback_data: MenuCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """Start (or resume) the chosen flow."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    try:
+        async with app.sessions() as session:
+            turn = await open_flow(
+                session=session, person=person, flow_id=callback_data.value, now=datetime.now(UTC)
+            )
+    except (NotAllowed, KeyError):
+        await bot.send_message(
+            query.message.chat.id, catalog.render(Text.of(N_("This is not available for you.")))
+        )
+        return
+    origin = query.message if isinstance(query.message, Message) else None
+    if origin is not None:
+        await origin.edit_reply_markup(reply_markup=None)
+    await _show(bot, query.message.chat.id, turn, catalog)
+
+
+async def on_flow_button(
+    query: CallbackQuery,
+    *,
+    callback_data: FlowCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """A button of a question: the engine decides whether it still applies."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    event = callback_data.to_event()
+    if event is None:
+        event = Event(Action.RESUME)
+    try:
+        turn = await _advance(app, person, callback_data.flow, event)
+    except (NotAllowed, KeyError):
+        # Someone else's or a forged button: refuse kindly, reveal nothing.
+        log.info("flow button refused for person %s", person.id)
+        await bot.send_message(
+            query.message.chat.id,
+            catalog.render(Text.of(N_("This button is not for you, or no longer works."))),
+        )
+        return
+    origin = query.message if isinstance(query.message, Message) else None
+    await _show(bot, query.message.chat.id, turn, catalog, origin)
+
+
+async def cmd_stop(
+    message: Message, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """Stop the current flow (nothing is sent)."""
+    if person is None:
+        return
+    async with app.sessions() as session, session.begin():
+        flow_id = await active_flow(session=session, person=person)
+    if flow_id is None:
+        await message.answer(catalog.render(Text.of(N_("There is nothing to stop."))))
+        return
+    turn = await _advance(app, person, flow_id, Event(Action.CANCEL))
+    await _show(bot, message.chat.id, turn, catalog)
+
+
+async def on_text(
+    message: Message, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """Typed text answers the current question; without one, show the menu."""
+    if person is None:
+        await message.answer(not_linked_text(catalog))
+        return
+    if message.text is None:
+        return
+    async with app.sessions() as session, session.begin():
+        flow_id = await active_flow(session=session, person=person)
+    if flow_id is None:
+        await send_menu(bot, app, message.chat.id, person, catalog)
+        return
+    turn = await _advance(app, person, flow_id, typed(message.text))
+    await _show(bot, message.chat.id, turn, catalog)
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per dispatcher)."""
+    router = Router(name=__name__)
+    router.callback_query.register(on_flow_chosen, MenuCallback.filter(F.action == OPEN_FLOW))
+    router.callback_query.register(on_flow_button, FlowCallback.filter())
+    router.message.register(cmd_stop, Command("stop"))
+    router.message.register(on_text, F.text & ~F.text.startswith("/"))
+    return router

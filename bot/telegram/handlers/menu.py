@@ -1,0 +1,62 @@
+"""The role menu: what this person can do here, as buttons."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app import App
+from bot.telegram.callbacks import MenuCallback
+from dialogs.flows import get_flow
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.dialog_runtime import active_flow, flows_for
+from storage.models import Person, Role
+
+OPEN_FLOW = "flow"
+MY_REFERRALS = "referrals"
+QUEUE = "queue"
+
+
+async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: Catalog) -> None:
+    """Send the menu for this person's roles (an unfinished flow is offered first)."""
+    async with app.sessions() as session, session.begin():
+        unfinished = await active_flow(session=session, person=person)
+        flows = await flows_for(session=session, person=person)
+    rows: list[list[InlineKeyboardButton]] = []
+
+    def add(label: Text, action: str, value: str = "") -> None:
+        data = MenuCallback(action=action, value=value).pack()
+        rows.append([InlineKeyboardButton(text=catalog.render(label), callback_data=data)])
+
+    if unfinished is not None:
+        add(
+            Text.of(N_("Continue: {flow}"), flow=Text.of(get_flow(unfinished).title)),
+            OPEN_FLOW,
+            unfinished,
+        )
+    for flow in flows:
+        if flow.id != unfinished:
+            add(Text.of(flow.title), OPEN_FLOW, flow.id)
+    if person.has_role(Role.MENTOR):
+        add(Text.of(N_("My referrals")), MY_REFERRALS)
+    if person.has_role(Role.CARE_COORDINATOR):
+        add(Text.of(N_("Queue")), QUEUE)
+    if not rows:
+        await bot.send_message(
+            chat_id,
+            catalog.render(
+                Text.of(
+                    N_(
+                        "There is nothing for you to do here yet. "
+                        "You will get a message when there is."
+                    )
+                )
+            ),
+        )
+        return
+    await bot.send_message(
+        chat_id,
+        catalog.render(Text.of(N_("What would you like to do?"))),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )

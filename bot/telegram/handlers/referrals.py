@@ -1,0 +1,54 @@
+"""A mentor's own referrals: what was sent and where it stands."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery
+
+from bot.app import App
+from bot.telegram.callbacks import MenuCallback
+from bot.telegram.handlers.menu import MY_REFERRALS
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.models import Person
+from storage.referrals import list_referrals_by_mentor
+
+
+async def on_my_referrals(
+    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """List the referrals this mentor sent (their own only: the query is by mentor)."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    async with app.sessions() as session, session.begin():
+        referrals = await list_referrals_by_mentor(session=session, mentor=person)
+    if not referrals:
+        text = catalog.render(Text.of(N_("You have not sent any referrals yet.")))
+    else:
+        lines = [
+            catalog.render(
+                Text.plural_of(
+                    "You sent {count} referral:", "You sent {count} referrals:", len(referrals)
+                )
+            )
+        ]
+        lines += [
+            catalog.render(
+                Text.of(
+                    N_("• {date}: referral #{number}"),
+                    date=r.created_at,
+                    number=Text.raw(str(r.id)),
+                )
+            )
+            for r in referrals[:20]
+        ]
+        text = "\n".join(lines)
+    await bot.send_message(query.message.chat.id, text)
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per dispatcher)."""
+    router = Router(name=__name__)
+    router.callback_query.register(on_my_referrals, MenuCallback.filter(F.action == MY_REFERRALS))
+    return router

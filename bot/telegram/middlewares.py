@@ -1,0 +1,125 @@
+"""Outer middlewares: run each update once, identify the person, pick the language, throttle.
+
+What handlers receive arrives as keyword data (`HandlerData`), never from globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+
+from bot.app import App
+from dialogs.i18n import pick_language
+from dialogs.text import N_, Text
+from storage.people import get_person_by_telegram_id
+from storage.updates import claim_update, release_update
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class IdempotencyMiddleware(BaseMiddleware):
+    """An update delivered twice (webhook redelivery, a restarted poller) takes effect once.
+
+    The update id is claimed in the database before handling; a failed handling releases the
+    claim, so Telegram's redelivery can try again.
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        async with self._app.sessions() as session:
+            if not await claim_update(session=session, update_id=event.update_id):
+                log.info("update %s already handled; skipped", event.update_id)
+                return None
+        try:
+            return await handler(event, data)
+        except Exception:
+            async with self._app.sessions() as session:
+                await release_update(session=session, update_id=event.update_id)
+            raise
+
+
+class IdentityMiddleware(BaseMiddleware):
+    """Looks the sender up by Telegram id and sets ``person`` (or None) and ``catalog``.
+
+    Language: the person's stored choice, then Telegram's ``language_code``, then Dutch.
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        person = None
+        if user is not None:
+            async with self._app.sessions() as session, session.begin():
+                person = await get_person_by_telegram_id(session=session, telegram_user_id=user.id)
+        language = pick_language(
+            person.language if person else None, user.language_code if user else None
+        )
+        data["person"] = person
+        data["catalog"] = self._app.catalogs.get(language)
+        return await handler(event, data)
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Drops floods: more than ``limit`` updates from one user within ``window`` seconds.
+
+    The first dropped update gets one kind message; the rest are dropped silently. Memory is
+    bounded: only the most recently active ``max_users`` users are tracked.
+    """
+
+    def __init__(
+        self,
+        limit: int = 8,
+        window: float = 4.0,
+        max_users: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._max_users = max_users
+        self._clock = clock
+        self._seen: OrderedDict[int, deque[float]] = OrderedDict()
+        self._warned: set[int] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        now = self._clock()
+        stamps = self._seen.pop(user.id, deque())
+        while stamps and now - stamps[0] > self._window:
+            stamps.popleft()
+        stamps.append(now)
+        self._seen[user.id] = stamps
+        if len(self._seen) > self._max_users:
+            dropped, _ = self._seen.popitem(last=False)
+            self._warned.discard(dropped)
+        if len(stamps) <= self._limit:
+            self._warned.discard(user.id)
+            return await handler(event, data)
+        log.info("throttled an update of user %s", user.id)
+        if user.id not in self._warned:
+            self._warned.add(user.id)
+            await _tell_to_slow_down(event, data)
+        return None
+
+
+async def _tell_to_slow_down(event: TelegramObject, data: dict[str, Any]) -> None:
+    catalog = data.get("catalog")
+    if catalog is None:
+        return
+    text = catalog.render(Text.of(N_("That was a lot at once. Please wait a moment.")))
+    if isinstance(event, Message | CallbackQuery):
+        await event.answer(text)

@@ -1,0 +1,85 @@
+"""Engine replies → Telegram messages, keeping the chat a clean transcript (ux.md).
+
+After a button press the pressed question is edited to show the answer and loses its keyboard;
+a question that is only re-drawn (a tick, a page, a search) is edited in place; everything else
+is sent as a new message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.telegram.callbacks import FlowCallback
+from dialogs.events import Event
+from dialogs.render import RenderedReply
+from dialogs.replies import ReplyKind
+
+log = logging.getLogger(__name__)
+
+
+def keyboard(flow: str, reply: RenderedReply) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a rendered reply (None when it has no buttons)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in reply.rows:
+        buttons = []
+        for button in row:
+            event = Event.decode(button.payload)
+            if event is None:  # the engine only makes decodable payloads; be safe anyway
+                continue
+            data = FlowCallback.from_event(flow, event).pack()
+            buttons.append(InlineKeyboardButton(text=button.label, callback_data=data))
+        if buttons:
+            rows.append(buttons)
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+async def deliver(
+    bot: Bot,
+    chat_id: int,
+    flow: str,
+    replies: Sequence[RenderedReply],
+    *,
+    origin: Message | None = None,
+) -> None:
+    """Show ``replies`` in the chat; ``origin`` is the message whose button was pressed."""
+    pending = origin
+    if pending is not None and len(replies) == 1 and replies[0].kind is ReplyKind.QUESTION:
+        await _edit(bot, pending, replies[0].text, keyboard(flow, replies[0]))
+        return
+    for reply in replies:
+        if reply.kind is ReplyKind.ANSWERED and pending is not None:
+            await _edit(bot, pending, reply.text, None)
+            pending = None
+            continue
+        if pending is not None:
+            # The pressed message is answered otherwise (a notice, the end): drop its keyboard
+            # so the transcript has one live question only.
+            await _drop_keyboard(bot, pending)
+            pending = None
+        if reply.kind is ReplyKind.ANSWERED:
+            continue  # typed answers are already visible as the person's own message
+        await bot.send_message(chat_id, reply.text, reply_markup=keyboard(flow, reply))
+
+
+async def _edit(bot: Bot, message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await bot.edit_message_text(
+            text=text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=markup
+        )
+    except TelegramBadRequest as error:
+        # "message is not modified" (same text) or too old to edit: both are harmless.
+        log.debug("edit skipped: %s", error.message)
+
+
+async def _drop_keyboard(bot: Bot, message: Message) -> None:
+    try:
+        await bot.edit_message_reply_markup(
+            chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+        )
+    except TelegramBadRequest as error:
+        log.debug("keyboard removal skipped: %s", error.message)
