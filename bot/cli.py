@@ -186,6 +186,59 @@ def queue(settings: Settings, person: str, school_code: str | None) -> None:
     sys.exit(_run(go()))
 
 
+@main.command(help="Print a personal invitation link for Telegram and write its QR code (PNG).")
+@click.argument("person")
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.option("--role", help="The role to invite as (default: the person's main role).")
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(1, 60),
+    help="Days the link stays valid.",
+)
+@click.pass_obj
+def invite(
+    settings: Settings, person: str, school_code: str | None, role: str | None, days: int
+) -> None:
+    """Single use, expiring, stored only as a hash: the link is shown once, here."""
+    from bot.invites import make_invitation
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            return await make_invitation(
+                app,
+                external_id=person,
+                school_code=school_code,
+                role=role,
+                days=days,
+                catalog=_catalog(settings),
+            )
+
+    sys.exit(_run(go()))
+
+
+@main.command(help="Serve Telegram's webhook (aiohttp); needs TELEGRAM_WEBHOOK_SECRET.")
+@click.pass_obj
+def webhook(settings: Settings) -> None:
+    """Webhook mode: Telegram posts updates; the secret-token header is checked."""
+    if settings.telegram_bot_token is None or not settings.telegram_webhook_secret:
+        _say(
+            settings,
+            Text.of(
+                N_(
+                    "Webhook mode needs TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET "
+                    "(see .env.example)."
+                )
+            ),
+            err=True,
+        )
+        sys.exit(2)
+    from bot.telegram.webhook import serve_webhook
+
+    _run(serve_webhook(settings))
+
+
 @main.command(help="Run the Telegram bot (long polling) when TELEGRAM_BOT_TOKEN is set.")
 @click.pass_obj
 def run(settings: Settings) -> None:

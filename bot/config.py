@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     telegram_webhook_host: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8081, ge=1, le=65535)
     telegram_webhook_path: str = "/telegram/webhook"
+    #: Public base URL Telegram posts to (https://bot.school.example); when set, the webhook
+    #: is registered at start-up.
+    telegram_webhook_url: str | None = None
+    #: The bot's @username, for invitation links; asked from Telegram (getMe) when unset.
+    telegram_bot_username: str | None = None
+    #: Where `trajectbot invite` writes QR codes.
+    invites_dir: Path = Path("invites")
     locales_path: Path = DEFAULT_LOCALES_PATH
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"

@@ -1,0 +1,125 @@
+"""Personal invitation links (`trajectbot invite`): deep link + QR code for one person."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+import segno
+
+from bot.app import App
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.invites import create_invite
+from storage.models import PersonRole, Role
+from storage.people import get_person_by_external_id
+from storage.schools import find_school
+
+#: Which role an invitation is for when none is named: the one with the most to do in chat.
+ROLE_PRIORITY = (
+    Role.CARE_COORDINATOR,
+    Role.COACH,
+    Role.MENTOR,
+    Role.TEACHER,
+    Role.ADMIN,
+    Role.PARENT,
+    Role.STUDENT,
+)
+
+
+async def bot_username(app: App) -> str | None:
+    """The bot's @username: from settings, else asked from Telegram (needs the token)."""
+    if app.settings.telegram_bot_username:
+        return app.settings.telegram_bot_username.lstrip("@")
+    if app.settings.telegram_bot_token is None:
+        return None
+    from bot.telegram.dispatcher import create_bot  # noqa: PLC0415 - aiogram only when needed
+
+    bot = create_bot(app)
+    try:
+        me = await bot.get_me()
+    finally:
+        await bot.session.close()
+    return me.username
+
+
+async def make_invitation(
+    app: App,
+    *,
+    external_id: str,
+    school_code: str | None,
+    role: str | None,
+    days: int,
+    catalog: Catalog,
+) -> int:
+    """Create the invite, print the link and write the QR code; returns an exit status."""
+    username = await bot_username(app)
+    if not username:
+        click.echo(
+            catalog.render(
+                Text.of(
+                    N_(
+                        "Set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to make "
+                        "invitation links."
+                    )
+                )
+            ),
+            err=True,
+        )
+        return 2
+    now = datetime.now(UTC)
+    async with app.sessions() as session, session.begin():
+        school = await find_school(session=session, code=school_code)
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id=external_id
+        )
+        if person is None:
+            click.echo(
+                catalog.render(
+                    Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
+                ),
+                err=True,
+            )
+            return 1
+        wanted = _role(person.roles, role)
+        if wanted is None:
+            click.echo(
+                catalog.render(Text.of(N_("This person does not have that role."))), err=True
+            )
+            return 1
+        token = await create_invite(
+            session=session, person=person, role=wanted, ttl=timedelta(days=days), now=now
+        )
+    link = f"https://t.me/{username}?start={token}"
+    path = app.settings.invites_dir / f"{external_id}.png"
+    await asyncio.to_thread(_write_qr, link, path)
+    click.echo(link)
+    click.echo(
+        catalog.render(
+            Text.of(
+                N_("QR code: {path}. The link works once and is valid until {date}."),
+                path=Text.raw(str(path)),
+                date=now + timedelta(days=days),
+            )
+        )
+    )
+    return 0
+
+
+def _role(held: Sequence[PersonRole], wanted: str | None) -> Role | None:
+    roles = {r.role for r in held}
+    if wanted is not None:
+        try:
+            choice = Role(wanted)
+        except ValueError:
+            return None
+        return choice if choice in roles else None
+    return next((r for r in ROLE_PRIORITY if r in roles), None)
+
+
+def _write_qr(link: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    segno.make(link, error="m").save(str(path), scale=8, border=4)

@@ -1,0 +1,55 @@
+"""What the worker asks of a channel: send one message, or say why not in the worker's terms."""
+
+# ruff: noqa: N818 - the names are the agreed API (RetryAfter, TemporaryFailure, Unreachable)
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.outbox.messages import OutgoingMessage
+
+
+class SendError(Exception):
+    """Base of what a `Sender` raises; ``code`` is a short, data-free reason for the logs."""
+
+    code: str = "error"
+
+    def __init__(self, code: str | None = None) -> None:
+        super().__init__(code or self.code)
+        if code is not None:
+            self.code = code
+
+
+class RetryAfter(SendError):
+    """Flood control (HTTP 429): wait ``seconds`` before trying this chat again."""
+
+    code = "retry_after"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+
+class TemporaryFailure(SendError):
+    """Server error (5xx), network error or timeout: try again later, with backoff."""
+
+    code = "temporary"
+
+
+class Unreachable(SendError):
+    """The recipient blocked the bot, deleted their account, or the chat does not exist."""
+
+    code = "unreachable"
+
+
+class PermanentFailure(SendError):
+    """Telegram refuses this message as it is (a bad request): retrying would not help."""
+
+    code = "refused"
+
+
+class Sender(Protocol):
+    """Delivers one message; raises a `SendError` subclass when it could not."""
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Send ``message``; return once the channel accepted it."""

@@ -1,0 +1,329 @@
+"""The outbox worker: claims due rows, sends each at most once, paced, and stores the outcome.
+
+One row's life here::
+
+    claim_due (pending -> sending, one transaction, exclusive)
+      -> build the text in the recipient's language (no names, no care details)
+      -> wait for the chat's turn (1 per chat per second) and the overall limiter (30 per second)
+      -> Sender.send
+      -> sent | pending again later (429, 5xx, timeout) | failed | unreachable (+ coordinator told)
+
+At most once: a row is only sent by the worker whose claim moved it to ``sending``, and a row
+that stays ``sending`` (the process died mid-send) is never sent again (see `storage.outbox`).
+A row that was claimed but certainly not handed to the sender yet (the worker was cancelled
+while it waited for its turn) is released back to ``pending``.
+
+Pacing is per worker: run one outbox worker per bot token, or split the rate between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.outbox.messages import OutgoingMessage, UnknownMessageError, build_message
+from bot.outbox.pacing import ChatPacer, overall_limiter
+from bot.outbox.sender import (
+    PermanentFailure,
+    RetryAfter,
+    Sender,
+    SendError,
+    TemporaryFailure,
+    Unreachable,
+)
+from dialogs.i18n import Catalogs
+from storage import outbox as outbox_store
+from storage.models import utcnow
+from storage.outbox import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+#: ``last_error`` codes the worker writes itself.
+UNKNOWN_MESSAGE = "unknown_message"
+SENDER_ERROR = "sender_error"
+CHAT_PAUSED = "chat_paused"
+TIMEOUT = "timeout"
+
+_STORE_TRIES = 3
+_KEEP_PAUSED = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff for temporary failures, capped, with a limit on attempts.
+
+    The defaults try 10 times over about 35 minutes (5 s, 10 s, 20 s … capped at 15 min).
+    Every claim counts as an attempt, a 429 included: a row Telegram keeps refusing fails.
+    """
+
+    base: float = 5.0
+    factor: float = 2.0
+    cap: float = 900.0
+    max_attempts: int = 10
+
+    def delay(self, attempt: int) -> timedelta:
+        """How long to wait after failed attempt number ``attempt`` (1 for the first)."""
+        exponent = min(max(attempt - 1, 0), 64)
+        return timedelta(seconds=min(self.cap, self.base * self.factor**exponent))
+
+    def exhausted(self, attempt: int) -> bool:
+        """Whether attempt number ``attempt`` was the last one allowed."""
+        return attempt >= self.max_attempts
+
+
+class OutboxWorker:
+    """Sends the outbox. `run` for the bot's process, `drain_once` for tests and scripts.
+
+    Everything it depends on is passed in: the ``sender`` (Telegram, or a fake), the session
+    factory, the catalogs, a wall ``clock`` (what "due" means; the pacing itself runs on the
+    event loop's monotonic clock) and the limiters (``overall``: by default one message every
+    1/30 s; ``chats``: by default one message per chat per second).
+    """
+
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        sessions: async_sessionmaker[AsyncSession],
+        catalogs: Catalogs,
+        clock: Callable[[], datetime] = utcnow,
+        overall: AsyncLimiter | None = None,
+        chats: ChatPacer | None = None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 30,
+        poll_interval: float = 2.0,
+        send_timeout: float = 30.0,
+    ) -> None:
+        self._sender = sender
+        self._sessions = sessions
+        self._catalogs = catalogs
+        self._clock = clock
+        self._overall = overall if overall is not None else overall_limiter()
+        self._chats = chats if chats is not None else ChatPacer()
+        self._retry = retry or RetryPolicy()
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._send_timeout = send_timeout
+        # Chats Telegram told us to leave alone (429), until when (wall clock). Entries go
+        # when they expire, so this holds only the chats currently under flood control.
+        self._paused: dict[int, datetime] = {}
+
+    async def drain_once(self) -> int:
+        """Claim up to one batch of due rows, deliver them all; return how many were claimed."""
+        claimed = await self._claim(self._batch_size)
+        if claimed:
+            await asyncio.gather(*(self._deliver(message) for message in claimed))
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set, then finish what was claimed and return.
+
+        Keeps up to ``batch_size`` rows in flight and claims more as they finish; when nothing
+        is due it looks again every ``poll_interval`` seconds. Database errors are logged and
+        retried at the next poll. Cancelling it releases the rows not yet handed to the
+        sender; the ones being sent stay ``sending``.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        log.info("outbox worker started")
+        try:
+            while not stop.is_set():
+                room = self._batch_size - len(in_flight)
+                claimed: list[ClaimedMessage] = []
+                if room > 0:
+                    try:
+                        claimed = await self._claim(room)
+                    except Exception as exc:  # the database may be briefly away; keep going
+                        # Type only: a driver's message may quote statement parameters.
+                        log.error("outbox claim failed: %s", type(exc).__name__)  # noqa: TRY400
+                for message in claimed:
+                    task = asyncio.create_task(self._deliver(message))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if room > 0 and len(claimed) < room:
+                    await _wait(stop, set(), self._poll_interval)  # nothing more due now
+                else:
+                    await _wait(stop, in_flight, None)  # full: wait for room
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        except asyncio.CancelledError:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
+        finally:
+            log.info("outbox worker stopped")
+
+    async def _claim(self, limit: int) -> list[ClaimedMessage]:
+        async with self._sessions() as session:
+            return await outbox_store.claim_due(session=session, now=self._clock(), limit=limit)
+
+    async def _deliver(self, message: ClaimedMessage) -> None:
+        """Send one claimed row and store the outcome. Never raises (but for cancellation)."""
+        try:
+            outgoing = build_message(message, self._catalogs)
+        except UnknownMessageError:
+            log.error("outbox_id=%s kind=%s: no message for it", message.outbox_id, message.kind)  # noqa: TRY400
+            await self._store_failed(message, UNKNOWN_MESSAGE)
+            return
+        handed_over = False
+        try:
+            async with self._chats.turn(message.chat_id) as turn:
+                paused = self._paused_for(message.chat_id)
+                if paused > timedelta(0):
+                    await self._store(
+                        message,
+                        lambda s: outbox_store.mark_retry(
+                            session=s,
+                            outbox_id=message.outbox_id,
+                            now=self._clock(),
+                            delay=paused,
+                            error=CHAT_PAUSED,
+                        ),
+                    )
+                    return
+                await self._overall.acquire()
+                turn.sending()
+                handed_over = True
+                error = await self._attempt(outgoing)
+                if isinstance(error, RetryAfter):
+                    self._pause(message.chat_id, error.seconds)
+        except asyncio.CancelledError:
+            if not handed_over:
+                await asyncio.shield(self._release(message))
+            raise
+        await asyncio.shield(self._record(message, error))
+
+    async def _attempt(self, outgoing: OutgoingMessage) -> SendError | None:
+        """Hand the message to the sender; the error in the worker's terms, None when sent."""
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await self._sender.send(outgoing)
+        except SendError as exc:
+            return exc
+        except TimeoutError:
+            return TemporaryFailure(TIMEOUT)
+        except Exception as exc:
+            # Unknown outcome: it may have been sent. At most once means: do not try again.
+            # Type only: the exception's text may quote the message.
+            log.error("outbox_id=%s: sender raised %s", outgoing.outbox_id, type(exc).__name__)  # noqa: TRY400
+            return PermanentFailure(SENDER_ERROR)
+        return None
+
+    async def _record(self, message: ClaimedMessage, error: SendError | None) -> None:
+        outbox_id, attempt = message.outbox_id, message.attempt
+        if error is None:
+            log.debug("outbox_id=%s sent (attempt %s)", outbox_id, attempt)
+            await self._store(
+                message,
+                lambda s: outbox_store.mark_sent(session=s, outbox_id=outbox_id, now=self._clock()),
+            )
+            return
+        code = error.code
+        if isinstance(error, Unreachable):
+            log.info("outbox_id=%s: recipient unreachable (%s)", outbox_id, code)
+            await self._store(
+                message,
+                lambda s: outbox_store.mark_unreachable(
+                    session=s, outbox_id=outbox_id, now=self._clock(), reason=code
+                ),
+            )
+        elif isinstance(error, RetryAfter | TemporaryFailure) and not self._retry.exhausted(
+            attempt
+        ):
+            delay = (
+                timedelta(seconds=max(error.seconds, 1.0))
+                if isinstance(error, RetryAfter)
+                else self._retry.delay(attempt)
+            )
+            log.info(
+                "outbox_id=%s: %s on attempt %s; retry in %ss",
+                outbox_id,
+                code,
+                attempt,
+                delay.total_seconds(),
+            )
+            await self._store(
+                message,
+                lambda s: outbox_store.mark_retry(
+                    session=s, outbox_id=outbox_id, now=self._clock(), delay=delay, error=code
+                ),
+            )
+        else:
+            log.warning("outbox_id=%s failed: %s on attempt %s", outbox_id, code, attempt)
+            await self._store_failed(message, code)
+
+    async def _store_failed(self, message: ClaimedMessage, code: str) -> None:
+        await self._store(
+            message,
+            lambda s: outbox_store.mark_failed(session=s, outbox_id=message.outbox_id, error=code),
+        )
+
+    async def _release(self, message: ClaimedMessage) -> None:
+        await self._store(
+            message,
+            lambda s: outbox_store.release(
+                session=s, outbox_ids=[message.outbox_id], now=self._clock()
+            ),
+        )
+
+    async def _store(
+        self, message: ClaimedMessage, write: Callable[[AsyncSession], Awaitable[object]]
+    ) -> None:
+        """Run one storage unit of work, a few times if the database hiccups.
+
+        If it never succeeds the row stays ``sending`` and is not sent again; the log says so.
+        """
+        for attempt in range(1, _STORE_TRIES + 1):
+            try:
+                async with self._sessions() as session:
+                    await write(session)
+            except Exception as exc:
+                log.warning(
+                    "outbox_id=%s: storing the outcome failed (%s), try %s of %s",
+                    message.outbox_id,
+                    type(exc).__name__,
+                    attempt,
+                    _STORE_TRIES,
+                )
+                if attempt < _STORE_TRIES:
+                    await asyncio.sleep(0.5 * 2**attempt)
+            else:
+                return
+        log.error("outbox_id=%s: outcome not stored; it stays 'sending'", message.outbox_id)
+
+    def _pause(self, chat_id: int, seconds: float) -> None:
+        now = self._clock()
+        until = now + timedelta(seconds=max(seconds, 1.0))
+        self._paused[chat_id] = max(until, self._paused.get(chat_id, until))
+        if len(self._paused) > _KEEP_PAUSED:
+            for expired in [chat for chat, end in self._paused.items() if end <= now]:
+                del self._paused[expired]
+
+    def _paused_for(self, chat_id: int) -> timedelta:
+        """How long ``chat_id`` is still under flood control (zero when it is not)."""
+        until = self._paused.get(chat_id)
+        if until is None:
+            return timedelta(0)
+        left = until - self._clock()
+        if left <= timedelta(0):
+            del self._paused[chat_id]
+            return timedelta(0)
+        return left
+
+
+async def _wait(stop: asyncio.Event, tasks: set[asyncio.Task[None]], seconds: float | None) -> None:
+    """Until ``stop`` is set, one of ``tasks`` finishes, or ``seconds`` pass (None: no limit)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopping, *tasks}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
