@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     #: Where `trajectbot invite` writes QR codes.
     invites_dir: Path = Path("invites")
+    #: Flood control per Telegram user: more than this many updates within the window are
+    #: dropped (ticking a multiple choice quickly must still pass).
+    flood_limit: int = Field(default=20, ge=1)
+    flood_window_seconds: float = Field(default=10.0, gt=0)
     locales_path: Path = DEFAULT_LOCALES_PATH
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"

@@ -41,7 +41,9 @@ def create_dispatcher(app: App) -> Dispatcher:
     dispatcher = Dispatcher(app=app)
     dispatcher.update.outer_middleware(IdempotencyMiddleware(app))
     dispatcher.update.outer_middleware(IdentityMiddleware(app))
-    throttle = ThrottlingMiddleware()
+    throttle = ThrottlingMiddleware(
+        limit=app.settings.flood_limit, window=app.settings.flood_window_seconds
+    )
     dispatcher.message.middleware(throttle)
     dispatcher.callback_query.middleware(throttle)
     dispatcher.include_routers(*routers())

@@ -81,8 +81,8 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     def __init__(
         self,
-        limit: int = 8,
-        window: float = 4.0,
+        limit: int = 20,
+        window: float = 10.0,
         max_users: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
