@@ -177,3 +177,43 @@ async def test_chat_speaks_the_persons_own_language_by_default(demo_db: str) -> 
     result = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1"])
     assert "Vraag 1 van 12" in result.stdout
     assert "Over welke leerling" in result.stdout
+
+
+GOOD_CSV = """external_id,roles,given_name,family_name,group,language,mentor_of,parent_of
+S1,student,Fenna,Zwartbol,1C,nl,,
+S2,student,Omar,Yildiztepe,1C,tr,,
+M1,mentor;teacher,Jorien,Wadman,,nl,S1;S2,
+P1,parent,Hatice,Yildiztepe,,tr,,S2
+"""
+BAD_CSV = """external_id,roles,given_name,family_name,group,language,mentor_of,parent_of
+S1,student,Fenna,Zwartbol,1C,nl,,
+S1,student,Fenna,Dubbel,1C,nl,,
+M1,wizard,Jorien,Wadman,,nl,S1,
+P1,parent,Hatice,Yildiztepe,,xx,,S9
+"""
+
+
+async def test_import_reports_every_bad_row_and_writes_nothing(
+    demo_db: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD_CSV, encoding="utf-8")
+    refused = trajectbot(demo_db, "import", str(bad), "--school", "demo")
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "Nothing was imported: 5 problems found.",
+        "Line 3: external_id S1 is also on line 2.",
+        "Line 4: unknown role wizard.",
+        "Line 4: mentor_of is filled in, but the role mentor is not.",
+        "Line 5: unsupported language xx.",
+        "Line 5: unknown student S9.",
+    ]
+
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD_CSV, encoding="utf-8")
+    imported = trajectbot(demo_db, "import", str(good), "--school", "demo")
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported: 4 new, 0 updated." in imported.stdout
+    chat = trajectbot(demo_db, "chat", "--as", "M1", "--lang", "en", lines=["1"])
+    assert "Fenna Zwartbol (1C)" in chat.stdout
+    assert "Omar Yildiztepe (1C)" in chat.stdout
