@@ -16,6 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The Bot API emulator for tests/e2e (npm `telegram-test-api`, pinned in package-lock.json).
+# npm ci rewrites node_modules/.package-lock.json, so this reruns only when the lock changes.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package-lock.json package.json
+	@command -v node >/dev/null && command -v npm >/dev/null \
+		|| { echo "make test needs Node.js 18+ and npm for the end-to-end tests (tests/e2e): install them (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # Compiled catalogs are build output (.gitignore'd); msgfmt-equivalent checks run in the tests.
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --domain=messages --input-file=$< --output-file=$@ --locale=$*
@@ -34,7 +43,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-pytest: $(STAMP) locales
+pytest: $(STAMP) locales $(NODE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -43,7 +52,7 @@ test: lint typecheck pytest
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 PG_USER ?= postgres
-test-postgres: $(STAMP) locales
+test-postgres: $(STAMP) locales $(NODE_STAMP)
 	@db=trajectbot_test_$$(date +%s)_$$$$; \
 	createdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) "$$db" || { echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT)"; exit 1; }; \
 	$(BIN)/pytest -m postgres --postgres-url="postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$$db"; rc=$$?; \
