@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
@@ -98,15 +98,24 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
             .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
             .order_by(Outbox.next_attempt_at, Outbox.id)
             .limit(limit)
-            # PostgreSQL: rows another worker is claiming right now are skipped, not waited
-            # for. SQLite renders no FOR UPDATE; it serialises writers instead.
-            .with_for_update(skip_locked=True)
         )
+        if session.get_bind().dialect.name == "postgresql":
+            # Lock the candidates, skipping rows another worker is claiming right now, so two
+            # workers get different rows instead of waiting for each other. A separate
+            # statement: inside the UPDATE's WHERE PostgreSQL may run the subquery once per
+            # row, and LIMIT would no longer hold.
+            candidates: list[int] | Select[int] = list(
+                await session.scalars(due.with_for_update(skip_locked=True))
+            )
+        else:
+            # SQLite runs one writer at a time; one statement keeps the pick and the claim in
+            # the same write, so a second worker's claim sees this one's result.
+            candidates = due
         claimed = await session.scalars(
             update(Outbox)
             # The status test in the UPDATE itself is what makes the claim exclusive: a row
-            # another worker claimed after our subquery saw it no longer matches.
-            .where(Outbox.id.in_(due), Outbox.status == OutboxStatus.PENDING)
+            # another worker claimed after we picked it no longer matches.
+            .where(Outbox.id.in_(candidates), Outbox.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
             .returning(Outbox.id)
             .execution_options(synchronize_session=False)
