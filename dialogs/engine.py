@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import MappingProxyType
 from typing import TypeVar
 
 from dialogs.dates import parse_date
@@ -49,10 +50,25 @@ class _Invalid:
     reason: Text
 
 
-def start(flow: Flow, context: FlowContext) -> tuple[DialogState, list[Reply]]:
-    """Begin ``flow``: the first question."""
-    first = flow.active_steps({})[0]
-    state = DialogState(flow=flow.id, flow_version=flow.version, step=first.key, version=1)
+def start(
+    flow: Flow, context: FlowContext, preset: Mapping[str, AnswerValue] | None = None
+) -> tuple[DialogState, list[Reply]]:
+    """Begin ``flow``: the first question.
+
+    ``preset`` holds answers that are not asked (the queue item a decline is about); they are
+    kept through to the confirmed answers.
+    """
+    answers = dict(preset or {})
+    if any(key in answers for key in (s.key for s in flow.steps)):
+        raise ValueError("a preset may not answer a step of the flow")
+    first = flow.active_steps(answers)[0]
+    state = DialogState(
+        flow=flow.id,
+        flow_version=flow.version,
+        step=first.key,
+        version=1,
+        answers=MappingProxyType(answers),
+    )
     return state, [question(flow, state, context)]
 
 
@@ -512,7 +528,9 @@ def _on_summary(
         if missing:  # only reachable through a flow change between versions; be safe anyway
             new = _bump(state, step=missing[0], editing=True)
             return new, [question(flow, new, context)]
-        answers = {k: v for k, v in state.answers.items() if k in editable}
+        # Drop answers of steps the final answers skip; keep presets (keys of no step).
+        step_keys = {s.key for s in flow.steps}
+        answers = {k: v for k, v in state.answers.items() if k in editable or k not in step_keys}
         done = Reply(ReplyKind.DONE, (Text.of(flow.done),))
         return _bump(state, status=Status.COMPLETED, step=None, answers=answers), [done]
     hint = Text.of(N_("Please check your answers, then press “Send” or change an answer."))

@@ -10,6 +10,7 @@ stored state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,13 +20,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dialogs.engine import advance, question, start
 from dialogs.events import Event
-from dialogs.flow import Flow, FlowContext
+from dialogs.flow import AnswerValue, Flow, FlowContext
 from dialogs.flows import get_flow
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.replies import Reply, ReplyKind
 from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
-from storage.errors import DraftInvalid, NotAllowed
+from storage.errors import DraftInvalid, InputInvalid, InvalidTransition, NotAllowed
 from storage.flows import BINDINGS, FlowBinding, binding_for
 from storage.models import Conversation, ConversationStatus, Person
 
@@ -58,7 +59,7 @@ def school_today(now: datetime) -> date:
 async def flows_for(*, session: AsyncSession, person: Person) -> list[Flow]:
     """The flows this person may start, by role (an operation: no transaction of its own)."""
     del session  # roles are loaded with the person; kept for a uniform service signature
-    return [get_flow(flow_id) for flow_id in _flow_ids_for(person)]
+    return [get_flow(flow_id) for flow_id in _flow_ids_for(person) if BINDINGS[flow_id].in_menu]
 
 
 async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
@@ -74,8 +75,19 @@ async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
     return flow
 
 
-async def open_flow(*, session: AsyncSession, person: Person, flow_id: str, now: datetime) -> Turn:
-    """Resume the person's unfinished run of ``flow_id``, or start a new one. Unit of work."""
+async def open_flow(
+    *,
+    session: AsyncSession,
+    person: Person,
+    flow_id: str,
+    now: datetime,
+    preset: Mapping[str, AnswerValue] | None = None,
+) -> Turn:
+    """Resume the person's unfinished run of ``flow_id``, or start a new one. Unit of work.
+
+    With a ``preset`` (the item a decline is about), an unfinished run about another item is
+    replaced by a new one.
+    """
     async with session.begin():
         binding = _authorized_binding(person, flow_id)
         flow = get_flow(flow_id)
@@ -83,12 +95,13 @@ async def open_flow(*, session: AsyncSession, person: Person, flow_id: str, now:
         row = await _load(session, person, flow_id)
         if row is not None and row.status is ConversationStatus.ACTIVE:
             state = DialogState.from_json(row.state)
-            if state.flow_version == flow.version:
+            same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
+            if state.flow_version == flow.version and same_preset:
                 resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
                 notice = Reply(ReplyKind.NOTICE, (resumed,))
                 return Turn(flow_id, state, (notice, question(flow, state, context)))
             log.info("conversation %s restarted: flow version changed", row.id)
-        state, replies = start(flow, context)
+        state, replies = start(flow, context, preset)
         _store(session, person, row, state)
         return Turn(flow_id, state, tuple(replies))
 
@@ -130,7 +143,7 @@ async def _handle(
                 await binding.complete(
                     session=session, person=person, answers=state.answers, now=now
                 )
-        except (NotAllowed, DraftInvalid) as refusal:
+        except (NotAllowed, DraftInvalid, InvalidTransition, InputInvalid) as refusal:
             # The summary stays open with every answer kept; the person can correct and resend.
             log.info("completion of %s refused for person %s", flow_id, person.id)
             state = before.evolve(version=before.version + 1, invalid=0)
@@ -143,17 +156,12 @@ async def _handle(
     return Turn(flow_id, state, tuple(replies))
 
 
-def _refusal_lines(refusal: NotAllowed | DraftInvalid) -> tuple[Text, ...]:
+def _refusal_lines(
+    refusal: NotAllowed | DraftInvalid | InvalidTransition | InputInvalid,
+) -> tuple[Text, ...]:
     if isinstance(refusal, DraftInvalid):
         return tuple(refusal.problems.values())
-    return (
-        Text.of(
-            N_(
-                "This cannot be sent: you are not (or no longer) allowed to do this for the "
-                "chosen student."
-            )
-        ),
-    )
+    return (refusal.reason,)
 
 
 def _authorized_binding(person: Person, flow_id: str) -> FlowBinding:

@@ -14,10 +14,12 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flow import Answers, FlowContext, Option
+from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.text import Text
 from storage.models import Person, Role, SupportKind, Urgency, Weekday
 from storage.people import mentees_of
+from storage.queue_actions import add_note_in_transaction, decline_in_transaction
 from storage.referrals import ReferralDraft, submit_referral
 
 
@@ -39,11 +41,16 @@ class Completion(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FlowBinding:
-    """The storage side of one flow: who may use it, its context, what confirming writes."""
+    """The storage side of one flow: who may use it, its context, what confirming writes.
+
+    ``in_menu`` is False for flows that start from an item's own button (declining a
+    referral), never from the main menu.
+    """
 
     roles: frozenset[Role]
     context: ContextBuilder
     complete: Completion
+    in_menu: bool = True
 
 
 async def _referral_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
@@ -93,11 +100,43 @@ async def _submit_referral(
     await submit_referral(session=session, mentor=person, draft=draft, now=now)
 
 
+async def _plain_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
+    del session, person  # these flows need nothing but the date
+    return FlowContext(today=today)
+
+
+async def _decline(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await decline_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        reason=str(answers["reason"]),
+        now=now,
+    )
+
+
+async def _note(*, session: AsyncSession, person: Person, answers: Answers, now: datetime) -> None:
+    await add_note_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        text=str(answers["text"]),
+        now=now,
+    )
+
+
+_CARE = frozenset({Role.CARE_COORDINATOR})
 BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
     {
         VERWIJZING.id: FlowBinding(
             roles=frozenset({Role.MENTOR}), context=_referral_context, complete=_submit_referral
         ),
+        DECLINE.id: FlowBinding(
+            roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
+        ),
+        NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
     }
 )
 

@@ -91,7 +91,9 @@ __all__ = [
     "ReferralView",
     "accept_for_intake",
     "add_note",
+    "add_note_in_transaction",
     "decline",
+    "decline_in_transaction",
     "open_referral",
     "take_in_analysis",
     "validate_decline_reason",
@@ -339,29 +341,36 @@ async def decline(
     reason, `NotAllowed` as for `open_referral`, `InvalidTransition` once decided. The mentor
     is told (``referral.declined`` in the outbox).
     """
+    async with session.begin():
+        return await decline_in_transaction(
+            session=session, actor=actor, queue_item_id=queue_item_id, reason=reason, now=now
+        )
+
+
+async def decline_in_transaction(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
+) -> QueueItem:
+    """`decline` as an operation: joins the caller's transaction (a chat flow's confirm)."""
     cleaned = _clean(reason)
     problem = _validate_text(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
     if problem is not None:
         raise InputInvalid(problem)
-    async with session.begin():
-        actor, item, referral = await _authorized(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
-        )
-        values = _decision(actor=actor, decision=QueueDecision.DECLINED, reason=cleaned, now=now)
-        values["assignee_id"] = item.assignee_id or actor.id
-        await _transition(
-            session=session,
-            item=item,
-            actor=actor,
-            check=_check_decline,
-            to=QueueStatus.CLOSED,
-            action="queue.decline",
-            now=now,
-            values=values,
-        )
-        _notify_mentor(
-            session=session, item=item, referral=referral, kind=REFERRAL_DECLINED, now=now
-        )
+    actor, item, referral = await _authorized(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    values = _decision(actor=actor, decision=QueueDecision.DECLINED, reason=cleaned, now=now)
+    values["assignee_id"] = item.assignee_id or actor.id
+    await _transition(
+        session=session,
+        item=item,
+        actor=actor,
+        check=_check_decline,
+        to=QueueStatus.CLOSED,
+        action="queue.decline",
+        now=now,
+        values=values,
+    )
+    _notify_mentor(session=session, item=item, referral=referral, kind=REFERRAL_DECLINED, now=now)
     log.info("queue_item_id=%s declined by person_id=%s", item.id, actor.id)
     return item
 
@@ -374,33 +383,42 @@ async def add_note(
     Notes are for the school's care coordinators only and never change the status. A unit of
     work; `InputInvalid` for a bad text, `NotAllowed` as for `open_referral`.
     """
+    async with session.begin():
+        return await add_note_in_transaction(
+            session=session, actor=actor, queue_item_id=queue_item_id, text=text, now=now
+        )
+
+
+async def add_note_in_transaction(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, text: str, now: datetime
+) -> QueueNote:
+    """`add_note` as an operation: joins the caller's transaction (a chat flow's confirm)."""
     cleaned = _clean(text)
     problem = _validate_text(cleaned, NOTE_MIN, NOTE_MAX)
     if problem is not None:
         raise InputInvalid(problem)
-    async with session.begin():
-        actor, item, referral = await _authorized(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=False
-        )
-        note = QueueNote(
-            school_id=item.school_id,
-            queue_item_id=item.id,
-            author_id=actor.id,
-            text=cleaned,
-            created_at=now,
-        )
-        session.add(note)
-        await session.flush()
-        record_audit(
-            session=session,
-            school_id=item.school_id,
-            actor_id=actor.id,
-            action="queue.note",
-            subject_type="queue_item",
-            subject_id=item.id,
-            details={"note_id": note.id, "referral_id": referral.id},
-            at=now,
-        )
+    actor, item, referral = await _authorized(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=False
+    )
+    note = QueueNote(
+        school_id=item.school_id,
+        queue_item_id=item.id,
+        author_id=actor.id,
+        text=cleaned,
+        created_at=now,
+    )
+    session.add(note)
+    await session.flush()
+    record_audit(
+        session=session,
+        school_id=item.school_id,
+        actor_id=actor.id,
+        action="queue.note",
+        subject_type="queue_item",
+        subject_id=item.id,
+        details={"note_id": note.id, "referral_id": referral.id},
+        at=now,
+    )
     log.info("note_id=%s added to queue_item_id=%s by person_id=%s", note.id, item.id, actor.id)
     return note
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dialogs.flow import Flow
+from dialogs.flows.queue import DECLINE, NOTE
 from dialogs.flows.verwijzing import VERWIJZING
 
-FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING,)}
+FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE)}
 
 
 def get_flow(flow_id: str) -> Flow:

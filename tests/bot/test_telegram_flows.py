@@ -303,3 +303,48 @@ async def test_a_flood_is_dropped_with_one_kind_word(tg: Harness) -> None:
     texts = [m.text for m in tg.api.chat(1100)]
     assert len(texts) == 4  # three answered, then one "please wait", then silence
     assert texts[-1] == "That was a lot at once. Please wait a moment."
+
+
+async def test_care_coordinator_declines_with_a_reason_and_adds_a_note(tg: Harness) -> None:
+    await test_a_whole_verwijzing_by_buttons_and_text(tg)
+    zoco, chat = Person(1110, "en"), 1110
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR)
+    await tg.feed(zoco.press(tg.api.last(chat), "m:queue:"))
+    await tg.feed(zoco.press(tg.api.last(chat), tg.api.last(chat).buttons()[0][1]))
+    summary = tg.api.last(chat)
+
+    await tg.feed(zoco.press(summary, summary.data_for("Add a note")))
+    assert "Notes are internal" in tg.api.last(chat).text
+    await tg.feed(zoco.text("Called the mother: she agrees with an intake."))
+    await tg.feed(zoco.press(tg.api.last(chat), tg.api.last(chat).data_for("Send")))
+    assert tg.api.last(chat).text == "The note is saved."
+
+    await tg.feed(zoco.press(summary, summary.data_for("Decline")))
+    await tg.feed(zoco.text("no"))  # too short: explained, asked again
+    assert "at least 5 characters" in tg.api.chat(chat)[-2].text
+    await tg.feed(zoco.text("First a seat change and a talk with the parents."))
+    await tg.feed(zoco.press(tg.api.last(chat), tg.api.last(chat).data_for("Send")))
+    assert "The referral is declined." in tg.api.last(chat).text
+    async with tg.app.sessions() as session:
+        item = await session.scalar(select(QueueItem))
+        assert item is not None
+        assert item.status.value == "closed"
+        assert item.decision_reason == "First a seat change and a talk with the parents."
+
+    # Declining again is refused with the reason, and the answers stay on the summary.
+    await tg.feed(zoco.press(summary, summary.data_for("Decline")))
+    await tg.feed(zoco.text("Another reason, typed by mistake."))
+    await tg.feed(zoco.press(tg.api.last(chat), tg.api.last(chat).data_for("Send")))
+    assert "already declined" in "\n".join(m.text for m in tg.api.chat(chat)[-3:])
+
+
+async def test_a_mentor_cannot_start_a_decline(tg: Harness) -> None:
+    await test_a_whole_verwijzing_by_buttons_and_text(tg)
+    mentor, chat = Person(1120, "en"), 1120
+    await tg.link(mentor, "mentor1", Role.MENTOR)
+    await tg.feed(mentor.press(tg.api.last(chat), QueueCallback(action="decline", item=1).pack()))
+    assert "Why do you decline" not in tg.api.last(chat).text
+    async with tg.app.sessions() as session:
+        item = await session.scalar(select(QueueItem))
+        assert item is not None
+        assert item.status.value == "new"

@@ -14,10 +14,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.app import App
 from bot.telegram.callbacks import MenuCallback, QueueCallback
+from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import QUEUE
+from dialogs.flows.queue import DECLINE as DECLINE_FLOW
+from dialogs.flows.queue import NOTE as NOTE_FLOW
+from dialogs.flows.queue import QUEUE_ITEM
 from dialogs.flows.verwijzing import SUPPORT, URGENCY, WEEKDAYS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from storage.dialog_runtime import open_flow
 from storage.errors import InvalidTransition, NotAllowed
 from storage.models import Person, QueueStatus
 from storage.queue import list_queue
@@ -25,7 +30,9 @@ from storage.queue_actions import ReferralView, accept_for_intake, open_referral
 
 log = logging.getLogger(__name__)
 
-OPEN, TAKE, ACCEPT = "open", "take", "accept"
+OPEN, TAKE, ACCEPT, DECLINE, NOTE = "open", "take", "accept", "decline", "note"
+#: Actions that need typed text: they run as short flows (dialogs/flows/queue.py).
+TEXT_ACTIONS = {DECLINE: DECLINE_FLOW.id, NOTE: NOTE_FLOW.id}
 STATUS = {
     QueueStatus.NEW: N_("new"),
     QueueStatus.IN_PROGRESS: N_("in progress"),
@@ -142,8 +149,9 @@ def actions(view: ReferralView, catalog: Catalog) -> InlineKeyboardMarkup | None
         buttons.append((N_("Take in analysis"), TAKE))
     if view.status is QueueStatus.IN_PROGRESS:
         buttons.append((N_("Accept for intake"), ACCEPT))
-    if not buttons:
-        return None
+    if view.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+        buttons.append((N_("Decline…"), DECLINE))
+    buttons.append((N_("Add a note"), NOTE))
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
@@ -173,6 +181,22 @@ async def on_item(
     chat_id = query.message.chat.id
     now = datetime.now(UTC)
     try:
+        if callback_data.action in TEXT_ACTIONS:
+            # Check the item is this person's to act on before asking for any text.
+            async with app.sessions() as session:
+                await open_referral(
+                    session=session, viewer=person, queue_item_id=callback_data.item
+                )
+            async with app.sessions() as session:
+                turn = await open_flow(
+                    session=session,
+                    person=person,
+                    flow_id=TEXT_ACTIONS[callback_data.action],
+                    now=now,
+                    preset={QUEUE_ITEM: str(callback_data.item)},
+                )
+            await show_turn(bot, chat_id, turn, catalog)
+            return
         async with app.sessions() as session:
             if callback_data.action == TAKE:
                 await take_in_analysis(

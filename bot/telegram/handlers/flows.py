@@ -43,9 +43,10 @@ async def _advance(app: App, person: Person, flow_id: str, event: Event) -> Turn
     raise AssertionError("unreachable")
 
 
-async def _show(
+async def show_turn(
     bot: Bot, chat_id: int, turn: Turn, catalog: Catalog, origin: Message | None = None
 ) -> None:
+    """Render a turn's replies in the reader's language and show them in the chat."""
     rendered = [render_reply(reply, catalog) for reply in turn.replies]
     await deliver(bot, chat_id, turn.flow, rendered, origin=origin)
 
@@ -76,7 +77,7 @@ async def on_flow_chosen(
     origin = query.message if isinstance(query.message, Message) else None
     if origin is not None:
         await origin.edit_reply_markup(reply_markup=None)
-    await _show(bot, query.message.chat.id, turn, catalog)
+    await show_turn(bot, query.message.chat.id, turn, catalog)
 
 
 async def on_flow_button(
@@ -106,7 +107,7 @@ async def on_flow_button(
         )
         return
     origin = query.message if isinstance(query.message, Message) else None
-    await _show(bot, query.message.chat.id, turn, catalog, origin)
+    await show_turn(bot, query.message.chat.id, turn, catalog, origin)
 
 
 async def cmd_stop(
@@ -121,7 +122,7 @@ async def cmd_stop(
         await message.answer(catalog.render(Text.of(N_("There is nothing to stop."))))
         return
     turn = await _advance(app, person, flow_id, Event(Action.CANCEL))
-    await _show(bot, message.chat.id, turn, catalog)
+    await show_turn(bot, message.chat.id, turn, catalog)
 
 
 async def on_text(
@@ -139,7 +140,7 @@ async def on_text(
         await send_menu(bot, app, message.chat.id, person, catalog)
         return
     turn = await _advance(app, person, flow_id, typed(message.text))
-    await _show(bot, message.chat.id, turn, catalog)
+    await show_turn(bot, message.chat.id, turn, catalog)
 
 
 def build_router() -> Router:
