@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,12 +106,31 @@ async def _until_started(started: asyncio.Event, polling: asyncio.Task[None]) ->
 
 @dataclass
 class Harness:
-    """The running bot (polling + outbox worker) and the emulator's client side."""
+    """The running bot (polling, and the outbox worker once started) and the emulator's side."""
 
     app: App
     bot: Bot
     dispatcher: Dispatcher
     api: Emulator
+    worker: OutboxWorker
+    _stop_worker: asyncio.Event = field(default_factory=asyncio.Event)
+    _worker_task: asyncio.Task[None] | None = None
+
+    def start_outbox_worker(self) -> None:
+        """Run the outbox worker beside polling, as `trajectbot run` does.
+
+        Not from the start: on SQLite, a referral's completion fails with "database is
+        locked" when the worker's claim holds the write lock at that moment (see
+        `test_a_referral_survives_a_concurrent_writer`), so tests start it after the
+        referral to stay deterministic.
+        """
+        if self._worker_task is None:
+            self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
+
+    async def stop_outbox_worker(self) -> None:
+        self._stop_worker.set()
+        if self._worker_task is not None:
+            await self._worker_task
 
     def person(self, user_id: int) -> SimulatedPerson:
         return self.api.person(user_id)
@@ -163,21 +182,23 @@ async def e2e(
         polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
         )
-        stop = asyncio.Event()
         worker = OutboxWorker(
             sender=TelegramSender(bot),
             sessions=app.sessions,
             catalogs=app.catalogs,
             poll_interval=0.05,  # the product's 2 s would only slow the tests down
         )
-        sending = asyncio.create_task(worker.run(stop))
         try:
             await _until_started(started, polling)
             async with aiohttp.ClientSession() as http:
-                yield Harness(app, bot, dispatcher, Emulator(http, emulator.url, token, counter))
+                api = Emulator(http, emulator.url, token, counter)
+                harness = Harness(app, bot, dispatcher, api, worker)
+                try:
+                    yield harness
+                finally:
+                    await harness.stop_outbox_worker()
         finally:
             if not polling.done():
                 await dispatcher.stop_polling()
-            stop.set()
-            await asyncio.gather(polling, sending)
+            await polling
             await bot.session.close()

@@ -7,11 +7,15 @@ webhook delivery, …) is covered in tests/bot/test_telegram_flows.py; see docs/
 from __future__ import annotations
 
 import logging
+import sqlite3
 import statistics
+import threading
+from typing import Any
 
 import pytest
 from aiogram.exceptions import TelegramServerError
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
 
 from bot.telegram.callbacks import FlowCallback
 from bot.telegram.dispatcher import create_bot
@@ -42,7 +46,7 @@ async def _question(person: SimulatedPerson, number: int) -> BotMessage:
     return question
 
 
-async def _whole_verwijzing(e2e: Harness, mentor: SimulatedPerson) -> None:
+async def _up_to_the_summary(mentor: SimulatedPerson) -> BotMessage:
     """Mentor2 refers Lieke Noordeloos, answering all 12 questions by buttons and text."""
     await mentor.press_data(await mentor.last(), "m:flow:verwijzing")
     question = await _question(mentor, 1)
@@ -74,8 +78,7 @@ async def _whole_verwijzing(e2e: Harness, mentor: SimulatedPerson) -> None:
     assert "Please check your referral" in summary.text
     assert "Lieke Noordeloos" in summary.text
     assert "She wants to feel less anxious in class." in summary.text
-    await mentor.press(summary, "Send")
-    assert "Your referral has been sent" in (await mentor.last()).text
+    return summary
 
 
 async def test_an_unknown_person_only_learns_how_to_get_access(e2e: Harness) -> None:
@@ -97,11 +100,14 @@ async def test_a_referral_end_to_end_reaches_the_care_coordinator_without_names(
     await e2e.onboard(mentor, "mentor2", Role.MENTOR)
     before = len(await zoco.chat())
 
-    await _whole_verwijzing(e2e, mentor)
+    await mentor.press(await _up_to_the_summary(mentor), "Send")
+    assert "Your referral has been sent" in (await mentor.last()).text
     assert await _count(e2e, Referral) == 1
     assert await _count(e2e, QueueItem) == 1
 
     # Delivered by the outbox worker, not as an answer to any update of the coordinator's.
+    # Started only now: see test_a_referral_survives_a_concurrent_writer.
+    e2e.start_outbox_worker()
     notice = await e2e.api.wait_for_message(zoco.id, "new referral")
     assert len(await zoco.chat()) == before + 1
     assert notice.text == "There is a new referral in your queue. Open this chat to see it."
@@ -185,3 +191,56 @@ async def test_round_trips_are_quick(e2e: Harness) -> None:
     assert len(await stranger.chat()) == 30
     # Far above what is seen (≈10 ms); catches a lost keep-alive or a polling pause gone wrong.
     assert median < 0.5, f"median round trip {median * 1000:.0f} ms"
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="fails until storage/db.py begins SQLite transactions IMMEDIATE (in progress): the "
+    "completion's SAVEPOINT opens a deferred transaction whose upgrade to a write cannot wait "
+    "for the lock (busy_timeout is skipped), so a concurrent writer such as the outbox "
+    "worker's claim fails the referral with 'database is locked'; drop this marker then",
+)
+async def test_a_referral_survives_a_concurrent_writer(e2e: Harness, database_url: str) -> None:
+    """Another connection takes the write lock for 0.5 s just as the referral is completed.
+
+    A writer must wait for the lock (``busy_timeout``), never fail at once. Found here while
+    the outbox worker polled beside the mentor's flow (about 1 run in 25).
+    """
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's database lock only; PostgreSQL locks rows")
+    mentor = e2e.person(2060)
+    await e2e.onboard(mentor, "mentor2", Role.MENTOR)
+    summary = await _up_to_the_summary(mentor)
+
+    path = make_url(database_url).database
+    assert path is not None
+    # timeout=0: never wait here; a transaction that already owns the lock is what we want.
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+    seen: list[str] = []
+    timers: list[threading.Timer] = []
+
+    def take_the_lock_at_the_savepoint(*args: Any) -> None:
+        if not str(args[2]).startswith("SAVEPOINT") or seen:
+            return
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # what the worker's claim does, for longer
+        except sqlite3.OperationalError:
+            seen.append("the completion's transaction already holds the write lock")
+            return
+        seen.append("held the write lock for 0.5 s")
+        timers.append(threading.Timer(0.5, holder.rollback))
+        timers[0].start()
+
+    engine = e2e.app.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", take_the_lock_at_the_savepoint)
+    try:
+        await mentor.press(summary, "Send")
+    finally:
+        event.remove(engine, "before_cursor_execute", take_the_lock_at_the_savepoint)
+        for timer in timers:
+            timer.join()
+        holder.close()
+    assert seen, "the completion ran no SAVEPOINT"
+    log.info("concurrent writer: %s", seen[0])
+    assert "Your referral has been sent" in (await mentor.last()).text, seen
+    assert await _count(e2e, Referral) == 1
