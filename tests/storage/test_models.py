@@ -60,8 +60,12 @@ async def test_conversation_version_bumps_and_stale_writes_fail(
     assert conversation.status is ConversationStatus.ACTIVE
 
     async with session_factory() as first, session_factory() as second:
-        mine = await first.get_one(Conversation, conversation.id)
         theirs = await second.get_one(Conversation, conversation.id)
+        # The reader's transaction ends (as between two updates); its object stays loaded.
+        # On SQLite an open transaction holds the write lock (BEGIN IMMEDIATE), so the
+        # interleaving of two open transactions cannot happen there.
+        await second.commit()
+        mine = await first.get_one(Conversation, conversation.id)
         mine.state = {"step": 2}
         await first.commit()
         assert mine.version == 2

@@ -652,22 +652,26 @@ async def test_a_concurrent_change_between_read_and_write_is_refused(
     # declines. SQLite has no row lock, so only the compare-and-set UPDATE can notice.
     async with session_factory() as session:
         await _take(session, world.zoco, world.item_id)
-    async with session_factory() as session_a, session_a.begin():
-        item = await session_a.get_one(QueueItem, world.item_id)
+    # A's read ends before B writes: on SQLite an open transaction holds the write lock
+    # (BEGIN IMMEDIATE), so B would otherwise simply wait for A.
+    async with session_factory() as session_a:
+        async with session_a.begin():
+            item = await session_a.get_one(QueueItem, world.item_id)
         assert item.status is QueueStatus.IN_PROGRESS
         async with session_factory() as session_b:
             await _decline(session_b, world.zoco2, world.item_id)
-        with pytest.raises(InvalidTransition) as error:
-            await queue_actions._transition(  # the race needs the inner step
-                session=session_a,
-                item=item,
-                actor=world.zoco,
-                check=queue_actions._check_accept,
-                to=QueueStatus.WAITING,
-                action="queue.accept",
-                now=LATER,
-                values={},
-            )
+        async with session_a.begin():
+            with pytest.raises(InvalidTransition) as error:
+                await queue_actions._transition(  # the race needs the inner step
+                    session=session_a,
+                    item=item,
+                    actor=world.zoco,
+                    check=queue_actions._check_accept,
+                    to=QueueStatus.WAITING,
+                    action="queue.accept",
+                    now=LATER,
+                    values={},
+                )
     assert error.value.reason == Text.of("This referral was already declined.")
     assert await _audit(session_factory, "queue.accept") == []
     stored = await _item(session_factory, world.item_id)
