@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from bot.app import App
 from dialogs.i18n import pick_language
 from dialogs.text import N_, Text
+from storage.outbox import mark_reachable
 from storage.people import get_person_by_telegram_id
 from storage.updates import claim_update, release_update
 
@@ -64,6 +65,9 @@ class IdentityMiddleware(BaseMiddleware):
         if user is not None:
             async with self._app.sessions() as session, session.begin():
                 person = await get_person_by_telegram_id(session=session, telegram_user_id=user.id)
+                if person is not None and person.unreachable_at is not None:
+                    # They wrote to us, so messages reach them again.
+                    await mark_reachable(session=session, person_id=person.id)
         language = pick_language(
             person.language if person else None, user.language_code if user else None
         )

@@ -348,3 +348,23 @@ async def test_a_mentor_cannot_start_a_decline(tg: Harness) -> None:
         item = await session.scalar(select(QueueItem))
         assert item is not None
         assert item.status.value == "new"
+
+
+async def test_an_unreachable_person_who_writes_again_is_reachable(tg: Harness) -> None:
+    mentor = Person(1130, "en")
+    await tg.link(mentor, "mentor2", Role.MENTOR)
+    async with tg.app.sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id="mentor2"
+        )
+        assert person is not None
+        person.unreachable_at = datetime.now(UTC)
+    await tg.feed(mentor.text("/start"))
+    async with tg.app.sessions() as session:
+        school = await find_school(session=session, code="demo")
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id="mentor2"
+        )
+        assert person is not None
+        assert person.unreachable_at is None
