@@ -172,9 +172,7 @@ def _nav_row(flow: Flow, state: DialogState, step: Step) -> tuple[Button, ...]:
 def _option_rows(
     step: Step, state: DialogState, options: tuple[Option, ...], v: int
 ) -> list[tuple[Button, ...]]:
-    page_count = max(1, -(-len(options) // PAGE_SIZE))
-    page = min(state.page, page_count - 1)
-    shown = options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    shown, paging = _one_page(options, state.page, v)
     buttons = [
         Button(
             Text.of(N_("✓ {option}"), option=o.label) if o.code in state.selection else o.label,
@@ -188,14 +186,23 @@ def _option_rows(
         if all(o.label.literal or len(o.label.msgid) <= 24 for o in shown)
         else [(b,) for b in buttons]
     )
+    if paging:
+        rows.append(paging)
+    return rows
+
+
+def _one_page(
+    items: tuple[_T, ...] | list[_T], page: int, v: int
+) -> tuple[list[_T], tuple[Button, ...]]:
+    """The items on ``page`` (at most `PAGE_SIZE`) and the "Previous"/"More…" buttons."""
+    page_count = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(page, page_count - 1)
     paging: list[Button] = []
     if page > 0:
         paging.append(Button(Text.of(N_("‹ Previous")), Event(Action.PAGE, str(page - 1), v)))
     if page < page_count - 1:
         paging.append(Button(Text.of(N_("More…")), Event(Action.PAGE, str(page + 1), v)))
-    if paging:
-        rows.append(tuple(paging))
-    return rows
+    return list(items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]), tuple(paging)
 
 
 def _search_hint(state: DialogState, total: int) -> Text:
@@ -470,19 +477,13 @@ def _summary(flow: Flow, state: DialogState, step: Step, context: FlowContext) -
     v = state.version
     editable = [s for s in flow.active_steps(state.answers) if s.kind is not StepKind.SUMMARY]
     if state.picking:
-        page_count = max(1, -(-len(editable) // PAGE_SIZE))
-        page = min(state.page, page_count - 1)
-        shown = editable[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        shown_steps, paging = _one_page(editable, state.page, v)
         rows: list[tuple[Button, ...]] = [
-            (Button(Text.of(step_.label), Event(Action.EDIT, step_.key, v)),) for step_ in shown
+            (Button(Text.of(step_.label), Event(Action.EDIT, step_.key, v)),)
+            for step_ in shown_steps
         ]
-        paging: list[Button] = []
-        if page > 0:
-            paging.append(Button(Text.of(N_("‹ Previous")), Event(Action.PAGE, str(page - 1), v)))
-        if page < page_count - 1:
-            paging.append(Button(Text.of(N_("More…")), Event(Action.PAGE, str(page + 1), v)))
         if paging:
-            rows.append(tuple(paging))
+            rows.append(paging)
         rows.append((Button(Text.of(N_("« Back to the summary")), Event(Action.BACK, "", v)),))
         lines = (Text.of(N_("Which answer do you want to change?")),)
         return Reply(ReplyKind.QUESTION, lines, tuple(rows), step.key)
