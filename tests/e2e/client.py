@@ -9,7 +9,6 @@ update (`UpdateCounter`), so a test reads the chat only once the bot's answer is
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -90,7 +89,6 @@ class Emulator:
     #: Seconds from a person's request to the bot having handled it, one entry per action.
     round_trips: list[float] = field(default_factory=list)
     _sent: int = 0
-    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def post(self, path: str, payload: dict[str, Any]) -> Any:
         """POST JSON to the emulator; its ``result``, or `AssertionError` with its answer."""

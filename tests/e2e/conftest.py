@@ -106,7 +106,7 @@ async def _until_started(started: asyncio.Event, polling: asyncio.Task[None]) ->
 
 @dataclass
 class Harness:
-    """The running bot (polling, and the outbox worker once started) and the emulator's side."""
+    """The running bot (polling + outbox worker) and the emulator's client side."""
 
     app: App
     bot: Bot
@@ -117,17 +117,12 @@ class Harness:
     _worker_task: asyncio.Task[None] | None = None
 
     def start_outbox_worker(self) -> None:
-        """Run the outbox worker beside polling, as `trajectbot run` does.
-
-        Not from the start: on SQLite, a referral's completion fails with "database is
-        locked" when the worker's claim holds the write lock at that moment (see
-        `test_a_referral_survives_a_concurrent_writer`), so tests start it after the
-        referral to stay deterministic.
-        """
+        """Run the outbox worker beside polling, as `trajectbot run` does."""
         if self._worker_task is None:
             self._worker_task = asyncio.create_task(self.worker.run(self._stop_worker))
 
     async def stop_outbox_worker(self) -> None:
+        """Let the worker finish what it claimed and return (`trajectbot run` on shutdown)."""
         self._stop_worker.set()
         if self._worker_task is not None:
             await self._worker_task
@@ -193,6 +188,7 @@ async def e2e(
             async with aiohttp.ClientSession() as http:
                 api = Emulator(http, emulator.url, token, counter)
                 harness = Harness(app, bot, dispatcher, api, worker)
+                harness.start_outbox_worker()
                 try:
                     yield harness
                 finally:

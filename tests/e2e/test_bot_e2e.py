@@ -106,8 +106,6 @@ async def test_a_referral_end_to_end_reaches_the_care_coordinator_without_names(
     assert await _count(e2e, QueueItem) == 1
 
     # Delivered by the outbox worker, not as an answer to any update of the coordinator's.
-    # Started only now: see test_a_referral_survives_a_concurrent_writer.
-    e2e.start_outbox_worker()
     notice = await e2e.api.wait_for_message(zoco.id, "new referral")
     assert len(await zoco.chat()) == before + 1
     assert notice.text == "There is a new referral in your queue. Open this chat to see it."
@@ -193,18 +191,15 @@ async def test_round_trips_are_quick(e2e: Harness) -> None:
     assert median < 0.5, f"median round trip {median * 1000:.0f} ms"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="fails until storage/db.py begins SQLite transactions IMMEDIATE (in progress): the "
-    "completion's SAVEPOINT opens a deferred transaction whose upgrade to a write cannot wait "
-    "for the lock (busy_timeout is skipped), so a concurrent writer such as the outbox "
-    "worker's claim fails the referral with 'database is locked'; drop this marker then",
-)
 async def test_a_referral_survives_a_concurrent_writer(e2e: Harness, database_url: str) -> None:
-    """Another connection takes the write lock for 0.5 s just as the referral is completed.
+    """Another connection wants the write lock just as the referral is completed.
 
     A writer must wait for the lock (``busy_timeout``), never fail at once. Found here while
-    the outbox worker polled beside the mentor's flow (about 1 run in 25).
+    the outbox worker polled beside the mentor's flow (about 1 run in 25): a deferred
+    transaction opened by the completion's SAVEPOINT could not wait to upgrade to a write,
+    and failed with "database is locked". Fixed by beginning every SQLite transaction
+    IMMEDIATE (storage/db.py), so the completion's transaction already holds the lock; this
+    test takes the lock itself for 0.5 s if it can, and the referral must still go through.
     """
     if make_url(database_url).get_backend_name() != "sqlite":
         pytest.skip("SQLite's database lock only; PostgreSQL locks rows")
