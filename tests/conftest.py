@@ -30,7 +30,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames:
         return
     backends = [pytest.param("sqlite", id="sqlite")]
-    if metafunc.config.getoption("--postgres-url"):
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    if metafunc.config.getoption("--postgres-url") and not sqlite_only:
         backends.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
     metafunc.parametrize("database_url", backends, indirect=True)
 

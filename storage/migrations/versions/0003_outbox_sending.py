@@ -1,7 +1,7 @@
 """Outbox worker: the ``sending`` state, when a row was claimed, and why it last failed.
 
-Revision ID: 0002
-Revises: 0003
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 
 ``outbox.status`` may now be ``sending`` (claimed by a worker, outcome not stored yet), so the
@@ -9,9 +9,6 @@ CHECK constraint `storage.models.base.str_enum` keeps is rebuilt with the new va
 ``claimed_at`` and ``last_error`` (a short code) are added. Hand-checked against
 `storage.models`; `tests/storage/test_migrations.py` proves they match. On SQLite, batch mode
 copies ``outbox`` (SQLite cannot change a CHECK constraint in place).
-
-Revises 0003 although numbered before it: 0003 (queue actions) landed first, and one line of
-history keeps ``alembic upgrade head`` unambiguous.
 """
 
 from collections.abc import Sequence
@@ -19,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0003"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
