@@ -29,7 +29,6 @@ against (compare-and-set), so of two coordinators acting at once exactly one win
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,6 +54,8 @@ from storage.models import (
     Urgency,
     Weekday,
 )
+from storage.text_input import clean_text, validate_length
+from storage.trajectories import TrajectoryPlan, create_for_referral_in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +169,12 @@ class ReferralView:
 
 def validate_decline_reason(reason: str) -> Text | None:
     """What is wrong with a decline reason (5–1000 characters), or ``None`` when it is fine."""
-    return _validate_text(_clean(reason), DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+    return validate_length(clean_text(reason), DECLINE_REASON_MIN, DECLINE_REASON_MAX)
 
 
 def validate_note(text: str) -> Text | None:
     """What is wrong with a note (1–2000 characters), or ``None`` when it is fine."""
-    return _validate_text(_clean(text), NOTE_MIN, NOTE_MAX)
+    return validate_length(clean_text(text), NOTE_MIN, NOTE_MAX)
 
 
 async def open_referral(
@@ -299,14 +300,21 @@ async def take_in_analysis(
 
 
 async def accept_for_intake(
-    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+    *,
+    session: AsyncSession,
+    actor: Person,
+    queue_item_id: int,
+    now: datetime,
+    plan: TrajectoryPlan | None = None,
 ) -> QueueItem:
     """Place the student: decision ``accepted``, status ``waiting`` (for the intake planning).
 
     Only after analysis: a new item must first be taken in analysis (`take_in_analysis`), so a
     placement is never a single tap. A unit of work; `NotAllowed` as for `open_referral`,
     `InvalidTransition` from any status but ``in_progress``. The mentor is told
-    (``referral.accepted`` in the outbox).
+    (``referral.accepted`` in the outbox). The student's `Trajectory` is created in the same
+    transaction (``planned``; with ``plan`` if given, else to be completed after the intake);
+    `InputInvalid` for a bad plan, and nothing is written.
     """
     async with session.begin():
         actor, item, referral = await _authorized(
@@ -321,6 +329,9 @@ async def accept_for_intake(
             action="queue.accept",
             now=now,
             values=_decision(actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now),
+        )
+        await create_for_referral_in_transaction(
+            session=session, actor=actor, referral=referral, plan=plan, now=now
         )
         _notify_mentor(
             session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now
@@ -351,8 +362,8 @@ async def decline_in_transaction(
     *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
 ) -> QueueItem:
     """`decline` as an operation: joins the caller's transaction (a chat flow's confirm)."""
-    cleaned = _clean(reason)
-    problem = _validate_text(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+    cleaned = clean_text(reason)
+    problem = validate_length(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
     if problem is not None:
         raise InputInvalid(problem)
     actor, item, referral = await _authorized(
@@ -393,8 +404,8 @@ async def add_note_in_transaction(
     *, session: AsyncSession, actor: Person, queue_item_id: int, text: str, now: datetime
 ) -> QueueNote:
     """`add_note` as an operation: joins the caller's transaction (a chat flow's confirm)."""
-    cleaned = _clean(text)
-    problem = _validate_text(cleaned, NOTE_MIN, NOTE_MAX)
+    cleaned = clean_text(text)
+    problem = validate_length(cleaned, NOTE_MIN, NOTE_MAX)
     if problem is not None:
         raise InputInvalid(problem)
     actor, item, referral = await _authorized(
@@ -583,28 +594,3 @@ async def _people(
 def _name_of(people: dict[int, Person], person_id: int | None) -> str | None:
     person = people.get(person_id) if person_id is not None else None
     return None if person is None else person.display_name
-
-
-def _clean(raw: str) -> str:
-    # As the dialog engine does: keep words and line breaks, drop control characters and
-    # outer whitespace, so a reason typed in the chat and one passed here count the same.
-    kept = "".join(ch for ch in raw if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    return unicodedata.normalize("NFC", kept).strip()
-
-
-def _validate_text(text: str, minimum: int, maximum: int) -> Text | None:
-    # The same wording as the dialog engine's text steps, so the catalogs hold it once.
-    if len(text) < minimum:
-        return Text.plural_of(
-            "That is too short: please write at least {count} character.",
-            "That is too short: please write at least {count} characters.",
-            minimum,
-        )
-    if len(text) > maximum:
-        return Text.plural_of(
-            "That is too long: at most {count} character, yours has {length}.",
-            "That is too long: at most {count} characters, yours has {length}.",
-            maximum,
-            length=len(text),
-        )
-    return None

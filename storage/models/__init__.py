@@ -9,14 +9,23 @@ from storage.models.people import Guardianship, Mentorship, Person, PersonRole, 
 from storage.models.queue import QueueDecision, QueueItem, QueueKind, QueueNote, QueueStatus
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
 from storage.models.school import School
+from storage.models.trajectories import (
+    DEFAULT_TIMEOUTS_PER_WEEK,
+    EvaluationKind,
+    Trajectory,
+    TrajectoryEvaluation,
+    TrajectoryStatus,
+)
 from storage.models.updates import ProcessedUpdate
 
 __all__ = [
+    "DEFAULT_TIMEOUTS_PER_WEEK",
     "NAMING_CONVENTION",
     "AuditLog",
     "Base",
     "Conversation",
     "ConversationStatus",
+    "EvaluationKind",
     "Guardianship",
     "Invite",
     "Mentorship",
@@ -34,6 +43,9 @@ __all__ = [
     "Role",
     "School",
     "SupportKind",
+    "Trajectory",
+    "TrajectoryEvaluation",
+    "TrajectoryStatus",
     "UTCDateTime",
     "Urgency",
     "Weekday",
