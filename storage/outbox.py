@@ -169,6 +169,29 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
     return messages
 
 
+async def cancel_pending(*, session: AsyncSession, key_prefix: str) -> int:
+    """Withdraw every not-yet-sent row whose ``dedup_key`` starts with ``key_prefix``.
+
+    An operation (joins the caller's transaction): the reminders of an appointment that is
+    moved or cancelled, of a questionnaire that was answered, are withdrawn in the same
+    transaction as that change, so a restart can never send them. Rows already claimed
+    (``sending``) are not touched. Returns how many rows were withdrawn.
+    """
+    if not key_prefix:
+        raise ValueError("an empty prefix would withdraw every pending message")
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.dedup_key.like(f"{escaped}%", escape="\\"),
+        )
+        .values(status=OutboxStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
 async def mark_sent(*, session: AsyncSession, outbox_id: int, now: datetime) -> bool:
     """Record that Telegram accepted the message. A unit of work.
 

@@ -18,6 +18,7 @@ class OutboxStatus(StrEnum):
     ``sending`` is held by the worker that claimed the row, from the claim until the outcome is
     stored. A row left in ``sending`` (the worker crashed mid-send) is never sent again, because
     nobody can tell whether Telegram got it: an operator decides (`storage.outbox.list_sending`).
+    Scheduled rows (reminders) are ``pending`` with a future ``next_attempt_at``.
     """
 
     PENDING = "pending"
@@ -25,6 +26,9 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
+    #: Withdrawn before it was sent: a reminder for an appointment that was moved or
+    #: cancelled, or for a questionnaire that was answered (`storage.outbox.cancel_pending`).
+    CANCELLED = "cancelled"
 
 
 class Outbox(Base):

@@ -7,7 +7,17 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Mentorship, Person, PersonRole, QueueItem, Role, School
+from storage.models import (
+    Base,
+    Mentorship,
+    Person,
+    PersonRole,
+    QueueItem,
+    Role,
+    School,
+    Trajectory,
+    TrajectoryStatus,
+)
 from storage.referrals import ReferralDraft, SupportKind, Urgency, Weekday, submit_referral
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -81,3 +91,39 @@ async def add_queued_referral(
     item = await session.scalar(select(QueueItem).where(QueueItem.referral_id == referral.id))
     assert item is not None
     return item
+
+
+async def add_trajectory(
+    session: AsyncSession,
+    mentor: Person,
+    student: Person,
+    *,
+    status: TrajectoryStatus = TrajectoryStatus.ACTIVE,
+    timeouts_in_plan: bool = True,
+    timeouts_per_week: int = 2,
+    start: date = date(2026, 3, 2),
+    end: date = date(2026, 6, 26),
+) -> Trajectory:
+    """A trajectory of ``student`` on a referral by ``mentor``, inserted directly (no queue path).
+
+    For tests of what comes after acceptance (booking, closing, indicators).
+    """
+    item = await add_queued_referral(session, mentor, student)
+    assert item.referral_id is not None
+    trajectory = Trajectory(
+        school_id=student.school_id,
+        student_id=student.id,
+        referral_id=item.referral_id,
+        status=status,
+        goals="Rustig blijven in de les en hulp vragen als het te veel wordt.",
+        start_date=start,
+        end_date=end,
+        timeouts_in_plan=timeouts_in_plan,
+        timeouts_per_week=timeouts_per_week,
+        activated_at=NOW if status is not TrajectoryStatus.PLANNED else None,
+        closed_at=NOW if status is TrajectoryStatus.CLOSED else None,
+        created_at=NOW,
+    )
+    session.add(trajectory)
+    await session.flush()
+    return trajectory

@@ -1,4 +1,5 @@
-"""Trajectories and their evaluation dates (created when a referral is accepted).
+"""Trajectories and their evaluation dates (created when a referral is accepted); outbox rows
+can be ``cancelled`` (a scheduled reminder that is no longer wanted).
 
 Revision ID: 0005
 Revises: 0004
@@ -15,10 +16,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _NOT_CLOSED = "status <> 'closed'"
+OLD_OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unreachable")
+NEW_OUTBOX_STATUSES = (*OLD_OUTBOX_STATUSES, "cancelled")
+
+
+def _status_check(values: Sequence[str]) -> str:
+    return "status IN ({})".format(", ".join(f"'{value}'" for value in values))
 
 
 def upgrade() -> None:
-    """Create ``trajectory`` and ``trajectory_evaluation``."""
+    """Create ``trajectory`` and ``trajectory_evaluation``; allow ``cancelled`` outbox rows."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("ck_outbox_outbox_status"), type_="check")
+        batch.create_check_constraint(
+            op.f("ck_outbox_outbox_status"), _status_check(NEW_OUTBOX_STATUSES)
+        )
     op.create_table(
         "trajectory",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -141,3 +153,9 @@ def downgrade() -> None:
     op.drop_index("uq_trajectory_open_per_student", table_name="trajectory")
     op.drop_index(op.f("ix_trajectory_student_id"), table_name="trajectory")
     op.drop_table("trajectory")
+    op.execute("UPDATE outbox SET status = 'failed' WHERE status = 'cancelled'")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("ck_outbox_outbox_status"), type_="check")
+        batch.create_check_constraint(
+            op.f("ck_outbox_outbox_status"), _status_check(OLD_OUTBOX_STATUSES)
+        )
