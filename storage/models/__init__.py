@@ -1,5 +1,21 @@
 """All tables of trajectbot; importing this package registers them on ``Base.metadata``."""
 
+from storage.models.appointments import (
+    COACH_CELL_MINUTES,
+    HOLDING_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentResource,
+    AppointmentSlot,
+    AppointmentStatus,
+    AppointmentType,
+    BookingSettings,
+    ClosedDay,
+    CoachAvailability,
+    OpeningHours,
+    TimeoutRequest,
+    TimeoutRequestReason,
+)
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.conversations import Conversation, ConversationStatus
@@ -19,16 +35,28 @@ from storage.models.trajectories import (
 from storage.models.updates import ProcessedUpdate
 
 __all__ = [
+    "COACH_CELL_MINUTES",
     "DEFAULT_TIMEOUTS_PER_WEEK",
+    "HOLDING_STATUSES",
     "NAMING_CONVENTION",
+    "Appointment",
+    "AppointmentKind",
+    "AppointmentResource",
+    "AppointmentSlot",
+    "AppointmentStatus",
+    "AppointmentType",
     "AuditLog",
     "Base",
+    "BookingSettings",
+    "ClosedDay",
+    "CoachAvailability",
     "Conversation",
     "ConversationStatus",
     "EvaluationKind",
     "Guardianship",
     "Invite",
     "Mentorship",
+    "OpeningHours",
     "Outbox",
     "OutboxStatus",
     "Person",
@@ -43,6 +71,8 @@ __all__ = [
     "Role",
     "School",
     "SupportKind",
+    "TimeoutRequest",
+    "TimeoutRequestReason",
     "Trajectory",
     "TrajectoryEvaluation",
     "TrajectoryStatus",

@@ -15,6 +15,9 @@ class QueueKind(StrEnum):
     """What a queue item is about."""
 
     REFERRAL = "referral"
+    #: A time-out above the week's cap or outside the plan, waiting for the care coordinator
+    #: (`storage.models.TimeoutRequest` holds what was asked).
+    TIMEOUT_REQUEST = "timeout_request"
 
 
 class QueueStatus(StrEnum):
