@@ -89,7 +89,7 @@ def advance(
     step = flow.step(state.step)
     action = event.action
     if action is Action.CANCEL:
-        done = Text.of(N_("Stopped. Nothing has been sent."))
+        done = Text.of(flow.stopped)
         return _bump(state, status=Status.CANCELLED, step=None), [Reply(ReplyKind.DONE, (done,))]
     if action is Action.BACK:
         return _back(flow, state, step, context)
@@ -100,6 +100,23 @@ def advance(
     if action is Action.PAGE:
         return _page(flow, state, event.value, context)
     return _answer(flow, state, step, event, context)
+
+
+def reask(
+    flow: Flow, state: DialogState, replies: list[Reply], context: FlowContext
+) -> list[Reply]:
+    """``replies`` with their closing question asked again in ``context``.
+
+    For flows whose options depend on earlier answers (`Step.options_from` as a function): a
+    channel builds the context from the answers before an event (so the answer is checked
+    against the options that were shown); when the event changed the answers, it builds the
+    context again from the new ones and lets this ask the next question with it.
+    """
+    if state.status is not Status.ACTIVE or not replies:
+        return list(replies)
+    if replies[-1].kind is not ReplyKind.QUESTION:
+        return list(replies)
+    return [*replies[:-1], question(flow, state, context)]
 
 
 # -- questions -------------------------------------------------------------------------------
@@ -113,12 +130,16 @@ def question(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
         return _summary(flow, state, step, context)
 
     lines = [_progress(flow, state.answers, step), Text.of(step.prompt)]
+    lines.extend(context.details.get(step.key, ()))
     rows: list[tuple[Button, ...]] = []
     v = state.version
     if step.kind in (StepKind.SINGLE, StepKind.MULTI):
         options = _visible_options(step, state, context)
-        if step.options_from is not None:
-            lines.append(_search_hint(state, total=len(_all_options(step, context))))
+        total = len(_all_options(step, context, state.answers))
+        if total == 0:
+            lines.append(Text.of(step.empty or N_("There is nothing to choose here right now.")))
+        elif _searchable(step):
+            lines.append(_search_hint(state, total=total))
         rows.extend(_option_rows(step, state, options, v))
         if step.kind is StepKind.MULTI:
             rows.append((Button(Text.of(N_("Done ✓")), Event(Action.DONE, "", v)),))
@@ -147,7 +168,7 @@ def question(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
             )
         )
     rows.append(_nav_row(flow, state, step))
-    accepts_text = step.kind in (StepKind.TEXT, StepKind.DATE) or step.options_from is not None
+    accepts_text = step.kind in (StepKind.TEXT, StepKind.DATE) or _searchable(step)
     return Reply(ReplyKind.QUESTION, tuple(lines), tuple(rows), step.key, accepts_text)
 
 
@@ -226,13 +247,14 @@ def _answer(
 
     # Inputs that change how the question looks without answering it yet.
     if kind is StepKind.MULTI and action is Action.CHOOSE:
-        if event.value not in {o.code for o in _all_options(step, context)}:
+        all_options = _all_options(step, context, state.answers)
+        if event.value not in {o.code for o in all_options}:
             return _invalid(flow, state, context, Text.of(N_("Please use the buttons.")))
         ticked = set(state.selection) ^ {event.value}
-        order = [o.code for o in _all_options(step, context) if o.code in ticked]
+        order = [o.code for o in all_options if o.code in ticked]
         new = _bump(state, selection=tuple(order))
         return new, [question(flow, new, context)]
-    if step.options_from is not None and action is Action.TEXT:
+    if _searchable(step) and action is Action.TEXT:
         return _search(flow, state, step, event.value, context)
 
     value = _read_value(step, state, event, context)
@@ -243,13 +265,20 @@ def _answer(
         if problem is not None:
             return _invalid(flow, state, context, problem)
     answers = {**state.answers, step.key: value}
+    if step.updates is not None:
+        for key, changed in step.updates(value, state.answers).items():
+            if changed is None:
+                answers.pop(key, None)
+            else:
+                answers[key] = changed
     echo = Reply(
         ReplyKind.ANSWERED,
         (
             Text.of(
                 N_("{question}: {answer} ✓"),
                 question=Text.of(step.label),
-                answer=answer_text(step, value, context, short=True),
+                # The options the person chose from: those of the answers before this one.
+                answer=answer_text(step, value, context, state.answers, short=True),
             ),
         ),
         step=step.key,
@@ -286,7 +315,9 @@ def _read_value(
         if raw not in (YES, NO):
             return _Invalid(Text.of(N_("Please press “Yes” or “No”.")))
         return raw == YES
-    allowed = SCALE_OPTIONS if kind is StepKind.SCALE else _all_options(step, context)
+    allowed = (
+        SCALE_OPTIONS if kind is StepKind.SCALE else _all_options(step, context, state.answers)
+    )
     if raw not in {o.code for o in allowed}:
         # Also what a forged payload for someone else's student ends up as.
         return _Invalid(Text.of(N_("That choice is not available. Please use the buttons.")))
@@ -351,7 +382,7 @@ def _search(
     flow: Flow, state: DialogState, step: Step, raw: str, context: FlowContext
 ) -> tuple[DialogState, list[Reply]]:
     query = _clean_text(raw)[:50]
-    if not any(_matches(o, query) for o in _all_options(step, context)):
+    if not any(_matches(o, query) for o in _all_options(step, context, state.answers)):
         new = _bump(state, query="", page=0)
         nobody = Text.of(
             N_("No one found for “{query}”. Try another part of the name."), query=Text.raw(query)
@@ -494,19 +525,19 @@ def _summary(flow: Flow, state: DialogState, step: Step, context: FlowContext) -
         shown_value = (
             Text.of(N_("(skipped)"))
             if value is None
-            else answer_text(s, value, context, short=False)
+            else answer_text(s, value, context, state.answers, short=False)
         )
         body.append(
             Text.of(N_("{question}: {answer}"), question=Text.of(s.label), answer=shown_value)
         )
-    rows = [
-        (Button(Text.of(N_("Send ✓")), Event(Action.CONFIRM, "", v)),),
-        (Button(Text.of(N_("Change an answer")), Event(Action.EDIT, "", v)),),
-        (
-            Button(Text.of(N_("« Back")), Event(Action.BACK, "", v)),
-            Button(Text.of(N_("Stop")), Event(Action.CANCEL, "", v)),
-        ),
-    ]
+    body.extend(context.details.get(step.key, ()))
+    rows = [(Button(Text.of(flow.confirm), Event(Action.CONFIRM, "", v)),)]
+    if editable:  # a flow of only a summary (confirm a cancellation) has nothing to change
+        rows.append((Button(Text.of(N_("Change an answer")), Event(Action.EDIT, "", v)),))
+    nav = [Button(Text.of(N_("Stop")), Event(Action.CANCEL, "", v))]
+    if editable:
+        nav.insert(0, Button(Text.of(N_("« Back")), Event(Action.BACK, "", v)))
+    rows.append(tuple(nav))
     return Reply(ReplyKind.QUESTION, tuple(body), tuple(rows), step.key)
 
 
@@ -541,8 +572,14 @@ def _on_summary(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def answer_text(step: Step, value: AnswerValue, context: FlowContext, *, short: bool) -> Text:
-    """How a stored answer reads back to the person (in the summary and the echo)."""
+def answer_text(
+    step: Step, value: AnswerValue, context: FlowContext, answers: Answers, *, short: bool
+) -> Text:
+    """How a stored answer reads back to the person (in the summary and the echo).
+
+    ``answers`` are those the step's options depend on (see `Step.options_from`). An option no
+    longer offered (a time taken meanwhile) reads through the step's ``describe``.
+    """
     if step.kind is StepKind.YES_NO:
         return YES_NO_OPTIONS[0 if value is True else 1].label
     if step.kind is StepKind.TEXT and isinstance(value, str):
@@ -550,26 +587,37 @@ def answer_text(step: Step, value: AnswerValue, context: FlowContext, *, short: 
     if step.kind is StepKind.DATE and isinstance(value, str):
         parsed = _iso_date(value)
         return Text.raw(parsed if parsed is not None else value)
-    options = SCALE_OPTIONS if step.kind is StepKind.SCALE else _all_options(step, context)
+    options = SCALE_OPTIONS if step.kind is StepKind.SCALE else _all_options(step, context, answers)
     labels = {o.code: o.label for o in options}
+
+    def one(code: str) -> Text:
+        if code in labels:
+            return labels[code]
+        return step.describe(code) if step.describe is not None else Text.raw(code)
+
     if isinstance(value, list):
-        return Text.raw(tuple(labels.get(code, Text.raw(code)) for code in value))
-    return labels.get(str(value), Text.raw(str(value)))
+        return Text.raw(tuple(one(code) for code in value))
+    return one(str(value))
 
 
 def _notice(*lines: Text) -> Reply:
     return Reply(ReplyKind.NOTICE, lines)
 
 
-def _all_options(step: Step, context: FlowContext) -> tuple[Option, ...]:
-    if step.options_from is not None:
-        return tuple(context.choices.get(step.options_from, ()))
+def _all_options(step: Step, context: FlowContext, answers: Answers) -> tuple[Option, ...]:
+    key = step.choices_key(answers)
+    if key is not None:
+        return tuple(context.choices.get(key, ()))
     return step.options
 
 
+def _searchable(step: Step) -> bool:
+    return step.options_from is not None and step.search
+
+
 def _visible_options(step: Step, state: DialogState, context: FlowContext) -> tuple[Option, ...]:
-    options = _all_options(step, context)
-    if step.options_from is None or not state.query:
+    options = _all_options(step, context, state.answers)
+    if not _searchable(step) or not state.query:
         return options
     return tuple(o for o in options if _matches(o, state.query))
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeAlias
 
-from dialogs.text import Text
+from dialogs.text import N_, Text
 
 #: A stored answer: option code, list of codes, free text, ISO date, bool or scale code.
 AnswerValue: TypeAlias = str | bool | list[str]
@@ -50,16 +50,31 @@ class FlowContext:
 
     today: date
     choices: Mapping[str, tuple[Option, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Extra lines shown under a step's question, by step key (the appointment a cancel flow
+    #: is about, a warning that depends on the person's situation).
+    details: Mapping[str, tuple[Text, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 #: Returns an explanation when the value is not acceptable, else None.
 Validator: TypeAlias = Callable[[AnswerValue, Answers, FlowContext], Text | None]
 SkipIf: TypeAlias = Callable[[Answers], bool]
+#: The `FlowContext.choices` key of a step whose options depend on earlier answers.
+ChoicesKey: TypeAlias = Callable[[Answers], str]
+#: How a stored answer reads when its option is not offered (any more): a day, a time.
+Describe: TypeAlias = Callable[[AnswerValue], Text]
+#: Answers that change with this step's new answer (None removes one): picking another day
+#: drops the time picked for the old one. Gets the new value and the answers before it.
+Updates: TypeAlias = Callable[[AnswerValue, Answers], Mapping[str, AnswerValue | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One question. ``prompt`` is the question, ``label`` its short name in the summary."""
+    """One question. ``prompt`` is the question, ``label`` its short name in the summary.
+
+    ``options_from`` takes the options from the context (see `FlowContext`); ``search`` lets
+    the person type part of a label to filter them (names: yes; days and times: no);
+    ``empty`` is what the question says when the context offers no option at all.
+    """
 
     key: str
     kind: StepKind
@@ -67,7 +82,11 @@ class Step:
     label: str
     example: str | None = None
     options: tuple[Option, ...] = ()
-    options_from: str | None = None
+    options_from: str | ChoicesKey | None = None
+    search: bool = True
+    empty: str | None = None
+    describe: Describe | None = None
+    updates: Updates | None = None
     optional: bool = False
     skip_if: SkipIf | None = None
     validate: Validator | None = None
@@ -80,16 +99,27 @@ class Step:
         """True when the skip condition holds for these answers."""
         return self.skip_if is not None and self.skip_if(answers)
 
+    def choices_key(self, answers: Answers) -> str | None:
+        """The `FlowContext.choices` key of this step's options, given the answers so far."""
+        if self.options_from is None or isinstance(self.options_from, str):
+            return self.options_from
+        return self.options_from(answers)
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """A named, versioned sequence of steps; the last one is normally a summary."""
+    """A named, versioned sequence of steps; the last one is normally a summary.
+
+    ``confirm`` labels the summary's send button; ``stopped`` is what stopping says.
+    """
 
     id: str
     version: int
     title: str
     steps: tuple[Step, ...]
     done: str
+    confirm: str = N_("Send ✓")
+    stopped: str = N_("Stopped. Nothing has been sent.")
 
     def __post_init__(self) -> None:
         keys = [step.key for step in self.steps]

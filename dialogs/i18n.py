@@ -9,7 +9,7 @@ import gettext
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -102,10 +102,13 @@ class Catalog:
             local = value.astimezone(SCHOOL_TIMEZONE) if value.tzinfo else value
             # "dinsdag 1 december 10:30": the locale's own way of joining a date and a time.
             day = format_date(local, _long_day_pattern(self.locale), locale=self.locale)
-            time = format_time(local, "short", locale=self.locale)
-            shown = str(self.locale.datetime_formats["short"]).format(time, day)
+            clock = format_time(local, "short", locale=self.locale)
+            shown = str(self.locale.datetime_formats["short"]).format(clock, day)
         elif isinstance(value, date):
             shown = format_date(value, _long_day_pattern(self.locale), locale=self.locale)
+        elif isinstance(value, time):
+            # A school-local time of day: "10:30" in nl, the locale's own short form elsewhere.
+            shown = format_time(value, "short", locale=self.locale)
         elif isinstance(value, int):
             shown = format_decimal(value, locale=self.locale)
         else:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import TypeAlias
 
-#: What a placeholder may hold. Dates are formatted per locale at render time; a nested
-#: `Text` is rendered first, a tuple of them is joined as a list in the reader's language.
-Param: TypeAlias = "str | int | date | datetime | Text | tuple[Text, ...]"
+#: What a placeholder may hold. Dates and times of day are formatted per locale at render
+#: time; a nested `Text` is rendered first, a tuple of them is joined as a list in the
+#: reader's language.
+Param: TypeAlias = "str | int | date | datetime | time | Text | tuple[Text, ...]"
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention for "mark, translate later"

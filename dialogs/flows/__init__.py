@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dialogs.flow import Flow
+from dialogs.flows.afspraken import BOOK, CANCEL, MOVE
 from dialogs.flows.queue import DECLINE, NOTE
 from dialogs.flows.verwijzing import VERWIJZING
 
-FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE)}
+FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE, BOOK, MOVE, CANCEL)}
 
 
 def get_flow(flow_id: str) -> Flow:

@@ -6,13 +6,13 @@ compiled catalog exists, so the assertions read like the chat a person would see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from types import MappingProxyType
 
-from dialogs.engine import advance, start
+from dialogs.engine import advance, reask, start
 from dialogs.events import Action, Event, typed
-from dialogs.flow import Flow, FlowContext, Option, Step, StepKind
+from dialogs.flow import Answers, Flow, FlowContext, Option, Step, StepKind
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
@@ -168,6 +168,28 @@ class Chat:
     def act(self, action: Action, value: str = "") -> list[Reply]:
         """Send a button event for the current version (as if the button were shown)."""
         return self.send(Event(action, value, self.state.version))
+
+
+class LiveChat(Chat):
+    """A chat whose context is rebuilt from the answers, as `storage.dialog_runtime` does."""
+
+    def __init__(self, flow: Flow, build: Callable[[Answers], FlowContext], **preset: str) -> None:
+        self.build = build
+        self.flow = flow
+        self.context = build(preset)
+        self.state, self.replies = start(flow, self.context, preset)
+        self.states = [self.state]
+
+    def send(self, event: Event) -> list[Reply]:
+        before = self.state
+        self.context = self.build(before.answers)
+        self.state, replies = advance(self.flow, before, event, self.context)
+        if self.state.answers != before.answers:
+            self.context = self.build(self.state.answers)
+            replies = reask(self.flow, self.state, replies, self.context)
+        self.replies = replies
+        self.states.append(self.state)
+        return replies
 
 
 def ticks(chat: Chat) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from tests.dialogs.helpers import (
 
 def test_the_flow_is_registered() -> None:
     assert get_flow("verwijzing") is VERWIJZING
-    assert set(FLOWS) == {"verwijzing", "queue_decline", "queue_note"}
+    assert {"verwijzing", "queue_decline", "queue_note"} <= set(FLOWS)
 
 
 def test_a_full_referral_ends_with_the_exact_answers() -> None:
