@@ -135,7 +135,7 @@ def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | Non
         _say(
             settings,
             Text.of(
-                N_("Imported: {created} new, {updated} updated."),
+                N_("Imported. New: {created}. Updated: {updated}."),
                 created=len(report.created),
                 updated=len(report.updated),
             ),

@@ -229,10 +229,11 @@ def _parse_row(line: int, raw: Mapping[str | None, str | None], errors: list[Tex
         errors.append(Text.of(N_("Line {line}: external_id is empty."), line=line))
     elif len(external_id) > EXTERNAL_ID_MAX:
         errors.append(
-            Text.of(
-                N_("Line {line}: external_id is longer than {limit} characters."),
+            Text.plural_of(
+                "Line {line}: external_id is longer than {count} character.",
+                "Line {line}: external_id is longer than {count} characters.",
+                EXTERNAL_ID_MAX,
                 line=line,
-                limit=EXTERNAL_ID_MAX,
             )
         )
 
@@ -249,23 +250,9 @@ def _parse_row(line: int, raw: Mapping[str | None, str | None], errors: list[Tex
         if not cell(column):
             errors.append(Text.of(N_("Line {line}: {column} is empty."), line=line, column=column))
         elif len(cell(column)) > NAME_MAX:
-            errors.append(
-                Text.of(
-                    N_("Line {line}: {column} is longer than {limit} characters."),
-                    line=line,
-                    column=column,
-                    limit=NAME_MAX,
-                )
-            )
+            errors.append(_too_long(line=line, column=column, limit=NAME_MAX))
     if len(cell("group")) > GROUP_MAX:
-        errors.append(
-            Text.of(
-                N_("Line {line}: {column} is longer than {limit} characters."),
-                line=line,
-                column="group",
-                limit=GROUP_MAX,
-            )
-        )
+        errors.append(_too_long(line=line, column="group", limit=GROUP_MAX))
 
     language = cell("language").lower() or None
     if language is not None and language not in SUPPORTED_LANGUAGES:
@@ -406,3 +393,13 @@ def _mentorship(school_id: int, mentor_id: int, student_id: int) -> Mentorship:
 
 def _guardianship(school_id: int, parent_id: int, student_id: int) -> Guardianship:
     return Guardianship(school_id=school_id, parent_id=parent_id, student_id=student_id)
+
+
+def _too_long(*, line: int, column: str, limit: int) -> Text:
+    return Text.plural_of(
+        "Line {line}: {column} is longer than {count} character.",
+        "Line {line}: {column} is longer than {count} characters.",
+        limit,
+        line=line,
+        column=column,
+    )

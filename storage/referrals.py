@@ -89,8 +89,10 @@ def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
             else:
                 problems[name] = Text.of(N_("Skip this question or write an answer."))
         elif len(value) > FREE_TEXT_MAX:
-            problems[name] = Text.of(
-                N_("Please write at most {limit} characters."), limit=FREE_TEXT_MAX
+            problems[name] = Text.plural_of(
+                "Please write at most {count} character.",
+                "Please write at most {count} characters.",
+                FREE_TEXT_MAX,
             )
     if not draft.support:
         problems["support"] = Text.of(N_("Choose at least one kind of support."))

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -74,7 +74,8 @@ def validate_plan(plan: TrajectoryPlan) -> dict[str, Text]:
             )
     if not 0 <= plan.timeouts_per_week <= TIMEOUTS_PER_WEEK_MAX:
         problems["timeouts_per_week"] = Text.of(
-            N_("Time-outs per week must be a number from 0 to {maximum}."),
+            N_("Time-outs per week must be a number from {minimum} to {maximum}."),
+            minimum=0,
             maximum=TIMEOUTS_PER_WEEK_MAX,
         )
     return problems
@@ -107,7 +108,7 @@ async def create_for_referral_in_transaction(
     session.add(trajectory)
     await session.flush()
     if plan is not None:
-        _apply_plan(session=session, trajectory=trajectory, plan=plan)
+        await _apply_plan(session=session, trajectory=trajectory, plan=plan)
         await session.flush()
     record_audit(
         session=session,
@@ -136,7 +137,7 @@ async def set_plan(
         )
         if trajectory.status is TrajectoryStatus.CLOSED:
             raise InvalidTransition(Text.of(N_("This trajectory is closed.")))
-        _apply_plan(session=session, trajectory=trajectory, plan=plan)
+        await _apply_plan(session=session, trajectory=trajectory, plan=plan)
         record_audit(
             session=session,
             school_id=trajectory.school_id,
@@ -149,7 +150,9 @@ async def set_plan(
     return trajectory
 
 
-def _apply_plan(*, session: AsyncSession, trajectory: Trajectory, plan: TrajectoryPlan) -> None:
+async def _apply_plan(
+    *, session: AsyncSession, trajectory: Trajectory, plan: TrajectoryPlan
+) -> None:
     problems = validate_plan(plan)
     if problems:
         raise InputInvalid(next(iter(problems.values())))
@@ -158,23 +161,35 @@ def _apply_plan(*, session: AsyncSession, trajectory: Trajectory, plan: Trajecto
     trajectory.end_date = plan.end
     trajectory.timeouts_in_plan = plan.timeouts_in_plan
     trajectory.timeouts_per_week = plan.timeouts_per_week
-    for day in sorted(set(plan.evaluations)):
-        session.add(
-            TrajectoryEvaluation(
-                school_id=trajectory.school_id,
-                trajectory_id=trajectory.id,
-                kind=EvaluationKind.INTERIM,
-                due_on=day,
-            )
-        )
-    session.add(
-        TrajectoryEvaluation(
-            school_id=trajectory.school_id,
-            trajectory_id=trajectory.id,
-            kind=EvaluationKind.FINAL,
-            due_on=plan.end,
+    # A new plan replaces the evaluations still to come; held ones are history and stay.
+    await session.execute(
+        delete(TrajectoryEvaluation).where(
+            TrajectoryEvaluation.school_id == trajectory.school_id,
+            TrajectoryEvaluation.trajectory_id == trajectory.id,
+            TrajectoryEvaluation.held_on.is_(None),
         )
     )
+    held = {
+        (kind, day)
+        for kind, day in await session.execute(
+            select(TrajectoryEvaluation.kind, TrajectoryEvaluation.due_on).where(
+                TrajectoryEvaluation.school_id == trajectory.school_id,
+                TrajectoryEvaluation.trajectory_id == trajectory.id,
+            )
+        )
+    }
+    planned = [(EvaluationKind.INTERIM, day) for day in sorted(set(plan.evaluations))]
+    planned.append((EvaluationKind.FINAL, plan.end))
+    for kind, day in planned:
+        if (kind, day) not in held:
+            session.add(
+                TrajectoryEvaluation(
+                    school_id=trajectory.school_id,
+                    trajectory_id=trajectory.id,
+                    kind=kind,
+                    due_on=day,
+                )
+            )
 
 
 async def activate_in_transaction(

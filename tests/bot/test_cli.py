@@ -213,7 +213,7 @@ async def test_import_reports_every_bad_row_and_writes_nothing(
     good.write_text(GOOD_CSV, encoding="utf-8")
     imported = trajectbot(demo_db, "import", str(good), "--school", "demo")
     assert imported.returncode == 0, imported.stderr
-    assert "Imported: 4 new, 0 updated." in imported.stdout
+    assert "Imported. New: 4. Updated: 0." in imported.stdout
     chat = trajectbot(demo_db, "chat", "--as", "M1", "--lang", "en", lines=["1"])
     assert "Fenna Zwartbol (1C)" in chat.stdout
     assert "Omar Yildiztepe (1C)" in chat.stdout

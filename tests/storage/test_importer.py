@@ -26,7 +26,12 @@ async def school(session_factory: async_sessionmaker[AsyncSession]) -> School:
 
 
 def _rendered(errors: tuple[Text, ...]) -> list[str]:
-    return [error.msgid.format(**error.params) for error in errors]
+    return [
+        (error.plural if error.plural is not None and error.count != 1 else error.msgid).format(
+            **error.params
+        )
+        for error in errors
+    ]
 
 
 async def test_sample_file_imports(

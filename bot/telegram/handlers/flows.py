@@ -71,7 +71,7 @@ async def on_flow_chosen(
             )
     except (NotAllowed, KeyError):
         await bot.send_message(
-            query.message.chat.id, catalog.render(Text.of(N_("This is not available for you.")))
+            query.message.chat.id, catalog.render(Text.of(N_("This is not available to you.")))
         )
         return
     origin = query.message if isinstance(query.message, Message) else None
