@@ -41,8 +41,10 @@ from storage.models import (
     Mentorship,
     Person,
     Referral,
+    RespondentType,
     Role,
     School,
+    SurveyInvitation,
     Trajectory,
     TrajectoryEvaluation,
     TrajectoryStatus,
@@ -214,6 +216,25 @@ class LogbookView:
     text: str
 
 
+class InvitationState(StrEnum):
+    """Where one exit questionnaire invitation stands."""
+
+    ANSWERED = "answered"
+    OPEN = "open"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationStatus:
+    """One exit questionnaire invitation of a closed trajectory, by respondent type (no names:
+    the answers themselves are read through the survey's own queue item)."""
+
+    respondent_type: RespondentType
+    state: InvitationState
+    completed_at: datetime | None
+    expires_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class TrajectoryPage:
     """Everything the trajectory page shows (staff of the school only)."""
@@ -238,6 +259,8 @@ class TrajectoryPage:
     appointments: tuple[AppointmentRow, ...]
     logbook: tuple[LogbookView, ...]
     flags: tuple[OverdueFlag, ...]
+    #: The exit questionnaire's invitations (created when the trajectory was closed).
+    exit_survey: tuple[InvitationStatus, ...]
     today: date
 
     @property
@@ -305,6 +328,16 @@ async def open_trajectory(
                     LogbookEntry.trajectory_id == trajectory.id,
                 )
                 .order_by(LogbookEntry.created_at.desc(), LogbookEntry.id.desc())
+            )
+        ).all()
+        invitations = (
+            await session.scalars(
+                select(SurveyInvitation)
+                .where(
+                    SurveyInvitation.school_id == trajectory.school_id,
+                    SurveyInvitation.trajectory_id == trajectory.id,
+                )
+                .order_by(SurveyInvitation.respondent_type, SurveyInvitation.id)
             )
         ).all()
         mentor_id = await session.scalar(
@@ -384,6 +417,15 @@ async def open_trajectory(
                     if a.kind is AppointmentKind.TIME_OUT and a.status in COUNTED_TIMEOUT_STATUSES
                 ],
                 today=today,
+            ),
+            exit_survey=tuple(
+                InvitationStatus(
+                    respondent_type=invitation.respondent_type,
+                    state=_invitation_state(invitation, now),
+                    completed_at=invitation.completed_at,
+                    expires_at=invitation.expires_at,
+                )
+                for invitation in invitations
             ),
             today=today,
         )
@@ -811,6 +853,14 @@ def _name_of(people: Mapping[int, Person], person_id: int | None) -> str | None:
     return people[person_id].display_name
 
 
+def _invitation_state(invitation: SurveyInvitation, now: datetime) -> InvitationState:
+    if invitation.completed_at is not None:
+        return InvitationState.ANSWERED
+    if invitation.expires_at <= now:
+        return InvitationState.EXPIRED
+    return InvitationState.OPEN
+
+
 def _author_role(author: Person | None) -> AuthorRole:
     if author is not None and author.has_role(Role.COACH):
         return AuthorRole.COACH
@@ -830,6 +880,8 @@ __all__: Sequence[str] = (
     "EvaluationFacts",
     "EvaluationView",
     "FlagKind",
+    "InvitationState",
+    "InvitationStatus",
     "LogbookPage",
     "LogbookView",
     "OverdueFlag",

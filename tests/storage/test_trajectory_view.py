@@ -19,6 +19,7 @@ from storage.models import (
     Guardianship,
     LogbookEntry,
     Person,
+    RespondentType,
     Role,
     TrajectoryEvaluation,
     TrajectoryStatus,
@@ -28,6 +29,7 @@ from storage.trajectory_view import (
     AuthorRole,
     EvaluationFacts,
     FlagKind,
+    InvitationState,
     OverdueFlag,
     add_logbook_entry,
     list_trajectories,
@@ -622,3 +624,31 @@ async def test_a_parent_loses_the_logbook_when_the_guardianship_is_removed(
     async with session_factory() as session:
         page = await logbook_for(session=session, reader=world.parent, now=NOW)
     assert page.entries == ()
+
+
+async def test_after_closing_the_page_shows_the_exit_questionnaire_invitations(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        await close_trajectory(
+            session=session, actor=world.zoco, trajectory_id=world.trajectory_id, now=NOW
+        )
+    async with session_factory() as session:
+        page = await open_trajectory(
+            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        )
+    assert page.status is TrajectoryStatus.CLOSED
+    assert sorted((i.respondent_type, i.state) for i in page.exit_survey) == [
+        (RespondentType.PARENT, InvitationState.OPEN),
+        (RespondentType.STUDENT, InvitationState.OPEN),
+        (RespondentType.TEACHER, InvitationState.OPEN),
+    ]
+    async with session_factory() as session:
+        much_later = await open_trajectory(
+            session=session,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW + timedelta(days=365),
+        )
+    assert {i.state for i in much_later.exit_survey} == {InvitationState.EXPIRED}
