@@ -5,19 +5,28 @@ Every name here is invented.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.importer import apply_people_rows
-from storage.models import School
+from storage.models import Person, School
+from storage.staff_accounts import create_staff_account_in_transaction, hash_password
 
 log = logging.getLogger(__name__)
 
 DEMO_SCHOOL_CODE = "demo"
 DEMO_SCHOOL_NAME = "Het Demo College"
+#: The password of every demo web account: the demo school is for trying the product only
+#: (README: "Trying it"). Real accounts are created with `trajectbot staff-account create`.
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented, demo school only
+#: Web accounts of the demo school; the username is the person's id.
+DEMO_ACCOUNTS = ("zoco", "coach", "admin", "swv")
 
 # (external_id, given_name, family_name, group). mentor1 has twelve mentees so that the bot's
 # name search and paging are exercised; mentor2 has three.
@@ -49,6 +58,8 @@ class DemoSummary:
     created: bool
     school_id: int | None
     external_ids: tuple[str, ...]
+    #: Usernames of the demo web accounts (password `DEMO_PASSWORD`).
+    accounts: tuple[str, ...] = ()
 
 
 def _people() -> list[dict[str, str]]:
@@ -77,6 +88,8 @@ def _people() -> list[dict[str, str]]:
         ),
         ("mentor2", "mentor;teacher", "Ruben", "Lesterhuis", "lln13;lln14;lln15", ""),
         ("admin", "admin", "Petra", "Beheerma", "", ""),
+        # The partnership (samenwerkingsverband): indicators across schools, aggregates only.
+        ("swv", "partnership_viewer", "Hanneke", "Verbandsma", "", ""),
     ]
     parents = [
         # One parent with two children; others with one. Languages show the multilingual bot.
@@ -118,6 +131,8 @@ async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSumm
     ``if_empty`` it does nothing when any school exists; without, it does nothing when the demo
     school exists. Goes through the importer, so the demo data obeys the import rules.
     """
+    # Hashed before the transaction (argon2 is slow on purpose) and once per process.
+    password_hash = await asyncio.to_thread(_demo_password_hash)
     async with session.begin():
         blocking = select(School.id).limit(1)
         if not if_empty:
@@ -129,5 +144,27 @@ async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSumm
         session.add(school)
         await session.flush()
         report = await apply_people_rows(session=session, school_id=school.id, rows=_people())
+        staff = await session.scalars(
+            select(Person).where(
+                Person.school_id == school.id, Person.external_id.in_(DEMO_ACCOUNTS)
+            )
+        )
+        for person in staff:
+            await create_staff_account_in_transaction(
+                session=session,
+                person=person,
+                username=person.external_id,
+                password_hash=password_hash,
+                now=datetime.now(UTC),
+            )
     log.info("demo data created: school_id=%s, %s people", school.id, len(report.created))
-    return DemoSummary(created=True, school_id=school.id, external_ids=report.created)
+    return DemoSummary(
+        created=True, school_id=school.id, external_ids=report.created, accounts=DEMO_ACCOUNTS
+    )
+
+
+@lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    # One hash for every demo account (the same password, salted once): demo data is created
+    # in many tests, and argon2 is slow on purpose.
+    return hash_password(DEMO_PASSWORD)

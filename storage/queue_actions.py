@@ -12,12 +12,20 @@ Status and decision semantics (Zammad-like states, see `QueueStatus`):
 action             allowed from                result
 =================  ==========================  ===========================================
 take_in_analysis   new                         in_progress, assignee = actor
-accept_for_intake  in_progress (never new:     waiting (for the intake to be planned),
-                   no placement without         decision accepted
+mark_for_care_team new or in_progress          waiting for the care team (ZAT), assignee =
+                                               actor if none
+resume_analysis    waiting for the care team   in_progress (the ZAT has advised)
+accept_for_intake  in_progress or waiting for  waiting (for the intake to be planned),
+                   the care team (never new:   decision accepted
+                   no placement without
                    analysis)
-decline            new or in_progress          closed, decision declined, reason kept
+decline            new, in_progress or         closed, decision declined, reason kept
+                   waiting for the care team
 add_note           any status                  status unchanged
 =================  ==========================  ===========================================
+
+The age clock (`storage.queue.age`) pauses while an item is ``waiting``: every transition
+keeps ``waiting_since`` and ``paused_seconds`` right (`_transition`).
 
 Any care coordinator of the school may act, not only the assignee: they share one queue and
 each holds the mandate to place. Who decided is kept on the item (``decided_by_id``) and in the
@@ -37,7 +45,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from storage.access import require_role
+from storage.access import reload_actor, require_role
 from storage.audit import record_audit
 from storage.errors import InputInvalid, InvalidTransition, NotAllowed
 from storage.models import (
@@ -51,7 +59,9 @@ from storage.models import (
     Referral,
     Role,
     SupportKind,
+    Trajectory,
     Urgency,
+    WaitingReason,
     Weekday,
 )
 from storage.text_input import clean_text, validate_length
@@ -72,6 +82,8 @@ NOTE_MAX = 2000
 HISTORY_LABELS: dict[str, str] = {
     "referral.submit": N_("Referred"),
     "queue.take": N_("Taken in analysis"),
+    "queue.care_team": N_("Marked for the care team (ZAT)"),
+    "queue.resume": N_("Back in analysis after the care team"),
     "queue.accept": N_("Accepted for an intake"),
     "queue.decline": N_("Declined"),
     "queue.note": N_("Note added"),
@@ -95,7 +107,9 @@ __all__ = [
     "add_note_in_transaction",
     "decline",
     "decline_in_transaction",
+    "mark_for_care_team",
     "open_referral",
+    "resume_analysis",
     "take_in_analysis",
     "validate_decline_reason",
     "validate_note",
@@ -165,6 +179,13 @@ class ReferralView:
     text_language: str
     notes: tuple[NoteView, ...]
     history: tuple[HistoryEntry, ...]
+    waiting_reason: WaitingReason | None = None
+    waiting_since: datetime | None = None
+    paused_seconds: int = 0
+    #: The trajectory created when the referral was accepted.
+    trajectory_id: int | None = None
+    #: False for a coach's read-only view: internal notes and actions are the coordinator's.
+    coordinator_view: bool = True
 
 
 def validate_decline_reason(reason: str) -> Text | None:
@@ -182,20 +203,34 @@ async def open_referral(
 ) -> ReferralView:
     """The full referral behind a queue item, with its notes and history; audited.
 
-    A unit of work. Only a care coordinator of the item's school may open it; anyone else,
-    and any unknown id, gets `NotAllowed`. The view is recorded as ``referral.view``.
+    A unit of work. A care coordinator of the item's school may open it; a coach of that
+    school may read an accepted one (the student is coming to the trajectvoorziening), without
+    the internal notes (``coordinator_view`` False). Anyone else, and any unknown id, gets
+    `NotAllowed`. The view is recorded as ``referral.view``.
     """
     async with session.begin():
-        viewer, item, referral = await _authorized(
-            session=session, actor=viewer, queue_item_id=queue_item_id, lock=False
+        viewer, item, referral = await _authorized_reader(
+            session=session, actor=viewer, queue_item_id=queue_item_id
         )
+        coordinator_view = viewer.has_role(Role.CARE_COORDINATOR)
         notes = (
-            await session.scalars(
-                select(QueueNote)
-                .where(QueueNote.queue_item_id == item.id, QueueNote.school_id == item.school_id)
-                .order_by(QueueNote.created_at, QueueNote.id)
+            (
+                await session.scalars(
+                    select(QueueNote)
+                    .where(
+                        QueueNote.queue_item_id == item.id, QueueNote.school_id == item.school_id
+                    )
+                    .order_by(QueueNote.created_at, QueueNote.id)
+                )
+            ).all()
+            if coordinator_view
+            else []
+        )
+        trajectory_id = await session.scalar(
+            select(Trajectory.id).where(
+                Trajectory.referral_id == referral.id, Trajectory.school_id == item.school_id
             )
-        ).all()
+        )
         history = (
             await session.execute(
                 select(AuditLog.action, AuditLog.at, AuditLog.actor_id)
@@ -259,6 +294,11 @@ async def open_referral(
                 HistoryEntry(action, at, _name_of(people, actor_id))
                 for action, at, actor_id in history
             ),
+            waiting_reason=item.waiting_reason,
+            waiting_since=item.waiting_since,
+            paused_seconds=item.paused_seconds,
+            trajectory_id=trajectory_id,
+            coordinator_view=coordinator_view,
         )
         record_audit(
             session=session,
@@ -299,6 +339,62 @@ async def take_in_analysis(
     return item
 
 
+async def mark_for_care_team(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """Put the referral on the care team's (ZAT's) agenda: status ``waiting`` (the age clock
+    pauses), waiting for the care team; assigned to ``actor`` if it had no assignee.
+
+    A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
+    is new or in analysis.
+    """
+    async with session.begin():
+        actor, item, _referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        await _transition(
+            session=session,
+            item=item,
+            actor=actor,
+            check=_check_care_team,
+            to=QueueStatus.WAITING,
+            action="queue.care_team",
+            now=now,
+            values={
+                "assignee_id": item.assignee_id or actor.id,
+                "waiting_reason": WaitingReason.CARE_TEAM,
+            },
+        )
+    log.info("queue_item_id=%s marked for the care team by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def resume_analysis(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """The care team has advised: the item goes back to ``in_progress`` (the clock runs again).
+
+    A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
+    waits for the care team.
+    """
+    async with session.begin():
+        actor, item, _referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        await _transition(
+            session=session,
+            item=item,
+            actor=actor,
+            check=_check_resume,
+            to=QueueStatus.IN_PROGRESS,
+            action="queue.resume",
+            now=now,
+            values={},
+        )
+    log.info("queue_item_id=%s back in analysis by person_id=%s", item.id, actor.id)
+    return item
+
+
 async def accept_for_intake(
     *,
     session: AsyncSession,
@@ -311,10 +407,10 @@ async def accept_for_intake(
 
     Only after analysis: a new item must first be taken in analysis (`take_in_analysis`), so a
     placement is never a single tap. A unit of work; `NotAllowed` as for `open_referral`,
-    `InvalidTransition` from any status but ``in_progress``. The mentor is told
-    (``referral.accepted`` in the outbox). The student's `Trajectory` is created in the same
-    transaction (``planned``; with ``plan`` if given, else to be completed after the intake);
-    `InputInvalid` for a bad plan, and nothing is written.
+    `InvalidTransition` from any status but ``in_progress`` or waiting for the care team.
+    The mentor is told (``referral.accepted`` in the outbox). The student's `Trajectory` is
+    created in the same transaction (``planned``; with ``plan`` if given, else to be completed
+    after the intake); `InputInvalid` for a bad plan, and nothing is written.
     """
     async with session.begin():
         actor, item, referral = await _authorized(
@@ -328,7 +424,10 @@ async def accept_for_intake(
             to=QueueStatus.WAITING,
             action="queue.accept",
             now=now,
-            values=_decision(actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now),
+            values={
+                **_decision(actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now),
+                "waiting_reason": WaitingReason.INTAKE,
+            },
         )
         await create_for_referral_in_transaction(
             session=session, actor=actor, referral=referral, plan=plan, now=now
@@ -347,7 +446,8 @@ async def decline(
 
     ``reason`` (5–1000 characters, outer whitespace and control characters dropped) is
     internal: it is kept on the item, never in the audit trail, a log or the notification.
-    Allowed from ``new`` and ``in_progress`` (turning down places no one); the item is
+    Allowed from ``new``, ``in_progress`` and waiting for the care team (turning down places
+    no one); the item is
     assigned to ``actor`` if it had no assignee. A unit of work; `InputInvalid` for a bad
     reason, `NotAllowed` as for `open_referral`, `InvalidTransition` once decided. The mentor
     is told (``referral.declined`` in the outbox).
@@ -465,16 +565,68 @@ async def _authorized(
     return actor, item, referral
 
 
+async def _authorized_reader(
+    *, session: AsyncSession, actor: Person, queue_item_id: int
+) -> tuple[Person, QueueItem, Referral]:
+    """As `_authorized` for a care coordinator; a coach may read an accepted referral of their
+    own school. Any other case gets the same refusal as an unknown id."""
+    fresh = await reload_actor(session=session, actor=actor)
+    if fresh.has_role(Role.CARE_COORDINATOR) or not fresh.has_role(Role.COACH):
+        return await _authorized(
+            session=session, actor=fresh, queue_item_id=queue_item_id, lock=False
+        )
+    row = (
+        await session.execute(
+            select(QueueItem, Referral)
+            .join(Referral, Referral.id == QueueItem.referral_id)
+            .where(
+                QueueItem.id == queue_item_id,
+                QueueItem.school_id == fresh.school_id,
+                Referral.school_id == fresh.school_id,
+                QueueItem.decision == QueueDecision.ACCEPTED,
+            )
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if row is None:
+        log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, fresh.id)
+        raise NotAllowed(Text.of(_NOT_AVAILABLE))
+    item, referral = row
+    return fresh, item, referral
+
+
+def _waits_for_care_team(item: QueueItem) -> bool:
+    return item.status is QueueStatus.WAITING and item.waiting_reason is WaitingReason.CARE_TEAM
+
+
+def _check_care_team(item: QueueItem) -> Text | None:
+    if item.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+        return None
+    if _waits_for_care_team(item):
+        return Text.of(N_("This referral is already waiting for the care team."))
+    return _already_decided(item)
+
+
+def _check_resume(item: QueueItem) -> Text | None:
+    if _waits_for_care_team(item):
+        return None
+    if item.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+        return Text.of(N_("This referral is not waiting for the care team."))
+    return _already_decided(item)
+
+
 def _check_take(item: QueueItem) -> Text | None:
     if item.status is QueueStatus.NEW:
         return None
     if item.status is QueueStatus.IN_PROGRESS:
         return Text.of(N_("This referral is already being analysed."))
+    if _waits_for_care_team(item):
+        return Text.of(N_("This referral is already waiting for the care team."))
     return _already_decided(item)
 
 
 def _check_accept(item: QueueItem) -> Text | None:
-    if item.status is QueueStatus.IN_PROGRESS:
+    if item.status is QueueStatus.IN_PROGRESS or _waits_for_care_team(item):
         return None
     if item.status is QueueStatus.NEW:
         return Text.of(
@@ -487,7 +639,7 @@ def _check_accept(item: QueueItem) -> Text | None:
 
 
 def _check_decline(item: QueueItem) -> Text | None:
-    if item.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
+    if item.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS) or _waits_for_care_team(item):
         return None
     return _already_decided(item)
 
@@ -535,7 +687,7 @@ async def _transition(
         changed = await session.scalar(
             update(QueueItem)
             .where(QueueItem.id == item.id, QueueItem.status == from_status)
-            .values(status=to, updated_at=now, **values)
+            .values(status=to, updated_at=now, **{**_clock(item=item, to=to, now=now), **values})
             .returning(QueueItem.id)
             .execution_options(synchronize_session=False)
         )
@@ -562,6 +714,24 @@ async def _transition(
             N_("Someone else just changed this referral. Please open it again.")
         )
     raise InvalidTransition(problem)
+
+
+def _clock(*, item: QueueItem, to: QueueStatus, now: datetime) -> dict[str, object]:
+    """The age clock's columns after moving ``item`` to ``to`` at ``now``.
+
+    Entering ``waiting`` starts a pause; leaving it adds the pause to ``paused_seconds``
+    (a move between two waiting reasons keeps the running pause).
+    """
+    values: dict[str, object] = {}
+    waiting = item.status is QueueStatus.WAITING
+    if waiting and to is not QueueStatus.WAITING:
+        since = item.waiting_since or item.updated_at
+        values["paused_seconds"] = item.paused_seconds + max(int((now - since).total_seconds()), 0)
+        values["waiting_since"] = None
+        values["waiting_reason"] = None
+    elif not waiting and to is QueueStatus.WAITING:
+        values["waiting_since"] = now
+    return values
 
 
 def _notify_mentor(

@@ -22,7 +22,14 @@ from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
-from storage.models.queue import QueueDecision, QueueItem, QueueKind, QueueNote, QueueStatus
+from storage.models.queue import (
+    QueueDecision,
+    QueueItem,
+    QueueKind,
+    QueueNote,
+    QueueStatus,
+    WaitingReason,
+)
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
 from storage.models.school import School
 from storage.models.trajectories import (
@@ -33,6 +40,7 @@ from storage.models.trajectories import (
     TrajectoryStatus,
 )
 from storage.models.updates import ProcessedUpdate
+from storage.models.web import LogbookEntry, LoginLink, StaffAccount, WebSession
 
 __all__ = [
     "COACH_CELL_MINUTES",
@@ -55,6 +63,8 @@ __all__ = [
     "EvaluationKind",
     "Guardianship",
     "Invite",
+    "LogbookEntry",
+    "LoginLink",
     "Mentorship",
     "OpeningHours",
     "Outbox",
@@ -70,6 +80,7 @@ __all__ = [
     "Referral",
     "Role",
     "School",
+    "StaffAccount",
     "SupportKind",
     "TimeoutRequest",
     "TimeoutRequestReason",
@@ -78,6 +89,8 @@ __all__ = [
     "TrajectoryStatus",
     "UTCDateTime",
     "Urgency",
+    "WaitingReason",
+    "WebSession",
     "Weekday",
     "utcnow",
 ]

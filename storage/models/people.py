@@ -27,6 +27,10 @@ class Role(StrEnum):
     COACH = "coach"
     CARE_COORDINATOR = "care_coordinator"
     ADMIN = "admin"
+    #: Sees the partnership's indicators across schools (aggregates only), no child's data.
+    #: Registered as a person of one school (every person belongs to one), but the role is
+    #: not bound to that school: see docs/decisions.md.
+    PARTNERSHIP_VIEWER = "partnership_viewer"
 
 
 class Person(Base):

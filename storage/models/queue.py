@@ -29,6 +29,17 @@ class QueueStatus(StrEnum):
     CLOSED = "closed"
 
 
+class WaitingReason(StrEnum):
+    """What a ``waiting`` item waits for (its age clock is paused meanwhile).
+
+    ``care_team``: marked for the ZAT (zorgadviesteam), which advises before the care
+    coordinator decides. ``intake``: accepted; the intake is still to be planned.
+    """
+
+    CARE_TEAM = "care_team"
+    INTAKE = "intake"
+
+
 class QueueDecision(StrEnum):
     """The care coordinator's placement decision on a referral (``None`` while undecided)."""
 
@@ -75,6 +86,14 @@ class QueueItem(Base):
     decided_by_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The age clock (Zammad): it stops while the item waits. ``waiting_since`` is set when the
+    # item starts waiting; the seconds spent waiting are added to ``paused_seconds`` when it
+    # stops. Kept by the transitions in `storage.queue_actions`; read by `storage.queue.age`.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waiting_reason: Mapped[WaitingReason | None] = mapped_column(
+        str_enum(WaitingReason, "waiting_reason")
+    )
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class QueueNote(Base):

@@ -1,0 +1,105 @@
+"""The web app's own rows: staff accounts, browser sessions, one-time login links, the logbook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime, utcnow
+
+
+class StaffAccount(Base):
+    """A staff member's password login for the web app (created with the CLI).
+
+    What the account may do comes from the person's roles, read again on every request; the
+    account only proves who is at the keyboard. ``password_hash`` is an argon2id hash.
+    After too many failed attempts the account is locked until ``locked_until``.
+    """
+
+    __tablename__ = "staff_account"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["school_id", "person_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    person_id: Mapped[int] = mapped_column()
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebSession(Base):
+    """A logged-in browser. Only the SHA-256 of the cookie's token is stored.
+
+    ``csrf_secret`` is the synchronizer token every form of this session carries.
+    """
+
+    __tablename__ = "web_session"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["school_id", "person_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    person_id: Mapped[int] = mapped_column(index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginLink(Base):
+    """A one-time login link the bot sends to a linked staff member (10 minutes, single use)."""
+
+    __tablename__ = "login_link"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["school_id", "person_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    person_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LogbookEntry(Base):
+    """One entry in a trajectory's logbook, written by a coach.
+
+    Student, parent and mentor can read the logbook (in chat); entries are never edited.
+    """
+
+    __tablename__ = "logbook_entry"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["school_id", "trajectory_id"],
+            ["trajectory.school_id", "trajectory.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(["school_id", "author_id"], ["person.school_id", "person.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    trajectory_id: Mapped[int] = mapped_column(index=True)
+    author_id: Mapped[int] = mapped_column()
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
