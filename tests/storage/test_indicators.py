@@ -1,0 +1,544 @@
+"""Indicators per school and month, checked against values computed by hand.
+
+The fixture (``_world``) is small enough to follow on paper; every expected value below comes
+with its arithmetic. The period is January-March 2026 and "now" is 20 March 2026, so March is
+the running month (its figures are as of today, the 20th).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.errors import InputInvalid, NotAllowed
+from storage.indicators import (
+    SMALL_GROUP,
+    Figure,
+    Indicator,
+    IndicatorOutput,
+    IndicatorReport,
+    Month,
+    months_between,
+    partnership_indicators,
+    school_indicators,
+)
+from storage.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AuditLog,
+    EvaluationKind,
+    Person,
+    Referral,
+    Role,
+    School,
+    SupportKind,
+    Trajectory,
+    TrajectoryEvaluation,
+    TrajectoryStatus,
+    Urgency,
+)
+from tests.storage.factories import add_person, add_school
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+JAN, FEB, MAR = Month(2026, 1), Month(2026, 2), Month(2026, 3)
+OBSERVATION = SupportKind.CLASS_OBSERVATION.value
+
+
+def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
+    """A UTC instant on ``day`` (ISO date)."""
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC).replace(
+        hour=hour, minute=minute
+    )
+
+
+async def _referral(
+    session: AsyncSession,
+    mentor: Person,
+    student: Person,
+    created_at: datetime,
+    *support: str,
+) -> Referral:
+    referral = Referral(
+        school_id=student.school_id,
+        student_id=student.id,
+        mentor_id=mentor.id,
+        help_question_student="Ik wil rustiger worden in de klas.",
+        help_question_teacher="Hoe help ik hem bij het plannen?",
+        tried="Vaste plek in de klas.",
+        urgency=Urgency.NORMAL,
+        parents_informed=True,
+        support=list(support or ("conversations",)),
+        intake_from=created_at.date(),
+        intake_days=["mon"],
+        text_language="nl",
+        created_at=created_at,
+    )
+    session.add(referral)
+    await session.flush()
+    return referral
+
+
+async def _trajectory(
+    session: AsyncSession,
+    referral: Referral,
+    *,
+    created: str,
+    activated: str | None,
+    closed: str | None = None,
+    end: str | None = None,
+    timeouts_in_plan: bool = True,
+    per_week: int = 2,
+    evaluations: tuple[tuple[str, str | None], ...] = (),
+) -> Trajectory:
+    status = (
+        TrajectoryStatus.CLOSED
+        if closed
+        else TrajectoryStatus.ACTIVE
+        if activated
+        else TrajectoryStatus.PLANNED
+    )
+    trajectory = Trajectory(
+        school_id=referral.school_id,
+        student_id=referral.student_id,
+        referral_id=referral.id,
+        status=status,
+        goals="Rustig blijven in de les.",
+        start_date=date.fromisoformat(activated) if activated else None,
+        end_date=date.fromisoformat(end) if end else None,
+        timeouts_in_plan=timeouts_in_plan,
+        timeouts_per_week=per_week,
+        created_at=at(created),
+        activated_at=at(activated) if activated else None,
+        closed_at=at(closed, 15) if closed else None,
+    )
+    session.add(trajectory)
+    await session.flush()
+    for due, held in evaluations:
+        session.add(
+            TrajectoryEvaluation(
+                school_id=trajectory.school_id,
+                trajectory_id=trajectory.id,
+                kind=EvaluationKind.INTERIM,
+                due_on=date.fromisoformat(due),
+                held_on=date.fromisoformat(held) if held else None,
+            )
+        )
+    await session.flush()
+    return trajectory
+
+
+async def _timeout(
+    session: AsyncSession, trajectory: Trajectory, booker: Person, day: str, status: str
+) -> None:
+    starts = at(day, 10)
+    session.add(
+        Appointment(
+            school_id=trajectory.school_id,
+            trajectory_id=trajectory.id,
+            student_id=trajectory.student_id,
+            kind=AppointmentKind.TIME_OUT,
+            status=AppointmentStatus(status),
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=50),
+            busy_until=starts + timedelta(minutes=50),
+            resource="room:time_out",
+            booked_by_id=booker.id,
+            cancelled_at=starts - timedelta(days=1) if status == "cancelled" else None,
+        )
+    )
+    await session.flush()
+
+
+@dataclass
+class World:
+    noord: School
+    coordinator: Person
+    admin: Person
+    coach: Person
+    mentor: Person
+    viewer: Person
+    student_names: tuple[str, ...]
+
+
+async def _world(session_factory: async_sessionmaker[AsyncSession]) -> World:
+    """Three schools; Noord holds the trajectories, Zuid and West only referrals.
+
+    Noord: 10 students (s1..s10). Referrals: s6 2025-12-15 (observation; before the period),
+    s1 01-12 (observation), s2 01-20 and again 01-27, s4 at 2026-01-31 23:30 UTC (00:30 on
+    1 February in Amsterdam: a February referral), s3 02-03 (observation), s5 03-05.
+    Trajectories (created = accepted):
+      T1 s6: created 2025-12-20, active 01-05, closed 02-10; final evaluation 02-10 held 02-10.
+      T2 s1: created 01-15, active 01-26, end 06-30, 2 time-outs a week; interim evaluation due
+         02-20, held 03-02.
+      T3 s2: created 01-22, active 02-02, end 03-13, 1 time-out a week.
+      T4 s3: created 02-05, still planned (no plan yet).
+      T5 s4: created 02-09, active 02-16, end 05-29, no time-out in the plan.
+    Time-outs: T2 attended 02-10, 02-12, 03-03, cancelled 03-04, no-show 03-05;
+               T3 attended 02-17, 02-18 (week of 16 Feb: 2 > 1 allowed);
+               T5 attended 03-02 (week of 2 March: 1 > 0 allowed).
+    Zuid: 6 students, referrals of b1, b2, b3 in February.
+    West: 8 students, referrals of c1..c6 in March.
+    """
+    async with session_factory() as session, session.begin():
+        noord = await add_school(session, "noord")
+        noord.name = "Noord College"
+        zuid = await add_school(session, "zuid")
+        zuid.name = "Zuid Lyceum"
+        west = await add_school(session, "west")
+        west.name = "West Mavo"
+        coordinator = await add_person(session, noord, "z1", Role.CARE_COORDINATOR)
+        admin = await add_person(session, noord, "a1", Role.ADMIN)
+        coach = await add_person(session, noord, "k1", Role.COACH)
+        mentor = await add_person(session, noord, "m1", Role.MENTOR)
+        viewer = await add_person(session, zuid, "p1", Role.PARTNERSHIP_VIEWER)
+        s = [
+            await add_person(session, noord, f"s{i}", Role.STUDENT, given_name=f"Noorda{i}")
+            for i in range(1, 11)
+        ]
+        b = [
+            await add_person(session, zuid, f"b{i}", Role.STUDENT, given_name=f"Zuidje{i}")
+            for i in range(1, 7)
+        ]
+        c = [
+            await add_person(session, west, f"c{i}", Role.STUDENT, given_name=f"Westje{i}")
+            for i in range(1, 9)
+        ]
+        mentor_zuid = await add_person(session, zuid, "m2", Role.MENTOR)
+        mentor_west = await add_person(session, west, "m3", Role.MENTOR)
+
+        r6 = await _referral(session, mentor, s[5], at("2025-12-15"), OBSERVATION)
+        r1 = await _referral(session, mentor, s[0], at("2026-01-12"), "conversations", OBSERVATION)
+        r2 = await _referral(session, mentor, s[1], at("2026-01-20"), "time_out")
+        await _referral(session, mentor, s[1], at("2026-01-27"))
+        r4 = await _referral(session, mentor, s[3], at("2026-01-31", 23, 30))
+        r3 = await _referral(session, mentor, s[2], at("2026-02-03"), OBSERVATION)
+        await _referral(session, mentor, s[4], at("2026-03-05"))
+
+        await _trajectory(
+            session,
+            r6,
+            created="2025-12-20",
+            activated="2026-01-05",
+            closed="2026-02-10",
+            end="2026-02-10",
+            evaluations=(("2026-02-10", "2026-02-10"),),
+        )
+        t2 = await _trajectory(
+            session,
+            r1,
+            created="2026-01-15",
+            activated="2026-01-26",
+            end="2026-06-30",
+            per_week=2,
+            evaluations=(("2026-02-20", "2026-03-02"),),
+        )
+        t3 = await _trajectory(
+            session, r2, created="2026-01-22", activated="2026-02-02", end="2026-03-13", per_week=1
+        )
+        await _trajectory(session, r3, created="2026-02-05", activated=None)
+        t5 = await _trajectory(
+            session,
+            r4,
+            created="2026-02-09",
+            activated="2026-02-16",
+            end="2026-05-29",
+            timeouts_in_plan=False,
+        )
+        for day, status in (
+            ("2026-02-10", "attended"),
+            ("2026-02-12", "attended"),
+            ("2026-03-03", "attended"),
+            ("2026-03-04", "cancelled"),
+            ("2026-03-05", "no_show"),
+        ):
+            await _timeout(session, t2, coach, day, status)
+        await _timeout(session, t3, coach, "2026-02-17", "attended")
+        await _timeout(session, t3, coach, "2026-02-18", "attended")
+        await _timeout(session, t5, coach, "2026-03-02", "attended")
+
+        for student, day in zip(b[:3], ("2026-02-10", "2026-02-11", "2026-02-12"), strict=True):
+            await _referral(session, mentor_zuid, student, at(day))
+        for i, student in enumerate(c[:6]):
+            await _referral(session, mentor_west, student, at(f"2026-03-{i + 2:02d}"))
+        names = tuple(p.given_name for p in (*s, *b, *c))
+    return World(noord, coordinator, admin, coach, mentor, viewer, names)
+
+
+def values(report: IndicatorReport, indicator: Indicator, school: int = 0) -> list[float | None]:
+    return [month[indicator].value for month in report.schools[school].months]
+
+
+async def test_school_figures_match_the_hand_computed_values(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        report = await school_indicators(
+            session=session, viewer=world.coordinator, first=JAN, last=MAR, now=NOW
+        )
+    assert report.months == (JAN, FEB, MAR)
+    assert [s.name for s in report.schools] == ["Noord College"]
+    assert report.total is None
+    assert report.suppressed is False
+    # Nothing is hidden on the school's own view (only questionnaire figures ever are).
+    assert not any(
+        figure.hidden for month in report.schools[0].months for figure in month.figures.values()
+    )
+
+    assert values(report, Indicator.ENROLLED) == [10, 10, 10]
+    # Jan {s1, s2} (s2 twice counts once); Feb {s4 (00:30 local on 1 Feb), s3}; Mar {s5}.
+    assert values(report, Indicator.REFERRED) == [2, 2, 1]
+    assert values(report, Indicator.REFERRED_SHARE) == [2 / 10, 2 / 10, 1 / 10]
+    # Accepted referrals asking for observation, by month of acceptance: T2 (15 Jan),
+    # T4 (5 Feb); T1 was accepted in December, before the period.
+    assert values(report, Indicator.CLASS_OBSERVATIONS) == [1, 1, 0]
+    # Jan: T1, T2. Feb: T1 (closed 10 Feb), T2, T3, T5. Mar: T2, T3, T5.
+    assert values(report, Indicator.ACTIVE_TRAJECTORIES) == [2, 4, 3]
+    # Jan: T1 31-5 = 26 days, T2 31-26 = 5 days → mean (26+5)/2 = 15.5, median 15.5.
+    # Feb: T1 10 Feb - 5 Jan = 36, T2 28 Feb - 26 Jan = 33, T3 28-2 = 26, T5 28-16 = 12
+    #      → mean 107/4 = 26.75, median (26+33)/2 = 29.5.
+    # Mar (as of the 20th): T2 20 Mar - 26 Jan = 53, T3 20 Mar - 2 Feb = 46,
+    #      T5 20 Mar - 16 Feb = 32 → mean 131/3, median 46.
+    assert values(report, Indicator.LENGTH_MEAN_DAYS) == [15.5, 26.75, pytest.approx(131 / 3)]
+    assert values(report, Indicator.LENGTH_MEDIAN_DAYS) == [15.5, 29.5, 46]
+    # Attended time-outs: Feb 10, 12 (T2), 17, 18 (T3) = 4; Mar 3 (T2), 2 (T5) = 2; the
+    # cancelled one and the no-show do not count.
+    assert values(report, Indicator.TIMEOUTS_ATTENDED) == [0, 4, 2]
+    # Per student with an active trajectory: 0/2, 4/4, 2/3.
+    assert values(report, Indicator.TIMEOUTS_PER_STUDENT) == [0, 1, pytest.approx(2 / 3)]
+    # Jan (31st): nothing overdue. Feb (28th): T2 (interim due 20 Feb, held only 2 Mar) and
+    # T3 (week of 16 Feb: 2 time-outs, 1 allowed); T1 is closed. Mar (20th): T3 (end 13 Mar
+    # passed) and T5 (a time-out in the week of 2 March, none allowed); T2's evaluation is
+    # held by now and its weeks stay within 2.
+    assert values(report, Indicator.OVERDUE) == [0, 2, 2]
+
+
+async def test_partnership_view_hides_small_groups_and_totals_that_would_reveal_them(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        report = await partnership_indicators(
+            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        )
+    assert report.suppressed is True
+    assert [s.name for s in report.schools] == ["Noord College", "West Mavo", "Zuid Lyceum"]
+    noord, west, zuid = range(3)
+    assert report.total is not None
+    hidden = Figure(None, hidden=True)
+
+    def total(indicator: Indicator) -> list[Figure]:
+        assert report.total is not None
+        return [month[indicator] for month in report.total.months]
+
+    def cells(indicator: Indicator, school: int) -> list[Figure]:
+        return [month[indicator] for month in report.schools[school].months]
+
+    # Enrolled 10, 8, 6: all at least five; total 24.
+    assert values(report, Indicator.ENROLLED, noord) == [10, 10, 10]
+    assert total(Indicator.ENROLLED) == [Figure(24)] * 3
+    # Referred: Noord 2, 2, 1 (all hidden); West 0, 0, 6; Zuid 0, 3, 0 (3 hidden).
+    assert cells(Indicator.REFERRED, noord) == [hidden] * 3
+    assert cells(Indicator.REFERRED, west) == [Figure(0), Figure(0), Figure(6)]
+    assert cells(Indicator.REFERRED, zuid) == [Figure(0), hidden, Figure(0)]
+    # Jan: total 2 is itself a small group → hidden.
+    # Feb: total 2 + 3 = 5; the hidden parts add up to 5, so the total reveals no group
+    #      below five → shown.
+    # Mar: total 1 + 6 = 7, but then 7 - 6 would give Noord's 1 → hidden.
+    assert total(Indicator.REFERRED) == [hidden, Figure(5), hidden]
+    # The share hides with its count: Feb total 5 / 24; West Mar 6 / 8.
+    assert total(Indicator.REFERRED_SHARE) == [hidden, Figure(5 / 24), hidden]
+    assert cells(Indicator.REFERRED_SHARE, west)[2] == Figure(6 / 8)
+    assert cells(Indicator.REFERRED_SHARE, noord) == [hidden] * 3
+    # Noord's 2-4 active trajectories are hidden with their lengths and time-outs; the other
+    # schools have none (0 shown, means without data are empty, not hidden).
+    for indicator in (
+        Indicator.ACTIVE_TRAJECTORIES,
+        Indicator.LENGTH_MEAN_DAYS,
+        Indicator.LENGTH_MEDIAN_DAYS,
+        Indicator.TIMEOUTS_ATTENDED,
+        Indicator.TIMEOUTS_PER_STUDENT,
+    ):
+        assert cells(indicator, noord) == [hidden] * 3, indicator
+        assert total(indicator) == [hidden] * 3, indicator
+    assert cells(Indicator.ACTIVE_TRAJECTORIES, west) == [Figure(0)] * 3
+    assert cells(Indicator.LENGTH_MEAN_DAYS, west) == [Figure(None)] * 3
+    # Overdue: Noord 0, 2, 2 → Jan shown as 0, the others hidden.
+    assert cells(Indicator.OVERDUE, noord) == [Figure(0), hidden, hidden]
+    assert total(Indicator.OVERDUE) == [Figure(0), hidden, hidden]
+
+
+def _leaves(value: object, path: str = "") -> list[tuple[str, object]]:
+    """Every (field path, value) at the bottom of a report: dataclasses, mappings, tuples."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return [
+            leaf
+            for f in fields(value)
+            for leaf in _leaves(getattr(value, f.name), f"{path}.{f.name}")
+        ]
+    if isinstance(value, Mapping):
+        return [
+            leaf
+            for key, item in value.items()
+            for leaf in (*_leaves(key, f"{path}[key]"), *_leaves(item, f"{path}[]"))
+        ]
+    if isinstance(value, tuple):
+        return [leaf for item in value for leaf in _leaves(item, f"{path}[]")]
+    return [(path, value)]
+
+
+async def test_no_child_data_in_the_results(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        report = await partnership_indicators(
+            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        )
+    leaves = _leaves(report)
+    assert len(leaves) > 100  # the walk reached the figures
+    shown = repr(report)
+    assert not any(name in shown for name in world.student_names)
+    # The only ids are schools'; every other leaf is a figure, a month or a label.
+    id_fields = {path.rsplit(".", 1)[-1] for path, _ in leaves if path.endswith("_id")}
+    assert id_fields == {"school_id"}
+    strings = {value for _, value in leaves if isinstance(value, str)}
+    assert strings <= {s.name for s in report.schools} | {""} | set(Indicator)
+
+
+async def test_small_group_threshold_is_five() -> None:
+    assert SMALL_GROUP == 5
+
+
+@pytest.mark.parametrize(
+    "role", [Role.COACH, Role.MENTOR, Role.STUDENT, Role.PARENT, Role.PARTNERSHIP_VIEWER]
+)
+async def test_only_care_coordinators_and_admins_see_their_school(
+    session_factory: async_sessionmaker[AsyncSession], role: Role
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session, session.begin():
+        person = await add_person(session, world.noord, f"x-{role.value}", role)
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):
+            await school_indicators(session=session, viewer=person, first=JAN, last=MAR, now=NOW)
+    async with session_factory() as session:
+        report = await school_indicators(
+            session=session, viewer=world.admin, first=MAR, last=MAR, now=NOW
+        )
+    assert values(report, Indicator.REFERRED) == [1]
+
+
+@pytest.mark.parametrize("role", [Role.CARE_COORDINATOR, Role.ADMIN, Role.COACH])
+async def test_only_partnership_viewers_see_across_schools(
+    session_factory: async_sessionmaker[AsyncSession], role: Role
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session, session.begin():
+        person = await add_person(session, world.noord, f"x-{role.value}", role)
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):
+            await partnership_indicators(
+                session=session, viewer=person, first=JAN, last=MAR, now=NOW
+            )
+
+
+async def test_roles_are_read_from_the_database_not_from_the_caller(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    forged = Person(id=world.coach.id, school_id=world.noord.id, roles=[])
+    forged.roles = world.coordinator.roles  # a caller claiming the coordinator's roles
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):
+            await school_indicators(session=session, viewer=forged, first=JAN, last=MAR, now=NOW)
+
+
+async def test_every_view_is_audited_with_who_what_and_how_but_no_child_data(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        await school_indicators(
+            session=session,
+            viewer=world.coordinator,
+            first=JAN,
+            last=FEB,
+            now=NOW,
+            output=IndicatorOutput.XLSX,
+        )
+    async with session_factory() as session:
+        await partnership_indicators(
+            session=session, viewer=world.viewer, first=FEB, last=MAR, now=NOW
+        )
+    async with session_factory() as session:
+        rows = list(
+            await session.scalars(
+                select(AuditLog).where(AuditLog.action.like("indicators.%")).order_by(AuditLog.id)
+            )
+        )
+    assert [(r.action, r.actor_id, r.subject_type) for r in rows] == [
+        ("indicators.view", world.coordinator.id, "school"),
+        ("indicators.partnership_view", world.viewer.id, "partnership"),
+    ]
+    assert rows[0].subject_id == world.noord.id
+    assert rows[0].details == {"from": "2026-01", "to": "2026-02", "output": "xlsx"}
+    assert rows[1].details["output"] == "page"
+    assert len(rows[1].details["schools"]) == 3
+
+
+async def test_a_refused_view_is_not_audited_as_a_view(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):
+            await school_indicators(
+                session=session, viewer=world.coach, first=JAN, last=MAR, now=NOW
+            )
+    async with session_factory() as session:
+        assert (
+            await session.scalar(select(AuditLog.id).where(AuditLog.action == "indicators.view"))
+            is None
+        )
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (MAR, JAN),  # backwards
+        (MAR, Month(2026, 4)),  # ends after the running month
+        (Month(2024, 2), MAR),  # 26 months
+    ],
+)
+async def test_a_bad_period_is_refused_with_a_reason(
+    session_factory: async_sessionmaker[AsyncSession], first: Month, last: Month
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        with pytest.raises(InputInvalid):
+            await school_indicators(
+                session=session, viewer=world.coordinator, first=first, last=last, now=NOW
+            )
+
+
+def test_months_parse_and_count() -> None:
+    assert Month.parse("2026-03") == MAR
+    assert str(Month(2025, 12).next()) == "2026-01"
+    assert Month(2026, 1).previous() == Month(2025, 12)
+    assert Month(2024, 2).last_day == date(2024, 2, 29)
+    assert months_between(Month(2025, 11), FEB) == (
+        Month(2025, 11),
+        Month(2025, 12),
+        JAN,
+        FEB,
+    )
+    for bad in ("2026-13", "2026-3", "march", "", "2026-03-01"):
+        with pytest.raises(ValueError, match="not a month"):
+            Month.parse(bad)
