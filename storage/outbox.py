@@ -35,10 +35,13 @@ PERSON_UNREACHABLE = "person.unreachable"
 #: ``last_error`` codes `claim_due` writes for rows it settles without sending.
 NO_CHAT = "no_chat"
 KNOWN_UNREACHABLE = "known_unreachable"
+#: ``last_error`` of a row withdrawn because its ``not_after`` had passed before it was sent.
+TOO_LATE = "too_late"
 
 __all__ = [
     "KNOWN_UNREACHABLE",
     "NO_CHAT",
+    "TOO_LATE",
     "PERSON_UNREACHABLE",
     "ClaimedMessage",
     "SendingMessage",
@@ -88,11 +91,24 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
     raised by one and ``claimed_at = now``; no other worker can claim them. Rows whose
     recipient cannot be reached by Telegram at all (no chat linked, or already marked
     unreachable) are settled here as ``unreachable`` and not returned: there is nothing to try,
-    and the care coordinator was already told when the person became unreachable.
+    and the care coordinator was already told when the person became unreachable. Pending rows
+    whose ``not_after`` has passed are withdrawn (``cancelled``, ``last_error`` `TOO_LATE`).
     """
     if limit <= 0:
         return []
     async with session.begin():
+        # Rows whose deadline passed before they could go (a reminder of an invitation that
+        # expired while no worker ran) are withdrawn, never sent late.
+        await session.execute(
+            update(Outbox)
+            .where(
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.not_after.is_not(None),
+                Outbox.not_after <= now,
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error=TOO_LATE)
+            .execution_options(synchronize_session=False)
+        )
         due = (
             select(Outbox.id)
             .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)

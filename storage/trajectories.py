@@ -31,6 +31,7 @@ from storage.models import (
     TrajectoryEvaluation,
     TrajectoryStatus,
 )
+from storage.surveys import create_invitations_in_transaction
 from storage.text_input import clean_text, validate_length
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,9 @@ async def close_trajectory_in_transaction(
         at=now,
     )
     await session.flush()
-    # Issue 5: the exit questionnaire invitations are created here, in this transaction.
+    # The exit questionnaire invitations, in this transaction: a closed trajectory never
+    # lacks them.
+    await create_invitations_in_transaction(session=session, trajectory=trajectory, now=now)
     return trajectory
 
 

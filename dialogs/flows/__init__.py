@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dialogs.flow import Flow
 from dialogs.flows.afspraken import BOOK, CANCEL, MOVE
+from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.queue import DECLINE, NOTE
 from dialogs.flows.verwijzing import VERWIJZING
 
 FLOWS: dict[str, Flow] = {flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE, BOOK, MOVE, CANCEL)}
+FLOWS.update({flow.id: flow for flow in SURVEY_FLOWS.values()})
 
 
 def get_flow(flow_id: str) -> Flow:

@@ -32,6 +32,7 @@ from storage.models.queue import (
 )
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
 from storage.models.school import School
+from storage.models.surveys import RespondentType, SurveyAnswer, SurveyInvitation, SurveyResponse
 from storage.models.trajectories import (
     DEFAULT_TIMEOUTS_PER_WEEK,
     EvaluationKind,
@@ -78,10 +79,14 @@ __all__ = [
     "QueueNote",
     "QueueStatus",
     "Referral",
+    "RespondentType",
     "Role",
     "School",
     "StaffAccount",
     "SupportKind",
+    "SurveyAnswer",
+    "SurveyInvitation",
+    "SurveyResponse",
     "TimeoutRequest",
     "TimeoutRequestReason",
     "Trajectory",

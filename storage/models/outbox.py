@@ -48,6 +48,9 @@ class Outbox(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Never sent at or after this time (a reminder of an invitation that has expired by
+    #: then): `storage.outbox.claim_due` withdraws such a row as ``cancelled`` instead.
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When a worker last claimed the row (moved it to ``sending``).

@@ -18,6 +18,8 @@ class QueueKind(StrEnum):
     #: A time-out above the week's cap or outside the plan, waiting for the care coordinator
     #: (`storage.models.TimeoutRequest` holds what was asked).
     TIMEOUT_REQUEST = "timeout_request"
+    #: A completed exit questionnaire (`storage.models.SurveyResponse`), to read and close.
+    EXIT_SURVEY = "exit_survey"
 
 
 class QueueStatus(StrEnum):
@@ -74,6 +76,9 @@ class QueueItem(Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     kind: Mapped[QueueKind] = mapped_column(str_enum(QueueKind, "queue_kind"))
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"), index=True)
+    survey_response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_response.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[QueueStatus] = mapped_column(
         str_enum(QueueStatus, "queue_status"), default=QueueStatus.NEW
     )
