@@ -33,7 +33,7 @@ from dialogs.flows import get_flow
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_FLOWS, SURVEY_INVITATION
 from dialogs.replies import Reply
 from dialogs.state import DialogState
-from dialogs.text import Text
+from dialogs.text import N_, Text
 from storage.audit import record_audit
 from storage.dialog_runtime import flows_for, school_today
 from storage.errors import StorageError
@@ -46,6 +46,12 @@ from storage.models import (
     Person,
     SurveyInvitation,
     WebChatSession,
+)
+from storage.surveys import (
+    SurveyUnavailable,
+    SurveyUnavailableReason,
+    open_invitations,
+    redeem_survey_token,
 )
 
 log = logging.getLogger(__name__)
@@ -92,6 +98,8 @@ class ChatLink:
 
     kind: LinkKind
     language: str
+    #: The invite's or the survey invitation's id (for the audit trail; never shown).
+    row_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,18 +204,23 @@ async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatL
             raise ChatLinkInvalid(LinkProblem.USED, language)
         if invite.expires_at <= now:
             raise ChatLinkInvalid(LinkProblem.EXPIRED, language)
-        return ChatLink(LinkKind.INVITE, language)
-    survey = await session.scalar(
-        select(SurveyInvitation).where(SurveyInvitation.token_hash == digest)
-    )
-    if survey is not None:
-        language = await _language_of(session, survey.respondent_id)
-        if survey.completed_at is not None:
-            raise ChatLinkInvalid(LinkProblem.ANSWERED, language)
-        if survey.expires_at <= now:
-            raise ChatLinkInvalid(LinkProblem.EXPIRED, language)
-        return ChatLink(LinkKind.SURVEY, language)
-    raise ChatLinkInvalid(LinkProblem.UNKNOWN)
+        return ChatLink(LinkKind.INVITE, language, invite.id)
+    try:
+        link = await redeem_survey_token(session=session, token=token, now=now)
+    except SurveyUnavailable as unavailable:
+        if unavailable.kind is SurveyUnavailableReason.UNKNOWN:
+            raise ChatLinkInvalid(LinkProblem.UNKNOWN) from None
+        respondent_id = await session.scalar(
+            select(SurveyInvitation.respondent_id).where(SurveyInvitation.token_hash == digest)
+        )
+        known = None if respondent_id is None else await _language_of(session, respondent_id)
+        problem = (
+            LinkProblem.ANSWERED
+            if unavailable.kind is SurveyUnavailableReason.USED
+            else LinkProblem.EXPIRED
+        )
+        raise ChatLinkInvalid(problem, known) from None
+    return ChatLink(LinkKind.SURVEY, link.respondent.language, link.invitation.id)
 
 
 async def _language_of(session: AsyncSession, person_id: int) -> str:
@@ -244,10 +257,7 @@ async def redeem_chat_link(
             person_id, school_id = invite.person_id, invite.school_id
             details: dict[str, int | str] = {"invite_id": invite.id}
         else:
-            survey = await session.scalar(
-                select(SurveyInvitation).where(SurveyInvitation.token_hash == digest)
-            )
-            assert survey is not None  # noqa: S101 - checked above in this transaction
+            survey = await session.get_one(SurveyInvitation, link.row_id)
             person_id, school_id, survey_id = survey.respondent_id, survey.school_id, survey.id
             details = {"survey_invitation_id": survey.id}
         # Expired sessions of everyone are swept here, so the table stays small without a job.
@@ -354,7 +364,11 @@ async def chat_menu(*, session: AsyncSession, chat: ChatSession, now: datetime) 
     """
     async with session.begin():
         person = chat.person
-        invitations = await _open_invitations(session, person, now, chat.survey_invitation_id)
+        invitations = [
+            invitation
+            for invitation in await open_invitations(session=session, person=person, now=now)
+            if chat.survey_invitation_id in (None, invitation.invitation_id)
+        ]
         entries: list[MenuEntry] = []
         if chat.survey_invitation_id is None:
             entries.extend(
@@ -362,31 +376,23 @@ async def chat_menu(*, session: AsyncSession, chat: ChatSession, now: datetime) 
                 for flow in await flows_for(session=session, person=person)
                 if flow.id not in RESPONDENT_OF_FLOW
             )
+        several = len(invitations) > 1
         for invitation in invitations:
             flow = SURVEY_FLOWS[invitation.respondent_type.value]
+            title = Text.of(flow.title)
+            if several:  # a parent of two children: say which child each one is about
+                title = Text.of(
+                    N_("{title}: {name}"), title=title, name=Text.raw(invitation.student_name)
+                )
             entries.append(
                 MenuEntry(
-                    f"{flow.id}:{invitation.id}",
+                    f"{flow.id}:{invitation.invitation_id}",
                     flow.id,
-                    Text.of(flow.title),
-                    MappingProxyType({SURVEY_INVITATION: str(invitation.id)}),
+                    title,
+                    MappingProxyType({SURVEY_INVITATION: str(invitation.invitation_id)}),
                 )
             )
         return entries
-
-
-async def _open_invitations(
-    session: AsyncSession, person: Person, now: datetime, only: int | None
-) -> list[SurveyInvitation]:
-    query = select(SurveyInvitation).where(
-        SurveyInvitation.respondent_id == person.id,
-        SurveyInvitation.school_id == person.school_id,
-        SurveyInvitation.completed_at.is_(None),
-        SurveyInvitation.expires_at > now,
-    )
-    if only is not None:
-        query = query.where(SurveyInvitation.id == only)
-    return list(await session.scalars(query.order_by(SurveyInvitation.id)))
 
 
 def allowed_flow_ids(entries: Sequence[MenuEntry]) -> frozenset[str]:
@@ -426,7 +432,14 @@ async def current_conversation(
             binding = binding_for(row.flow)
             if not any(person.has_role(role) for role in binding.roles):
                 continue
-            context = await binding.context(session=session, person=person, today=school_today(now))
+            if binding.answers_context is not None:
+                context = await binding.answers_context(
+                    session=session, person=person, now=now, answers=state.answers
+                )
+            else:
+                context = await binding.context(
+                    session=session, person=person, today=school_today(now)
+                )
             return OpenConversation(flow, state, context)
         return None
 
