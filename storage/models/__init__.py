@@ -42,6 +42,7 @@ from storage.models.trajectories import (
 )
 from storage.models.updates import ProcessedUpdate
 from storage.models.web import LogbookEntry, LoginLink, StaffAccount, WebSession
+from storage.models.web_chat import WebChatSession
 
 __all__ = [
     "COACH_CELL_MINUTES",
@@ -95,6 +96,7 @@ __all__ = [
     "UTCDateTime",
     "Urgency",
     "WaitingReason",
+    "WebChatSession",
     "WebSession",
     "Weekday",
     "utcnow",
