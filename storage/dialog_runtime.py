@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from dialogs.engine import advance, question, start
+from dialogs.engine import advance, question, reask, start
 from dialogs.events import Event
 from dialogs.flow import AnswerValue, Flow, FlowContext
 from dialogs.flows import get_flow
@@ -26,7 +26,8 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.replies import Reply, ReplyKind
 from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
-from storage.errors import DraftInvalid, InputInvalid, InvalidTransition, NotAllowed
+from storage.appointments import BookingRefused
+from storage.errors import DraftInvalid, InputInvalid, InvalidTransition, NotAllowed, Reroute
 from storage.flows import BINDINGS, FlowBinding, binding_for
 from storage.models import Conversation, ConversationStatus, Person
 
@@ -91,17 +92,22 @@ async def open_flow(
     async with session.begin():
         binding = _authorized_binding(person, flow_id)
         flow = get_flow(flow_id)
-        context = await binding.context(session=session, person=person, today=school_today(now))
         row = await _load(session, person, flow_id)
         if row is not None and row.status is ConversationStatus.ACTIVE:
             state = DialogState.from_json(row.state)
             same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
             if state.flow_version == flow.version and same_preset:
+                context = await _context(binding, session, person, now, state.answers)
                 resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
                 notice = Reply(ReplyKind.NOTICE, (resumed,))
                 return Turn(flow_id, state, (notice, question(flow, state, context)))
-            log.info("conversation %s restarted: flow version changed", row.id)
-        state, replies = start(flow, context, preset)
+            log.info("conversation %s restarted: flow version or preset changed", row.id)
+        answers = dict(preset or {})
+        if binding.preset is not None:
+            added = await binding.preset(session=session, person=person, now=now, preset=answers)
+            answers = {**added, **answers}
+        context = await _context(binding, session, person, now, answers)
+        state, replies = start(flow, context, answers)
         _store(session, person, row, state)
         return Turn(flow_id, state, tuple(replies))
 
@@ -125,7 +131,6 @@ async def _handle(
 ) -> Turn:
     binding = _authorized_binding(person, flow_id)
     flow = get_flow(flow_id)
-    context = await binding.context(session=session, person=person, today=school_today(now))
     row = await _load(session, person, flow_id, lock=True)
     if row is None or row.status is not ConversationStatus.ACTIVE:
         ended = Text.of(N_("This conversation has already ended. Use the menu to start again."))
@@ -135,15 +140,39 @@ async def _handle(
         return Turn(flow_id, state, (Reply(ReplyKind.NOTICE, (ended,)),))
 
     before = DialogState.from_json(row.state)
+    context = await _context(binding, session, person, now, before.answers)
     state, replies = advance(flow, before, event, context)
+    if binding.answers_context is not None and state.answers != before.answers:
+        # The next question's options depend on the answer just given (a day's free times).
+        context = await _context(binding, session, person, now, state.answers)
+        replies = reask(flow, state, replies, context)
     if state.status is Status.COMPLETED and before.status is Status.ACTIVE:
         try:
             # A savepoint, so a refusal keeps the conversation (and its answers) intact.
             async with session.begin_nested():
-                await binding.complete(
+                done = await binding.complete(
                     session=session, person=person, answers=state.answers, now=now
                 )
-        except (NotAllowed, DraftInvalid, InvalidTransition, InputInvalid) as refusal:
+        except Reroute as reroute:
+            # Back to one question, answers kept but for the changes (a taken time: the
+            # nearest free ones offered); after answering it, back to the summary.
+            log.info("completion of %s rerouted for person %s", flow_id, person.id)
+            answers = {k: v for k, v in before.answers.items() if k not in reroute.answers}
+            answers.update({k: v for k, v in reroute.answers.items() if v is not None})
+            state = before.evolve(
+                version=before.version + 1,
+                invalid=0,
+                step=reroute.step,
+                answers=answers,
+                editing=True,
+                picking=False,
+                selection=(),
+                query="",
+                page=0,
+            )
+            context = await _context(binding, session, person, now, state.answers)
+            replies = [Reply(ReplyKind.NOTICE, reroute.lines), question(flow, state, context)]
+        except _REFUSALS as refusal:
             # The summary stays open with every answer kept; the person can correct and resend.
             log.info("completion of %s refused for person %s", flow_id, person.id)
             state = before.evolve(version=before.version + 1, invalid=0)
@@ -151,13 +180,37 @@ async def _handle(
                 Reply(ReplyKind.NOTICE, _refusal_lines(refusal)),
                 question(flow, state, context),
             ]
+        else:
+            if done:
+                replies = [
+                    Reply(ReplyKind.DONE, tuple(done)) if r.kind is ReplyKind.DONE else r
+                    for r in replies
+                ]
     if state != before:
         _store(session, person, row, state)
     return Turn(flow_id, state, tuple(replies))
 
 
+async def _context(
+    binding: FlowBinding,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Mapping[str, AnswerValue],
+) -> FlowContext:
+    if binding.answers_context is not None:
+        return await binding.answers_context(
+            session=session, person=person, now=now, answers=answers
+        )
+    return await binding.context(session=session, person=person, today=school_today(now))
+
+
+#: What a completion may refuse with: the summary stays, with the reason shown.
+_REFUSALS = (NotAllowed, DraftInvalid, InvalidTransition, InputInvalid, BookingRefused)
+
+
 def _refusal_lines(
-    refusal: NotAllowed | DraftInvalid | InvalidTransition | InputInvalid,
+    refusal: NotAllowed | DraftInvalid | InvalidTransition | InputInvalid | BookingRefused,
 ) -> tuple[Text, ...]:
     if isinstance(refusal, DraftInvalid):
         return tuple(refusal.problems.values())

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
+from dialogs.flow import AnswerValue
 from dialogs.text import Text
 
 
@@ -87,3 +88,16 @@ class InputInvalid(StorageError):
     def __init__(self, reason: Text) -> None:
         super().__init__(reason.msgid)
         self.reason = reason
+
+
+class Reroute(StorageError):
+    """A completion was refused, with a way on: ask ``step`` again, after changing ``answers``
+    (None removes one). The time the person chose was just taken: back to the time question,
+    with the nearest free times offered. ``lines`` say why, and are shown as they are.
+    """
+
+    def __init__(self, *lines: Text, step: str, answers: Mapping[str, AnswerValue | None]) -> None:
+        super().__init__(lines[0].msgid if lines else "reroute")
+        self.lines: tuple[Text, ...] = lines
+        self.step = step
+        self.answers: Mapping[str, AnswerValue | None] = MappingProxyType(dict(answers))

@@ -6,6 +6,7 @@ means adding a binding here and its definition in `dialogs.flows`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -13,10 +14,14 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.flow import Answers, FlowContext, Option
+from dialogs.flow import Answers, AnswerValue, FlowContext, Option
+from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
+from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
+from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.text import Text
+from storage import appointment_flows
 from storage.models import Person, Role, SupportKind, Urgency, Weekday
 from storage.people import mentees_of
 from storage.queue_actions import add_note_in_transaction, decline_in_transaction
@@ -31,12 +36,37 @@ class ContextBuilder(Protocol):
     ) -> FlowContext: ...
 
 
+class AnswersContextBuilder(Protocol):
+    """Builds the context from the answers so far too (the free times of the day picked).
+
+    The runtime calls it with the answers before each event, and again with the new answers
+    when the event changed them (`dialogs.engine.reask`).
+    """
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    ) -> FlowContext: ...
+
+
+class PresetBuilder(Protocol):
+    """Answers a new run starts with, besides the caller's ``preset`` (the only student there
+    is). Raises `NotAllowed` when the caller's preset is not this person's to use.
+    """
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+    ) -> Mapping[str, AnswerValue]: ...
+
+
 class Completion(Protocol):
-    """Writes a confirmed flow's result inside the caller's transaction."""
+    """Writes a confirmed flow's result inside the caller's transaction.
+
+    May return the lines to show instead of the flow's fixed ``done`` text (what was booked).
+    """
 
     async def __call__(
         self, *, session: AsyncSession, person: Person, answers: Answers, now: datetime
-    ) -> None: ...
+    ) -> Sequence[Text] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +74,16 @@ class FlowBinding:
     """The storage side of one flow: who may use it, its context, what confirming writes.
 
     ``in_menu`` is False for flows that start from an item's own button (declining a
-    referral), never from the main menu.
+    referral), never from the main menu. ``answers_context``, when set, builds the context
+    instead of ``context``, from the answers so far; ``preset`` adds answers to a new run.
     """
 
     roles: frozenset[Role]
     context: ContextBuilder
     complete: Completion
     in_menu: bool = True
+    answers_context: AnswersContextBuilder | None = None
+    preset: PresetBuilder | None = None
 
 
 async def _referral_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
@@ -128,6 +161,8 @@ async def _note(*, session: AsyncSession, person: Person, answers: Answers, now:
 
 
 _CARE = frozenset({Role.CARE_COORDINATOR})
+#: Who books appointments in chat (time-outs and talks: students; intakes: parents).
+_BOOKERS = frozenset({Role.STUDENT, Role.PARENT})
 BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
     {
         VERWIJZING.id: FlowBinding(
@@ -137,6 +172,29 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
         ),
         NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
+        BOOK_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.booking_context,
+            preset=appointment_flows.booking_preset,
+            complete=appointment_flows.complete_booking,
+        ),
+        MOVE_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.move_context,
+            preset=appointment_flows.own_appointment_preset,
+            complete=appointment_flows.complete_move,
+            in_menu=False,
+        ),
+        CANCEL_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.cancel_context,
+            preset=appointment_flows.cancel_preset,
+            complete=appointment_flows.complete_cancel,
+            in_menu=False,
+        ),
     }
 )
 

@@ -167,6 +167,7 @@ async def test_a_parent_may_not_run_the_verwijzing(
 ) -> None:
     _, parent = await _world(session_factory)
     async with session_factory() as session:
-        assert await flows_for(session=session, person=parent) == []
+        flows = await flows_for(session=session, person=parent)
+        assert VERWIJZING.id not in [flow.id for flow in flows]
         with pytest.raises(NotAllowed):
             await open_flow(session=session, person=parent, flow_id=VERWIJZING.id, now=NOW)
