@@ -25,8 +25,10 @@ Definitions (also in docs/decisions.md and on the page's footnote):
   are past their end date, or have an evaluation due before that day and not held by then,
   or had a week with more time-outs (booked, confirmed or attended) than the plan allows (the
   week's cap; none when time-out is not in the plan).
-* **questionnaire**: mean score (1-5, "don't know" left out) per question and respondent type
-  and response rate per respondent type, of the questionnaires of the month.
+* **questionnaire** (`storage.survey_report`, reused): mean score (1-5, "don't know" left out)
+  per question and respondent type over the questionnaires completed in the month; response
+  rate per respondent type = answered / invited, of the invitations created in the month
+  (answered so far: a recent month's rate can still rise).
 
 Small groups (`SMALL_GROUP`): on the partnership's view every figure is about a number of
 children or respondents, its *base*. A figure whose base is 1-4 is hidden ("< 5"); the
@@ -69,6 +71,7 @@ from storage.models import (
     Trajectory,
     TrajectoryEvaluation,
 )
+from storage.survey_report import survey_report
 
 log = logging.getLogger(__name__)
 
@@ -262,11 +265,44 @@ class SurveyMonth:
 
 
 async def _survey_months(
-    *, session: AsyncSession, school_ids: Sequence[int], months: Sequence[Month]
+    *,
+    session: AsyncSession,
+    school_ids: Sequence[int],
+    months: Sequence[Month],
+    now: datetime,
 ) -> dict[tuple[int, Month], SurveyMonth]:
-    """The questionnaire figures per (school, month); empty until the survey report exists."""
-    del session, school_ids, months
-    return {}
+    """The questionnaire figures per (school, month), from `storage.survey_report`.
+
+    One report per school and month (the report's own definitions: answers of questionnaires
+    completed in the month, invitations created in the month); open questions have no mean.
+    """
+    result: dict[tuple[int, Month], SurveyMonth] = {}
+    for school_id in school_ids:
+        for month in months:
+            report = await survey_report(
+                session=session,
+                school_id=school_id,
+                start=month.first_day,
+                end=month.last_day,
+                now=now,
+            )
+            result[school_id, month] = SurveyMonth(
+                scores=MappingProxyType(
+                    {
+                        (q.respondent_type.value, q.code): ((q.mean or 0.0) * q.answers, q.answers)
+                        for q in report.questions
+                        if not q.open
+                    }
+                ),
+                invitations=MappingProxyType(
+                    {
+                        r.respondent_type.value: (r.invited, r.answered)
+                        for r in report.rates
+                        if r.respondent_type is not None
+                    }
+                ),
+            )
+    return result
 
 
 # --- Facts read from the database ----------------------------------------------------------
@@ -700,7 +736,7 @@ async def _report(
 ) -> IndicatorReport:
     facts = await _read_facts(session=session, schools=schools, months=months, now=now)
     survey = await _survey_months(
-        session=session, school_ids=[school.id for school in schools], months=months
+        session=session, school_ids=[school.id for school in schools], months=months, now=now
     )
     return _compute_report(
         schools=[(school.id, school.name, facts[school.id]) for school in schools],

@@ -35,9 +35,13 @@ from storage.models import (
     EvaluationKind,
     Person,
     Referral,
+    RespondentType,
     Role,
     School,
     SupportKind,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyResponse,
     Trajectory,
     TrajectoryEvaluation,
     TrajectoryStatus,
@@ -155,6 +159,48 @@ async def _timeout(
     await session.flush()
 
 
+async def _questionnaire(
+    session: AsyncSession,
+    trajectory: Trajectory,
+    respondent: Person,
+    kind: RespondentType,
+    *,
+    answered: str | None,
+    answers: dict[str, str],
+) -> None:
+    """An invitation of 10 Feb (21 days valid), answered on ``answered`` with ``answers``."""
+    invitation = SurveyInvitation(
+        school_id=trajectory.school_id,
+        trajectory_id=trajectory.id,
+        respondent_id=respondent.id,
+        respondent_type=kind,
+        created_at=at("2026-02-10", 16),
+        expires_at=at("2026-03-03", 16),
+        completed_at=at(answered, 12) if answered else None,
+    )
+    session.add(invitation)
+    await session.flush()
+    if answered is None:
+        return
+    response = SurveyResponse(
+        school_id=trajectory.school_id,
+        invitation_id=invitation.id,
+        respondent_type=kind,
+        version=1,
+        language="nl",
+        completed_at=at(answered, 12),
+    )
+    session.add(response)
+    await session.flush()
+    for code, value in answers.items():
+        session.add(
+            SurveyAnswer(
+                school_id=trajectory.school_id, response_id=response.id, code=code, value=value
+            )
+        )
+    await session.flush()
+
+
 @dataclass
 class World:
     noord: School
@@ -182,6 +228,7 @@ async def _world(session_factory: async_sessionmaker[AsyncSession]) -> World:
     Time-outs: T2 attended 02-10, 02-12, 03-03, cancelled 03-04, no-show 03-05;
                T3 attended 02-17, 02-18 (week of 16 Feb: 2 > 1 allowed);
                T5 attended 03-02 (week of 2 March: 1 > 0 allowed).
+    Exit questionnaire of T1: see below.
     Zuid: 6 students, referrals of b1, b2, b3 in February.
     West: 8 students, referrals of c1..c6 in March.
     """
@@ -220,7 +267,7 @@ async def _world(session_factory: async_sessionmaker[AsyncSession]) -> World:
         r3 = await _referral(session, mentor, s[2], at("2026-02-03"), OBSERVATION)
         await _referral(session, mentor, s[4], at("2026-03-05"))
 
-        await _trajectory(
+        t1 = await _trajectory(
             session,
             r6,
             created="2025-12-20",
@@ -262,12 +309,46 @@ async def _world(session_factory: async_sessionmaker[AsyncSession]) -> World:
         await _timeout(session, t3, coach, "2026-02-18", "attended")
         await _timeout(session, t5, coach, "2026-03-02", "attended")
 
+        # T1's exit questionnaire (invitations of 10 Feb): the student, one parent and six
+        # teachers (t1..t6). Answers on the statements T1..T4 ("na": don't know):
+        #   t1 11 Feb: 4 5 3 na | t2 12 Feb: 5 4 4 4 | t3 13 Feb: 3 4 5 2 | t4 14 Feb: 4 3 4 4
+        #   t5 15 Feb: 5 5 4 3  | t6 2 Mar: 2 2 2 2
+        # The student answers S1 = 5 on 12 Feb; the parent never answers.
+        parent = await add_person(session, noord, "q1", Role.PARENT)
+        await _questionnaire(
+            session, t1, s[5], RespondentType.STUDENT, answered="2026-02-12", answers={"S1": "5"}
+        )
+        await _questionnaire(session, t1, parent, RespondentType.PARENT, answered=None, answers={})
+        teacher_answers = (
+            ("2026-02-11", ("4", "5", "3", "na")),
+            ("2026-02-12", ("5", "4", "4", "4")),
+            ("2026-02-13", ("3", "4", "5", "2")),
+            ("2026-02-14", ("4", "3", "4", "4")),
+            ("2026-02-15", ("5", "5", "4", "3")),
+            ("2026-03-02", ("2", "2", "2", "2")),
+        )
+        for i, (day, scores) in enumerate(teacher_answers, start=1):
+            teacher = await add_person(session, noord, f"t{i}", Role.TEACHER)
+            await _questionnaire(
+                session,
+                t1,
+                teacher,
+                RespondentType.TEACHER,
+                answered=day,
+                answers=dict(zip(("T1", "T2", "T3", "T4"), scores, strict=True)),
+            )
+
         for student, day in zip(b[:3], ("2026-02-10", "2026-02-11", "2026-02-12"), strict=True):
             await _referral(session, mentor_zuid, student, at(day))
         for i, student in enumerate(c[:6]):
             await _referral(session, mentor_west, student, at(f"2026-03-{i + 2:02d}"))
         names = tuple(p.given_name for p in (*s, *b, *c))
     return World(noord, coordinator, admin, coach, mentor, viewer, names)
+
+
+def SHOWN(value: float) -> Figure:  # noqa: N802 - reads like the Figure it stands for
+    """A shown figure equal to ``value`` up to rounding."""
+    return Figure(pytest.approx(value))  # type: ignore[arg-type]
 
 
 def values(report: IndicatorReport, indicator: Indicator, school: int = 0) -> list[float | None]:
@@ -317,6 +398,52 @@ async def test_school_figures_match_the_hand_computed_values(
     # passed) and T5 (a time-out in the week of 2 March, none allowed); T2's evaluation is
     # held by now and its weeks stay within 2.
     assert values(report, Indicator.OVERDUE) == [0, 2, 2]
+
+
+async def test_questionnaire_figures_come_from_the_survey_report_with_small_groups_hidden(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(session_factory)
+    async with session_factory() as session:
+        report = await school_indicators(
+            session=session, viewer=world.coordinator, first=JAN, last=MAR, now=NOW
+        )
+    jan, feb, mar = report.schools[0].months
+    hidden = Figure(None, hidden=True)
+    # Teachers in February (t1..t5 completed then):
+    #   T1 (4+5+3+4+5)/5 = 4.2, T2 (5+4+4+3+5)/5 = 4.2, T3 (3+4+5+4+4)/5 = 4.0;
+    #   T4 has only 4 scored answers (t1 said "don't know") → hidden even here.
+    assert feb.questions["teacher", "T1"] == SHOWN(21 / 5)
+    assert feb.questions["teacher", "T2"] == SHOWN(21 / 5)
+    assert feb.questions["teacher", "T3"] == SHOWN(4.0)
+    assert feb.questions["teacher", "T4"] == hidden
+    # One student answer (S1 = 5) is one person's answer: hidden.
+    assert feb.questions["student", "S1"] == hidden
+    # March: only t6 → hidden; January: nothing answered → no mean, not hidden.
+    assert mar.questions["teacher", "T1"] == hidden
+    assert jan.questions["teacher", "T1"] == Figure(None)
+    # Response rate of the February invitations: teachers 6 of 6 (t6 answered in March, so
+    # far counts) = 1.0; one student and one parent invited → hidden.
+    assert feb.response_rates["teacher"] == Figure(1.0)
+    assert feb.response_rates["student"] == hidden
+    assert feb.response_rates["parent"] == hidden
+    assert mar.response_rates["teacher"] == Figure(None)
+    # Open questions have no mean and no column.
+    assert ("teacher", "T5") not in feb.questions
+    assert report.respondent_types == ("student", "parent", "teacher")
+    assert report.question_keys[:2] == (("student", "S1"), ("student", "S2"))
+    assert report.question_keys[-1] == ("teacher", "T4")
+
+    async with session_factory() as session:
+        partnership = await partnership_indicators(
+            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        )
+    assert partnership.total is not None
+    total_feb = partnership.total.months[1]
+    # Only Noord has answers: the pooled total is Noord's 4.2 over the same five teachers.
+    assert total_feb.questions["teacher", "T1"] == SHOWN(21 / 5)
+    assert total_feb.questions["teacher", "T4"] == hidden
+    assert total_feb.response_rates["teacher"] == Figure(1.0)
 
 
 async def test_partnership_view_hides_small_groups_and_totals_that_would_reveal_them(
@@ -409,7 +536,8 @@ async def test_no_child_data_in_the_results(
     id_fields = {path.rsplit(".", 1)[-1] for path, _ in leaves if path.endswith("_id")}
     assert id_fields == {"school_id"}
     strings = {value for _, value in leaves if isinstance(value, str)}
-    assert strings <= {s.name for s in report.schools} | {""} | set(Indicator)
+    labels = {code for _kind, code in report.question_keys} | set(report.respondent_types)
+    assert strings <= {s.name for s in report.schools} | {""} | set(Indicator) | labels
 
 
 async def test_small_group_threshold_is_five() -> None:
