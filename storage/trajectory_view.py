@@ -762,13 +762,22 @@ async def logbook_for(
 
 
 async def can_read_logbook(*, session: AsyncSession, reader: Person) -> bool:
-    """Whether the person has any student whose logbook they may read (for the chat menu).
+    """Whether a student whose logbook the person may read has a trajectory (chat menu).
 
-    An operation: no transaction of its own.
+    An operation: no transaction of its own. Roles are those of ``reader`` as loaded; the
+    reading itself (`logbook_for`) checks again from the database.
     """
     if not any(reader.has_role(role) for role in (Role.STUDENT, Role.PARENT, Role.MENTOR)):
         return False
-    return bool(await _readable_students(session=session, reader=reader))
+    student_ids = await _readable_students(session=session, reader=reader)
+    if not student_ids:
+        return False
+    found = await session.scalar(
+        select(Trajectory.id)
+        .where(Trajectory.school_id == reader.school_id, Trajectory.student_id.in_(student_ids))
+        .limit(1)
+    )
+    return found is not None
 
 
 async def _readable_students(*, session: AsyncSession, reader: Person) -> list[int]:

@@ -7,7 +7,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
-from bot.telegram.handlers import care, fallback, flows, onboarding, referrals
+from bot.telegram.handlers import care, fallback, flows, logbook, onboarding, referrals
 from bot.telegram.middlewares import (
     IdempotencyMiddleware,
     IdentityMiddleware,
@@ -31,6 +31,7 @@ def routers() -> list[Router]:
         onboarding.build_router(),
         care.build_router(),
         referrals.build_router(),
+        logbook.build_router(),
         flows.build_router(),
         fallback.build_router(),
     ]

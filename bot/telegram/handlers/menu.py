@@ -12,10 +12,12 @@ from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from storage.dialog_runtime import active_flow, flows_for
 from storage.models import Person, Role
+from storage.trajectory_view import can_read_logbook
 
 OPEN_FLOW = "flow"
 MY_REFERRALS = "referrals"
 QUEUE = "queue"
+LOGBOOK = "logbook"
 
 
 async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: Catalog) -> None:
@@ -23,6 +25,7 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
     async with app.sessions() as session, session.begin():
         unfinished = await active_flow(session=session, person=person)
         flows = await flows_for(session=session, person=person)
+        logbook = await can_read_logbook(session=session, reader=person)
     rows: list[list[InlineKeyboardButton]] = []
 
     def add(label: Text, action: str, value: str = "") -> None:
@@ -42,6 +45,8 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
         add(Text.of(N_("My referrals")), MY_REFERRALS)
     if person.has_role(Role.CARE_COORDINATOR):
         add(Text.of(N_("Queue")), QUEUE)
+    if logbook:
+        add(Text.of(N_("Logbook")), LOGBOOK)
     if not rows:
         await bot.send_message(
             chat_id,
