@@ -536,7 +536,7 @@ async def list_trajectories(
 
 
 async def mark_evaluation_held(
-    *, session: AsyncSession, actor: Person, evaluation_id: int, now: datetime
+    *, session: AsyncSession, actor: Person, trajectory_id: int, evaluation_id: int, now: datetime
 ) -> date:
     """Mark an evaluation as held today (school-local); returns that day. Idempotent.
 
@@ -550,6 +550,7 @@ async def mark_evaluation_held(
             select(TrajectoryEvaluation)
             .where(
                 TrajectoryEvaluation.id == evaluation_id,
+                TrajectoryEvaluation.trajectory_id == trajectory_id,
                 TrajectoryEvaluation.school_id == actor.school_id,
             )
             .with_for_update()
@@ -558,7 +559,7 @@ async def mark_evaluation_held(
             log.info("refused: evaluation_id=%s for person_id=%s", evaluation_id, actor.id)
             raise NotAllowed(Text.of(_NOT_AVAILABLE))
         _actor, trajectory, zone = await _authorized(
-            session=session, actor=actor, trajectory_id=evaluation.trajectory_id
+            session=session, actor=actor, trajectory_id=trajectory_id
         )
         if trajectory.status is TrajectoryStatus.CLOSED:
             raise InvalidTransition(Text.of(N_("This trajectory is closed.")))

@@ -362,11 +362,28 @@ async def test_marking_the_evaluation_held_clears_its_flag_and_is_audited(
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
             await mark_evaluation_held(
-                session=session, actor=world.stranger_coach, evaluation_id=evaluation.id, now=NOW
+                session=session,
+                actor=world.stranger_coach,
+                trajectory_id=world.trajectory_id,
+                evaluation_id=evaluation.id,
+                now=NOW,
+            )
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):  # the evaluation is not of that trajectory
+            await mark_evaluation_held(
+                session=session,
+                actor=world.coach,
+                trajectory_id=world.other_trajectory_id,
+                evaluation_id=evaluation.id,
+                now=NOW,
             )
     async with session_factory() as session:
         held_on = await mark_evaluation_held(
-            session=session, actor=world.coach, evaluation_id=evaluation.id, now=NOW
+            session=session,
+            actor=world.coach,
+            trajectory_id=world.trajectory_id,
+            evaluation_id=evaluation.id,
+            now=NOW,
         )
     assert held_on == TODAY
     async with session_factory() as session:
@@ -406,7 +423,11 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
     assert held_id is not None
     async with session_factory() as session:
         await mark_evaluation_held(
-            session=session, actor=world.coach, evaluation_id=held_id, now=NOW
+            session=session,
+            actor=world.coach,
+            trajectory_id=world.trajectory_id,
+            evaluation_id=held_id,
+            now=NOW,
         )
     second = TrajectoryPlan(
         goals=first.goals, start=first.start, end=date(2026, 7, 3), evaluations=(date(2026, 5, 1),)
