@@ -1,0 +1,260 @@
+"""Indicator tables, SVG charts, CSV and XLSX from a report built by hand (no database).
+
+The report below is what `storage.indicators` returns; its figures are arbitrary but fixed,
+so every expected text can be read off it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from types import MappingProxyType
+
+import pytest
+from babel import Locale
+from openpyxl import load_workbook
+
+from dialogs.i18n import Catalogs
+from storage.indicators import (
+    Figure,
+    Indicator,
+    IndicatorReport,
+    Month,
+    MonthFigures,
+    SchoolIndicators,
+)
+from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
+from web.exports import to_csv, to_xlsx
+from web.indicator_tables import build_charts, build_tables, definitions_table
+
+CATALOGS = Catalogs()
+NL, EN = CATALOGS.get("nl"), CATALOGS.get("en")
+JAN, FEB = Month(2026, 1), Month(2026, 2)
+SVG = "{http://www.w3.org/2000/svg}"
+HIDDEN = Figure(None, hidden=True)
+EVIL = '=HYPERLINK("http://x.invalid")<b>'
+
+
+def _month(month: Month, **values: Figure) -> MonthFigures:
+    figures = dict.fromkeys(Indicator, Figure(0))
+    figures.update({Indicator(key): value for key, value in values.items()})
+    return MonthFigures(
+        month=month,
+        figures=MappingProxyType(figures),
+        questions=MappingProxyType({("teacher", "T1"): Figure(4.2), ("teacher", "T2"): HIDDEN}),
+        response_rates=MappingProxyType({"teacher": Figure(0.5)}),
+    )
+
+
+def _school(school_id: int, name: str, jan: MonthFigures, feb: MonthFigures) -> SchoolIndicators:
+    return SchoolIndicators(school_id=school_id, name=name, months=(jan, feb))
+
+
+SCHOOL = IndicatorReport(
+    first=JAN,
+    last=FEB,
+    schools=(
+        _school(
+            1,
+            "Noord College",
+            _month(
+                JAN,
+                enrolled=Figure(10),
+                referred=Figure(2),
+                referred_share=Figure(0.2),
+                length_mean_days=Figure(None),
+            ),
+            _month(FEB, enrolled=Figure(10), length_mean_days=Figure(26.75), overdue=Figure(3)),
+        ),
+    ),
+    total=None,
+    suppressed=False,
+    question_keys=(("teacher", "T1"), ("teacher", "T2")),
+    respondent_types=("teacher",),
+)
+
+PARTNERSHIP = IndicatorReport(
+    first=JAN,
+    last=FEB,
+    schools=(
+        _school(1, "Noord College", _month(JAN, referred=HIDDEN), _month(FEB, referred=Figure(7))),
+        _school(2, EVIL, _month(JAN, referred=Figure(6)), _month(FEB, referred=HIDDEN)),
+    ),
+    total=_school(0, "", _month(JAN, referred=HIDDEN), _month(FEB, referred=HIDDEN)),
+    suppressed=True,
+    question_keys=(("teacher", "T1"), ("teacher", "T2")),
+    respondent_types=("teacher",),
+)
+
+
+def _parse(svg: object) -> ET.Element:
+    """Our own markup, parsed to prove it is well-formed XML with nothing unescaped."""
+    return ET.fromstring(str(svg))  # noqa: S314 - the product's output, not outside data
+
+
+def test_numbers_are_written_the_readers_way() -> None:
+    nl, en = Locale.parse("nl"), Locale.parse("en")
+    assert format_number(26.75, NumberKind.DECIMAL, nl) == "26,8"
+    assert format_number(26.75, NumberKind.DECIMAL, en) == "26.8"
+    assert format_number(1234, NumberKind.COUNT, nl) == "1.234"
+    assert format_number(0.2, NumberKind.PERCENT, en) == "20%"
+    assert format_number(0.125, NumberKind.PERCENT, nl) == "12,5%"
+
+
+def _text(title: str = "Referred") -> ChartText:
+    return ChartText(title=title, description="Two months.", hidden_label="< 5", empty_label="–")
+
+
+def test_a_bar_chart_is_accessible_svg_with_every_value_written() -> None:
+    svg = bar_chart(
+        chart_id="c1",
+        categories=["jan 2026", "feb 2026"],
+        series=[
+            Series("Noord", (Point(2), Point(None, hidden=True))),
+            Series(EVIL, (Point(1234), Point(None))),
+        ],
+        kind=NumberKind.COUNT,
+        locale=Locale.parse("nl"),
+        text=_text("<Referred>"),
+    )
+    root = _parse(svg)  # well-formed XML: nothing unescaped got in
+    assert root.get("role") == "img"
+    assert root.get("aria-labelledby") == "c1-title c1-desc"
+    assert root.find(f"{SVG}title").text == "<Referred>"  # type: ignore[union-attr]
+    assert root.find(f"{SVG}desc").text == "Two months."  # type: ignore[union-attr]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    # Values as text, in Dutch number format; the hidden one says "< 5", the empty one "–".
+    assert {"2", "1.234", "< 5", "–", "jan 2026", "feb 2026", "Noord", EVIL} <= set(texts)
+    # Bars only for shown values: 2 and 1234.
+    assert len(list(root.iter(f"{SVG}rect"))) == 2 + 2  # two bars + two legend keys
+    assert "<b>" not in str(svg)
+
+
+def test_a_line_breaks_where_a_value_is_hidden() -> None:
+    svg = line_chart(
+        chart_id="c2",
+        categories=["a", "b", "c", "d", "e"],
+        series=[
+            Series(
+                "Noord",
+                (Point(1.5), Point(2.5), Point(None, hidden=True), Point(3.0), Point(3.5)),
+            )
+        ],
+        kind=NumberKind.DECIMAL,
+        locale=Locale.parse("en"),
+        text=_text(),
+    )
+    root = _parse(svg)
+    assert len(list(root.iter(f"{SVG}polyline"))) == 2  # a-b and d-e, nothing across c
+    assert len(list(root.iter(f"{SVG}circle"))) == 4
+    assert {"1.5", "2.5", "< 5", "3", "3.5"} <= {t.text for t in root.iter(f"{SVG}text")}
+
+
+def test_a_series_must_fit_the_categories() -> None:
+    with pytest.raises(ValueError, match="one point per category"):
+        bar_chart(
+            chart_id="c3",
+            categories=["a", "b"],
+            series=[Series("x", (Point(1),))],
+            kind=NumberKind.COUNT,
+            locale=Locale.parse("en"),
+            text=_text(),
+        )
+
+
+def test_the_school_view_is_one_table_per_month_plus_the_questionnaire() -> None:
+    main, questionnaire = build_tables(SCHOOL, EN)
+    assert main.key == "indicators"
+    assert main.columns[0].header == "Month"
+    assert [c.header for c in main.columns[1:4]] == [
+        "Students enrolled",
+        "Students referred",
+        "Share of enrolled students referred (%)",
+    ]
+    assert len(main.columns) == 1 + len(Indicator)
+    assert [row[0].value for row in main.rows] == [JAN, FEB]
+    assert main.rows[0][2].value == 2
+    assert questionnaire.columns[1].header == "Teachers: Student takes part better (T1)"
+    assert questionnaire.columns[3].header == "Response rate, Teachers (%)"
+    assert questionnaire.rows[0][2].hidden
+
+
+def test_the_partnership_view_has_a_table_per_indicator_with_all_schools() -> None:
+    tables = build_tables(PARTNERSHIP, EN)
+    assert [t.key for t in tables] == [*(i.value for i in Indicator), "questionnaire"]
+    referred = tables[1]
+    assert [c.header for c in referred.columns] == ["Month", "Noord College", EVIL, "All schools"]
+    assert [[c.hidden for c in row[1:]] for row in referred.rows] == [
+        [True, False, True],
+        [False, True, True],
+    ]
+    questionnaire = tables[-1]
+    # A row per month and school, the pooled one included.
+    assert [(r[0].value, r[1].value) for r in questionnaire.rows] == [
+        (JAN, "Noord College"),
+        (JAN, EVIL),
+        (JAN, "All schools"),
+        (FEB, "Noord College"),
+        (FEB, EVIL),
+        (FEB, "All schools"),
+    ]
+
+
+def test_charts_cover_every_indicator_but_enrolment_and_the_response_rate() -> None:
+    charts = build_charts(PARTNERSHIP, NL)
+    assert [c.key for c in charts] == [
+        *(i.value for i in Indicator if i is not Indicator.ENROLLED),
+        "response_rate",
+    ]
+    for chart in charts:
+        _parse(chart.svg)
+    referred = _parse(charts[0].svg)
+    assert {"jan 2026", "feb 2026", "7", "6", "< 5"} <= {
+        t.text for t in referred.iter(f"{SVG}text")
+    }
+
+
+def _rows(data: bytes, delimiter: str) -> list[list[str]]:
+    assert data.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter))
+
+
+def test_csv_follows_the_readers_spreadsheet_conventions() -> None:
+    nl = _rows(to_csv(build_tables(SCHOOL, NL)[0], NL), ";")
+    en = _rows(to_csv(build_tables(SCHOOL, EN)[0], EN), ",")
+    assert en[0][:3] == ["Month", "Students enrolled", "Students referred"]
+    share = 1 + list(Indicator).index(Indicator.REFERRED_SHARE)
+    mean = 1 + list(Indicator).index(Indicator.LENGTH_MEAN_DAYS)
+    assert (en[1][0], en[1][share], en[2][mean]) == ("2026-01", "20", "26.75")
+    assert (nl[1][0], nl[1][share], nl[2][mean]) == ("2026-01", "20", "26,75")
+    # No data in January for the mean: an empty field.
+    assert en[1][mean] == ""
+
+
+def test_csv_writes_hidden_figures_as_text_and_defuses_formulas() -> None:
+    rows = _rows(to_csv(build_tables(PARTNERSHIP, EN)[1], EN), ",")
+    assert rows[0] == ["Month", "Noord College", "'" + EVIL, "All schools"]
+    assert rows[1] == ["2026-01", "< 5", "6", "< 5"]
+    assert rows[2] == ["2026-02", "7", "< 5", "< 5"]
+
+
+def test_xlsx_has_a_sheet_per_table_with_numbers_as_numbers() -> None:
+    tables = (*build_tables(PARTNERSHIP, EN), definitions_table(PARTNERSHIP, EN))
+    data = to_xlsx(tables, EN, title="Indicators")
+    workbook = load_workbook(io.BytesIO(data))
+    assert len(workbook.sheetnames) == len(tables)
+    assert workbook.sheetnames[1] == "Students referred"
+    assert workbook.sheetnames[2] == "Share of enrolled students refe"  # 31 characters
+    assert workbook.sheetnames[-1] == "Definitions"
+    sheet = workbook["Students referred"]
+    assert [c.value for c in sheet[1]] == ["Month", "Noord College", EVIL, "All schools"]
+    assert sheet["C1"].data_type == "s"  # the formula-like school name stays text
+    assert [c.value for c in sheet[2]] == ["2026-01", "< 5", 6, "< 5"]
+    assert [c.value for c in sheet[3]] == ["2026-02", 7, "< 5", "< 5"]
+    questionnaire = workbook["Exit questionnaire"]
+    assert questionnaire["C2"].value == pytest.approx(4.2)
+    assert questionnaire["E2"].value == 0.5
+    assert questionnaire["E2"].number_format == "0.0%"
+    rule = workbook["Definitions"]["B" + str(workbook["Definitions"].max_row)].value
+    assert "< 5" in rule

@@ -1,0 +1,428 @@
+"""The indicator report as translated tables and charts.
+
+One definition serves the page, the CSV and the XLSX, so they always show the same figures
+under the same headings. Pure: a `storage.indicators.IndicatorReport` and the reader's
+`Catalog` in, tables and SVG out.
+
+A school's own view is one wide table (a row per month, a column per indicator) plus the
+questionnaire table; the partnership's view has a table per indicator (a row per month, a
+column per school and one for all schools together) plus the questionnaire table (a row per
+month and school).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from babel.dates import format_skeleton
+from markupsafe import Markup
+
+from dialogs.flows.exit_survey import QUESTIONS
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.indicators import (
+    SMALL_GROUP,
+    Figure,
+    Indicator,
+    IndicatorReport,
+    Month,
+    MonthFigures,
+    SchoolIndicators,
+)
+from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
+
+LABELS: Mapping[Indicator, str] = {
+    Indicator.ENROLLED: N_("Students enrolled"),
+    Indicator.REFERRED: N_("Students referred"),
+    Indicator.REFERRED_SHARE: N_("Share of enrolled students referred (%)"),
+    Indicator.CLASS_OBSERVATIONS: N_("Class observations"),
+    Indicator.ACTIVE_TRAJECTORIES: N_("Active trajectories"),
+    Indicator.LENGTH_MEAN_DAYS: N_("Length of active trajectories, mean (days)"),
+    Indicator.LENGTH_MEDIAN_DAYS: N_("Length of active trajectories, median (days)"),
+    Indicator.TIMEOUTS_ATTENDED: N_("Time-outs attended"),
+    Indicator.TIMEOUTS_PER_STUDENT: N_("Time-outs per student with an active trajectory"),
+    Indicator.OVERDUE: N_("Overdue trajectories"),
+}
+
+KINDS: Mapping[Indicator, NumberKind] = {
+    Indicator.ENROLLED: NumberKind.COUNT,
+    Indicator.REFERRED: NumberKind.COUNT,
+    Indicator.REFERRED_SHARE: NumberKind.PERCENT,
+    Indicator.CLASS_OBSERVATIONS: NumberKind.COUNT,
+    Indicator.ACTIVE_TRAJECTORIES: NumberKind.COUNT,
+    Indicator.LENGTH_MEAN_DAYS: NumberKind.DECIMAL,
+    Indicator.LENGTH_MEDIAN_DAYS: NumberKind.DECIMAL,
+    Indicator.TIMEOUTS_ATTENDED: NumberKind.COUNT,
+    Indicator.TIMEOUTS_PER_STUDENT: NumberKind.DECIMAL,
+    Indicator.OVERDUE: NumberKind.COUNT,
+}
+
+#: What each figure means (the page's footnote and the export's definitions sheet).
+DEFINITIONS: Mapping[Indicator, str] = {
+    Indicator.ENROLLED: N_(
+        "People registered with the role student at the school now (the same number for every "
+        "month: the system keeps no enrolment history)."
+    ),
+    Indicator.REFERRED: N_(
+        "Distinct students with at least one referral submitted in the month (school time)."
+    ),
+    Indicator.REFERRED_SHARE: N_("Students referred divided by students enrolled."),
+    Indicator.CLASS_OBSERVATIONS: N_(
+        "Referrals asking for observation in class that the care coordinator accepted, counted "
+        "in the month of acceptance. The system does not record the observation itself."
+    ),
+    Indicator.ACTIVE_TRAJECTORIES: N_(
+        "Trajectories active at any time in the month: the intake took place on or before the "
+        "month's last day and the trajectory was not closed before its first day."
+    ),
+    Indicator.LENGTH_MEAN_DAYS: N_(
+        "Days from the intake to closing, or to the month's end (today in the current month), "
+        "averaged over the active trajectories."
+    ),
+    Indicator.LENGTH_MEDIAN_DAYS: N_("The same days, the middle value."),
+    Indicator.TIMEOUTS_ATTENDED: N_("Time-out appointments marked as attended in the month."),
+    Indicator.TIMEOUTS_PER_STUDENT: N_(
+        "Time-outs attended divided by the students with an active trajectory in the month."
+    ),
+    Indicator.OVERDUE: N_(
+        "Trajectories not closed at the month's end (today in the current month) that are past "
+        "their end date, have an evaluation due before that day and not held, or had a week "
+        "with more time-outs than the plan allows."
+    ),
+}
+QUESTIONNAIRE_DEFINITION = N_(
+    "Exit questionnaire: mean score from 1 (strongly disagree) to 5 (strongly agree) over the "
+    "questionnaires completed in the month, 'don't know' left out; response rate: answered "
+    "so far of the invitations sent in the month."
+)
+SUPPRESSION_RULE = N_(
+    "Figures about 1 to {small} children or respondents are shown as '< {threshold}'. The total "
+    "of all schools is hidden as well when the hidden schools together concern fewer than "
+    "{threshold}, so that no hidden figure can be worked out from the total. Zero is shown."
+)
+QUESTIONNAIRE_RULE = N_(
+    "Questionnaire figures about fewer than {threshold} respondents are never shown, on any "
+    "view: answers may be anonymous."
+)
+
+RESPONDENTS: Mapping[str, str] = {
+    "student": N_("Students"),
+    "parent": N_("Parents"),
+    "teacher": N_("Teachers"),
+}
+
+#: Counts are drawn as bars, ratios and means as lines.
+_LINE_CHARTS = frozenset(
+    {
+        Indicator.REFERRED_SHARE,
+        Indicator.LENGTH_MEAN_DAYS,
+        Indicator.LENGTH_MEDIAN_DAYS,
+        Indicator.TIMEOUTS_PER_STUDENT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column: its heading and, for numbers, how they are written (``None``: a label)."""
+
+    header: str
+    number: NumberKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A month, a school's name, or a figure (``hidden``: shown as "< 5")."""
+
+    value: float | str | Month | None
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table (one CSV file, one XLSX sheet); ``key`` names it in addresses."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One chart of the page."""
+
+    key: str
+    title: str
+    svg: Markup
+
+
+def hidden_label(catalog: Catalog) -> str:
+    """How a hidden figure reads ("< 5")."""
+    return catalog.render(Text.of(N_("< {threshold}"), threshold=SMALL_GROUP))
+
+
+def month_label(month: Month, catalog: Catalog, *, short: bool = False) -> str:
+    """ "januari 2026" / "jan 2026" in the reader's language."""
+    return format_skeleton("yMMM" if short else "yMMMM", month.first_day, locale=catalog.locale)
+
+
+def display(cell: Cell, column: Column, catalog: Catalog) -> str:
+    """The text of a cell on the page."""
+    if cell.hidden:
+        return hidden_label(catalog)
+    if isinstance(cell.value, Month):
+        return month_label(cell.value, catalog)
+    if cell.value is None:
+        return "–"
+    if isinstance(cell.value, str):
+        return cell.value
+    return format_number(cell.value, column.number or NumberKind.DECIMAL, catalog.locale)
+
+
+def _cell(figure: Figure) -> Cell:
+    return Cell(figure.value, figure.hidden)
+
+
+def _question_header(kind: str, code: str, catalog: Catalog) -> str:
+    label = next((q.label for q in QUESTIONS.get(kind, ()) if q.code == code), code)
+    return catalog.render(
+        Text.of(
+            N_("{respondents}: {question} ({code})"),
+            respondents=Text.of(RESPONDENTS.get(kind, kind)),
+            question=Text.of(label),
+            code=Text.raw(code),
+        )
+    )
+
+
+def _rate_header(kind: str, catalog: Catalog) -> str:
+    return catalog.render(
+        Text.of(N_("Response rate, {respondents} (%)"), respondents=Text.of(RESPONDENTS[kind]))
+        if kind in RESPONDENTS
+        else Text.of(N_("Response rate, {respondents} (%)"), respondents=Text.raw(kind))
+    )
+
+
+def _questionnaire_cells(report: IndicatorReport, month: MonthFigures) -> tuple[Cell, ...]:
+    return (
+        *(_cell(month.questions.get(key, Figure(None))) for key in report.question_keys),
+        *(_cell(month.response_rates.get(kind, Figure(None))) for kind in report.respondent_types),
+    )
+
+
+def _questionnaire_columns(report: IndicatorReport, catalog: Catalog) -> tuple[Column, ...]:
+    return (
+        *(
+            Column(_question_header(kind, code, catalog), NumberKind.DECIMAL)
+            for kind, code in report.question_keys
+        ),
+        *(
+            Column(_rate_header(kind, catalog), NumberKind.PERCENT)
+            for kind in report.respondent_types
+        ),
+    )
+
+
+def all_schools_label(catalog: Catalog) -> str:
+    """The heading of the pooled column."""
+    return catalog.gettext(N_("All schools"))
+
+
+def build_tables(report: IndicatorReport, catalog: Catalog) -> tuple[Table, ...]:
+    """The report's tables in the reader's language (see the module doc for their shape)."""
+    month_column = Column(catalog.gettext(N_("Month")))
+    tables: list[Table] = []
+    if report.total is None:
+        school = report.schools[0]
+        tables.append(
+            Table(
+                key="indicators",
+                title=catalog.gettext(N_("Indicators per month")),
+                columns=(
+                    month_column,
+                    *(Column(catalog.gettext(LABELS[i]), KINDS[i]) for i in Indicator),
+                ),
+                rows=tuple(
+                    (Cell(month.month), *(_cell(month[i]) for i in Indicator))
+                    for month in school.months
+                ),
+            )
+        )
+        if report.question_keys or report.respondent_types:
+            tables.append(
+                Table(
+                    key="questionnaire",
+                    title=catalog.gettext(N_("Exit questionnaire")),
+                    columns=(month_column, *_questionnaire_columns(report, catalog)),
+                    rows=tuple(
+                        (Cell(month.month), *_questionnaire_cells(report, month))
+                        for month in school.months
+                    ),
+                )
+            )
+        return tuple(tables)
+
+    columns: list[SchoolIndicators] = [*report.schools, report.total]
+    names = [*(s.name for s in report.schools), all_schools_label(catalog)]
+    tables.extend(
+        Table(
+            key=indicator.value,
+            title=catalog.gettext(LABELS[indicator]),
+            columns=(month_column, *(Column(name, KINDS[indicator]) for name in names)),
+            rows=tuple(
+                (
+                    Cell(month),
+                    *(_cell(school.months[index][indicator]) for school in columns),
+                )
+                for index, month in enumerate(report.months)
+            ),
+        )
+        for indicator in Indicator
+    )
+    if report.question_keys or report.respondent_types:
+        tables.append(
+            Table(
+                key="questionnaire",
+                title=catalog.gettext(N_("Exit questionnaire")),
+                columns=(
+                    month_column,
+                    Column(catalog.gettext(N_("School"))),
+                    *_questionnaire_columns(report, catalog),
+                ),
+                rows=tuple(
+                    (
+                        Cell(month),
+                        Cell(name),
+                        *_questionnaire_cells(report, school.months[index]),
+                    )
+                    for index, month in enumerate(report.months)
+                    for school, name in zip(columns, names, strict=True)
+                ),
+            )
+        )
+    return tuple(tables)
+
+
+def definitions(report: IndicatorReport, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """(heading, meaning) of every figure, and the small-group rule that applies."""
+    rows = [(catalog.gettext(LABELS[i]), catalog.gettext(DEFINITIONS[i])) for i in Indicator]
+    rows.append(
+        (catalog.gettext(N_("Exit questionnaire")), catalog.gettext(QUESTIONNAIRE_DEFINITION))
+    )
+    rule = (
+        Text.of(SUPPRESSION_RULE, small=SMALL_GROUP - 1, threshold=SMALL_GROUP)
+        if report.suppressed
+        else Text.of(QUESTIONNAIRE_RULE, threshold=SMALL_GROUP)
+    )
+    rows.append((catalog.gettext(N_("Small groups")), catalog.render(rule)))
+    return tuple(rows)
+
+
+def definitions_table(report: IndicatorReport, catalog: Catalog) -> Table:
+    """The definitions as a table (the export's last sheet)."""
+    return Table(
+        key="definitions",
+        title=catalog.gettext(N_("Definitions")),
+        columns=(Column(catalog.gettext(N_("Figure"))), Column(catalog.gettext(N_("Meaning")))),
+        rows=tuple((Cell(name), Cell(meaning)) for name, meaning in definitions(report, catalog)),
+    )
+
+
+def _chart_text(
+    title: str,
+    series: Sequence[Series],
+    categories: Sequence[str],
+    kind: NumberKind,
+    catalog: Catalog,
+) -> ChartText:
+    hidden = hidden_label(catalog)
+    parts = []
+    for item in series:
+        values = tuple(
+            Text.raw(
+                f"{category} "
+                + (
+                    hidden
+                    if point.hidden
+                    else "–"
+                    if point.value is None
+                    else format_number(point.value, kind, catalog.locale)
+                )
+            )
+            for category, point in zip(categories, item.points, strict=True)
+        )
+        parts.append(
+            catalog.render(
+                Text.of(
+                    N_("{series}, per month: {values}."), series=Text.raw(item.name), values=values
+                )
+            )
+        )
+    return ChartText(title=title, description=" ".join(parts), hidden_label=hidden, empty_label="–")
+
+
+def build_charts(report: IndicatorReport, catalog: Catalog) -> tuple[Chart, ...]:
+    """A chart per indicator (the enrolment aside), one series per school; and the response
+    rates per respondent type (of the school, or of all schools together)."""
+    categories = [month_label(month, catalog, short=True) for month in report.months]
+    charts: list[Chart] = []
+    for indicator in Indicator:
+        if indicator is Indicator.ENROLLED:
+            continue
+        kind = KINDS[indicator]
+        series = [
+            Series(
+                school.name,
+                tuple(Point(m[indicator].value, m[indicator].hidden) for m in school.months),
+            )
+            for school in report.schools
+        ]
+        title = catalog.gettext(LABELS[indicator])
+        draw = line_chart if indicator in _LINE_CHARTS else bar_chart
+        charts.append(
+            Chart(
+                key=indicator.value,
+                title=title,
+                svg=draw(
+                    chart_id=f"chart-{indicator.value}",
+                    categories=categories,
+                    series=series,
+                    kind=kind,
+                    locale=catalog.locale,
+                    text=_chart_text(title, series, categories, kind, catalog),
+                ),
+            )
+        )
+    source = report.total or report.schools[0]
+    if report.respondent_types:
+        series = [
+            Series(
+                catalog.gettext(RESPONDENTS.get(kind, kind)),
+                tuple(
+                    Point(
+                        m.response_rates.get(kind, Figure(None)).value,
+                        m.response_rates.get(kind, Figure(None)).hidden,
+                    )
+                    for m in source.months
+                ),
+            )
+            for kind in report.respondent_types
+        ]
+        title = catalog.gettext(N_("Exit questionnaire: response rate"))
+        charts.append(
+            Chart(
+                key="response_rate",
+                title=title,
+                svg=line_chart(
+                    chart_id="chart-response-rate",
+                    categories=categories,
+                    series=series,
+                    kind=NumberKind.PERCENT,
+                    locale=catalog.locale,
+                    text=_chart_text(title, series, categories, NumberKind.PERCENT, catalog),
+                ),
+            )
+        )
+    return tuple(charts)
