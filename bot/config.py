@@ -35,10 +35,35 @@ class Settings(BaseSettings):
     #: dropped (ticking a multiple choice quickly must still pass).
     flood_limit: int = Field(default=20, ge=1)
     flood_window_seconds: float = Field(default=10.0, gt=0)
+    #: The web app (`trajectbot web`, `trajectbot run`): where it listens.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    #: The address people use to reach the web app (behind a proxy: https://…); links sent in
+    #: chat (login links) start with it. Empty: http://WEB_HOST:WEB_PORT.
+    web_base_url: str | None = None
+    #: Cookies only over HTTPS. Empty: on when WEB_BASE_URL starts with https://.
+    web_secure_cookies: bool | None = None
+    #: How long a staff login lasts (absolute, not extended by activity).
+    web_session_hours: int = Field(default=12, ge=1, le=24 * 7)
     locales_path: Path = DEFAULT_LOCALES_PATH
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"
     log_level: str = "INFO"
+
+
+    @property
+    def web_url(self) -> str:
+        """The web app's public base URL, without a trailing slash."""
+        if self.web_base_url:
+            return self.web_base_url.rstrip("/")
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether cookies carry the Secure flag (explicit setting, else from the base URL)."""
+        if self.web_secure_cookies is not None:
+            return self.web_secure_cookies
+        return self.web_url.startswith("https://")
 
 
 def load_settings() -> Settings:

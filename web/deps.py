@@ -1,0 +1,121 @@
+"""FastAPI dependencies: the shared `Web`, a database session, the logged-in staff member, CSRF.
+
+Typical staff route::
+
+    @router.get("/things")
+    async def things(request: Request, staff: CoordinatorDep, session: SessionDep) -> Response:
+        rows = await list_things(session=session, viewer=staff.person)   # storage authorizes
+        return render_page(request, "things.html", staff=staff, rows=rows)
+
+    @router.post("/things/{thing_id}/done", dependencies=[CsrfProtected])
+    async def done(...): ...
+
+`current_staff` re-reads the person (roles included) from the database on every request;
+`staff_with(*roles)` refuses (403) a person without one of ``roles``. Storage services check
+again, so a route that forgets a role check still cannot show another school's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Person, Role
+from storage.web_sessions import resolve_session
+from web.errors import CsrfRefused, Forbidden, LoginRequired
+from web.runtime import Web, web_of
+from web.security import CSRF_FIELD, FORM_COOKIE, SESSION_COOKIE, form_value, tokens_match
+
+
+def get_web(request: Request) -> Web:
+    """The `Web` of this app."""
+    return web_of(request)
+
+
+WebDep = Annotated[Web, Depends(get_web)]
+
+
+async def db_session(web: WebDep) -> AsyncIterator[AsyncSession]:
+    """One database session per request; services open and commit their own transactions."""
+    async with web.app.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(db_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The logged-in staff member, as stored now. ``person`` is what services authorize."""
+
+    person: Person
+    account_id: int
+    session_id: int
+    csrf_token: str
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the person holds any of ``roles``."""
+        return any(self.person.has_role(role) for role in roles)
+
+
+async def optional_staff(request: Request, web: WebDep, session: SessionDep) -> Staff | None:
+    """The staff member behind the session cookie, or ``None`` (not logged in, or expired)."""
+    cached = getattr(request.state, "staff", None)
+    if isinstance(cached, Staff):
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    found = await resolve_session(session=session, token=token, now=web.now())
+    if found is None:
+        return None
+    staff = Staff(found.person, found.account_id, found.session_id, found.csrf_token)
+    request.state.staff = staff
+    return staff
+
+
+async def current_staff(staff: Annotated[Staff | None, Depends(optional_staff)]) -> Staff:
+    """The logged-in staff member; `LoginRequired` (→ the login page) when there is none."""
+    if staff is None:
+        raise LoginRequired
+    return staff
+
+
+StaffDep = Annotated[Staff, Depends(current_staff)]
+
+
+def staff_with(*roles: Role) -> Callable[[Staff], Awaitable[Staff]]:
+    """A dependency: the logged-in staff member if they hold one of ``roles``, else 403."""
+
+    async def dependency(staff: StaffDep) -> Staff:
+        if not staff.has_role(*roles):
+            raise Forbidden
+        return staff
+
+    return dependency
+
+
+CoordinatorDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR))]
+TrajectoryStaffDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR, Role.COACH))]
+
+
+async def verify_csrf(request: Request, staff: StaffDep) -> None:
+    """A logged-in form must carry its session's CSRF token (`CsrfRefused`, 403, otherwise)."""
+    if not tokens_match(staff.csrf_token, await form_value(request, CSRF_FIELD)):
+        raise CsrfRefused
+
+
+async def verify_form_csrf(request: Request) -> None:
+    """A form shown before login must carry the token of its cookie (double submit)."""
+    if not tokens_match(request.cookies.get(FORM_COOKIE), await form_value(request, CSRF_FIELD)):
+        raise CsrfRefused
+
+
+#: Put on every staff POST route: ``@router.post(..., dependencies=[CsrfProtected])``.
+CsrfProtected = Depends(verify_csrf)
+#: Put on every POST route before login.
+FormCsrfProtected = Depends(verify_form_csrf)

@@ -1,0 +1,82 @@
+"""Rendering pages: the language of the page, the base layout's context, error pages.
+
+Language: the one chosen with the switcher (a cookie), else the person's own (staff: their
+stored language), else Dutch. Arabic pages get ``dir="rtl"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from starlette.requests import Request
+
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, pick_language
+from dialogs.text import Text
+from web.deps import Staff
+from web.nav import visible_items
+from web.runtime import web_of
+from web.security import LANGUAGE_COOKIE
+from web.templating import render_template
+
+
+def page_language(request: Request, preferred: str | None = None) -> str:
+    """The page's language: the switcher's choice, else ``preferred``, else Dutch."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return pick_language(chosen if chosen in LANGUAGES else None, preferred)
+
+
+def base_context(
+    request: Request, *, staff: Staff | None, language: str | None = None
+) -> dict[str, Any]:
+    """What the base layout needs: language and direction, navigation, CSRF token, time."""
+    web = web_of(request)
+    code = language or page_language(request, staff.person.language if staff else None)
+    catalog = web.catalog(code)
+    nav = visible_items(web.nav, staff.person) if staff else []
+    path = request.url.path
+    return {
+        "request": request,
+        "catalog": catalog,
+        "lang": catalog.language,
+        "dir": "rtl" if catalog.rtl else "ltr",
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "staff": staff,
+        "nav": nav,
+        "active_nav": next(
+            (item.key for item in nav if path == item.path or path.startswith(item.path + "/")),
+            None,
+        ),
+        "csrf_token": staff.csrf_token if staff else None,
+        "now": web.now(),
+        "path": path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+
+
+def render_page(
+    request: Request,
+    name: str,
+    *,
+    staff: Staff | None,
+    status_code: int = 200,
+    language: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render template ``name`` (extending ``base.html``) for ``staff`` (or nobody)."""
+    values = base_context(request, staff=staff, language=language)
+    values.update(context)
+    html = render_template(web_of(request).environment, name, values)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(request: Request, message: Text, *, status_code: int) -> HTMLResponse:
+    """A translated page saying ``message`` (the logged-in person's nav, if known)."""
+    staff = getattr(request.state, "staff", None)
+    return render_page(
+        request,
+        "error.html",
+        staff=staff if isinstance(staff, Staff) else None,
+        status_code=status_code,
+        message=message,
+        status=status_code,
+    )

@@ -1,0 +1,41 @@
+"""The areas of the web app. Each module exports ``build_router()`` (a fresh `APIRouter`) and
+``NAV`` (its navigation entries, possibly empty). Add a new area here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from fastapi import APIRouter
+
+from web.nav import NavItem
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """One part of the site: its routes and its navigation entries."""
+
+    name: str
+    build_router: Callable[[], APIRouter]
+    nav: tuple[NavItem, ...]
+
+
+def _area(module: ModuleType) -> Area:
+    return Area(module.__name__, module.build_router, tuple(getattr(module, "NAV", ())))
+
+
+def areas() -> list[Area]:
+    """Every area, in the order their routes are matched."""
+    from web.routes import (  # noqa: PLC0415
+        auth,
+        chat,
+        health,
+        home,
+        queue,
+        trajectories,
+        trajectory_page,
+    )
+
+    modules = (health, auth, home, queue, trajectories, trajectory_page, chat)
+    return [_area(module) for module in modules]

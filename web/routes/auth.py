@@ -1,0 +1,193 @@
+"""Logging in and out: username and password, or a one-time link from the bot; the language
+switcher.
+
+A login link is opened with GET (from Telegram) but spent only by the POST of its confirmation
+page: link previews and prefetching cannot use it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dialogs.i18n import LANGUAGES
+from dialogs.text import N_, Text
+from storage.staff_accounts import PASSWORD_MAX, LoginStatus, log_in
+from storage.web_sessions import LoginLinkInvalid, NewSession, end_session, redeem_login_link
+from web.deps import (
+    CsrfProtected,
+    FormCsrfProtected,
+    SessionDep,
+    WebDep,
+    optional_staff,
+)
+from web.errors import safe_next
+from web.nav import NavItem
+from web.pages import render_page
+from web.security import (
+    FORM_COOKIE,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    delete_cookie,
+    new_form_token,
+    set_cookie,
+)
+
+log = logging.getLogger(__name__)
+
+NAV: tuple[NavItem, ...] = ()
+
+WRONG_LOGIN = Text.of(N_("The username or password is not right."))
+LINK_INVALID = Text.of(
+    N_(
+        "This login link cannot be used: it was used before, or it is older than 10 minutes. "
+        "Ask the bot for a new one with /login."
+    )
+)
+USERNAME_MAX = 64
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def _form_page(
+    request: Request, web: WebDep, name: str, *, status_code: int = 200, **context: Any
+) -> Response:
+    """A form shown before login, with its double-submit token (the cookie is reused)."""
+    token = request.cookies.get(FORM_COOKIE) or new_form_token()
+    response = render_page(
+        request, name, staff=None, status_code=status_code, form_token=token, **context
+    )
+    set_cookie(response, FORM_COOKIE, token, secure=web.cookies_secure, samesite="strict")
+    return response
+
+
+def _logged_in(web: WebDep, started: NewSession, target: str) -> Response:
+    response = RedirectResponse(safe_next(target), status_code=303)
+    set_cookie(
+        response,
+        SESSION_COOKIE,
+        started.token,
+        secure=web.cookies_secure,
+        max_age=int(web.session_ttl.total_seconds()),
+    )
+    delete_cookie(response, FORM_COOKIE, secure=web.cookies_secure)
+    return response
+
+
+async def login_page(
+    *, request: Request, web: WebDep, session: SessionDep, next: str = "/"
+) -> Response:
+    """The login form (or straight on, when already logged in)."""
+    if await optional_staff(request, web, session) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
+
+
+async def login(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password; a session cookie on success, the form with the reason otherwise."""
+    username = username.strip()[:USERNAME_MAX]
+    if not username or not password or len(password) > PASSWORD_MAX:
+        outcome_status, locked_until, started = LoginStatus.INVALID, None, None
+    else:
+        outcome = await log_in(
+            session=session,
+            username=username,
+            password=password,
+            now=web.now(),
+            session_ttl=web.session_ttl,
+        )
+        outcome_status, locked_until, started = (
+            outcome.status,
+            outcome.locked_until,
+            outcome.session,
+        )
+    if outcome_status is LoginStatus.OK and started is not None:
+        return _logged_in(web, started, next)
+    if outcome_status is LoginStatus.LOCKED and locked_until is not None:
+        error = Text.of(
+            N_(
+                "Too many failed attempts: this account is locked until {time}. Try again "
+                "then, or ask the bot for a login link."
+            ),
+            time=locked_until,
+        )
+        status_code = 429
+    else:
+        error, status_code = WRONG_LOGIN, 401
+    return _form_page(
+        request,
+        web,
+        "login.html",
+        status_code=status_code,
+        next=safe_next(next),
+        username=username,
+        error=error,
+    )
+
+
+async def logout(*, request: Request, web: WebDep, session: SessionDep) -> Response:
+    """End the session (the form carries the session's CSRF token)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await end_session(session=session, token=token, now=web.now())
+    response = RedirectResponse("/login", status_code=303)
+    delete_cookie(response, SESSION_COOKIE, secure=web.cookies_secure)
+    return response
+
+
+async def login_link_page(*, request: Request, web: WebDep, token: str) -> Response:
+    """The confirmation page of a login link (GET does not spend the link)."""
+    return _form_page(request, web, "login_link.html", token=token)
+
+
+async def login_with_link(
+    *, request: Request, web: WebDep, session: SessionDep, token: str
+) -> Response:
+    """Spend the link and log in; a link used before, expired or unknown is refused."""
+    try:
+        started = await redeem_login_link(
+            session=session, token=token, now=web.now(), ttl=web.session_ttl
+        )
+    except LoginLinkInvalid:
+        return render_page(
+            request, "error.html", staff=None, status_code=410, message=LINK_INVALID, status=410
+        )
+    return _logged_in(web, started, "/")
+
+
+async def choose_language(*, request: Request, web: WebDep, code: str, next: str = "/") -> Response:
+    """Remember the language chosen with the switcher and go back to the page."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        set_cookie(
+            response,
+            LANGUAGE_COOKIE,
+            code,
+            secure=web.cookies_secure,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+        )
+    return response
+
+
+def build_router() -> APIRouter:
+    """A fresh router with the login, logout and language routes."""
+    router = APIRouter()
+    router.add_api_route("/login", login_page, methods=["GET"])
+    router.add_api_route("/login", login, methods=["POST"], dependencies=[FormCsrfProtected])
+    router.add_api_route("/logout", logout, methods=["POST"], dependencies=[CsrfProtected])
+    router.add_api_route("/login/link/{token}", login_link_page, methods=["GET"])
+    router.add_api_route(
+        "/login/link/{token}", login_with_link, methods=["POST"], dependencies=[FormCsrfProtected]
+    )
+    router.add_api_route("/language/{code}", choose_language, methods=["GET"])
+    return router

@@ -1,0 +1,70 @@
+"""Trajectories: the list of the school's trajectories (student, status, start and end, flags).
+
+The trajectory page itself (goals, dates, appointments, attendance, logbook, closing) is added
+to this area by its own routes; the list links to ``/trajectories/<id>``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from dialogs.text import N_
+from storage.errors import NotAllowed
+from storage.models import Role, TrajectoryStatus
+from storage.trajectory_view import list_trajectories
+from web import labels
+from web.deps import SessionDep, TrajectoryStaffDep, WebDep
+from web.errors import NotAvailable
+from web.nav import NavItem
+from web.pages import render_page
+
+NAV = (
+    NavItem(
+        "trajectories",
+        "/trajectories",
+        N_("Trajectories"),
+        frozenset({Role.CARE_COORDINATOR, Role.COACH}),
+        order=20,
+    ),
+)
+STATUS_FILTERS = ("open", "planned", "active", "closed", "all")
+
+
+async def trajectory_list(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: TrajectoryStaffDep,
+    session: SessionDep,
+    status: str = "open",
+) -> Response:
+    """The school's trajectories, flagged ones first (audited as ``trajectory.list``)."""
+    if status == "all":
+        statuses: tuple[TrajectoryStatus, ...] | None = tuple(TrajectoryStatus)
+    elif status in {s.value for s in TrajectoryStatus}:
+        statuses = (TrajectoryStatus(status),)
+    else:
+        status, statuses = "open", None
+    try:
+        rows = await list_trajectories(
+            session=session, viewer=staff.person, now=web.now(), statuses=statuses
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    return render_page(
+        request,
+        "trajectories.html",
+        staff=staff,
+        rows=rows,
+        selected=status,
+        status_filters=STATUS_FILTERS,
+        labels=labels,
+    )
+
+
+def build_router() -> APIRouter:
+    """A fresh router with the trajectory list."""
+    router = APIRouter()
+    router.add_api_route("/trajectories", trajectory_list, methods=["GET"])
+    return router
