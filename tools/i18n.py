@@ -17,7 +17,13 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
-SOURCES = ("bot", "dialogs", "storage")
+SOURCES = ("bot", "dialogs", "storage", "web")
+#: Python everywhere; Jinja2 templates of the web app (``{% trans %}``, ``_()``), read with the
+#: options `web.templating` renders them with (new-style gettext, trimmed blocks).
+METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
+OPTIONS_MAP = {
+    "templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true", "silent": "false"}
+}
 #: `N_()` marks, `Text.of(msgid, ...)`, and `Text.plural_of(singular, plural, n)`.
 KEYWORDS = {**DEFAULT_KEYWORDS, "of": None, "plural_of": (1, 2)}
 #: English is the source language: its catalog is generated from the message ids.
@@ -34,7 +40,7 @@ def extract() -> Catalog:
     )
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / source, method_map=METHOD_MAP, options_map=OPTIONS_MAP, keywords=KEYWORDS
         ):
             template.add(
                 message,
