@@ -34,6 +34,7 @@ from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_FLOWS, SURVEY_I
 from dialogs.replies import Reply
 from dialogs.state import DialogState
 from dialogs.text import N_, Text
+from storage.access import reload_actor
 from storage.audit import record_audit
 from storage.dialog_runtime import flows_for, school_today
 from storage.errors import StorageError
@@ -47,6 +48,7 @@ from storage.models import (
     SurveyInvitation,
     WebChatSession,
 )
+from storage.people import set_language
 from storage.surveys import (
     SurveyUnavailable,
     SurveyUnavailableReason,
@@ -353,6 +355,16 @@ async def end_chat_session(*, session: AsyncSession, token: str, now: datetime) 
         )
 
 
+async def set_chat_language(*, session: AsyncSession, chat: ChatSession, language: str) -> None:
+    """Store the person's language, as /taal does in Telegram (a unit of work).
+
+    Raises ``ValueError`` for a language the product does not speak.
+    """
+    async with session.begin():
+        person = await reload_actor(session=session, actor=chat.person)
+        await set_language(session=session, person=person, language=language)
+
+
 # -- what the person may do ------------------------------------------------------------------
 
 
@@ -463,5 +475,6 @@ __all__ = [
     "inspect_chat_link",
     "redeem_chat_link",
     "resolve_chat_session",
+    "set_chat_language",
     "set_flash",
 ]

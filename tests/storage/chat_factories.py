@@ -27,14 +27,19 @@ class ChatWorld:
     other_parent_id: int
     parent_invitation_id: int
     student_invitation_id: int
+    other_invitation_id: int
     survey_token: str
+    other_survey_token: str
     invite_token: str
 
 
-async def build_chat_world(session: AsyncSession, *, parent_language: str = "ar") -> ChatWorld:
-    """A school with a closed trajectory: the parent (``parent_language``) holds a personal
-    questionnaire link (`survey_token`); another parent holds an onboarding invitation
-    (`invite_token`). A unit of work: ``session`` must not be in a transaction."""
+async def build_chat_world(
+    session: AsyncSession, *, parent_language: str = "ar", other_language: str = "uk"
+) -> ChatWorld:
+    """A school with a closed trajectory of one student with two parents. Each parent holds a
+    personal questionnaire link (`survey_token` and `other_survey_token`); the other parent
+    also an onboarding invitation (`invite_token`). A unit of work: ``session`` must not be in
+    a transaction."""
     async with session.begin():
         school = await add_school(session)
         zoco = await add_person(
@@ -47,7 +52,7 @@ async def build_chat_world(session: AsyncSession, *, parent_language: str = "ar"
         parent = await add_person(session, school, "ouder1", Role.PARENT, given_name="Samira")
         parent.language = parent_language
         other = await add_person(session, school, "ouder2", Role.PARENT, given_name="Olena")
-        other.language = "uk"
+        other.language = other_language
         await add_mentorship(session, mentor, student)
         session.add_all(
             [
@@ -67,6 +72,9 @@ async def build_chat_world(session: AsyncSession, *, parent_language: str = "ar"
         survey_token = await issue_survey_link(
             session=session, actor=zoco, invitation_id=invitations[parent.id], now=NOW
         )
+        other_survey_token = await issue_survey_link(
+            session=session, actor=zoco, invitation_id=invitations[other.id], now=NOW
+        )
         invite_token = await create_invite(
             session=session, person=other, role=Role.PARENT, ttl=timedelta(days=14), now=NOW
         )
@@ -79,7 +87,9 @@ async def build_chat_world(session: AsyncSession, *, parent_language: str = "ar"
             other_parent_id=other.id,
             parent_invitation_id=invitations[parent.id],
             student_invitation_id=invitations[student.id],
+            other_invitation_id=invitations[other.id],
             survey_token=survey_token,
+            other_survey_token=other_survey_token,
             invite_token=invite_token,
         )
 

@@ -1,0 +1,463 @@
+"""The web chat: the same flows as Telegram in a mobile page, for people without Telegram.
+
+``/c/<token>`` is a personal link (an onboarding invitation or an exit questionnaire's link).
+Its GET only shows a confirmation page (link previews and prefetching cannot use it); the
+POST of that page opens the chat: a session cookie (HttpOnly, SameSite=Lax, Secure behind
+HTTPS, path ``/chat``) and a redirect to ``/chat``, so the token leaves the address bar.
+
+``/chat`` works without JavaScript: every button is a small POST form carrying the session's
+CSRF token, typed answers go through a text form, and every POST answers with a redirect back
+to ``/chat`` (POST → redirect → GET). The page asks the engine's current question, rendered by
+`web.chat_render` from the very replies the Telegram channel renders. Nothing in a form is
+trusted: the person comes from the session, the flows from the database, and the engine
+refuses a button of an older version of the conversation (stale or forged) kindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.events import Action, Event, typed
+from dialogs.flows import get_flow
+from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
+from dialogs.replies import Reply, ReplyKind
+from dialogs.text import N_, Text
+from storage.dialog_runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
+from storage.errors import NotAllowed
+from storage.survey_chat import open_survey
+from storage.surveys import SurveyUnavailable
+from storage.web_chat import (
+    WEB_CHAT_TTL,
+    ChatLinkInvalid,
+    ChatSession,
+    Flash,
+    LinkKind,
+    LinkProblem,
+    MenuEntry,
+    allowed_flow_ids,
+    chat_menu,
+    current_conversation,
+    end_chat_session,
+    inspect_chat_link,
+    redeem_chat_link,
+    resolve_chat_session,
+    set_chat_language,
+    set_flash,
+)
+from web.chat_render import render_messages, render_question, transcript
+from web.deps import FormCsrfProtected, SessionDep, WebDep
+from web.errors import CSRF_REFUSED
+from web.nav import NavItem
+from web.pages import render_page
+from web.runtime import Web
+from web.security import (
+    CSRF_FIELD,
+    FORM_COOKIE,
+    delete_cookie,
+    form_value,
+    new_form_token,
+    set_cookie,
+    tokens_match,
+)
+
+log = logging.getLogger(__name__)
+
+NAV: tuple[NavItem, ...] = ()
+
+#: The web chat's own session cookie (not the staff login's), sent to ``/chat…`` only.
+CHAT_COOKIE = "trajectbot_chat"
+CHAT_PATH = "/chat"
+#: Where a POST sends the browser back to: the current question (the page scrolls to it).
+BACK_TO_CHAT = "/chat#current"
+LINK_PROBLEMS: dict[LinkProblem, Text] = {
+    LinkProblem.UNKNOWN: Text.of(
+        N_("This link is not valid. Please ask the school for a new one.")
+    ),
+    LinkProblem.EXPIRED: Text.of(N_("This link has expired. Please ask the school for a new one.")),
+    LinkProblem.USED: Text.of(
+        N_(
+            "This link has already been used. Each link works once; ask the school for a new "
+            "one if you need it."
+        )
+    ),
+    LinkProblem.ANSWERED: Text.of(N_("You have already answered this questionnaire. Thank you!")),
+}
+NO_SESSION = Text.of(
+    N_(
+        "This chat is not open on this device. Please open your personal link from the "
+        "school again."
+    )
+)
+BUTTON_REFUSED = Text.of(N_("This button is not for you, or no longer works."))
+LEFT = Text.of(N_("You have closed the chat on this device. Your answers are saved."))
+
+
+# -- personal links ------------------------------------------------------------------------
+
+
+async def link_page(request: Request, web: WebDep, session: SessionDep, token: str) -> Response:
+    """The confirmation page of a personal link (GET does not use the link)."""
+    try:
+        link = await inspect_chat_link(session=session, token=token, now=web.now())
+    except ChatLinkInvalid as invalid:
+        return _link_problem(request, invalid)
+    form_token = request.cookies.get(FORM_COOKIE) or new_form_token()
+    response = render_page(
+        request,
+        "chat/link.html",
+        staff=None,
+        language=link.language,
+        token=token,
+        form_token=form_token,
+        survey=link.kind is LinkKind.SURVEY,
+    )
+    set_cookie(response, FORM_COOKIE, form_token, secure=web.cookies_secure, samesite="strict")
+    return response
+
+
+async def open_link(request: Request, web: WebDep, session: SessionDep, token: str) -> Response:
+    """Use the personal link: open the chat in this browser and go to it."""
+    now = web.now()
+    try:
+        opened = await redeem_chat_link(session=session, token=token, now=now)
+    except ChatLinkInvalid as invalid:
+        return _link_problem(request, invalid)
+    response = RedirectResponse(BACK_TO_CHAT, status_code=303)
+    set_cookie(
+        response,
+        CHAT_COOKIE,
+        opened.token,
+        secure=web.cookies_secure,
+        max_age=int(WEB_CHAT_TTL.total_seconds()),
+        path=CHAT_PATH,
+    )
+    delete_cookie(response, FORM_COOKIE, secure=web.cookies_secure)
+    if opened.survey_invitation_id is not None:
+        # A questionnaire's link opens (or resumes) that questionnaire straight away.
+        chat = await resolve_chat_session(session=session, token=opened.token, now=now)
+        if chat is not None:
+            await _open_survey(session, web, chat, opened.survey_invitation_id)
+    return response
+
+
+def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
+    status = 404 if invalid.problem is LinkProblem.UNKNOWN else 410
+    log.info("web chat link refused: %s", invalid.problem.value)
+    return render_page(
+        request,
+        "chat/message.html",
+        staff=None,
+        status_code=status,
+        language=invalid.language,
+        message=LINK_PROBLEMS[invalid.problem],
+        thanks=invalid.problem is LinkProblem.ANSWERED,
+    )
+
+
+# -- the chat --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Menu:
+    entries: list[MenuEntry]
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return allowed_flow_ids(self.entries)
+
+    def entry(self, key: str) -> MenuEntry | None:
+        return next((e for e in self.entries if e.key == key), None)
+
+
+async def chat_page(request: Request, web: WebDep, session: SessionDep) -> Response:
+    """The chat: earlier answers, what the last action answered, the current question."""
+    now = web.now()
+    chat = await _chat(request, web, session, take_flash=True)
+    if chat is None:
+        return _no_session(request)
+    catalog = web.catalog(chat.person.language)
+    menu = _Menu(await chat_menu(session=session, chat=chat, now=now))
+    current = await current_conversation(session=session, chat=chat, allowed=menu.allowed, now=now)
+    flash = chat.flash or Flash()
+    question = history = None
+    if current is not None:
+        question = render_question(current.flow, current.question, catalog)
+        history = transcript(current.flow, current.state, current.context, catalog)
+    others = [e for e in menu.entries if current is None or e.flow_id != current.flow.id]
+    return render_page(
+        request,
+        "chat/chat.html",
+        staff=None,
+        language=catalog.language,
+        chat_csrf=chat.csrf_token,
+        csrf_field=CSRF_FIELD,
+        flow_title=Text.of(current.flow.title) if current is not None else None,
+        history=history or (),
+        messages=flash.messages,
+        draft=flash.draft or "",
+        question=question,
+        menu=[(entry.key, entry.title) for entry in others],
+        scoped=chat.survey_invitation_id is not None,
+        chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+    )
+
+
+async def start_flow(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    entry: Annotated[str, Form()] = "",
+) -> Response:
+    """Start (or resume) a flow of the menu; only an entry the server derives itself counts."""
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not await _csrf_ok(request, chat):
+        return _csrf_refused(request, web, chat)
+    catalog = web.catalog(chat.person.language)
+    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    chosen = menu.entry(entry)
+    if chosen is None:
+        log.info("web chat: menu entry refused for person %s", chat.person.id)
+        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        return _back()
+    invitation = chosen.preset.get(SURVEY_INVITATION)
+    if chosen.flow_id in RESPONDENT_OF_FLOW and invitation is not None:
+        await _open_survey(session, web, chat, int(invitation))
+        return _back()
+    try:
+        turn = await open_flow(
+            session=session, person=chat.person, flow_id=chosen.flow_id, now=web.now()
+        )
+    except NotAllowed as refusal:
+        await _flash(session, chat, [_notice(refusal.reason)], catalog)
+        return _back()
+    await _flash(session, chat, turn.replies, catalog)
+    return _back()
+
+
+async def press(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    flow: Annotated[str, Form()] = "",
+    payload: Annotated[str, Form()] = "",
+) -> Response:
+    """A button of the current question."""
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not await _csrf_ok(request, chat):
+        return _csrf_refused(request, web, chat)
+    catalog = web.catalog(chat.person.language)
+    event = Event.decode(payload)
+    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    if event is None or flow not in menu.allowed:
+        # A forged or foreign button: refuse kindly, reveal nothing, show the current question.
+        log.info("web chat: button refused for person %s", chat.person.id)
+        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        return _back()
+    turn = await _advance(session, web, chat, flow, event, catalog=catalog)
+    if turn is not None:
+        await _flash(session, chat, turn.replies, catalog)
+    return _back()
+
+
+async def answer_text(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    flow: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """A typed answer (free text, a date, part of a name to search)."""
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not await _csrf_ok(request, chat):
+        return _csrf_refused(request, web, chat)
+    catalog = web.catalog(chat.person.language)
+    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    if flow not in menu.allowed:
+        log.info("web chat: typed answer refused for person %s", chat.person.id)
+        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog, draft=text)
+        return _back()
+    turn = await _advance(session, web, chat, flow, typed(text), catalog=catalog)
+    if turn is not None:
+        accepted = turn.finished or any(r.kind is ReplyKind.ANSWERED for r in turn.replies)
+        refused = any(r.kind is ReplyKind.NOTICE for r in turn.replies)
+        # A refused answer goes back into the box, so nothing typed is lost.
+        draft = text if refused and not accepted else None
+        await _flash(session, chat, turn.replies, catalog, draft=draft)
+    return _back()
+
+
+async def choose_language(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    """Store the person's language, as /taal does, and show the chat in it."""
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not await _csrf_ok(request, chat):
+        return _csrf_refused(request, web, chat)
+    if code in LANGUAGES:
+        await set_chat_language(session=session, chat=chat, language=code)
+        catalog = web.catalog(code)
+        chosen = Text.of(N_("Language: {language} ✓"), language=Text.raw(LANGUAGE_NAMES[code]))
+        await _flash(session, chat, [_notice(chosen)], catalog)
+    return _back()
+
+
+async def leave(request: Request, web: WebDep, session: SessionDep) -> Response:
+    """Close the chat on this device (the answers stay saved)."""
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not await _csrf_ok(request, chat):
+        return _csrf_refused(request, web, chat)
+    token = request.cookies.get(CHAT_COOKIE, "")
+    await end_chat_session(session=session, token=token, now=web.now())
+    response = render_page(
+        request,
+        "chat/message.html",
+        staff=None,
+        language=chat.person.language,
+        message=LEFT,
+        thanks=False,
+    )
+    delete_cookie(response, CHAT_COOKIE, secure=web.cookies_secure, path=CHAT_PATH)
+    return response
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+async def _chat(
+    request: Request, web: Web, session: AsyncSession, *, take_flash: bool = False
+) -> ChatSession | None:
+    token = request.cookies.get(CHAT_COOKIE)
+    if not token:
+        return None
+    return await resolve_chat_session(
+        session=session, token=token, now=web.now(), take_flash=take_flash
+    )
+
+
+async def _csrf_ok(request: Request, chat: ChatSession) -> bool:
+    return tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD))
+
+
+def _csrf_refused(request: Request, web: Web, chat: ChatSession) -> Response:
+    log.info("web chat form refused: CSRF token missing or wrong (person %s)", chat.person.id)
+    return render_page(
+        request,
+        "chat/message.html",
+        staff=None,
+        status_code=403,
+        language=web.catalog(chat.person.language).language,
+        message=CSRF_REFUSED,
+        thanks=False,
+        back=True,
+    )
+
+
+def _no_session(request: Request) -> Response:
+    return render_page(
+        request, "chat/message.html", staff=None, status_code=401, message=NO_SESSION, thanks=False
+    )
+
+
+def _back() -> Response:
+    return RedirectResponse(BACK_TO_CHAT, status_code=303)
+
+
+def _notice(text: Text) -> Reply:
+    return Reply(ReplyKind.NOTICE, (text,))
+
+
+async def _flash(
+    session: AsyncSession,
+    chat: ChatSession,
+    replies: tuple[Reply, ...] | list[Reply],
+    catalog: Catalog,
+    *,
+    draft: str | None = None,
+) -> None:
+    messages = tuple((b.kind, b.text) for b in render_messages(replies, catalog))
+    await set_flash(session=session, session_id=chat.session_id, flash=Flash(messages, draft))
+
+
+async def _open_survey(session: AsyncSession, web: Web, chat: ChatSession, invitation: int) -> None:
+    catalog = web.catalog(chat.person.language)
+    try:
+        turn = await open_survey(
+            session=session, person=chat.person, invitation_id=invitation, now=web.now()
+        )
+    except SurveyUnavailable as unavailable:
+        await _flash(session, chat, [_notice(unavailable.reason)], catalog)
+        return
+    await _flash(session, chat, turn.replies, catalog)
+
+
+async def _advance(
+    session: AsyncSession,
+    web: Web,
+    chat: ChatSession,
+    flow_id: str,
+    event: Event,
+    *,
+    catalog: Catalog,
+) -> Turn | None:
+    """Apply one event (one retry when another request of this person committed first)."""
+    try:
+        get_flow(flow_id)
+    except KeyError:
+        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        return None
+    for attempt in (1, 2):
+        try:
+            return await handle_event(
+                session=session, person=chat.person, flow_id=flow_id, event=event, now=web.now()
+            )
+        except NotAllowed:
+            log.info("web chat: flow %s refused for person %s", flow_id, chat.person.id)
+            await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+            return None
+        except ConcurrentUpdateError:
+            if attempt == 2:
+                # Two presses at once: the other one counted; show the question as it is now.
+                return await handle_event(
+                    session=session,
+                    person=chat.person,
+                    flow_id=flow_id,
+                    event=Event(Action.RESUME),
+                    now=web.now(),
+                )
+    return None
+
+
+def build_router() -> APIRouter:
+    """A fresh router with the personal links and the chat."""
+    router = APIRouter()
+    router.add_api_route("/c/{token}", link_page, methods=["GET"])
+    router.add_api_route(
+        "/c/{token}", open_link, methods=["POST"], dependencies=[FormCsrfProtected]
+    )
+    router.add_api_route(CHAT_PATH, chat_page, methods=["GET"])
+    router.add_api_route(f"{CHAT_PATH}/start", start_flow, methods=["POST"])
+    router.add_api_route(f"{CHAT_PATH}/press", press, methods=["POST"])
+    router.add_api_route(f"{CHAT_PATH}/text", answer_text, methods=["POST"])
+    router.add_api_route(f"{CHAT_PATH}/language", choose_language, methods=["POST"])
+    router.add_api_route(f"{CHAT_PATH}/leave", leave, methods=["POST"])
+    return router
