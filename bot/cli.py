@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -181,6 +182,51 @@ def queue(settings: Settings, person: str, school_code: str | None) -> None:
         async with build_app(settings) as app:
             return await print_queue(
                 app, external_id=person, school_code=school_code, catalog=_catalog(settings)
+            )
+
+    sys.exit(_run(go()))
+
+
+@main.command(
+    "survey-report",
+    help="Exit questionnaire figures of a school for a period: means per question, response rate.",
+)
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of the period (YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of the period (YYYY-MM-DD), included.",
+)
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV for a spreadsheet instead.")
+@click.pass_obj
+def survey_report_cmd(
+    settings: Settings,
+    school_code: str | None,
+    start: datetime,
+    end: datetime,
+    as_csv: bool,
+) -> None:
+    """Answers of questionnaires completed in the period; invitations created in it."""
+    from bot.survey_table import print_survey_report
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            return await print_survey_report(
+                app,
+                school_code=school_code,
+                start=start.date(),
+                end=end.date(),
+                as_csv=as_csv,
+                catalog=_catalog(settings),
             )
 
     sys.exit(_run(go()))

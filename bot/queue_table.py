@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from bot.app import App
+from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from storage.errors import NotAllowed
 from storage.people import get_person_by_external_id
-from storage.queue import list_queue
+from storage.queue import QueueEntry, list_queue
 from storage.schools import find_school
 
 STATUS_LABELS = {
@@ -19,7 +20,16 @@ STATUS_LABELS = {
     "closed": N_("closed"),
 }
 URGENCY_LABELS = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
-KIND_LABELS = {"referral": N_("referral")}
+KIND_LABELS = {"referral": N_("referral"), "exit_survey": N_("exit questionnaire")}
+
+
+def _kind(entry: QueueEntry, catalog: Catalog) -> str:
+    kind = Text.of(KIND_LABELS.get(entry.kind.value, entry.kind.value))
+    if entry.respondent_type is None:
+        return catalog.render(kind)
+    # An exit questionnaire says who answered it: "exit questionnaire (parent)".
+    respondent = Text.of(RESPONDENT_LABELS[entry.respondent_type.value])
+    return catalog.render(Text.of(N_("{kind} ({respondent})"), kind=kind, respondent=respondent))
 
 
 async def print_queue(
@@ -65,7 +75,7 @@ async def print_queue(
         [
             str(e.queue_item_id),
             catalog.render(Text.raw(e.created_at)),
-            tr(KIND_LABELS.get(e.kind.value, e.kind.value)),
+            _kind(e, catalog),
             tr(STATUS_LABELS.get(e.status.value, e.status.value)),
             tr(URGENCY_LABELS[e.urgency.value]) if e.urgency else "",
             e.student_name or "",

@@ -18,14 +18,16 @@ from dialogs.flow import Answers, AnswerValue, FlowContext, Option
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
 from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
+from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.text import Text
 from storage import appointment_flows
-from storage.models import Person, Role, SupportKind, Urgency, Weekday
+from storage.models import Person, RespondentType, Role, SupportKind, Urgency, Weekday
 from storage.people import mentees_of
 from storage.queue_actions import add_note_in_transaction, decline_in_transaction
 from storage.referrals import ReferralDraft, submit_referral
+from storage.surveys import RESPONDENT_ROLES, complete_survey_in_transaction, survey_context
 
 
 class ContextBuilder(Protocol):
@@ -160,6 +162,40 @@ async def _note(*, session: AsyncSession, person: Person, answers: Answers, now:
     )
 
 
+def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
+    """The exit questionnaire of one respondent type: opened from its invitation only."""
+
+    async def context(
+        *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    ) -> FlowContext:
+        return await survey_context(
+            session=session,
+            person=person,
+            respondent_type=respondent_type,
+            now=now,
+            answers=answers,
+        )
+
+    async def complete(
+        *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+    ) -> None:
+        await complete_survey_in_transaction(
+            session=session,
+            person=person,
+            respondent_type=respondent_type,
+            answers=answers,
+            now=now,
+        )
+
+    return FlowBinding(
+        roles=RESPONDENT_ROLES[respondent_type],
+        context=_plain_context,
+        answers_context=context,
+        complete=complete,
+        in_menu=False,
+    )
+
+
 _CARE = frozenset({Role.CARE_COORDINATOR})
 #: Who books appointments in chat (time-outs and talks: students; intakes: parents).
 _BOOKERS = frozenset({Role.STUDENT, Role.PARENT})
@@ -172,6 +208,10 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
         ),
         NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
+        **{
+            SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)
+            for respondent_type in RespondentType
+        },
         BOOK_APPOINTMENT.id: FlowBinding(
             roles=_BOOKERS,
             context=_plain_context,

@@ -20,7 +20,11 @@ from storage.models import (
     QueueKind,
     QueueStatus,
     Referral,
+    RespondentType,
     Role,
+    SurveyInvitation,
+    SurveyResponse,
+    Trajectory,
     Urgency,
     WaitingReason,
 )
@@ -53,6 +57,9 @@ class QueueEntry:
     waiting_since: datetime | None = None
     paused_seconds: int = 0
     updated_at: datetime | None = None
+    #: Who answered, for an exit questionnaire (``kind`` ``exit_survey``); the student is the
+    #: one whose trajectory it was about.
+    respondent_type: RespondentType | None = None
 
     def age(self, now: datetime) -> timedelta:
         """How long the item has been open, not counting the time it spent waiting."""
@@ -165,9 +172,16 @@ async def queue_overview(
                 assignee.given_name,
                 assignee.family_name,
                 Referral.urgency,
+                SurveyResponse.respondent_type,
             )
             .outerjoin(Referral, Referral.id == QueueItem.referral_id)
-            .outerjoin(student, student.id == Referral.student_id)
+            # An exit questionnaire is about the student of the trajectory it closed.
+            .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
+            .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+            .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
+            .outerjoin(
+                student, student.id == func.coalesce(Referral.student_id, Trajectory.student_id)
+            )
             .outerjoin(mentor, mentor.id == Referral.mentor_id)
             .outerjoin(assignee, assignee.id == QueueItem.assignee_id)
             .where(*conditions, QueueItem.status.in_(wanted))
@@ -189,6 +203,7 @@ async def queue_overview(
                 waiting_since=item.waiting_since,
                 paused_seconds=item.paused_seconds,
                 updated_at=item.updated_at,
+                respondent_type=respondent_type,
             )
             for (
                 item,
@@ -200,6 +215,7 @@ async def queue_overview(
                 assignee_given,
                 assignee_family,
                 urgency,
+                respondent_type,
             ) in rows
         ]
         counted = await session.execute(

@@ -20,11 +20,38 @@ from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
 from storage.dialog_runtime import Turn, open_flow
 from storage.models import Conversation, ConversationStatus, Person, SurveyInvitation
-from storage.surveys import SurveyUnavailable, SurveyUnavailableReason, usable_invitation
+from storage.surveys import (
+    OpenInvitation,
+    SurveyUnavailable,
+    SurveyUnavailableReason,
+    open_invitations,
+    usable_invitation,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["open_survey", "resume_survey"]
+__all__ = ["invitations_to_offer", "open_survey", "resume_survey"]
+
+
+async def invitations_to_offer(
+    *, session: AsyncSession, person: Person, now: datetime
+) -> list[OpenInvitation]:
+    """The person's open invitations minus those they are answering now (a query).
+
+    A menu offers these; the one in progress is offered as "Continue" already.
+    """
+    busy = {
+        _preset_of(row)
+        for row in await session.scalars(
+            select(Conversation).where(
+                Conversation.person_id == person.id,
+                Conversation.flow.in_(list(RESPONDENT_OF_FLOW)),
+                Conversation.status == ConversationStatus.ACTIVE,
+            )
+        )
+    }
+    offered = await open_invitations(session=session, person=person, now=now)
+    return [invitation for invitation in offered if invitation.invitation_id not in busy]
 
 
 async def open_survey(

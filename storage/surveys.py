@@ -30,13 +30,14 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.flow import Answers
+from dialogs.flow import Answers, FlowContext
 from dialogs.flows.exit_survey import (
     OPEN_ANSWER_MAX,
     QUESTIONS,
     SCALE_CODES,
     SURVEY_INVITATION,
     VERSION,
+    remaining_time,
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
@@ -107,6 +108,7 @@ __all__ = [
     "open_invitations",
     "open_survey_result",
     "redeem_survey_token",
+    "survey_context",
     "usable_invitation",
 ]
 
@@ -158,6 +160,13 @@ class OpenInvitation:
     respondent_type: RespondentType
     student_name: str
     expires_at: datetime
+
+    @property
+    def label(self) -> Text:
+        """How a menu offers it: a parent or teacher sees whose support it is about."""
+        if self.respondent_type is RespondentType.STUDENT:
+            return Text.of(N_("Exit questionnaire"))
+        return Text.of(N_("Exit questionnaire: {name}"), name=Text.raw(self.student_name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +409,73 @@ async def open_invitations(
     ]
 
 
+def _preset_invitation_id(answers: Answers) -> int | None:
+    raw = answers.get(SURVEY_INVITATION)
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+async def survey_context(
+    *,
+    session: AsyncSession,
+    person: Person,
+    respondent_type: RespondentType,
+    now: datetime,
+    answers: Answers,
+) -> FlowContext:
+    """What the questionnaire shows besides its questions (a query).
+
+    Under every question the honest time left; under the first one whose support it is about
+    (for a parent their child's first name, for a teacher the student's name and class), read
+    from the invitation in ``answers`` and only when it is this person's own.
+    """
+    details = dict(remaining_time(respondent_type.value))
+    first = QUESTIONS[respondent_type.value][0].code
+    intro = Text.of(
+        N_("Your time with the support room has ended. How much do you agree with each sentence?")
+    )
+    invitation_id = _preset_invitation_id(answers)
+    if respondent_type is not RespondentType.STUDENT and invitation_id is not None:
+        student = await session.scalar(
+            select(Person)
+            .join(Trajectory, Trajectory.student_id == Person.id)
+            .join(
+                SurveyInvitation,
+                (SurveyInvitation.trajectory_id == Trajectory.id)
+                & (SurveyInvitation.school_id == Trajectory.school_id),
+            )
+            .where(
+                SurveyInvitation.id == invitation_id,
+                SurveyInvitation.respondent_id == person.id,
+                SurveyInvitation.school_id == person.school_id,
+            )
+        )
+        if student is None:
+            intro = Text.of(N_("How much do you agree with each sentence?"))
+        elif respondent_type is RespondentType.PARENT:
+            intro = Text.of(
+                N_(
+                    "The support for {name} at the support room has ended. How much do you "
+                    "agree with each sentence?"
+                ),
+                name=Text.raw(student.given_name),
+            )
+        else:
+            name = (
+                f"{student.display_name} ({student.group_name})"
+                if student.group_name
+                else student.display_name
+            )
+            intro = Text.of(
+                N_(
+                    "The support for {name} at the support room has ended. How much do you "
+                    "agree with each sentence?"
+                ),
+                name=Text.raw(name),
+            )
+    details[first] = (intro, *details[first])
+    return FlowContext(today=now.astimezone(SCHOOL_TIMEZONE).date(), details=details)
+
+
 # -- completion ------------------------------------------------------------------------------
 
 
@@ -451,8 +527,7 @@ async def complete_survey_in_transaction(
     if not any(person.has_role(role) for role in RESPONDENT_ROLES[respondent_type]):
         log.info("refused: person_id=%s may not answer as %s", person.id, respondent_type)
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
-    raw_id = answers.get(SURVEY_INVITATION)
-    invitation_id = int(raw_id) if isinstance(raw_id, str) and raw_id.isdigit() else None
+    invitation_id = _preset_invitation_id(answers)
     if invitation_id is None:
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
     invitation = await usable_invitation(

@@ -16,10 +16,16 @@ from dialogs.i18n import Catalogs
 from dialogs.text import N_, Text
 from storage.outbox import PERSON_UNREACHABLE, ClaimedMessage
 from storage.referrals import REFERRAL_NEW
+from storage.surveys import SURVEY_COMPLETED, SURVEY_INVITE, SURVEY_REMINDER
 
 #: Button payload that opens one queue item; routed by the Telegram layer, which checks that
 #: the presser may see it (the payload carries no authority).
 OPEN_QUEUE_ITEM = "q:open:{queue_item_id}"
+#: Opens the exit questionnaire of one invitation (`bot.telegram.callbacks.SurveyCallback`);
+#: the Telegram layer checks it is the presser's own, unused and not expired.
+OPEN_SURVEY = "sv:open:{invitation_id}"
+#: Opens one exit-questionnaire result (`bot.telegram.callbacks.SurveyItemCallback`).
+OPEN_SURVEY_ITEM = "qs:open:{queue_item_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +76,60 @@ def _person_unreachable(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+def _survey_invite(payload: Mapping[str, Any]) -> _Content:
+    invitation_id = _id(payload, "invitation_id")
+    return _Content(
+        Text.of(
+            N_(
+                "The school invites you to a short questionnaire: five questions, about 2 "
+                "minutes. Your answers help make the support better."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Start the questionnaire")),
+                OPEN_SURVEY.format(invitation_id=invitation_id),
+            ),
+        ),
+    )
+
+
+def _survey_reminder(payload: Mapping[str, Any]) -> _Content:
+    invitation_id = _id(payload, "invitation_id")
+    return _Content(
+        Text.of(
+            N_(
+                "A reminder: the school's short questionnaire is still open for you. "
+                "It takes about 2 minutes."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Open the questionnaire")),
+                OPEN_SURVEY.format(invitation_id=invitation_id),
+            ),
+        ),
+    )
+
+
+def _survey_completed(payload: Mapping[str, Any]) -> _Content:
+    queue_item_id = _id(payload, "queue_item_id")
+    return _Content(
+        Text.of(N_("An exit questionnaire has been answered. Open this chat to read it.")),
+        (
+            (
+                Text.of(N_("Show the answers")),
+                OPEN_SURVEY_ITEM.format(queue_item_id=queue_item_id),
+            ),
+        ),
+    )
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     REFERRAL_NEW: _referral_new,
+    SURVEY_INVITE: _survey_invite,
+    SURVEY_REMINDER: _survey_reminder,
+    SURVEY_COMPLETED: _survey_completed,
     PERSON_UNREACHABLE: _person_unreachable,
 }
 

@@ -55,3 +55,41 @@ class QueueCallback(CallbackData, prefix="q"):
 
     action: str
     item: int
+
+
+class SurveyCallback(CallbackData, prefix="sv"):
+    """Open the exit questionnaire of one invitation (its message's button, or the menu).
+
+    The invitation id carries no authority: storage checks it is the presser's own, unused and
+    not expired.
+    """
+
+    action: str
+    invitation: int
+
+
+class SurveyItemCallback(CallbackData, prefix="qs"):
+    """A care coordinator's action on one exit-questionnaire queue item (open, close)."""
+
+    action: str
+    item: int
+
+
+class AppointmentCallback(CallbackData, prefix="ap"):
+    """An action on one appointment: move or cancel (its owner), yes / no / show (the intake's
+    mentor), attended / no-show (a coach of the school).
+
+    Nothing here is trusted: storage checks the presser against the appointment. ``version``
+    is the appointment's version the mentor's question was about (0 when it does not matter).
+    """
+
+    action: str
+    appointment: int
+    version: int = 0
+
+
+class TimeoutRequestCallback(CallbackData, prefix="tr"):
+    """A care coordinator's action on one time-out request in the queue (open, approve)."""
+
+    action: str
+    item: int

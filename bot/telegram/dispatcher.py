@@ -7,7 +7,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
-from bot.telegram.handlers import care, fallback, flows, logbook, onboarding, referrals
+from bot.telegram.handlers import care, fallback, flows, logbook, onboarding, referrals, surveys
 from bot.telegram.middlewares import (
     IdempotencyMiddleware,
     IdentityMiddleware,
@@ -29,6 +29,7 @@ def routers() -> list[Router]:
     """Fresh routers in the order they are tried: onboarding first, the catch-all last."""
     return [
         onboarding.build_router(),
+        surveys.build_router(),
         care.build_router(),
         referrals.build_router(),
         logbook.build_router(),

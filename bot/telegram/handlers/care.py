@@ -13,9 +13,10 @@ from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app import App
-from bot.telegram.callbacks import MenuCallback, QueueCallback
+from bot.telegram.callbacks import MenuCallback, QueueCallback, SurveyItemCallback
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import QUEUE
+from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.flows.queue import DECLINE as DECLINE_FLOW
 from dialogs.flows.queue import NOTE as NOTE_FLOW
 from dialogs.flows.queue import QUEUE_ITEM
@@ -24,8 +25,8 @@ from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from storage.dialog_runtime import open_flow
 from storage.errors import InvalidTransition, NotAllowed
-from storage.models import Person, QueueStatus
-from storage.queue import list_queue
+from storage.models import Person, QueueKind, QueueStatus
+from storage.queue import QueueEntry, list_queue
 from storage.queue_actions import ReferralView, accept_for_intake, open_referral, take_in_analysis
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,13 @@ async def on_queue(
     rows = [
         [
             InlineKeyboardButton(
-                text=catalog.render(
-                    Text.of(
-                        N_("#{number} · {student} · {status}"),
-                        number=Text.raw(str(e.queue_item_id)),
-                        student=Text.raw(e.student_name or "?"),
-                        status=Text.of(STATUS[e.status]),
-                    )
-                ),
-                callback_data=QueueCallback(action=OPEN, item=e.queue_item_id).pack(),
+                text=catalog.render(_entry_label(e)),
+                # A completed exit questionnaire opens as a result to read, not a referral.
+                callback_data=(
+                    SurveyItemCallback(action=OPEN, item=e.queue_item_id)
+                    if e.kind is QueueKind.EXIT_SURVEY
+                    else QueueCallback(action=OPEN, item=e.queue_item_id)
+                ).pack(),
             )
         ]
         for e in entries[:20]
@@ -87,6 +86,25 @@ async def on_queue(
         query.message.chat.id,
         catalog.render(Text.plural_of("{count} open item", "{count} open items", len(entries))),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+def _entry_label(e: QueueEntry) -> Text:
+    if e.kind is QueueKind.EXIT_SURVEY:
+        return Text.of(
+            N_("#{number} · questionnaire ({respondent}) · {student} · {status}"),
+            number=Text.raw(str(e.queue_item_id)),
+            respondent=Text.of(
+                RESPONDENT_LABELS.get(e.respondent_type.value if e.respondent_type else "", "?")
+            ),
+            student=Text.raw(e.student_name or "?"),
+            status=Text.of(STATUS[e.status]),
+        )
+    return Text.of(
+        N_("#{number} · {student} · {status}"),
+        number=Text.raw(str(e.queue_item_id)),
+        student=Text.raw(e.student_name or "?"),
+        status=Text.of(STATUS[e.status]),
     )
 
 

@@ -6,12 +6,13 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app import App
-from bot.telegram.callbacks import MenuCallback
+from bot.telegram.callbacks import MenuCallback, SurveyCallback
 from dialogs.flows import get_flow
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from storage.dialog_runtime import active_flow, flows_for
-from storage.models import Person, Role
+from storage.models import Person, Role, utcnow
+from storage.survey_chat import invitations_to_offer
 from storage.trajectory_view import can_read_logbook
 
 OPEN_FLOW = "flow"
@@ -25,6 +26,7 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
     async with app.sessions() as session, session.begin():
         unfinished = await active_flow(session=session, person=person)
         flows = await flows_for(session=session, person=person)
+        invitations = await invitations_to_offer(session=session, person=person, now=utcnow())
         logbook = await can_read_logbook(session=session, reader=person)
     rows: list[list[InlineKeyboardButton]] = []
 
@@ -37,6 +39,11 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
             Text.of(N_("Continue: {flow}"), flow=Text.of(get_flow(unfinished).title)),
             OPEN_FLOW,
             unfinished,
+        )
+    for invitation in invitations:  # exit questionnaires to answer, each its own button
+        data = SurveyCallback(action="open", invitation=invitation.invitation_id).pack()
+        rows.append(
+            [InlineKeyboardButton(text=catalog.render(invitation.label), callback_data=data)]
         )
     for flow in flows:
         if flow.id != unfinished:

@@ -1,0 +1,222 @@
+"""The exit questionnaire in chat: respondents open it from its invitation; the care coordinator
+reads a completed one from the queue and marks it handled.
+
+Buttons carry ids only. Storage checks every press against the person who made it: only the
+invitation's own respondent opens it, and only while it is unused and not expired; only a care
+coordinator of the school reads a result.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from babel import Locale, UnknownLocaleError
+
+from bot.app import App
+from bot.telegram.callbacks import MenuCallback, SurveyCallback, SurveyItemCallback
+from bot.telegram.handlers.care import STATUS
+from bot.telegram.handlers.flows import show_turn
+from bot.telegram.handlers.menu import OPEN_FLOW
+from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_OF_FLOW, scale_label
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from storage.errors import InvalidTransition, NotAllowed
+from storage.models import Person, QueueStatus
+from storage.survey_chat import open_survey, resume_survey
+from storage.surveys import (
+    SurveyResultView,
+    SurveyUnavailable,
+    close_survey_item,
+    open_survey_result,
+)
+
+log = logging.getLogger(__name__)
+
+OPEN, CLOSE = "open", "close"
+
+
+async def on_survey(
+    query: CallbackQuery,
+    *,
+    callback_data: SurveyCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """The invitation's button: start or resume this person's questionnaire."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    try:
+        async with app.sessions() as session:
+            turn = await open_survey(
+                session=session,
+                person=person,
+                invitation_id=callback_data.invitation,
+                now=datetime.now(UTC),
+            )
+    except (SurveyUnavailable, NotAllowed) as refusal:
+        log.info("survey open refused for person %s", person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    await show_turn(bot, chat_id, turn, catalog)
+
+
+async def on_survey_continue(
+    query: CallbackQuery,
+    *,
+    callback_data: MenuCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """The menu's "Continue" for a questionnaire: its invitation is checked again first."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    try:
+        async with app.sessions() as session:
+            turn = await resume_survey(
+                session=session, person=person, flow_id=callback_data.value, now=datetime.now(UTC)
+            )
+    except (SurveyUnavailable, NotAllowed) as refusal:
+        log.info("survey resume refused for person %s", person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    await show_turn(bot, chat_id, turn, catalog)
+
+
+def _language_name(code: str | None, catalog: Catalog) -> str:
+    if not code:
+        return "?"
+    try:
+        return Locale.parse(code).get_display_name(catalog.locale) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def result_text(view: SurveyResultView, catalog: Catalog) -> str:
+    """A completed questionnaire as the care coordinator reads it, in their language.
+
+    Statements and scale answers are in the reader's language; free text is shown as the
+    respondent wrote it, with the language it was written in.
+    """
+    respondent = Text.of(RESPONDENT_LABELS.get(view.respondent_type.value, N_("respondent")))
+    student = f"{view.student_name} ({view.group_name})" if view.group_name else view.student_name
+    lines = [
+        Text.of(
+            N_("Exit questionnaire #{number} · {status}"),
+            number=Text.raw(str(view.queue_item_id)),
+            status=Text.of(STATUS[view.status]),
+        ),
+        Text.of(
+            N_("Answered by: {name} ({respondent})"),
+            name=Text.raw(view.respondent_name),
+            respondent=respondent,
+        ),
+        Text.of(N_("About: {name}"), name=Text.raw(student)),
+        Text.of(N_("Answered on: {date}"), date=view.completed_at),
+        Text.of(
+            N_("Version {version}, answered in {language}"),
+            version=Text.raw(str(view.version)),
+            language=Text.raw(_language_name(view.language, catalog)),
+        ),
+    ]
+    given = {answer.code: answer for answer in view.answers}
+    known = {q.code for q in QUESTIONS.get(view.respondent_type.value, ())}
+    for question in QUESTIONS.get(view.respondent_type.value, ()):
+        lines.append(
+            Text.of(
+                N_("{code} · {question}"),
+                code=Text.raw(question.code),
+                question=Text.of(question.text),
+            )
+        )
+        answer = given.get(question.code)
+        if answer is None:
+            lines.append(Text.of(N_("→ (no answer)")))
+        elif answer.text is not None:
+            lines.append(
+                Text.of(
+                    N_("→ “{text}” (written in {language})"),
+                    text=Text.raw(answer.text),
+                    language=Text.raw(_language_name(answer.text_language, catalog)),
+                )
+            )
+        else:
+            lines.append(Text.of(N_("→ {answer}"), answer=scale_label(answer.value or "")))
+    for code in sorted(set(given) - known):  # answers of another version's questions
+        extra = given[code]
+        shown = extra.text if extra.text is not None else (extra.value or "")
+        lines.append(Text.raw(f"{code}: {shown}"))
+    return "\n".join(catalog.render(line) for line in lines)
+
+
+def result_actions(view: SurveyResultView, catalog: Catalog) -> InlineKeyboardMarkup | None:
+    """ "Mark as handled" while the result is open; nothing once it is closed."""
+    if view.status is QueueStatus.CLOSED:
+        return None
+    data = SurveyItemCallback(action=CLOSE, item=view.queue_item_id).pack()
+    label = catalog.render(Text.of(N_("Mark as handled")))
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
+    )
+
+
+async def on_survey_item(
+    query: CallbackQuery,
+    *,
+    callback_data: SurveyItemCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """Open a completed questionnaire from the queue, or mark it handled; then show it."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    try:
+        if callback_data.action == CLOSE:
+            async with app.sessions() as session:
+                await close_survey_item(
+                    session=session,
+                    actor=person,
+                    queue_item_id=callback_data.item,
+                    now=datetime.now(UTC),
+                )
+        async with app.sessions() as session:
+            view = await open_survey_result(
+                session=session, viewer=person, queue_item_id=callback_data.item
+            )
+    except (NotAllowed, InvalidTransition) as refusal:
+        log.info("survey item %s refused for person %s", callback_data.action, person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    await bot.send_message(
+        chat_id, result_text(view, catalog), reply_markup=result_actions(view, catalog)
+    )
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per dispatcher).
+
+    It comes before the flows router: the menu's "Continue" of a questionnaire lands here, so
+    its invitation is checked again before the flow resumes.
+    """
+    router = Router(name=__name__)
+    router.callback_query.register(on_survey, SurveyCallback.filter())
+    router.callback_query.register(
+        on_survey_continue,
+        MenuCallback.filter((F.action == OPEN_FLOW) & F.value.in_(set(RESPONDENT_OF_FLOW))),
+    )
+    router.callback_query.register(on_survey_item, SurveyItemCallback.filter())
+    return router
