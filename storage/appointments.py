@@ -30,11 +30,13 @@ codes only); notifications go through the outbox in the same transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, false, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -348,9 +350,11 @@ async def _kind_problem(
 
 
 async def _coaches_for(
-    *, session: AsyncSession, schedule: Schedule, trajectory: Trajectory | None
+    *, session: AsyncSession, schedule: Schedule, rule: TypeRule, trajectory: Trajectory | None
 ) -> list[int]:
     """Coaches a coach appointment may be with: the trajectory's own coach if it has one."""
+    if rule.resource is not AppointmentResource.COACH:
+        return []
     coaches = list(
         await session.scalars(
             select(Person.id)
@@ -561,7 +565,9 @@ async def free_slots(
     )
     if problem is not None:
         raise BookingRefused(problem)
-    coaches = await _coaches_for(session=session, schedule=schedule, trajectory=trajectory)
+    coaches = await _coaches_for(
+        session=session, schedule=schedule, rule=rule, trajectory=trajectory
+    )
     found = await _open_candidates(
         session=session,
         schedule=schedule,
@@ -597,6 +603,34 @@ async def _rule_for(
 
 
 # --- booking ---------------------------------------------------------------------------------
+
+#: How often a unit of work is tried again when SQLite stays locked beyond its busy timeout.
+SQLITE_LOCKED_RETRIES = 5
+
+_T = TypeVar("_T")
+
+
+async def _unit_of_work(session: AsyncSession, work: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``work`` in a transaction of its own; on SQLite, again when the database stayed locked.
+
+    SQLite's busy handler is not fair: under a burst of writers (every transaction begins
+    IMMEDIATE) one connection can keep losing the lock to newer ones until its busy timeout
+    runs out. Nothing was written then (the transaction never began, or rolled back whole), so
+    trying again is safe; the conditional UPDATEs still decide who gets a place.
+    """
+    attempt = 0
+    while True:
+        try:
+            async with session.begin():
+                return await work()
+        except OperationalError as error:
+            attempt += 1
+            locked = session.get_bind().dialect.name == "sqlite" and "database is locked" in str(
+                error.orig
+            )
+            if not locked or attempt > SQLITE_LOCKED_RETRIES:
+                raise
+            log.warning("database locked; unit of work tried again (attempt %s)", attempt + 1)
 
 
 def _time_problem(*, schedule: Schedule, starts_at: datetime, now: datetime) -> Text | None:
@@ -708,8 +742,9 @@ async def book(
     move_appointment_id: int | None = None,
 ) -> AppointmentView | BookingRequested:
     """`book_in_transaction` as a unit of work (nothing is written when it raises)."""
-    async with session.begin():
-        return await book_in_transaction(
+    return await _unit_of_work(
+        session,
+        lambda: book_in_transaction(
             session=session,
             actor=actor,
             student_id=student_id,
@@ -717,7 +752,8 @@ async def book(
             starts_at=starts_at,
             now=now,
             move_appointment_id=move_appointment_id,
-        )
+        ),
+    )
 
 
 async def book_in_transaction(
@@ -870,7 +906,9 @@ async def _ensure_on_grid(
     starts_at: datetime,
 ) -> list[Candidate]:
     """The candidates (one per resource) starting exactly at ``starts_at``, or refused."""
-    coaches = await _coaches_for(session=session, schedule=schedule, trajectory=trajectory)
+    coaches = await _coaches_for(
+        session=session, schedule=schedule, rule=rule, trajectory=trajectory
+    )
     candidates = [
         c
         for c in schedule.candidates(rule.kind, schedule.local_day(starts_at), coaches)
@@ -923,7 +961,9 @@ async def _alternatives(
     moving: Appointment | None,
 ) -> tuple[Slot, ...]:
     """The free slots nearest to ``starts_at`` (the same day first, then the days around)."""
-    coaches = await _coaches_for(session=session, schedule=schedule, trajectory=trajectory)
+    coaches = await _coaches_for(
+        session=session, schedule=schedule, rule=rule, trajectory=trajectory
+    )
     found = await _open_candidates(
         session=session,
         schedule=schedule,
@@ -1248,10 +1288,12 @@ async def cancel(
     *, session: AsyncSession, actor: Person, appointment_id: int, now: datetime
 ) -> AppointmentView:
     """`cancel_in_transaction` as a unit of work."""
-    async with session.begin():
-        return await cancel_in_transaction(
+    return await _unit_of_work(
+        session,
+        lambda: cancel_in_transaction(
             session=session, actor=actor, appointment_id=appointment_id, now=now
-        )
+        ),
+    )
 
 
 async def cancel_in_transaction(
