@@ -22,9 +22,10 @@ Definitions (also in docs/decisions.md and on the page's footnote):
 * **time-outs per student**: time-out appointments attended in the month / distinct students
   with an active trajectory in the month.
 * **overdue**: trajectories not closed at the month's end (today in the running month) that
-  are past their end date, or have an evaluation due before that day and not held by then,
-  or had a week with more time-outs (booked, confirmed or attended) than the plan allows (the
-  week's cap; none when time-out is not in the plan).
+  the trajectory list would flag on that day (`storage.trajectory_view.overdue_flags`, reused):
+  past their end date, or an evaluation due before that day and not held by then, or a week
+  (begun by then) with more time-outs (booked, confirmed or attended) than the plan allows,
+  or any time-out while time-out is not in the plan.
 * **questionnaire** (`storage.survey_report`, reused): mean score (1-5, "don't know" left out)
   per question and respondent type over the questionnaires completed in the month; response
   rate per respondent type = answered / invited, of the invitations created in the month
@@ -70,8 +71,10 @@ from storage.models import (
     SupportKind,
     Trajectory,
     TrajectoryEvaluation,
+    TrajectoryStatus,
 )
 from storage.survey_report import survey_report
+from storage.trajectory_view import COUNTED_TIMEOUT_STATUSES, EvaluationFacts, overdue_flags
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +85,6 @@ MAX_MONTHS = 24
 
 _K = TypeVar("_K")
 
-#: Time-out appointments that use up the week's allowance (a no-show or cancellation does not).
-_COUNTED_TIMEOUT = (
-    AppointmentStatus.BOOKED,
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.ATTENDED,
-)
 #: Read a little beyond the period in UTC, then bucket by local date (exact in any time zone).
 _MARGIN = timedelta(days=2)
 
@@ -315,12 +312,13 @@ class _TrajectoryFacts:
     activated_on: date | None
     closed_on: date | None
     end_date: date | None
-    allowed_per_week: int
+    timeouts_in_plan: bool
+    timeouts_per_week: int
     class_observation: bool
     #: (due, held) per evaluation.
     evaluations: tuple[tuple[date, date | None], ...]
-    #: Monday of a week → time-outs counted against that week's cap.
-    timeout_weeks: Mapping[date, int]
+    #: School-local days of the time-outs that count against the week's cap.
+    timeout_days: tuple[date, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,19 +381,35 @@ def _month_raw(facts: _SchoolFacts, month: Month, survey: SurveyMonth | None) ->
 
 
 def _overdue(trajectory: _TrajectoryFacts, as_of: date) -> bool:
-    """Whether the trajectory was open and overdue on ``as_of`` (see the module's definition)."""
+    """Whether the trajectory was open on ``as_of`` and flagged as the trajectory list flags
+    it (`storage.trajectory_view.overdue_flags`), with what was known by that day: evaluations
+    held later count as not held, time-outs count for the weeks begun by then."""
     if trajectory.created_on > as_of:
         return False
     if trajectory.closed_on is not None and trajectory.closed_on <= as_of:
         return False
-    if trajectory.end_date is not None and trajectory.end_date < as_of:
-        return True
-    if any(due < as_of and (held is None or held > as_of) for due, held in trajectory.evaluations):
-        return True
-    return any(
-        week <= as_of and count > trajectory.allowed_per_week
-        for week, count in trajectory.timeout_weeks.items()
+    flags = overdue_flags(
+        status=TrajectoryStatus.ACTIVE,
+        end_date=trajectory.end_date,
+        evaluations=[
+            EvaluationFacts(
+                due_on=due, held_on=held if held is not None and held <= as_of else None
+            )
+            for due, held in trajectory.evaluations
+        ],
+        timeouts_in_plan=trajectory.timeouts_in_plan,
+        timeouts_per_week=trajectory.timeouts_per_week,
+        timeout_days=[
+            day for day in trajectory.timeout_days if day - timedelta(days=day.weekday()) <= as_of
+        ],
+        today=as_of,
     )
+    return bool(flags)
+
+
+def _known(day: date | None, as_of: date) -> date | None:
+    """``day`` if it had come by ``as_of``, else ``None``."""
+    return day if day is not None and day <= as_of else None
 
 
 def _pool(raws: Iterable[_MonthRaw]) -> _MonthRaw:
@@ -654,18 +668,15 @@ async def _read_facts(
         ).where(TrajectoryEvaluation.trajectory_id.in_(relevant))
     ):
         evaluations.setdefault(trajectory_id, []).append((due_on, held_on))
-    weeks: dict[int, dict[date, int]] = {}
+    timeout_days: dict[int, list[date]] = {}
     for trajectory_id, school_id, starts_at in await session.execute(
         select(Appointment.trajectory_id, Appointment.school_id, Appointment.starts_at).where(
             Appointment.trajectory_id.in_(relevant),
             Appointment.kind == AppointmentKind.TIME_OUT,
-            Appointment.status.in_(_COUNTED_TIMEOUT),
+            Appointment.status.in_(COUNTED_TIMEOUT_STATUSES),
         )
     ):
-        day = _local_day(starts_at, zones[school_id])
-        monday = day - timedelta(days=day.weekday())
-        per_week = weeks.setdefault(trajectory_id, {})
-        per_week[monday] = per_week.get(monday, 0) + 1
+        timeout_days.setdefault(trajectory_id, []).append(_local_day(starts_at, zones[school_id]))
 
     trajectories: dict[int, list[_TrajectoryFacts]] = {school_id: [] for school_id in school_ids}
     for (
@@ -688,10 +699,11 @@ async def _read_facts(
                 activated_on=_local_day(activated_at, zone) if activated_at else None,
                 closed_on=_local_day(closed_at, zone) if closed_at else None,
                 end_date=end_date,
-                allowed_per_week=timeouts_per_week if timeouts_in_plan else 0,
+                timeouts_in_plan=timeouts_in_plan,
+                timeouts_per_week=timeouts_per_week,
                 class_observation=SupportKind.CLASS_OBSERVATION.value in (support or ()),
                 evaluations=tuple(evaluations.get(trajectory_id, ())),
-                timeout_weeks=MappingProxyType(weeks.get(trajectory_id, {})),
+                timeout_days=tuple(timeout_days.get(trajectory_id, ())),
             )
         )
 
