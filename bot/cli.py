@@ -99,8 +99,20 @@ def demo_data(settings: Settings, if_empty: bool) -> None:
                 )
             ),
         )
+        if summary.accounts:
+            _say(settings, _demo_login_text(summary.accounts))
 
     _run(go())
+
+
+def _demo_login_text(accounts: tuple[str, ...]) -> Text:
+    from storage.demo import DEMO_PASSWORD
+
+    return Text.of(
+        N_("Web app accounts (password “{password}”): {usernames}."),
+        password=Text.raw(DEMO_PASSWORD),
+        usernames=Text.raw(", ".join(accounts)),
+    )
 
 
 @main.command("import", help="Import students, parents, mentors and their links from a CSV file.")
@@ -285,11 +297,16 @@ def webhook(settings: Settings) -> None:
     _run(serve_webhook(settings))
 
 
-@main.command(help="Run the Telegram bot (long polling) when TELEGRAM_BOT_TOKEN is set.")
+@main.command(
+    help="Run the web app, and the Telegram bot (long polling) when TELEGRAM_BOT_TOKEN is set."
+)
 @click.pass_obj
 def run(settings: Settings) -> None:
-    """Without a token, explain how to try the product in the terminal instead."""
-    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+    """The web app always; without a token, explain how to try the chat in the terminal."""
+    with_bot = bool(
+        settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value()
+    )
+    if not with_bot:
         _say(
             settings,
             Text.of(
@@ -303,7 +320,131 @@ def run(settings: Settings) -> None:
                 )
             ),
         )
-        return
-    from bot.telegram.polling import run_polling
+    _serve(settings, with_bot=with_bot)
 
-    _run(run_polling(settings))
+
+@main.command(help="Run the web app only (staff dashboard, indicators, web chat).")
+@click.pass_obj
+def web(settings: Settings) -> None:
+    """The web app without the Telegram bot."""
+    _serve(settings, with_bot=False)
+
+
+def _serve(settings: Settings, *, with_bot: bool) -> None:
+    from bot.app import App
+    from bot.runner import PortInUseError, serve, web_lines
+    from storage.demo import demo_accounts
+
+    async def lines(app: App) -> list[Text]:
+        found = web_lines(settings)
+        async with app.sessions() as session:
+            accounts = await demo_accounts(session=session)
+        if accounts:
+            found.append(_demo_login_text(accounts))
+        else:
+            found.append(
+                Text.of(
+                    N_(
+                        "Log in with a staff account; create one with "
+                        "`trajectbot staff-account create --person ID`."
+                    )
+                )
+            )
+        if with_bot:
+            found.append(Text.of(N_("The Telegram bot is running (long polling).")))
+        found.append(Text.of(N_("Stop with Ctrl-C.")))
+        return found
+
+    try:
+        _run(
+            serve(
+                settings,
+                with_bot=with_bot,
+                announce=lambda text: _say(settings, text),
+                startup_lines=lines,
+            )
+        )
+    except PortInUseError:
+        _say(
+            settings,
+            Text.of(
+                N_(
+                    "The web app cannot listen on {address}: it is in use (is trajectbot "
+                    "already running?). Stop the other program or set WEB_PORT in .env."
+                ),
+                address=Text.raw(f"{settings.web_host}:{settings.web_port}"),
+            ),
+            err=True,
+        )
+        sys.exit(2)
+
+
+@main.group("staff-account", help="Web app accounts of staff members.")
+def staff_account() -> None:
+    """Commands for staff accounts."""
+
+
+@staff_account.command(
+    "create", help="Create a web app account for a care coordinator, coach, admin or viewer."
+)
+@click.option("--person", "person", required=True, help="The person's id at the school.")
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.option("--username", help="Login name (default: the person's id).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts).",
+)
+@click.pass_obj
+def staff_account_create(
+    settings: Settings,
+    person: str,
+    school_code: str | None,
+    username: str | None,
+    password_stdin: bool,
+) -> None:
+    """The password is asked twice (hidden), or read from stdin; only its argon2 hash is kept."""
+    from datetime import UTC, datetime
+
+    from storage.errors import InputInvalid
+    from storage.staff_accounts import create_staff_account, validate_password
+
+    catalog = _catalog(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            catalog.render(Text.of(N_("Password"))),
+            hide_input=True,
+            confirmation_prompt=catalog.render(Text.of(N_("The same password again"))),
+        )
+    problem = validate_password(password)
+    if problem is not None:
+        _say(settings, problem, err=True)
+        sys.exit(1)
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app, app.sessions() as session:
+            try:
+                account = await create_staff_account(
+                    session=session,
+                    school_code=school_code,
+                    external_id=person,
+                    username=username or person,
+                    password=password,
+                    now=datetime.now(UTC),
+                )
+            except InputInvalid as refused:
+                _say(settings, refused.reason, err=True)
+                return 1
+        _say(
+            settings,
+            Text.of(
+                N_("Web account “{username}” created. Log in at {url}"),
+                username=Text.raw(account.username),
+                url=Text.raw(settings.web_url + "/login"),
+            ),
+        )
+        return 0
+
+    sys.exit(_run(go()))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.importer import apply_people_rows
-from storage.models import Person, School
+from storage.models import Person, School, StaffAccount
 from storage.staff_accounts import create_staff_account_in_transaction, hash_password
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,18 @@ async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSumm
     return DemoSummary(
         created=True, school_id=school.id, external_ids=report.created, accounts=DEMO_ACCOUNTS
     )
+
+
+async def demo_accounts(*, session: AsyncSession) -> tuple[str, ...]:
+    """The demo web accounts that exist (none without the demo school); a unit of work."""
+    async with session.begin():
+        found = await session.scalars(
+            select(StaffAccount.username)
+            .join(School, School.id == StaffAccount.school_id)
+            .where(School.code == DEMO_SCHOOL_CODE, StaffAccount.username.in_(DEMO_ACCOUNTS))
+        )
+        present = set(found)
+    return tuple(username for username in DEMO_ACCOUNTS if username in present)
 
 
 @lru_cache(maxsize=1)

@@ -30,15 +30,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.text import N_, Text
 from storage.audit import record_audit
 from storage.errors import InputInvalid, NotFound
-from storage.models import Person, Role, StaffAccount
+from storage.models import Person, StaffAccount
 from storage.people import get_person_by_external_id
 from storage.schools import find_school
-from storage.web_sessions import SESSION_TTL, NewSession, start_session_in_transaction
+from storage.web_sessions import (
+    SESSION_TTL,
+    STAFF_ROLES,
+    NewSession,
+    start_session_in_transaction,
+)
 
 log = logging.getLogger(__name__)
 
-#: Roles that may have a web account.
-STAFF_ROLES = frozenset({Role.CARE_COORDINATOR, Role.COACH, Role.ADMIN, Role.PARTNERSHIP_VIEWER})
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")

@@ -22,11 +22,13 @@ from storage.access import reload_actor
 from storage.audit import record_audit
 from storage.errors import NotAllowed, StorageError
 from storage.invites import hash_token
-from storage.models import LoginLink, Person, StaffAccount, WebSession
+from storage.models import LoginLink, Person, Role, StaffAccount, WebSession
 
 log = logging.getLogger(__name__)
 
 SESSION_TTL = timedelta(hours=12)
+#: Roles that may have a web account (and ask the bot for a login link).
+STAFF_ROLES = frozenset({Role.CARE_COORDINATOR, Role.COACH, Role.ADMIN, Role.PARTNERSHIP_VIEWER})
 LOGIN_LINK_TTL = timedelta(minutes=10)
 
 
@@ -138,11 +140,14 @@ async def create_login_link(
 ) -> str:
     """A one-time login token for ``person`` (a unit of work); returns the raw token.
 
-    `NotAllowed` unless the person (re-read from the database) has a web account. Audited as
-    ``web.login_link`` with ids only.
+    `NotAllowed` unless the person (re-read from the database) holds a staff role
+    (`STAFF_ROLES`) and has a web account. Audited as ``web.login_link`` with ids only.
     """
     async with session.begin():
         person = await reload_actor(session=session, actor=person)
+        if not any(person.has_role(role) for role in STAFF_ROLES):
+            log.info("login link refused: person_id=%s holds no staff role", person.id)
+            raise NotAllowed(Text.of(N_("This is not available for your role.")))
         account = await session.scalar(
             select(StaffAccount).where(StaffAccount.person_id == person.id)
         )

@@ -7,7 +7,16 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
-from bot.telegram.handlers import care, fallback, flows, logbook, onboarding, referrals, surveys
+from bot.telegram.handlers import (
+    care,
+    fallback,
+    flows,
+    logbook,
+    onboarding,
+    referrals,
+    surveys,
+    web_login,
+)
 from bot.telegram.middlewares import (
     IdempotencyMiddleware,
     IdentityMiddleware,
@@ -33,6 +42,7 @@ def routers() -> list[Router]:
         care.build_router(),
         referrals.build_router(),
         logbook.build_router(),
+        web_login.build_router(),
         flows.build_router(),
         fallback.build_router(),
     ]

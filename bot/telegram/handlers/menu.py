@@ -14,11 +14,13 @@ from storage.dialog_runtime import active_flow, flows_for
 from storage.models import Person, Role, utcnow
 from storage.survey_chat import invitations_to_offer
 from storage.trajectory_view import can_read_logbook
+from storage.web_sessions import STAFF_ROLES
 
 OPEN_FLOW = "flow"
 MY_REFERRALS = "referrals"
 QUEUE = "queue"
 LOGBOOK = "logbook"
+WEB_LOGIN = "web_login"
 
 
 async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: Catalog) -> None:
@@ -54,6 +56,8 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
         add(Text.of(N_("Queue")), QUEUE)
     if logbook:
         add(Text.of(N_("Logbook")), LOGBOOK)
+    if any(person.has_role(role) for role in STAFF_ROLES):
+        add(Text.of(N_("Log in to the web app")), WEB_LOGIN)
     if not rows:
         await bot.send_message(
             chat_id,
