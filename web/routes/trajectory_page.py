@@ -1,0 +1,380 @@
+"""The trajectory page: goals, dates, evaluations, appointments and attendance, the logbook,
+overdue flags, the plan form and closing (which starts the exit questionnaire).
+
+Open to the school's care coordinators and coaches; the plan and closing are the care
+coordinator's (the seeds: only the ZOCO decides on placement), the logbook and "evaluation
+held" are both's. Every read and change goes through `storage.trajectory_view` /
+`storage.trajectories`, which authorize from the database and write the audit trail
+(``trajectory.view``, ``trajectory.plan``, ``logbook.add``, ``trajectory.evaluation_held``,
+``trajectory.close``). Another school's trajectory and an unknown id give the same 404.
+
+After a change the browser is redirected to the page (POST-redirect-GET) with
+``?done=<action>``; a refused form shows the page again with the problems next to the fields
+and everything typed kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from storage.errors import InputInvalid, InvalidTransition, NotAllowed
+from storage.models import Role
+from storage.trajectories import GOALS_MAX, TIMEOUTS_PER_WEEK_MAX, close_trajectory, set_plan
+from storage.trajectory_view import (
+    LOGBOOK_MAX,
+    TrajectoryPage,
+    add_logbook_entry,
+    mark_evaluation_held,
+    open_trajectory,
+    validate_logbook_text,
+)
+from web import labels
+from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, TrajectoryStaffDep, WebDep
+from web.errors import NotAvailable
+from web.nav import NavItem
+from web.pages import render_page
+from web.routes.queue import EVALUATION_FIELDS, PlanForm
+
+log = logging.getLogger(__name__)
+
+#: The page is reached from the trajectory list (its own navigation entry).
+NAV: tuple[NavItem, ...] = ()
+
+DONE: dict[str, str] = {
+    "plan": N_("The plan has been saved."),
+    "logbook": N_("The logbook entry has been saved."),
+    "held": N_("The evaluation has been marked as held."),
+    "close": N_("The trajectory has been closed and the exit questionnaire has started."),
+}
+
+APPOINTMENT_KIND: dict[str, str] = {
+    "intake": N_("intake"),
+    "gesprek": N_("conversation"),
+    "time_out": N_("time-out"),
+    "evaluation": N_("evaluation"),
+}
+APPOINTMENT_STATUS: dict[str, str] = {
+    "booked": N_("booked"),
+    "confirmed": N_("confirmed"),
+    "cancelled": N_("cancelled"),
+    "attended": N_("attended"),
+    "no_show": N_("did not come"),
+}
+EVALUATION_KIND: dict[str, str] = {
+    "interim": N_("interim evaluation"),
+    "final": N_("final evaluation"),
+}
+RESPONDENT: dict[str, str] = {
+    "student": N_("student"),
+    "parent": N_("parent"),
+    "teacher": N_("mentor"),
+}
+INVITATION_STATE: dict[str, str] = {
+    "answered": N_("answered"),
+    "open": N_("not answered yet"),
+    "expired": N_("expired without an answer"),
+}
+
+
+def plan_form_of(page: TrajectoryPage) -> PlanForm:
+    """The plan form filled with the stored plan (empty fields where nothing is planned)."""
+    interim = [day.isoformat() for day in page.interim_dates][:EVALUATION_FIELDS]
+    return PlanForm(
+        goals=page.goals or "",
+        start=page.start_date.isoformat() if page.start_date else "",
+        end=page.end_date.isoformat() if page.end_date else "",
+        evaluations=interim + [""] * (EVALUATION_FIELDS - len(interim)),
+        timeouts_in_plan=page.timeouts_in_plan,
+        timeouts_per_week=str(page.timeouts_per_week),
+    )
+
+
+async def _page(
+    request: Request,
+    web: WebDep,
+    staff: Staff,
+    session: SessionDep,
+    trajectory_id: int,
+    *,
+    status_code: int = 200,
+    error: Text | None = None,
+    done: str = "",
+    plan: PlanForm | None = None,
+    plan_problems: dict[str, Text] | None = None,
+    logbook_text: str = "",
+    logbook_problem: Text | None = None,
+    template: str = "trajectory.html",
+) -> Response:
+    try:
+        page = await open_trajectory(
+            session=session, viewer=staff.person, trajectory_id=trajectory_id, now=web.now()
+        )
+    except NotAllowed as refused:
+        await _after_refusal(session, staff)
+        raise NotAvailable from refused
+    is_open = page.status.value != "closed"
+    coordinator = staff.has_role(Role.CARE_COORDINATOR)
+    return render_page(
+        request,
+        template,
+        staff=staff,
+        status_code=status_code,
+        page=page,
+        error=error,
+        done=Text.of(DONE[done]) if done in DONE else None,
+        can_plan=coordinator and is_open,
+        can_close=coordinator and is_open,
+        can_write=is_open,
+        plan=plan or plan_form_of(page),
+        plan_problems=plan_problems or {},
+        logbook_text=logbook_text,
+        logbook_problem=logbook_problem,
+        limits={
+            "goals": GOALS_MAX,
+            "logbook": LOGBOOK_MAX,
+            "timeouts_per_week": TIMEOUTS_PER_WEEK_MAX,
+        },
+        labels=labels,
+        names={
+            "appointment_kind": APPOINTMENT_KIND,
+            "appointment_status": APPOINTMENT_STATUS,
+            "evaluation_kind": EVALUATION_KIND,
+            "respondent": RESPONDENT,
+            "invitation_state": INVITATION_STATE,
+        },
+    )
+
+
+def _done(trajectory_id: int, action: str) -> Response:
+    return RedirectResponse(f"/trajectories/{trajectory_id}?done={action}", status_code=303)
+
+
+async def _after_refusal(session: AsyncSession, staff: Staff) -> None:
+    """Load the staff member again after a refused unit of work.
+
+    Its rollback expired every row the request's session held, the logged-in person's too;
+    the page shown next (or the error page, rendered after the session is closed) names them.
+    """
+    await session.refresh(staff.person)
+    await session.commit()  # ends the read; the next unit of work begins its own
+
+
+async def trajectory_page(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: TrajectoryStaffDep,
+    session: SessionDep,
+    trajectory_id: int,
+    done: str = "",
+) -> Response:
+    """One trajectory (audited as ``trajectory.view``)."""
+    return await _page(request, web, staff, session, trajectory_id, done=done)
+
+
+async def save_plan(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: CoordinatorDep,
+    session: SessionDep,
+    trajectory_id: int,
+    goals: Annotated[str, Form()] = "",
+    start: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
+    evaluation: Annotated[list[str] | None, Form()] = None,
+    timeouts_in_plan: Annotated[str, Form()] = "",
+    timeouts_per_week: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the plan (goals, start, end, evaluations, time-outs); care coordinator only."""
+    typed = (evaluation or [])[:EVALUATION_FIELDS]
+    form = PlanForm(
+        goals=goals,
+        start=start,
+        end=end,
+        evaluations=typed + [""] * (EVALUATION_FIELDS - len(typed)),
+        timeouts_in_plan=bool(timeouts_in_plan),
+        timeouts_per_week=timeouts_per_week,
+    )
+    plan, problems = form.parse()
+    if plan is None:
+        return await _page(
+            request,
+            web,
+            staff,
+            session,
+            trajectory_id,
+            status_code=422,
+            plan=form,
+            plan_problems=problems,
+        )
+    try:
+        await set_plan(
+            session=session,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            plan=plan,
+            now=web.now(),
+        )
+    except NotAllowed as refused:
+        await _after_refusal(session, staff)
+        raise NotAvailable from refused
+    except (InvalidTransition, InputInvalid) as refused:
+        await _after_refusal(session, staff)
+        return await _page(
+            request,
+            web,
+            staff,
+            session,
+            trajectory_id,
+            status_code=409,
+            error=refused.reason,
+            plan=form,
+        )
+    return _done(trajectory_id, "plan")
+
+
+async def write_logbook(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: TrajectoryStaffDep,
+    session: SessionDep,
+    trajectory_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a logbook entry (coach or care coordinator); read in chat by student, parents and
+    mentor."""
+    problem = validate_logbook_text(text)
+    if problem is None:
+        try:
+            await add_logbook_entry(
+                session=session,
+                author=staff.person,
+                trajectory_id=trajectory_id,
+                text=text,
+                now=web.now(),
+            )
+        except NotAllowed as refused:
+            await _after_refusal(session, staff)
+            raise NotAvailable from refused
+        except InputInvalid as refused:
+            await _after_refusal(session, staff)
+            problem = refused.reason
+        except InvalidTransition as refused:
+            await _after_refusal(session, staff)
+            return await _page(
+                request,
+                web,
+                staff,
+                session,
+                trajectory_id,
+                status_code=409,
+                error=refused.reason,
+                logbook_text=text,
+            )
+    if problem is not None:
+        return await _page(
+            request,
+            web,
+            staff,
+            session,
+            trajectory_id,
+            status_code=422,
+            logbook_text=text,
+            logbook_problem=problem,
+        )
+    return _done(trajectory_id, "logbook")
+
+
+async def evaluation_held(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: TrajectoryStaffDep,
+    session: SessionDep,
+    trajectory_id: int,
+    evaluation_id: int,
+) -> Response:
+    """Mark a planned evaluation as held today."""
+    try:
+        await mark_evaluation_held(
+            session=session,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            evaluation_id=evaluation_id,
+            now=web.now(),
+        )
+    except NotAllowed as refused:
+        await _after_refusal(session, staff)
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        await _after_refusal(session, staff)
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+        )
+    return _done(trajectory_id, "held")
+
+
+async def confirm_close(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: CoordinatorDep,
+    session: SessionDep,
+    trajectory_id: int,
+) -> Response:
+    """The confirmation step before closing: what closing does, and the button that does it."""
+    return await _page(
+        request, web, staff, session, trajectory_id, template="trajectory_close.html"
+    )
+
+
+async def close(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: CoordinatorDep,
+    session: SessionDep,
+    trajectory_id: int,
+) -> Response:
+    """Close the trajectory: the exit questionnaire goes out in the same transaction."""
+    try:
+        await close_trajectory(
+            session=session, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
+        )
+    except NotAllowed as refused:
+        await _after_refusal(session, staff)
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        await _after_refusal(session, staff)
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+        )
+    return _done(trajectory_id, "close")
+
+
+def build_router() -> APIRouter:
+    """A fresh router with the trajectory page and its actions."""
+    router = APIRouter()
+    router.add_api_route("/trajectories/{trajectory_id:int}", trajectory_page, methods=["GET"])
+    router.add_api_route("/trajectories/{trajectory_id:int}/close", confirm_close, methods=["GET"])
+    for path, endpoint in (
+        ("plan", save_plan),
+        ("logbook", write_logbook),
+        ("evaluations/{evaluation_id:int}/held", evaluation_held),
+        ("close", close),
+    ):
+        router.add_api_route(
+            f"/trajectories/{{trajectory_id:int}}/{path}",
+            endpoint,
+            methods=["POST"],
+            dependencies=[CsrfProtected],
+        )
+    return router
