@@ -169,12 +169,15 @@ async def test_the_chat_without_a_session_explains_how_to_get_in(web: ChatApp) -
     visitor = web.user()
     page = await visitor.get("/chat")
     assert page.status == 401
-    assert rendered(
-        "nl",
-        Text.of(
-            "This chat is not open on this device. Please open your personal link from the "
-            "school again."
-        ),
-    ) in page.text
+    assert (
+        rendered(
+            "nl",
+            Text.of(
+                "This chat is not open on this device. Please open your personal link from the "
+                "school again."
+            ),
+        )
+        in page.text
+    )
     visitor.client.cookies.set(CHAT_COOKIE, "made-up-token", path="/chat")
     assert (await visitor.get("/chat")).status == 401
