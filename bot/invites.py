@@ -1,4 +1,5 @@
-"""Personal invitation links (`trajectbot invite`): deep link + QR code for one person."""
+"""Personal invitation links (`trajectbot invite`): Telegram deep link, web chat link and their
+QR codes for one person."""
 
 from __future__ import annotations
 
@@ -55,21 +56,25 @@ async def make_invitation(
     days: int,
     catalog: Catalog,
 ) -> int:
-    """Create the invite, print the link and write the QR code; returns an exit status."""
+    """Create the invite, print its links and write their QR codes; returns an exit status.
+
+    One token, two doors: the Telegram deep link (when the bot's username is known) and the
+    web chat's ``WEB_BASE_URL/c/<token>``. Whichever is opened first uses the invitation.
+    """
     username = await bot_username(app)
     if not username:
+        # The web chat needs no Telegram: the invitation still works in a browser.
         click.echo(
             catalog.render(
                 Text.of(
                     N_(
-                        "Set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to make "
-                        "invitation links."
+                        "Set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to get a Telegram "
+                        "link as well."
                     )
                 )
             ),
             err=True,
         )
-        return 2
     now = datetime.now(UTC)
     async with app.sessions() as session, session.begin():
         school = await find_school(session=session, code=school_code)
@@ -93,19 +98,37 @@ async def make_invitation(
         token = await create_invite(
             session=session, person=person, role=wanted, ttl=timedelta(days=days), now=now
         )
-    link = f"https://t.me/{username}?start={token}"
-    path = app.settings.invites_dir / f"{external_id}.png"
-    await asyncio.to_thread(_write_qr, link, path)
-    click.echo(link)
+    web_link = f"{app.settings.web_url}/c/{token}"
+    qr_codes = [(web_link, app.settings.invites_dir / f"{external_id}-web.png")]
+    if username:
+        telegram_link = f"https://t.me/{username}?start={token}"
+        qr_codes.insert(0, (telegram_link, app.settings.invites_dir / f"{external_id}.png"))
+    for link, path in qr_codes:
+        await asyncio.to_thread(_write_qr, link, path)
+    paths = [path for _link, path in qr_codes]
+    if username:
+        click.echo(catalog.render(Text.of(N_("Telegram: {link}"), link=Text.raw(telegram_link))))
+    click.echo(catalog.render(Text.of(N_("Web chat: {link}"), link=Text.raw(web_link))))
     click.echo(
         catalog.render(
             Text.of(
                 N_("QR code: {path}. The link works once and is valid until {date}."),
-                path=Text.raw(str(path)),
+                path=Text.raw(tuple(Text.raw(str(path)) for path in paths)),
                 date=now + timedelta(days=days),
             )
         )
     )
+    if username:
+        click.echo(
+            catalog.render(
+                Text.of(
+                    N_(
+                        "Both links are the same invitation: it works once, in Telegram or "
+                        "in the browser."
+                    )
+                )
+            )
+        )
     return 0
 
 
