@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.appointments import (
@@ -27,6 +27,7 @@ from storage.errors import NotAllowed
 from storage.models import (
     Appointment,
     AuditLog,
+    Base,
     BookingSettings,
     Mentorship,
     Outbox,
@@ -78,9 +79,9 @@ async def _book(
         )
 
 
-async def _count(session_factory: Factory, model: type[object]) -> int:
+async def _count(session_factory: Factory, model: type[Base]) -> int:
     async with session_factory() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 # --- who may book what -----------------------------------------------------------------------
@@ -249,9 +250,7 @@ async def test_an_intake_needs_an_accepted_referral(session_factory: Factory, wo
 
 async def test_an_intake_needs_a_mentor(session_factory: Factory, world: World) -> None:
     async with session_factory() as session, session.begin():
-        await session.execute(
-            Mentorship.__table__.delete().where(Mentorship.student_id == world.newcomer.id)
-        )
+        await session.execute(delete(Mentorship).where(Mentorship.student_id == world.newcomer.id))
     with pytest.raises(BookingRefused):
         await _book(
             session_factory,
