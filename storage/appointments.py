@@ -537,6 +537,7 @@ async def free_slots(
         session=session,
         school_id=actor.school_id,
         from_day=now.astimezone(UTC).date() - timedelta(days=1),
+        for_kinds=(kind,),
     )
     rule = await _rule_for(
         session=session, actor=actor, student=student, schedule=schedule, kind=kind
@@ -785,6 +786,7 @@ async def book_in_transaction(
         session=session,
         school_id=actor.school_id,
         from_day=now.astimezone(UTC).date() - timedelta(days=1),
+        for_kinds=(kind,),
     )
     rule = await _rule_for(
         session=session, actor=actor, student=student, schedule=schedule, kind=kind

@@ -6,7 +6,7 @@ the school's time zone and returned in UTC; a day is a school-local date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
@@ -180,12 +180,28 @@ def _starts(
         at += rule.step
 
 
-async def load_schedule(*, session: AsyncSession, school_id: int, from_day: date) -> Schedule:
-    """The school's timetable (closed days from ``from_day`` on). A query."""
-    school = await session.get(School, school_id)
-    if school is None:
+async def load_schedule(
+    *,
+    session: AsyncSession,
+    school_id: int,
+    from_day: date,
+    for_kinds: Collection[AppointmentKind] | None = None,
+) -> Schedule:
+    """The school's timetable (closed days from ``from_day`` on). A query.
+
+    With ``for_kinds`` the coaches' availability is only read when one of those kinds is a
+    coach appointment (a time-out in the room does not need it).
+    """
+    row = (
+        await session.execute(
+            select(School.timezone, BookingSettings)
+            .outerjoin(BookingSettings, BookingSettings.school_id == School.id)
+            .where(School.id == school_id)
+        )
+    ).one_or_none()
+    if row is None:
         raise LookupError(f"school_id={school_id} does not exist")
-    settings = await session.get(BookingSettings, school_id)
+    timezone, settings = row
     rules = Rules(
         lead_time=timedelta(
             minutes=DEFAULT_LEAD_TIME_MINUTES if settings is None else settings.lead_time_minutes
@@ -227,17 +243,25 @@ async def load_schedule(*, session: AsyncSession, school_id: int, from_day: date
         )
     )
     availability: dict[int, dict[int, list[tuple[time, time]]]] = {}
-    for row in await session.scalars(
-        select(CoachAvailability)
-        .where(CoachAvailability.school_id == school_id)
-        .order_by(CoachAvailability.starts_at)
-    ):
-        availability.setdefault(row.coach_id, {}).setdefault(row.weekday, []).append(
-            (row.starts_at, row.ends_at)
+    spans = (
+        await session.scalars(
+            select(CoachAvailability)
+            .where(CoachAvailability.school_id == school_id)
+            .order_by(CoachAvailability.starts_at)
+        )
+        if for_kinds is None
+        or any(
+            types[kind].resource is AppointmentResource.COACH for kind in for_kinds if kind in types
+        )
+        else ()
+    )
+    for span in spans:
+        availability.setdefault(span.coach_id, {}).setdefault(span.weekday, []).append(
+            (span.starts_at, span.ends_at)
         )
     return Schedule(
         school_id=school_id,
-        zone=ZoneInfo(school.timezone),
+        zone=ZoneInfo(timezone),
         rules=rules,
         types=MappingProxyType(types),
         opening=MappingProxyType(opening),
