@@ -14,6 +14,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.booking.demo import install_demo_booking_in_transaction
 from storage.importer import apply_people_rows
 from storage.models import Person, School, StaffAccount
 from storage.staff_accounts import create_staff_account_in_transaction, hash_password
@@ -157,6 +158,10 @@ async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSumm
                 password_hash=password_hash,
                 now=datetime.now(UTC),
             )
+        # Appointments (issue 4): types, hours, the coach's availability, two trajectories.
+        await install_demo_booking_in_transaction(
+            session=session, school_id=school.id, now=datetime.now(UTC)
+        )
     log.info("demo data created: school_id=%s, %s people", school.id, len(report.created))
     return DemoSummary(
         created=True, school_id=school.id, external_ids=report.created, accounts=DEMO_ACCOUNTS
