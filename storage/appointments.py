@@ -689,7 +689,14 @@ async def _timeout_outside_rule(
         select(func.count(Appointment.id)).where(
             Appointment.trajectory_id == trajectory.id,
             Appointment.kind == AppointmentKind.TIME_OUT,
-            Appointment.status != AppointmentStatus.CANCELLED,
+            # As the trajectory page's flag counts: held or holding, not cancelled/no-show.
+            Appointment.status.in_(
+                (
+                    AppointmentStatus.BOOKED,
+                    AppointmentStatus.CONFIRMED,
+                    AppointmentStatus.ATTENDED,
+                )
+            ),
             Appointment.starts_at >= week_start,
             Appointment.starts_at < week_end,
             Appointment.id != (moving_id or 0),
