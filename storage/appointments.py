@@ -996,7 +996,10 @@ async def _insert(
     kind: AppointmentKind,
     chosen: Candidate,
     now: datetime,
+    approved_by: Person | None = None,
 ) -> Appointment:
+    """Insert the appointment booked by ``actor`` (audited as theirs, or as the care
+    coordinator's who ``approved_by`` a time-out request)."""
     appointment = Appointment(
         school_id=trajectory.school_id,
         trajectory_id=trajectory.id,
@@ -1025,7 +1028,7 @@ async def _insert(
     record_audit(
         session=session,
         school_id=appointment.school_id,
-        actor_id=actor.id,
+        actor_id=(approved_by or actor).id,
         action="appointment.book",
         subject_type="appointment",
         subject_id=appointment.id,
@@ -1035,6 +1038,7 @@ async def _insert(
             "trajectory_id": trajectory.id,
             "coach_id": appointment.coach_id,
             "status": appointment.status.value,
+            "booked_by_id": actor.id,
         },
         at=now,
     )
@@ -1787,6 +1791,7 @@ async def approve_timeout_request(
             kind=AppointmentKind.TIME_OUT,
             chosen=chosen,
             now=now,
+            approved_by=actor,
         )
         request.appointment_id = appointment.id
         await _decide(

@@ -327,6 +327,11 @@ async def test_the_care_coordinator_approves_a_time_out_request(
     assert booked.starts_at == at(TUESDAY, 11)
     assert booked.booked_by_id == world.student.id
     async with session_factory() as session:
+        audited_by = await session.scalar(
+            select(AuditLog.actor_id).where(AuditLog.action == "appointment.book")
+        )
+    assert audited_by == world.zoco.id  # the care coordinator's decision, in the trail
+    async with session_factory() as session:
         item = await session.get(QueueItem, item_id)
         told = await session.scalar(select(Outbox).where(Outbox.kind == "timeout.decided"))
     assert item is not None
