@@ -32,10 +32,11 @@ def areas() -> list[Area]:
         chat,
         health,
         home,
+        indicators,
         queue,
         trajectories,
         trajectory_page,
     )
 
-    modules = (health, auth, home, queue, trajectories, trajectory_page, chat)
+    modules = (health, auth, home, queue, trajectories, trajectory_page, chat, indicators)
     return [_area(module) for module in modules]

@@ -1,0 +1,381 @@
+"""Indicators: the school's own figures per month, and the partnership's across schools.
+
+=================================  =========================================================
+``/indicators``                    care coordinator or admin: their school, month by month
+``/indicators.csv?table=<key>``    one of its tables as CSV
+``/indicators.xlsx``               all its tables as one workbook
+``/indicators/partnership``        partnership viewer: every school and all together,
+                                   aggregates only, small groups hidden
+``/indicators/partnership.csv``    idem, one table
+``/indicators/partnership.xlsx``   idem, the workbook
+=================================  =========================================================
+
+The period comes as ``?from=2026-01&to=2026-03`` (months; default: the last six months). Every
+request goes through `storage.indicators`, which checks the role again from the database and
+writes the audit trail (who, which period, page or which export); a refused one is a 403.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
+from dialogs.text import N_, Text
+from storage.errors import InputInvalid, NotAllowed
+from storage.indicators import (
+    IndicatorOutput,
+    IndicatorReport,
+    Month,
+    partnership_indicators,
+    school_indicators,
+)
+from storage.models import Person, Role
+from web.deps import SessionDep, Staff, WebDep, staff_with
+from web.errors import Forbidden
+from web.exports import to_csv, to_xlsx
+from web.indicator_tables import (
+    build_charts,
+    build_tables,
+    definitions,
+    definitions_table,
+    display,
+)
+from web.nav import NavItem
+from web.pages import error_page, page_language, render_page
+
+log = logging.getLogger(__name__)
+
+SCHOOL_PATH = "/indicators"
+PARTNERSHIP_PATH = "/indicators/partnership"
+#: Months shown when the period is not given.
+DEFAULT_MONTHS = 6
+
+NAV = (
+    NavItem(
+        "indicators",
+        SCHOOL_PATH,
+        N_("Indicators"),
+        frozenset({Role.CARE_COORDINATOR, Role.ADMIN}),
+        order=60,
+    ),
+    NavItem(
+        "partnership",
+        PARTNERSHIP_PATH,
+        N_("Partnership indicators"),
+        frozenset({Role.PARTNERSHIP_VIEWER}),
+        order=61,
+    ),
+)
+
+SchoolStaffDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR, Role.ADMIN))]
+PartnershipDep = Annotated[Staff, Depends(staff_with(Role.PARTNERSHIP_VIEWER))]
+
+BAD_MONTH = Text.of(N_("Give the months as year and month, for example 2026-03."))
+UNKNOWN_TABLE = Text.of(N_("There is no such table."))
+
+Query_ = Callable[..., Awaitable[IndicatorReport]]
+
+
+def _period(first: str, last: str, web: WebDep) -> tuple[Month, Month]:
+    """The months asked for; the default is the last six months up to the current one."""
+    current = Month.of(web.now().astimezone(SCHOOL_TIMEZONE).date())
+    if not first and not last:
+        start = current
+        for _ in range(DEFAULT_MONTHS - 1):
+            start = start.previous()
+        return start, current
+    try:
+        end = Month.parse(last) if last else current
+        return (Month.parse(first) if first else end), end
+    except ValueError as bad:
+        raise InputInvalid(BAD_MONTH) from bad
+
+
+def _catalog(request: Request, web: WebDep, person: Person) -> Catalog:
+    return web.catalog(page_language(request, person.language))
+
+
+async def _report(
+    query: Query_,
+    *,
+    session: SessionDep,
+    web: WebDep,
+    staff: Staff,
+    first: Month,
+    last: Month,
+    output: IndicatorOutput,
+) -> IndicatorReport:
+    try:
+        return await query(
+            session=session,
+            viewer=staff.person,
+            first=first,
+            last=last,
+            now=web.now(),
+            output=output,
+        )
+    except NotAllowed as refused:
+        raise Forbidden from refused
+
+
+async def _page(
+    request: Request,
+    *,
+    web: WebDep,
+    session: SessionDep,
+    staff: Staff,
+    query: Query_,
+    path: str,
+    first_param: str,
+    last_param: str,
+) -> Response:
+    catalog = _catalog(request, web, staff.person)
+    try:
+        first, last = _period(first_param, last_param, web)
+        report = await _report(
+            query,
+            session=session,
+            web=web,
+            staff=staff,
+            first=first,
+            last=last,
+            output=IndicatorOutput.PAGE,
+        )
+    except InputInvalid as problem:
+        return render_page(
+            request,
+            "indicators/page.html",
+            staff=staff,
+            status_code=400,
+            path_base=path,
+            partnership=path == PARTNERSHIP_PATH,
+            problem=problem.reason,
+            first=first_param,
+            last=last_param,
+            report=None,
+            tables=(),
+            charts=(),
+            definitions=(),
+            display=display,
+            school_name=None,
+        )
+    tables = build_tables(report, catalog)
+    return render_page(
+        request,
+        "indicators/page.html",
+        staff=staff,
+        path_base=path,
+        partnership=report.suppressed,
+        problem=None,
+        first=str(first),
+        last=str(last),
+        report=report,
+        tables=tables,
+        charts=build_charts(report, catalog),
+        definitions=definitions(report, catalog),
+        display=display,
+        school_name=report.schools[0].name if report.total is None else None,
+    )
+
+
+async def _export(
+    request: Request,
+    *,
+    web: WebDep,
+    session: SessionDep,
+    staff: Staff,
+    query: Query_,
+    name: str,
+    first_param: str,
+    last_param: str,
+    output: IndicatorOutput,
+    table: str = "",
+) -> Response:
+    catalog = _catalog(request, web, staff.person)
+    try:
+        first, last = _period(first_param, last_param, web)
+        report = await _report(
+            query, session=session, web=web, staff=staff, first=first, last=last, output=output
+        )
+    except InputInvalid as problem:
+        return error_page(request, problem.reason, status_code=400)
+    tables = build_tables(report, catalog)
+    filename = f"{name}-{first}-{last}"
+    if output is IndicatorOutput.CSV:
+        chosen = next((t for t in tables if t.key == (table or tables[0].key)), None)
+        if chosen is None:
+            return error_page(request, UNKNOWN_TABLE, status_code=404)
+        return Response(
+            to_csv(chosen, catalog),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{filename}-{chosen.key}.csv"'},
+        )
+    data = to_xlsx(
+        (*tables, definitions_table(report, catalog)),
+        catalog,
+        title=catalog.gettext(
+            N_("Partnership indicators") if report.suppressed else N_("Indicators")
+        ),
+    )
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+async def school_page(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: SchoolStaffDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+) -> Response:
+    """The school's figures per month: charts, tables, downloads, definitions."""
+    return await _page(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=school_indicators,
+        path=SCHOOL_PATH,
+        first_param=first,
+        last_param=last,
+    )
+
+
+async def school_csv(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: SchoolStaffDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+    table: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """One table of the school's figures as CSV."""
+    return await _export(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=school_indicators,
+        name="indicators",
+        first_param=first,
+        last_param=last,
+        output=IndicatorOutput.CSV,
+        table=table,
+    )
+
+
+async def school_xlsx(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: SchoolStaffDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+) -> Response:
+    """The school's tables as a workbook."""
+    return await _export(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=school_indicators,
+        name="indicators",
+        first_param=first,
+        last_param=last,
+        output=IndicatorOutput.XLSX,
+    )
+
+
+async def partnership_page(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: PartnershipDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+) -> Response:
+    """Every school side by side and all together (aggregates only, small groups hidden)."""
+    return await _page(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=partnership_indicators,
+        path=PARTNERSHIP_PATH,
+        first_param=first,
+        last_param=last,
+    )
+
+
+async def partnership_csv(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: PartnershipDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+    table: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """One table of the partnership's figures as CSV."""
+    return await _export(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=partnership_indicators,
+        name="indicators-partnership",
+        first_param=first,
+        last_param=last,
+        output=IndicatorOutput.CSV,
+        table=table,
+    )
+
+
+async def partnership_xlsx(
+    *,
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    staff: PartnershipDep,
+    first: Annotated[str, Query(alias="from", max_length=16)] = "",
+    last: Annotated[str, Query(alias="to", max_length=16)] = "",
+) -> Response:
+    """The partnership's tables as a workbook."""
+    return await _export(
+        request,
+        web=web,
+        session=session,
+        staff=staff,
+        query=partnership_indicators,
+        name="indicators-partnership",
+        first_param=first,
+        last_param=last,
+        output=IndicatorOutput.XLSX,
+    )
+
+
+def build_router() -> APIRouter:
+    """A fresh router with the indicator pages and exports."""
+    router = APIRouter()
+    router.add_api_route(SCHOOL_PATH, school_page, methods=["GET"])
+    router.add_api_route(SCHOOL_PATH + ".csv", school_csv, methods=["GET"])
+    router.add_api_route(SCHOOL_PATH + ".xlsx", school_xlsx, methods=["GET"])
+    router.add_api_route(PARTNERSHIP_PATH, partnership_page, methods=["GET"])
+    router.add_api_route(PARTNERSHIP_PATH + ".csv", partnership_csv, methods=["GET"])
+    router.add_api_route(PARTNERSHIP_PATH + ".xlsx", partnership_xlsx, methods=["GET"])
+    return router
