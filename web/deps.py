@@ -62,15 +62,20 @@ class Staff:
         return any(self.person.has_role(role) for role in roles)
 
 
-async def optional_staff(request: Request, web: WebDep, session: SessionDep) -> Staff | None:
-    """The staff member behind the session cookie, or ``None`` (not logged in, or expired)."""
+async def optional_staff(request: Request, web: WebDep) -> Staff | None:
+    """The staff member behind the session cookie, or ``None`` (not logged in, or expired).
+
+    Read in a session of its own, so the `Person` stays loaded (and usable by error pages)
+    whatever the request's own session rolls back.
+    """
     cached = getattr(request.state, "staff", None)
     if isinstance(cached, Staff):
         return cached
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    found = await resolve_session(session=session, token=token, now=web.now())
+    async with web.app.sessions() as session:
+        found = await resolve_session(session=session, token=token, now=web.now())
     if found is None:
         return None
     staff = Staff(found.person, found.account_id, found.session_id, found.csrf_token)

@@ -76,11 +76,9 @@ def _logged_in(web: WebDep, started: NewSession, target: str) -> Response:
     return response
 
 
-async def login_page(
-    *, request: Request, web: WebDep, session: SessionDep, next: str = "/"
-) -> Response:
+async def login_page(*, request: Request, web: WebDep, next: str = "/") -> Response:
     """The login form (or straight on, when already logged in)."""
-    if await optional_staff(request, web, session) is not None:
+    if await optional_staff(request, web) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
 

@@ -174,7 +174,7 @@ class PlanForm:
                 if day is not None:
                     evaluations.append(day)
         try:
-            per_week = int(self.timeouts_per_week.strip())
+            per_week = int(self.timeouts_per_week.strip() or DEFAULT_TIMEOUTS_PER_WEEK)
         except ValueError:
             per_week = -1
         plan = None
