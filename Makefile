@@ -33,7 +33,7 @@ locales: $(MO)
 
 run: $(STAMP) locales
 	$(BIN)/trajectbot init
-	$(BIN)/trajectbot demo-data --if-empty
+	$(BIN)/trajectbot demo-data --if-empty --with-appointments
 	$(BIN)/trajectbot run
 
 lint: $(STAMP)

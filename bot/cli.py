@@ -70,14 +70,21 @@ def init(settings: Settings) -> None:
 
 @main.command("demo-data", help="Fill the database with an invented demo school.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when a school already exists.")
+@click.option(
+    "--with-appointments",
+    is_flag=True,
+    help="Also appointment types, opening hours, the coach's hours and two trajectories.",
+)
 @click.pass_obj
-def demo_data(settings: Settings, if_empty: bool) -> None:
+def demo_data(settings: Settings, if_empty: bool, with_appointments: bool) -> None:
     """Create the demo school and print who is who."""
     from storage.demo import create_demo_data
 
     async def go() -> None:
         async with build_app(settings) as app, app.sessions() as session:
-            summary = await create_demo_data(session=session, if_empty=if_empty)
+            summary = await create_demo_data(
+                session=session, if_empty=if_empty, with_appointments=with_appointments
+            )
         if not summary.created:
             _say(settings, Text.of(N_("A school already exists; no demo data added.")))
             return

@@ -125,7 +125,9 @@ def _people() -> list[dict[str, str]]:
     return rows
 
 
-async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSummary:
+async def create_demo_data(
+    *, session: AsyncSession, if_empty: bool, with_appointments: bool = False
+) -> DemoSummary:
     """Create the demo school with its people and links.
 
     A unit of work: owns its transaction (``session`` must not be in one). Idempotent: with
@@ -158,10 +160,12 @@ async def create_demo_data(*, session: AsyncSession, if_empty: bool) -> DemoSumm
                 password_hash=password_hash,
                 now=datetime.now(UTC),
             )
-        # Appointments (issue 4): types, hours, the coach's availability, two trajectories.
-        await install_demo_booking_in_transaction(
-            session=session, school_id=school.id, now=datetime.now(UTC)
-        )
+        if with_appointments:
+            # Appointments (issue 4): types, hours, the coach's hours, two trajectories. Not by
+            # default: tests build on a demo school without trajectories or booking setup.
+            await install_demo_booking_in_transaction(
+                session=session, school_id=school.id, now=datetime.now(UTC)
+            )
     log.info("demo data created: school_id=%s, %s people", school.id, len(report.created))
     return DemoSummary(
         created=True, school_id=school.id, external_ids=report.created, accounts=DEMO_ACCOUNTS

@@ -124,11 +124,16 @@ class Schedule:
         found: list[Candidate] = []
         for coach_id in coaches:
             resource = coach_resource(coach_id)
+            # Overlapping spans of one coach (entered twice) give each start once.
+            seen: set[datetime] = set()
             for begin, finish in self.availability.get(coach_id, {}).get(day.weekday(), ()):
                 start_at, end_at = max(begin, opens), min(finish, closes)
                 if end_at <= start_at:
                     continue
                 for start, end in _starts(self, day, start_at, end_at, rule, aligned=True):
+                    if start in seen:
+                        continue
+                    seen.add(start)
                     busy_until = end + rule.buffer
                     found.append(
                         Candidate(

@@ -26,7 +26,7 @@ async def test_the_demo_student_and_parent_can_book(
 ) -> None:
     now = datetime.now(UTC)
     async with session_factory() as session:
-        summary = await create_demo_data(session=session, if_empty=True)
+        summary = await create_demo_data(session=session, if_empty=True, with_appointments=True)
     async with session_factory() as session:
         people = {
             p.external_id: p

@@ -5,7 +5,7 @@ Each test names one rule and fails when that rule is removed from `storage.appoi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -29,6 +29,7 @@ from storage.models import (
     AuditLog,
     Base,
     BookingSettings,
+    CoachAvailability,
     Mentorship,
     Outbox,
     QueueItem,
@@ -568,3 +569,29 @@ async def test_what_has_started_cannot_be_cancelled(session_factory: Factory, wo
                 appointment_id=booked.appointment_id,
                 now=at(TUESDAY, 9, 5),
             )
+
+
+async def test_a_coach_entered_twice_for_the_same_hours_is_still_one_place(
+    session_factory: Factory, world: World
+) -> None:
+    async with session_factory() as session, session.begin():
+        session.add(
+            CoachAvailability(
+                school_id=world.school.id,
+                coach_id=world.coach.id,
+                weekday=TUESDAY.weekday(),
+                starts_at=time(8, 30),
+                ends_at=time(12, 0),
+            )
+        )
+    async with session_factory() as session:
+        slots = await free_slots(
+            session=session,
+            person=world.student,
+            student_id=world.student.id,
+            kind=AppointmentKind.GESPREK,
+            now=NOW,
+        )
+    tuesday = {s.starts_at: s.free_places for s in slots if s.starts_at.date() == TUESDAY}
+    assert tuesday[at(TUESDAY, 8, 30)] == 1  # only in the second span
+    assert tuesday[at(TUESDAY, 10)] == 1  # in both spans: still one coach
