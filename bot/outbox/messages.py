@@ -12,8 +12,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs.i18n import Catalogs
+from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
+from dialogs.flows.afspraken import kind_label
+from dialogs.i18n import SCHOOL_TIMEZONE, Catalogs
 from dialogs.text import N_, Text
+from storage.appointments import calendar_file
+from storage.booking.notices import (
+    APPOINTMENT_CALENDAR,
+    APPOINTMENT_CANCELLED,
+    APPOINTMENT_MENTOR_CONFIRM,
+    APPOINTMENT_MENTOR_DECLINED,
+    APPOINTMENT_REMINDER,
+    REMINDER_DAY,
+    TIMEOUT_DECIDED,
+    TIMEOUT_REQUESTED,
+    AppointmentNotice,
+    CalendarNotice,
+    parse_appointment_payload,
+    parse_calendar_payload,
+)
 from storage.outbox import PERSON_UNREACHABLE, ClaimedMessage
 from storage.referrals import REFERRAL_NEW
 from storage.surveys import SURVEY_COMPLETED, SURVEY_INVITE, SURVEY_REMINDER
@@ -26,6 +43,25 @@ OPEN_QUEUE_ITEM = "q:open:{queue_item_id}"
 OPEN_SURVEY = "sv:open:{invitation_id}"
 #: Opens one exit-questionnaire result (`bot.telegram.callbacks.SurveyItemCallback`).
 OPEN_SURVEY_ITEM = "qs:open:{queue_item_id}"
+
+
+#: The mentor's answer about one intake (`bot.telegram.callbacks.AppointmentCallback`):
+#: storage checks the presser is a mentor of the student and the version is still current.
+MENTOR_ANSWER = "ap:{action}:{appointment_id}:{version}"
+#: Opens one time-out request (`bot.telegram.callbacks.TimeoutRequestCallback`).
+OPEN_TIMEOUT_REQUEST = "tr:open:{queue_item_id}"
+#: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
+MY_APPOINTMENTS = "m:appointments:"
+BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with the message (the text becomes its caption): an appointment's .ics."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "text/calendar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +80,7 @@ class OutgoingMessage:
     chat_id: int
     text: str
     buttons: tuple[OutgoingButton, ...] = ()
+    attachment: Attachment | None = None
 
 
 class UnknownMessageError(ValueError):
@@ -54,6 +91,8 @@ class UnknownMessageError(ValueError):
 class _Content:
     text: Text
     buttons: tuple[tuple[Text, str], ...] = ()
+    #: An appointment whose .ics goes with the message (its title in the reader's language).
+    calendar: CalendarNotice | None = None
 
 
 def _referral_new(payload: Mapping[str, Any]) -> _Content:
@@ -125,12 +164,138 @@ def _survey_completed(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+def _appointment(payload: Mapping[str, Any]) -> AppointmentNotice:
+    try:
+        return parse_appointment_payload(payload)
+    except ValueError as error:
+        raise UnknownMessageError(str(error)) from error
+
+
+def _mentor_confirm(payload: Mapping[str, Any]) -> _Content:
+    notice = _appointment(payload)
+    if notice.version is None:
+        raise UnknownMessageError("payload lacks a version")
+    ids = {"appointment_id": notice.appointment_id, "version": notice.version}
+    return _Content(
+        Text.of(
+            N_(
+                "You are asked to be at an intake meeting on {when}. Can you be there? The "
+                "intake is only confirmed when you are."
+            ),
+            when=notice.starts_at,
+        ),
+        (
+            (Text.of(N_("Yes, I will be there")), MENTOR_ANSWER.format(action="yes", **ids)),
+            (Text.of(N_("No, I cannot come")), MENTOR_ANSWER.format(action="no", **ids)),
+            (Text.of(N_("Which student?")), MENTOR_ANSWER.format(action="show", **ids)),
+        ),
+    )
+
+
+def _mentor_declined(payload: Mapping[str, Any]) -> _Content:
+    notice = _appointment(payload)
+    return _Content(
+        Text.of(
+            N_(
+                "The mentor cannot come to the intake meeting on {when}, so it has been "
+                "cancelled. Please choose another time."
+            ),
+            when=notice.starts_at,
+        ),
+        ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
+    )
+
+
+def _reminder(payload: Mapping[str, Any]) -> _Content:
+    notice = _appointment(payload)
+    if notice.when == REMINDER_DAY:
+        text = Text.of(
+            N_("A reminder: you have an appointment tomorrow, {when}."), when=notice.starts_at
+        )
+    else:
+        start = notice.starts_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None)
+        text = Text.of(N_("A reminder: your appointment starts at {time}."), time=Text.raw(start))
+    return _Content(text, ((Text.of(N_("My appointments")), MY_APPOINTMENTS),))
+
+
+def _calendar(payload: Mapping[str, Any]) -> _Content:
+    try:
+        notice = parse_calendar_payload(payload)
+    except ValueError as error:
+        raise UnknownMessageError(str(error)) from error
+    text = (
+        Text.of(
+            N_(
+                "The appointment on {when} is cancelled. Open the calendar file to take it "
+                "out of your calendar."
+            ),
+            when=notice.starts_at,
+        )
+        if notice.cancelled
+        else Text.of(
+            N_("Your appointment: {when}. Open the calendar file to put it in your calendar."),
+            when=notice.starts_at,
+        )
+    )
+    return _Content(text, calendar=notice)
+
+
+def _cancelled(payload: Mapping[str, Any]) -> _Content:
+    notice = _appointment(payload)
+    text = (
+        Text.of(
+            N_("The appointment on {when} has been cancelled at short notice."),
+            when=notice.starts_at,
+        )
+        if notice.late
+        else Text.of(N_("The appointment on {when} has been cancelled."), when=notice.starts_at)
+    )
+    return _Content(text)
+
+
+def _timeout_requested(payload: Mapping[str, Any]) -> _Content:
+    queue_item_id = _id(payload, "queue_item_id")
+    return _Content(
+        Text.of(N_("A time-out request is waiting for your decision. Open this chat to see it.")),
+        (
+            (
+                Text.of(N_("Show the request")),
+                OPEN_TIMEOUT_REQUEST.format(queue_item_id=queue_item_id),
+            ),
+        ),
+    )
+
+
+def _timeout_decided(payload: Mapping[str, Any]) -> _Content:
+    _id(payload, "queue_item_id")
+    if payload.get("approved") is True:
+        return _Content(
+            Text.of(N_("Your time-out request is approved. You find it in your appointments.")),
+            ((Text.of(N_("My appointments")), MY_APPOINTMENTS),),
+        )
+    return _Content(
+        Text.of(
+            N_(
+                "Your time-out request was not approved this time. If you need support, "
+                "talk to your mentor or the coach."
+            )
+        )
+    )
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     REFERRAL_NEW: _referral_new,
     SURVEY_INVITE: _survey_invite,
     SURVEY_REMINDER: _survey_reminder,
     SURVEY_COMPLETED: _survey_completed,
     PERSON_UNREACHABLE: _person_unreachable,
+    APPOINTMENT_MENTOR_CONFIRM: _mentor_confirm,
+    APPOINTMENT_MENTOR_DECLINED: _mentor_declined,
+    APPOINTMENT_REMINDER: _reminder,
+    APPOINTMENT_CALENDAR: _calendar,
+    APPOINTMENT_CANCELLED: _cancelled,
+    TIMEOUT_REQUESTED: _timeout_requested,
+    TIMEOUT_DECIDED: _timeout_decided,
 }
 
 #: The kinds this worker can send.
@@ -147,6 +312,16 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
         raise UnknownMessageError(f"no text for kind {claimed.kind!r}")
     content = builder(claimed.payload)
     catalog = catalogs.get(claimed.language)
+    attachment = None
+    if content.calendar is not None:
+        entry = content.calendar
+        data = calendar_file(
+            entry,
+            title=catalog.render(kind_label(entry.kind.value)),
+            location=None,
+            cancelled=entry.cancelled,
+        )
+        attachment = Attachment(f"appointment-{entry.appointment_id}.ics", data)
     return OutgoingMessage(
         outbox_id=claimed.outbox_id,
         chat_id=claimed.chat_id,
@@ -155,6 +330,7 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
             OutgoingButton(label=catalog.render(label), payload=payload)
             for label, payload in content.buttons
         ),
+        attachment=attachment,
     )
 
 

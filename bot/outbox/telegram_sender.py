@@ -27,7 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.outbox.messages import OutgoingMessage
 from bot.outbox.sender import PermanentFailure, RetryAfter, TemporaryFailure, Unreachable
@@ -52,7 +52,11 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, message: OutgoingMessage) -> None:
-        """Send ``message`` as plain text with its inline buttons, one per row."""
+        """Send ``message`` as plain text with its inline buttons, one per row.
+
+        With an attachment (an appointment's .ics) it goes as a document, the text as its
+        caption.
+        """
         markup = (
             InlineKeyboardMarkup(
                 inline_keyboard=[
@@ -64,13 +68,24 @@ class TelegramSender:
             else None
         )
         try:
-            await self._bot.send_message(
-                chat_id=message.chat_id,
-                text=message.text,
-                # Plain text whatever the bot's default: translations are not markup.
-                parse_mode=None,
-                reply_markup=markup,
-            )
+            if message.attachment is not None:
+                await self._bot.send_document(
+                    chat_id=message.chat_id,
+                    document=BufferedInputFile(
+                        message.attachment.data, filename=message.attachment.filename
+                    ),
+                    caption=message.text,
+                    parse_mode=None,
+                    reply_markup=markup,
+                )
+            else:
+                await self._bot.send_message(
+                    chat_id=message.chat_id,
+                    text=message.text,
+                    # Plain text whatever the bot's default: translations are not markup.
+                    parse_mode=None,
+                    reply_markup=markup,
+                )
         except TelegramRetryAfter as exc:
             raise RetryAfter(exc.retry_after) from exc
         except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:

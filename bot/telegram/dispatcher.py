@@ -8,6 +8,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
 from bot.telegram.handlers import (
+    appointments,
     care,
     fallback,
     flows,
@@ -41,6 +42,7 @@ def routers() -> list[Router]:
         surveys.build_router(),
         care.build_router(),
         referrals.build_router(),
+        appointments.build_router(),
         logbook.build_router(),
         web_login.build_router(),
         flows.build_router(),

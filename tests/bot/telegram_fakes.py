@@ -15,11 +15,20 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     GetMe,
+    SendDocument,
     SendMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import (
+    BufferedInputFile,
+    Chat,
+    Document,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 
 BOT_USER = User(id=42, is_bot=True, first_name="Trajectbot", username="trajectbot_test_bot")
 
@@ -32,6 +41,8 @@ class Sent:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None
+    #: A document sent with the message (its caption is ``text``): file name and bytes.
+    document: tuple[str, bytes] | None = None
 
     def buttons(self) -> list[tuple[str, str]]:
         """(label, callback data) of every button, row by row."""
@@ -77,6 +88,21 @@ class RecordingSession(BaseSession):
             )
             self.messages[sent.message_id] = sent
             result = self._message(sent)
+        elif isinstance(method, SendDocument):
+            upload = method.document
+            if not isinstance(upload, BufferedInputFile):
+                raise TypeError("tests only send documents from memory")
+            sent = Sent(
+                next(self._ids),
+                int(method.chat_id),
+                method.caption or "",
+                method.reply_markup
+                if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                else None,
+                (upload.filename or "", upload.data),
+            )
+            self.messages[sent.message_id] = sent
+            result = self._message(sent)
         elif isinstance(method, EditMessageText):
             sent = self.messages[int(method.message_id or 0)]
             sent.text = method.text or ""
@@ -93,11 +119,18 @@ class RecordingSession(BaseSession):
         return result  # type: ignore[no-any-return]
 
     def _message(self, sent: Sent) -> Message:
+        document = (
+            None
+            if sent.document is None
+            else Document(file_id=f"doc{sent.message_id}", file_unique_id=f"u{sent.message_id}")
+        )
         return Message(
             message_id=sent.message_id,
             date=datetime.now(UTC),
             chat=Chat(id=sent.chat_id, type="private"),
-            text=sent.text,
+            text=None if document else sent.text,
+            caption=sent.text if document else None,
+            document=document,
             reply_markup=sent.markup,
             from_user=BOT_USER,
         )

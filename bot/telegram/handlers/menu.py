@@ -20,6 +20,8 @@ OPEN_FLOW = "flow"
 MY_REFERRALS = "referrals"
 QUEUE = "queue"
 LOGBOOK = "logbook"
+MY_APPOINTMENTS = "appointments"
+TODAY = "today"
 WEB_LOGIN = "web_login"
 
 
@@ -52,6 +54,10 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
             add(Text.of(flow.title), OPEN_FLOW, flow.id)
     if person.has_role(Role.MENTOR):
         add(Text.of(N_("My referrals")), MY_REFERRALS)
+    if person.has_role(Role.STUDENT) or person.has_role(Role.PARENT):
+        add(Text.of(N_("My appointments")), MY_APPOINTMENTS)
+    if person.has_role(Role.COACH):
+        add(Text.of(N_("Today's appointments")), TODAY)
     if person.has_role(Role.CARE_COORDINATOR):
         add(Text.of(N_("Queue")), QUEUE)
     if logbook:

@@ -1,0 +1,495 @@
+"""Appointments in Telegram: "My appointments" (move, cancel), the mentor's answer about an
+intake, and the coach's list of today with attended / no-show.
+
+Booking, moving and cancelling are flows (`dialogs.flows.afspraken`, run by
+`storage.dialog_runtime` like every flow); this module only lists and routes. Every press is
+checked again by `storage.appointments` against the person who pressed: the button's ids carry
+no authority.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.app import App
+from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
+from bot.telegram.handlers.flows import show_turn
+from bot.telegram.handlers.menu import MY_APPOINTMENTS, OPEN_FLOW, TODAY
+from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment_text, kind_label
+from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
+from dialogs.text import N_, Text
+from storage.appointment_flows import changeable_upcoming
+from storage.appointments import (
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentView,
+    BookingRefused,
+    SlotTaken,
+    TimeoutRequestView,
+    appointments_on,
+    approve_timeout_request,
+    confirm_mentor_presence,
+    mark_attendance,
+    open_timeout_request,
+    upcoming_for,
+)
+from storage.dialog_runtime import flows_for, open_flow, school_today
+from storage.errors import InvalidTransition, NotAllowed
+from storage.models import Person, QueueDecision, Role, TimeoutRequestReason
+
+log = logging.getLogger(__name__)
+
+#: Actions of `AppointmentCallback`; the outbox's mentor question uses YES, NO and SHOW.
+MOVE_ACTION, CANCEL_ACTION = "move", "cancel"
+YES, NO, SHOW = "yes", "no", "show"
+ATTENDED, NO_SHOW = "attended", "no_show"
+#: Action of `TimeoutRequestCallback` besides "open".
+APPROVE = "approve"
+#: A list in chat shows at most this many appointments (a student has a handful at most).
+MAX_LISTED = 10
+
+_FLOW_OF = {MOVE_ACTION: MOVE.id, CANCEL_ACTION: CANCEL.id}
+_STATUS = {
+    AppointmentStatus.BOOKED: N_("waiting for the mentor to confirm"),
+    AppointmentStatus.CONFIRMED: N_("confirmed"),
+    AppointmentStatus.CANCELLED: N_("cancelled"),
+    AppointmentStatus.ATTENDED: N_("attended ✓"),
+    AppointmentStatus.NO_SHOW: N_("did not come"),
+}
+_REFUSALS = (NotAllowed, BookingRefused, InvalidTransition)
+
+
+def _button(
+    catalog: Catalog, label: Text, action: str, view: AppointmentView
+) -> InlineKeyboardButton:
+    data = AppointmentCallback(action=action, appointment=view.appointment_id).pack()
+    return InlineKeyboardButton(text=catalog.render(label), callback_data=data)
+
+
+def _render(catalog: Catalog, *lines: Text) -> str:
+    return "\n".join(catalog.render(line) for line in lines)
+
+
+def _origin(query: CallbackQuery) -> Message | None:
+    return query.message if isinstance(query.message, Message) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Press:
+    """One press of an appointment button, with what answering it needs."""
+
+    bot: Bot
+    app: App
+    person: Person
+    catalog: Catalog
+    data: AppointmentCallback
+    chat_id: int
+    origin: Message | None
+
+
+async def _edit(press: _Press, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show the outcome on the pressed message itself (a clean transcript), else as a new one."""
+    if press.origin is None:
+        await press.bot.send_message(press.chat_id, text, reply_markup=markup)
+        return
+    await press.bot.edit_message_text(
+        text=text, chat_id=press.chat_id, message_id=press.origin.message_id, reply_markup=markup
+    )
+
+
+# -- "My appointments" -----------------------------------------------------------------------
+
+
+def upcoming_text(view: AppointmentView, person: Person, catalog: Catalog) -> str:
+    """One upcoming appointment as its student or parent reads it in the chat."""
+    student = None if view.student_id == person.id else view.student_name
+    lines = [appointment_text(view.kind.value, view.starts_at, student)]
+    if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
+        lines.append(Text.of(N_("Waiting for the mentor to confirm.")))
+    if view.coach_name:
+        lines.append(Text.of(N_("With {name}"), name=Text.raw(view.coach_name)))
+    return _render(catalog, *lines)
+
+
+async def on_my_appointments(
+    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """The person's upcoming appointments, each with Move / Cancel when they may change it."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    async with app.sessions() as session, session.begin():
+        entries = await changeable_upcoming(session=session, person=person, now=datetime.now(UTC))
+        may_book = BOOK.id in [flow.id for flow in await flows_for(session=session, person=person)]
+    if not entries:
+        book = (
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=catalog.render(Text.of(BOOK.title)),
+                            callback_data=MenuCallback(action=OPEN_FLOW, value=BOOK.id).pack(),
+                        )
+                    ]
+                ]
+            )
+            if may_book
+            else None
+        )
+        await bot.send_message(
+            chat_id,
+            catalog.render(Text.of(N_("You have no upcoming appointments."))),
+            reply_markup=book,
+        )
+        return
+    await bot.send_message(
+        chat_id,
+        catalog.render(
+            Text.plural_of(
+                "You have {count} upcoming appointment:",
+                "You have {count} upcoming appointments:",
+                len(entries),
+            )
+        ),
+    )
+    for view, changeable in entries[:MAX_LISTED]:
+        markup = (
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        _button(catalog, Text.of(N_("Move")), MOVE_ACTION, view),
+                        _button(catalog, Text.of(N_("Cancel")), CANCEL_ACTION, view),
+                    ]
+                ]
+            )
+            if changeable
+            else None
+        )
+        await bot.send_message(chat_id, upcoming_text(view, person, catalog), reply_markup=markup)
+
+
+async def _start_change(press: _Press) -> None:
+    """Move or cancel: the flow, preset with the appointment (storage checks it is theirs)."""
+    bot, app, person, catalog, data = press.bot, press.app, press.person, press.catalog, press.data
+    chat_id = press.chat_id
+    try:
+        async with app.sessions() as session:
+            turn = await open_flow(
+                session=session,
+                person=person,
+                flow_id=_FLOW_OF[data.action],
+                now=datetime.now(UTC),
+                preset={APPOINTMENT: str(data.appointment)},
+            )
+    except NotAllowed as refusal:
+        log.info("appointment %s refused for person %s", data.action, person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    origin = press.origin
+    if origin is not None:
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=origin.message_id, reply_markup=None
+        )
+    await show_turn(bot, chat_id, turn, catalog)
+
+
+# -- the mentor and the intake ---------------------------------------------------------------
+
+
+def mentor_question(view: AppointmentView, catalog: Catalog) -> tuple[str, InlineKeyboardMarkup]:
+    """The intake with the student's name (inside the chat only) and the yes / no buttons."""
+    text = _render(
+        catalog,
+        appointment_text(view.kind.value, view.starts_at, view.student_name),
+        Text.of(N_("Can you be there? The intake is only confirmed when you are.")),
+    )
+
+    def answer(label: Text, action: str) -> InlineKeyboardButton:
+        data = AppointmentCallback(
+            action=action, appointment=view.appointment_id, version=view.version
+        ).pack()
+        return InlineKeyboardButton(text=catalog.render(label), callback_data=data)
+
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [answer(Text.of(N_("Yes, I will be there")), YES)],
+            [answer(Text.of(N_("No, I cannot come")), NO)],
+        ]
+    )
+    return text, markup
+
+
+async def _mentor_show(press: _Press) -> None:
+    bot, app, person, catalog, data = press.bot, press.app, press.person, press.catalog, press.data
+    chat_id = press.chat_id
+    view = None
+    if person.has_role(Role.MENTOR):
+        async with app.sessions() as session, session.begin():
+            for candidate in await upcoming_for(
+                session=session, person=person, now=datetime.now(UTC)
+            ):
+                if (
+                    candidate.appointment_id == data.appointment
+                    and candidate.kind is AppointmentKind.INTAKE
+                ):
+                    view = candidate
+    if view is None:
+        log.info("intake details refused for person %s", person.id)
+        await bot.send_message(
+            chat_id, catalog.render(Text.of(N_("This appointment is not available to you.")))
+        )
+        return
+    text, markup = mentor_question(view, catalog)
+    await _edit(press, text, markup)
+
+
+async def _mentor_answer(press: _Press) -> None:
+    app, person, catalog, data = press.app, press.person, press.catalog, press.data
+    present = data.action == YES
+    async with app.sessions() as session:
+        view = await confirm_mentor_presence(
+            session=session,
+            mentor=person,
+            appointment_id=data.appointment,
+            now=datetime.now(UTC),
+            present=present,
+            version=data.version or None,
+        )
+    when = appointment_text(view.kind.value, view.starts_at, view.student_name)
+    if present:
+        text = _render(
+            catalog,
+            when,
+            Text.of(N_("Thank you. The intake is confirmed; everyone gets the calendar file.")),
+        )
+    else:
+        text = _render(
+            catalog,
+            when,
+            Text.of(
+                N_(
+                    "Thank you for letting us know. The intake is cancelled and whoever booked "
+                    "it is asked to choose another time."
+                )
+            ),
+        )
+    await _edit(press, text, None)
+
+
+# -- the coach's day -------------------------------------------------------------------------
+
+
+def attendance_text(view: AppointmentView, catalog: Catalog) -> str:
+    """One appointment of the day as the coach reads it: time, kind, student, where it stands."""
+    start = view.starts_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None)
+    status = Text.of(_STATUS[view.status])
+    if view.status is AppointmentStatus.CANCELLED and view.late_cancel:
+        status = Text.of(N_("cancelled at short notice"))
+    return catalog.render(
+        Text.of(
+            N_("{time} · {kind} · {student} · {status}"),
+            time=Text.raw(start),
+            kind=kind_label(view.kind.value),
+            student=Text.raw(view.student_name),
+            status=status,
+        )
+    )
+
+
+def attendance_keyboard(view: AppointmentView, catalog: Catalog) -> InlineKeyboardMarkup | None:
+    """Attended / no-show (a mark can be corrected); none for a cancelled appointment."""
+    if view.status is AppointmentStatus.CANCELLED:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(catalog, Text.of(N_("Attended")), ATTENDED, view),
+                _button(catalog, Text.of(N_("No-show")), NO_SHOW, view),
+            ]
+        ]
+    )
+
+
+async def on_today(
+    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """Today's appointments of the coach's school, each with attended / no-show."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    today = school_today(datetime.now(UTC))
+    try:
+        async with app.sessions() as session, session.begin():
+            views = await appointments_on(session=session, coach=person, day=today)
+    except NotAllowed as refusal:
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    await bot.send_message(
+        chat_id,
+        catalog.render(
+            Text.plural_of(
+                "Today, {day}: {count} appointment",
+                "Today, {day}: {count} appointments",
+                len(views),
+                day=today,
+            )
+        ),
+    )
+    for view in views:
+        await bot.send_message(
+            chat_id, attendance_text(view, catalog), reply_markup=attendance_keyboard(view, catalog)
+        )
+
+
+async def _attendance(press: _Press) -> None:
+    app, person, catalog, data = press.app, press.person, press.catalog, press.data
+    async with app.sessions() as session:
+        view = await mark_attendance(
+            session=session,
+            coach=person,
+            appointment_id=data.appointment,
+            attended=data.action == ATTENDED,
+            now=datetime.now(UTC),
+        )
+    await _edit(press, attendance_text(view, catalog), attendance_keyboard(view, catalog))
+
+
+# -- the care coordinator and a time-out request -------------------------------------------
+
+
+def timeout_request_text(request: TimeoutRequestView, catalog: Catalog) -> str:
+    """A time-out request as the care coordinator reads it (inside the chat only)."""
+    student = (
+        f"{request.student_name} ({request.group_name})"
+        if request.group_name
+        else request.student_name
+    )
+    lines = [
+        Text.of(N_("Time-out request #{number}"), number=Text.raw(str(request.queue_item_id))),
+        Text.of(N_("Student: {name}"), name=Text.raw(student)),
+        Text.of(N_("Asked for: {when}"), when=request.starts_at),
+        Text.plural_of(
+            "Above the agreed {count} time-out per week.",
+            "Above the agreed {count} time-outs per week.",
+            request.timeouts_per_week,
+        )
+        if request.reason is TimeoutRequestReason.OVER_CAP
+        else Text.of(N_("Outside the plan: time-out is not agreed for these dates.")),
+    ]
+    if request.decision is not None:
+        lines.append(
+            Text.of(N_("Approved and booked."))
+            if request.decision is QueueDecision.ACCEPTED
+            else Text.of(N_("Declined."))
+        )
+    return _render(catalog, *lines)
+
+
+async def on_timeout_request(
+    query: CallbackQuery,
+    *,
+    callback_data: TimeoutRequestCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """Open a time-out request, or approve it (storage checks the care coordinator)."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id, item = query.message.chat.id, callback_data.item
+    try:
+        if callback_data.action == APPROVE:
+            async with app.sessions() as session:
+                view = await approve_timeout_request(
+                    session=session, actor=person, queue_item_id=item, now=datetime.now(UTC)
+                )
+            await bot.send_message(
+                chat_id,
+                _render(
+                    catalog,
+                    Text.of(
+                        N_("Approved and booked: {appointment}. The student is told."),
+                        appointment=appointment_text(
+                            view.kind.value, view.starts_at, view.student_name
+                        ),
+                    ),
+                ),
+            )
+            return
+        async with app.sessions() as session:
+            request = await open_timeout_request(session=session, viewer=person, queue_item_id=item)
+    except (*_REFUSALS, SlotTaken) as refusal:
+        log.info("time-out request %s refused for person %s", callback_data.action, person.id)
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    markup = None
+    if request.decision is None:
+        data = TimeoutRequestCallback(action=APPROVE, item=item).pack()
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=catalog.render(Text.of(N_("Approve and book"))), callback_data=data
+                    )
+                ]
+            ]
+        )
+    await bot.send_message(chat_id, timeout_request_text(request, catalog), reply_markup=markup)
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+async def on_appointment(
+    query: CallbackQuery,
+    *,
+    callback_data: AppointmentCallback,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+) -> None:
+    """One appointment's button; storage decides whether this person may do it."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    action = callback_data.action
+    press = _Press(bot, app, person, catalog, callback_data, query.message.chat.id, _origin(query))
+    try:
+        if action in _FLOW_OF:
+            await _start_change(press)
+        elif action == SHOW:
+            await _mentor_show(press)
+        elif action in (YES, NO):
+            await _mentor_answer(press)
+        elif action in (ATTENDED, NO_SHOW):
+            await _attendance(press)
+        else:
+            await bot.send_message(
+                query.message.chat.id,
+                catalog.render(Text.of(N_("This button no longer works."))),
+            )
+    except _REFUSALS as refusal:
+        log.info("appointment action %s refused for person %s", action, person.id)
+        await bot.send_message(query.message.chat.id, catalog.render(refusal.reason))
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per dispatcher)."""
+    router = Router(name=__name__)
+    router.callback_query.register(
+        on_my_appointments, MenuCallback.filter(F.action == MY_APPOINTMENTS)
+    )
+    router.callback_query.register(on_today, MenuCallback.filter(F.action == TODAY))
+    router.callback_query.register(on_appointment, AppointmentCallback.filter())
+    router.callback_query.register(on_timeout_request, TimeoutRequestCallback.filter())
+    return router

@@ -1,0 +1,424 @@
+"""Appointments in Telegram through `Dispatcher.feed_update`: real handlers, real database.
+
+The demo school gets the default appointment types, a coach's hours and three trajectories:
+Bram (lln13) and Lieke (lln14) are in support (time-out in the plan), Amira (lln15) waits for
+her intake. Her parent (ouder1) also has a child without a trajectory (lln03). The handlers
+run on the real clock, so every time here is relative to now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from aiogram import Bot
+from aiolimiter import AsyncLimiter
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.outbox.pacing import ChatPacer
+from bot.outbox.telegram_sender import TelegramSender
+from bot.outbox.worker import OutboxWorker
+from bot.telegram.callbacks import AppointmentCallback
+from bot.telegram.dispatcher import create_dispatcher
+from dialogs.flows.afspraken import slot_start
+from dialogs.i18n import SCHOOL_TIMEZONE
+from storage.appointments import AppointmentKind, book
+from storage.booking.defaults import install_defaults_in_transaction
+from storage.demo import create_demo_data
+from storage.dialog_runtime import school_today
+from storage.models import (
+    Appointment,
+    AppointmentStatus,
+    CoachAvailability,
+    Conversation,
+    Person,
+    Role,
+    Trajectory,
+    TrajectoryStatus,
+)
+from storage.people import get_person_by_external_id
+from storage.schools import find_school
+from tests.bot.telegram_fakes import Person as User
+from tests.bot.telegram_fakes import RecordingSession, Sent
+from tests.bot.test_telegram_flows import Harness
+from tests.storage.factories import add_trajectory
+
+
+@pytest.fixture
+def timeout_places() -> int:
+    """Places in the time-out room (one makes a slot full after a single booking)."""
+    return 4
+
+
+async def _person(app: App, external_id: str) -> Person:
+    async with app.sessions() as session:
+        school = await find_school(session=session, code="demo")
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id=external_id
+        )
+        assert person is not None
+        return person
+
+
+async def _prepare(app: App, timeout_places: int) -> None:
+    today = school_today(datetime.now(UTC))
+    async with app.sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        await install_defaults_in_transaction(
+            session=session, school_id=school.id, timeout_places=timeout_places
+        )
+
+        async def person(external_id: str) -> Person:
+            found = await get_person_by_external_id(
+                session=session, school_id=school.id, external_id=external_id
+            )
+            assert found is not None
+            return found
+
+        coach, mentor = await person("coach"), await person("mentor2")
+        for weekday in range(5):
+            session.add(
+                CoachAvailability(
+                    school_id=school.id,
+                    coach_id=coach.id,
+                    weekday=weekday,
+                    starts_at=time(8, 30),
+                    ends_at=time(16, 30),
+                )
+            )
+        start, end = today - timedelta(days=7), today + timedelta(days=90)
+        for student in ("lln13", "lln14"):
+            await add_trajectory(session, mentor, await person(student), start=start, end=end)
+        await add_trajectory(
+            session,
+            mentor,
+            await person("lln15"),
+            status=TrajectoryStatus.PLANNED,
+            start=start,
+            end=end,
+        )
+
+
+@pytest.fixture
+async def tg(engine: AsyncEngine, database_url: str, timeout_places: int) -> AsyncIterator[Harness]:
+    del engine  # migrated by the fixture; the app builds its own engine on the same URL
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        telegram_bot_token=SecretStr("42:TEST"),
+        flood_limit=1000,
+    )
+    async with build_app(settings) as app:
+        async with app.sessions() as session:
+            await create_demo_data(session=session, if_empty=True)
+        await _prepare(app, timeout_places)
+        api = RecordingSession()
+        bot = Bot("42:TEST", session=api)
+        yield Harness(app, bot, create_dispatcher(app), api)
+
+
+async def _press(tg: Harness, user: User, label: str) -> Sent:
+    """Press the button containing ``label`` on the newest message; return that message."""
+    shown = tg.api.last(user.id)
+    await tg.feed(user.press(shown, shown.data_for(label)))
+    return shown
+
+
+async def _press_first_option(tg: Harness, user: User) -> Sent:
+    shown = tg.api.last(user.id)
+    await tg.feed(user.press(shown, shown.buttons()[0][1]))
+    return shown
+
+
+async def _to_summary(tg: Harness, user: User, kind: str) -> Sent:
+    """From the menu: book ``kind`` on the first free day at the first free time."""
+    await _press(tg, user, "Book an appointment")
+    await _press(tg, user, kind)
+    await _press_first_option(tg, user)  # the first day with room
+    await _press_first_option(tg, user)  # its first free time
+    summary = tg.api.last(user.id)
+    assert "Please check your appointment:" in summary.text
+    return summary
+
+
+async def _appointments(app: App) -> list[Appointment]:
+    async with app.sessions() as session:
+        return list(await session.scalars(select(Appointment).order_by(Appointment.id)))
+
+
+async def _chosen_start(app: App, person: Person) -> datetime:
+    async with app.sessions() as session:
+        state = await session.scalar(
+            select(Conversation.state).where(Conversation.person_id == person.id)
+        )
+    assert state is not None
+    start = slot_start(str(state["answers"]["time"]))
+    assert start is not None
+    return start
+
+
+async def test_the_menus_offer_appointments_by_role(tg: Harness) -> None:
+    student, parent, coach = User(2001, "en"), User(2002, "en"), User(2003, "en")
+    await tg.link(student, "lln13", Role.STUDENT)
+    await tg.link(parent, "ouder2", Role.PARENT)
+    await tg.link(coach, "coach", Role.COACH)
+    labels = {
+        u.id: [label for label, _ in tg.api.last(u.id).buttons()] for u in (student, parent, coach)
+    }
+    assert labels[2001][:2] == ["Book an appointment", "My appointments"]
+    assert labels[2002][:2] == ["Book an appointment", "My appointments"]
+    assert "Today's appointments" in labels[2003]
+
+
+async def test_a_student_books_a_time_out_by_buttons(tg: Harness) -> None:
+    student = User(2010, "en")
+    await tg.link(student, "lln13", Role.STUDENT)
+    await _press(tg, student, "Book an appointment")
+    kinds = tg.api.last(student.id)
+    assert "Question 1 of 3" in kinds.text
+    await _press(tg, student, "Time-out moment")
+    assert kinds.text == "Appointment: Time-out moment ✓"  # the transcript stays clean
+    assert kinds.markup is None
+    days = tg.api.last(student.id)
+    assert "Which day suits you?" in days.text
+    await _press_first_option(tg, student)
+    await _press_first_option(tg, student)
+    summary = tg.api.last(student.id)
+    await tg.feed(student.press(summary, summary.data_for("Book ✓")))
+
+    done = tg.api.last(student.id).text
+    assert done.startswith("Booked: Time-out moment, ")
+    assert "The coach expects you." in done
+    [appointment] = await _appointments(tg.app)
+    assert appointment.kind is AppointmentKind.TIME_OUT
+    assert appointment.student_id == (await _person(tg.app, "lln13")).id
+
+
+async def test_a_parent_with_two_children_picks_the_child(tg: Harness) -> None:
+    parent = User(2020, "en")
+    await tg.link(parent, "ouder1", Role.PARENT)
+    await _press(tg, parent, "Book an appointment")
+    question = tg.api.last(parent.id)
+    assert "Who is the appointment for?" in question.text
+    names = [label for label, _ in question.buttons()][:2]
+    assert sorted(names) == ["Amira Oosterbeek-Haddou", "Sem Coldewey"]
+    await _press(tg, parent, "Amira")
+    kinds = tg.api.last(parent.id)
+    assert kinds.buttons()[0][0] == "Intake meeting"
+
+
+async def test_a_parent_of_one_child_is_not_asked_which(tg: Harness) -> None:
+    parent = User(2025, "en")
+    await tg.link(parent, "ouder2", Role.PARENT)
+    await _press(tg, parent, "Book an appointment")
+    question = tg.api.last(parent.id).text
+    assert "Who is the appointment for?" not in question
+    assert "There is nothing you can book right now." in question  # no trajectory yet
+
+
+@pytest.mark.parametrize("timeout_places", [1])
+async def test_a_full_slot_offers_the_nearest_free_times(tg: Harness) -> None:
+    student = User(2030, "en")
+    await tg.link(student, "lln13", Role.STUDENT)
+    summary = await _to_summary(tg, student, "Time-out moment")
+    wanted = await _chosen_start(tg.app, await _person(tg.app, "lln13"))
+    lieke = await _person(tg.app, "lln14")
+    async with tg.app.sessions() as session:  # Lieke takes the only place first
+        await book(
+            session=session,
+            actor=lieke,
+            student_id=lieke.id,
+            kind=AppointmentKind.TIME_OUT,
+            starts_at=wanted,
+            now=datetime.now(UTC),
+        )
+
+    await tg.feed(student.press(summary, summary.data_for("Book ✓")))
+    notice, offers = tg.api.chat(student.id)[-2:]
+    assert "just been taken" in notice.text
+    assert "These times are still free." in notice.text
+    assert "What time suits you?" in offers.text
+    labels = [label for label, _ in offers.buttons()]
+    assert len([label for label in labels if "," in label]) >= 1  # day and time, nearest first
+    await tg.feed(student.press(offers, offers.buttons()[0][1]))
+    again = tg.api.last(student.id)
+    assert "Please check your appointment:" in again.text  # every other answer kept
+    assert "Appointment: Time-out moment" in again.text
+    await tg.feed(student.press(again, again.data_for("Book ✓")))
+    assert tg.api.last(student.id).text.startswith("Booked: Time-out moment, ")
+    mine = [a for a in await _appointments(tg.app) if a.student_id != lieke.id]
+    assert len(mine) == 1
+    assert mine[0].starts_at != wanted
+
+
+async def _book_time_out(tg: Harness, student: User) -> Appointment:
+    summary = await _to_summary(tg, student, "Time-out moment")
+    await tg.feed(student.press(summary, summary.data_for("Book ✓")))
+    return (await _appointments(tg.app))[-1]
+
+
+async def test_move_and_cancel_from_my_appointments(tg: Harness) -> None:
+    student = User(2040, "en")
+    await tg.link(student, "lln13", Role.STUDENT)
+    booked = await _book_time_out(tg, student)
+
+    await tg.feed(student.text("menu"))
+    await _press(tg, student, "My appointments")
+    header, entry = tg.api.chat(student.id)[-2:]
+    assert header.text == "You have 1 upcoming appointment:"
+    assert entry.text.startswith("Time-out moment, ")
+    assert [label for label, _ in entry.buttons()] == ["Move", "Cancel"]
+
+    await tg.feed(student.press(entry, entry.data_for("Move")))
+    assert entry.markup is None
+    day = tg.api.last(student.id)
+    assert "Now: Time-out moment, " in day.text
+    await _press_first_option(tg, student)
+    times = tg.api.last(student.id)
+    await tg.feed(student.press(times, times.buttons()[0][1]))
+    await _press(tg, student, "Move ✓")
+    assert tg.api.last(student.id).text.startswith("Moved to Time-out moment, ")
+    [moved] = await _appointments(tg.app)
+    assert moved.id == booked.id
+    assert moved.version == 2
+
+    await tg.feed(student.text("menu"))
+    await _press(tg, student, "My appointments")
+    entry = tg.api.last(student.id)
+    await tg.feed(student.press(entry, entry.data_for("Cancel")))
+    confirm = tg.api.last(student.id)
+    assert "Do you want to cancel this appointment?" in confirm.text
+    assert [label for label, _ in confirm.buttons()] == ["Yes, cancel it", "Stop"]
+    await _press(tg, student, "Yes, cancel it")
+    assert tg.api.last(student.id).text.startswith("Cancelled: Time-out moment, ")
+    [cancelled] = await _appointments(tg.app)
+    assert cancelled.status is AppointmentStatus.CANCELLED
+
+
+async def _worker(tg: Harness) -> OutboxWorker:
+    return OutboxWorker(
+        sender=TelegramSender(tg.bot),
+        sessions=tg.app.sessions,
+        catalogs=tg.app.catalogs,
+        overall=AsyncLimiter(100_000, 1),
+        chats=ChatPacer(0.0),
+    )
+
+
+async def test_the_mentor_confirms_an_intake_in_chat(tg: Harness) -> None:
+    parent, mentor = User(2050, "en"), User(2051, "en")
+    await tg.link(parent, "ouder1", Role.PARENT)
+    await tg.link(mentor, "mentor2", Role.MENTOR)
+    await _press(tg, parent, "Book an appointment")
+    await _press(tg, parent, "Amira")
+    summary = await _to_summary_from_kind(tg, parent, "Intake meeting")
+    await tg.feed(parent.press(summary, summary.data_for("Book ✓")))
+    assert "The mentor is asked to confirm" in tg.api.last(parent.id).text
+    [intake] = await _appointments(tg.app)
+    assert intake.status is AppointmentStatus.BOOKED
+
+    worker = await _worker(tg)
+    while await worker.drain_once():
+        pass
+    question = tg.api.last(mentor.id)
+    assert question.text.startswith("You are asked to be at an intake meeting on ")
+    assert "Amira" not in question.text  # a lock screen shows no names
+    await tg.feed(mentor.press(question, question.data_for("Which student?")))
+    assert "Intake meeting for Amira Oosterbeek-Haddou" in question.text  # inside the chat
+    await tg.feed(mentor.press(question, question.data_for("Yes, I will be there")))
+    assert "The intake is confirmed" in question.text
+    assert question.markup is None
+    [intake] = await _appointments(tg.app)
+    assert intake.status is AppointmentStatus.CONFIRMED
+    assert intake.mentor_confirmed
+
+    while await worker.drain_once():  # now the calendar files go out
+        pass
+    files = [m for m in tg.api.chat(parent.id) if m.document is not None]
+    assert files
+    name, data = files[-1].document or ("", b"")
+    assert name == f"appointment-{intake.id}.ics"
+    assert b"BEGIN:VCALENDAR" in data
+
+
+async def _to_summary_from_kind(tg: Harness, user: User, kind: str) -> Sent:
+    await _press(tg, user, kind)
+    await _press_first_option(tg, user)
+    await _press_first_option(tg, user)
+    return tg.api.last(user.id)
+
+
+async def _started_today(app: App, external_id: str) -> Appointment:
+    """A time-out that began a little while ago (inserted directly: booking refuses the past)."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(school_today(now), time(0), tzinfo=SCHOOL_TIMEZONE)
+    starts = max(midnight.astimezone(UTC), now - timedelta(minutes=30))
+    student = await _person(app, external_id)
+    async with app.sessions() as session, session.begin():
+        trajectory = await session.scalar(
+            select(Trajectory).where(Trajectory.student_id == student.id)
+        )
+        assert trajectory is not None
+        appointment = Appointment(
+            school_id=student.school_id,
+            trajectory_id=trajectory.id,
+            student_id=student.id,
+            kind=AppointmentKind.TIME_OUT,
+            status=AppointmentStatus.CONFIRMED,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=50),
+            busy_until=starts + timedelta(minutes=50),
+            resource="room:time_out",
+            booked_by_id=student.id,
+        )
+        session.add(appointment)
+    return appointment
+
+
+async def test_the_coach_marks_attended_and_no_show(tg: Harness) -> None:
+    bram = await _started_today(tg.app, "lln13")
+    lieke = await _started_today(tg.app, "lln14")
+    coach = User(2060, "en")
+    await tg.link(coach, "coach", Role.COACH)
+    await _press(tg, coach, "Today's appointments")
+    header, *entries = tg.api.chat(coach.id)[-3:]
+    assert header.text.startswith("Today, ")
+    assert header.text.endswith(": 2 appointments")
+    first, second = entries
+    assert "Bram Moerdijkstra" in first.text
+    assert "Lieke Noordeloos" in second.text
+    await tg.feed(coach.press(first, first.data_for("Attended")))
+    await tg.feed(coach.press(second, second.data_for("No-show")))
+    assert first.text.endswith("attended ✓")
+    assert second.text.endswith("did not come")
+    statuses = {a.id: a.status for a in await _appointments(tg.app)}
+    assert statuses[bram.id] is AppointmentStatus.ATTENDED
+    assert statuses[lieke.id] is AppointmentStatus.NO_SHOW
+
+
+async def test_forged_callbacks_for_someone_elses_appointment_are_refused(tg: Harness) -> None:
+    bram, lieke, mentor1 = User(2070, "en"), User(2071, "en"), User(2072, "en")
+    await tg.link(bram, "lln13", Role.STUDENT)
+    await tg.link(lieke, "lln14", Role.STUDENT)
+    await tg.link(mentor1, "mentor1", Role.MENTOR)  # not Bram's mentor
+    booked = await _book_time_out(tg, bram)
+    for action in ("cancel", "move"):
+        forged = AppointmentCallback(action=action, appointment=booked.id).pack()
+        await tg.feed(lieke.press(tg.api.last(lieke.id), forged))
+        assert tg.api.last(lieke.id).text == (
+            "This appointment is not available to you (any more)."
+        )
+    forged = AppointmentCallback(action="attended", appointment=booked.id).pack()
+    await tg.feed(lieke.press(tg.api.last(lieke.id), forged))  # a student is no coach
+    assert "Bram" not in tg.api.last(lieke.id).text
+    forged = AppointmentCallback(action="no", appointment=booked.id, version=1).pack()
+    await tg.feed(mentor1.press(tg.api.last(mentor1.id), forged))
+    assert tg.api.last(mentor1.id).text == "This appointment is not available to you."
+    [unchanged] = await _appointments(tg.app)
+    assert unchanged.status is AppointmentStatus.CONFIRMED
+    assert unchanged.starts_at == booked.starts_at
