@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint typecheck pytest test-postgres locales extract update-catalogs bench clean
+.PHONY: run test lint typecheck pytest test-postgres locales extract update-catalogs bench clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -24,6 +24,17 @@ $(NODE_STAMP): package-lock.json package.json
 		|| { echo "make test needs Node.js 18+ and npm for the end-to-end tests (tests/e2e): install them (Debian: apt-get install nodejs npm)"; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
+
+# Headless Chromium for the browser tests (tests/web): the system's own package, driven by the
+# playwright Python package through its executable path (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null \
+		|| { echo "make test needs Chromium at $(CHROMIUM) for the browser tests (Debian: apt-get install chromium)"; exit 1; }
+	@[ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver
+
+chromium: $(CHROMIUM)
 
 # Compiled catalogs are build output (.gitignore'd); msgfmt-equivalent checks run in the tests.
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
@@ -43,7 +54,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-pytest: $(STAMP) locales $(NODE_STAMP)
+pytest: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -52,7 +63,7 @@ test: lint typecheck pytest
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 PG_USER ?= postgres
-test-postgres: $(STAMP) locales $(NODE_STAMP)
+test-postgres: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
 	@db=trajectbot_test_$$(date +%s)_$$$$; \
 	createdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) "$$db" || { echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT)"; exit 1; }; \
 	$(BIN)/pytest -m postgres --postgres-url="postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$$db"; rc=$$?; \
