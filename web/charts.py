@@ -1,11 +1,11 @@
 """Server-rendered SVG charts: bars and lines, no JavaScript, readable without the picture.
 
-Pure functions from numbers to markup. Every chart carries a ``<title>`` and a ``<desc>``
-(named by ``aria-labelledby``) and writes each value as text next to its bar or point, so a
-screen reader, a printout and a colour-blind reader get the same figures. Numbers are
-formatted by Babel in the reader's locale; a value hidden by the small-group rule is written
-as the caller's ``hidden_label`` ("< 5") and gets no bar. Text is escaped; no value of the
-caller ends up in markup unescaped.
+Pure functions from numbers to markup. Every chart carries a ``<title>`` (its accessible
+name, ``aria-labelledby``) and a ``<desc>`` listing every value (``aria-describedby``), and
+writes each value as text next to its bar or point, so a screen reader, a printout and a
+colour-blind reader get the same figures. Numbers are formatted by Babel in the reader's
+locale; a value hidden by the small-group rule is written as the caller's ``hidden_label``
+("< 5") and gets no bar. Text is escaped; no value of the caller ends up in markup unescaped.
 """
 
 from __future__ import annotations
@@ -68,13 +68,13 @@ class ChartText:
 
 
 # Geometry of the drawing (the SVG scales to its container through viewBox).
-_WIDTH = 640
-_HEIGHT = 280
-_LEFT = 56
+_WIDTH = 520
+_HEIGHT = 260
+_LEFT = 60
 _RIGHT = 16
-_TOP = 16
+_TOP = 26
 _BOTTOM = 56
-_LEGEND_ROW = 18
+_LEGEND_ROW = 20
 
 
 _TICKS = 4
@@ -116,14 +116,15 @@ def _open(chart_id: str, text: ChartText, legend_rows: int) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}"'
         f' viewBox="0 0 {_WIDTH} {height}" role="img"'
-        f' aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc">',
+        f' aria-labelledby="{escape(chart_id)}-title"'
+        f' aria-describedby="{escape(chart_id)}-desc">',
         f'<title id="{escape(chart_id)}-title">{escape(text.title)}</title>',
         f'<desc id="{escape(chart_id)}-desc">{escape(text.description)}</desc>',
     ]
 
 
 def _axes(top_value: float, kind: NumberKind, locale: Locale) -> list[str]:
-    parts = ['<g class="axis" font-size="11" fill="#333">']
+    parts = ['<g class="axis" font-size="14" fill="#333">']
     bottom = _HEIGHT - _BOTTOM
     for i in range(_TICKS + 1):
         tick = top_value * i / _TICKS
@@ -142,10 +143,10 @@ def _axes(top_value: float, kind: NumberKind, locale: Locale) -> list[str]:
 
 def _category_labels(categories: Sequence[str]) -> list[str]:
     band = (_WIDTH - _LEFT - _RIGHT) / max(len(categories), 1)
-    parts = ['<g class="categories" font-size="11" fill="#333" text-anchor="middle">']
+    parts = ['<g class="categories" font-size="14" fill="#333" text-anchor="middle">']
     for index, category in enumerate(categories):
         x = _LEFT + band * (index + 0.5)
-        parts.append(f'<text x="{x:.1f}" y="{_HEIGHT - _BOTTOM + 16}">{escape(category)}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{_HEIGHT - _BOTTOM + 20}">{escape(category)}</text>')
     parts.append("</g>")
     return parts
 
@@ -153,11 +154,11 @@ def _category_labels(categories: Sequence[str]) -> list[str]:
 def _legend(series: Sequence[Series]) -> list[str]:
     if len(series) < 2:
         return []
-    parts = ['<g class="legend" font-size="12" fill="#222">']
+    parts = ['<g class="legend" font-size="14" fill="#222">']
     for index, item in enumerate(series):
-        y = _HEIGHT - _BOTTOM + 34 + index * _LEGEND_ROW
+        y = _HEIGHT - _BOTTOM + 42 + index * _LEGEND_ROW
         colour = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{_LEFT}" y="{y - 10}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<rect x="{_LEFT}" y="{y - 11}" width="13" height="13" fill="{colour}"/>')
         parts.append(f'<text x="{_LEFT + 18}" y="{y}">{escape(item.name)}</text>')
     parts.append("</g>")
     return parts
@@ -202,7 +203,7 @@ def bar_chart(
                 )
             parts.append(
                 f'<text x="{x + bar * 0.45:.1f}" y="{bottom - height - 4:.1f}"'
-                f' font-size="11" fill="#111" text-anchor="middle">{escape(label)}</text>'
+                f' font-size="14" fill="#111" text-anchor="middle">{escape(label)}</text>'
             )
         parts.append("</g>")
     parts += _category_labels(categories)
@@ -238,7 +239,7 @@ def line_chart(
                 parts += _polyline(run)
                 run = []
                 parts.append(
-                    f'<text x="{x:.1f}" y="{bottom - 4}" font-size="11" stroke="none"'
+                    f'<text x="{x:.1f}" y="{bottom - 4}" font-size="14" stroke="none"'
                     f' fill="#111" text-anchor="middle">{escape(label)}</text>'
                 )
                 continue
@@ -249,7 +250,7 @@ def line_chart(
                 f"{escape(categories[c_index])}: {escape(label)}</title></circle>"
             )
             parts.append(
-                f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="11" stroke="none" fill="#111"'
+                f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="14" stroke="none" fill="#111"'
                 f' text-anchor="middle">{escape(label)}</text>'
             )
         parts += _polyline(run)

@@ -120,7 +120,8 @@ def test_a_bar_chart_is_accessible_svg_with_every_value_written() -> None:
     )
     root = _parse(svg)  # well-formed XML: nothing unescaped got in
     assert root.get("role") == "img"
-    assert root.get("aria-labelledby") == "c1-title c1-desc"
+    assert root.get("aria-labelledby") == "c1-title"
+    assert root.get("aria-describedby") == "c1-desc"
     assert root.find(f"{SVG}title").text == "<Referred>"  # type: ignore[union-attr]
     assert root.find(f"{SVG}desc").text == "Two months."  # type: ignore[union-attr]
     texts = [t.text for t in root.iter(f"{SVG}text")]

@@ -1,0 +1,199 @@
+"""The indicators in a real browser (headless Chromium through Playwright).
+
+A care coordinator logs in, opens the indicators from the navigation, chooses January-March
+2026, looks at the charts, downloads the XLSX; the workbook is read back with openpyxl and
+its figures are the hand-computed ones of `tests.storage.indicator_world`. A partnership
+viewer does the same on the partnership page, where small groups read "< 5". Screenshots go
+to ``test-artifacts/indicators/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import build_app
+from bot.config import Settings
+from storage.models import Person
+from storage.staff_accounts import create_staff_account_in_transaction, hash_password
+from tests.storage.indicator_world import NOW, IndicatorWorld, build_indicator_world
+from tests.web.test_chat_browser import CHROMIUM
+from web.app import create_web_app
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "indicators"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def world(session_factory: async_sessionmaker[AsyncSession]) -> IndicatorWorld:
+    """The indicators' world with web accounts for the care coordinator and the viewer."""
+    world = await build_indicator_world(session_factory)
+    password_hash = hash_password(PASSWORD)
+    async with session_factory() as session, session.begin():
+        for person, username in ((world.coordinator, "zoco"), (world.viewer, "viewer")):
+            fresh = await session.get(Person, person.id)
+            assert fresh is not None
+            await create_staff_account_in_transaction(
+                session=session,
+                person=fresh,
+                username=username,
+                password_hash=password_hash,
+                now=NOW,
+            )
+    return world
+
+
+@pytest.fixture
+async def server(world: IndicatorWorld, database_url: str) -> AsyncIterator[str]:
+    """The product's web app over HTTP on 127.0.0.1 (a free port), the clock on 20 March 2026."""
+    del world
+    settings = Settings(database_url=database_url, _env_file=None)
+    async with build_app(settings, log_level="WARNING") as app:
+        web_app = create_web_app(app, clock=lambda: NOW)
+        config = uvicorn.Config(
+            web_app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+        )
+        uvicorn_server = uvicorn.Server(config)
+        serving = asyncio.create_task(uvicorn_server.serve())
+        for _ in range(1000):  # bounded: at most ~10 s to start
+            if uvicorn_server.started or serving.done():
+                break
+            await asyncio.sleep(0.01)
+        assert uvicorn_server.started, "the web server did not start"
+        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            uvicorn_server.should_exit = True
+            await serving
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def _log_in(browser: Browser, base: str, username: str) -> Page:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en", accept_downloads=True
+    )
+    host = base.split("//", 1)[1].split(":", 1)[0]
+    await context.add_cookies(
+        [{"name": "trajectbot_lang", "value": "en", "domain": host, "path": "/"}]
+    )
+    page = await context.new_page()
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in").click()
+    return page
+
+
+async def _choose_period(page: Page) -> None:
+    await page.get_by_label("From month").fill("2026-01")
+    await page.get_by_label("To month").fill("2026-03")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Show").click()
+
+
+async def _download_xlsx(page: Page, name: str) -> Path:
+    async with page.expect_download() as info:
+        await page.locator("#download-xlsx").click()
+    download = await info.value
+    target = ARTIFACTS / name
+    await download.save_as(target)
+    return target
+
+
+async def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _column(sheet: Worksheet, header: str) -> list[object]:
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    index = rows[0].index(header)
+    return [row[index] for row in rows[1:]]
+
+
+async def test_a_care_coordinator_downloads_the_indicators_as_xlsx(
+    server: str, chromium: Browser
+) -> None:
+    page = await _log_in(chromium, server, "zoco")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Indicators", exact=True).click()
+    assert page.url.endswith("/indicators")
+    await _choose_period(page)
+    assert "from=2026-01&to=2026-03" in page.url
+    assert await page.locator("svg.chart").count() == 10  # nine indicators + response rate
+    assert await page.get_by_role("img", name="Students referred", exact=True).count() == 1
+    await _shot(page, "school")
+
+    workbook = load_workbook(await _download_xlsx(page, "school.xlsx"))
+    assert workbook.sheetnames == ["Indicators per month", "Exit questionnaire", "Definitions"]
+    sheet = workbook["Indicators per month"]
+    assert _column(sheet, "Month") == ["2026-01", "2026-02", "2026-03"]
+    # The hand-computed figures (arithmetic in tests/storage/test_indicators.py).
+    assert _column(sheet, "Students enrolled") == [10, 10, 10]
+    assert _column(sheet, "Students referred") == [2, 2, 1]
+    assert _column(sheet, "Share of enrolled students referred (%)") == [0.2, 0.2, 0.1]
+    assert _column(sheet, "Class observations") == [1, 1, 0]
+    assert _column(sheet, "Active trajectories") == [2, 4, 3]
+    assert _column(sheet, "Length of active trajectories, mean (days)") == [
+        15.5,
+        26.75,
+        pytest.approx(131 / 3),
+    ]
+    assert _column(sheet, "Length of active trajectories, median (days)") == [15.5, 29.5, 46]
+    assert _column(sheet, "Time-outs attended") == [0, 4, 2]
+    assert _column(sheet, "Time-outs per student with an active trajectory") == [
+        0,
+        1,
+        pytest.approx(2 / 3),
+    ]
+    assert _column(sheet, "Overdue trajectories") == [0, 2, 2]
+    survey = workbook["Exit questionnaire"]
+    assert _column(survey, "Teachers: Student takes part better (T1)")[1] == pytest.approx(4.2)
+    assert _column(survey, "Response rate, Teachers (%)")[1] == 1
+
+
+async def test_a_partnership_viewer_downloads_aggregates_with_small_groups_hidden(
+    server: str, chromium: Browser, world: IndicatorWorld
+) -> None:
+    page = await _log_in(chromium, server, "viewer")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Partnership indicators").click()
+    await _choose_period(page)
+    await _shot(page, "partnership")
+    text = await page.locator("main").inner_text()
+    assert not any(name in text for name in world.student_names)
+
+    workbook = load_workbook(await _download_xlsx(page, "partnership.xlsx"))
+    sheet = workbook["Students referred"]
+    assert [cell.value for cell in sheet[1]] == [
+        "Month",
+        "Noord College",
+        "West Mavo",
+        "Zuid Lyceum",
+        "All schools",
+    ]
+    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)] == [
+        ["2026-01", "< 5", 0, 0, "< 5"],
+        ["2026-02", "< 5", 0, "< 5", 5],
+        ["2026-03", "< 5", 6, 0, "< 5"],
+    ]
+    assert _column(workbook["Students enrolled"], "All schools") == [24, 24, 24]
