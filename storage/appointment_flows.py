@@ -159,7 +159,7 @@ def _taken(taken: SlotTaken) -> Reroute:
     codes = [slot_code(slot.starts_at) for slot in taken.alternatives]
     return Reroute(
         taken.reason,
-        Text.of(N_("These times are still free. Pick one, or go back to choose another day.")),
+        Text.of(N_("These times are still free. Pick one, or press “« Back” to change more.")),
         step=TIME,
         answers={OFFERED: codes},
     )
@@ -212,7 +212,7 @@ async def complete_booking(
         return (
             Text.of(
                 N_(
-                    "You have used the time-outs agreed for this week, so this is now a "
+                    "This time-out is outside what was agreed in your plan, so it is now a "
                     "request. The care coordinator looks at it and lets you know."
                 )
             )

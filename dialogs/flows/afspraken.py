@@ -268,6 +268,7 @@ BOOK = Flow(
     title=N_("Book an appointment"),
     confirm=N_("Book ✓"),
     done=N_("Your appointment is booked."),
+    stopped=N_("Stopped. Nothing has been booked."),
     steps=(
         STUDENT_STEP,
         KIND_STEP,

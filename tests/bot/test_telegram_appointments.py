@@ -422,3 +422,39 @@ async def test_forged_callbacks_for_someone_elses_appointment_are_refused(tg: Ha
     [unchanged] = await _appointments(tg.app)
     assert unchanged.status is AppointmentStatus.CONFIRMED
     assert unchanged.starts_at == booked.starts_at
+
+
+async def test_a_time_out_above_the_cap_goes_to_the_care_coordinator(tg: Harness) -> None:
+    student, zoco = User(2080, "en"), User(2081, "en")
+    await tg.link(student, "lln13", Role.STUDENT)
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR)
+    bram = await _person(tg.app, "lln13")
+    async with tg.app.sessions() as session, session.begin():  # the plan has no time-out
+        trajectory = await session.scalar(
+            select(Trajectory).where(Trajectory.student_id == bram.id)
+        )
+        assert trajectory is not None
+        trajectory.timeouts_in_plan = False
+    summary = await _to_summary(tg, student, "Time-out moment")
+    await tg.feed(student.press(summary, summary.data_for("Book ✓")))
+    assert "now a request" in tg.api.last(student.id).text
+    assert await _appointments(tg.app) == []
+
+    worker = await _worker(tg)
+    while await worker.drain_once():
+        pass
+    notice = tg.api.last(zoco.id)
+    assert notice.text == (
+        "A time-out request is waiting for your decision. Open this chat to see it."
+    )
+    await tg.feed(zoco.press(notice, notice.data_for("Show the request")))
+    request = tg.api.last(zoco.id)
+    assert "Student: Bram Moerdijkstra (3A)" in request.text
+    assert "Outside the plan" in request.text
+    await tg.feed(zoco.press(request, request.data_for("Approve and book")))
+    assert tg.api.last(zoco.id).text.startswith("Approved and booked: Time-out moment for Bram")
+    assert len(await _appointments(tg.app)) == 1
+    # A student pressing the same button is refused by storage.
+    forged = request.data_for("Approve and book")
+    await tg.feed(student.press(tg.api.last(student.id), forged))
+    assert "Bram" not in tg.api.last(student.id).text
