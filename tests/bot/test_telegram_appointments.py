@@ -28,25 +28,22 @@ from bot.telegram.dispatcher import create_dispatcher
 from dialogs.flows.afspraken import slot_start
 from dialogs.i18n import SCHOOL_TIMEZONE
 from storage.appointments import AppointmentKind, book
-from storage.booking.defaults import install_defaults_in_transaction
 from storage.demo import create_demo_data
 from storage.dialog_runtime import school_today
 from storage.models import (
     Appointment,
     AppointmentStatus,
-    CoachAvailability,
     Conversation,
     Person,
     Role,
     Trajectory,
-    TrajectoryStatus,
 )
 from storage.people import get_person_by_external_id
 from storage.schools import find_school
+from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.telegram_fakes import Person as User
 from tests.bot.telegram_fakes import RecordingSession, Sent
 from tests.bot.test_telegram_flows import Harness
-from tests.storage.factories import add_trajectory
 
 
 @pytest.fixture
@@ -65,45 +62,6 @@ async def _person(app: App, external_id: str) -> Person:
         return person
 
 
-async def _prepare(app: App, timeout_places: int) -> None:
-    today = school_today(datetime.now(UTC))
-    async with app.sessions() as session, session.begin():
-        school = await find_school(session=session, code="demo")
-        await install_defaults_in_transaction(
-            session=session, school_id=school.id, timeout_places=timeout_places
-        )
-
-        async def person(external_id: str) -> Person:
-            found = await get_person_by_external_id(
-                session=session, school_id=school.id, external_id=external_id
-            )
-            assert found is not None
-            return found
-
-        coach, mentor = await person("coach"), await person("mentor2")
-        for weekday in range(5):
-            session.add(
-                CoachAvailability(
-                    school_id=school.id,
-                    coach_id=coach.id,
-                    weekday=weekday,
-                    starts_at=time(8, 30),
-                    ends_at=time(16, 30),
-                )
-            )
-        start, end = today - timedelta(days=7), today + timedelta(days=90)
-        for student in ("lln13", "lln14"):
-            await add_trajectory(session, mentor, await person(student), start=start, end=end)
-        await add_trajectory(
-            session,
-            mentor,
-            await person("lln15"),
-            status=TrajectoryStatus.PLANNED,
-            start=start,
-            end=end,
-        )
-
-
 @pytest.fixture
 async def tg(engine: AsyncEngine, database_url: str, timeout_places: int) -> AsyncIterator[Harness]:
     del engine  # migrated by the fixture; the app builds its own engine on the same URL
@@ -116,7 +74,7 @@ async def tg(engine: AsyncEngine, database_url: str, timeout_places: int) -> Asy
     async with build_app(settings) as app:
         async with app.sessions() as session:
             await create_demo_data(session=session, if_empty=True)
-        await _prepare(app, timeout_places)
+        await prepare_demo_booking(app, timeout_places)
         api = RecordingSession()
         bot = Bot("42:TEST", session=api)
         yield Harness(app, bot, create_dispatcher(app), api)
