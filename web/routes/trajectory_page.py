@@ -20,7 +20,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from storage.errors import InputInvalid, InvalidTransition, NotAllowed
@@ -116,7 +115,6 @@ async def _page(
             session=session, viewer=staff.person, trajectory_id=trajectory_id, now=web.now()
         )
     except NotAllowed as refused:
-        await _after_refusal(session, staff)
         raise NotAvailable from refused
     is_open = page.status.value != "closed"
     coordinator = staff.has_role(Role.CARE_COORDINATOR)
@@ -153,16 +151,6 @@ async def _page(
 
 def _done(trajectory_id: int, action: str) -> Response:
     return RedirectResponse(f"/trajectories/{trajectory_id}?done={action}", status_code=303)
-
-
-async def _after_refusal(session: AsyncSession, staff: Staff) -> None:
-    """Load the staff member again after a refused unit of work.
-
-    Its rollback expired every row the request's session held, the logged-in person's too;
-    the page shown next (or the error page, rendered after the session is closed) names them.
-    """
-    await session.refresh(staff.person)
-    await session.commit()  # ends the read; the next unit of work begins its own
 
 
 async def trajectory_page(
@@ -223,10 +211,8 @@ async def save_plan(
             now=web.now(),
         )
     except NotAllowed as refused:
-        await _after_refusal(session, staff)
         raise NotAvailable from refused
     except (InvalidTransition, InputInvalid) as refused:
-        await _after_refusal(session, staff)
         return await _page(
             request,
             web,
@@ -262,13 +248,10 @@ async def write_logbook(
                 now=web.now(),
             )
         except NotAllowed as refused:
-            await _after_refusal(session, staff)
             raise NotAvailable from refused
         except InputInvalid as refused:
-            await _after_refusal(session, staff)
             problem = refused.reason
         except InvalidTransition as refused:
-            await _after_refusal(session, staff)
             return await _page(
                 request,
                 web,
@@ -312,10 +295,8 @@ async def evaluation_held(
             now=web.now(),
         )
     except NotAllowed as refused:
-        await _after_refusal(session, staff)
         raise NotAvailable from refused
     except InvalidTransition as refused:
-        await _after_refusal(session, staff)
         return await _page(
             request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
         )
@@ -350,10 +331,8 @@ async def close(
             session=session, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
         )
     except NotAllowed as refused:
-        await _after_refusal(session, staff)
         raise NotAvailable from refused
     except InvalidTransition as refused:
-        await _after_refusal(session, staff)
         return await _page(
             request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
         )
