@@ -50,7 +50,6 @@ class Settings(BaseSettings):
     cli_language: str = "nl"
     log_level: str = "INFO"
 
-
     @property
     def web_url(self) -> str:
         """The web app's public base URL, without a trailing slash."""
