@@ -15,7 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -40,6 +39,7 @@ from tests.storage.chat_factories import build_chat_world
 from tests.storage.factories import NOW
 from tests.web.chat_client import chat_app
 from web.app import create_web_app
+from web.server import bind_socket, bound_port, build_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-chat"
@@ -70,22 +70,22 @@ async def live_server(
     settings = Settings(database_url=database_url, _env_file=None)
     async with build_app(settings, log_level="WARNING") as app:
         web_app = create_web_app(app, clock=lambda: CLOCK)
-        config = uvicorn.Config(
-            web_app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
+        # Served as `trajectbot web` serves it (no access log: paths hold tokens).
+        sock = bind_socket("127.0.0.1", 0)
+        server = build_server(web_app)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
         for _ in range(1000):  # bounded: at most ~10 s to start
             if server.started or serving.done():
                 break
             await asyncio.sleep(0.01)
         assert server.started, "the web server did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
+        port = bound_port(sock)
         try:
             yield f"http://127.0.0.1:{port}", app.sessions
         finally:
             server.should_exit = True
             await serving
+            sock.close()
 
 
 @pytest.fixture
