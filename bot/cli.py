@@ -251,7 +251,9 @@ def survey_report_cmd(
     sys.exit(_run(go()))
 
 
-@main.command(help="Print a personal invitation link for Telegram and write its QR code (PNG).")
+@main.command(
+    help="Print a personal invitation link (Telegram and web chat) and write its QR codes (PNG)."
+)
 @click.argument("person")
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
 @click.option("--role", help="The role to invite as (default: the person's main role).")
@@ -277,6 +279,32 @@ def invite(
                 school_code=school_code,
                 role=role,
                 days=days,
+                catalog=_catalog(settings),
+            )
+
+    sys.exit(_run(go()))
+
+
+@main.command(
+    "survey-link",
+    help="Print a web chat link for each open exit questionnaire of a person (no Telegram "
+    "needed) and write its QR code (PNG).",
+)
+@click.argument("person")
+@click.option("--as", "actor", required=True, help="The care coordinator's id at the school.")
+@click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.pass_obj
+def survey_link(settings: Settings, person: str, actor: str, school_code: str | None) -> None:
+    """A new link replaces the previous one; it works until the questionnaire is sent."""
+    from bot.survey_links import make_survey_links
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            return await make_survey_links(
+                app,
+                respondent=person,
+                actor=actor,
+                school_code=school_code,
                 catalog=_catalog(settings),
             )
 

@@ -104,7 +104,7 @@ async def make_invitation(
         telegram_link = f"https://t.me/{username}?start={token}"
         qr_codes.insert(0, (telegram_link, app.settings.invites_dir / f"{external_id}.png"))
     for link, path in qr_codes:
-        await asyncio.to_thread(_write_qr, link, path)
+        await asyncio.to_thread(write_qr, link, path)
     paths = [path for _link, path in qr_codes]
     if username:
         click.echo(catalog.render(Text.of(N_("Telegram: {link}"), link=Text.raw(telegram_link))))
@@ -143,6 +143,6 @@ def _role(held: Sequence[PersonRole], wanted: str | None) -> Role | None:
     return next((r for r in ROLE_PRIORITY if r in roles), None)
 
 
-def _write_qr(link: str, path: Path) -> None:
+def write_qr(link: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     segno.make(link, error="m").save(str(path), scale=8, border=4)

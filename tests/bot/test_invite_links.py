@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import build_app
 from bot.config import Settings
 from bot.invites import make_invitation
+from bot.survey_links import make_survey_links
 from dialogs.i18n import Catalogs
 from storage.models import Role
-from storage.web_chat import LinkKind, inspect_chat_link
-from tests.storage.factories import add_person, add_school
+from storage.web_chat import ChatLinkInvalid, LinkKind, inspect_chat_link
+from tests.storage.chat_factories import build_chat_world
+from tests.storage.factories import NOW, add_person, add_school
 
 
 async def _parent(session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -87,3 +89,49 @@ async def test_without_telegram_the_web_link_still_comes(
     web = next(line for line in captured.out.splitlines() if line.startswith("Web chat: "))
     assert web.startswith("Web chat: http://127.0.0.1:8080/c/")
     assert (tmp_path / "ouder7-web.png").exists()
+
+
+async def _survey_links(settings: Settings, respondent: str, actor: str) -> int:
+    async with build_app(settings, log_level="WARNING") as app:
+        return await make_survey_links(
+            app,
+            respondent=respondent,
+            actor=actor,
+            school_code=None,
+            catalog=Catalogs().get("en"),
+            now=NOW,
+        )
+
+
+async def test_the_care_coordinator_prints_a_questionnaire_link_for_the_web_chat(
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with session_factory() as session:
+        world = await build_chat_world(session)
+    settings = Settings(
+        database_url=database_url,
+        web_base_url="https://chat.school.example",
+        invites_dir=tmp_path,
+        _env_file=None,
+    )
+    # Only a care coordinator hands out links.
+    assert await _survey_links(settings, "ouder1", "mentor") == 1
+    refused = capsys.readouterr()
+    assert "https://" not in refused.out
+    assert "not available for your role" in refused.err
+
+    assert await _survey_links(settings, "ouder1", "zoco") == 0
+    out = capsys.readouterr().out
+    web = next(line for line in out.splitlines() if line.startswith("Web chat: "))
+    token = web.rsplit("/c/", 1)[1]
+    assert (tmp_path / f"ouder1-questionnaire-{world.parent_invitation_id}.png").exists()
+    async with session_factory() as session:
+        link = await inspect_chat_link(session=session, token=token, now=NOW)
+        assert link.kind is LinkKind.SURVEY
+        # The new link replaces the one issued before.
+        with pytest.raises(ChatLinkInvalid):
+            await inspect_chat_link(session=session, token=world.survey_token, now=NOW)
