@@ -41,8 +41,8 @@ TOO_LATE = "too_late"
 __all__ = [
     "KNOWN_UNREACHABLE",
     "NO_CHAT",
-    "TOO_LATE",
     "PERSON_UNREACHABLE",
+    "TOO_LATE",
     "ClaimedMessage",
     "SendingMessage",
     "claim_due",
