@@ -208,10 +208,6 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
         ),
         NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
-        **{
-            SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)
-            for respondent_type in RespondentType
-        },
         BOOK_APPOINTMENT.id: FlowBinding(
             roles=_BOOKERS,
             context=_plain_context,
@@ -235,6 +231,10 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             complete=appointment_flows.complete_cancel,
             in_menu=False,
         ),
+        **{
+            SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)
+            for respondent_type in RespondentType
+        },
     }
 )
 

@@ -145,9 +145,7 @@ def upgrade() -> None:
             ["school_id"], ["school.id"], name=op.f("fk_survey_answer_school_id_school")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answer")),
-        sa.UniqueConstraint(
-            "response_id", "code", name=op.f("uq_survey_answer_response_id_code")
-        ),
+        sa.UniqueConstraint("response_id", "code", name=op.f("uq_survey_answer_response_id_code")),
     )
     op.create_index(
         op.f("ix_survey_answer_response_id"), "survey_answer", ["response_id"], unique=False
@@ -191,8 +189,6 @@ def downgrade() -> None:
     op.drop_table("survey_answer")
     op.drop_index(op.f("ix_survey_response_school_id_completed_at"), table_name="survey_response")
     op.drop_table("survey_response")
-    op.drop_index(
-        op.f("ix_survey_invitation_school_id_created_at"), table_name="survey_invitation"
-    )
+    op.drop_index(op.f("ix_survey_invitation_school_id_created_at"), table_name="survey_invitation")
     op.drop_index(op.f("ix_survey_invitation_respondent_id"), table_name="survey_invitation")
     op.drop_table("survey_invitation")
