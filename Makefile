@@ -44,7 +44,7 @@ locales: $(MO)
 
 run: $(STAMP) locales
 	$(BIN)/trajectbot init
-	$(BIN)/trajectbot demo-data --if-empty --with-appointments
+	$(BIN)/trajectbot demo-data --if-empty --with-appointments --with-surveys
 	$(BIN)/trajectbot run
 
 lint: $(STAMP)

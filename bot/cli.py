@@ -75,15 +75,25 @@ def init(settings: Settings) -> None:
     is_flag=True,
     help="Also appointment types, opening hours, the coach's hours and two trajectories.",
 )
+@click.option(
+    "--with-surveys",
+    is_flag=True,
+    help="Also three closed trajectories with answered exit questionnaires.",
+)
 @click.pass_obj
-def demo_data(settings: Settings, if_empty: bool, with_appointments: bool) -> None:
+def demo_data(
+    settings: Settings, if_empty: bool, with_appointments: bool, with_surveys: bool
+) -> None:
     """Create the demo school and print who is who."""
     from storage.demo import create_demo_data
 
     async def go() -> None:
         async with build_app(settings) as app, app.sessions() as session:
             summary = await create_demo_data(
-                session=session, if_empty=if_empty, with_appointments=with_appointments
+                session=session,
+                if_empty=if_empty,
+                with_appointments=with_appointments,
+                with_surveys=with_surveys,
             )
         if not summary.created:
             _say(settings, Text.of(N_("A school already exists; no demo data added.")))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.booking.demo import install_demo_booking_in_transaction
+from storage.demo_surveys import install_demo_surveys_in_transaction
 from storage.importer import apply_people_rows
 from storage.models import Person, School, StaffAccount
 from storage.staff_accounts import create_staff_account_in_transaction, hash_password
@@ -126,7 +127,11 @@ def _people() -> list[dict[str, str]]:
 
 
 async def create_demo_data(
-    *, session: AsyncSession, if_empty: bool, with_appointments: bool = False
+    *,
+    session: AsyncSession,
+    if_empty: bool,
+    with_appointments: bool = False,
+    with_surveys: bool = False,
 ) -> DemoSummary:
     """Create the demo school with its people and links.
 
@@ -164,6 +169,12 @@ async def create_demo_data(
             # Appointments (issue 4): types, hours, the coach's hours, two trajectories. Not by
             # default: tests build on a demo school without trajectories or booking setup.
             await install_demo_booking_in_transaction(
+                session=session, school_id=school.id, now=datetime.now(UTC)
+            )
+        if with_surveys:
+            # Exit questionnaires (issue 5): three closed trajectories, five answered, so the
+            # queue and `trajectbot survey-report` show results. Not by default, as above.
+            await install_demo_surveys_in_transaction(
                 session=session, school_id=school.id, now=datetime.now(UTC)
             )
     log.info("demo data created: school_id=%s, %s people", school.id, len(report.created))
