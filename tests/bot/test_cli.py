@@ -160,10 +160,14 @@ async def test_commands_on_an_uninitialised_database_explain_what_to_do(
 
 
 def test_run_without_a_token_explains_how_to_try_the_product(tmp_path: Path) -> None:
+    # The web app still needs a database: on an empty one, `run` says so after the hint.
+    # (Serving on a ready database: tests/bot/test_cli_web.py.)
     result = trajectbot(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "run")
-    assert result.returncode == 0
     assert "TELEGRAM_BOT_TOKEN" in result.stdout
     assert "trajectbot chat --as mentor1" in result.stdout
+    assert result.returncode == 2
+    assert "Run `trajectbot init` first." in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_cli_messages_follow_the_cli_language(tmp_path: Path) -> None:
