@@ -24,6 +24,7 @@ from storage.models import (
     Role,
     SurveyInvitation,
     SurveyResponse,
+    TimeoutRequest,
     Trajectory,
     Urgency,
     WaitingReason,
@@ -179,8 +180,14 @@ async def queue_overview(
             .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
             .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
             .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
+            # A time-out request is about the student who asked.
+            .outerjoin(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
             .outerjoin(
-                student, student.id == func.coalesce(Referral.student_id, Trajectory.student_id)
+                student,
+                student.id
+                == func.coalesce(
+                    Referral.student_id, Trajectory.student_id, TimeoutRequest.student_id
+                ),
             )
             .outerjoin(mentor, mentor.id == Referral.mentor_id)
             .outerjoin(assignee, assignee.id == QueueItem.assignee_id)

@@ -405,6 +405,11 @@ async def test_a_time_out_above_the_cap_goes_to_the_care_coordinator(tg: Harness
     assert notice.text == (
         "A time-out request is waiting for your decision. Open this chat to see it."
     )
+    # From the queue list the request opens as a request too, not as a referral.
+    await tg.feed(zoco.press(notice, "m:queue:"))
+    queue = tg.api.last(zoco.id)
+    await tg.feed(zoco.press(queue, queue.data_for("time-out request · Bram Moerdijkstra")))
+    assert "Student: Bram Moerdijkstra (3A)" in tg.api.last(zoco.id).text
     await tg.feed(zoco.press(notice, notice.data_for("Show the request")))
     request = tg.api.last(zoco.id)
     assert "Student: Bram Moerdijkstra (3A)" in request.text

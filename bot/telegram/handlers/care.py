@@ -13,7 +13,12 @@ from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app import App
-from bot.telegram.callbacks import MenuCallback, QueueCallback, SurveyItemCallback
+from bot.telegram.callbacks import (
+    MenuCallback,
+    QueueCallback,
+    SurveyItemCallback,
+    TimeoutRequestCallback,
+)
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import QUEUE
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
@@ -73,11 +78,7 @@ async def on_queue(
             InlineKeyboardButton(
                 text=catalog.render(_entry_label(e)),
                 # A completed exit questionnaire opens as a result to read, not a referral.
-                callback_data=(
-                    SurveyItemCallback(action=OPEN, item=e.queue_item_id)
-                    if e.kind is QueueKind.EXIT_SURVEY
-                    else QueueCallback(action=OPEN, item=e.queue_item_id)
-                ).pack(),
+                callback_data=_open_payload(e),
             )
         ]
         for e in entries[:20]
@@ -89,6 +90,16 @@ async def on_queue(
     )
 
 
+def _open_payload(e: QueueEntry) -> str:
+    # Each kind opens with its own handler: a completed exit questionnaire as a result to
+    # read, a time-out request with its approve button, everything else as a referral.
+    if e.kind is QueueKind.EXIT_SURVEY:
+        return SurveyItemCallback(action=OPEN, item=e.queue_item_id).pack()
+    if e.kind is QueueKind.TIMEOUT_REQUEST:
+        return TimeoutRequestCallback(action=OPEN, item=e.queue_item_id).pack()
+    return QueueCallback(action=OPEN, item=e.queue_item_id).pack()
+
+
 def _entry_label(e: QueueEntry) -> Text:
     if e.kind is QueueKind.EXIT_SURVEY:
         return Text.of(
@@ -97,6 +108,13 @@ def _entry_label(e: QueueEntry) -> Text:
             respondent=Text.of(
                 RESPONDENT_LABELS.get(e.respondent_type.value if e.respondent_type else "", "?")
             ),
+            student=Text.raw(e.student_name or "?"),
+            status=Text.of(STATUS[e.status]),
+        )
+    if e.kind is QueueKind.TIMEOUT_REQUEST:
+        return Text.of(
+            N_("#{number} · time-out request · {student} · {status}"),
+            number=Text.raw(str(e.queue_item_id)),
             student=Text.raw(e.student_name or "?"),
             status=Text.of(STATUS[e.status]),
         )
