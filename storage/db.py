@@ -28,11 +28,11 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     """Build an async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
 
     For a SQLite file the parent directory is created and the pragmas above are set on every
-    connection.
+    connection. ``foreign_keys=False`` is for migrations only (see `storage.migrate`).
     """
     sa_url = make_url(url)
     if sa_url.get_backend_name() != "sqlite":
@@ -42,19 +42,24 @@ def create_engine(url: str) -> AsyncEngine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(sa_url)
-    event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    pragmas = _SQLITE_PRAGMAS if foreign_keys else (*_SQLITE_PRAGMAS, "PRAGMA foreign_keys=OFF")
+
+    def set_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        _set_sqlite_pragmas(dbapi_connection, pragmas)
+
+    event.listen(engine.sync_engine, "connect", set_pragmas)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _set_sqlite_pragmas(dbapi_connection: Any, pragmas: tuple[str, ...]) -> None:
     # The driver's own implicit BEGIN is DEFERRED: a transaction that reads first and writes
     # later then fails at once with "database is locked" when another writer got there first
     # (busy_timeout does not apply to that upgrade). We take over BEGIN (see below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
     finally:
         cursor.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -35,17 +36,40 @@ async def upgrade_database(url: str, revision: str = "head") -> None:
     Alembic's API is synchronous; it runs on our async connection through ``run_sync``, so this
     works from inside an already running event loop (the bot, the CLI, tests).
     """
-    engine = create_engine(url)
+    await _migrate(url, command.upgrade, revision)
+
+
+async def downgrade_database(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` back to ``revision`` (for operators and tests)."""
+    await _migrate(url, command.downgrade, revision)
+
+
+async def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    # SQLite changes a constraint by copying the table (Alembic batch mode) and dropping the
+    # original; with foreign keys on, that drop would cascade into the child tables (every
+    # internal note of the queue items). SQLite's documented procedure: keys off during the
+    # schema change, then a foreign key check before the commit. PostgreSQL alters in place.
+    engine = create_engine(url, foreign_keys=False)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, alembic_config(url), revision)
+            await connection.run_sync(_run, step, alembic_config(url), revision)
+            if connection.dialect.name == "sqlite":
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise MigrationError(f"foreign keys broken by the migration: {broken[:5]}")
     finally:
         await engine.dispose()
 
 
-def _upgrade(connection: Connection, config: Config, revision: str) -> None:
+class MigrationError(RuntimeError):
+    """A migration left the database inconsistent; it was rolled back."""
+
+
+def _run(
+    connection: Connection, step: Callable[[Config, str], None], config: Config, revision: str
+) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    step(config, revision)
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:

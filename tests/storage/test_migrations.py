@@ -10,9 +10,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine
-from storage.migrate import upgrade_database
-from storage.models import Base
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import downgrade_database, upgrade_database
+from storage.models import Base, QueueNote, Role
+from tests.storage.factories import (
+    add_mentorship,
+    add_person,
+    add_queued_referral,
+    add_school,
+)
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -55,6 +61,42 @@ async def test_upgrade_is_idempotent_and_runs_inside_a_loop(database_url: str) -
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
+            assert await connection.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_rebuilding_tables_keeps_the_rows_of_their_child_tables(database_url: str) -> None:
+    # SQLite rebuilds queue_item (batch mode) in 0006 and 0007; with foreign keys on, dropping
+    # the old copy cascaded into queue_note and every internal note was lost. Down past both
+    # and up again: the note must still be there.
+    await upgrade_database(database_url)
+    engine = create_engine(database_url)
+    try:
+        factory = create_sessionmaker(engine)
+        async with factory() as session, session.begin():
+            school = await add_school(session)
+            zoco = await add_person(session, school, "z1", Role.CARE_COORDINATOR)
+            mentor = await add_person(session, school, "m1", Role.MENTOR)
+            student = await add_person(session, school, "s1", Role.STUDENT)
+            await add_mentorship(session, mentor, student)
+            item = await add_queued_referral(session, mentor, student)
+            session.add(
+                QueueNote(
+                    school_id=school.id, queue_item_id=item.id, author_id=zoco.id, text="Bewaren."
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await downgrade_database(database_url, "0005")
+    await upgrade_database(database_url)
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            notes = (await connection.exec_driver_sql("SELECT text FROM queue_note")).all()
+            assert [tuple(row) for row in notes] == [("Bewaren.",)]
             assert await connection.run_sync(_diff) == []
     finally:
         await engine.dispose()
