@@ -266,7 +266,10 @@ def _parse_row(line: int, raw: Mapping[str | None, str | None], errors: list[Tex
     if mentor_of and Role.MENTOR not in roles:
         errors.append(
             Text.of(
-                N_("Line {line}: mentor_of is filled in, but the role mentor is not."), line=line
+                N_("Line {line}: {column} is filled in, but the role {role} is not."),
+                line=line,
+                column="mentor_of",
+                role="mentor",
             )
         )
     parent_of = _split(cell("parent_of"))
