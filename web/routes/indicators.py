@@ -72,8 +72,10 @@ NAV = (
     ),
 )
 
-SchoolStaffDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR, Role.ADMIN))]
-PartnershipDep = Annotated[Staff, Depends(staff_with(Role.PARTNERSHIP_VIEWER))]
+#: The period's first and last month (``?from=2026-01&to=2026-03``) and a table's key.
+FirstMonth = Annotated[str, Query(alias="from", max_length=16)]
+LastMonth = Annotated[str, Query(alias="to", max_length=16)]
+TableKey = Annotated[str, Query(max_length=40)]
 
 BAD_MONTH = Text.of(N_("Give the months as year and month, for example 2026-03."))
 UNKNOWN_TABLE = Text.of(N_("There is no such table."))
@@ -229,153 +231,105 @@ async def _export(
     )
 
 
-async def school_page(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: SchoolStaffDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-) -> Response:
-    """The school's figures per month: charts, tables, downloads, definitions."""
-    return await _page(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=school_indicators,
-        path=SCHOOL_PATH,
-        first_param=first,
-        last_param=last,
-    )
+def _add_routes(
+    router: APIRouter, *, path: str, name: str, query: Query_, roles: tuple[Role, ...]
+) -> None:
+    """The page and its two exports for one scope: the school's or the partnership's.
 
+    The two scopes differ only in who may look (``roles``, checked again by `query` from the
+    database), which figures `query` gathers, and the path and file name.
+    """
+    # A default value rather than an ``Annotated`` alias: FastAPI resolves the (postponed)
+    # annotations in the module's globals, where this closure's dependency is not.
+    staff_dep = Depends(staff_with(*roles))
 
-async def school_csv(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: SchoolStaffDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-    table: Annotated[str, Query(max_length=40)] = "",
-) -> Response:
-    """One table of the school's figures as CSV."""
-    return await _export(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=school_indicators,
-        name="indicators",
-        first_param=first,
-        last_param=last,
-        output=IndicatorOutput.CSV,
-        table=table,
-    )
+    async def page(
+        *,
+        request: Request,
+        web: WebDep,
+        session: SessionDep,
+        staff: Staff = staff_dep,
+        first: FirstMonth = "",
+        last: LastMonth = "",
+    ) -> Response:
+        """The figures per month: charts, tables, downloads, definitions."""
+        return await _page(
+            request,
+            web=web,
+            session=session,
+            staff=staff,
+            query=query,
+            path=path,
+            first_param=first,
+            last_param=last,
+        )
 
+    async def csv(
+        *,
+        request: Request,
+        web: WebDep,
+        session: SessionDep,
+        staff: Staff = staff_dep,
+        first: FirstMonth = "",
+        last: LastMonth = "",
+        table: TableKey = "",
+    ) -> Response:
+        """One table of the figures as CSV."""
+        return await _export(
+            request,
+            web=web,
+            session=session,
+            staff=staff,
+            query=query,
+            name=name,
+            first_param=first,
+            last_param=last,
+            output=IndicatorOutput.CSV,
+            table=table,
+        )
 
-async def school_xlsx(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: SchoolStaffDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-) -> Response:
-    """The school's tables as a workbook."""
-    return await _export(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=school_indicators,
-        name="indicators",
-        first_param=first,
-        last_param=last,
-        output=IndicatorOutput.XLSX,
-    )
+    async def xlsx(
+        *,
+        request: Request,
+        web: WebDep,
+        session: SessionDep,
+        staff: Staff = staff_dep,
+        first: FirstMonth = "",
+        last: LastMonth = "",
+    ) -> Response:
+        """All the tables as a workbook."""
+        return await _export(
+            request,
+            web=web,
+            session=session,
+            staff=staff,
+            query=query,
+            name=name,
+            first_param=first,
+            last_param=last,
+            output=IndicatorOutput.XLSX,
+        )
 
-
-async def partnership_page(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: PartnershipDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-) -> Response:
-    """Every school side by side and all together (aggregates only, small groups hidden)."""
-    return await _page(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=partnership_indicators,
-        path=PARTNERSHIP_PATH,
-        first_param=first,
-        last_param=last,
-    )
-
-
-async def partnership_csv(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: PartnershipDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-    table: Annotated[str, Query(max_length=40)] = "",
-) -> Response:
-    """One table of the partnership's figures as CSV."""
-    return await _export(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=partnership_indicators,
-        name="indicators-partnership",
-        first_param=first,
-        last_param=last,
-        output=IndicatorOutput.CSV,
-        table=table,
-    )
-
-
-async def partnership_xlsx(
-    *,
-    request: Request,
-    web: WebDep,
-    session: SessionDep,
-    staff: PartnershipDep,
-    first: Annotated[str, Query(alias="from", max_length=16)] = "",
-    last: Annotated[str, Query(alias="to", max_length=16)] = "",
-) -> Response:
-    """The partnership's tables as a workbook."""
-    return await _export(
-        request,
-        web=web,
-        session=session,
-        staff=staff,
-        query=partnership_indicators,
-        name="indicators-partnership",
-        first_param=first,
-        last_param=last,
-        output=IndicatorOutput.XLSX,
-    )
+    router.add_api_route(path, page, methods=["GET"])
+    router.add_api_route(path + ".csv", csv, methods=["GET"])
+    router.add_api_route(path + ".xlsx", xlsx, methods=["GET"])
 
 
 def build_router() -> APIRouter:
     """A fresh router with the indicator pages and exports."""
     router = APIRouter()
-    router.add_api_route(SCHOOL_PATH, school_page, methods=["GET"])
-    router.add_api_route(SCHOOL_PATH + ".csv", school_csv, methods=["GET"])
-    router.add_api_route(SCHOOL_PATH + ".xlsx", school_xlsx, methods=["GET"])
-    router.add_api_route(PARTNERSHIP_PATH, partnership_page, methods=["GET"])
-    router.add_api_route(PARTNERSHIP_PATH + ".csv", partnership_csv, methods=["GET"])
-    router.add_api_route(PARTNERSHIP_PATH + ".xlsx", partnership_xlsx, methods=["GET"])
+    _add_routes(
+        router,
+        path=SCHOOL_PATH,
+        name="indicators",
+        query=school_indicators,
+        roles=(Role.CARE_COORDINATOR, Role.ADMIN),
+    )
+    _add_routes(
+        router,
+        path=PARTNERSHIP_PATH,
+        name="indicators-partnership",
+        query=partnership_indicators,
+        roles=(Role.PARTNERSHIP_VIEWER,),
+    )
     return router
