@@ -76,6 +76,7 @@ from storage.models import (
 )
 from storage.outbox import cancel_pending
 from storage.people import care_coordinators_of
+from storage.queue_actions import DECLINE_REASON_MAX, DECLINE_REASON_MIN
 from storage.text_input import clean_text, validate_length
 from storage.trajectories import activate_in_transaction
 
@@ -102,6 +103,7 @@ __all__ = [
     "cancel_in_transaction",
     "confirm_mentor_presence",
     "decline_timeout_request",
+    "decline_timeout_request_in_transaction",
     "free_slots",
     "mark_attendance",
     "open_timeout_request",
@@ -176,6 +178,17 @@ class TimeoutRequestView:
     timeouts_per_week: int
     timeouts_in_plan: bool
     appointment_id: int | None
+    #: The trajectory and its plan's dates (what "outside the plan" is measured against).
+    trajectory_id: int | None = None
+    plan_start: date | None = None
+    plan_end: date | None = None
+    #: Who asked (the student, or a parent for them) and when.
+    requested_by_name: str | None = None
+    requested_at: datetime | None = None
+    #: The decision: who, when, and a decline's reason (internal, care coordinators only).
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
 
 
 class SlotTaken(StorageError):  # noqa: N818 - the agreed API name
@@ -1688,6 +1701,10 @@ async def open_timeout_request(
         trajectory = await session.get(Trajectory, request.trajectory_id)
         assert student is not None  # noqa: S101 - foreign key
         assert trajectory is not None  # noqa: S101 - foreign key
+        requester = await session.get(Person, request.requested_by_id)
+        decider = (
+            None if item.decided_by_id is None else await session.get(Person, item.decided_by_id)
+        )
         record_audit(
             session=session,
             school_id=item.school_id,
@@ -1708,6 +1725,14 @@ async def open_timeout_request(
             timeouts_per_week=trajectory.timeouts_per_week,
             timeouts_in_plan=trajectory.timeouts_in_plan,
             appointment_id=request.appointment_id,
+            trajectory_id=trajectory.id,
+            plan_start=trajectory.start_date,
+            plan_end=trajectory.end_date,
+            requested_by_name=None if requester is None else requester.display_name,
+            requested_at=request.created_at,
+            decided_by_name=None if decider is None else decider.display_name,
+            decided_at=item.decided_at,
+            decision_reason=item.decision_reason,
         )
 
 
@@ -1821,34 +1846,60 @@ async def decline_timeout_request(
     *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
 ) -> None:
     """The care coordinator declines a time-out request (``reason``: 5–1000 characters,
-    internal). A unit of work; the item is closed as declined and the student told (without
-    the reason)."""
+    internal). A unit of work; see `decline_timeout_request_in_transaction`."""
+    # Checked before the transaction too: a bad reason costs no lock.
+    _decline_reason(reason)
+    async with session.begin():
+        await decline_timeout_request_in_transaction(
+            session=session, actor=actor, queue_item_id=queue_item_id, reason=reason, now=now
+        )
+
+
+async def decline_timeout_request_in_transaction(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
+) -> None:
+    """`decline_timeout_request` as an operation: joins the caller's transaction (a chat
+    flow's confirm).
+
+    Only a care coordinator of the request's school (`NotAllowed`, the same for another
+    school's item and a missing one); the reason is cleaned and 5–1000 characters
+    (`InputInvalid`); a request already approved or declined is refused with
+    `InvalidTransition`. The item is closed as declined with the reason (internal), the
+    student told through the outbox (``timeout.decided``, without the reason) and the
+    decision audited (``timeout.decide``, ids and codes only).
+    """
+    cleaned = _decline_reason(reason)
+    actor, item, request = await _timeout_request(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    _open_request(item)
+    await _decide(
+        session=session,
+        actor=actor,
+        item=item,
+        decision=QueueDecision.DECLINED,
+        reason=cleaned,
+        now=now,
+    )
+    notices.timeout_decided(
+        session,
+        school_id=item.school_id,
+        queue_item_id=item.id,
+        student_id=request.student_id,
+        approved=False,
+        appointment_id=None,
+        now=now,
+    )
+    await session.flush()
+    log.info("time-out request queue_item_id=%s declined by person_id=%s", item.id, actor.id)
+
+
+def _decline_reason(reason: str) -> str:
     cleaned = clean_text(reason)
-    problem = validate_length(cleaned, 5, 1000)
+    problem = validate_length(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
     if problem is not None:
         raise InputInvalid(problem)
-    async with session.begin():
-        actor, item, request = await _timeout_request(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
-        )
-        _open_request(item)
-        await _decide(
-            session=session,
-            actor=actor,
-            item=item,
-            decision=QueueDecision.DECLINED,
-            reason=cleaned,
-            now=now,
-        )
-        notices.timeout_decided(
-            session,
-            school_id=item.school_id,
-            queue_item_id=item.id,
-            student_id=request.student_id,
-            approved=False,
-            appointment_id=None,
-            now=now,
-        )
+    return cleaned
 
 
 def _open_request(item: QueueItem) -> None:

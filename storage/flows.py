@@ -19,10 +19,11 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
 from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
 from dialogs.flows.exit_survey import SURVEY_FLOWS
-from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM
+from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.text import Text
 from storage import appointment_flows
+from storage.appointments import decline_timeout_request_in_transaction
 from storage.models import Person, RespondentType, Role, SupportKind, Urgency, Weekday
 from storage.people import mentees_of
 from storage.queue_actions import add_note_in_transaction, decline_in_transaction
@@ -152,6 +153,18 @@ async def _decline(
     )
 
 
+async def _decline_timeout(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await decline_timeout_request_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        reason=str(answers["reason"]),
+        now=now,
+    )
+
+
 async def _note(*, session: AsyncSession, person: Person, answers: Answers, now: datetime) -> None:
     await add_note_in_transaction(
         session=session,
@@ -208,6 +221,9 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
         ),
         NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
+        TIMEOUT_DECLINE.id: FlowBinding(
+            roles=_CARE, context=_plain_context, complete=_decline_timeout, in_menu=False
+        ),
         BOOK_APPOINTMENT.id: FlowBinding(
             roles=_BOOKERS,
             context=_plain_context,

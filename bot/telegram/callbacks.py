@@ -89,7 +89,8 @@ class AppointmentCallback(CallbackData, prefix="ap"):
 
 
 class TimeoutRequestCallback(CallbackData, prefix="tr"):
-    """A care coordinator's action on one time-out request in the queue (open, approve)."""
+    """A care coordinator's action on one time-out request in the queue (open, approve,
+    decline: the reason is asked by a flow)."""
 
     action: str
     item: int

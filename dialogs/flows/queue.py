@@ -1,4 +1,5 @@
-"""Short flows a care coordinator runs on one queue item: decline with a reason, add a note.
+"""Short flows a care coordinator runs on one queue item: decline a referral or a time-out
+request with a reason, add a note.
 
 The item is a preset answer (`QUEUE_ITEM`), not a question: the flow starts from the item's
 own buttons, and storage checks again that this person may act on it.
@@ -33,6 +34,35 @@ DECLINE = Flow(
             ),
         ),
         Step("summary", StepKind.SUMMARY, prompt=N_("Decline this referral?"), label=N_("Summary")),
+    ),
+)
+
+TIMEOUT_DECLINE = Flow(
+    id="timeout_decline",
+    version=1,
+    title=N_("Decline a time-out request"),
+    done=N_("The time-out request is declined. The student gets a message (without your reason)."),
+    steps=(
+        Step(
+            "reason",
+            StepKind.TEXT,
+            min_length=5,
+            max_length=1000,
+            prompt=N_(
+                "Why do you decline this time-out request? The reason stays in the file; the "
+                "student hears only that it was not approved this time."
+            ),
+            label=N_("Reason"),
+            example=N_(
+                "Two time-outs this week already; first talk with the mentor about the plan."
+            ),
+        ),
+        Step(
+            "summary",
+            StepKind.SUMMARY,
+            prompt=N_("Decline this time-out request?"),
+            label=N_("Summary"),
+        ),
     ),
 )
 

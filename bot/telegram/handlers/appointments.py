@@ -1,5 +1,6 @@
 """Appointments in Telegram: "My appointments" (move, cancel), the mentor's answer about an
-intake, and the coach's list of today with attended / no-show.
+intake, the coach's list of today with attended / no-show, and a care coordinator's time-out
+request (open, approve, decline with a reason).
 
 Booking, moving and cancelling are flows (`dialogs.flows.afspraken`, run by
 `storage.dialog_runtime` like every flow); this module only lists and routes. Every press is
@@ -21,6 +22,7 @@ from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutReq
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import MY_APPOINTMENTS, OPEN_FLOW, TODAY
 from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment_text, kind_label
+from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from storage.appointment_flows import changeable_upcoming
@@ -48,8 +50,8 @@ log = logging.getLogger(__name__)
 MOVE_ACTION, CANCEL_ACTION = "move", "cancel"
 YES, NO, SHOW = "yes", "no", "show"
 ATTENDED, NO_SHOW = "attended", "no_show"
-#: Action of `TimeoutRequestCallback` besides "open".
-APPROVE = "approve"
+#: Actions of `TimeoutRequestCallback` besides "open" (decline starts a flow for the reason).
+APPROVE, DECLINE = "approve", "decline"
 #: A list in chat shows at most this many appointments (a student has a handful at most).
 MAX_LISTED = 10
 
@@ -401,12 +403,18 @@ async def on_timeout_request(
     person: Person | None,
     catalog: Catalog,
 ) -> None:
-    """Open a time-out request, or approve it (storage checks the care coordinator)."""
+    """Open a time-out request, approve it, or start declining it with a reason (storage
+    checks the care coordinator)."""
     await query.answer()
     if person is None or query.message is None:
         return
     chat_id, item = query.message.chat.id, callback_data.item
     try:
+        if callback_data.action == DECLINE:
+            await _start_decline(
+                bot=bot, app=app, person=person, catalog=catalog, chat_id=chat_id, item=item
+            )
+            return
         if callback_data.action == APPROVE:
             async with app.sessions() as session:
                 view = await approve_timeout_request(
@@ -433,17 +441,43 @@ async def on_timeout_request(
         return
     markup = None
     if request.decision is None:
-        data = TimeoutRequestCallback(action=APPROVE, item=item).pack()
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text=catalog.render(Text.of(N_("Approve and book"))), callback_data=data
-                    )
+                        text=catalog.render(Text.of(N_("Approve and book"))),
+                        callback_data=TimeoutRequestCallback(action=APPROVE, item=item).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=catalog.render(Text.of(N_("Decline…"))),
+                        callback_data=TimeoutRequestCallback(action=DECLINE, item=item).pack(),
+                    ),
                 ]
             ]
         )
     await bot.send_message(chat_id, timeout_request_text(request, catalog), reply_markup=markup)
+
+
+async def _start_decline(
+    *, bot: Bot, app: App, person: Person, catalog: Catalog, chat_id: int, item: int
+) -> None:
+    """The flow that asks the reason, preset with the item; its completion declines
+    (`storage.appointments.decline_timeout_request_in_transaction` checks everything again).
+    """
+    # Before asking for any text: the request is this person's to decide, and still open.
+    async with app.sessions() as session:
+        request = await open_timeout_request(session=session, viewer=person, queue_item_id=item)
+    if request.decision is not None:
+        raise InvalidTransition(Text.of(N_("This request has already been decided.")))
+    async with app.sessions() as session:
+        turn = await open_flow(
+            session=session,
+            person=person,
+            flow_id=TIMEOUT_DECLINE.id,
+            now=datetime.now(UTC),
+            preset={QUEUE_ITEM: str(item)},
+        )
+    await show_turn(bot, chat_id, turn, catalog)
 
 
 # -- routing ---------------------------------------------------------------------------------
