@@ -35,6 +35,10 @@ from storage.models import (
     AppointmentStatus,
     Conversation,
     Person,
+    QueueDecision,
+    QueueItem,
+    QueueKind,
+    QueueStatus,
     Role,
     Trajectory,
 )
@@ -421,3 +425,70 @@ async def test_a_time_out_above_the_cap_goes_to_the_care_coordinator(tg: Harness
     forged = request.data_for("Approve and book")
     await tg.feed(student.press(tg.api.last(student.id), forged))
     assert "Bram" not in tg.api.last(student.id).text
+
+
+async def test_the_care_coordinator_declines_a_time_out_request_with_a_reason(
+    tg: Harness,
+) -> None:
+    student, zoco, coach = User(2090, "en"), User(2091, "en"), User(2092, "en")
+    await tg.link(student, "lln14", Role.STUDENT)
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR)
+    await tg.link(coach, "coach", Role.COACH)
+    lieke = await _person(tg.app, "lln14")
+    async with tg.app.sessions() as session, session.begin():  # the week's cap is used up
+        trajectory = await session.scalar(
+            select(Trajectory).where(Trajectory.student_id == lieke.id)
+        )
+        assert trajectory is not None
+        trajectory.timeouts_per_week = 0
+    summary = await _to_summary(tg, student, "Time-out moment")
+    await tg.feed(student.press(summary, summary.data_for("Book ✓")))
+    assert "now a request" in tg.api.last(student.id).text
+    worker = await _worker(tg)
+    while await worker.drain_once():
+        pass
+    notice = tg.api.last(zoco.id)
+    await tg.feed(zoco.press(notice, notice.data_for("Show the request")))
+    request = tg.api.last(zoco.id)
+    assert "Above the agreed 0 time-outs per week." in request.text
+    assert [label for label, _ in request.buttons()] == ["Approve and book", "Decline…"]
+    decline = request.data_for("Decline…")
+
+    # A coach pressing the same button gets no question and changes nothing.
+    await tg.feed(coach.press(tg.api.last(coach.id), decline))
+    assert "Why do you decline" not in tg.api.last(coach.id).text
+    assert "Lieke" not in tg.api.last(coach.id).text
+
+    await tg.feed(zoco.press(request, decline))
+    assert "Why do you decline this time-out request?" in tg.api.last(zoco.id).text
+    await tg.feed(zoco.text("no"))  # too short: explained, asked again
+    assert "at least 5 characters" in tg.api.chat(zoco.id)[-2].text
+    await tg.feed(zoco.text("Two this week already; first a talk with the mentor."))
+    confirm = tg.api.last(zoco.id)
+    assert "Decline this time-out request?" in confirm.text
+    await tg.feed(zoco.press(confirm, confirm.data_for("Send")))
+    assert "The time-out request is declined." in tg.api.last(zoco.id).text
+    async with tg.app.sessions() as session:
+        item = await session.scalar(
+            select(QueueItem).where(QueueItem.kind == QueueKind.TIMEOUT_REQUEST)
+        )
+    assert item is not None
+    assert (item.status, item.decision) == (QueueStatus.CLOSED, QueueDecision.DECLINED)
+    assert item.decision_reason == "Two this week already; first a talk with the mentor."
+    assert await _appointments(tg.app) == []
+
+    # The student is told, without the reason or any name.
+    while await worker.drain_once():
+        pass
+    told = tg.api.last(student.id)
+    assert told.text == (
+        "Your time-out request was not approved this time. If you need support, "
+        "talk to your mentor or the coach."
+    )
+    # The request now shows its decision and no buttons; a second decline is refused.
+    await tg.feed(zoco.press(notice, notice.data_for("Show the request")))
+    decided = tg.api.last(zoco.id)
+    assert "Declined." in decided.text
+    assert decided.buttons() == []
+    await tg.feed(zoco.press(request, decline))
+    assert tg.api.last(zoco.id).text == "This request has already been decided."
