@@ -22,10 +22,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from dialogs.text import N_, Text
 from storage.access import reload_actor
@@ -300,46 +302,30 @@ async def open_trajectory(
             session=session, actor=viewer, trajectory_id=trajectory_id
         )
         today = now.astimezone(zone).date()
-        evaluations = (
-            await session.scalars(
-                select(TrajectoryEvaluation)
-                .where(
-                    TrajectoryEvaluation.school_id == trajectory.school_id,
-                    TrajectoryEvaluation.trajectory_id == trajectory.id,
-                )
-                .order_by(TrajectoryEvaluation.due_on, TrajectoryEvaluation.id)
-            )
-        ).all()
-        appointments = (
-            await session.scalars(
-                select(Appointment)
-                .where(
-                    Appointment.school_id == trajectory.school_id,
-                    Appointment.trajectory_id == trajectory.id,
-                )
-                .order_by(Appointment.starts_at, Appointment.id)
-            )
-        ).all()
-        entries = (
-            await session.scalars(
-                select(LogbookEntry)
-                .where(
-                    LogbookEntry.school_id == trajectory.school_id,
-                    LogbookEntry.trajectory_id == trajectory.id,
-                )
-                .order_by(LogbookEntry.created_at.desc(), LogbookEntry.id.desc())
-            )
-        ).all()
-        invitations = (
-            await session.scalars(
-                select(SurveyInvitation)
-                .where(
-                    SurveyInvitation.school_id == trajectory.school_id,
-                    SurveyInvitation.trajectory_id == trajectory.id,
-                )
-                .order_by(SurveyInvitation.respondent_type, SurveyInvitation.id)
-            )
-        ).all()
+        evaluations = await _parts_of(
+            session,
+            trajectory,
+            TrajectoryEvaluation,
+            TrajectoryEvaluation.due_on,
+            TrajectoryEvaluation.id,
+        )
+        appointments = await _parts_of(
+            session, trajectory, Appointment, Appointment.starts_at, Appointment.id
+        )
+        entries = await _parts_of(
+            session,
+            trajectory,
+            LogbookEntry,
+            LogbookEntry.created_at.desc(),
+            LogbookEntry.id.desc(),
+        )
+        invitations = await _parts_of(
+            session,
+            trajectory,
+            SurveyInvitation,
+            SurveyInvitation.respondent_type,
+            SurveyInvitation.id,
+        )
         mentor_id = await session.scalar(
             select(Referral.mentor_id).where(Referral.id == trajectory.referral_id)
         )
@@ -681,48 +667,30 @@ async def logbook_for(
         student_ids = await _readable_students(session=session, reader=reader)
         if not student_ids:
             return LogbookPage((), offset, 0, several_students=False)
-        visible = (
-            select(LogbookEntry.id)
-            .join(
-                Trajectory,
-                (Trajectory.id == LogbookEntry.trajectory_id)
-                & (Trajectory.school_id == LogbookEntry.school_id),
-            )
-            .where(
-                LogbookEntry.school_id == reader.school_id,
-                Trajectory.student_id.in_(student_ids),
-            )
+        visible = _of_students(
+            select(LogbookEntry.id), school_id=reader.school_id, student_ids=student_ids
         )
         total = int(await session.scalar(select(func.count()).select_from(visible.subquery())) or 0)
         students_with_entries = int(
             await session.scalar(
-                select(func.count(func.distinct(Trajectory.student_id)))
-                .select_from(LogbookEntry)
-                .join(
-                    Trajectory,
-                    (Trajectory.id == LogbookEntry.trajectory_id)
-                    & (Trajectory.school_id == LogbookEntry.school_id),
-                )
-                .where(
-                    LogbookEntry.school_id == reader.school_id,
-                    Trajectory.student_id.in_(student_ids),
+                _of_students(
+                    select(func.count(func.distinct(Trajectory.student_id))).select_from(
+                        LogbookEntry
+                    ),
+                    school_id=reader.school_id,
+                    student_ids=student_ids,
                 )
             )
             or 0
         )
         rows = (
             await session.execute(
-                select(LogbookEntry, Trajectory.student_id, Person.given_name)
-                .join(
-                    Trajectory,
-                    (Trajectory.id == LogbookEntry.trajectory_id)
-                    & (Trajectory.school_id == LogbookEntry.school_id),
+                _of_students(
+                    select(LogbookEntry, Trajectory.student_id, Person.given_name),
+                    school_id=reader.school_id,
+                    student_ids=student_ids,
                 )
                 .join(Person, Person.id == Trajectory.student_id)
-                .where(
-                    LogbookEntry.school_id == reader.school_id,
-                    Trajectory.student_id.in_(student_ids),
-                )
                 .order_by(LogbookEntry.created_at.desc(), LogbookEntry.id.desc())
                 .offset(offset)
                 .limit(limit)
@@ -838,6 +806,35 @@ async def _authorized(
         log.info("refused: trajectory_id=%s for person_id=%s", trajectory_id, actor.id)
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
     return actor, trajectory, await _zone_of(session=session, school_id=trajectory.school_id)
+
+
+_Part = TypeVar("_Part", TrajectoryEvaluation, Appointment, LogbookEntry, SurveyInvitation)
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+async def _parts_of(
+    session: AsyncSession,
+    trajectory: Trajectory,
+    part: type[_Part],
+    *order_by: ColumnElement[Any] | QueryableAttribute[Any],
+) -> Sequence[_Part]:
+    """The trajectory's rows of one kind (evaluations, appointments, ...), within its school."""
+    return (
+        await session.scalars(
+            select(part)
+            .where(part.school_id == trajectory.school_id, part.trajectory_id == trajectory.id)
+            .order_by(*order_by)
+        )
+    ).all()
+
+
+def _of_students(query: _Query, *, school_id: int, student_ids: Sequence[int]) -> _Query:
+    """``query`` over logbook entries, narrowed to the trajectories of ``student_ids``."""
+    return query.join(
+        Trajectory,
+        (Trajectory.id == LogbookEntry.trajectory_id)
+        & (Trajectory.school_id == LogbookEntry.school_id),
+    ).where(LogbookEntry.school_id == school_id, Trajectory.student_id.in_(student_ids))
 
 
 async def _zone_of(*, session: AsyncSession, school_id: int) -> ZoneInfo:
