@@ -216,11 +216,9 @@ async def start_flow(
     entry: Annotated[str, Form()] = "",
 ) -> Response:
     """Start (or resume) a flow of the menu; only an entry the server derives itself counts."""
-    chat = await _chat(request, web, session)
-    if chat is None:
-        return _no_session(request)
-    if not await _csrf_ok(request, chat):
-        return _csrf_refused(request, web, chat)
+    chat = await _posted_chat(request, web, session)
+    if isinstance(chat, Response):
+        return chat
     catalog = web.catalog(chat.person.language)
     menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
     chosen = menu.entry(entry)
@@ -251,11 +249,9 @@ async def press(
     payload: Annotated[str, Form()] = "",
 ) -> Response:
     """A button of the current question."""
-    chat = await _chat(request, web, session)
-    if chat is None:
-        return _no_session(request)
-    if not await _csrf_ok(request, chat):
-        return _csrf_refused(request, web, chat)
+    chat = await _posted_chat(request, web, session)
+    if isinstance(chat, Response):
+        return chat
     catalog = web.catalog(chat.person.language)
     event = Event.decode(payload)
     menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
@@ -278,11 +274,9 @@ async def answer_text(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """A typed answer (free text, a date, part of a name to search)."""
-    chat = await _chat(request, web, session)
-    if chat is None:
-        return _no_session(request)
-    if not await _csrf_ok(request, chat):
-        return _csrf_refused(request, web, chat)
+    chat = await _posted_chat(request, web, session)
+    if isinstance(chat, Response):
+        return chat
     catalog = web.catalog(chat.person.language)
     menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
     if flow not in menu.allowed:
@@ -306,11 +300,9 @@ async def choose_language(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the person's language, as /taal does, and show the chat in it."""
-    chat = await _chat(request, web, session)
-    if chat is None:
-        return _no_session(request)
-    if not await _csrf_ok(request, chat):
-        return _csrf_refused(request, web, chat)
+    chat = await _posted_chat(request, web, session)
+    if isinstance(chat, Response):
+        return chat
     if code in LANGUAGES:
         await set_chat_language(session=session, chat=chat, language=code)
         catalog = web.catalog(code)
@@ -321,11 +313,9 @@ async def choose_language(
 
 async def leave(request: Request, web: WebDep, session: SessionDep) -> Response:
     """Close the chat on this device (the answers stay saved)."""
-    chat = await _chat(request, web, session)
-    if chat is None:
-        return _no_session(request)
-    if not await _csrf_ok(request, chat):
-        return _csrf_refused(request, web, chat)
+    chat = await _posted_chat(request, web, session)
+    if isinstance(chat, Response):
+        return chat
     token = request.cookies.get(CHAT_COOKIE, "")
     await end_chat_session(session=session, token=token, now=web.now())
     response = render_page(
@@ -354,8 +344,18 @@ async def _chat(
     )
 
 
-async def _csrf_ok(request: Request, chat: ChatSession) -> bool:
-    return tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD))
+async def _posted_chat(request: Request, web: Web, session: AsyncSession) -> ChatSession | Response:
+    """The chat a form was posted in, or the page that refuses the post.
+
+    Every POST of the chat needs the session cookie (401 otherwise) and the session's CSRF
+    token in the form (403 otherwise).
+    """
+    chat = await _chat(request, web, session)
+    if chat is None:
+        return _no_session(request)
+    if not tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD)):
+        return _csrf_refused(request, web, chat)
+    return chat
 
 
 def _csrf_refused(request: Request, web: Web, chat: ChatSession) -> Response:
