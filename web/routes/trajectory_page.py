@@ -16,6 +16,7 @@ and everything typed kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -153,6 +154,32 @@ def _done(trajectory_id: int, action: str) -> Response:
     return RedirectResponse(f"/trajectories/{trajectory_id}?done={action}", status_code=303)
 
 
+async def _change(
+    request: Request,
+    web: WebDep,
+    staff: Staff,
+    session: SessionDep,
+    trajectory_id: int,
+    *,
+    change: Awaitable[object],
+    done: str,
+) -> Response:
+    """Await a change of the trajectory that has no form fields to keep.
+
+    Done: back to the page with ``?done=``. Not allowed (another school's, unknown): 404. Not
+    possible now (closed): the page again with why (409).
+    """
+    try:
+        await change
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+        )
+    return _done(trajectory_id, done)
+
+
 async def trajectory_page(
     request: Request,
     *,
@@ -286,21 +313,21 @@ async def evaluation_held(
     evaluation_id: int,
 ) -> Response:
     """Mark a planned evaluation as held today."""
-    try:
-        await mark_evaluation_held(
+    return await _change(
+        request,
+        web,
+        staff,
+        session,
+        trajectory_id,
+        change=mark_evaluation_held(
             session=session,
             actor=staff.person,
             trajectory_id=trajectory_id,
             evaluation_id=evaluation_id,
             now=web.now(),
-        )
-    except NotAllowed as refused:
-        raise NotAvailable from refused
-    except InvalidTransition as refused:
-        return await _page(
-            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
-        )
-    return _done(trajectory_id, "held")
+        ),
+        done="held",
+    )
 
 
 async def confirm_close(
@@ -326,17 +353,17 @@ async def close(
     trajectory_id: int,
 ) -> Response:
     """Close the trajectory: the exit questionnaire goes out in the same transaction."""
-    try:
-        await close_trajectory(
+    return await _change(
+        request,
+        web,
+        staff,
+        session,
+        trajectory_id,
+        change=close_trajectory(
             session=session, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
-        )
-    except NotAllowed as refused:
-        raise NotAvailable from refused
-    except InvalidTransition as refused:
-        return await _page(
-            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
-        )
-    return _done(trajectory_id, "close")
+        ),
+        done="close",
+    )
 
 
 def build_router() -> APIRouter:
