@@ -16,12 +16,14 @@ and everything typed kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dialogs.flows.afspraken import KIND_LABELS
+from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.text import N_, Text
 from storage.errors import InputInvalid, InvalidTransition, NotAllowed
 from storage.models import Role
@@ -53,12 +55,8 @@ DONE: dict[str, str] = {
     "close": N_("The trajectory has been closed and the exit questionnaire has started."),
 }
 
-APPOINTMENT_KIND: dict[str, str] = {
-    "intake": N_("intake"),
-    "gesprek": N_("conversation"),
-    "time_out": N_("time-out"),
-    "evaluation": N_("evaluation"),
-}
+#: The same names as in the chat, so the page and the messages call a kind the same.
+APPOINTMENT_KIND: Mapping[str, str] = KIND_LABELS
 APPOINTMENT_STATUS: dict[str, str] = {
     "booked": N_("booked"),
     "confirmed": N_("confirmed"),
@@ -70,11 +68,7 @@ EVALUATION_KIND: dict[str, str] = {
     "interim": N_("interim evaluation"),
     "final": N_("final evaluation"),
 }
-RESPONDENT: dict[str, str] = {
-    "student": N_("student"),
-    "parent": N_("parent"),
-    "teacher": N_("mentor"),
-}
+RESPONDENT: Mapping[str, str] = RESPONDENT_LABELS
 INVITATION_STATE: dict[str, str] = {
     "answered": N_("answered"),
     "open": N_("not answered yet"),
