@@ -34,9 +34,20 @@ def areas() -> list[Area]:
         home,
         indicators,
         queue,
+        timeout_requests,
         trajectories,
         trajectory_page,
     )
 
-    modules = (health, auth, home, queue, trajectories, trajectory_page, chat, indicators)
+    modules = (
+        health,
+        auth,
+        home,
+        queue,
+        timeout_requests,
+        trajectories,
+        trajectory_page,
+        chat,
+        indicators,
+    )
     return [_area(module) for module in modules]

@@ -57,7 +57,10 @@ log = logging.getLogger(__name__)
 NAV = (NavItem("queue", "/queue", N_("Queue"), frozenset({Role.CARE_COORDINATOR}), order=10),)
 
 #: Where an item of each kind opens. A feature that adds a kind adds its page here.
-ITEM_PATHS: dict[QueueKind, str] = {QueueKind.REFERRAL: "/queue/{id}"}
+ITEM_PATHS: dict[QueueKind, str] = {
+    QueueKind.REFERRAL: "/queue/{id}",
+    QueueKind.TIMEOUT_REQUEST: "/queue/timeout-requests/{id}",  # web/routes/timeout_requests.py
+}
 
 #: How many interim evaluation dates the accept form offers.
 EVALUATION_FIELDS = 3
