@@ -52,6 +52,7 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "mark_unreachable",
+    "notify_care_coordinators",
     "release",
 ]
 
@@ -206,6 +207,40 @@ async def cancel_pending(*, session: AsyncSession, key_prefix: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
+
+
+async def notify_care_coordinators(
+    *,
+    session: AsyncSession,
+    school_id: int,
+    kind: str,
+    subject_id: int,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """Queue a message of ``kind`` for every care coordinator of the school, due now.
+
+    An operation (joins the caller's transaction), for something new in the coordinator's
+    queue. ``payload`` holds ids only: the text is built when sent, without care details.
+    The dedup key ``<kind>:<subject_id>:<coordinator id>`` tells each coordinator once per
+    subject. A school without a care coordinator gets a warning to the operator: the item
+    stays queued, and whoever becomes coordinator sees it.
+    """
+    coordinators = await care_coordinators_of(session=session, school_id=school_id)
+    if not coordinators:
+        log.warning("school_id=%s has no care coordinator to notify", school_id)
+    for coordinator in coordinators:
+        session.add(
+            Outbox(
+                school_id=school_id,
+                recipient_id=coordinator.id,
+                kind=kind,
+                payload=dict(payload),
+                dedup_key=f"{kind}:{subject_id}:{coordinator.id}",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
 
 async def mark_sent(*, session: AsyncSession, outbox_id: int, now: datetime) -> bool:

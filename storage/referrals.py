@@ -15,7 +15,6 @@ from storage.audit import record_audit
 from storage.errors import DraftInvalid, NotAllowed
 from storage.languages import SUPPORTED_LANGUAGES
 from storage.models import (
-    Outbox,
     Person,
     QueueItem,
     QueueKind,
@@ -26,7 +25,7 @@ from storage.models import (
     Urgency,
     Weekday,
 )
-from storage.people import care_coordinators_of
+from storage.outbox import notify_care_coordinators
 
 log = logging.getLogger(__name__)
 
@@ -162,23 +161,14 @@ async def submit_referral(
     session.add(item)
     await session.flush()
 
-    coordinators = await care_coordinators_of(session=session, school_id=mentor.school_id)
-    if not coordinators:
-        # Still queued; whoever becomes coordinator sees it. Worth a warning to the operator.
-        log.warning("school_id=%s has no care coordinator to notify", mentor.school_id)
-    for coordinator in coordinators:
-        session.add(
-            Outbox(
-                school_id=mentor.school_id,
-                recipient_id=coordinator.id,
-                kind=REFERRAL_NEW,
-                # Ids only: the notification text is built when sent, without care details.
-                payload={"referral_id": referral.id, "queue_item_id": item.id},
-                dedup_key=f"{REFERRAL_NEW}:{referral.id}:{coordinator.id}",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+    await notify_care_coordinators(
+        session=session,
+        school_id=mentor.school_id,
+        kind=REFERRAL_NEW,
+        subject_id=referral.id,
+        payload={"referral_id": referral.id, "queue_item_id": item.id},
+        now=now,
+    )
     record_audit(
         session=session,
         school_id=mentor.school_id,

@@ -60,8 +60,7 @@ from storage.models import (
     SurveyResponse,
     Trajectory,
 )
-from storage.outbox import cancel_pending
-from storage.people import care_coordinators_of
+from storage.outbox import cancel_pending, notify_care_coordinators
 from storage.text_input import clean_text, validate_length
 
 log = logging.getLogger(__name__)
@@ -581,21 +580,14 @@ async def complete_survey_in_transaction(
     )
     session.add(item)
     await session.flush()
-    coordinators = await care_coordinators_of(session=session, school_id=invitation.school_id)
-    if not coordinators:
-        log.warning("school_id=%s has no care coordinator to notify", invitation.school_id)
-    for coordinator in coordinators:
-        session.add(
-            Outbox(
-                school_id=invitation.school_id,
-                recipient_id=coordinator.id,
-                kind=SURVEY_COMPLETED,
-                payload={"queue_item_id": item.id, "survey_response_id": response.id},
-                dedup_key=f"{SURVEY_COMPLETED}:{response.id}:{coordinator.id}",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+    await notify_care_coordinators(
+        session=session,
+        school_id=invitation.school_id,
+        kind=SURVEY_COMPLETED,
+        subject_id=response.id,
+        payload={"queue_item_id": item.id, "survey_response_id": response.id},
+        now=now,
+    )
     record_audit(
         session=session,
         school_id=invitation.school_id,
