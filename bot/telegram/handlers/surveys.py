@@ -9,7 +9,9 @@ coordinator of the school reads a result.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
@@ -23,6 +25,7 @@ from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_OF_FLOW, scale_label
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from storage.dialog_runtime import Turn
 from storage.errors import InvalidTransition, NotAllowed
 from storage.models import Person, QueueStatus
 from storage.survey_chat import open_survey, resume_survey
@@ -48,23 +51,15 @@ async def on_survey(
     catalog: Catalog,
 ) -> None:
     """The invitation's button: start or resume this person's questionnaire."""
-    await query.answer()
-    if person is None or query.message is None:
-        return
-    chat_id = query.message.chat.id
-    try:
-        async with app.sessions() as session:
-            turn = await open_survey(
-                session=session,
-                person=person,
-                invitation_id=callback_data.invitation,
-                now=datetime.now(UTC),
-            )
-    except (SurveyUnavailable, NotAllowed) as refusal:
-        log.info("survey open refused for person %s", person.id)
-        await bot.send_message(chat_id, catalog.render(refusal.reason))
-        return
-    await show_turn(bot, chat_id, turn, catalog)
+    await _show_survey(
+        query,
+        bot=bot,
+        app=app,
+        person=person,
+        catalog=catalog,
+        step="open",
+        start=partial(open_survey, invitation_id=callback_data.invitation),
+    )
 
 
 async def on_survey_continue(
@@ -77,17 +72,38 @@ async def on_survey_continue(
     catalog: Catalog,
 ) -> None:
     """The menu's "Continue" for a questionnaire: its invitation is checked again first."""
+    await _show_survey(
+        query,
+        bot=bot,
+        app=app,
+        person=person,
+        catalog=catalog,
+        step="resume",
+        start=partial(resume_survey, flow_id=callback_data.value),
+    )
+
+
+async def _show_survey(
+    query: CallbackQuery,
+    *,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
+    step: str,
+    start: Callable[..., Awaitable[Turn]],
+) -> None:
+    """Open or resume the questionnaire and show its question; a refusal (used, expired, not
+    this person's) is said in the chat. ``start`` gets the session, the person and the time."""
     await query.answer()
     if person is None or query.message is None:
         return
     chat_id = query.message.chat.id
     try:
         async with app.sessions() as session:
-            turn = await resume_survey(
-                session=session, person=person, flow_id=callback_data.value, now=datetime.now(UTC)
-            )
+            turn = await start(session=session, person=person, now=datetime.now(UTC))
     except (SurveyUnavailable, NotAllowed) as refusal:
-        log.info("survey resume refused for person %s", person.id)
+        log.info("survey %s refused for person %s", step, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
     await show_turn(bot, chat_id, turn, catalog)
