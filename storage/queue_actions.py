@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -321,20 +321,16 @@ async def take_in_analysis(
     A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
     is new (already in analysis, or already decided).
     """
-    async with session.begin():
-        actor, item, _referral = await _authorized(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
-        )
-        await _transition(
-            session=session,
-            item=item,
-            actor=actor,
-            check=_check_take,
-            to=QueueStatus.IN_PROGRESS,
-            action="queue.take",
-            now=now,
-            values={"assignee_id": actor.id},
-        )
+    item = await _move(
+        session=session,
+        actor=actor,
+        queue_item_id=queue_item_id,
+        check=_check_take,
+        to=QueueStatus.IN_PROGRESS,
+        action="queue.take",
+        now=now,
+        values=lambda actor, _item: {"assignee_id": actor.id},
+    )
     log.info("queue_item_id=%s taken in analysis by person_id=%s", item.id, actor.id)
     return item
 
@@ -348,23 +344,19 @@ async def mark_for_care_team(
     A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
     is new or in analysis.
     """
-    async with session.begin():
-        actor, item, _referral = await _authorized(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
-        )
-        await _transition(
-            session=session,
-            item=item,
-            actor=actor,
-            check=_check_care_team,
-            to=QueueStatus.WAITING,
-            action="queue.care_team",
-            now=now,
-            values={
-                "assignee_id": item.assignee_id or actor.id,
-                "waiting_reason": WaitingReason.CARE_TEAM,
-            },
-        )
+    item = await _move(
+        session=session,
+        actor=actor,
+        queue_item_id=queue_item_id,
+        check=_check_care_team,
+        to=QueueStatus.WAITING,
+        action="queue.care_team",
+        now=now,
+        values=lambda actor, item: {
+            "assignee_id": item.assignee_id or actor.id,
+            "waiting_reason": WaitingReason.CARE_TEAM,
+        },
+    )
     log.info("queue_item_id=%s marked for the care team by person_id=%s", item.id, actor.id)
     return item
 
@@ -377,20 +369,16 @@ async def resume_analysis(
     A unit of work; `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item
     waits for the care team.
     """
-    async with session.begin():
-        actor, item, _referral = await _authorized(
-            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
-        )
-        await _transition(
-            session=session,
-            item=item,
-            actor=actor,
-            check=_check_resume,
-            to=QueueStatus.IN_PROGRESS,
-            action="queue.resume",
-            now=now,
-            values={},
-        )
+    item = await _move(
+        session=session,
+        actor=actor,
+        queue_item_id=queue_item_id,
+        check=_check_resume,
+        to=QueueStatus.IN_PROGRESS,
+        action="queue.resume",
+        now=now,
+        values=lambda _actor, _item: {},
+    )
     log.info("queue_item_id=%s back in analysis by person_id=%s", item.id, actor.id)
     return item
 
@@ -543,25 +531,9 @@ async def _authorized(
     coordinators acting at once are serialised and the second sees the first one's result.
     """
     actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
-    query = (
-        select(QueueItem, Referral)
-        .join(Referral, Referral.id == QueueItem.referral_id)
-        .where(
-            QueueItem.id == queue_item_id,
-            QueueItem.school_id == actor.school_id,
-            Referral.school_id == actor.school_id,
-        )
-        # Objects kept from an earlier transaction (expire_on_commit=False) may be stale.
-        .execution_options(populate_existing=True)
+    item, referral = await _item_of_school(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=lock
     )
-    if lock:
-        query = query.with_for_update(of=QueueItem)
-    row = (await session.execute(query)).one_or_none()
-    if row is None:
-        # One answer for "another school's" and "no such item": ids cannot be probed.
-        log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, actor.id)
-        raise NotAllowed(Text.of(_NOT_AVAILABLE))
-    item, referral = row
     return actor, item, referral
 
 
@@ -575,24 +547,48 @@ async def _authorized_reader(
         return await _authorized(
             session=session, actor=fresh, queue_item_id=queue_item_id, lock=False
         )
-    row = (
-        await session.execute(
-            select(QueueItem, Referral)
-            .join(Referral, Referral.id == QueueItem.referral_id)
-            .where(
-                QueueItem.id == queue_item_id,
-                QueueItem.school_id == fresh.school_id,
-                Referral.school_id == fresh.school_id,
-                QueueItem.decision == QueueDecision.ACCEPTED,
-            )
-            .execution_options(populate_existing=True)
+    item, referral = await _item_of_school(
+        session=session,
+        actor=fresh,
+        queue_item_id=queue_item_id,
+        lock=False,
+        only=QueueItem.decision == QueueDecision.ACCEPTED,
+    )
+    return fresh, item, referral
+
+
+async def _item_of_school(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    queue_item_id: int,
+    lock: bool,
+    only: ColumnElement[bool] | None = None,
+) -> tuple[QueueItem, Referral]:
+    """The item and its referral in the actor's school (and matching ``only``), or the refusal
+    (`NotAllowed`) that an unknown id gets too."""
+    query = (
+        select(QueueItem, Referral)
+        .join(Referral, Referral.id == QueueItem.referral_id)
+        .where(
+            QueueItem.id == queue_item_id,
+            QueueItem.school_id == actor.school_id,
+            Referral.school_id == actor.school_id,
         )
-    ).one_or_none()
+        # Objects kept from an earlier transaction (expire_on_commit=False) may be stale.
+        .execution_options(populate_existing=True)
+    )
+    if only is not None:
+        query = query.where(only)
+    if lock:
+        query = query.with_for_update(of=QueueItem)
+    row = (await session.execute(query)).one_or_none()
     if row is None:
-        log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, fresh.id)
+        # One answer for "another school's" and "no such item": ids cannot be probed.
+        log.info("refused: queue_item_id=%s for person_id=%s", queue_item_id, actor.id)
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
     item, referral = row
-    return fresh, item, referral
+    return item, referral
 
 
 def _waits_for_care_team(item: QueueItem) -> bool:
@@ -661,6 +657,36 @@ def _decision(
         "decided_at": now,
         "decided_by_id": actor.id,
     }
+
+
+async def _move(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    queue_item_id: int,
+    check: Callable[[QueueItem], Text | None],
+    to: QueueStatus,
+    action: str,
+    now: datetime,
+    values: Callable[[Person, QueueItem], Mapping[str, object]],
+) -> QueueItem:
+    """A unit of work that only moves the item: `_authorized` (locked), then `_transition`
+    with the ``values`` worked out from the fresh actor and the locked item."""
+    async with session.begin():
+        actor, item, _referral = await _authorized(
+            session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+        )
+        await _transition(
+            session=session,
+            item=item,
+            actor=actor,
+            check=check,
+            to=to,
+            action=action,
+            now=now,
+            values=values(actor, item),
+        )
+    return item
 
 
 async def _transition(
