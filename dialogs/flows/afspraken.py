@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 
-from dialogs.flow import Answers, AnswerValue, Flow, Option, Step, StepKind
+from dialogs.flow import Answers, AnswerValue, Flow, Option, Step, StepKind, Updates
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 
@@ -183,20 +183,19 @@ def offered_options(codes: Iterable[str], free: Iterable[datetime]) -> tuple[Opt
 # -- answers that depend on each other ------------------------------------------------------
 
 
-def _drop(*keys: str) -> Mapping[str, AnswerValue | None]:
-    return dict.fromkeys(keys)
+def _changing_clears(key: str, *later: str) -> Updates:
+    """A new answer to ``key`` (not the same one again) clears the ``later`` answers that were
+    chosen from it."""
+
+    def updates(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
+        return {} if before.get(key) == value else dict.fromkeys(later)
+
+    return updates
 
 
-def _after_student(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
-    return {} if before.get(STUDENT) == value else _drop(KIND, DAY, TIME, OFFERED)
-
-
-def _after_kind(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
-    return {} if before.get(KIND) == value else _drop(DAY, TIME, OFFERED)
-
-
-def _after_day(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
-    return {} if before.get(DAY) == value else _drop(TIME, OFFERED)
+_after_student = _changing_clears(STUDENT, KIND, DAY, TIME, OFFERED)
+_after_kind = _changing_clears(KIND, DAY, TIME, OFFERED)
+_after_day = _changing_clears(DAY, TIME, OFFERED)
 
 
 def _after_time(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
@@ -262,6 +261,12 @@ TIME_STEP = Step(
     label=N_("Time"),
 )
 
+
+def _summary(prompt: str) -> Step:
+    """The last step: the answers, and the flow's confirm button."""
+    return Step("summary", StepKind.SUMMARY, prompt=prompt, label=N_("Summary"))
+
+
 BOOK = Flow(
     id="appointment",
     version=1,
@@ -274,12 +279,7 @@ BOOK = Flow(
         KIND_STEP,
         DAY_STEP,
         TIME_STEP,
-        Step(
-            "summary",
-            StepKind.SUMMARY,
-            prompt=N_("Please check your appointment:"),
-            label=N_("Summary"),
-        ),
+        _summary(N_("Please check your appointment:")),
     ),
 )
 
@@ -293,12 +293,7 @@ MOVE = Flow(
     steps=(
         DAY_STEP,
         TIME_STEP,
-        Step(
-            "summary",
-            StepKind.SUMMARY,
-            prompt=N_("Please check the new time:"),
-            label=N_("Summary"),
-        ),
+        _summary(N_("Please check the new time:")),
     ),
 )
 
@@ -309,12 +304,5 @@ CANCEL = Flow(
     confirm=N_("Yes, cancel it"),
     done=N_("The appointment is cancelled."),
     stopped=N_("Nothing changed: the appointment stays as it was."),
-    steps=(
-        Step(
-            "summary",
-            StepKind.SUMMARY,
-            prompt=N_("Do you want to cancel this appointment?"),
-            label=N_("Summary"),
-        ),
-    ),
+    steps=(_summary(N_("Do you want to cancel this appointment?")),),
 )
