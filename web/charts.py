@@ -141,8 +141,13 @@ def _axes(top_value: float, kind: NumberKind, locale: Locale) -> list[str]:
     return parts
 
 
+def _band(categories: Sequence[str]) -> float:
+    """The width each category gets along the x axis."""
+    return (_WIDTH - _LEFT - _RIGHT) / max(len(categories), 1)
+
+
 def _category_labels(categories: Sequence[str]) -> list[str]:
-    band = (_WIDTH - _LEFT - _RIGHT) / max(len(categories), 1)
+    band = _band(categories)
     parts = ['<g class="categories" font-size="14" fill="#333" text-anchor="middle">']
     for index, category in enumerate(categories):
         x = _LEFT + band * (index + 0.5)
@@ -164,10 +169,31 @@ def _legend(series: Sequence[Series]) -> list[str]:
     return parts
 
 
-def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
+def _start(
+    *,
+    chart_id: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    kind: NumberKind,
+    locale: Locale,
+    text: ChartText,
+) -> tuple[list[str], float]:
+    """The chart's opening and axes, and the value at the top of the scale."""
     for item in series:
         if len(item.points) != len(categories):
             raise ValueError("every series needs one point per category")
+    top_value = _scale_max(series, kind)
+    parts = _open(chart_id, text, len(series) if len(series) > 1 else 0)
+    parts += _axes(top_value, kind, locale)
+    return parts, top_value
+
+
+def _finish(parts: list[str], categories: Sequence[str], series: Sequence[Series]) -> Markup:
+    """The category labels, the legend and the end of the chart, as one piece of markup."""
+    parts += _category_labels(categories)
+    parts += _legend(series)
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every caller value above went through escape()
 
 
 def bar_chart(
@@ -180,13 +206,17 @@ def bar_chart(
     text: ChartText,
 ) -> Markup:
     """Grouped bars: one group per category, one bar per series, each bar labelled."""
-    _check(categories, series)
-    top_value = _scale_max(series, kind)
+    parts, top_value = _start(
+        chart_id=chart_id,
+        categories=categories,
+        series=series,
+        kind=kind,
+        locale=locale,
+        text=text,
+    )
     bottom = _HEIGHT - _BOTTOM
-    band = (_WIDTH - _LEFT - _RIGHT) / max(len(categories), 1)
+    band = _band(categories)
     bar = band * 0.8 / max(len(series), 1)
-    parts = _open(chart_id, text, len(series) if len(series) > 1 else 0)
-    parts += _axes(top_value, kind, locale)
     for s_index, item in enumerate(series):
         colour = PALETTE[s_index % len(PALETTE)]
         parts.append(f'<g class="series" fill="{colour}">')
@@ -206,10 +236,7 @@ def bar_chart(
                 f' font-size="14" fill="#111" text-anchor="middle">{escape(label)}</text>'
             )
         parts.append("</g>")
-    parts += _category_labels(categories)
-    parts += _legend(series)
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every caller value above went through escape()
+    return _finish(parts, categories, series)
 
 
 def line_chart(
@@ -222,12 +249,16 @@ def line_chart(
     text: ChartText,
 ) -> Markup:
     """Lines over the categories; a hidden or empty value breaks the line and is labelled."""
-    _check(categories, series)
-    top_value = _scale_max(series, kind)
+    parts, top_value = _start(
+        chart_id=chart_id,
+        categories=categories,
+        series=series,
+        kind=kind,
+        locale=locale,
+        text=text,
+    )
     bottom = _HEIGHT - _BOTTOM
-    band = (_WIDTH - _LEFT - _RIGHT) / max(len(categories), 1)
-    parts = _open(chart_id, text, len(series) if len(series) > 1 else 0)
-    parts += _axes(top_value, kind, locale)
+    band = _band(categories)
     for s_index, item in enumerate(series):
         colour = PALETTE[s_index % len(PALETTE)]
         parts.append(f'<g class="series" stroke="{colour}" fill="{colour}">')
@@ -255,10 +286,7 @@ def line_chart(
             )
         parts += _polyline(run)
         parts.append("</g>")
-    parts += _category_labels(categories)
-    parts += _legend(series)
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every caller value above went through escape()
+    return _finish(parts, categories, series)
 
 
 def _polyline(points: list[str]) -> list[str]:
