@@ -15,8 +15,8 @@ from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, pick_language
 from dialogs.text import Text
 from web.deps import Staff
 from web.nav import visible_items
-from web.runtime import web_of
-from web.security import LANGUAGE_COOKIE
+from web.runtime import Web, web_of
+from web.security import FORM_COOKIE, LANGUAGE_COOKIE, new_form_token, set_cookie
 from web.templating import render_template
 
 
@@ -67,6 +67,19 @@ def render_page(
     values.update(context)
     html = render_template(web_of(request).environment, name, values)
     return HTMLResponse(html, status_code=status_code)
+
+
+def form_page(
+    request: Request, web: Web, name: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A form shown before login (login, a login link, a personal chat link), with its
+    double-submit token in ``form_token`` and its cookie (the cookie's token is reused)."""
+    token = request.cookies.get(FORM_COOKIE) or new_form_token()
+    response = render_page(
+        request, name, staff=None, status_code=status_code, form_token=token, **context
+    )
+    set_cookie(response, FORM_COOKIE, token, secure=web.cookies_secure, samesite="strict")
+    return response
 
 
 def error_page(request: Request, message: Text, *, status_code: int) -> HTMLResponse:

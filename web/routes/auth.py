@@ -8,7 +8,7 @@ page: link previews and prefetching cannot use it up.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,13 +26,12 @@ from web.deps import (
 )
 from web.errors import safe_next
 from web.nav import NavItem
-from web.pages import render_page
+from web.pages import form_page, render_page
 from web.security import (
     FORM_COOKIE,
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     delete_cookie,
-    new_form_token,
     set_cookie,
 )
 
@@ -49,18 +48,6 @@ LINK_INVALID = Text.of(
 )
 USERNAME_MAX = 64
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
-
-
-def _form_page(
-    request: Request, web: WebDep, name: str, *, status_code: int = 200, **context: Any
-) -> Response:
-    """A form shown before login, with its double-submit token (the cookie is reused)."""
-    token = request.cookies.get(FORM_COOKIE) or new_form_token()
-    response = render_page(
-        request, name, staff=None, status_code=status_code, form_token=token, **context
-    )
-    set_cookie(response, FORM_COOKIE, token, secure=web.cookies_secure, samesite="strict")
-    return response
 
 
 def _logged_in(web: WebDep, started: NewSession, target: str) -> Response:
@@ -80,7 +67,7 @@ async def login_page(*, request: Request, web: WebDep, next: str = "/") -> Respo
     """The login form (or straight on, when already logged in)."""
     if await optional_staff(request, web) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
+    return form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
 
 
 async def login(
@@ -122,7 +109,7 @@ async def login(
         status_code = 429
     else:
         error, status_code = WRONG_LOGIN, 401
-    return _form_page(
+    return form_page(
         request,
         web,
         "login.html",
@@ -145,7 +132,7 @@ async def logout(*, request: Request, web: WebDep, session: SessionDep) -> Respo
 
 async def login_link_page(*, request: Request, web: WebDep, token: str) -> Response:
     """The confirmation page of a login link (GET does not spend the link)."""
-    return _form_page(request, web, "login_link.html", token=token)
+    return form_page(request, web, "login_link.html", token=token)
 
 
 async def login_with_link(

@@ -55,14 +55,13 @@ from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, SessionDep, WebDep
 from web.errors import CSRF_REFUSED
 from web.nav import NavItem
-from web.pages import render_page
+from web.pages import form_page, render_page
 from web.runtime import Web
 from web.security import (
     CSRF_FIELD,
     FORM_COOKIE,
     delete_cookie,
     form_value,
-    new_form_token,
     set_cookie,
     tokens_match,
 )
@@ -108,18 +107,14 @@ async def link_page(request: Request, web: WebDep, session: SessionDep, token: s
         link = await inspect_chat_link(session=session, token=token, now=web.now())
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
-    form_token = request.cookies.get(FORM_COOKIE) or new_form_token()
-    response = render_page(
+    return form_page(
         request,
+        web,
         "chat/link.html",
-        staff=None,
         language=link.language,
         token=token,
-        form_token=form_token,
         survey=link.kind is LinkKind.SURVEY,
     )
-    set_cookie(response, FORM_COOKIE, form_token, secure=web.cookies_secure, samesite="strict")
-    return response
 
 
 async def open_link(request: Request, web: WebDep, session: SessionDep, token: str) -> Response:
