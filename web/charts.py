@@ -111,8 +111,9 @@ def _point_text(point: Point, kind: NumberKind, locale: Locale, text: ChartText)
     return format_number(point.value, kind, locale)
 
 
-def _open(chart_id: str, text: ChartText, legend_rows: int) -> list[str]:
-    height = _HEIGHT + legend_rows * _LEGEND_ROW
+def _open(chart_id: str, text: ChartText, series: Sequence[Series]) -> list[str]:
+    # A legend (a row per series) only when there is more than one series.
+    height = _HEIGHT + (len(series) if len(series) > 1 else 0) * _LEGEND_ROW
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}"'
         f' viewBox="0 0 {_WIDTH} {height}" role="img"'
@@ -169,23 +170,12 @@ def _legend(series: Sequence[Series]) -> list[str]:
     return parts
 
 
-def _start(
-    *,
-    chart_id: str,
-    categories: Sequence[str],
-    series: Sequence[Series],
-    kind: NumberKind,
-    locale: Locale,
-    text: ChartText,
-) -> tuple[list[str], float]:
-    """The chart's opening and axes, and the value at the top of the scale."""
+def _scale(categories: Sequence[str], series: Sequence[Series], kind: NumberKind) -> float:
+    """The top of the scale, once every series is checked to have a point per category."""
     for item in series:
         if len(item.points) != len(categories):
             raise ValueError("every series needs one point per category")
-    top_value = _scale_max(series, kind)
-    parts = _open(chart_id, text, len(series) if len(series) > 1 else 0)
-    parts += _axes(top_value, kind, locale)
-    return parts, top_value
+    return _scale_max(series, kind)
 
 
 def _finish(parts: list[str], categories: Sequence[str], series: Sequence[Series]) -> Markup:
@@ -206,14 +196,8 @@ def bar_chart(
     text: ChartText,
 ) -> Markup:
     """Grouped bars: one group per category, one bar per series, each bar labelled."""
-    parts, top_value = _start(
-        chart_id=chart_id,
-        categories=categories,
-        series=series,
-        kind=kind,
-        locale=locale,
-        text=text,
-    )
+    top_value = _scale(categories, series, kind)
+    parts = _open(chart_id, text, series) + _axes(top_value, kind, locale)
     bottom = _HEIGHT - _BOTTOM
     band = _band(categories)
     bar = band * 0.8 / max(len(series), 1)
@@ -249,14 +233,8 @@ def line_chart(
     text: ChartText,
 ) -> Markup:
     """Lines over the categories; a hidden or empty value breaks the line and is labelled."""
-    parts, top_value = _start(
-        chart_id=chart_id,
-        categories=categories,
-        series=series,
-        kind=kind,
-        locale=locale,
-        text=text,
-    )
+    top_value = _scale(categories, series, kind)
+    parts = _open(chart_id, text, series) + _axes(top_value, kind, locale)
     bottom = _HEIGHT - _BOTTOM
     band = _band(categories)
     for s_index, item in enumerate(series):
