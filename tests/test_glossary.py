@@ -116,7 +116,9 @@ def inconsistencies(language: str) -> list[str]:
         if not message.id:
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = (
+            [message.string] if isinstance(message.string, str) else list(message.string or ())
+        )
         if not all(strings):
             continue  # untranslated: tests/test_catalogs.py reports it
         for pattern, stems in TERMS.items():
