@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +46,26 @@ async def mentees_of(*, session: AsyncSession, mentor: Person) -> list[Person]:
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
     return list(result)
+
+
+async def people_by_id(
+    *, session: AsyncSession, school_id: int, ids: Iterable[int | None]
+) -> dict[int, Person]:
+    """The people of the school among ``ids`` (``None`` and other schools' ids are skipped)."""
+    wanted = {person_id for person_id in ids if person_id is not None}
+    if not wanted:
+        return {}
+    found = await session.scalars(
+        select(Person).where(Person.school_id == school_id, Person.id.in_(wanted))
+    )
+    return {person.id: person for person in found}
+
+
+def name_of(people: Mapping[int, Person], person_id: int | None) -> str | None:
+    """The display name of ``person_id`` in ``people``; ``None`` for none or an erased one."""
+    if person_id is None or person_id not in people:
+        return None
+    return people[person_id].display_name
 
 
 async def care_coordinators_of(*, session: AsyncSession, school_id: int) -> list[Person]:

@@ -64,6 +64,7 @@ from storage.models import (
     WaitingReason,
     Weekday,
 )
+from storage.people import name_of, people_by_id
 from storage.text_input import clean_text, validate_length
 from storage.trajectories import TrajectoryPlan, create_for_referral_in_transaction
 
@@ -247,7 +248,7 @@ async def open_referral(
                 .order_by(AuditLog.at, AuditLog.id)
             )
         ).all()
-        people = await _people(
+        people = await people_by_id(
             session=session,
             school_id=item.school_id,
             ids={
@@ -265,11 +266,11 @@ async def open_referral(
             referral_id=referral.id,
             status=item.status,
             created_at=item.created_at,
-            assignee_name=_name_of(people, item.assignee_id),
+            assignee_name=name_of(people, item.assignee_id),
             decision=item.decision,
             decision_reason=item.decision_reason,
             decided_at=item.decided_at,
-            decided_by_name=_name_of(people, item.decided_by_id),
+            decided_by_name=name_of(people, item.decided_by_id),
             student_name=student.display_name,
             group_name=student.group_name,
             mentor_name=people[referral.mentor_id].display_name,
@@ -287,11 +288,11 @@ async def open_referral(
             intake_days=tuple(Weekday(code) for code in referral.intake_days),
             text_language=referral.text_language,
             notes=tuple(
-                NoteView(note.id, _name_of(people, note.author_id), note.created_at, note.text)
+                NoteView(note.id, name_of(people, note.author_id), note.created_at, note.text)
                 for note in notes
             ),
             history=tuple(
-                HistoryEntry(action, at, _name_of(people, actor_id))
+                HistoryEntry(action, at, name_of(people, actor_id))
                 for action, at, actor_id in history
             ),
             waiting_reason=item.waiting_reason,
@@ -775,18 +776,3 @@ def _notify_mentor(
             created_at=now,
         )
     )
-
-
-async def _people(
-    *, session: AsyncSession, school_id: int, ids: set[int | None]
-) -> dict[int, Person]:
-    wanted = {person_id for person_id in ids if person_id is not None}
-    found = await session.scalars(
-        select(Person).where(Person.id.in_(wanted), Person.school_id == school_id)
-    )
-    return {p.id: p for p in found}
-
-
-def _name_of(people: dict[int, Person], person_id: int | None) -> str | None:
-    person = people.get(person_id) if person_id is not None else None
-    return None if person is None else person.display_name

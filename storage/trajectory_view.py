@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -51,6 +51,7 @@ from storage.models import (
     TrajectoryEvaluation,
     TrajectoryStatus,
 )
+from storage.people import name_of, people_by_id
 from storage.text_input import clean_text, validate_length
 
 log = logging.getLogger(__name__)
@@ -329,7 +330,7 @@ async def open_trajectory(
         mentor_id = await session.scalar(
             select(Referral.mentor_id).where(Referral.id == trajectory.referral_id)
         )
-        people = await _people(
+        people = await people_by_id(
             session=session,
             school_id=trajectory.school_id,
             ids={
@@ -347,8 +348,8 @@ async def open_trajectory(
             student_id=student.id,
             student_name=student.display_name,
             group_name=student.group_name,
-            mentor_name=_name_of(people, mentor_id),
-            coach_name=_name_of(people, trajectory.coach_id),
+            mentor_name=name_of(people, mentor_id),
+            coach_name=name_of(people, trajectory.coach_id),
             referral_id=trajectory.referral_id,
             goals=trajectory.goals,
             start_date=trajectory.start_date,
@@ -377,7 +378,7 @@ async def open_trajectory(
                     status=a.status,
                     starts_at=a.starts_at,
                     ends_at=a.ends_at,
-                    coach_name=_name_of(people, a.coach_id),
+                    coach_name=name_of(people, a.coach_id),
                 )
                 for a in appointments
             ),
@@ -386,7 +387,7 @@ async def open_trajectory(
                     entry_id=e.id,
                     created_at=e.created_at,
                     author_role=_author_role(people.get(e.author_id)),
-                    author_name=_name_of(people, e.author_id) or "?",
+                    author_name=name_of(people, e.author_id) or "?",
                     text=e.text,
                 )
                 for e in entries
@@ -696,7 +697,7 @@ async def logbook_for(
                 .limit(limit)
             )
         ).all()
-        authors = await _people(
+        authors = await people_by_id(
             session=session,
             school_id=reader.school_id,
             ids={entry.author_id for entry, _student_id, _name in rows},
@@ -840,24 +841,6 @@ def _of_students(query: _Query, *, school_id: int, student_ids: Sequence[int]) -
 async def _zone_of(*, session: AsyncSession, school_id: int) -> ZoneInfo:
     name = await session.scalar(select(School.timezone).where(School.id == school_id))
     return ZoneInfo(name or _DEFAULT_TIMEZONE)
-
-
-async def _people(
-    *, session: AsyncSession, school_id: int, ids: Iterable[int | None]
-) -> Mapping[int, Person]:
-    wanted = {person_id for person_id in ids if person_id is not None}
-    if not wanted:
-        return {}
-    found = await session.scalars(
-        select(Person).where(Person.school_id == school_id, Person.id.in_(wanted))
-    )
-    return {person.id: person for person in found}
-
-
-def _name_of(people: Mapping[int, Person], person_id: int | None) -> str | None:
-    if person_id is None or person_id not in people:
-        return None
-    return people[person_id].display_name
 
 
 def _invitation_state(invitation: SurveyInvitation, now: datetime) -> InvitationState:
