@@ -6,15 +6,26 @@ STAMP  := $(VENV)/.installed
 PO     := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint typecheck pytest test-postgres locales extract update-catalogs bench clean chromium
+.PHONY: lock run test lint typecheck pytest test-postgres locales extract update-catalogs bench clean chromium
 
-$(STAMP): pyproject.toml
+# Every Python package (the build backend included) comes from requirements.lock, pinned with
+# hashes: a fresh machine installs exactly what CI tested. `make lock` refreshes it.
+LOCK   := requirements.lock
+$(STAMP): $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "trajectbot needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Resolve the newest versions pyproject.toml allows and pin them, with hashes, in the lock file.
+# Upgrade one package: make lock LOCK_ARGS="--upgrade-package babel"; all: LOCK_ARGS=--upgrade.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps --extra dev \
+		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+		--output-file=$(LOCK) pyproject.toml
 
 # The Bot API emulator for tests/e2e (npm `telegram-test-api`, pinned in package-lock.json).
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the lock changes.
