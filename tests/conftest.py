@@ -1,18 +1,34 @@
 """Shared fixtures: a migrated database per test, SQLite always, PostgreSQL on request.
 
+Migrating a database with Alembic costs about a second; the suite has hundreds of database
+tests. So the schema is migrated **once per session** into a template, and every test that
+asks for ``engine`` gets a copy of it: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
+on PostgreSQL (both take milliseconds). ``tests/storage/test_migrations.py`` still migrates
+from empty, down and up, through ``database_url`` (which is always an empty database).
+
 ``--postgres-url=postgresql+asyncpg://user@host/db`` adds a ``postgres`` variant (marked
-``postgres``) to every test that uses a database. That database is wiped: its ``public``
-schema is dropped and recreated before each test, so point it at a throwaway database.
+``postgres``) to every test that uses a database. That database is only the way in: each test
+gets a database of its own named after it (``<db>_t<n>``), dropped after the test, and the
+template is ``<db>_template``; point it at a throwaway database.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import itertools
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -22,41 +38,134 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--postgres-url",
         default=None,
-        help="also run database tests against this PostgreSQL (its public schema is wiped)",
+        help="also run database tests against this PostgreSQL (databases <db>_* are made)",
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database_url" not in metafunc.fixturenames:
+    if "_test_database" not in metafunc.fixturenames:
         return
     backends = [pytest.param("sqlite", id="sqlite")]
     sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
     if metafunc.config.getoption("--postgres-url") and not sqlite_only:
         backends.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
-    metafunc.parametrize("database_url", backends, indirect=True)
+    metafunc.parametrize("_test_database", backends, indirect=True)
+
+
+@dataclass(frozen=True)
+class _Postgres:
+    """The server named by ``--postgres-url``: where per-test databases are made."""
+
+    url: str
+
+    def database(self, name: str) -> str:
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    @property
+    def name(self) -> str:
+        return str(make_url(self.url).database)
+
+    @property
+    def template(self) -> str:
+        return f"{self.name}_template"
+
+    async def admin(self, *statements: str) -> None:
+        """Run statements outside a transaction (CREATE/DROP DATABASE need that)."""
+        engine = create_async_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                for statement in statements:
+                    await connection.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+
+@dataclass(frozen=True)
+class _Templates:
+    """Where the migrated templates are: a SQLite file, a PostgreSQL database (if asked)."""
+
+    sqlite_file: Path
+    postgres: _Postgres | None
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[_Templates]:
+    """Migrate once per session: a SQLite template file, and a PostgreSQL template database."""
+    sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(upgrade_database(f"sqlite+aiosqlite:///{sqlite_file}"))
+    postgres: _Postgres | None = None
+    url = pytestconfig.getoption("--postgres-url")
+    if url:
+        postgres = _Postgres(str(url))
+        asyncio.run(_make_postgres_template(postgres))
+    yield _Templates(sqlite_file, postgres)
+    if postgres is not None:
+        asyncio.run(postgres.admin(f'DROP DATABASE IF EXISTS "{postgres.template}" WITH (FORCE)'))
+
+
+async def _make_postgres_template(postgres: _Postgres) -> None:
+    await postgres.admin(
+        f'DROP DATABASE IF EXISTS "{postgres.template}" WITH (FORCE)',
+        f'CREATE DATABASE "{postgres.template}"',
+    )
+    await upgrade_database(postgres.database(postgres.template))
+
+
+_COUNTER = itertools.count(1)
+
+
+@dataclass
+class _TestDatabase:
+    """One test's database: its URL, and how to replace it with a copy of the template."""
+
+    url: str
+    sqlite_file: Path | None
+    postgres: _Postgres | None
+    postgres_name: str | None
 
 
 @pytest.fixture
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of an empty database (not migrated): a fresh SQLite file or a wiped PostgreSQL."""
+async def _test_database(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: _Templates
+) -> AsyncIterator[_TestDatabase]:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    url = str(request.config.getoption("--postgres-url"))
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-    return url
+        file = tmp_path / "test.db"
+        yield _TestDatabase(f"sqlite+aiosqlite:///{file}", file, None, None)
+        return
+    postgres = migrated_templates.postgres
+    assert postgres is not None, "the postgres variant needs --postgres-url"
+    name = f"{postgres.name}_t{next(_COUNTER)}"
+    await postgres.admin(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+    yield _TestDatabase(postgres.database(name), None, postgres, name)
+    await postgres.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database migrated to the newest revision."""
-    await upgrade_database(database_url)
-    engine = create_engine(database_url)
+def database_url(_test_database: _TestDatabase) -> str:
+    """URL of an empty database (not migrated): a fresh SQLite file or PostgreSQL database."""
+    return _test_database.url
+
+
+@pytest.fixture
+async def engine(
+    _test_database: _TestDatabase, migrated_templates: _Templates
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's database, made a copy of the migrated template first."""
+    if _test_database.sqlite_file is not None:
+        shutil.copyfile(migrated_templates.sqlite_file, _test_database.sqlite_file)
+    else:
+        postgres, name = _test_database.postgres, _test_database.postgres_name
+        assert postgres is not None
+        assert name is not None
+        await postgres.admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{postgres.template}"',
+        )
+    engine = create_engine(_test_database.url)
     yield engine
     await engine.dispose()
 
