@@ -2,7 +2,7 @@
 
 A school with one time-out room of ``--places`` places and ``--attempts`` students, each with an
 active trajectory that allows time-out. Every student tries to book the same block at the same
-moment: one `storage.appointments.book` call each, in its own session and transaction, all
+moment: one `services.appointments.api.book` call each, in its own session and transaction, all
 started together (asyncio.gather). Exactly ``--places`` get a place; the others are refused
 with `SlotTaken` and the nearest free alternatives. Measured: the whole run's wall time,
 attempts/s and bookings/s, and the latency of each attempt (p50, p99, max).
@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.appointments import AppointmentKind, AppointmentView, SlotTaken, book
-from storage.booking.defaults import install_defaults_in_transaction
+from services.appointments.api import AppointmentKind, AppointmentView, SlotTaken, book
+from services.appointments.defaults import install_defaults_in_transaction
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import (
@@ -174,7 +174,7 @@ async def run(database_url: str, attempts: int, places: int) -> int:
     await upgrade_database(database_url)
     engine = create_engine(database_url)
     retries = _RetryCounter()
-    logging.getLogger("storage.appointments").addHandler(retries)
+    logging.getLogger("services.appointments.api").addHandler(retries)
     try:
         session_factory = create_sessionmaker(engine)
         students = await _school(session_factory, attempts, places)
@@ -188,7 +188,7 @@ async def run(database_url: str, attempts: int, places: int) -> int:
                 .where(Appointment.student_id.in_([s.id for s in students]))
             )
     finally:
-        logging.getLogger("storage.appointments").removeHandler(retries)
+        logging.getLogger("services.appointments.api").removeHandler(retries)
         await engine.dispose()
 
     outcomes = Counter(result for result, _ in results)

@@ -60,13 +60,13 @@ from bot.telegram.callbacks import FlowCallback, MenuCallback
 from bot.telegram.dispatcher import create_dispatcher
 from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.events import Action
-from storage.demo import DEMO_SCHOOL_CODE, create_demo_data
-from storage.importer import apply_people_rows
-from storage.invites import create_invite
+from services.accounts.importer import apply_people_rows
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.demo.school import DEMO_SCHOOL_CODE, create_demo_data
 from storage.migrate import upgrade_database
 from storage.models import Person, ProcessedUpdate, Referral, Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 
 BOT_USER = User(id=42, is_bot=True, first_name="Trajectbot", username="trajectbot_bench_bot")
 TOKEN = "42:BENCH"  # noqa: S105 - a fake bot token; nothing leaves the process

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     from bot.app import DatabaseNotReadyError
-    from storage.errors import NotFound
+    from services.kernel.errors import NotFound
 
     try:
         return asyncio.run(coro)
@@ -85,7 +85,7 @@ def demo_data(
     settings: Settings, if_empty: bool, with_appointments: bool, with_surveys: bool
 ) -> None:
     """Create the demo school and print who is who."""
-    from storage.demo import create_demo_data
+    from services.demo.school import create_demo_data
 
     async def go() -> None:
         async with build_app(settings) as app, app.sessions() as session:
@@ -123,7 +123,7 @@ def demo_data(
 
 
 def _demo_login_text(accounts: tuple[str, ...]) -> Text:
-    from storage.demo import DEMO_PASSWORD
+    from services.demo.school import DEMO_PASSWORD
 
     return Text.of(
         N_("Web app accounts (password “{password}”): {usernames}."),
@@ -138,9 +138,9 @@ def _demo_login_text(accounts: tuple[str, ...]) -> Text:
 @click.pass_obj
 def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | None) -> None:
     """All rows or none: every bad row is reported with its line number."""
-    from storage.errors import ImportFailed
-    from storage.importer import import_people
-    from storage.schools import find_school
+    from services.accounts.importer import import_people
+    from services.accounts.schools import find_school
+    from services.kernel.errors import ImportFailed
 
     async def go() -> int:
         async with build_app(settings) as app, app.sessions() as session:
@@ -378,7 +378,7 @@ def web(settings: Settings) -> None:
 def _serve(settings: Settings, *, with_bot: bool) -> None:
     from bot.app import App
     from bot.runner import PortInUseError, serve, web_lines
-    from storage.demo import demo_accounts
+    from services.demo.school import demo_accounts
 
     async def lines(app: App) -> list[Text]:
         found = web_lines(settings)
@@ -451,8 +451,8 @@ def staff_account_create(
     """The password is asked twice (hidden), or read from stdin; only its argon2 hash is kept."""
     from datetime import UTC, datetime
 
-    from storage.errors import InputInvalid
-    from storage.staff_accounts import create_staff_account, validate_password
+    from services.accounts.staff_accounts import create_staff_account, validate_password
+    from services.kernel.errors import InputInvalid
 
     catalog = _catalog(settings)
     if password_stdin:

@@ -14,10 +14,10 @@ import segno
 from bot.app import App
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
 from storage.models import PersonRole, Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 
 #: Which role an invitation is for when none is named: the one with the most to do in chat.
 ROLE_PRIORITY = (

@@ -8,10 +8,10 @@ from bot.app import App
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.errors import NotAllowed
-from storage.people import get_person_by_external_id
-from storage.queue import QueueEntry, list_queue
-from storage.schools import find_school
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.kernel.errors import NotAllowed
+from services.queue.listing import QueueEntry, list_queue
 
 STATUS_LABELS = {
     "new": N_("new"),

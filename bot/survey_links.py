@@ -17,10 +17,10 @@ from bot.app import App
 from bot.invites import write_qr
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.errors import NotAllowed
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.surveys import SurveyUnavailable, issue_survey_link, open_invitations
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.kernel.errors import NotAllowed
+from services.surveys.lifecycle import SurveyUnavailable, issue_survey_link, open_invitations
 
 
 async def make_survey_links(

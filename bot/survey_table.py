@@ -19,9 +19,9 @@ from bot.app import App
 from dialogs.flows.exit_survey import RESPONDENT_LABELS, question
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from services.accounts.schools import find_school
+from services.surveys.report import QuestionResult, ResponseRate, SurveyReport, survey_report
 from storage.models import utcnow
-from storage.schools import find_school
-from storage.survey_report import QuestionResult, ResponseRate, SurveyReport, survey_report
 
 
 async def print_survey_report(

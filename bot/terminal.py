@@ -18,7 +18,9 @@ from dialogs.i18n import Catalog
 from dialogs.render import RenderedReply, render_reply
 from dialogs.replies import ReplyKind
 from dialogs.text import N_, Text
-from storage.dialog_runtime import (
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.conversations.runtime import (
     ConcurrentUpdateError,
     Turn,
     active_flow,
@@ -27,8 +29,6 @@ from storage.dialog_runtime import (
     open_flow,
 )
 from storage.models import Person
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 
 Clock = Callable[[], datetime]
 QUIT = "/quit"

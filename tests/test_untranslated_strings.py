@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON_SOURCES = ("bot", "dialogs", "storage", "web")
+PYTHON_SOURCES = ("bot", "dialogs", "services", "storage", "web")
 TEMPLATES = ROOT / "web" / "templates"
 
 #: Methods whose text argument is shown to a person.

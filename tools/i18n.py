@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
-SOURCES = ("bot", "dialogs", "storage", "web")
+SOURCES = ("bot", "dialogs", "services", "storage", "web")
 #: Python everywhere; Jinja2 templates of the web app (``{% trans %}``, ``_()``), read with the
 #: options `web.templating` renders them with (new-style gettext, trimmed blocks).
 METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]

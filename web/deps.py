@@ -24,8 +24,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.accounts.web_sessions import resolve_session
 from storage.models import Person, Role
-from storage.web_sessions import resolve_session
 from web.errors import CsrfRefused, Forbidden, LoginRequired
 from web.runtime import Web, web_of
 from web.security import CSRF_FIELD, FORM_COOKIE, SESSION_COOKIE, form_value, tokens_match

@@ -1,4 +1,4 @@
-# ruff: noqa: N818 - named like storage.errors (NotAllowed, ...): outcomes, not bugs
+# ruff: noqa: N818 - named like services.kernel.errors (NotAllowed, ...): outcomes, not bugs
 
 """Exceptions routes raise, and the translated pages they turn into.
 

@@ -1,7 +1,7 @@
 """The indicator report as translated tables and charts.
 
 One definition serves the page, the CSV and the XLSX, so they always show the same figures
-under the same headings. Pure: a `storage.indicators.IndicatorReport` and the reader's
+under the same headings. Pure: a `services.indicators.figures.IndicatorReport` and the reader's
 `Catalog` in, tables and SVG out.
 
 A school's own view is one wide table (a row per month, a column per indicator) plus the
@@ -21,7 +21,7 @@ from markupsafe import Markup
 from dialogs.flows.exit_survey import QUESTIONS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.indicators import (
+from services.indicators.figures import (
     SMALL_GROUP,
     Figure,
     Indicator,

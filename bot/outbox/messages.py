@@ -16,8 +16,8 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import kind_label
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalogs
 from dialogs.text import N_, Text
-from storage.appointments import calendar_file
-from storage.booking.notices import (
+from services.appointments.api import calendar_file
+from services.appointments.notices import (
     APPOINTMENT_CALENDAR,
     APPOINTMENT_CANCELLED,
     APPOINTMENT_MENTOR_CONFIRM,
@@ -31,9 +31,9 @@ from storage.booking.notices import (
     parse_appointment_payload,
     parse_calendar_payload,
 )
-from storage.outbox import PERSON_UNREACHABLE, ClaimedMessage
-from storage.referrals import REFERRAL_NEW
-from storage.surveys import SURVEY_COMPLETED, SURVEY_INVITE, SURVEY_REMINDER
+from services.outbox.store import PERSON_UNREACHABLE, ClaimedMessage
+from services.referrals.submission import REFERRAL_NEW
+from services.surveys.lifecycle import SURVEY_COMPLETED, SURVEY_INVITE, SURVEY_REMINDER
 
 #: Button payload that opens one queue item; routed by the Telegram layer, which checks that
 #: the presser may see it (the payload carries no authority).

@@ -9,7 +9,8 @@ One row's life here::
       -> sent | pending again later (429, 5xx, timeout) | failed | unreachable (+ coordinator told)
 
 At most once: a row is only sent by the worker whose claim moved it to ``sending``, and a row
-that stays ``sending`` (the process died mid-send) is never sent again (see `storage.outbox`).
+that stays ``sending`` (the process died mid-send) is never sent again (see
+`services.outbox.store`).
 A row that was claimed but certainly not handed to the sender yet (the worker was cancelled
 while it waited for its turn) is released back to ``pending``.
 
@@ -39,9 +40,9 @@ from bot.outbox.sender import (
     Unreachable,
 )
 from dialogs.i18n import Catalogs
-from storage import outbox as outbox_store
+from services.outbox import store as outbox_store
+from services.outbox.store import ClaimedMessage
 from storage.models import utcnow
-from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from bot.app import App
 from dialogs.i18n import pick_language
 from dialogs.text import N_, Text
-from storage.outbox import mark_reachable
-from storage.people import get_person_by_telegram_id
-from storage.updates import claim_update, release_update
+from services.accounts.people import get_person_by_telegram_id
+from services.conversations.updates import claim_update, release_update
+from services.outbox.store import mark_reachable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

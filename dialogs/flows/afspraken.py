@@ -1,6 +1,7 @@
 """Appointments in chat: book (child → type → day → time → confirm), move, cancel.
 
-The options come from the context, computed by the binding (`storage.appointment_flows`) from
+The options come from the context, computed by the binding
+(`services.conversations.appointment_bindings`) from
 the answers so far: the kinds this person may book for the chosen student, the days with a
 free time, the free times on the chosen day. Their keys are computed here, from the answers,
 by the steps' ``options_from``; so the same flows run in every channel.
@@ -33,7 +34,7 @@ OFFERED = "offered"
 #: The choices key of the children a parent may book for.
 STUDENTS = "students"
 
-# Kind codes (the values of `storage.appointments.AppointmentKind`).
+# Kind codes (the values of `services.appointments.api.AppointmentKind`).
 INTAKE, GESPREK, TIME_OUT, EVALUATION = "intake", "gesprek", "time_out", "evaluation"
 KIND_LABELS: Mapping[str, str] = {
     INTAKE: N_("Intake meeting"),

@@ -1,6 +1,6 @@
 """The verwijzing (referral) a mentor submits: the fields the seeds require, in chat order.
 
-Keys match `storage.referrals.ReferralDraft`. The student list comes from the context
+Keys match `services.referrals.submission.ReferralDraft`. The student list comes from the context
 (``choices["mentees"]``): a mentor only ever sees and picks their own mentees.
 """
 

@@ -4,7 +4,7 @@ Capacity is guaranteed by the database, not by a check before an insert: every b
 a resource (a block of the time-out room, a quarter of an hour of a coach) is one
 `AppointmentSlot` row with ``capacity`` and ``booked`` and ``CHECK (booked <= capacity)``; a
 booking raises ``booked`` with a conditional UPDATE in the same transaction as the insert of
-the `Appointment` (see `storage.booking.capacity`).
+the `Appointment` (see `services.appointments.capacity`).
 """
 
 from __future__ import annotations

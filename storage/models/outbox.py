@@ -17,7 +17,8 @@ class OutboxStatus(StrEnum):
 
     ``sending`` is held by the worker that claimed the row, from the claim until the outcome is
     stored. A row left in ``sending`` (the worker crashed mid-send) is never sent again, because
-    nobody can tell whether Telegram got it: an operator decides (`storage.outbox.list_sending`).
+    nobody can tell whether Telegram got it: an operator decides
+    (`services.outbox.store.list_sending`).
     Scheduled rows (reminders) are ``pending`` with a future ``next_attempt_at``.
     """
 
@@ -27,7 +28,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     UNREACHABLE = "unreachable"
     #: Withdrawn before it was sent: a reminder for an appointment that was moved or
-    #: cancelled, or for a questionnaire that was answered (`storage.outbox.cancel_pending`).
+    #: cancelled, or for a questionnaire that was answered (`services.outbox.store.cancel_pending`).
     CANCELLED = "cancelled"
 
 
@@ -49,7 +50,7 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Never sent at or after this time (a reminder of an invitation that has expired by
-    #: then): `storage.outbox.claim_due` withdraws such a row as ``cancelled`` instead.
+    #: then): `services.outbox.store.claim_due` withdraws such a row as ``cancelled`` instead.
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

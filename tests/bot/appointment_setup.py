@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from bot.app import App
-from storage.booking.defaults import install_defaults_in_transaction
-from storage.dialog_runtime import school_today
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.appointments.defaults import install_defaults_in_transaction
+from services.conversations.runtime import school_today
 from storage.models import CoachAvailability, Person, TrajectoryStatus
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from tests.storage.factories import add_trajectory
+from tests.support.factories import add_trajectory
 
 
 async def prepare_demo_booking(app: App, timeout_places: int = 4) -> None:

@@ -24,8 +24,8 @@ from bot.outbox.messages import (
 from bot.outbox.telegram_sender import TelegramSender
 from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
 from dialogs.i18n import FSI, PDI, Catalogs
-from storage.appointments import AppointmentKind, AppointmentView, book, cancel
-from storage.booking.notices import (
+from services.appointments.api import AppointmentKind, AppointmentView, book, cancel
+from services.appointments.notices import (
     APPOINTMENT_CALENDAR,
     APPOINTMENT_CANCELLED,
     APPOINTMENT_MENTOR_CONFIRM,
@@ -34,9 +34,9 @@ from storage.booking.notices import (
     TIMEOUT_DECIDED,
     TIMEOUT_REQUESTED,
 )
+from services.outbox.store import ClaimedMessage
 from storage.models import Outbox
-from storage.outbox import ClaimedMessage
-from tests.storage.booking_world import NOW, TUESDAY, World, at, build_world
+from tests.support.booking_world import NOW, TUESDAY, World, at, build_world
 
 CATALOGS = Catalogs()
 STARTS = "2026-03-03T07:30:00+00:00"  # Tuesday 3 March 2026, 08:30 in Amsterdam

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from storage.demo import DEMO_PASSWORD
+from services.demo.school import DEMO_PASSWORD
 from tests.bot.test_cli import ROOT, trajectbot
 
 

@@ -13,10 +13,10 @@ from bot.config import Settings
 from bot.invites import make_invitation
 from bot.survey_links import make_survey_links
 from dialogs.i18n import Catalogs
+from services.conversations.web_chat import ChatLinkInvalid, LinkKind, inspect_chat_link
 from storage.models import Role
-from storage.web_chat import ChatLinkInvalid, LinkKind, inspect_chat_link
-from tests.storage.chat_factories import build_chat_world
-from tests.storage.factories import NOW, add_person, add_school
+from tests.support.chat_factories import build_chat_world
+from tests.support.factories import NOW, add_person, add_school
 
 
 async def _parent(session_factory: async_sessionmaker[AsyncSession]) -> None:

@@ -45,16 +45,16 @@ from bot.outbox import (
 )
 from bot.outbox.telegram_sender import TelegramSender
 from dialogs.i18n import Catalogs
-from storage.models import AuditLog, Outbox, OutboxStatus, Person, Role
-from storage.outbox import (
+from services.outbox.store import (
     PERSON_UNREACHABLE,
     ClaimedMessage,
     claim_due,
     list_sending,
     mark_reachable,
 )
-from storage.referrals import REFERRAL_NEW, submit_referral
-from tests.storage.factories import NOW, add_mentorship, add_person, add_school, draft
+from services.referrals.submission import REFERRAL_NEW, submit_referral
+from storage.models import AuditLog, Outbox, OutboxStatus, Person, Role
+from tests.support.factories import NOW, add_mentorship, add_person, add_school, draft
 
 CATALOGS = Catalogs()
 REFERRAL_TEXT = "There is a new referral in your queue. Open this chat to see it."

@@ -21,13 +21,13 @@ from sqlalchemy import select
 
 from dialogs.flows.exit_survey import SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.surveys.lifecycle import complete_survey_in_transaction
+from services.trajectories.lifecycle import close_trajectory
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Person, RespondentType, SurveyInvitation
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.surveys import complete_survey_in_transaction
-from storage.trajectories import close_trajectory
-from tests.storage.factories import add_trajectory
+from tests.support.factories import add_trajectory
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)

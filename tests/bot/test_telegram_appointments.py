@@ -27,9 +27,11 @@ from bot.telegram.callbacks import AppointmentCallback
 from bot.telegram.dispatcher import create_dispatcher
 from dialogs.flows.afspraken import slot_start
 from dialogs.i18n import SCHOOL_TIMEZONE
-from storage.appointments import AppointmentKind, book
-from storage.demo import create_demo_data
-from storage.dialog_runtime import school_today
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.appointments.api import AppointmentKind, book
+from services.conversations.runtime import school_today
+from services.demo.school import create_demo_data
 from storage.models import (
     Appointment,
     AppointmentStatus,
@@ -42,8 +44,6 @@ from storage.models import (
     Role,
     Trajectory,
 )
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.telegram_fakes import Person as User
 from tests.bot.telegram_fakes import RecordingSession, Sent

@@ -21,11 +21,11 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.telegram.callbacks import FlowCallback, QueueCallback
 from bot.telegram.dispatcher import create_dispatcher
-from storage.demo import create_demo_data
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.demo.school import create_demo_data
 from storage.models import QueueItem, Referral, Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 from tests.bot.telegram_fakes import Person, RecordingSession, Sent, update
 
 

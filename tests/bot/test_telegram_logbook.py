@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.trajectories.view import add_logbook_entry
 from storage.models import Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.trajectory_view import add_logbook_entry
 from tests.bot.telegram_fakes import Person
 from tests.bot.test_telegram_flows import Harness
 from tests.bot.test_telegram_flows import flood_limit as _flood_limit
 from tests.bot.test_telegram_flows import tg as _tg
-from tests.storage.factories import add_trajectory
+from tests.support.factories import add_trajectory
 
 # The flow tests' fixtures: a real dispatcher on the demo school, Bot API recorded.
 tg = _tg

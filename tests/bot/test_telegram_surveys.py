@@ -27,8 +27,12 @@ from bot.outbox.telegram_sender import TelegramSender
 from bot.telegram.callbacks import FlowCallback, SurveyCallback
 from bot.telegram.dispatcher import create_dispatcher
 from dialogs.text import N_, Text
-from storage.demo import create_demo_data
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.demo.school import create_demo_data
+from services.surveys.lifecycle import SurveyUnavailable, SurveyUnavailableReason
+from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     Conversation,
     ConversationStatus,
@@ -41,13 +45,9 @@ from storage.models import (
     SurveyInvitation,
     SurveyResponse,
 )
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.surveys import SurveyUnavailable, SurveyUnavailableReason
-from storage.trajectories import close_trajectory
 from tests.bot.telegram_fakes import Person as TelegramUser
 from tests.bot.telegram_fakes import RecordingSession, Sent, update
-from tests.storage.factories import add_trajectory
+from tests.support.factories import add_trajectory
 
 # Demo school: ouder1 (Arabic) is a parent of lln15 (mentor2), ouder2 (Ukrainian) of lln02 and
 # ouder3 (Dutch) of lln01 (both mentor1).

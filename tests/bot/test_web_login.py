@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.telegram.dispatcher import create_dispatcher
-from storage.demo import create_demo_data
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.accounts.web_sessions import redeem_login_link
+from services.demo.school import create_demo_data
 from storage.models import LoginLink, Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.web_sessions import redeem_login_link
 from tests.bot.telegram_fakes import Person, RecordingSession, update
 
 BASE_URL = "https://trajectbot.school.example"

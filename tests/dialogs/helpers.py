@@ -171,7 +171,8 @@ class Chat:
 
 
 class LiveChat(Chat):
-    """A chat whose context is rebuilt from the answers, as `storage.dialog_runtime` does."""
+    """A chat whose context is rebuilt from the answers, as `services.conversations.runtime`
+    does."""
 
     def __init__(self, flow: Flow, build: Callable[[Answers], FlowContext], **preset: str) -> None:
         self.build = build

@@ -1,6 +1,7 @@
 """The appointment flows on their own: book, move, cancel, with day and time labels per locale.
 
-The context is built the way `storage.appointment_flows` builds it (from the answers so far,
+The context is built the way `services.conversations.appointment_bindings` builds it (from the
+answers so far,
 with the pure helpers of `dialogs.flows.afspraken`), over a fixed set of free slots.
 """
 

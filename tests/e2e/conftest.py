@@ -34,11 +34,11 @@ from bot.config import Settings
 from bot.outbox.telegram_sender import TelegramSender
 from bot.outbox.worker import OutboxWorker
 from bot.telegram.dispatcher import create_dispatcher
-from storage.demo import create_demo_data
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.demo.school import create_demo_data
 from storage.models import Role
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
 from tests.e2e.client import Emulator, SimulatedPerson, UpdateCounter
 from tests.e2e.session import EmulatorSession
 

@@ -24,7 +24,7 @@ from tests.e2e.conftest import Harness
 
 log = logging.getLogger(__name__)
 
-#: Every student of the demo school (storage/demo.py): none may show on a lock screen.
+#: Every student of the demo school (services/demo/school.py): none may show on a lock screen.
 DEMO_STUDENT_NAMES = (
     "Daan", "Akkerveld", "Noor", "Bremhorst", "Sem", "Coldewey", "Yara", "Dijkhuis", "Finn",
     "Eemsteden", "Lotte", "Fennema", "Milan", "Gorterhof", "Saar", "Holtkamp", "Jesse",

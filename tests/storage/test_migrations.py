@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import downgrade_database, upgrade_database
 from storage.models import Base, QueueNote, Role
-from tests.storage.factories import (
+from tests.support.factories import (
     add_mentorship,
     add_person,
     add_queued_referral,

@@ -10,14 +10,14 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from storage.models import Conversation, ConversationStatus, Person, Role
-from storage.people import (
+from services.accounts.people import (
     care_coordinators_of,
     get_person_by_external_id,
     get_person_by_telegram_id,
     set_language,
 )
-from tests.storage.factories import NOW, add_person, add_school
+from storage.models import Conversation, ConversationStatus, Person, Role
+from tests.support.factories import NOW, add_person, add_school
 
 
 async def test_datetimes_come_back_aware_in_utc(

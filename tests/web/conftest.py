@@ -9,14 +9,14 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import staff_accounts
+from services.accounts import staff_accounts
 from tests.web.staff_client import Browser, Clock, StaffWorld, build_world, staff_app
 
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 with minimal cost: these tests are about the web app, not about argon2's cost
-    (`tests/storage/test_staff_accounts.py` checks the product's parameters)."""
+    (`tests/services/accounts/test_staff_accounts.py` checks the product's parameters)."""
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(staff_accounts, "password_hasher", lambda: cheap)
 

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, build_app
 from bot.config import Settings
-from storage.demo import DEMO_PASSWORD, create_demo_data
+from services.accounts.people import get_person_by_external_id
+from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.demo.school import DEMO_PASSWORD, create_demo_data
+from services.referrals.submission import submit_referral
 from storage.models import AuditLog, Person, QueueItem, Role, School
-from storage.people import get_person_by_external_id
-from storage.referrals import submit_referral
-from storage.staff_accounts import create_staff_account_in_transaction, hash_password
-from tests.storage.factories import NOW, add_mentorship, add_person, add_school, draft
+from tests.support.factories import NOW, add_mentorship, add_person, add_school, draft
 from web.app import create_web_app
 
 #: The password of the second school's accounts (as the demo school's: a test fixture).

@@ -18,8 +18,8 @@ from dialogs.i18n import Catalogs
 from dialogs.state import DialogState
 from dialogs.text import Text
 from storage.models import Conversation, Person, WebChatSession
-from tests.storage.chat_factories import ChatWorld, build_chat_world
-from tests.storage.factories import NOW
+from tests.support.chat_factories import ChatWorld, build_chat_world
+from tests.support.factories import NOW
 from tests.web.chat_client import ChatApp, ChatUser, chat_app
 from web.errors import CSRF_REFUSED
 from web.routes.chat import BUTTON_REFUSED, CHAT_COOKIE

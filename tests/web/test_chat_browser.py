@@ -23,7 +23,8 @@ from bot.app import build_app
 from bot.config import Settings
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
-from storage.invites import create_invite
+from services.accounts.invites import create_invite
+from services.queue.listing import list_queue
 from storage.models import (
     Appointment,
     Person,
@@ -33,10 +34,9 @@ from storage.models import (
     SurveyInvitation,
     SurveyResponse,
 )
-from storage.queue import list_queue
-from tests.storage import booking_world
-from tests.storage.chat_factories import build_chat_world
-from tests.storage.factories import NOW
+from tests.support import booking_world
+from tests.support.chat_factories import build_chat_world
+from tests.support.factories import NOW
 from tests.web.chat_client import chat_app
 from web.app import create_web_app
 from web.server import bind_socket, bound_port, build_server

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
+from services.conversations.web_chat import LinkProblem
 from storage.models import Invite, WebChatSession
-from storage.web_chat import LinkProblem
-from tests.storage.chat_factories import ChatWorld, build_chat_world
-from tests.storage.factories import NOW
+from tests.support.chat_factories import ChatWorld, build_chat_world
+from tests.support.factories import NOW
 from tests.web.chat_client import ChatApp, chat_app
 from web.routes.chat import CHAT_COOKIE, LINK_PROBLEMS
 

@@ -1,6 +1,6 @@
 """Indicator tables, SVG charts, CSV and XLSX from a report built by hand (no database).
 
-The report below is what `storage.indicators` returns; its figures are arbitrary but fixed,
+The report below is what `services.indicators.figures` returns; its figures are arbitrary but fixed,
 so every expected text can be read off it.
 """
 
@@ -16,7 +16,7 @@ from babel import Locale
 from openpyxl import load_workbook
 
 from dialogs.i18n import Catalogs
-from storage.indicators import (
+from services.indicators.figures import (
     Figure,
     Indicator,
     IndicatorReport,

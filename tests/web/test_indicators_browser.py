@@ -2,7 +2,7 @@
 
 A care coordinator logs in, opens the indicators from the navigation, chooses January-March
 2026, looks at the charts, downloads the XLSX; the workbook is read back with openpyxl and
-its figures are the hand-computed ones of `tests.storage.indicator_world`. A partnership
+its figures are the hand-computed ones of `tests.support.indicator_world`. A partnership
 viewer does the same on the partnership page, where small groups read "< 5". Screenshots go
 to ``test-artifacts/indicators/``.
 """
@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.config import Settings
+from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
 from storage.models import Person
-from storage.staff_accounts import create_staff_account_in_transaction, hash_password
-from tests.storage.indicator_world import NOW, IndicatorWorld, build_indicator_world
+from tests.support.indicator_world import NOW, IndicatorWorld, build_indicator_world
 from tests.web.test_chat_browser import CHROMIUM
 from web.app import create_web_app
 
@@ -147,7 +147,7 @@ async def test_a_care_coordinator_downloads_the_indicators_as_xlsx(
     assert workbook.sheetnames == ["Indicators per month", "Exit questionnaire", "Definitions"]
     sheet = workbook["Indicators per month"]
     assert _column(sheet, "Month") == ["2026-01", "2026-02", "2026-03"]
-    # The hand-computed figures (arithmetic in tests/storage/test_indicators.py).
+    # The hand-computed figures (arithmetic in tests/services/indicators/test_indicators.py).
     assert _column(sheet, "Students enrolled") == [10, 10, 10]
     assert _column(sheet, "Students referred") == [2, 2, 1]
     assert _column(sheet, "Share of enrolled students referred (%)") == [0.2, 0.2, 0.1]

@@ -2,7 +2,7 @@
 
 Who may open what (a coach, a viewer of another role, nobody logged in are refused), that
 the figures on the page, in the CSV and in the XLSX are the hand-computed ones of
-`tests.storage.indicator_world`, and that the partnership's view carries no child's data.
+`tests.support.indicator_world`, and that the partnership's view carries no child's data.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.config import Settings
+from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.accounts.web_sessions import start_session_in_transaction
 from storage.models import AuditLog, Person, StaffAccount
-from storage.staff_accounts import create_staff_account_in_transaction, hash_password
-from storage.web_sessions import start_session_in_transaction
-from tests.storage.indicator_world import NOW, IndicatorWorld, build_indicator_world
+from tests.support.indicator_world import NOW, IndicatorWorld, build_indicator_world
 from web.app import create_web_app
 from web.security import LANGUAGE_COOKIE, SESSION_COOKIE
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage.demo import DEMO_PASSWORD
+from services.accounts.staff_accounts import LOCKOUT, MAX_FAILED_ATTEMPTS
+from services.accounts.web_sessions import LOGIN_LINK_TTL, create_login_link
+from services.demo.school import DEMO_PASSWORD
 from storage.models import Person, StaffAccount, WebSession
-from storage.staff_accounts import LOCKOUT, MAX_FAILED_ATTEMPTS
-from storage.web_sessions import LOGIN_LINK_TTL, create_login_link
 from tests.web.conftest import BrowserFactory
 from tests.web.staff_client import StaffWorld
 

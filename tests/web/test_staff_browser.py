@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_app
 from bot.config import Settings
-from storage.demo import DEMO_PASSWORD
+from services.demo.school import DEMO_PASSWORD
 from storage.models import QueueStatus, Trajectory
 from tests.web.staff_client import OTHER_PASSWORD, Clock, StaffWorld, build_world
 from web.app import create_web_app

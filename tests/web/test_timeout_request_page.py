@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from storage.appointments import AppointmentKind, BookingRequested, book
-from storage.booking.defaults import install_defaults_in_transaction
-from storage.booking.notices import TIMEOUT_DECIDED
+from services.accounts.people import get_person_by_external_id
+from services.appointments.api import AppointmentKind, BookingRequested, book
+from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.notices import TIMEOUT_DECIDED
 from storage.models import (
     Appointment,
     Outbox,
@@ -21,8 +22,7 @@ from storage.models import (
     QueueStatus,
     School,
 )
-from storage.people import get_person_by_external_id
-from tests.storage.factories import NOW, add_trajectory
+from tests.support.factories import NOW, add_trajectory
 from tests.web.conftest import BrowserFactory
 from tests.web.staff_client import OTHER_PASSWORD, Browser, StaffWorld
 

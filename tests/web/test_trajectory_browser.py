@@ -14,11 +14,11 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.demo import DEMO_PASSWORD, create_demo_data
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import LogbookEntry, SurveyInvitation, Trajectory, TrajectoryStatus
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from tests.storage.factories import add_trajectory
+from tests.support.factories import add_trajectory
 from tests.web.test_chat_browser import CHROMIUM
 from tests.web.test_chat_browser import live_server as _live_server
 

@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.demo import DEMO_PASSWORD, create_demo_data
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import (
     AuditLog,
     LogbookEntry,
@@ -21,10 +24,7 @@ from storage.models import (
     TrajectoryEvaluation,
     TrajectoryStatus,
 )
-from storage.people import get_person_by_external_id
-from storage.schools import find_school
-from storage.staff_accounts import create_staff_account_in_transaction, hash_password
-from tests.storage.factories import NOW, add_person, add_school, add_trajectory
+from tests.support.factories import NOW, add_person, add_school, add_trajectory
 from tests.web.chat_client import ChatApp, ChatUser, Page, chat_app
 
 CLOCK = NOW + timedelta(hours=1)  # Monday 2 March 2026, 10:30 UTC

@@ -15,8 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from dialogs.i18n import LANGUAGES
 from dialogs.text import N_, Text
-from storage.staff_accounts import PASSWORD_MAX, LoginStatus, log_in
-from storage.web_sessions import LoginLinkInvalid, NewSession, end_session, redeem_login_link
+from services.accounts.staff_accounts import PASSWORD_MAX, LoginStatus, log_in
+from services.accounts.web_sessions import (
+    LoginLinkInvalid,
+    NewSession,
+    end_session,
+    redeem_login_link,
+)
 from web.deps import (
     CsrfProtected,
     FormCsrfProtected,

@@ -29,11 +29,9 @@ from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
-from storage.dialog_runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
-from storage.errors import NotAllowed
-from storage.survey_chat import open_survey
-from storage.surveys import SurveyUnavailable
-from storage.web_chat import (
+from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
+from services.conversations.survey_chat import open_survey
+from services.conversations.web_chat import (
     WEB_CHAT_TTL,
     ChatLinkInvalid,
     ChatSession,
@@ -51,6 +49,8 @@ from storage.web_chat import (
     set_chat_language,
     set_flash,
 )
+from services.kernel.errors import NotAllowed
+from services.surveys.lifecycle import SurveyUnavailable
 from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, SessionDep, WebDep
 from web.errors import CSRF_REFUSED

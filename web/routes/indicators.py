@@ -11,7 +11,8 @@
 =================================  =========================================================
 
 The period comes as ``?from=2026-01&to=2026-03`` (months; default: the last six months). Every
-request goes through `storage.indicators`, which checks the role again from the database and
+request goes through `services.indicators.figures`, which checks the role again from the database
+and
 writes the audit trail (who, which period, page or which export); a refused one is a 403.
 """
 
@@ -26,14 +27,14 @@ from fastapi.responses import Response
 
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
-from storage.errors import InputInvalid, NotAllowed
-from storage.indicators import (
+from services.indicators.figures import (
     IndicatorOutput,
     IndicatorReport,
     Month,
     partnership_indicators,
     school_indicators,
 )
+from services.kernel.errors import InputInvalid, NotAllowed
 from storage.models import Person, Role
 from web.deps import SessionDep, Staff, WebDep, staff_with
 from web.errors import Forbidden

@@ -1,6 +1,7 @@
 """The care coordinator's queue and the referral page with its actions.
 
-Every read and change goes through `storage.queue` / `storage.queue_actions`, which authorize
+Every read and change goes through `services.queue.listing` / `services.queue.actions`, which
+authorize
 the person from the database and write the audit trail (``queue.view``, ``referral.view``,
 ``queue.take``, …). A referral of another school and an unknown id give the same 404.
 After a successful action the browser is redirected to the referral (POST-redirect-GET) with
@@ -22,17 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from storage.errors import InputInvalid, InvalidTransition, NotAllowed
-from storage.models import (
-    DEFAULT_TIMEOUTS_PER_WEEK,
-    QueueKind,
-    QueueStatus,
-    Role,
-    SupportKind,
-    Urgency,
-)
-from storage.queue import AssigneeFilter, QueueFilters, age, queue_overview
-from storage.queue_actions import (
+from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.queue.actions import (
     DECLINE_REASON_MAX,
     NOTE_MAX,
     ReferralView,
@@ -44,7 +36,21 @@ from storage.queue_actions import (
     resume_analysis,
     take_in_analysis,
 )
-from storage.trajectories import GOALS_MAX, TIMEOUTS_PER_WEEK_MAX, TrajectoryPlan, validate_plan
+from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.trajectories.lifecycle import (
+    GOALS_MAX,
+    TIMEOUTS_PER_WEEK_MAX,
+    TrajectoryPlan,
+    validate_plan,
+)
+from storage.models import (
+    DEFAULT_TIMEOUTS_PER_WEEK,
+    QueueKind,
+    QueueStatus,
+    Role,
+    SupportKind,
+    Urgency,
+)
 from web import labels
 from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, StaffDep, WebDep
 from web.errors import NotAvailable
@@ -304,7 +310,7 @@ async def referral_page(
     """A referral with all its fields, history, notes and the actions its state allows.
 
     Open to the school's care coordinators, and read-only to its coaches once accepted
-    (`storage.queue_actions.open_referral` decides).
+    (`services.queue.actions.open_referral` decides).
     """
     if not staff.has_role(Role.CARE_COORDINATOR, Role.COACH):
         raise NotAvailable

@@ -3,7 +3,7 @@
 A time-out above the week's cap or outside the plan is not booked; it waits here for a care
 coordinator of the school, who approves it (it is booked as asked) or declines it with a
 reason (internal; the student hears only that it was not approved). Every read and change goes
-through `storage.appointments`, which authorizes the person from the database and writes the
+through `services.appointments.api`, which authorizes the person from the database and writes the
 audit trail (``timeout.view``, ``timeout.decide``, ``appointment.book``). Another school's
 request and an unknown id give the same 404; after a decision the browser is redirected to the
 page (POST-redirect-GET) with ``?done=<action>``; a refused one shows the page again with the
@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from storage.appointments import (
+from services.appointments.api import (
     BookingRefused,
     SlotTaken,
     TimeoutRequestView,
@@ -28,9 +28,9 @@ from storage.appointments import (
     decline_timeout_request,
     open_timeout_request,
 )
-from storage.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.queue.actions import DECLINE_REASON_MAX
 from storage.models import QueueKind, QueueStatus, TimeoutRequestReason
-from storage.queue_actions import DECLINE_REASON_MAX
 from web import labels
 from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, WebDep
 from web.errors import NotAvailable

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from dialogs.text import N_
-from storage.errors import NotAllowed
+from services.kernel.errors import NotAllowed
+from services.trajectories.view import list_trajectories
 from storage.models import Role, TrajectoryStatus
-from storage.trajectory_view import list_trajectories
 from web import labels
 from web.deps import SessionDep, TrajectoryStaffDep, WebDep
 from web.errors import NotAvailable

@@ -3,8 +3,8 @@ overdue flags, the plan form and closing (which starts the exit questionnaire).
 
 Open to the school's care coordinators and coaches; the plan and closing are the care
 coordinator's (the seeds: only the ZOCO decides on placement), the logbook and "evaluation
-held" are both's. Every read and change goes through `storage.trajectory_view` /
-`storage.trajectories`, which authorize from the database and write the audit trail
+held" are both's. Every read and change goes through `services.trajectories.view` /
+`services.trajectories.lifecycle`, which authorize from the database and write the audit trail
 (``trajectory.view``, ``trajectory.plan``, ``logbook.add``, ``trajectory.evaluation_held``,
 ``trajectory.close``). Another school's trajectory and an unknown id give the same 404.
 
@@ -25,10 +25,14 @@ from fastapi.responses import RedirectResponse, Response
 from dialogs.flows.afspraken import KIND_LABELS
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.text import N_, Text
-from storage.errors import InputInvalid, InvalidTransition, NotAllowed
-from storage.models import Role
-from storage.trajectories import GOALS_MAX, TIMEOUTS_PER_WEEK_MAX, close_trajectory, set_plan
-from storage.trajectory_view import (
+from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.trajectories.lifecycle import (
+    GOALS_MAX,
+    TIMEOUTS_PER_WEEK_MAX,
+    close_trajectory,
+    set_plan,
+)
+from services.trajectories.view import (
     LOGBOOK_MAX,
     TrajectoryPage,
     add_logbook_entry,
@@ -36,6 +40,7 @@ from storage.trajectory_view import (
     open_trajectory,
     validate_logbook_text,
 )
+from storage.models import Role
 from web import labels
 from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, TrajectoryStaffDep, WebDep
 from web.errors import NotAvailable

@@ -3,8 +3,8 @@ intake, the coach's list of today with attended / no-show, and a care coordinato
 request (open, approve, decline with a reason).
 
 Booking, moving and cancelling are flows (`dialogs.flows.afspraken`, run by
-`storage.dialog_runtime` like every flow); this module only lists and routes. Every press is
-checked again by `storage.appointments` against the person who pressed: the button's ids carry
+`services.conversations.runtime` like every flow); this module only lists and routes. Every press is
+checked again by `services.appointments.api` against the person who pressed: the button's ids carry
 no authority.
 """
 
@@ -25,8 +25,7 @@ from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment
 from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
-from storage.appointment_flows import changeable_upcoming
-from storage.appointments import (
+from services.appointments.api import (
     AppointmentKind,
     AppointmentStatus,
     AppointmentView,
@@ -40,8 +39,9 @@ from storage.appointments import (
     open_timeout_request,
     upcoming_for,
 )
-from storage.dialog_runtime import flows_for, open_flow, school_today
-from storage.errors import InvalidTransition, NotAllowed
+from services.conversations.appointment_bindings import changeable_upcoming
+from services.conversations.runtime import flows_for, open_flow, school_today
+from services.kernel.errors import InvalidTransition, NotAllowed
 from storage.models import Person, QueueDecision, Role, TimeoutRequestReason
 
 log = logging.getLogger(__name__)
@@ -462,7 +462,7 @@ async def _start_decline(
     *, bot: Bot, app: App, person: Person, catalog: Catalog, chat_id: int, item: int
 ) -> None:
     """The flow that asks the reason, preset with the item; its completion declines
-    (`storage.appointments.decline_timeout_request_in_transaction` checks everything again).
+    (`services.appointments.api.decline_timeout_request_in_transaction` checks everything again).
     """
     # Before asking for any text: the request is this person's to decide, and still open.
     async with app.sessions() as session:

@@ -1,6 +1,6 @@
 """The care coordinator in chat: the queue, a referral's summary, and the actions on it.
 
-Every action goes through `storage.queue_actions`, which authorizes the person who pressed
+Every action goes through `services.queue.actions`, which authorizes the person who pressed
 (never the button's claim) and writes the audit log.
 """
 
@@ -28,11 +28,11 @@ from dialogs.flows.queue import QUEUE_ITEM
 from dialogs.flows.verwijzing import SUPPORT, URGENCY, WEEKDAYS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.dialog_runtime import open_flow
-from storage.errors import InvalidTransition, NotAllowed
+from services.conversations.runtime import open_flow
+from services.kernel.errors import InvalidTransition, NotAllowed
+from services.queue.actions import ReferralView, accept_for_intake, open_referral, take_in_analysis
+from services.queue.listing import QueueEntry, list_queue
 from storage.models import Person, QueueKind, QueueStatus
-from storage.queue import QueueEntry, list_queue
-from storage.queue_actions import ReferralView, accept_for_intake, open_referral, take_in_analysis
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,14 @@ from dialogs.events import Action, Event, typed
 from dialogs.i18n import Catalog
 from dialogs.render import render_reply
 from dialogs.text import N_, Text
-from storage.dialog_runtime import ConcurrentUpdateError, Turn, active_flow, handle_event, open_flow
-from storage.errors import NotAllowed
+from services.conversations.runtime import (
+    ConcurrentUpdateError,
+    Turn,
+    active_flow,
+    handle_event,
+    open_flow,
+)
+from services.kernel.errors import NotAllowed
 from storage.models import Person
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The logbook in chat: what the coaches wrote, for the student, their parents and their mentor.
 
-Storage decides whose entries the person may read (`storage.trajectory_view.logbook_for`,
+Storage decides whose entries the person may read (`services.trajectories.view.logbook_for`,
 from the links in the database); the button only carries the page's offset, never authority.
 """
 
@@ -17,8 +17,8 @@ from bot.telegram.callbacks import MenuCallback
 from bot.telegram.handlers.menu import LOGBOOK
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from services.trajectories.view import ChatLogbookEntry, LogbookPage, logbook_for
 from storage.models import Person
-from storage.trajectory_view import ChatLogbookEntry, LogbookPage, logbook_for
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from bot.telegram.callbacks import MenuCallback, SurveyCallback
 from dialogs.flows import get_flow
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.dialog_runtime import active_flow, flows_for
+from services.accounts.web_sessions import STAFF_ROLES
+from services.conversations.runtime import active_flow, flows_for
+from services.conversations.survey_chat import invitations_to_offer
+from services.trajectories.view import can_read_logbook
 from storage.models import Person, Role, utcnow
-from storage.survey_chat import invitations_to_offer
-from storage.trajectory_view import can_read_logbook
-from storage.web_sessions import STAFF_ROLES
 
 OPEN_FLOW = "flow"
 MY_REFERRALS = "referrals"

@@ -14,10 +14,10 @@ from bot.telegram.callbacks import LanguageCallback
 from bot.telegram.handlers.menu import send_menu
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.text import N_, Text
-from storage.errors import InviteInvalid, InviteInvalidReason
-from storage.invites import redeem_invite
+from services.accounts.invites import redeem_invite
+from services.accounts.people import get_person_by_telegram_id, set_language
+from services.kernel.errors import InviteInvalid, InviteInvalidReason
 from storage.models import Person
-from storage.people import get_person_by_telegram_id, set_language
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from bot.telegram.callbacks import MenuCallback
 from bot.telegram.handlers.menu import MY_REFERRALS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from services.referrals.submission import list_referrals_by_mentor
 from storage.models import Person
-from storage.referrals import list_referrals_by_mentor
 
 
 async def on_my_referrals(

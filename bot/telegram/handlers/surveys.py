@@ -25,16 +25,16 @@ from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_OF_FLOW, scale_label
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.dialog_runtime import Turn
-from storage.errors import InvalidTransition, NotAllowed
-from storage.models import Person, QueueStatus
-from storage.survey_chat import open_survey, resume_survey
-from storage.surveys import (
+from services.conversations.runtime import Turn
+from services.conversations.survey_chat import open_survey, resume_survey
+from services.kernel.errors import InvalidTransition, NotAllowed
+from services.surveys.lifecycle import (
     SurveyResultView,
     SurveyUnavailable,
     close_survey_item,
     open_survey_result,
 )
+from storage.models import Person, QueueStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """/login: a linked staff member asks for a one-time link into the web app.
 
 The link (``WEB_BASE_URL/login/link/<token>``) works once, for 10 minutes; storage checks the
-person's roles and web account (`storage.web_sessions.create_login_link`). Link previews are
+person's roles and web account (`services.accounts.web_sessions.create_login_link`). Link previews
+are
 off, so Telegram does not fetch the page (which would not spend the link anyway: only the
 confirmation page's POST does).
 """
@@ -20,9 +21,9 @@ from bot.telegram.handlers.menu import WEB_LOGIN
 from bot.telegram.handlers.onboarding import not_linked_text
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from storage.errors import NotAllowed
+from services.accounts.web_sessions import create_login_link
+from services.kernel.errors import NotAllowed
 from storage.models import Person
-from storage.web_sessions import create_login_link
 
 
 async def login_link_text(app: App, person: Person, catalog: Catalog) -> str:

@@ -1,0 +1,1 @@
+"""Rules and writes, one package per domain (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""People, schools, invitations, staff accounts, web sessions and the people import."""

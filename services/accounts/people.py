@@ -1,0 +1,92 @@
+"""Looking people up. Queries only; nothing here commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kernel.languages import SUPPORTED_LANGUAGES
+from storage.models import Mentorship, Person, PersonRole, Role
+
+log = logging.getLogger(__name__)
+
+
+async def get_person_by_external_id(
+    *, session: AsyncSession, school_id: int, external_id: str
+) -> Person | None:
+    """The person with the school's own id ``external_id``, or ``None``."""
+    result = await session.scalars(
+        select(Person).where(Person.school_id == school_id, Person.external_id == external_id)
+    )
+    return result.one_or_none()
+
+
+async def get_person_by_telegram_id(
+    *, session: AsyncSession, telegram_user_id: int
+) -> Person | None:
+    """The person whose account is linked to this Telegram user, or ``None``."""
+    result = await session.scalars(
+        select(Person).where(Person.telegram_user_id == telegram_user_id)
+    )
+    return result.one_or_none()
+
+
+async def mentees_of(*, session: AsyncSession, mentor: Person) -> list[Person]:
+    """The students ``mentor`` is mentor of in their own school, by family then given name."""
+    result = await session.scalars(
+        select(Person)
+        .join(
+            Mentorship,
+            (Mentorship.student_id == Person.id) & (Mentorship.school_id == Person.school_id),
+        )
+        .where(Mentorship.mentor_id == mentor.id, Mentorship.school_id == mentor.school_id)
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+    return list(result)
+
+
+async def people_by_id(
+    *, session: AsyncSession, school_id: int, ids: Iterable[int | None]
+) -> dict[int, Person]:
+    """The people of the school among ``ids`` (``None`` and other schools' ids are skipped)."""
+    wanted = {person_id for person_id in ids if person_id is not None}
+    if not wanted:
+        return {}
+    found = await session.scalars(
+        select(Person).where(Person.school_id == school_id, Person.id.in_(wanted))
+    )
+    return {person.id: person for person in found}
+
+
+def name_of(people: Mapping[int, Person], person_id: int | None) -> str | None:
+    """The display name of ``person_id`` in ``people``; ``None`` for none or an erased one."""
+    if person_id is None or person_id not in people:
+        return None
+    return people[person_id].display_name
+
+
+async def care_coordinators_of(*, session: AsyncSession, school_id: int) -> list[Person]:
+    """Every care coordinator (ZOCO) of the school, in a stable order."""
+    result = await session.scalars(
+        select(Person)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(Person.school_id == school_id, PersonRole.role == Role.CARE_COORDINATOR)
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+    return list(result)
+
+
+async def set_language(*, session: AsyncSession, person: Person, language: str) -> None:
+    """Store the person's chosen language (an operation: flushes, does not commit).
+
+    Raises ``ValueError`` for a language the product does not speak.
+    """
+    if language not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    person.language = language
+    session.add(person)
+    await session.flush()
+    log.info("language set person_id=%s language=%s", person.id, language)

@@ -1,0 +1,29 @@
+"""Finding the school a command or a person belongs to. Queries only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.kernel.errors import NotFound
+from storage.models import School
+
+
+async def find_school(*, session: AsyncSession, code: str | None) -> School:
+    """The school with ``code``; without a code, the only school (NotFound when not exactly one)."""
+    if code is not None:
+        school = await session.scalar(select(School).where(School.code == code))
+        if school is None:
+            raise NotFound(
+                Text.of(N_("There is no school with code “{code}”."), code=Text.raw(code))
+            )
+        return school
+    schools = list(await session.scalars(select(School).limit(2)))
+    if not schools:
+        raise NotFound(
+            Text.of(N_("There is no school yet: import people or run `trajectbot demo-data`."))
+        )
+    if len(schools) > 1:
+        raise NotFound(Text.of(N_("There are several schools: choose one with --school CODE.")))
+    return schools[0]

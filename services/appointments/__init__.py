@@ -1,0 +1,1 @@
+"""Appointments: the timetable, places, booking rules, notices and calendar files."""

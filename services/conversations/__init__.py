@@ -1,0 +1,1 @@
+"""Conversations: the engine run against the database, flow bindings, web chat."""

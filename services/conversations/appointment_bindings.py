@@ -1,0 +1,376 @@
+"""The storage side of the appointment flows (`dialogs.flows.afspraken`): book, move, cancel.
+
+Each function here is what `services.conversations.bindings.BINDINGS` connects to a flow: a
+*preset* (answers the
+flow does not ask: the only student there is, the appointment a move is about), a *context*
+built from the answers so far (the kinds, days and free times the person may choose from) and
+a *completion* that books, moves or cancels in the runtime's transaction.
+
+Nothing here decides a rule: `services.appointments.api` does, again, when the completion books.
+The options only show what it would accept, so a forged button is refused twice: by the engine
+(not among the options) and by storage (the rules and the capacity rows).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.flow import Answers, AnswerValue, FlowContext, Option
+from dialogs.flows.afspraken import (
+    APPOINTMENT,
+    DAY,
+    FOR_STUDENT,
+    KIND,
+    OFFERED,
+    STUDENTS,
+    TIME,
+    TIME_OUT,
+    appointment_text,
+    kind_label,
+    kinds_key_for,
+    offered_key_for,
+    offered_options,
+    slot_choices,
+    slot_code,
+    slot_start,
+    student_of,
+)
+from dialogs.i18n import SCHOOL_TIMEZONE
+from dialogs.text import N_, Text
+from services.appointments.api import (
+    AppointmentKind,
+    AppointmentView,
+    BookingRefused,
+    BookingRequested,
+    SlotTaken,
+    book_in_transaction,
+    bookable_kinds,
+    bookable_students,
+    cancel_in_transaction,
+    free_slots,
+    upcoming_for,
+)
+from services.appointments.schedule import DEFAULT_LATE_CANCEL_HOURS
+from services.kernel.errors import NotAllowed, Reroute
+from storage.models import BookingSettings, Person
+
+log = logging.getLogger(__name__)
+
+_NOT_YOURS = N_("This appointment is not available to you (any more).")
+
+
+def _context(
+    now: datetime, choices: Mapping[str, tuple[Option, ...]], **details: Sequence[Text]
+) -> FlowContext:
+    return FlowContext(
+        today=now.astimezone(SCHOOL_TIMEZONE).date(),
+        choices=MappingProxyType(dict(choices)),
+        details=MappingProxyType({key: tuple(lines) for key, lines in details.items()}),
+    )
+
+
+async def _slots(
+    *,
+    session: AsyncSession,
+    person: Person,
+    student: str,
+    kinds: Sequence[AppointmentKind],
+    now: datetime,
+    answers: Answers,
+    moving: int | None = None,
+) -> tuple[list[AppointmentKind], dict[str, tuple[Option, ...]]]:
+    """The kinds among ``kinds`` with a free time, and their day, time and offer options."""
+    choices: dict[str, tuple[Option, ...]] = {}
+    open_kinds: list[AppointmentKind] = []
+    offered = answers.get(OFFERED)
+    for kind in kinds:
+        try:
+            slots = await free_slots(
+                session=session,
+                person=person,
+                student_id=int(student),
+                kind=kind,
+                now=now,
+                move_appointment_id=moving,
+            )
+        except (NotAllowed, BookingRefused):
+            slots = []  # a rule says no: nothing to offer (booking would say why)
+        if not slots:
+            continue
+        open_kinds.append(kind)
+        starts = [slot.starts_at for slot in slots]
+        choices.update(slot_choices(student, kind.value, starts))
+        if isinstance(offered, list) and answers.get(KIND) == kind.value:
+            choices[offered_key_for(student, kind.value)] = offered_options(offered, starts)
+    return open_kinds, choices
+
+
+# -- booking ---------------------------------------------------------------------------------
+
+
+async def booking_preset(
+    *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+) -> Mapping[str, AnswerValue]:
+    """The only student this person can book for, so the flow does not ask."""
+    del now, preset
+    students = await bookable_students(session=session, person=person)
+    return {FOR_STUDENT: str(students[0][0])} if len(students) == 1 else {}
+
+
+async def booking_context(
+    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+) -> FlowContext:
+    """The person's students; for the chosen one the kinds, days and times with room."""
+    students = await bookable_students(session=session, person=person)
+    choices: dict[str, tuple[Option, ...]] = {
+        STUDENTS: tuple(Option(str(sid), Text.raw(name)) for sid, name in students)
+    }
+    student = student_of(answers)
+    if student is not None and student in {str(sid) for sid, _ in students}:
+        kinds = await bookable_kinds(
+            session=session, person=person, student_id=int(student), now=now
+        )
+        open_kinds, slot_options = await _slots(
+            session=session, person=person, student=student, kinds=kinds, now=now, answers=answers
+        )
+        choices.update(slot_options)
+        choices[kinds_key_for(student)] = tuple(
+            Option(kind.value, kind_label(kind.value)) for kind in open_kinds
+        )
+    return _context(now, choices)
+
+
+def _slot_of(answers: Answers) -> datetime:
+    start = slot_start(str(answers.get(TIME, "")))
+    if start is None:  # the engine only completes with an offered code; be safe anyway
+        raise NotAllowed(Text.of(N_("Please choose a time with the buttons.")))
+    return start
+
+
+def _taken(taken: SlotTaken) -> Reroute:
+    """Back to the time question with the nearest free times offered (answers kept)."""
+    if not taken.alternatives:
+        return Reroute(taken.reason, step=DAY, answers={DAY: None, TIME: None, OFFERED: None})
+    codes = [slot_code(slot.starts_at) for slot in taken.alternatives]
+    return Reroute(
+        taken.reason,
+        Text.of(N_("These times are still free. Pick one, or press “« Back” to change more.")),
+        step=TIME,
+        answers={OFFERED: codes},
+    )
+
+
+def booked_lines(view: AppointmentView) -> tuple[Text, ...]:
+    """What the person reads once the booking is made."""
+    when = appointment_text(view.kind.value, view.starts_at)
+    if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
+        return (
+            Text.of(N_("Booked: {appointment}."), appointment=when),
+            Text.of(
+                N_(
+                    "The mentor is asked to confirm being there; the intake is confirmed as "
+                    "soon as they do. You will get the calendar file then."
+                )
+            ),
+        )
+    lines = [
+        Text.of(N_("Booked: {appointment}."), appointment=when),
+        Text.of(N_("You will get a calendar file and a reminder the day before.")),
+    ]
+    if view.kind is AppointmentKind.TIME_OUT:
+        lines.append(Text.of(N_("The coach expects you. Take the time you need.")))
+    return tuple(lines)
+
+
+async def complete_booking(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> tuple[Text, ...]:
+    """Book the chosen slot (storage checks every rule and the capacity again)."""
+    student = student_of(answers)
+    if student is None:
+        raise NotAllowed(Text.of(_NOT_YOURS))
+    kind = AppointmentKind(str(answers[KIND]))
+    try:
+        result = await book_in_transaction(
+            session=session,
+            actor=person,
+            student_id=int(student),
+            kind=kind,
+            starts_at=_slot_of(answers),
+            now=now,
+        )
+    except SlotTaken as taken:
+        log.info("booking by person %s: slot taken, alternatives offered", person.id)
+        raise _taken(taken) from taken
+    if isinstance(result, BookingRequested):
+        log.info("booking by person %s became request %s", person.id, result.queue_item_id)
+        return (
+            Text.of(
+                N_(
+                    "This time-out is outside what was agreed in your plan, so it is now a "
+                    "request. The care coordinator looks at it and lets you know."
+                )
+            )
+            if kind.value == TIME_OUT
+            else Text.of(N_("Your request went to the care coordinator, who will let you know.")),
+        )
+    return booked_lines(result)
+
+
+# -- move and cancel -------------------------------------------------------------------------
+
+
+async def changeable_upcoming(
+    *, session: AsyncSession, person: Person, now: datetime
+) -> list[tuple[AppointmentView, bool]]:
+    """The person's upcoming appointments, each with whether the chat offers to move or
+    cancel it: what they booked, and their own or their children's (storage decides again).
+    """
+    students = {sid for sid, _ in await bookable_students(session=session, person=person)}
+    return [
+        (view, view.booked_by_id == person.id or view.student_id in students)
+        for view in await upcoming_for(session=session, person=person, now=now)
+    ]
+
+
+async def _own_upcoming(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> AppointmentView:
+    """The upcoming appointment the flow is about, if this person may change it."""
+    wanted = str(answers.get(APPOINTMENT, ""))
+    for view, changeable in await changeable_upcoming(session=session, person=person, now=now):
+        if str(view.appointment_id) == wanted and changeable:
+            return view
+    raise NotAllowed(Text.of(_NOT_YOURS))
+
+
+async def cancellation_would_be_late(
+    *, session: AsyncSession, person: Person, view: AppointmentView, now: datetime
+) -> bool:
+    """Whether cancelling ``view`` now would be flagged as at short notice."""
+    hours = await session.scalar(
+        select(BookingSettings.late_cancel_hours).where(
+            BookingSettings.school_id == person.school_id
+        )
+    )
+    limit = timedelta(hours=DEFAULT_LATE_CANCEL_HOURS if hours is None else hours)
+    return view.starts_at - now < limit
+
+
+async def own_appointment_preset(
+    *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+) -> Mapping[str, AnswerValue]:
+    """For a move: the appointment's student and kind, which the flow keeps."""
+    view = await _own_upcoming(session=session, person=person, answers=preset, now=now)
+    return {FOR_STUDENT: str(view.student_id), KIND: view.kind.value}
+
+
+def _now_line(view: AppointmentView) -> Text:
+    return Text.of(
+        N_("Now: {appointment}"), appointment=appointment_text(view.kind.value, view.starts_at)
+    )
+
+
+async def move_context(
+    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+) -> FlowContext:
+    """The free days and times of the appointment's kind, and where it is now."""
+    try:
+        view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+    except NotAllowed as refusal:
+        return _context(now, {}, day=(refusal.reason,), summary=(refusal.reason,))
+    student = str(view.student_id)
+    _, choices = await _slots(
+        session=session,
+        person=person,
+        student=student,
+        kinds=[view.kind],
+        now=now,
+        answers={**answers, KIND: view.kind.value},
+        moving=view.appointment_id,
+    )
+    now_line = _now_line(view)
+    return _context(now, choices, day=(now_line,), summary=(now_line,))
+
+
+async def complete_move(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> tuple[Text, ...]:
+    """Move the appointment to the chosen slot (one transaction: the old place is freed)."""
+    view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+    try:
+        result = await book_in_transaction(
+            session=session,
+            actor=person,
+            student_id=view.student_id,
+            kind=view.kind,
+            starts_at=_slot_of(answers),
+            now=now,
+            move_appointment_id=view.appointment_id,
+        )
+    except SlotTaken as taken:
+        log.info("move by person %s: slot taken, alternatives offered", person.id)
+        raise _taken(taken) from taken
+    if isinstance(result, BookingRequested):
+        return (Text.of(N_("Your request went to the care coordinator, who will let you know.")),)
+    return (
+        Text.of(
+            N_("Moved to {appointment}."),
+            appointment=appointment_text(result.kind.value, result.starts_at),
+        ),
+        Text.of(N_("You will get an updated calendar file.")),
+    )
+
+
+async def cancel_context(
+    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+) -> FlowContext:
+    """The appointment to cancel, and a warning when it starts soon."""
+    try:
+        view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+    except NotAllowed as refusal:
+        return _context(now, {}, summary=(refusal.reason,))
+    lines = [appointment_text(view.kind.value, view.starts_at)]
+    if await cancellation_would_be_late(session=session, person=person, view=view, now=now):
+        lines.append(
+            Text.of(
+                N_(
+                    "It starts soon. You can still cancel, but it is noted as a cancellation "
+                    "at short notice."
+                )
+            )
+        )
+    return _context(now, {}, summary=lines)
+
+
+async def complete_cancel(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> tuple[Text, ...]:
+    """Cancel the appointment (storage flags a late cancellation)."""
+    view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+    cancelled = await cancel_in_transaction(
+        session=session, actor=person, appointment_id=view.appointment_id, now=now
+    )
+    lines = [
+        Text.of(
+            N_("Cancelled: {appointment}."),
+            appointment=appointment_text(cancelled.kind.value, cancelled.starts_at),
+        )
+    ]
+    if cancelled.late_cancel:
+        lines.append(Text.of(N_("It was at short notice, so the coach is told.")))
+    return tuple(lines)
+
+
+async def cancel_preset(
+    *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+) -> Mapping[str, AnswerValue]:
+    """Nothing to add; refuses an appointment this person may not cancel."""
+    await _own_upcoming(session=session, person=person, answers=preset, now=now)
+    return {}

@@ -1,0 +1,264 @@
+"""What each flow needs from the database: who may use it, its context, what completing writes.
+
+The engine knows flows as pure data; this table connects each one to storage. Adding a flow
+means adding a binding here and its definition in `dialogs.flows`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.flow import Answers, AnswerValue, FlowContext, Option
+from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
+from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
+from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
+from dialogs.flows.exit_survey import SURVEY_FLOWS
+from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
+from dialogs.flows.verwijzing import MENTEES, VERWIJZING
+from dialogs.text import Text
+from services.accounts.people import mentees_of
+from services.appointments.api import decline_timeout_request_in_transaction
+from services.conversations import appointment_bindings as appointment_flows
+from services.queue.actions import add_note_in_transaction, decline_in_transaction
+from services.referrals.submission import ReferralDraft, submit_referral
+from services.surveys.lifecycle import (
+    RESPONDENT_ROLES,
+    complete_survey_in_transaction,
+    survey_context,
+)
+from storage.models import Person, RespondentType, Role, SupportKind, Urgency, Weekday
+
+
+class ContextBuilder(Protocol):
+    """Builds what the engine may know for one person (their mentees, say)."""
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, today: date
+    ) -> FlowContext: ...
+
+
+class AnswersContextBuilder(Protocol):
+    """Builds the context from the answers so far too (the free times of the day picked).
+
+    The runtime calls it with the answers before each event, and again with the new answers
+    when the event changed them (`dialogs.engine.reask`).
+    """
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    ) -> FlowContext: ...
+
+
+class PresetBuilder(Protocol):
+    """Answers a new run starts with, besides the caller's ``preset`` (the only student there
+    is). Raises `NotAllowed` when the caller's preset is not this person's to use.
+    """
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+    ) -> Mapping[str, AnswerValue]: ...
+
+
+class Completion(Protocol):
+    """Writes a confirmed flow's result inside the caller's transaction.
+
+    May return the lines to show instead of the flow's fixed ``done`` text (what was booked).
+    """
+
+    async def __call__(
+        self, *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+    ) -> Sequence[Text] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBinding:
+    """The storage side of one flow: who may use it, its context, what confirming writes.
+
+    ``in_menu`` is False for flows that start from an item's own button (declining a
+    referral), never from the main menu. ``answers_context``, when set, builds the context
+    instead of ``context``, from the answers so far; ``preset`` adds answers to a new run.
+    """
+
+    roles: frozenset[Role]
+    context: ContextBuilder
+    complete: Completion
+    in_menu: bool = True
+    answers_context: AnswersContextBuilder | None = None
+    preset: PresetBuilder | None = None
+
+
+async def _referral_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
+    mentees = await mentees_of(session=session, mentor=person)
+    options = tuple(
+        Option(
+            str(s.id),
+            Text.raw(f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name),
+        )
+        for s in mentees
+    )
+    return FlowContext(today=today, choices=MappingProxyType({MENTEES: options}))
+
+
+def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
+    """The engine's verwijzing answers as the draft `submit_referral` validates again."""
+
+    def text(key: str) -> str | None:
+        value = answers.get(key)
+        return value if isinstance(value, str) else None
+
+    def codes(key: str) -> list[str]:
+        value = answers.get(key)
+        return value if isinstance(value, list) else []
+
+    return ReferralDraft(
+        student_id=int(str(answers["student_id"])),
+        help_question_student=str(answers["help_question_student"]),
+        help_question_teacher=str(answers["help_question_teacher"]),
+        tried=str(answers["tried"]),
+        works_at_home=text("works_at_home"),
+        works_at_school=text("works_at_school"),
+        urgency=Urgency(str(answers["urgency"])),
+        parents_informed=answers["parents_informed"] is True,
+        parents_not_informed_reason=text("parents_not_informed_reason"),
+        support=tuple(SupportKind(code) for code in codes("support")),
+        intake_from=date.fromisoformat(str(answers["intake_from"])),
+        intake_days=tuple(Weekday(code) for code in codes("intake_days")),
+        text_language=language,
+    )
+
+
+async def _submit_referral(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    draft = referral_draft(answers, language=person.language)
+    await submit_referral(session=session, mentor=person, draft=draft, now=now)
+
+
+async def _plain_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
+    del session, person  # these flows need nothing but the date
+    return FlowContext(today=today)
+
+
+async def _decline(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await decline_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        reason=str(answers["reason"]),
+        now=now,
+    )
+
+
+async def _decline_timeout(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await decline_timeout_request_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        reason=str(answers["reason"]),
+        now=now,
+    )
+
+
+async def _note(*, session: AsyncSession, person: Person, answers: Answers, now: datetime) -> None:
+    await add_note_in_transaction(
+        session=session,
+        actor=person,
+        queue_item_id=int(str(answers[QUEUE_ITEM])),
+        text=str(answers["text"]),
+        now=now,
+    )
+
+
+def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
+    """The exit questionnaire of one respondent type: opened from its invitation only."""
+
+    async def context(
+        *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    ) -> FlowContext:
+        return await survey_context(
+            session=session,
+            person=person,
+            respondent_type=respondent_type,
+            now=now,
+            answers=answers,
+        )
+
+    async def complete(
+        *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+    ) -> None:
+        await complete_survey_in_transaction(
+            session=session,
+            person=person,
+            respondent_type=respondent_type,
+            answers=answers,
+            now=now,
+        )
+
+    return FlowBinding(
+        roles=RESPONDENT_ROLES[respondent_type],
+        context=_plain_context,
+        answers_context=context,
+        complete=complete,
+        in_menu=False,
+    )
+
+
+_CARE = frozenset({Role.CARE_COORDINATOR})
+#: Who books appointments in chat (time-outs and talks: students; intakes: parents).
+_BOOKERS = frozenset({Role.STUDENT, Role.PARENT})
+BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
+    {
+        VERWIJZING.id: FlowBinding(
+            roles=frozenset({Role.MENTOR}), context=_referral_context, complete=_submit_referral
+        ),
+        DECLINE.id: FlowBinding(
+            roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
+        ),
+        NOTE.id: FlowBinding(roles=_CARE, context=_plain_context, complete=_note, in_menu=False),
+        TIMEOUT_DECLINE.id: FlowBinding(
+            roles=_CARE, context=_plain_context, complete=_decline_timeout, in_menu=False
+        ),
+        BOOK_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.booking_context,
+            preset=appointment_flows.booking_preset,
+            complete=appointment_flows.complete_booking,
+        ),
+        MOVE_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.move_context,
+            preset=appointment_flows.own_appointment_preset,
+            complete=appointment_flows.complete_move,
+            in_menu=False,
+        ),
+        CANCEL_APPOINTMENT.id: FlowBinding(
+            roles=_BOOKERS,
+            context=_plain_context,
+            answers_context=appointment_flows.cancel_context,
+            preset=appointment_flows.cancel_preset,
+            complete=appointment_flows.complete_cancel,
+            in_menu=False,
+        ),
+        **{
+            SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)
+            for respondent_type in RespondentType
+        },
+    }
+)
+
+
+def binding_for(flow_id: str) -> FlowBinding:
+    """The binding of ``flow_id`` (KeyError when the flow has none)."""
+    return BINDINGS[flow_id]

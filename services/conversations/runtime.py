@@ -1,0 +1,279 @@
+"""Runs the pure engine against the database: one event, one transaction.
+
+Every channel calls `open_flow` / `handle_event` here. Within a single transaction the runtime
+loads the conversation (row-locked on PostgreSQL), advances the engine, stores the new state and,
+when the person confirms, lets the flow's binding write its result (referral, queue item,
+outbox row). A crash before commit loses nothing that was shown as done; a restart resumes the
+stored state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from dialogs.engine import advance, question, reask, start
+from dialogs.events import Event
+from dialogs.flow import AnswerValue, Flow, FlowContext
+from dialogs.flows import get_flow
+from dialogs.i18n import SCHOOL_TIMEZONE
+from dialogs.replies import Reply, ReplyKind
+from dialogs.state import DialogState, Status
+from dialogs.text import N_, Text
+from services.appointments.api import BookingRefused
+from services.conversations.bindings import BINDINGS, FlowBinding, binding_for
+from services.kernel.errors import (
+    DraftInvalid,
+    InputInvalid,
+    InvalidTransition,
+    NotAllowed,
+    Reroute,
+)
+from storage.models import Conversation, ConversationStatus, Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one event produced: the replies to show and the resulting state."""
+
+    flow: str
+    state: DialogState
+    replies: tuple[Reply, ...]
+
+    @property
+    def finished(self) -> bool:
+        """True when the flow was completed or stopped by this event."""
+        return self.state.status is not Status.ACTIVE
+
+
+class ConcurrentUpdateError(Exception):
+    """Another event for the same conversation committed first; the caller may retry once."""
+
+
+def school_today(now: datetime) -> date:
+    """The school's calendar date at ``now`` (Europe/Amsterdam)."""
+    return now.astimezone(SCHOOL_TIMEZONE).date()
+
+
+async def flows_for(*, session: AsyncSession, person: Person) -> list[Flow]:
+    """The flows this person may start, by role (an operation: no transaction of its own)."""
+    del session  # roles are loaded with the person; kept for a uniform service signature
+    return [get_flow(flow_id) for flow_id in _flow_ids_for(person) if BINDINGS[flow_id].in_menu]
+
+
+async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
+    """The flow the person is in the middle of, if any (most recently touched)."""
+    flow: str | None = await session.scalar(
+        select(Conversation.flow)
+        .where(
+            Conversation.person_id == person.id, Conversation.status == ConversationStatus.ACTIVE
+        )
+        .order_by(Conversation.updated_at.desc())
+        .limit(1)
+    )
+    return flow
+
+
+async def open_flow(
+    *,
+    session: AsyncSession,
+    person: Person,
+    flow_id: str,
+    now: datetime,
+    preset: Mapping[str, AnswerValue] | None = None,
+) -> Turn:
+    """Resume the person's unfinished run of ``flow_id``, or start a new one. Unit of work.
+
+    With a ``preset`` (the item a decline is about), an unfinished run about another item is
+    replaced by a new one.
+    """
+    async with session.begin():
+        binding = _authorized_binding(person, flow_id)
+        flow = get_flow(flow_id)
+        row = await _load(session, person, flow_id)
+        if row is not None and row.status is ConversationStatus.ACTIVE:
+            state = DialogState.from_json(row.state)
+            same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
+            if state.flow_version == flow.version and same_preset:
+                context = await _context(binding, session, person, now, state.answers)
+                resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
+                notice = Reply(ReplyKind.NOTICE, (resumed,))
+                return Turn(flow_id, state, (notice, question(flow, state, context)))
+            log.info("conversation %s restarted: flow version or preset changed", row.id)
+        answers = dict(preset or {})
+        if binding.preset is not None:
+            added = await binding.preset(session=session, person=person, now=now, preset=answers)
+            answers = {**added, **answers}
+        context = await _context(binding, session, person, now, answers)
+        state, replies = start(flow, context, answers)
+        _store(session, person, row, state)
+        return Turn(flow_id, state, tuple(replies))
+
+
+async def handle_event(
+    *, session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
+) -> Turn:
+    """Apply one event to the person's conversation in ``flow_id``. Unit of work.
+
+    Raises `ConcurrentUpdateError` when another event for the same conversation won the race.
+    """
+    try:
+        async with session.begin():
+            return await _handle(session, person, flow_id, event, now)
+    except StaleDataError as exc:
+        raise ConcurrentUpdateError(flow_id) from exc
+
+
+async def _handle(
+    session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
+) -> Turn:
+    binding = _authorized_binding(person, flow_id)
+    flow = get_flow(flow_id)
+    row = await _load(session, person, flow_id, lock=True)
+    if row is None or row.status is not ConversationStatus.ACTIVE:
+        ended = Text.of(N_("This conversation has already ended. Use the menu to start again."))
+        state = DialogState(
+            flow=flow_id, flow_version=flow.version, step=None, status=Status.COMPLETED
+        )
+        return Turn(flow_id, state, (Reply(ReplyKind.NOTICE, (ended,)),))
+
+    before = DialogState.from_json(row.state)
+    context = await _context(binding, session, person, now, before.answers)
+    state, replies = advance(flow, before, event, context)
+    if binding.answers_context is not None and state.answers != before.answers:
+        # The next question's options depend on the answer just given (a day's free times).
+        context = await _context(binding, session, person, now, state.answers)
+        replies = reask(flow, state, replies, context)
+    if state.status is Status.COMPLETED and before.status is Status.ACTIVE:
+        try:
+            # A savepoint, so a refusal keeps the conversation (and its answers) intact.
+            async with session.begin_nested():
+                done = await binding.complete(
+                    session=session, person=person, answers=state.answers, now=now
+                )
+        except Reroute as reroute:
+            # Back to one question, answers kept but for the changes (a taken time: the
+            # nearest free ones offered); after answering it, back to the summary.
+            log.info("completion of %s rerouted for person %s", flow_id, person.id)
+            answers = {k: v for k, v in before.answers.items() if k not in reroute.answers}
+            answers.update({k: v for k, v in reroute.answers.items() if v is not None})
+            state = before.evolve(
+                version=before.version + 1,
+                invalid=0,
+                step=reroute.step,
+                answers=answers,
+                editing=True,
+                picking=False,
+                selection=(),
+                query="",
+                page=0,
+            )
+            context = await _context(binding, session, person, now, state.answers)
+            replies = [Reply(ReplyKind.NOTICE, reroute.lines), question(flow, state, context)]
+        except _REFUSALS as refusal:
+            # The summary stays open with every answer kept; the person can correct and resend.
+            log.info("completion of %s refused for person %s", flow_id, person.id)
+            state = before.evolve(version=before.version + 1, invalid=0)
+            replies = [
+                Reply(ReplyKind.NOTICE, _refusal_lines(refusal)),
+                question(flow, state, context),
+            ]
+        else:
+            if done:
+                replies = [
+                    Reply(ReplyKind.DONE, tuple(done)) if r.kind is ReplyKind.DONE else r
+                    for r in replies
+                ]
+    if state != before:
+        _store(session, person, row, state)
+    return Turn(flow_id, state, tuple(replies))
+
+
+async def _context(
+    binding: FlowBinding,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Mapping[str, AnswerValue],
+) -> FlowContext:
+    if binding.answers_context is not None:
+        return await binding.answers_context(
+            session=session, person=person, now=now, answers=answers
+        )
+    return await binding.context(session=session, person=person, today=school_today(now))
+
+
+#: What a completion may refuse with: the summary stays, with the reason shown.
+_REFUSALS = (NotAllowed, DraftInvalid, InvalidTransition, InputInvalid, BookingRefused)
+
+
+def _refusal_lines(
+    refusal: NotAllowed | DraftInvalid | InvalidTransition | InputInvalid | BookingRefused,
+) -> tuple[Text, ...]:
+    if isinstance(refusal, DraftInvalid):
+        return tuple(refusal.problems.values())
+    return (refusal.reason,)
+
+
+def _authorized_binding(person: Person, flow_id: str) -> FlowBinding:
+    if flow_id not in _flow_ids_for(person):
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    return binding_for(flow_id)
+
+
+def _flow_ids_for(person: Person) -> list[str]:
+    return [flow_id for flow_id, b in BINDINGS.items() if any(person.has_role(r) for r in b.roles)]
+
+
+async def _load(
+    session: AsyncSession, person: Person, flow_id: str, *, lock: bool = False
+) -> Conversation | None:
+    query = select(Conversation).where(
+        Conversation.person_id == person.id, Conversation.flow == flow_id
+    )
+    if lock:
+        # Serialises two events of one person on PostgreSQL; SQLite serialises writers anyway.
+        query = query.with_for_update()
+    result: Conversation | None = await session.scalar(query)
+    return result
+
+
+def _store(
+    session: AsyncSession, person: Person, row: Conversation | None, state: DialogState
+) -> None:
+    status = ConversationStatus(state.status.value)
+    if row is None:
+        session.add(
+            Conversation(
+                school_id=person.school_id,
+                person_id=person.id,
+                flow=state.flow,
+                step=state.step,
+                state=state.to_json(),
+                status=status,
+            )
+        )
+        return
+    row.step = state.step
+    row.state = state.to_json()
+    row.status = status
+
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "FlowContext",
+    "Turn",
+    "active_flow",
+    "flows_for",
+    "handle_event",
+    "open_flow",
+    "school_today",
+]

@@ -1,0 +1,1 @@
+"""The invented demo school (never real names)."""

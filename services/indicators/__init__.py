@@ -1,0 +1,1 @@
+"""Indicators per school and month, for the school and across the partnership."""

@@ -1,0 +1,48 @@
+"""Authorization helpers: decide from the database, never from what the caller claims."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.kernel.errors import NotAllowed
+from storage.models import Mentorship, Person, Role
+
+log = logging.getLogger(__name__)
+
+
+async def reload_actor(*, session: AsyncSession, actor: Person) -> Person:
+    """The acting person as stored now (school and roles re-read from the database).
+
+    The object a caller passes may be stale (roles changed since it was loaded) or not come
+    from the database at all; only its id is trusted.
+    """
+    fresh = await session.get(Person, actor.id, populate_existing=True)
+    if fresh is None:
+        log.warning("unknown actor person_id=%s", actor.id)
+        raise NotAllowed(Text.of(N_("You are not known at this school.")))
+    return fresh
+
+
+async def require_role(*, session: AsyncSession, actor: Person, role: Role) -> Person:
+    """The fresh actor row, or `NotAllowed` if they do not hold ``role``."""
+    fresh = await reload_actor(session=session, actor=actor)
+    if not fresh.has_role(role):
+        log.info("refused: person_id=%s lacks role %s", fresh.id, role)
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    return fresh
+
+
+async def is_mentor_of(*, session: AsyncSession, mentor: Person, student_id: int) -> bool:
+    """Whether a Mentorship row links ``mentor`` to the student within the mentor's school."""
+    found = await session.scalar(
+        select(Mentorship.id).where(
+            Mentorship.school_id == mentor.school_id,
+            Mentorship.mentor_id == mentor.id,
+            Mentorship.student_id == student_id,
+        )
+    )
+    return found is not None

@@ -1,0 +1,1 @@
+"""The transactional outbox: rows written with a change, claimed and settled by the worker."""

@@ -1,0 +1,1 @@
+"""Referrals (verwijzingen): a mentor asks the care coordinator to take a student on."""

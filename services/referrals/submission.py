@@ -1,0 +1,198 @@
+"""Referrals (verwijzingen): a mentor asks the care coordinator to take a student on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.kernel.access import is_mentor_of, require_role
+from services.kernel.audit import record_audit
+from services.kernel.errors import DraftInvalid, NotAllowed
+from services.kernel.languages import SUPPORTED_LANGUAGES
+from services.outbox.store import notify_care_coordinators
+from storage.models import (
+    Person,
+    QueueItem,
+    QueueKind,
+    QueueStatus,
+    Referral,
+    Role,
+    SupportKind,
+    Urgency,
+    Weekday,
+)
+
+log = logging.getLogger(__name__)
+
+FREE_TEXT_MAX = 2000
+REFERRAL_NEW = "referral.new"
+
+__all__ = [
+    "FREE_TEXT_MAX",
+    "REFERRAL_NEW",
+    "ReferralDraft",
+    "SupportKind",
+    "Urgency",
+    "Weekday",
+    "list_referrals_by_mentor",
+    "submit_referral",
+    "validate_draft",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralDraft:
+    """What the mentor answered, before it is stored. Free text is kept as written."""
+
+    student_id: int
+    help_question_student: str
+    help_question_teacher: str
+    tried: str
+    works_at_home: str | None
+    works_at_school: str | None
+    urgency: Urgency
+    parents_informed: bool
+    parents_not_informed_reason: str | None
+    support: tuple[SupportKind, ...]
+    intake_from: date
+    intake_days: tuple[Weekday, ...]
+    text_language: str
+
+
+def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
+    """Problems with ``draft`` by field name; empty when it may be stored.
+
+    The dialog validates as it asks; this repeats the rules the database relies on, because
+    a draft can also come from elsewhere (a test, a future web form, an old stored state).
+    """
+    problems: dict[str, Text] = {}
+    required = {
+        "help_question_student": draft.help_question_student,
+        "help_question_teacher": draft.help_question_teacher,
+        "tried": draft.tried,
+    }
+    optional = {"works_at_home": draft.works_at_home, "works_at_school": draft.works_at_school}
+    if not draft.parents_informed:
+        required["parents_not_informed_reason"] = draft.parents_not_informed_reason or ""
+    for name, value in (required | optional).items():
+        if value is None:
+            continue
+        if not value.strip():
+            if name in required:
+                problems[name] = Text.of(N_("Please fill this in."))
+            else:
+                problems[name] = Text.of(N_("Skip this question or write an answer."))
+        elif len(value) > FREE_TEXT_MAX:
+            problems[name] = Text.plural_of(
+                "Please write at most {count} character.",
+                "Please write at most {count} characters.",
+                FREE_TEXT_MAX,
+            )
+    if not draft.support:
+        problems["support"] = Text.of(N_("Choose at least one kind of support."))
+    if draft.text_language not in SUPPORTED_LANGUAGES:
+        problems["text_language"] = Text.of(N_("This language is not supported."))
+    # Enum fields are checked too: a draft rebuilt from stored JSON may hold plain strings.
+    for name, values, kind in (
+        ("urgency", (draft.urgency,), Urgency),
+        ("support", draft.support, SupportKind),
+        ("intake_days", draft.intake_days, Weekday),
+    ):
+        if any(value not in set(kind) for value in values):
+            problems.setdefault(name, Text.of(N_("Please choose one of the options.")))
+    return problems
+
+
+async def submit_referral(
+    *, session: AsyncSession, mentor: Person, draft: ReferralDraft, now: datetime
+) -> Referral:
+    """Store a referral with its queue item, notifications and audit row; return the referral.
+
+    An operation: joins the caller's transaction and flushes, never commits, so the four
+    writes land together or not at all. Raises `DraftInvalid` for a draft that breaks the
+    rules, `NotAllowed` unless ``mentor`` holds the mentor role and is mentor of the student
+    in their own school (both read from the database).
+    """
+    problems = validate_draft(draft)
+    if problems:
+        raise DraftInvalid(problems)
+    mentor = await require_role(session=session, actor=mentor, role=Role.MENTOR)
+    if not await is_mentor_of(session=session, mentor=mentor, student_id=draft.student_id):
+        log.info("referral refused: person_id=%s is not mentor of %s", mentor.id, draft.student_id)
+        raise NotAllowed(Text.of(N_("You can only refer students you are the mentor of.")))
+
+    referral = Referral(
+        school_id=mentor.school_id,
+        student_id=draft.student_id,
+        mentor_id=mentor.id,
+        help_question_student=draft.help_question_student,
+        help_question_teacher=draft.help_question_teacher,
+        tried=draft.tried,
+        works_at_home=draft.works_at_home,
+        works_at_school=draft.works_at_school,
+        urgency=Urgency(draft.urgency),
+        parents_informed=draft.parents_informed,
+        # A reason only means something when the parents were not told.
+        parents_not_informed_reason=(
+            None if draft.parents_informed else draft.parents_not_informed_reason
+        ),
+        support=_unique_codes(draft.support),
+        intake_from=draft.intake_from,
+        intake_days=_unique_codes(draft.intake_days),
+        text_language=draft.text_language,
+        created_at=now,
+    )
+    session.add(referral)
+    await session.flush()
+
+    item = QueueItem(
+        school_id=mentor.school_id,
+        kind=QueueKind.REFERRAL,
+        referral_id=referral.id,
+        status=QueueStatus.NEW,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(item)
+    await session.flush()
+
+    await notify_care_coordinators(
+        session=session,
+        school_id=mentor.school_id,
+        kind=REFERRAL_NEW,
+        subject_id=referral.id,
+        payload={"referral_id": referral.id, "queue_item_id": item.id},
+        now=now,
+    )
+    record_audit(
+        session=session,
+        school_id=mentor.school_id,
+        actor_id=mentor.id,
+        action="referral.submit",
+        subject_type="referral",
+        subject_id=referral.id,
+        details={"student_id": draft.student_id, "queue_item_id": item.id},
+        at=now,
+    )
+    await session.flush()
+    log.info("referral_id=%s submitted by person_id=%s", referral.id, mentor.id)
+    return referral
+
+
+async def list_referrals_by_mentor(*, session: AsyncSession, mentor: Person) -> list[Referral]:
+    """The referrals ``mentor`` submitted in their school, newest first (a query, no writes)."""
+    result = await session.scalars(
+        select(Referral)
+        .where(Referral.mentor_id == mentor.id, Referral.school_id == mentor.school_id)
+        .order_by(Referral.created_at.desc(), Referral.id.desc())
+    )
+    return list(result)
+
+
+def _unique_codes(codes: tuple[str, ...]) -> list[str]:
+    return [str(code) for code in dict.fromkeys(codes)]

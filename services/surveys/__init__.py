@@ -1,0 +1,1 @@
+"""The exit questionnaire: invitations, completion, results and reports."""

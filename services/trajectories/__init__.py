@@ -1,0 +1,1 @@
+"""Trajectories: plan, evaluations, logbook, closing, and the page staff see."""

@@ -1,0 +1,188 @@
+"""Staff accounts, web sessions and login links in storage: rules, lock-out, single use, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.accounts.staff_accounts import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    LoginStatus,
+    create_staff_account,
+    log_in,
+    validate_password,
+    validate_username,
+    verify_password,
+)
+from services.accounts.web_sessions import (
+    LOGIN_LINK_TTL,
+    LoginLinkInvalid,
+    create_login_link,
+    end_session,
+    redeem_login_link,
+    resolve_session,
+)
+from services.kernel.errors import InputInvalid, NotAllowed, NotFound
+from storage.models import AuditLog, Person, Role, StaffAccount, WebSession
+from tests.support.factories import NOW, add_person, add_school
+
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture
+async def people(session_factory: async_sessionmaker[AsyncSession]) -> dict[str, Person]:
+    async with session_factory() as session, session.begin():
+        school = await add_school(session, "vmbo-noord")
+        return {
+            "zoco": await add_person(session, school, "z1", Role.CARE_COORDINATOR),
+            "coach": await add_person(session, school, "c1", Role.COACH),
+            "viewer": await add_person(session, school, "v1", Role.PARTNERSHIP_VIEWER),
+            "mentor": await add_person(session, school, "m1", Role.MENTOR),
+        }
+
+
+async def _create(
+    factory: async_sessionmaker[AsyncSession], external_id: str, username: str
+) -> StaffAccount:
+    async with factory() as session:
+        return await create_staff_account(
+            session=session,
+            school_code="vmbo-noord",
+            external_id=external_id,
+            username=username,
+            password=PASSWORD,
+            now=NOW,
+        )
+
+
+async def test_an_account_stores_only_an_argon2id_hash(
+    people: dict[str, Person], session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await _create(session_factory, "z1", "Ilse.Z")
+    assert account.username == "ilse.z"
+    assert account.person_id == people["zoco"].id
+    assert account.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in account.password_hash
+    assert verify_password(account.password_hash, PASSWORD)
+    assert not verify_password(account.password_hash, PASSWORD + "x")
+    async with session_factory() as session:
+        (audit,) = await session.scalars(
+            select(AuditLog).where(AuditLog.action == "staff_account.create")
+        )
+    assert audit.details == {"person_id": people["zoco"].id}
+
+
+@pytest.mark.usefixtures("people")
+async def test_account_rules(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    assert validate_username("ab") is not None
+    assert validate_username("-zoco") is not None
+    assert validate_username("zoco die") is not None
+    assert validate_username("zoco_1.b-c") is None
+    assert validate_password("short") is not None
+    assert validate_password("x" * 12) is None
+    assert validate_password("x" * 257) is not None
+    await _create(session_factory, "z1", "zoco")
+    with pytest.raises(InputInvalid):  # a mentor is not staff of the web app
+        await _create(session_factory, "m1", "mentor")
+    with pytest.raises(InputInvalid):  # one account per person
+        await _create(session_factory, "z1", "zoco2")
+    with pytest.raises(InputInvalid):  # usernames are unique
+        await _create(session_factory, "c1", "zoco")
+    with pytest.raises(NotFound):
+        await _create(session_factory, "nobody", "nobody")
+    await _create(session_factory, "v1", "viewer")
+
+
+@pytest.mark.usefixtures("people")
+async def test_log_in_starts_a_session_that_resolves_to_the_person(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await _create(session_factory, "c1", "coach")
+    async with session_factory() as session:
+        outcome = await log_in(session=session, username=" Coach ", password=PASSWORD, now=NOW)
+    assert outcome.status is LoginStatus.OK
+    assert outcome.session is not None
+    async with session_factory() as session:
+        found = await resolve_session(session=session, token=outcome.session.token, now=NOW)
+        stored = (await session.scalars(select(WebSession))).one()
+    assert found is not None
+    assert found.person.external_id == "c1"
+    assert found.person.has_role(Role.COACH)
+    assert found.csrf_token == outcome.session.csrf_token
+    assert stored.token_hash != outcome.session.token  # only the hash is stored
+    async with session_factory() as session:
+        later = NOW + timedelta(hours=12)
+        assert (
+            await resolve_session(session=session, token=outcome.session.token, now=later) is None
+        )
+    async with session_factory() as session:
+        await end_session(session=session, token=outcome.session.token, now=NOW)
+    async with session_factory() as session:
+        assert await resolve_session(session=session, token=outcome.session.token, now=NOW) is None
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_lock_counts_consecutive_failures_and_ends(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    account = await _create(session_factory, "z1", "zoco")
+
+    async def attempt(password: str, at: timedelta = timedelta(0)) -> LoginStatus:
+        async with session_factory() as session:
+            outcome = await log_in(
+                session=session, username="zoco", password=password, now=NOW + at
+            )
+        return outcome.status
+
+    # A success in between resets the count.
+    for _ in range(MAX_FAILED_ATTEMPTS - 1):
+        assert await attempt("wrong-password!") is LoginStatus.INVALID
+    assert await attempt(PASSWORD) is LoginStatus.OK
+    for _ in range(MAX_FAILED_ATTEMPTS - 1):
+        assert await attempt("wrong-password!") is LoginStatus.INVALID
+    assert await attempt("wrong-password!") is LoginStatus.LOCKED
+    assert await attempt(PASSWORD, LOCKOUT - timedelta(seconds=1)) is LoginStatus.LOCKED
+    assert await attempt(PASSWORD, LOCKOUT) is LoginStatus.OK
+    async with session_factory() as session:
+        failures = list(
+            await session.scalars(
+                select(AuditLog).where(AuditLog.action == "web.login_failed").order_by(AuditLog.id)
+            )
+        )
+    assert len(failures) == 2 * (MAX_FAILED_ATTEMPTS - 1) + 1
+    assert {(row.subject_type, row.subject_id) for row in failures} == {
+        ("staff_account", account.id)
+    }
+    assert all(set(row.details) == {"attempts", "locked"} for row in failures)
+
+
+async def test_a_login_link_is_for_staff_with_an_account_and_works_once(
+    people: dict[str, Person], session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):  # a mentor is not staff of the web app
+            await create_login_link(session=session, person=people["mentor"], now=NOW)
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):  # staff, but no account yet
+            await create_login_link(session=session, person=people["coach"], now=NOW)
+    await _create(session_factory, "c1", "coach")
+    async with session_factory() as session:
+        token = await create_login_link(session=session, person=people["coach"], now=NOW)
+    async with session_factory() as session:
+        started = await redeem_login_link(session=session, token=token, now=NOW)
+    assert started.person_id == people["coach"].id
+    async with session_factory() as session:
+        with pytest.raises(LoginLinkInvalid):
+            await redeem_login_link(session=session, token=token, now=NOW)
+    async with session_factory() as session:
+        late = await create_login_link(session=session, person=people["coach"], now=NOW)
+    async with session_factory() as session:
+        with pytest.raises(LoginLinkInvalid):
+            await redeem_login_link(session=session, token=late, now=NOW + LOGIN_LINK_TTL)
+    async with session_factory() as session:
+        with pytest.raises(LoginLinkInvalid):
+            await redeem_login_link(session=session, token="made-up", now=NOW)

@@ -1,0 +1,289 @@
+"""The appointment flows through the runtime on a real database: book, move, cancel.
+
+Each event is its own transaction, as in a chat; the clock is `booking_world.NOW` (Monday
+2 March 2026, 10:30 in Amsterdam), so the first bookable time is Monday 12:30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.events import Action, Event
+from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, OFFERED, TIME, slot_code
+from dialogs.i18n import Catalogs
+from dialogs.render import render_reply
+from dialogs.replies import ReplyKind
+from dialogs.state import Status
+from services.appointments.api import AppointmentKind, AppointmentView, book, upcoming_for
+from services.conversations.runtime import Turn, handle_event, open_flow
+from services.kernel.errors import NotAllowed
+from storage.models import Appointment, AppointmentStatus, Person, QueueItem, QueueKind
+from tests.support.booking_world import (
+    NOW,
+    TUESDAY,
+    World,
+    add_students_with_trajectories,
+    at,
+    build_world,
+)
+
+EN = Catalogs().get("en")
+
+
+@dataclass
+class Chat:
+    """One person's conversation in one flow, every event in its own session."""
+
+    factory: async_sessionmaker[AsyncSession]
+    person: Person
+    flow: str
+    turn: Turn | None = None
+    now: datetime = NOW
+
+    async def open(self, **preset: str) -> Chat:
+        async with self.factory() as session:
+            self.turn = await open_flow(
+                session=session, person=self.person, flow_id=self.flow, now=self.now, preset=preset
+            )
+        return self
+
+    async def send(self, event: Event) -> Turn:
+        async with self.factory() as session:
+            self.turn = await handle_event(
+                session=session, person=self.person, flow_id=self.flow, event=event, now=self.now
+            )
+        return self.turn
+
+    @property
+    def texts(self) -> list[str]:
+        assert self.turn is not None
+        return [render_reply(reply, EN).text for reply in self.turn.replies]
+
+    @property
+    def question(self) -> str:
+        return self.texts[-1]
+
+    def labels(self) -> list[str]:
+        assert self.turn is not None
+        return [EN.render(button.label) for button in self.turn.replies[-1].buttons]
+
+    async def press(self, *labels: str) -> Turn:
+        for label in labels:
+            assert self.turn is not None
+            found = [b for b in self.turn.replies[-1].buttons if EN.render(b.label) == label]
+            assert found, f"no {label!r} in {self.labels()}"
+            await self.send(found[0].event)
+        assert self.turn is not None
+        return self.turn
+
+    async def press_first_option(self) -> str:
+        assert self.turn is not None
+        for button in self.turn.replies[-1].buttons:
+            if button.event.action is Action.CHOOSE:
+                await self.send(button.event)
+                return button.event.value
+        raise AssertionError(f"no option in {self.labels()}")
+
+
+@pytest.fixture
+async def world(session_factory: async_sessionmaker[AsyncSession]) -> World:
+    return await build_world(session_factory, timeout_places=1)
+
+
+async def _appointments(factory: async_sessionmaker[AsyncSession]) -> list[Appointment]:
+    async with factory() as session:
+        return list(await session.scalars(select(Appointment).order_by(Appointment.id)))
+
+
+async def test_a_student_books_a_time_out(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    assert "Question 1 of 3" in chat.question  # a student is not asked who it is for
+    assert "Time-out moment" in chat.labels()
+    await chat.press("Time-out moment")
+    assert chat.labels()[0] == "Monday, March 2"  # today still has room after the lead time
+    await chat.press("Tuesday, March 3")
+    assert chat.labels()[0] == "8:30\u202fAM"  # opening time, in the reader's clock
+    await chat.press("8:30\u202fAM")
+    assert "Time: 8:30\u202fAM" in chat.question
+    turn = await chat.press("Book ✓")
+
+    assert turn.state.status is Status.COMPLETED
+    assert chat.texts[-1].startswith("Booked: Time-out moment, Tuesday, March 3, 8:30\u202fAM.")
+    [appointment] = await _appointments(session_factory)
+    assert appointment.student_id == world.student.id
+    assert appointment.kind is AppointmentKind.TIME_OUT
+    assert appointment.starts_at == at(TUESDAY, 8, 30)
+
+
+async def test_a_parent_with_two_children_picks_the_child_first(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.parent, BOOK.id).open()
+    assert "Who is the appointment for?" in chat.question
+    assert set(chat.labels()[:2]) == {world.newcomer.display_name, world.student.display_name}
+    await chat.press(world.newcomer.display_name)
+    assert chat.labels()[0] == "Intake meeting"  # the newcomer's trajectory waits for it
+
+
+async def test_a_parent_of_one_child_is_not_asked_which(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.other_parent, BOOK.id).open()
+    assert "Who is the appointment for?" not in chat.question
+    # The child has no trajectory: nothing to book, said plainly.
+    assert "There is nothing you can book right now." in chat.question
+
+
+async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM")
+    await _fill(session_factory, world, at(TUESDAY, 8, 30))  # someone else was quicker
+
+    turn = await chat.press("Book ✓")
+    assert turn.state.status is Status.ACTIVE
+    assert turn.replies[0].kind is ReplyKind.NOTICE
+    assert "just been taken" in chat.texts[0]
+    assert turn.state.step == TIME
+    offered = turn.state.answers[OFFERED]
+    assert isinstance(offered, list)
+    assert offered
+    assert slot_code(at(TUESDAY, 8, 30)) not in offered
+    assert turn.state.answers["kind"] == "time_out"  # the other answers are kept
+    assert chat.labels()[0] == "Tuesday, March 3, 9:20\u202fAM"  # nearest first, day and time
+
+    await chat.press("Tuesday, March 3, 9:20\u202fAM")
+    assert "Time: 9:20\u202fAM" in chat.question
+    turn = await chat.press("Book ✓")
+    assert turn.state.status is Status.COMPLETED
+    mine = [a for a in await _appointments(session_factory) if a.student_id == world.student.id]
+    assert [a.starts_at for a in mine] == [at(TUESDAY, 9, 20)]
+
+
+async def _fill(
+    factory: async_sessionmaker[AsyncSession], world: World, starts_at: datetime
+) -> None:
+    """Take the time-out room's only place at ``starts_at`` with another student."""
+    async with factory() as session, session.begin():
+        [other] = await add_students_with_trajectories(
+            session, world.school, world.mentor, 1, prefix="other"
+        )
+    async with factory() as session:
+        await book(
+            session=session,
+            actor=other,
+            student_id=other.id,
+            kind=AppointmentKind.TIME_OUT,
+            starts_at=starts_at,
+            now=NOW,
+        )
+
+
+async def _booked(
+    factory: async_sessionmaker[AsyncSession], world: World, starts_at: datetime
+) -> int:
+    async with factory() as session:
+        view = await book(
+            session=session,
+            actor=world.student,
+            student_id=world.student.id,
+            kind=AppointmentKind.TIME_OUT,
+            starts_at=starts_at,
+            now=NOW,
+        )
+    assert isinstance(view, AppointmentView)
+    return view.appointment_id
+
+
+async def test_a_third_time_out_in_a_week_becomes_a_request(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    await _booked(session_factory, world, at(TUESDAY, 8, 30))
+    await _booked(session_factory, world, at(TUESDAY, 10, 10))
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Wednesday, March 4")
+    await chat.press_first_option()
+    turn = await chat.press("Book ✓")
+    assert turn.state.status is Status.COMPLETED
+    assert "now a request" in chat.texts[-1]
+    assert "care coordinator" in chat.texts[-1]
+    async with session_factory() as session:
+        kinds = list(await session.scalars(select(QueueItem.kind)))
+    assert QueueKind.TIMEOUT_REQUEST in kinds
+    assert len(await _appointments(session_factory)) == 2
+
+
+async def test_moving_keeps_the_kind_and_frees_the_old_time(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    appointment_id = await _booked(session_factory, world, at(TUESDAY, 8, 30))
+    chat = await Chat(session_factory, world.student, MOVE.id).open(
+        **{APPOINTMENT: str(appointment_id)}
+    )
+    assert "Now: Time-out moment, Tuesday, March 3, 8:30\u202fAM" in chat.question
+    await chat.press("Tuesday, March 3")
+    assert "8:30\u202fAM" not in chat.labels()  # where it is now is no option
+    await chat.press("9:20\u202fAM")
+    turn = await chat.press("Move ✓")
+    assert turn.state.status is Status.COMPLETED
+    assert chat.texts[-1].startswith("Moved to Time-out moment, Tuesday, March 3, 9:20\u202fAM.")
+    [appointment] = await _appointments(session_factory)
+    assert appointment.starts_at == at(TUESDAY, 9, 20)
+    assert appointment.version == 2
+
+
+async def test_cancelling_close_to_the_start_warns_first_and_is_flagged(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    appointment_id = await _booked(session_factory, world, at(TUESDAY, 8, 30))
+    tomorrow_evening = Chat(
+        session_factory, world.student, CANCEL.id, now=at(TUESDAY, 8, 30) - timedelta(hours=12)
+    )
+    await tomorrow_evening.open(**{APPOINTMENT: str(appointment_id)})
+    assert "Time-out moment, Tuesday, March 3, 8:30\u202fAM" in tomorrow_evening.question
+    assert "short notice" in tomorrow_evening.question
+    assert tomorrow_evening.labels() == ["Yes, cancel it", "Stop"]
+    turn = await tomorrow_evening.press("Yes, cancel it")
+    assert turn.state.status is Status.COMPLETED
+    assert "the coach is told" in tomorrow_evening.texts[-1]
+    [appointment] = await _appointments(session_factory)
+    assert appointment.status is AppointmentStatus.CANCELLED
+    assert appointment.late_cancel
+
+
+async def test_cancelling_in_time_has_no_warning(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    appointment_id = await _booked(session_factory, world, at(TUESDAY, 8, 30) + timedelta(days=7))
+    chat = await Chat(session_factory, world.student, CANCEL.id).open(
+        **{APPOINTMENT: str(appointment_id)}
+    )
+    assert "short notice" not in chat.question
+    await chat.press("Yes, cancel it")
+    assert chat.texts[-1].startswith("Cancelled: Time-out moment")
+    [appointment] = await _appointments(session_factory)
+    assert not appointment.late_cancel
+
+
+async def test_someone_elses_appointment_cannot_be_moved_or_cancelled(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    appointment_id = await _booked(session_factory, world, at(TUESDAY, 8, 30))
+    for flow in (MOVE.id, CANCEL.id):
+        with pytest.raises(NotAllowed):
+            await Chat(session_factory, world.other_parent, flow).open(
+                **{APPOINTMENT: str(appointment_id)}
+            )
+    async with session_factory() as session:
+        assert [
+            v.appointment_id
+            for v in await upcoming_for(session=session, person=world.student, now=NOW)
+        ] == [appointment_id]
