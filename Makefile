@@ -22,7 +22,11 @@ $(STAMP): $(LOCK) pyproject.toml
 
 # Resolve the newest versions pyproject.toml allows and pin them, with hashes, in the lock file.
 # Upgrade one package: make lock LOCK_ARGS="--upgrade-package babel"; all: LOCK_ARGS=--upgrade.
-lock: $(STAMP)
+# (pip-tools itself comes from the current lock; the project is not installed for this, so a
+# dependency just added to pyproject.toml does not stop it.)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps --extra dev \
 		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
 		--output-file=$(LOCK) pyproject.toml
