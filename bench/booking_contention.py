@@ -2,7 +2,7 @@
 
 A school with one time-out room of ``--places`` places and ``--attempts`` students, each with an
 active trajectory that allows time-out. Every student tries to book the same block at the same
-moment: one `services.appointments.api.book` call each, in its own session and transaction, all
+moment: one `services.appointments.booking.book` call each, in its own unit of work, all
 started together (asyncio.gather). Exactly ``--places`` get a place; the others are refused
 with `SlotTaken` and the nearest free alternatives. Measured: the whole run's wall time,
 attempts/s and bookings/s, and the latency of each attempt (p50, p99, max).
@@ -42,12 +42,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import AppointmentKind, AppointmentView, SlotTaken, book
-from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.booking import book
+from services.appointments.defaults import install_defaults
+from services.appointments.errors import SlotTaken
+from services.appointments.views import AppointmentView
+from services.kernel.uow import run_unit_of_work
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import (
     Appointment,
+    AppointmentKind,
     Person,
     PersonRole,
     Referral,
@@ -85,9 +89,7 @@ async def _school(
         school = School(code=code, name=f"Bench {code}")
         session.add(school)
         await session.flush()
-        await install_defaults_in_transaction(
-            session=session, school_id=school.id, timeout_places=places
-        )
+        await install_defaults(session=session, school_id=school.id, timeout_places=places)
         mentor = Person(
             school_id=school.id,
             external_id="mentor",
@@ -147,21 +149,23 @@ async def _attempt(
     session_factory: async_sessionmaker[AsyncSession], student: Person
 ) -> tuple[str, float]:
     started = time.perf_counter()
-    async with session_factory() as session:
-        try:
-            outcome = await book(
+    try:
+        outcome = await run_unit_of_work(
+            session_factory,
+            lambda session: book(
                 session=session,
                 actor=student,
                 student_id=student.id,
                 kind=AppointmentKind.TIME_OUT,
                 starts_at=BLOCK,
                 now=NOW,
-            )
-            result = "booked" if isinstance(outcome, AppointmentView) else type(outcome).__name__
-        except SlotTaken as taken:
-            result = "refused" if taken.alternatives else "refused without alternatives"
-        except Exception as error:  # every other outcome is counted, not raised
-            result = f"{type(error).__name__}: {str(error).splitlines()[0][:80]}"
+            ),
+        )
+        result = "booked" if isinstance(outcome, AppointmentView) else type(outcome).__name__
+    except SlotTaken as taken:
+        result = "refused" if taken.alternatives else "refused without alternatives"
+    except Exception as error:  # every other outcome is counted, not raised
+        result = f"{type(error).__name__}: {str(error).splitlines()[0][:80]}"
     return result, time.perf_counter() - started
 
 
@@ -174,7 +178,7 @@ async def run(database_url: str, attempts: int, places: int) -> int:
     await upgrade_database(database_url)
     engine = create_engine(database_url)
     retries = _RetryCounter()
-    logging.getLogger("services.appointments.api").addHandler(retries)
+    logging.getLogger("services.kernel.uow").addHandler(retries)
     try:
         session_factory = create_sessionmaker(engine)
         students = await _school(session_factory, attempts, places)
@@ -188,7 +192,7 @@ async def run(database_url: str, attempts: int, places: int) -> int:
                 .where(Appointment.student_id.in_([s.id for s in students]))
             )
     finally:
-        logging.getLogger("services.appointments.api").removeHandler(retries)
+        logging.getLogger("services.kernel.uow").removeHandler(retries)
         await engine.dispose()
 
     outcomes = Counter(result for result, _ in results)

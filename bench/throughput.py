@@ -60,11 +60,12 @@ from bot.telegram.callbacks import FlowCallback, MenuCallback
 from bot.telegram.dispatcher import create_dispatcher
 from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.events import Action
-from services.accounts.importer import apply_people_rows
+from services.accounts.importer import import_people
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.demo.school import DEMO_SCHOOL_CODE, create_demo_data
+from services.kernel.uow import run_unit_of_work
 from storage.migrate import upgrade_database
 from storage.models import Person, ProcessedUpdate, Referral, Role
 
@@ -449,7 +450,7 @@ async def add_mentors(app: App, count: int) -> list[Person]:
             for n in range(1, max(0, count - 2) + 1)
         ]
         if extra:
-            await apply_people_rows(session=session, school_id=school.id, rows=extra)
+            await import_people(session=session, school_id=school.id, rows=extra)
         names = ["mentor1", "mentor2", *(row["external_id"] for row in extra)][:count]
         mentors = []
         for name in names:
@@ -509,7 +510,9 @@ async def bench_full_stack(
     )
     async with build_app(settings, log_level="WARNING") as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=False)
+            await run_unit_of_work(
+                session, lambda unit: create_demo_data(session=unit, if_empty=False)
+            )
             start_id = int(await session.scalar(select(func.max(ProcessedUpdate.update_id))) or 0)
         mentors = await add_mentors(app, mentor_count)
         api = FakeBotApi()

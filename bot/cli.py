@@ -1,29 +1,72 @@
 """The `trajectbot` command line: set up, fill, try and inspect the product.
 
-Each command builds the application through the composition root (`bot.app.build_app`);
-aiogram is imported only by the commands that talk to Telegram (it is slow to import).
+Each command builds the application through the composition root (`bot.app.build_app`).
+Importing this module (and `trajectbot --help`) loads only click and `dialogs.text`: every
+command imports its machinery (SQLAlchemy, Alembic, pydantic-settings, Babel, aiogram,
+FastAPI) when it runs, so the command line starts fast. `tests/bot/test_cli_imports.py`
+keeps it so; `bench/cli_start.py` measures the start.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import sys
-from collections.abc import Coroutine
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
-from bot.app import build_app
-from bot.config import Settings, load_settings
-from dialogs.i18n import Catalog, Catalogs
 from dialogs.text import N_, Text
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from contextlib import AbstractAsyncContextManager
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.app import App
+    from bot.config import Settings
+    from dialogs.i18n import Catalog
+    from services.accounts.importer import ImportReport
+    from storage.models import StaffAccount
+
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def build_app(
+    settings: Settings, *, log_level: str | None = None
+) -> AbstractAsyncContextManager[App]:
+    """The composition root (`bot.app.build_app`), imported only when a command runs."""
+    from bot.app import build_app as build
+
+    return build(settings, log_level=log_level)
+
+
+def load_settings() -> Settings:
+    """The settings (`bot.config`, pydantic-settings), imported only when a command runs."""
+    from bot.config import load_settings as load
+
+    return load()
+
+
+def pass_settings(command: Callable[Concatenate[Settings, P], T]) -> Callable[P, T]:
+    """Like `click.pass_obj`, but the settings are read only when the command runs.
+
+    So `trajectbot <command> --help` reads no `.env` and imports no pydantic-settings.
+    """
+
+    @functools.wraps(command)
+    def with_settings(*args: P.args, **kwargs: P.kwargs) -> T:
+        return command(load_settings(), *args, **kwargs)
+
+    return with_settings
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     from bot.app import DatabaseNotReadyError
     from services.kernel.errors import NotFound
 
@@ -44,6 +87,8 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _catalog(settings: Settings) -> Catalog:
+    from dialogs.i18n import Catalogs
+
     return Catalogs(settings.locales_path).get(settings.cli_language)
 
 
@@ -52,14 +97,12 @@ def _say(settings: Settings, text: Text, *, err: bool = False) -> None:
 
 
 @click.group(help="trajectbot: the assistant of the trajectvoorziening.")
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """Entry point of the console script."""
-    ctx.obj = load_settings()
 
 
 @main.command(help="Create or upgrade the database schema (Alembic migrations).")
-@click.pass_obj
+@pass_settings
 def init(settings: Settings) -> None:
     """Run every pending migration."""
     from storage.migrate import upgrade_database
@@ -80,7 +123,7 @@ def init(settings: Settings) -> None:
     is_flag=True,
     help="Also three closed trajectories with answered exit questionnaires.",
 )
-@click.pass_obj
+@pass_settings
 def demo_data(
     settings: Settings, if_empty: bool, with_appointments: bool, with_surveys: bool
 ) -> None:
@@ -88,12 +131,17 @@ def demo_data(
     from services.demo.school import create_demo_data
 
     async def go() -> None:
-        async with build_app(settings) as app, app.sessions() as session:
-            summary = await create_demo_data(
-                session=session,
-                if_empty=if_empty,
-                with_appointments=with_appointments,
-                with_surveys=with_surveys,
+        from services.kernel.uow import run_unit_of_work
+
+        async with build_app(settings) as app:
+            summary = await run_unit_of_work(
+                app.sessions,
+                lambda session: create_demo_data(
+                    session=session,
+                    if_empty=if_empty,
+                    with_appointments=with_appointments,
+                    with_surveys=with_surveys,
+                ),
             )
         if not summary.created:
             _say(settings, Text.of(N_("A school already exists; no demo data added.")))
@@ -135,20 +183,26 @@ def _demo_login_text(accounts: tuple[str, ...]) -> Text:
 @main.command("import", help="Import students, parents, mentors and their links from a CSV file.")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
-@click.pass_obj
+@pass_settings
 def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | None) -> None:
     """All rows or none: every bad row is reported with its line number."""
+    import asyncio
+
     from services.accounts.importer import import_people
     from services.accounts.schools import find_school
     from services.kernel.errors import ImportFailed
+    from services.kernel.uow import run_unit_of_work
 
     async def go() -> int:
-        async with build_app(settings) as app, app.sessions() as session:
-            async with session.begin():
-                school = await find_school(session=session, code=school_code)
+        async with build_app(settings) as app:
             content = await asyncio.to_thread(csv_file.read_text, encoding="utf-8-sig")
+
+            async def import_rows(session: AsyncSession) -> ImportReport:
+                school = await find_school(session=session, code=school_code)
+                return await import_people(session=session, school_id=school.id, rows=content)
+
             try:
-                report = await import_people(session=session, school=school, rows=content)
+                report = await run_unit_of_work(app.sessions, import_rows)
             except ImportFailed as failed:
                 _say(
                     settings,
@@ -179,7 +233,7 @@ def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | Non
 @click.option("--as", "person", required=True, help="The person's id at the school, e.g. mentor1.")
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
 @click.option("--lang", "language", help="Language: nl, en, ar, tr, pl or uk.")
-@click.pass_obj
+@pass_settings
 def chat(settings: Settings, person: str, school_code: str | None, language: str | None) -> None:
     """Run the same flows as in Telegram, line by line."""
     from bot.terminal import TerminalChat
@@ -202,7 +256,7 @@ def chat(settings: Settings, person: str, school_code: str | None, language: str
 @main.command(help="Show the care coordinator's queue as a table.")
 @click.option("--as", "person", required=True, help="The care coordinator's id at the school.")
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
-@click.pass_obj
+@pass_settings
 def queue(settings: Settings, person: str, school_code: str | None) -> None:
     """Only a care coordinator sees the queue, and only their own school's."""
     from bot.queue_table import print_queue
@@ -236,7 +290,7 @@ def queue(settings: Settings, person: str, school_code: str | None) -> None:
     help="Last day of the period (YYYY-MM-DD), included.",
 )
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV for a spreadsheet instead.")
-@click.pass_obj
+@pass_settings
 def survey_report_cmd(
     settings: Settings,
     school_code: str | None,
@@ -274,7 +328,7 @@ def survey_report_cmd(
     type=click.IntRange(1, 60),
     help="Days the link stays valid.",
 )
-@click.pass_obj
+@pass_settings
 def invite(
     settings: Settings, person: str, school_code: str | None, role: str | None, days: int
 ) -> None:
@@ -303,7 +357,7 @@ def invite(
 @click.argument("person")
 @click.option("--as", "actor", required=True, help="The care coordinator's id at the school.")
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
-@click.pass_obj
+@pass_settings
 def survey_link(settings: Settings, person: str, actor: str, school_code: str | None) -> None:
     """A new link replaces the previous one; it works until the questionnaire is sent."""
     from bot.survey_links import make_survey_links
@@ -322,7 +376,7 @@ def survey_link(settings: Settings, person: str, actor: str, school_code: str | 
 
 
 @main.command(help="Serve Telegram's webhook (aiohttp); needs TELEGRAM_WEBHOOK_SECRET.")
-@click.pass_obj
+@pass_settings
 def webhook(settings: Settings) -> None:
     """Webhook mode: Telegram posts updates; the secret-token header is checked."""
     if settings.telegram_bot_token is None or not settings.telegram_webhook_secret:
@@ -345,7 +399,7 @@ def webhook(settings: Settings) -> None:
 @main.command(
     help="Run the web app, and the Telegram bot (long polling) when TELEGRAM_BOT_TOKEN is set."
 )
-@click.pass_obj
+@pass_settings
 def run(settings: Settings) -> None:
     """The web app always; without a token, explain how to try the chat in the terminal."""
     with_bot = bool(
@@ -369,21 +423,22 @@ def run(settings: Settings) -> None:
 
 
 @main.command(help="Run the web app only (staff dashboard, indicators, web chat).")
-@click.pass_obj
+@pass_settings
 def web(settings: Settings) -> None:
     """The web app without the Telegram bot."""
     _serve(settings, with_bot=False)
 
 
 def _serve(settings: Settings, *, with_bot: bool) -> None:
-    from bot.app import App
     from bot.runner import PortInUseError, serve, web_lines
     from services.demo.school import demo_accounts
+    from services.kernel.uow import run_unit_of_work
 
     async def lines(app: App) -> list[Text]:
         found = web_lines(settings)
-        async with app.sessions() as session:
-            accounts = await demo_accounts(session=session)
+        accounts = await run_unit_of_work(
+            app.sessions, lambda session: demo_accounts(session=session)
+        )
         if accounts:
             found.append(_demo_login_text(accounts))
         else:
@@ -440,7 +495,7 @@ def staff_account() -> None:
     is_flag=True,
     help="Read the password from the first line of standard input (for scripts).",
 )
-@click.pass_obj
+@pass_settings
 def staff_account_create(
     settings: Settings,
     person: str,
@@ -451,8 +506,14 @@ def staff_account_create(
     """The password is asked twice (hidden), or read from stdin; only its argon2 hash is kept."""
     from datetime import UTC, datetime
 
-    from services.accounts.staff_accounts import create_staff_account, validate_password
+    from services.accounts.staff_accounts import (
+        create_staff_account,
+        find_staff_member,
+        new_credentials,
+        validate_password,
+    )
     from services.kernel.errors import InputInvalid
+    from services.kernel.uow import run_unit_of_work
 
     catalog = _catalog(settings)
     if password_stdin:
@@ -469,16 +530,24 @@ def staff_account_create(
         sys.exit(1)
 
     async def go() -> int:
-        async with build_app(settings, log_level="WARNING") as app, app.sessions() as session:
-            try:
-                account = await create_staff_account(
+        async with build_app(settings, log_level="WARNING") as app:
+
+            async def create(session: AsyncSession) -> StaffAccount:
+                member = await find_staff_member(
+                    session=session, school_code=school_code, external_id=person
+                )
+                return await create_staff_account(
                     session=session,
-                    school_code=school_code,
-                    external_id=person,
-                    username=username or person,
-                    password=password,
+                    person=member,
+                    username=credentials.username,
+                    password_hash=credentials.password_hash,
                     now=datetime.now(UTC),
                 )
+
+            try:
+                # The slow hash first, outside the unit of work.
+                credentials = await new_credentials(username or person, password)
+                account = await run_unit_of_work(app.sessions, create)
             except InputInvalid as refused:
                 _say(settings, refused.reason, err=True)
                 return 1

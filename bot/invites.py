@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import segno
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from dialogs.i18n import Catalog
@@ -17,6 +18,7 @@ from dialogs.text import N_, Text
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.kernel.uow import run_unit_of_work
 from storage.models import PersonRole, Role
 
 #: Which role an invitation is for when none is named: the one with the most to do in chat.
@@ -76,28 +78,27 @@ async def make_invitation(
             err=True,
         )
     now = datetime.now(UTC)
-    async with app.sessions() as session, session.begin():
+
+    async def invite(session: AsyncSession) -> str | Text:
+        # The invitation's token, or why there is none.
         school = await find_school(session=session, code=school_code)
         person = await get_person_by_external_id(
             session=session, school_id=school.id, external_id=external_id
         )
         if person is None:
-            click.echo(
-                catalog.render(
-                    Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
-                ),
-                err=True,
-            )
-            return 1
+            return Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
         wanted = _role(person.roles, role)
         if wanted is None:
-            click.echo(
-                catalog.render(Text.of(N_("This person does not have that role."))), err=True
-            )
-            return 1
-        token = await create_invite(
+            return Text.of(N_("This person does not have that role."))
+        return await create_invite(
             session=session, person=person, role=wanted, ttl=timedelta(days=days), now=now
         )
+
+    outcome = await run_unit_of_work(app.sessions, invite)
+    if isinstance(outcome, Text):
+        click.echo(catalog.render(outcome), err=True)
+        return 1
+    token = outcome
     web_link = f"{app.settings.web_url}/c/{token}"
     qr_codes = [(web_link, app.settings.invites_dir / f"{external_id}-web.png")]
     if username:

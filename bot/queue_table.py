@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
@@ -11,7 +12,9 @@ from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.queue.listing import QueueEntry, list_queue
+from storage.models import Person
 
 STATUS_LABELS = {
     "new": N_("new"),
@@ -36,27 +39,31 @@ async def print_queue(
     app: App, *, external_id: str, school_code: str | None, catalog: Catalog
 ) -> int:
     """Print the queue the person may see; exit status 1 when they may not see one."""
-    async with app.sessions() as session:
-        async with session.begin():
-            school = await find_school(session=session, code=school_code)
-            viewer = await get_person_by_external_id(
-                session=session, school_id=school.id, external_id=external_id
-            )
-        if viewer is None:
-            click.echo(
-                catalog.render(
-                    Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
-                ),
-                err=True,
-            )
-            return 1
-        try:
-            entries = await list_queue(session=session, viewer=viewer)
-        except NotAllowed:
-            click.echo(
-                catalog.render(Text.of(N_("Only a care coordinator can see the queue."))), err=True
-            )
-            return 1
+
+    async def find_viewer(session: AsyncSession) -> Person | None:
+        school = await find_school(session=session, code=school_code)
+        return await get_person_by_external_id(
+            session=session, school_id=school.id, external_id=external_id
+        )
+
+    viewer = await run_unit_of_work(app.sessions, find_viewer)
+    if viewer is None:
+        click.echo(
+            catalog.render(
+                Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
+            ),
+            err=True,
+        )
+        return 1
+    try:
+        entries = await run_unit_of_work(
+            app.sessions, lambda session: list_queue(session=session, viewer=viewer)
+        )
+    except NotAllowed:
+        click.echo(
+            catalog.render(Text.of(N_("Only a care coordinator can see the queue."))), err=True
+        )
+        return 1
 
     def tr(message: str) -> str:
         return catalog.render(Text.of(message))

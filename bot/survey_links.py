@@ -12,6 +12,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.invites import write_qr
@@ -20,7 +21,9 @@ from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.kernel.errors import NotAllowed
-from services.surveys.lifecycle import SurveyUnavailable, issue_survey_link, open_invitations
+from services.kernel.uow import run_unit_of_work
+from services.surveys.invitations import SurveyUnavailable, open_invitations
+from services.surveys.links import issue_survey_link
 
 
 async def make_survey_links(
@@ -37,39 +40,40 @@ async def make_survey_links(
     ``actor`` must be a care coordinator of the school (checked by `issue_survey_link`).
     """
     now = now or datetime.now(UTC)
-    issued: list[tuple[int, datetime, str]] = []
-    try:
-        async with app.sessions() as session, session.begin():
-            school = await find_school(session=session, code=school_code)
-            people = {}
-            for external_id in (actor, respondent):
-                person = await get_person_by_external_id(
-                    session=session, school_id=school.id, external_id=external_id
-                )
-                if person is None:
-                    click.echo(
-                        catalog.render(
-                            Text.of(
-                                N_("Nobody with id “{id}” was found."), id=Text.raw(external_id)
-                            )
-                        ),
-                        err=True,
-                    )
-                    return 1
-                people[external_id] = person
-            invitations = await open_invitations(
-                session=session, person=people[respondent], now=now
+
+    async def issue(session: AsyncSession) -> list[tuple[int, datetime, str]] | str:
+        """The links issued, or the id of the person who was not found (nothing issued)."""
+        school = await find_school(session=session, code=school_code)
+        people = {}
+        for external_id in (actor, respondent):
+            person = await get_person_by_external_id(
+                session=session, school_id=school.id, external_id=external_id
             )
-            for invitation in invitations:
-                token = await issue_survey_link(
-                    session=session,
-                    actor=people[actor],
-                    invitation_id=invitation.invitation_id,
-                    now=now,
-                )
-                issued.append((invitation.invitation_id, invitation.expires_at, token))
+            if person is None:
+                return external_id
+            people[external_id] = person
+        invitations = await open_invitations(session=session, person=people[respondent], now=now)
+        issued: list[tuple[int, datetime, str]] = []
+        for invitation in invitations:
+            token = await issue_survey_link(
+                session=session,
+                actor=people[actor],
+                invitation_id=invitation.invitation_id,
+                now=now,
+            )
+            issued.append((invitation.invitation_id, invitation.expires_at, token))
+        return issued
+
+    try:
+        issued = await run_unit_of_work(app.sessions, issue)
     except (NotAllowed, SurveyUnavailable) as refused:
         click.echo(catalog.render(refused.reason), err=True)
+        return 1
+    if isinstance(issued, str):
+        click.echo(
+            catalog.render(Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(issued))),
+            err=True,
+        )
         return 1
     if not issued:
         click.echo(

@@ -14,14 +14,16 @@ from datetime import date
 
 import click
 from babel.numbers import format_decimal, format_percent
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from dialogs.flows.exit_survey import RESPONDENT_LABELS, question
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.accounts.schools import find_school
+from services.kernel.uow import run_unit_of_work
 from services.surveys.report import QuestionResult, ResponseRate, SurveyReport, survey_report
-from storage.models import utcnow
+from storage.models import School, utcnow
 
 
 async def print_survey_report(
@@ -40,11 +42,15 @@ async def print_survey_report(
             err=True,
         )
         return 1
-    async with app.sessions() as session, session.begin():
+
+    async def read(session: AsyncSession) -> tuple[School, SurveyReport]:
         school = await find_school(session=session, code=school_code)
         report = await survey_report(
             session=session, school_id=school.id, start=start, end=end, now=utcnow()
         )
+        return school, report
+
+    school, report = await run_unit_of_work(app.sessions, read)
     if as_csv:
         click.echo(_csv(report, school.code, catalog), nl=False)
     else:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app import App
 from dialogs.events import Event, typed
 from dialogs.flow import Flow
@@ -28,6 +30,7 @@ from services.conversations.runtime import (
     handle_event,
     open_flow,
 )
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person
 
 Clock = Callable[[], datetime]
@@ -91,16 +94,22 @@ class TerminalChat:
                 turn = await self._event(person, flow_id, self._event_for(line))
 
     async def _person(self) -> Person | None:
-        async with self._app.sessions() as session, session.begin():
+        async def find(session: AsyncSession) -> Person | None:
             school = await find_school(session=session, code=self._school_code)
             return await get_person_by_external_id(
                 session=session, school_id=school.id, external_id=self._external_id
             )
 
+        return await run_unit_of_work(self._app.sessions, find)
+
     async def _choose_flow(self, person: Person, catalog: Catalog) -> str | None:
-        async with self._app.sessions() as session, session.begin():
-            resume = await active_flow(session=session, person=person)
-            flows: list[Flow] = await flows_for(session=session, person=person)
+        async def read(session: AsyncSession) -> tuple[str | None, list[Flow]]:
+            return (
+                await active_flow(session=session, person=person),
+                await flows_for(session=session, person=person),
+            )
+
+        resume, flows = await run_unit_of_work(self._app.sessions, read)
         if resume is not None:
             return resume
         if not flows:
@@ -120,22 +129,27 @@ class TerminalChat:
             self._write(catalog.render(Text.of(N_("Please type one of the numbers."))))
 
     async def _open(self, person: Person, flow_id: str) -> Turn:
-        async with self._app.sessions() as session:
-            return await open_flow(
+        return await run_unit_of_work(
+            self._app.sessions,
+            lambda session: open_flow(
                 session=session, person=person, flow_id=flow_id, now=self._clock()
-            )
+            ),
+        )
 
     async def _event(self, person: Person, flow_id: str, event: Event) -> Turn:
+        # One retry (a new unit of work) when another event of this conversation won the race.
         for attempt in (1, 2):
             try:
-                async with self._app.sessions() as session:
-                    return await handle_event(
+                return await run_unit_of_work(
+                    self._app.sessions,
+                    lambda session: handle_event(
                         session=session,
                         person=person,
                         flow_id=flow_id,
                         event=event,
                         now=self._clock(),
-                    )
+                    ),
+                )
             except ConcurrentUpdateError:
                 if attempt == 2:
                     raise

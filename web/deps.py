@@ -1,17 +1,22 @@
-"""FastAPI dependencies: the shared `Web`, a database session, the logged-in staff member, CSRF.
+"""FastAPI dependencies: the shared `Web`, units of work, the logged-in staff member, CSRF.
 
 Typical staff route::
 
     @router.get("/things")
-    async def things(request: Request, staff: CoordinatorDep, session: SessionDep) -> Response:
-        rows = await list_things(session=session, viewer=staff.person)   # storage authorizes
+    async def things(request: Request, staff: CoordinatorDep, uow: UnitOfWorkDep) -> Response:
+        rows = await uow(lambda s: list_things(session=s, viewer=staff.person))  # authorizes
         return render_page(request, "things.html", staff=staff, rows=rows)
 
     @router.post("/things/{thing_id}/done", dependencies=[CsrfProtected])
     async def done(...): ...
 
+Routes never begin a transaction themselves: every database step is one unit of work run by
+`UnitOfWork` (`services.kernel.uow.run_unit_of_work`: commit on return, rollback on raise, the
+SQLite "database is locked" retry). A route may run several units one after another (the web
+chat: resolve the session, apply the event, keep the flash), all in the request's session.
+
 `current_staff` re-reads the person (roles included) from the database on every request;
-`staff_with(*roles)` refuses (403) a person without one of ``roles``. Storage services check
+`staff_with(*roles)` refuses (403) a person without one of ``roles``. Services check
 again, so a route that forgets a role check still cannot show another school's data.
 """
 
@@ -19,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.web_sessions import resolve_session
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person, Role
 from web.errors import CsrfRefused, Forbidden, LoginRequired
 from web.runtime import Web, web_of
@@ -39,13 +45,46 @@ def get_web(request: Request) -> Web:
 WebDep = Annotated[Web, Depends(get_web)]
 
 
+T = TypeVar("T")
+
+
 async def db_session(web: WebDep) -> AsyncIterator[AsyncSession]:
-    """One database session per request; services open and commit their own transactions."""
+    """One database session per request, with no transaction open: `UnitOfWork` begins them."""
     async with web.app.sessions() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOfWork:
+    """Runs one unit of work in the request's session: ``await uow(lambda s: service(session=s))``.
+
+    The one place a web route begins a transaction (through `run_unit_of_work`).
+    """
+
+    session: AsyncSession
+
+    async def __call__(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        commit_on: tuple[type[Exception], ...] = (),
+    ) -> T:
+        """Run ``work`` in one transaction: committed when it returns, rolled back if it raises.
+
+        ``commit_on``: refusals raised after changes that must stay (see `run_unit_of_work`).
+        """
+        return await run_unit_of_work(self.session, work, commit_on=commit_on)
+
+
+def unit_of_work(session: SessionDep) -> UnitOfWork:
+    """The request's `UnitOfWork`."""
+    return UnitOfWork(session)
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +113,10 @@ async def optional_staff(request: Request, web: WebDep) -> Staff | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    async with web.app.sessions() as session:
-        found = await resolve_session(session=session, token=token, now=web.now())
+    found = await run_unit_of_work(
+        web.app.sessions,
+        lambda session: resolve_session(session=session, token=token, now=web.now()),
+    )
     if found is None:
         return None
     staff = Staff(found.person, found.account_id, found.session_id, found.csrf_token)

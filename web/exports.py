@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from dialogs.i18n import Catalog
-from services.indicators.figures import Month
+from services.indicators.periods import Month
 from web.charts import NumberKind
 from web.indicator_tables import Cell, Column, Table, hidden_label
 

@@ -1,7 +1,7 @@
 """The indicator report as translated tables and charts.
 
 One definition serves the page, the CSV and the XLSX, so they always show the same figures
-under the same headings. Pure: a `services.indicators.figures.IndicatorReport` and the reader's
+under the same headings. Pure: a `services.indicators.report.IndicatorReport` and the reader's
 `Catalog` in, tables and SVG out.
 
 A school's own view is one wide table (a row per month, a column per indicator) plus the
@@ -21,15 +21,15 @@ from markupsafe import Markup
 from dialogs.flows.exit_survey import QUESTIONS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from services.indicators.figures import (
-    SMALL_GROUP,
+from services.indicators.periods import Month
+from services.indicators.report import (
     Figure,
     Indicator,
     IndicatorReport,
-    Month,
     MonthFigures,
     SchoolIndicators,
 )
+from services.indicators.rules import SMALL_GROUP
 from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
 
 LABELS: Mapping[Indicator, str] = {

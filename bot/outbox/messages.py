@@ -16,7 +16,7 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import kind_label
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalogs
 from dialogs.text import N_, Text
-from services.appointments.api import calendar_file
+from services.appointments.calendar import calendar_file
 from services.appointments.notices import (
     APPOINTMENT_CALENDAR,
     APPOINTMENT_CANCELLED,
@@ -33,7 +33,8 @@ from services.appointments.notices import (
 )
 from services.outbox.store import PERSON_UNREACHABLE, ClaimedMessage
 from services.referrals.submission import REFERRAL_NEW
-from services.surveys.lifecycle import SURVEY_COMPLETED, SURVEY_INVITE, SURVEY_REMINDER
+from services.surveys.completion import SURVEY_COMPLETED
+from services.surveys.invitations import SURVEY_INVITE, SURVEY_REMINDER
 
 #: Button payload that opens one queue item; routed by the Telegram layer, which checks that
 #: the presser may see it (the payload carries no authority).

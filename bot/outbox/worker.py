@@ -2,12 +2,14 @@
 
 One row's life here::
 
-    claim_due (pending -> sending, one transaction, exclusive)
+    claim_due (pending -> sending, one unit of work, exclusive)
       -> build the text in the recipient's language (no names, no care details)
       -> wait for the chat's turn (1 per chat per second) and the overall limiter (30 per second)
       -> Sender.send
       -> sent | pending again later (429, 5xx, timeout) | failed | unreachable (+ coordinator told)
 
+Each claim and each outcome is one unit of work begun here (`run_unit_of_work`, with its
+SQLite busy retry); `services.outbox.store` never begins.
 At most once: a row is only sent by the worker whose claim moved it to ``sending``, and a row
 that stays ``sending`` (the process died mid-send) is never sent again (see
 `services.outbox.store`).
@@ -40,6 +42,7 @@ from bot.outbox.sender import (
     Unreachable,
 )
 from dialogs.i18n import Catalogs
+from services.kernel.uow import run_unit_of_work
 from services.outbox import store as outbox_store
 from services.outbox.store import ClaimedMessage
 from storage.models import utcnow
@@ -162,8 +165,10 @@ class OutboxWorker:
             log.info("outbox worker stopped")
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
-        async with self._sessions() as session:
-            return await outbox_store.claim_due(session=session, now=self._clock(), limit=limit)
+        return await run_unit_of_work(
+            self._sessions,
+            lambda session: outbox_store.claim_due(session=session, now=self._clock(), limit=limit),
+        )
 
     async def _deliver(self, message: ClaimedMessage) -> None:
         """Send one claimed row and store the outcome. Never raises (but for cancellation)."""
@@ -283,8 +288,7 @@ class OutboxWorker:
         """
         for attempt in range(1, _STORE_TRIES + 1):
             try:
-                async with self._sessions() as session:
-                    await write(session)
+                await run_unit_of_work(self._sessions, write)
             except Exception as exc:
                 log.warning(
                     "outbox_id=%s: storing the outcome failed (%s), try %s of %s",

@@ -9,17 +9,21 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from dialogs.i18n import pick_language
 from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_telegram_id
 from services.conversations.updates import claim_update, release_update
+from services.kernel.uow import run_unit_of_work
 from services.outbox.store import mark_reachable
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -38,15 +42,21 @@ class IdempotencyMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        async with self._app.sessions() as session:
-            if not await claim_update(session=session, update_id=event.update_id):
-                log.info("update %s already handled; skipped", event.update_id)
-                return None
+        update_id = event.update_id
+        claimed = await run_unit_of_work(
+            self._app.sessions,
+            lambda session: claim_update(session=session, update_id=update_id),
+        )
+        if not claimed:
+            log.info("update %s already handled; skipped", update_id)
+            return None
         try:
             return await handler(event, data)
         except Exception:
-            async with self._app.sessions() as session:
-                await release_update(session=session, update_id=event.update_id)
+            await run_unit_of_work(
+                self._app.sessions,
+                lambda session: release_update(session=session, update_id=update_id),
+            )
             raise
 
 
@@ -63,17 +73,21 @@ class IdentityMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         person = None
         if user is not None:
-            async with self._app.sessions() as session, session.begin():
-                person = await get_person_by_telegram_id(session=session, telegram_user_id=user.id)
-                if person is not None and person.unreachable_at is not None:
-                    # They wrote to us, so messages reach them again.
-                    await mark_reachable(session=session, person_id=person.id)
+            person = await run_unit_of_work(self._app.sessions, partial(_identify, user.id))
         language = pick_language(
             person.language if person else None, user.language_code if user else None
         )
         data["person"] = person
         data["catalog"] = self._app.catalogs.get(language)
         return await handler(event, data)
+
+
+async def _identify(telegram_user_id: int, session: AsyncSession) -> Person | None:
+    person = await get_person_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+    if person is not None and person.unreachable_at is not None:
+        # They wrote to us, so messages reach them again.
+        await mark_reachable(session=session, person_id=person.id)
+    return person
 
 
 class ThrottlingMiddleware(BaseMiddleware):

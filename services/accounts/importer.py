@@ -29,7 +29,7 @@ from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
 from services.kernel.errors import ImportFailed
 from services.kernel.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
-from storage.models import Guardianship, Mentorship, Person, PersonRole, Role, School
+from storage.models import Guardianship, Mentorship, Person, PersonRole, Role
 
 log = logging.getLogger(__name__)
 
@@ -75,29 +75,15 @@ class _Row:
 async def import_people(
     *,
     session: AsyncSession,
-    school: School,
+    school_id: int,
     rows: Iterable[Mapping[str, str]] | str,
 ) -> ImportReport:
     """Validate every row, then create or update the school's people by external id.
 
-    A unit of work: owns its transaction (``session`` must not be in one). ``rows`` is CSV text
-    with a header line, or mappings keyed by column name (numbered from line 2, as if a header
-    preceded them). Raises `ImportFailed` with every problem found, one `Text` each with its
-    line number, and then nothing is written.
-    """
-    async with session.begin():
-        return await apply_people_rows(session=session, school_id=school.id, rows=rows)
-
-
-async def apply_people_rows(
-    *,
-    session: AsyncSession,
-    school_id: int,
-    rows: Iterable[Mapping[str, str]] | str,
-) -> ImportReport:
-    """The body of `import_people` as an operation: joins the caller's transaction, flushes.
-
-    Raises `ImportFailed` before writing anything when a row is wrong.
+    Runs inside the caller's unit of work and flushes. ``rows`` is CSV text with a header
+    line, or mappings keyed by column name (numbered from line 2, as if a header preceded
+    them). Raises `ImportFailed` with every problem found, one `Text` each with its line
+    number, before writing anything (the caller's unit of work then rolls back whole).
     """
     columns, numbered, errors = _read(rows)
     if errors:

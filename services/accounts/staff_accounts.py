@@ -1,10 +1,11 @@
 """Staff accounts for the web app: created with the CLI, passwords hashed with argon2id.
 
 An account only proves who is at the keyboard; what they may see and do comes from the
-person's roles, read from the database on every request. Logging in is a unit of work in
-three steps so that the slow password check (argon2, ~0.1–0.2 s, in a thread) never holds a
-write transaction: read the account, verify the password outside any transaction, then record
-the outcome (a session, or a failed attempt and perhaps a lock) in one short transaction.
+person's roles, read from the database on every request. Logging in takes three steps so that
+the slow password check (argon2, ~0.1–0.2 s, in a thread) never holds a write transaction:
+read the account (one unit of work), verify the password outside any transaction, then record
+the outcome (a session, or a failed attempt and perhaps a lock) in one short unit of work.
+Creating an account likewise hashes the password (`new_credentials`) before its unit of work.
 
 After `MAX_FAILED_ATTEMPTS` wrong passwords in a row the account is locked for `LOCKOUT`;
 while locked, no password is even checked. Failed attempts are audited with the account id
@@ -25,7 +26,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_external_id
@@ -34,10 +35,11 @@ from services.accounts.web_sessions import (
     SESSION_TTL,
     STAFF_ROLES,
     NewSession,
-    start_session_in_transaction,
+    start_session,
 )
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotFound
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person, StaffAccount
 
 log = logging.getLogger(__name__)
@@ -121,44 +123,50 @@ def validate_password(password: str) -> Text | None:
     return None
 
 
-async def create_staff_account(
-    *,
-    session: AsyncSession,
-    school_code: str | None,
-    external_id: str,
-    username: str,
-    password: str,
-    now: datetime,
-) -> StaffAccount:
-    """Create the web account of the staff member ``external_id`` (a unit of work; the CLI's).
+@dataclass(frozen=True, slots=True)
+class NewCredentials:
+    """A new account's checked username (lowercase) and its password's argon2id hash."""
 
-    `NotFound` for an unknown school or person; `InputInvalid` for a bad username or password,
-    a person without a staff role (`STAFF_ROLES`), a person who already has an account, or a
-    username in use. Audited as ``staff_account.create``.
+    username: str
+    password_hash: str
+
+
+async def new_credentials(username: str, password: str) -> NewCredentials:
+    """Check a new username and password and hash the password (in a thread).
+
+    Done before the unit of work that creates the account, so the slow hash holds no
+    transaction. `InputInvalid` for a bad username or password.
     """
     username = username.strip().lower()
     problem = validate_username(username) or validate_password(password)
     if problem is not None:
         raise InputInvalid(problem)
     password_hash = await asyncio.to_thread(hash_password, password)
-    async with session.begin():
-        school = await find_school(session=session, code=school_code)
-        person = await get_person_by_external_id(
-            session=session, school_id=school.id, external_id=external_id
-        )
-        if person is None:
-            raise NotFound(
-                Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id))
-            )
-        return await create_staff_account_in_transaction(
-            session=session, person=person, username=username, password_hash=password_hash, now=now
-        )
+    return NewCredentials(username, password_hash)
 
 
-async def create_staff_account_in_transaction(
+async def find_staff_member(
+    *, session: AsyncSession, school_code: str | None, external_id: str
+) -> Person:
+    """The person ``external_id`` of the school ``school_code`` (`NotFound` when unknown)."""
+    school = await find_school(session=session, code=school_code)
+    person = await get_person_by_external_id(
+        session=session, school_id=school.id, external_id=external_id
+    )
+    if person is None:
+        raise NotFound(Text.of(N_("Nobody with id “{id}” was found."), id=Text.raw(external_id)))
+    return person
+
+
+async def create_staff_account(
     *, session: AsyncSession, person: Person, username: str, password_hash: str, now: datetime
 ) -> StaffAccount:
-    """`create_staff_account` as an operation, with the password already hashed."""
+    """Create the web account of ``person`` with a password already hashed (`new_credentials`).
+
+    Runs inside the caller's unit of work. `InputInvalid` for a person without a staff role
+    (`STAFF_ROLES`), a person who already has an account, or a username in use. Audited as
+    ``staff_account.create``.
+    """
     if not any(person.has_role(role) for role in STAFF_ROLES):
         raise InputInvalid(
             Text.of(
@@ -195,51 +203,88 @@ async def create_staff_account_in_transaction(
     return account
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    account_id: int | None
+    locked_until: datetime | None
+    password_hash: str
+
+
 async def log_in(
     *,
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession] | AsyncSession,
     username: str,
     password: str,
     now: datetime,
     session_ttl: timedelta = SESSION_TTL,
 ) -> LoginOutcome:
-    """Check a username and password; on success start a web session (a unit of work).
+    """Check a username and password; on success start a web session.
 
-    ``session`` must not be inside a transaction. See the module docstring for the steps,
-    the lock-out and what is audited.
+    Two units of work, each begun through `run_unit_of_work` (``sessions`` as it takes them:
+    the factory, or a session with no transaction open), with the password check between
+    them outside any transaction. See the module docstring for the lock-out and the audit.
     """
-    async with session.begin():
-        account = await session.scalar(
-            select(StaffAccount).where(StaffAccount.username == username.strip().lower())
-        )
-        account_id = None if account is None else account.id
-        locked_until = None if account is None else _locked_until(account, now)
-        password_hash = _dummy_hash() if account is None else account.password_hash
-    if account_id is None:
-        await asyncio.to_thread(verify_password, password_hash, password)
+    candidate = await run_unit_of_work(
+        sessions, lambda session: _login_candidate(session=session, username=username, now=now)
+    )
+    if candidate.account_id is None:
+        await asyncio.to_thread(verify_password, candidate.password_hash, password)
         log.info("login failed: unknown username")
         return LoginOutcome(LoginStatus.INVALID)
+    if candidate.locked_until is not None:
+        log.info("login refused: account_id=%s is locked", candidate.account_id)
+        return LoginOutcome(LoginStatus.LOCKED, locked_until=candidate.locked_until)
+    matches = await asyncio.to_thread(verify_password, candidate.password_hash, password)
+    account_id = candidate.account_id
+    outcome = await run_unit_of_work(
+        sessions,
+        lambda session: _record_login(
+            session=session,
+            account_id=account_id,
+            password=password,
+            matches=matches,
+            now=now,
+            session_ttl=session_ttl,
+        ),
+    )
+    if outcome.status is LoginStatus.OK:
+        log.info("login ok account_id=%s", account_id)
+    return outcome
+
+
+async def _login_candidate(*, session: AsyncSession, username: str, now: datetime) -> _Candidate:
+    account = await session.scalar(
+        select(StaffAccount).where(StaffAccount.username == username.strip().lower())
+    )
+    if account is None:
+        return _Candidate(None, None, _dummy_hash())
+    return _Candidate(account.id, _locked_until(account, now), account.password_hash)
+
+
+async def _record_login(
+    *,
+    session: AsyncSession,
+    account_id: int,
+    password: str,
+    matches: bool,
+    now: datetime,
+    session_ttl: timedelta,
+) -> LoginOutcome:
+    account = await session.get_one(StaffAccount, account_id, populate_existing=True)
+    locked_until = _locked_until(account, now)
     if locked_until is not None:
-        log.info("login refused: account_id=%s is locked", account_id)
+        # Locked by a concurrent attempt while this password was being checked.
         return LoginOutcome(LoginStatus.LOCKED, locked_until=locked_until)
-    matches = await asyncio.to_thread(verify_password, password_hash, password)
-    async with session.begin():
-        account = await session.get_one(StaffAccount, account_id, populate_existing=True)
-        locked_until = _locked_until(account, now)
-        if locked_until is not None:
-            # Locked by a concurrent attempt while this password was being checked.
-            return LoginOutcome(LoginStatus.LOCKED, locked_until=locked_until)
-        if not matches:
-            return await _record_failure(session=session, account=account, now=now)
-        account.failed_attempts = 0
-        account.locked_until = None
-        account.last_login_at = now
-        if password_hasher().check_needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
-        started = await start_session_in_transaction(
-            session=session, account=account, method="password", now=now, ttl=session_ttl
-        )
-    log.info("login ok account_id=%s", account_id)
+    if not matches:
+        return await _record_failure(session=session, account=account, now=now)
+    account.failed_attempts = 0
+    account.locked_until = None
+    account.last_login_at = now
+    if password_hasher().check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    started = await start_session(
+        session=session, account=account, method="password", now=now, ttl=session_ttl
+    )
     return LoginOutcome(LoginStatus.OK, session=started)
 
 

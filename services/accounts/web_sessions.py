@@ -5,6 +5,9 @@ session's CSRF secret (the synchronizer token of every form) and an absolute exp
 link is the same idea for the bot: a linked staff member asks for one in chat and gets a link
 valid for `LOGIN_LINK_TTL`, usable once, that starts a session. Both need a staff account
 (`StaffAccount`): the administrator decides who uses the web app by creating accounts.
+
+Every function runs inside the caller's unit of work (`services.kernel.uow.run_unit_of_work`)
+and never begins or commits.
 """
 
 from __future__ import annotations
@@ -57,10 +60,10 @@ class StaffSession:
     expires_at: datetime
 
 
-async def start_session_in_transaction(
+async def start_session(
     *, session: AsyncSession, account: StaffAccount, method: str, now: datetime, ttl: timedelta
 ) -> NewSession:
-    """Start a session for ``account`` (an operation); audited as ``web.login``.
+    """Start a session for ``account``; audited as ``web.login``.
 
     Expired sessions of everyone are swept here, so the table stays small without a job.
     """
@@ -96,88 +99,79 @@ async def resolve_session(
 ) -> StaffSession | None:
     """The live session for a cookie's ``token``, or ``None`` (unknown or expired).
 
-    A unit of work (a short read). The person is re-read, roles included, on every call.
+    A short read. The person is re-read, roles included, on every call.
     """
     if not token:
         return None
-    async with session.begin():
-        row = await session.scalar(
-            select(WebSession).where(
-                WebSession.token_hash == hash_token(token), WebSession.expires_at > now
-            )
+    row = await session.scalar(
+        select(WebSession).where(
+            WebSession.token_hash == hash_token(token), WebSession.expires_at > now
         )
-        if row is None:
-            return None
-        person = await session.get(Person, row.person_id, populate_existing=True)
-        if person is None:
-            return None
-        return StaffSession(row.id, row.account_id, person, row.csrf_secret, row.expires_at)
+    )
+    if row is None:
+        return None
+    person = await session.get(Person, row.person_id, populate_existing=True)
+    if person is None:
+        return None
+    return StaffSession(row.id, row.account_id, person, row.csrf_secret, row.expires_at)
 
 
 async def end_session(*, session: AsyncSession, token: str, now: datetime) -> None:
-    """Log out: the session is deleted (a unit of work); audited as ``web.logout``."""
-    async with session.begin():
-        row = await session.scalar(
-            select(WebSession).where(WebSession.token_hash == hash_token(token))
-        )
-        if row is None:
-            return
-        await session.delete(row)
-        record_audit(
-            session=session,
-            school_id=row.school_id,
-            actor_id=row.person_id,
-            action="web.logout",
-            subject_type="staff_account",
-            subject_id=row.account_id,
-            details={"web_session_id": row.id},
-            at=now,
-        )
+    """Log out: the session is deleted; audited as ``web.logout``."""
+    row = await session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    if row is None:
+        return
+    await session.delete(row)
+    record_audit(
+        session=session,
+        school_id=row.school_id,
+        actor_id=row.person_id,
+        action="web.logout",
+        subject_type="staff_account",
+        subject_id=row.account_id,
+        details={"web_session_id": row.id},
+        at=now,
+    )
 
 
 async def create_login_link(
     *, session: AsyncSession, person: Person, now: datetime, ttl: timedelta = LOGIN_LINK_TTL
 ) -> str:
-    """A one-time login token for ``person`` (a unit of work); returns the raw token.
+    """A one-time login token for ``person``; returns the raw token.
 
     `NotAllowed` unless the person (re-read from the database) holds a staff role
     (`STAFF_ROLES`) and has a web account. Audited as ``web.login_link`` with ids only.
     """
-    async with session.begin():
-        person = await reload_actor(session=session, actor=person)
-        if not any(person.has_role(role) for role in STAFF_ROLES):
-            log.info("login link refused: person_id=%s holds no staff role", person.id)
-            raise NotAllowed(Text.of(N_("This is not available for your role.")))
-        account = await session.scalar(
-            select(StaffAccount).where(StaffAccount.person_id == person.id)
+    person = await reload_actor(session=session, actor=person)
+    if not any(person.has_role(role) for role in STAFF_ROLES):
+        log.info("login link refused: person_id=%s holds no staff role", person.id)
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    account = await session.scalar(select(StaffAccount).where(StaffAccount.person_id == person.id))
+    if account is None:
+        log.info("login link refused: person_id=%s has no web account", person.id)
+        raise NotAllowed(
+            Text.of(N_("You have no account for the web app. Ask the administrator to create one."))
         )
-        if account is None:
-            log.info("login link refused: person_id=%s has no web account", person.id)
-            raise NotAllowed(
-                Text.of(
-                    N_("You have no account for the web app. Ask the administrator to create one.")
-                )
-            )
-        token = secrets.token_urlsafe(32)
-        link = LoginLink(
-            school_id=person.school_id,
-            person_id=person.id,
-            token_hash=hash_token(token),
-            expires_at=now + ttl,
-            created_at=now,
-        )
-        session.add(link)
-        await session.flush()
-        record_audit(
-            session=session,
-            school_id=person.school_id,
-            actor_id=person.id,
-            action="web.login_link",
-            subject_type="staff_account",
-            subject_id=account.id,
-            details={"login_link_id": link.id},
-            at=now,
-        )
+    token = secrets.token_urlsafe(32)
+    link = LoginLink(
+        school_id=person.school_id,
+        person_id=person.id,
+        token_hash=hash_token(token),
+        expires_at=now + ttl,
+        created_at=now,
+    )
+    session.add(link)
+    await session.flush()
+    record_audit(
+        session=session,
+        school_id=person.school_id,
+        actor_id=person.id,
+        action="web.login_link",
+        subject_type="staff_account",
+        subject_id=account.id,
+        details={"login_link_id": link.id},
+        at=now,
+    )
     log.info("login link created for person_id=%s", person.id)
     return token
 
@@ -185,34 +179,31 @@ async def create_login_link(
 async def redeem_login_link(
     *, session: AsyncSession, token: str, now: datetime, ttl: timedelta = SESSION_TTL
 ) -> NewSession:
-    """Use a login link once and start a session (a unit of work).
+    """Use a login link once and start a session.
 
     `LoginLinkInvalid` when the token is unknown, expired or used, or the account is gone or
     locked. The link is spent by a conditional UPDATE, so of two redemptions one wins.
     """
-    async with session.begin():
-        link_id = await session.scalar(
-            update(LoginLink)
-            .where(
-                LoginLink.token_hash == hash_token(token),
-                LoginLink.used_at.is_(None),
-                LoginLink.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(LoginLink.id)
-            .execution_options(synchronize_session=False)
+    link_id = await session.scalar(
+        update(LoginLink)
+        .where(
+            LoginLink.token_hash == hash_token(token),
+            LoginLink.used_at.is_(None),
+            LoginLink.expires_at > now,
         )
-        if link_id is None:
-            log.info("login link refused: unknown, expired or used")
-            raise LoginLinkInvalid("login link invalid")
-        link = await session.get_one(LoginLink, link_id)
-        account = await session.scalar(
-            select(StaffAccount).where(StaffAccount.person_id == link.person_id)
-        )
-        if account is None or (account.locked_until is not None and account.locked_until > now):
-            log.info("login link refused: no usable account for person_id=%s", link.person_id)
-            raise LoginLinkInvalid("no usable account")
-        account.last_login_at = now
-        return await start_session_in_transaction(
-            session=session, account=account, method="link", now=now, ttl=ttl
-        )
+        .values(used_at=now)
+        .returning(LoginLink.id)
+        .execution_options(synchronize_session=False)
+    )
+    if link_id is None:
+        log.info("login link refused: unknown, expired or used")
+        raise LoginLinkInvalid("login link invalid")
+    link = await session.get_one(LoginLink, link_id)
+    account = await session.scalar(
+        select(StaffAccount).where(StaffAccount.person_id == link.person_id)
+    )
+    if account is None or (account.locked_until is not None and account.locked_until > now):
+        log.info("login link refused: no usable account for person_id=%s", link.person_id)
+        raise LoginLinkInvalid("no usable account")
+    account.last_login_at = now
+    return await start_session(session=session, account=account, method="link", now=now, ttl=ttl)

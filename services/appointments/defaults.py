@@ -64,7 +64,7 @@ DEFAULT_TYPES: dict[AppointmentKind, TypeDefaults] = {
 }
 
 
-async def install_defaults_in_transaction(
+async def install_defaults(
     *,
     session: AsyncSession,
     school_id: int,
@@ -74,7 +74,7 @@ async def install_defaults_in_transaction(
 ) -> None:
     """Add the default types and Mon–Fri opening hours the school does not have yet.
 
-    An operation (joins the caller's transaction); existing rows are left as they are.
+    In the caller's transaction; existing rows are left as they are.
     """
     have = set(
         await session.scalars(

@@ -6,7 +6,7 @@ flow does not ask: the only student there is, the appointment a move is about), 
 built from the answers so far (the kinds, days and free times the person may choose from) and
 a *completion* that books, moves or cancels in the runtime's transaction.
 
-Nothing here decides a rule: `services.appointments.api` does, again, when the completion books.
+Nothing here decides a rule: `services.appointments` does, again, when the completion books.
 The options only show what it would accept, so a forged button is refused twice: by the engine
 (not among the options) and by storage (the rules and the capacity rows).
 """
@@ -43,22 +43,17 @@ from dialogs.flows.afspraken import (
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentView,
-    BookingRefused,
-    BookingRequested,
-    SlotTaken,
-    book_in_transaction,
-    bookable_kinds,
-    bookable_students,
-    cancel_in_transaction,
-    free_slots,
-    upcoming_for,
-)
+from services.appointments.access import bookable_kinds, bookable_students
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
+from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.rules import is_late_cancel
 from services.appointments.schedule import DEFAULT_LATE_CANCEL_HOURS
+from services.appointments.slots import free_slots
+from services.appointments.timeout_requests import BookingRequested
+from services.appointments.views import AppointmentView, upcoming_for
 from services.kernel.errors import NotAllowed, Reroute
-from storage.models import BookingSettings, Person
+from storage.models import AppointmentKind, BookingSettings, Person
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +192,7 @@ async def complete_booking(
         raise NotAllowed(Text.of(_NOT_YOURS))
     kind = AppointmentKind(str(answers[KIND]))
     try:
-        result = await book_in_transaction(
+        result = await book(
             session=session,
             actor=person,
             student_id=int(student),
@@ -260,7 +255,7 @@ async def cancellation_would_be_late(
         )
     )
     limit = timedelta(hours=DEFAULT_LATE_CANCEL_HOURS if hours is None else hours)
-    return view.starts_at - now < limit
+    return is_late_cancel(starts_at=view.starts_at, now=now, window=limit)
 
 
 async def own_appointment_preset(
@@ -305,7 +300,7 @@ async def complete_move(
     """Move the appointment to the chosen slot (one transaction: the old place is freed)."""
     view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
     try:
-        result = await book_in_transaction(
+        result = await book(
             session=session,
             actor=person,
             student_id=view.student_id,
@@ -354,7 +349,7 @@ async def complete_cancel(
 ) -> tuple[Text, ...]:
     """Cancel the appointment (storage flags a late cancellation)."""
     view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
-    cancelled = await cancel_in_transaction(
+    cancelled = await cancel(
         session=session, actor=person, appointment_id=view.appointment_id, now=now
     )
     lines = [

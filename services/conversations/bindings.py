@@ -23,15 +23,13 @@ from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.flows.verwijzing import MENTEES, VERWIJZING
 from dialogs.text import Text
 from services.accounts.people import mentees_of
-from services.appointments.api import decline_timeout_request_in_transaction
+from services.appointments.timeout_requests import decline_timeout_request
 from services.conversations import appointment_bindings as appointment_flows
-from services.queue.actions import add_note_in_transaction, decline_in_transaction
+from services.queue.decisions import decline
+from services.queue.notes import add_note
 from services.referrals.submission import ReferralDraft, submit_referral
-from services.surveys.lifecycle import (
-    RESPONDENT_ROLES,
-    complete_survey_in_transaction,
-    survey_context,
-)
+from services.surveys.completion import complete_survey, survey_context
+from services.surveys.invitations import RESPONDENT_ROLES
 from storage.models import Person, RespondentType, Role, SupportKind, Urgency, Weekday
 
 
@@ -148,7 +146,7 @@ async def _plain_context(*, session: AsyncSession, person: Person, today: date) 
 async def _decline(
     *, session: AsyncSession, person: Person, answers: Answers, now: datetime
 ) -> None:
-    await decline_in_transaction(
+    await decline(
         session=session,
         actor=person,
         queue_item_id=int(str(answers[QUEUE_ITEM])),
@@ -160,7 +158,7 @@ async def _decline(
 async def _decline_timeout(
     *, session: AsyncSession, person: Person, answers: Answers, now: datetime
 ) -> None:
-    await decline_timeout_request_in_transaction(
+    await decline_timeout_request(
         session=session,
         actor=person,
         queue_item_id=int(str(answers[QUEUE_ITEM])),
@@ -170,7 +168,7 @@ async def _decline_timeout(
 
 
 async def _note(*, session: AsyncSession, person: Person, answers: Answers, now: datetime) -> None:
-    await add_note_in_transaction(
+    await add_note(
         session=session,
         actor=person,
         queue_item_id=int(str(answers[QUEUE_ITEM])),
@@ -196,7 +194,7 @@ def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
     async def complete(
         *, session: AsyncSession, person: Person, answers: Answers, now: datetime
     ) -> None:
-        await complete_survey_in_transaction(
+        await complete_survey(
             session=session,
             person=person,
             respondent_type=respondent_type,

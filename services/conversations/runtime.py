@@ -1,10 +1,11 @@
 """Runs the pure engine against the database: one event, one transaction.
 
-Every channel calls `open_flow` / `handle_event` here. Within a single transaction the runtime
-loads the conversation (row-locked on PostgreSQL), advances the engine, stores the new state and,
-when the person confirms, lets the flow's binding write its result (referral, queue item,
-outbox row). A crash before commit loses nothing that was shown as done; a restart resumes the
-stored state.
+Every channel calls `open_flow` / `handle_event` here, each inside one unit of work it begins
+through `services.kernel.uow.run_unit_of_work` (the runtime itself never begins or commits).
+Within that transaction the runtime loads the conversation (row-locked on PostgreSQL), advances
+the engine, stores the new state and, when the person confirms, lets the flow's binding write
+its result (referral, queue item, outbox row). A crash before commit loses nothing that was
+shown as done; a restart resumes the stored state.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.replies import Reply, ReplyKind
 from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
-from services.appointments.api import BookingRefused
+from services.appointments.errors import BookingRefused
 from services.conversations.bindings import BINDINGS, FlowBinding, binding_for
 from services.kernel.errors import (
     DraftInvalid,
@@ -90,46 +91,50 @@ async def open_flow(
     now: datetime,
     preset: Mapping[str, AnswerValue] | None = None,
 ) -> Turn:
-    """Resume the person's unfinished run of ``flow_id``, or start a new one. Unit of work.
+    """Resume the person's unfinished run of ``flow_id``, or start a new one.
 
-    With a ``preset`` (the item a decline is about), an unfinished run about another item is
-    replaced by a new one.
+    ``session`` is inside the caller's unit of work. With a ``preset`` (the item a decline is
+    about), an unfinished run about another item is replaced by a new one.
     """
-    async with session.begin():
-        binding = _authorized_binding(person, flow_id)
-        flow = get_flow(flow_id)
-        row = await _load(session, person, flow_id)
-        if row is not None and row.status is ConversationStatus.ACTIVE:
-            state = DialogState.from_json(row.state)
-            same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
-            if state.flow_version == flow.version and same_preset:
-                context = await _context(binding, session, person, now, state.answers)
-                resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
-                notice = Reply(ReplyKind.NOTICE, (resumed,))
-                return Turn(flow_id, state, (notice, question(flow, state, context)))
-            log.info("conversation %s restarted: flow version or preset changed", row.id)
-        answers = dict(preset or {})
-        if binding.preset is not None:
-            added = await binding.preset(session=session, person=person, now=now, preset=answers)
-            answers = {**added, **answers}
-        context = await _context(binding, session, person, now, answers)
-        state, replies = start(flow, context, answers)
-        _store(session, person, row, state)
-        return Turn(flow_id, state, tuple(replies))
+    binding = _authorized_binding(person, flow_id)
+    flow = get_flow(flow_id)
+    row = await _load(session, person, flow_id)
+    if row is not None and row.status is ConversationStatus.ACTIVE:
+        state = DialogState.from_json(row.state)
+        same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
+        if state.flow_version == flow.version and same_preset:
+            context = await _context(binding, session, person, now, state.answers)
+            resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
+            notice = Reply(ReplyKind.NOTICE, (resumed,))
+            return Turn(flow_id, state, (notice, question(flow, state, context)))
+        log.info("conversation %s restarted: flow version or preset changed", row.id)
+    answers = dict(preset or {})
+    if binding.preset is not None:
+        added = await binding.preset(session=session, person=person, now=now, preset=answers)
+        answers = {**added, **answers}
+    context = await _context(binding, session, person, now, answers)
+    state, replies = start(flow, context, answers)
+    _store(session, person, row, state)
+    return Turn(flow_id, state, tuple(replies))
 
 
 async def handle_event(
     *, session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
 ) -> Turn:
-    """Apply one event to the person's conversation in ``flow_id``. Unit of work.
+    """Apply one event to the person's conversation in ``flow_id``.
 
-    Raises `ConcurrentUpdateError` when another event for the same conversation won the race.
+    ``session`` is inside the caller's unit of work, which must end (roll back) when this
+    raises. Raises `ConcurrentUpdateError` when another event for the same conversation won
+    the race; the caller may run a new unit of work and try once more.
     """
     try:
-        async with session.begin():
-            return await _handle(session, person, flow_id, event, now)
+        turn = await _handle(session, person, flow_id, event, now)
+        # Flushed here, not at the caller's commit, so a lost race on the conversation's
+        # version surfaces as ConcurrentUpdateError wherever the unit of work is begun.
+        await session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdateError(flow_id) from exc
+    return turn
 
 
 async def _handle(

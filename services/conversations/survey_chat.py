@@ -4,6 +4,11 @@ The questionnaire runs as an ordinary flow in `services.conversations.runtime` (
 answer, so a respondent who stops halfway continues at the next question), with the invitation
 as its preset. These two functions check the invitation first, so a used or expired one is
 answered kindly instead of starting a flow that could never be sent.
+
+Both run inside the caller's unit of work. A refusal (`SurveyUnavailable`) may have ended a
+run that can never be sent, and that must stay ended: callers begin them with
+``run_unit_of_work(..., commit_on=(SurveyUnavailable,))`` (`SURVEY_REFUSALS`), which commits
+before the refusal goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dialogs.replies import Reply, ReplyKind
 from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
 from services.conversations.runtime import Turn, open_flow
-from services.surveys.lifecycle import (
+from services.surveys.invitations import (
     OpenInvitation,
     SurveyUnavailable,
     SurveyUnavailableReason,
@@ -30,7 +35,10 @@ from storage.models import Conversation, ConversationStatus, Person, SurveyInvit
 
 log = logging.getLogger(__name__)
 
-__all__ = ["invitations_to_offer", "open_survey", "resume_survey"]
+__all__ = ["SURVEY_REFUSALS", "invitations_to_offer", "open_survey", "resume_survey"]
+
+#: What `open_survey` / `resume_survey` raise after changes that must be committed.
+SURVEY_REFUSALS: tuple[type[Exception], ...] = (SurveyUnavailable,)
 
 
 async def invitations_to_offer(
@@ -65,22 +73,20 @@ async def open_survey(
     resumed first, with a word of explanation, so no answers are lost.
     """
     other: int | None = None
-    async with session.begin():
-        checked = await _check(session, person, invitation_id, now)
-        refusal = checked if isinstance(checked, SurveyUnavailable) else None
-        if not isinstance(checked, SurveyUnavailable):
-            flow_id, active_id = checked
-            if active_id is not None and active_id != invitation_id:
-                try:
-                    await usable_invitation(
-                        session=session, person=person, invitation_id=active_id, now=now
-                    )
-                    other = active_id
-                except SurveyUnavailable:
-                    other = None  # the old run can never be sent: the new one replaces it
-    if refusal is not None:
-        # Raised after the commit: a run that can no longer be sent stays ended.
-        raise refusal
+    checked = await _check(session, person, invitation_id, now)
+    if isinstance(checked, SurveyUnavailable):
+        # The caller's unit of work commits on it (`SURVEY_REFUSALS`): a run that can no
+        # longer be sent stays ended.
+        raise checked
+    flow_id, active_id = checked
+    if active_id is not None and active_id != invitation_id:
+        try:
+            await usable_invitation(
+                session=session, person=person, invitation_id=active_id, now=now
+            )
+            other = active_id
+        except SurveyUnavailable:
+            other = None  # the old run can never be sent: the new one replaces it
     chosen = other if other is not None else invitation_id
     turn = await open_flow(
         session=session,
@@ -110,9 +116,8 @@ async def resume_survey(
     """
     if flow_id not in RESPONDENT_OF_FLOW:
         raise SurveyUnavailable(SurveyUnavailableReason.UNKNOWN)
-    async with session.begin():
-        row = await _active_run(session, person, flow_id)
-        invitation_id = _preset_of(row)
+    row = await _active_run(session, person, flow_id)
+    invitation_id = _preset_of(row)
     if invitation_id is None:
         raise SurveyUnavailable(SurveyUnavailableReason.UNKNOWN)
     return await open_survey(session=session, person=person, invitation_id=invitation_id, now=now)
@@ -123,8 +128,8 @@ async def _check(
 ) -> tuple[str, int | None] | SurveyUnavailable:
     """The invitation's flow id and the invitation of the person's active run of that flow.
 
-    When the invitation cannot be answered, the refusal is returned (not raised, so the
-    caller's transaction commits) and an active run about it is ended, so the menu stops
+    When the invitation cannot be answered, the refusal is returned (the caller raises it,
+    and its unit of work commits) and an active run about it is ended, so the menu stops
     offering to continue it.
     """
     invitation = await session.scalar(

@@ -1,4 +1,8 @@
-"""Which Telegram updates have been handled: each takes effect once (webhook redelivery)."""
+"""Which Telegram updates have been handled: each takes effect once (webhook redelivery).
+
+Each function runs inside the caller's unit of work (`services.kernel.uow.run_unit_of_work`);
+the middleware begins one for the claim and, when handling failed, one for the release.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from storage.models import ProcessedUpdate, utcnow
 
 
 async def claim_update(*, session: AsyncSession, update_id: int) -> bool:
-    """Record ``update_id`` as being handled; False when it was already. Unit of work."""
+    """Record ``update_id`` as being handled; False when it was already."""
     try:
-        async with session.begin():
+        # A savepoint: a duplicate leaves the caller's transaction usable (and committable).
+        async with session.begin_nested():
             session.add(ProcessedUpdate(update_id=update_id))
     except IntegrityError:
         return False
@@ -22,18 +27,16 @@ async def claim_update(*, session: AsyncSession, update_id: int) -> bool:
 
 
 async def release_update(*, session: AsyncSession, update_id: int) -> None:
-    """Forget a claim whose handling failed, so a redelivery is handled. Unit of work."""
-    async with session.begin():
-        await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id))
+    """Forget a claim whose handling failed, so a redelivery is handled."""
+    await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id))
 
 
 async def forget_old_updates(
     *, session: AsyncSession, older_than: timedelta = timedelta(days=2), now: datetime | None = None
 ) -> int:
-    """Delete claims older than Telegram's redelivery horizon (24 h). Unit of work."""
+    """Delete claims older than Telegram's redelivery horizon (24 h); returns how many."""
     cutoff = (now or utcnow()) - older_than
-    async with session.begin():
-        result = await session.execute(
-            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff)
-        )
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

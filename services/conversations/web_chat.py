@@ -1,7 +1,7 @@
 """The web chat's identity: a personal link becomes a browser session for one person.
 
 A personal link ``/c/<token>`` carries either an onboarding invitation's token
-(`services.accounts.invites`) or an exit questionnaire's token (`services.surveys.lifecycle`).
+(`services.accounts.invites`) or an exit questionnaire's token (`services.surveys.links`).
 Opening it (a POST
 from the landing page, never the GET a link preview makes) starts a `WebChatSession`: a random
 token in an HttpOnly cookie of which only the SHA-256 is stored, with the session's CSRF
@@ -12,6 +12,9 @@ secret. Every request then reads the person, roles included, from the database a
 * An **exit questionnaire link** is not spent by opening it (a respondent who stops halfway
   opens it again and continues); it counts as used once the questionnaire is sent. Its session
   is limited to that one questionnaire.
+
+Every function runs inside the caller's unit of work (`web.deps.UnitOfWork`) and never
+begins or commits.
 """
 
 from __future__ import annotations
@@ -42,12 +45,12 @@ from services.conversations.runtime import flows_for, school_today
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import StorageError
-from services.surveys.lifecycle import (
+from services.surveys.invitations import (
     SurveyUnavailable,
     SurveyUnavailableReason,
     open_invitations,
-    redeem_survey_token,
 )
+from services.surveys.links import redeem_survey_token
 from storage.models import (
     Conversation,
     ConversationStatus,
@@ -188,12 +191,11 @@ class OpenConversation:
 
 
 async def inspect_chat_link(*, session: AsyncSession, token: str, now: datetime) -> ChatLink:
-    """What ``token`` opens, without using it (a unit of work: a short read).
+    """What ``token`` opens, without using it (a short read).
 
     Raises `ChatLinkInvalid` for an unknown, expired or used link.
     """
-    async with session.begin():
-        return await _check_link(session, token, now)
+    return await _check_link(session, token, now)
 
 
 async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatLink:
@@ -236,58 +238,57 @@ async def _language_of(session: AsyncSession, person_id: int) -> str:
 async def redeem_chat_link(
     *, session: AsyncSession, token: str, now: datetime, ttl: timedelta = WEB_CHAT_TTL
 ) -> NewChatSession:
-    """Open a personal link: start a web chat session for its person (a unit of work).
+    """Open a personal link: start a web chat session for its person.
 
     An onboarding invitation is spent (conditional UPDATE: of two redemptions one wins); an
     exit questionnaire link stays usable until the questionnaire is sent. Raises
     `ChatLinkInvalid`. Audited as ``web_chat.open`` with ids only.
     """
-    async with session.begin():
-        link = await _check_link(session, token, now)
-        digest = hash_token(token)
-        survey_id: int | None = None
-        if link.kind is LinkKind.INVITE:
-            claimed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
-                update(Invite)
-                .where(Invite.token_hash == digest, Invite.used_at.is_(None))
-                .values(used_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:
-                raise ChatLinkInvalid(LinkProblem.USED, link.language)
-            invite = await session.scalar(select(Invite).where(Invite.token_hash == digest))
-            assert invite is not None  # noqa: S101 - just claimed in this transaction
-            person_id, school_id = invite.person_id, invite.school_id
-            details: dict[str, int | str] = {"invite_id": invite.id}
-        else:
-            survey = await session.get_one(SurveyInvitation, link.row_id)
-            person_id, school_id, survey_id = survey.respondent_id, survey.school_id, survey.id
-            details = {"survey_invitation_id": survey.id}
-        # Expired sessions of everyone are swept here, so the table stays small without a job.
-        await session.execute(delete(WebChatSession).where(WebChatSession.expires_at <= now))
-        raw = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        row = WebChatSession(
-            school_id=school_id,
-            person_id=person_id,
-            survey_invitation_id=survey_id,
-            token_hash=hash_token(raw),
-            csrf_secret=csrf,
-            created_at=now,
-            expires_at=now + ttl,
+    link = await _check_link(session, token, now)
+    digest = hash_token(token)
+    survey_id: int | None = None
+    if link.kind is LinkKind.INVITE:
+        claimed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            update(Invite)
+            .where(Invite.token_hash == digest, Invite.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
         )
-        session.add(row)
-        await session.flush()
-        record_audit(
-            session=session,
-            school_id=school_id,
-            actor_id=person_id,
-            action="web_chat.open",
-            subject_type="person",
-            subject_id=person_id,
-            details={**details, "web_chat_session_id": row.id, "kind": link.kind.value},
-            at=now,
-        )
+        if claimed.rowcount != 1:
+            raise ChatLinkInvalid(LinkProblem.USED, link.language)
+        invite = await session.scalar(select(Invite).where(Invite.token_hash == digest))
+        assert invite is not None  # noqa: S101 - just claimed in this transaction
+        person_id, school_id = invite.person_id, invite.school_id
+        details: dict[str, int | str] = {"invite_id": invite.id}
+    else:
+        survey = await session.get_one(SurveyInvitation, link.row_id)
+        person_id, school_id, survey_id = survey.respondent_id, survey.school_id, survey.id
+        details = {"survey_invitation_id": survey.id}
+    # Expired sessions of everyone are swept here, so the table stays small without a job.
+    await session.execute(delete(WebChatSession).where(WebChatSession.expires_at <= now))
+    raw = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    row = WebChatSession(
+        school_id=school_id,
+        person_id=person_id,
+        survey_invitation_id=survey_id,
+        token_hash=hash_token(raw),
+        csrf_secret=csrf,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    await session.flush()
+    record_audit(
+        session=session,
+        school_id=school_id,
+        actor_id=person_id,
+        action="web_chat.open",
+        subject_type="person",
+        subject_id=person_id,
+        details={**details, "web_chat_session_id": row.id, "kind": link.kind.value},
+        at=now,
+    )
     log.info("web chat opened session_id=%s person_id=%s kind=%s", row.id, person_id, link.kind)
     return NewChatSession(raw, csrf, row.expires_at, person_id, survey_id)
 
@@ -298,114 +299,109 @@ async def redeem_chat_link(
 async def resolve_chat_session(
     *, session: AsyncSession, token: str, now: datetime, take_flash: bool = False
 ) -> ChatSession | None:
-    """The live web chat session of a cookie's ``token``, or None (a unit of work).
+    """The live web chat session of a cookie's ``token``, or None.
 
     The person is re-read, roles included. With ``take_flash`` the stored flash is returned
     and cleared (a page view shows it once).
     """
     if not token or len(token) > 200:
         return None
-    async with session.begin():
-        row = await session.scalar(
-            select(WebChatSession).where(
-                WebChatSession.token_hash == hash_token(token), WebChatSession.expires_at > now
-            )
+    row = await session.scalar(
+        select(WebChatSession).where(
+            WebChatSession.token_hash == hash_token(token), WebChatSession.expires_at > now
         )
-        if row is None:
-            return None
-        person = await session.get(Person, row.person_id, populate_existing=True)
-        if person is None:
-            return None
-        flash = None
-        if take_flash and row.flash:
-            flash = Flash.from_json(row.flash)
-            row.flash = None
-        return ChatSession(row.id, person, row.csrf_secret, row.survey_invitation_id, flash)
+    )
+    if row is None:
+        return None
+    person = await session.get(Person, row.person_id, populate_existing=True)
+    if person is None:
+        return None
+    flash = None
+    if take_flash and row.flash:
+        flash = Flash.from_json(row.flash)
+        row.flash = None
+    return ChatSession(row.id, person, row.csrf_secret, row.survey_invitation_id, flash)
 
 
 async def set_flash(*, session: AsyncSession, session_id: int, flash: Flash) -> None:
-    """Keep what a POST answered for the next page view (a unit of work)."""
+    """Keep what a POST answered for the next page view."""
     draft = flash.draft if flash.draft and len(flash.draft) <= DRAFT_KEEP_MAX else None
     stored = Flash(flash.messages, draft)
-    async with session.begin():
-        await session.execute(
-            update(WebChatSession)
-            .where(WebChatSession.id == session_id)
-            .values(flash=stored.to_json() if stored.messages or stored.draft else None)
-        )
+    await session.execute(
+        update(WebChatSession)
+        .where(WebChatSession.id == session_id)
+        .values(flash=stored.to_json() if stored.messages or stored.draft else None)
+    )
 
 
 async def end_chat_session(*, session: AsyncSession, token: str, now: datetime) -> None:
-    """Forget this browser: the session is deleted (a unit of work); audited."""
-    async with session.begin():
-        row = await session.scalar(
-            select(WebChatSession).where(WebChatSession.token_hash == hash_token(token))
-        )
-        if row is None:
-            return
-        await session.delete(row)
-        record_audit(
-            session=session,
-            school_id=row.school_id,
-            actor_id=row.person_id,
-            action="web_chat.close",
-            subject_type="person",
-            subject_id=row.person_id,
-            details={"web_chat_session_id": row.id},
-            at=now,
-        )
+    """Forget this browser: the session is deleted; audited."""
+    row = await session.scalar(
+        select(WebChatSession).where(WebChatSession.token_hash == hash_token(token))
+    )
+    if row is None:
+        return
+    await session.delete(row)
+    record_audit(
+        session=session,
+        school_id=row.school_id,
+        actor_id=row.person_id,
+        action="web_chat.close",
+        subject_type="person",
+        subject_id=row.person_id,
+        details={"web_chat_session_id": row.id},
+        at=now,
+    )
 
 
 async def set_chat_language(*, session: AsyncSession, chat: ChatSession, language: str) -> None:
-    """Store the person's language, as /taal does in Telegram (a unit of work).
+    """Store the person's language, as /taal does in Telegram.
 
     Raises ``ValueError`` for a language the product does not speak.
     """
-    async with session.begin():
-        person = await reload_actor(session=session, actor=chat.person)
-        await set_language(session=session, person=person, language=language)
+    person = await reload_actor(session=session, actor=chat.person)
+    await set_language(session=session, person=person, language=language)
 
 
 # -- what the person may do ------------------------------------------------------------------
 
 
 async def chat_menu(*, session: AsyncSession, chat: ChatSession, now: datetime) -> list[MenuEntry]:
-    """The flows this browser may start, derived from the database (a unit of work).
+    """The flows this browser may start, derived from the database.
 
     A questionnaire link's session: that questionnaire while it is open. Otherwise: the
     menu flows of the person's roles and each open exit questionnaire of theirs.
     """
-    async with session.begin():
-        person = chat.person
-        invitations = [
-            invitation
-            for invitation in await open_invitations(session=session, person=person, now=now)
-            if chat.survey_invitation_id in (None, invitation.invitation_id)
-        ]
-        entries: list[MenuEntry] = []
-        if chat.survey_invitation_id is None:
-            entries.extend(
-                MenuEntry(flow.id, flow.id, Text.of(flow.title))
-                for flow in await flows_for(session=session, person=person)
-                if flow.id not in RESPONDENT_OF_FLOW
+    person = chat.person
+    invitations = [
+        invitation
+        for invitation in await open_invitations(session=session, person=person, now=now)
+        if chat.survey_invitation_id in (None, invitation.invitation_id)
+    ]
+    entries: list[MenuEntry] = []
+    if chat.survey_invitation_id is None:
+        entries.extend(
+            MenuEntry(flow.id, flow.id, Text.of(flow.title))
+            for flow in await flows_for(session=session, person=person)
+            if flow.id not in RESPONDENT_OF_FLOW
+        )
+    several = len(invitations) > 1
+    for invitation in invitations:
+        flow = SURVEY_FLOWS[invitation.respondent_type.value]
+        title = Text.of(flow.title)
+        if several:  # a parent of two children: say which child each one is about
+            title = Text.of(
+                N_("{title}: {name}"), title=title, name=Text.raw(invitation.student_name)
             )
-        several = len(invitations) > 1
-        for invitation in invitations:
-            flow = SURVEY_FLOWS[invitation.respondent_type.value]
-            title = Text.of(flow.title)
-            if several:  # a parent of two children: say which child each one is about
-                title = Text.of(
-                    N_("{title}: {name}"), title=title, name=Text.raw(invitation.student_name)
-                )
-            entries.append(
-                MenuEntry(
-                    f"{flow.id}:{invitation.invitation_id}",
-                    flow.id,
-                    title,
-                    MappingProxyType({SURVEY_INVITATION: str(invitation.invitation_id)}),
-                )
+        entries.append(
+            MenuEntry(
+                f"{flow.id}:{invitation.invitation_id}",
+                flow.id,
+                title,
+                MappingProxyType({SURVEY_INVITATION: str(invitation.invitation_id)}),
             )
-        return entries
+        )
+    return entries
 
 
 def allowed_flow_ids(entries: Sequence[MenuEntry]) -> frozenset[str]:
@@ -416,45 +412,42 @@ def allowed_flow_ids(entries: Sequence[MenuEntry]) -> frozenset[str]:
 async def current_conversation(
     *, session: AsyncSession, chat: ChatSession, allowed: frozenset[str], now: datetime
 ) -> OpenConversation | None:
-    """The person's most recent unfinished conversation among ``allowed`` flows (a unit of work).
+    """The person's most recent unfinished conversation among ``allowed`` flows.
 
     A questionnaire link's session sees only that questionnaire's conversation.
     """
     if not allowed:
         return None
-    async with session.begin():
-        person = chat.person
-        rows = await session.scalars(
-            select(Conversation)
-            .where(
-                Conversation.person_id == person.id,
-                Conversation.status == ConversationStatus.ACTIVE,
-                Conversation.flow.in_(sorted(allowed)),
-            )
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    person = chat.person
+    rows = await session.scalars(
+        select(Conversation)
+        .where(
+            Conversation.person_id == person.id,
+            Conversation.status == ConversationStatus.ACTIVE,
+            Conversation.flow.in_(sorted(allowed)),
         )
-        for row in rows:
-            state = DialogState.from_json(row.state)
-            flow = get_flow(row.flow)
-            if state.flow_version != flow.version or state.step is None:
-                continue  # open_flow restarts it when the person picks it again
-            if chat.survey_invitation_id is not None and state.answers.get(
-                SURVEY_INVITATION
-            ) != str(chat.survey_invitation_id):
-                continue
-            binding = binding_for(row.flow)
-            if not any(person.has_role(role) for role in binding.roles):
-                continue
-            if binding.answers_context is not None:
-                context = await binding.answers_context(
-                    session=session, person=person, now=now, answers=state.answers
-                )
-            else:
-                context = await binding.context(
-                    session=session, person=person, today=school_today(now)
-                )
-            return OpenConversation(flow, state, context)
-        return None
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    for row in rows:
+        state = DialogState.from_json(row.state)
+        flow = get_flow(row.flow)
+        if state.flow_version != flow.version or state.step is None:
+            continue  # open_flow restarts it when the person picks it again
+        if chat.survey_invitation_id is not None and state.answers.get(SURVEY_INVITATION) != str(
+            chat.survey_invitation_id
+        ):
+            continue
+        binding = binding_for(row.flow)
+        if not any(person.has_role(role) for role in binding.roles):
+            continue
+        if binding.answers_context is not None:
+            context = await binding.answers_context(
+                session=session, person=person, now=now, answers=state.answers
+            )
+        else:
+            context = await binding.context(session=session, person=person, today=school_today(now))
+        return OpenConversation(flow, state, context)
+    return None
 
 
 __all__ = [

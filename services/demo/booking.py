@@ -1,8 +1,7 @@
 """The demo school's appointment setup, so the demo can book from the first minute.
 
 Called by `services.demo.school.create_demo_data` inside its transaction. Every name is invented;
-the
-trajectories are created directly (an accepted referral behind each), without notifications.
+the trajectories are created directly (an accepted referral behind each), without notifications.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.defaults import install_defaults
 from storage.models import (
     ClosedDay,
     CoachAvailability,
@@ -50,12 +49,10 @@ def demo_closed_days(today: date) -> tuple[date, ...]:
     return tuple(sorted({date(today.year, 4, 27), date(today.year + 1, 4, 27), study_day}))
 
 
-async def install_demo_booking_in_transaction(
-    *, session: AsyncSession, school_id: int, now: datetime
-) -> None:
+async def install_demo_booking(*, session: AsyncSession, school_id: int, now: datetime) -> None:
     """Appointment types, opening hours (Mon–Fri 8:30–16:30), closed days, the demo coach's
-    hours and two trajectories. An operation (joins the caller's transaction)."""
-    await install_defaults_in_transaction(session=session, school_id=school_id)
+    hours and two trajectories, in the caller's transaction."""
+    await install_defaults(session=session, school_id=school_id)
     today = now.date()
     for day in demo_closed_days(today):
         session.add(ClosedDay(school_id=school_id, day=day))

@@ -14,10 +14,10 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.accounts.importer import apply_people_rows
-from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
-from services.demo.booking import install_demo_booking_in_transaction
-from services.demo.surveys import install_demo_surveys_in_transaction
+from services.accounts.importer import import_people
+from services.accounts.staff_accounts import create_staff_account, hash_password
+from services.demo.booking import install_demo_booking
+from services.demo.surveys import install_demo_surveys
 from storage.models import Person, School, StaffAccount
 
 log = logging.getLogger(__name__)
@@ -133,50 +133,44 @@ async def create_demo_data(
     with_appointments: bool = False,
     with_surveys: bool = False,
 ) -> DemoSummary:
-    """Create the demo school with its people and links.
+    """Create the demo school with its people and links, in the caller's transaction.
 
-    A unit of work: owns its transaction (``session`` must not be in one). Idempotent: with
-    ``if_empty`` it does nothing when any school exists; without, it does nothing when the demo
-    school exists. Goes through the importer, so the demo data obeys the import rules.
+    Idempotent: with ``if_empty`` it does nothing when any school exists; without, it does
+    nothing when the demo school exists. Goes through the importer, so the demo data obeys the
+    import rules.
     """
-    # Hashed before the transaction (argon2 is slow on purpose) and once per process.
-    password_hash = await asyncio.to_thread(_demo_password_hash)
-    async with session.begin():
-        blocking = select(School.id).limit(1)
-        if not if_empty:
-            blocking = blocking.where(School.code == DEMO_SCHOOL_CODE)
-        if await session.scalar(blocking) is not None:
-            log.info("demo data skipped: database not empty")
-            return DemoSummary(created=False, school_id=None, external_ids=())
-        school = School(code=DEMO_SCHOOL_CODE, name=DEMO_SCHOOL_NAME)
-        session.add(school)
-        await session.flush()
-        report = await apply_people_rows(session=session, school_id=school.id, rows=_people())
-        staff = await session.scalars(
-            select(Person).where(
-                Person.school_id == school.id, Person.external_id.in_(DEMO_ACCOUNTS)
-            )
+    # Hashed off the event loop (argon2 is slow on purpose) and once per process, before the
+    # first statement (the database transaction only starts there).
+    password_hash = await prepare_demo_password()
+    blocking = select(School.id).limit(1)
+    if not if_empty:
+        blocking = blocking.where(School.code == DEMO_SCHOOL_CODE)
+    if await session.scalar(blocking) is not None:
+        log.info("demo data skipped: database not empty")
+        return DemoSummary(created=False, school_id=None, external_ids=())
+    school = School(code=DEMO_SCHOOL_CODE, name=DEMO_SCHOOL_NAME)
+    session.add(school)
+    await session.flush()
+    report = await import_people(session=session, school_id=school.id, rows=_people())
+    staff = await session.scalars(
+        select(Person).where(Person.school_id == school.id, Person.external_id.in_(DEMO_ACCOUNTS))
+    )
+    for person in staff:
+        await create_staff_account(
+            session=session,
+            person=person,
+            username=person.external_id,
+            password_hash=password_hash,
+            now=datetime.now(UTC),
         )
-        for person in staff:
-            await create_staff_account_in_transaction(
-                session=session,
-                person=person,
-                username=person.external_id,
-                password_hash=password_hash,
-                now=datetime.now(UTC),
-            )
-        if with_appointments:
-            # Appointments (issue 4): types, hours, the coach's hours, two trajectories. Not by
-            # default: tests build on a demo school without trajectories or booking setup.
-            await install_demo_booking_in_transaction(
-                session=session, school_id=school.id, now=datetime.now(UTC)
-            )
-        if with_surveys:
-            # Exit questionnaires (issue 5): three closed trajectories, five answered, so the
-            # queue and `trajectbot survey-report` show results. Not by default, as above.
-            await install_demo_surveys_in_transaction(
-                session=session, school_id=school.id, now=datetime.now(UTC)
-            )
+    if with_appointments:
+        # Appointments (issue 4): types, hours, the coach's hours, two trajectories. Not by
+        # default: tests build on a demo school without trajectories or booking setup.
+        await install_demo_booking(session=session, school_id=school.id, now=datetime.now(UTC))
+    if with_surveys:
+        # Exit questionnaires (issue 5): three closed trajectories, five answered, so the
+        # queue and `trajectbot survey-report` show results. Not by default, as above.
+        await install_demo_surveys(session=session, school_id=school.id, now=datetime.now(UTC))
     log.info("demo data created: school_id=%s, %s people", school.id, len(report.created))
     return DemoSummary(
         created=True, school_id=school.id, external_ids=report.created, accounts=DEMO_ACCOUNTS
@@ -184,15 +178,19 @@ async def create_demo_data(
 
 
 async def demo_accounts(*, session: AsyncSession) -> tuple[str, ...]:
-    """The demo web accounts that exist (none without the demo school); a unit of work."""
-    async with session.begin():
-        found = await session.scalars(
-            select(StaffAccount.username)
-            .join(School, School.id == StaffAccount.school_id)
-            .where(School.code == DEMO_SCHOOL_CODE, StaffAccount.username.in_(DEMO_ACCOUNTS))
-        )
-        present = set(found)
+    """The demo web accounts that exist (none without the demo school)."""
+    found = await session.scalars(
+        select(StaffAccount.username)
+        .join(School, School.id == StaffAccount.school_id)
+        .where(School.code == DEMO_SCHOOL_CODE, StaffAccount.username.in_(DEMO_ACCOUNTS))
+    )
+    present = set(found)
     return tuple(username for username in DEMO_ACCOUNTS if username in present)
+
+
+async def prepare_demo_password() -> str:
+    """The demo accounts' password hash, computed once per process in a worker thread."""
+    return await asyncio.to_thread(_demo_password_hash)
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,7 @@
 and `trajectbot survey-report --school demo` shows figures from the first minute.
 
 Called by `services.demo.school.create_demo_data` inside its transaction. The trajectories are
-closed
-and the questionnaires answered through the product's own operations (invitations, reminders
+closed and the questionnaires answered through the product's own operations (invitations, reminders
 withdrawn, queue items), a week and a half before ``now``. Every name and answer is invented.
 """
 
@@ -16,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.exit_survey import SURVEY_INVITATION
-from services.surveys.lifecycle import complete_survey_in_transaction
-from services.trajectories.lifecycle import close_trajectory_in_transaction
+from services.surveys.completion import complete_survey
+from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     Person,
     QueueDecision,
@@ -48,10 +47,8 @@ CLOSED_AGO = timedelta(days=10)
 ANSWERED_AGO = timedelta(days=8)
 
 
-async def install_demo_surveys_in_transaction(
-    *, session: AsyncSession, school_id: int, now: datetime
-) -> None:
-    """Three trajectories closed ten days ago; five questionnaires answered since (an operation)."""
+async def install_demo_surveys(*, session: AsyncSession, school_id: int, now: datetime) -> None:
+    """Three trajectories closed ten days ago; five questionnaires answered since."""
     people = {
         p.external_id: p
         for p in await session.scalars(select(Person).where(Person.school_id == school_id))
@@ -105,7 +102,7 @@ async def install_demo_surveys_in_transaction(
         )
         session.add(trajectory)
         await session.flush()
-        await close_trajectory_in_transaction(
+        await close_trajectory(
             session=session, actor=coordinator, trajectory_id=trajectory.id, now=closed_at
         )
     for external_id, answers in DEMO_ANSWERS.items():
@@ -117,7 +114,7 @@ async def install_demo_surveys_in_transaction(
             .limit(1)
         )
         assert invitation is not None  # noqa: S101 - created by the closings above
-        await complete_survey_in_transaction(
+        await complete_survey(
             session=session,
             person=respondent,
             respondent_type=invitation.respondent_type,

@@ -27,11 +27,16 @@ T = TypeVar("T")
 async def run_unit_of_work(
     sessions: async_sessionmaker[AsyncSession] | AsyncSession,
     work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    commit_on: tuple[type[Exception], ...] = (),
 ) -> T:
     """Run ``work(session)`` in one transaction; on SQLite, again when the database stayed locked.
 
     ``sessions`` is the application's session factory (a fresh session per unit) or a session
     with no transaction open (tests, a request that runs several units one after another).
+    ``commit_on`` names refusals raised after changes that must stay (a questionnaire run that
+    can no longer be sent is ended, then `SurveyUnavailable` says why): the unit commits and
+    then the refusal is raised. Any other exception rolls the unit back.
 
     SQLite's busy handler is not fair: under a burst of writers (every transaction begins
     IMMEDIATE) one connection can keep losing the lock to newer ones until its busy timeout
@@ -42,15 +47,28 @@ async def run_unit_of_work(
     while True:
         try:
             if isinstance(sessions, AsyncSession):
-                async with sessions.begin():
-                    return await work(sessions)
-            async with sessions() as session, session.begin():
-                return await work(session)
+                return await _run_once(sessions, work, commit_on)
+            async with sessions() as session:
+                return await _run_once(session, work, commit_on)
         except OperationalError as error:
             attempt += 1
             if not _sqlite_locked(error) or attempt > SQLITE_LOCKED_RETRIES:
                 raise
             log.warning("database locked; unit of work tried again (attempt %s)", attempt + 1)
+
+
+async def _run_once(
+    session: AsyncSession,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    commit_on: tuple[type[Exception], ...],
+) -> T:
+    refusal: Exception | None = None
+    async with session.begin():
+        try:
+            return await work(session)
+        except commit_on as error:
+            refusal = error
+    raise refusal
 
 
 def _sqlite_locked(error: OperationalError) -> bool:

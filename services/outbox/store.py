@@ -8,8 +8,9 @@ outcome (`mark_sent`, `mark_retry`, `mark_failed`, `mark_unreachable`) is only a
 ``sending``; it is never picked up again, because nobody can know whether Telegram delivered
 it. Operators find such rows with `list_sending`.
 
-Every function here is a *unit of work* (opens and commits its own transaction, so
-``session`` must not be inside one) unless its docstring says *operation*.
+Every function here runs inside the caller's transaction and never begins or commits: the
+worker (`bot.outbox.worker`) begins each claim and each outcome as one unit of work through
+`services.kernel.uow.run_unit_of_work`; services that write a message join their own.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class SendingMessage:
 async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMessage]:
     """Claim up to ``limit`` pending rows due at ``now`` (oldest due first) for this worker.
 
-    A unit of work. The claimed rows are ``sending`` when this returns, with ``attempts``
-    raised by one and ``claimed_at = now``; no other worker can claim them. Rows whose
+    One unit of work of the worker. The claimed rows are ``sending`` when it commits, with
+    ``attempts`` raised by one and ``claimed_at = now``; no other worker can claim them. Rows whose
     recipient cannot be reached by Telegram at all (no chat linked, or already marked
     unreachable) are settled here as ``unreachable`` and not returned: there is nothing to try,
     and the care coordinator was already told when the person became unreachable. Pending rows
@@ -97,92 +98,91 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
     """
     if limit <= 0:
         return []
-    async with session.begin():
-        # Rows whose deadline passed before they could go (a reminder of an invitation that
-        # expired while no worker ran) are withdrawn, never sent late.
-        await session.execute(
-            update(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.not_after.is_not(None),
-                Outbox.not_after <= now,
-            )
-            .values(status=OutboxStatus.CANCELLED, last_error=TOO_LATE)
-            .execution_options(synchronize_session=False)
+    # Rows whose deadline passed before they could go (a reminder of an invitation that
+    # expired while no worker ran) are withdrawn, never sent late.
+    await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.not_after.is_not(None),
+            Outbox.not_after <= now,
         )
-        due = (
-            select(Outbox.id)
-            .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
-            .order_by(Outbox.next_attempt_at, Outbox.id)
-            .limit(limit)
+        .values(status=OutboxStatus.CANCELLED, last_error=TOO_LATE)
+        .execution_options(synchronize_session=False)
+    )
+    due = (
+        select(Outbox.id)
+        .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the candidates, skipping rows another worker is claiming right now, so two
+        # workers get different rows instead of waiting for each other. A separate
+        # statement: inside the UPDATE's WHERE PostgreSQL may run the subquery once per
+        # row, and LIMIT would no longer hold.
+        candidates: list[int] | Select[int] = list(
+            await session.scalars(due.with_for_update(skip_locked=True))
         )
-        if session.get_bind().dialect.name == "postgresql":
-            # Lock the candidates, skipping rows another worker is claiming right now, so two
-            # workers get different rows instead of waiting for each other. A separate
-            # statement: inside the UPDATE's WHERE PostgreSQL may run the subquery once per
-            # row, and LIMIT would no longer hold.
-            candidates: list[int] | Select[int] = list(
-                await session.scalars(due.with_for_update(skip_locked=True))
-            )
+    else:
+        # SQLite runs one writer at a time; one statement keeps the pick and the claim in
+        # the same write, so a second worker's claim sees this one's result.
+        candidates = due
+    claimed = await session.scalars(
+        update(Outbox)
+        # The status test in the UPDATE itself is what makes the claim exclusive: a row
+        # another worker claimed after we picked it no longer matches.
+        .where(Outbox.id.in_(candidates), Outbox.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
+        .returning(Outbox.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(claimed)
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(
+            Outbox.id,
+            Outbox.kind,
+            Outbox.payload,
+            Outbox.attempts,
+            Person.id,
+            Person.telegram_chat_id,
+            Person.language,
+            Person.unreachable_at,
+        )
+        .join(Person, Person.id == Outbox.recipient_id)
+        .where(Outbox.id.in_(ids))
+        .order_by(Outbox.id)
+    )
+    messages: list[ClaimedMessage] = []
+    settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
+    for outbox_id, kind, payload, attempts, person_id, chat_id, language, gone in rows:
+        if gone is not None:
+            settle[KNOWN_UNREACHABLE].append(outbox_id)
+        elif chat_id is None:
+            settle[NO_CHAT].append(outbox_id)
         else:
-            # SQLite runs one writer at a time; one statement keeps the pick and the claim in
-            # the same write, so a second worker's claim sees this one's result.
-            candidates = due
-        claimed = await session.scalars(
-            update(Outbox)
-            # The status test in the UPDATE itself is what makes the claim exclusive: a row
-            # another worker claimed after we picked it no longer matches.
-            .where(Outbox.id.in_(candidates), Outbox.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
-            .returning(Outbox.id)
-            .execution_options(synchronize_session=False)
-        )
-        ids = sorted(claimed)
-        if not ids:
-            return []
-        rows = await session.execute(
-            select(
-                Outbox.id,
-                Outbox.kind,
-                Outbox.payload,
-                Outbox.attempts,
-                Person.id,
-                Person.telegram_chat_id,
-                Person.language,
-                Person.unreachable_at,
+            messages.append(
+                ClaimedMessage(
+                    outbox_id=outbox_id,
+                    kind=kind,
+                    payload=MappingProxyType(dict(payload)),
+                    recipient_id=person_id,
+                    chat_id=chat_id,
+                    language=language,
+                    attempt=attempts,
+                )
             )
-            .join(Person, Person.id == Outbox.recipient_id)
-            .where(Outbox.id.in_(ids))
-            .order_by(Outbox.id)
-        )
-        messages: list[ClaimedMessage] = []
-        settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
-        for outbox_id, kind, payload, attempts, person_id, chat_id, language, gone in rows:
-            if gone is not None:
-                settle[KNOWN_UNREACHABLE].append(outbox_id)
-            elif chat_id is None:
-                settle[NO_CHAT].append(outbox_id)
-            else:
-                messages.append(
-                    ClaimedMessage(
-                        outbox_id=outbox_id,
-                        kind=kind,
-                        payload=MappingProxyType(dict(payload)),
-                        recipient_id=person_id,
-                        chat_id=chat_id,
-                        language=language,
-                        attempt=attempts,
-                    )
-                )
-        for code, settled in settle.items():
-            if settled:
-                await session.execute(
-                    update(Outbox)
-                    .where(Outbox.id.in_(settled))
-                    .values(status=OutboxStatus.UNREACHABLE, last_error=code)
-                    .execution_options(synchronize_session=False)
-                )
-                log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
+    for code, settled in settle.items():
+        if settled:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(settled))
+                .values(status=OutboxStatus.UNREACHABLE, last_error=code)
+                .execution_options(synchronize_session=False)
+            )
+            log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
     return messages
 
 
@@ -244,18 +244,17 @@ async def notify_care_coordinators(
 
 
 async def mark_sent(*, session: AsyncSession, outbox_id: int, now: datetime) -> bool:
-    """Record that Telegram accepted the message. A unit of work.
+    """Record that Telegram accepted the message.
 
     False (and nothing changes) when the row is not ``sending``, i.e. not this worker's.
     """
-    async with session.begin():
-        return await _settle(
-            session,
-            outbox_id,
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            last_error=None,
-        )
+    return await _settle(
+        session,
+        outbox_id,
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        last_error=None,
+    )
 
 
 async def mark_retry(
@@ -263,25 +262,23 @@ async def mark_retry(
 ) -> bool:
     """Put the row back to ``pending``, due ``delay`` after ``now``; ``error`` is a short code.
 
-    A unit of work. False when the row is not ``sending``.
+    False when the row is not ``sending``.
     """
-    async with session.begin():
-        return await _settle(
-            session,
-            outbox_id,
-            status=OutboxStatus.PENDING,
-            next_attempt_at=now + max(delay, timedelta(0)),
-            last_error=error,
-        )
+    return await _settle(
+        session,
+        outbox_id,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now + max(delay, timedelta(0)),
+        last_error=error,
+    )
 
 
 async def mark_failed(*, session: AsyncSession, outbox_id: int, error: str) -> bool:
     """Give the row up as ``failed`` (out of attempts, or a message Telegram refuses).
 
-    A unit of work; ``error`` is a short code. False when the row is not ``sending``.
+    ``error`` is a short code. False when the row is not ``sending``.
     """
-    async with session.begin():
-        return await _settle(session, outbox_id, status=OutboxStatus.FAILED, last_error=error)
+    return await _settle(session, outbox_id, status=OutboxStatus.FAILED, last_error=error)
 
 
 async def mark_unreachable(
@@ -289,62 +286,59 @@ async def mark_unreachable(
 ) -> bool:
     """The recipient blocked the bot, deleted their account or has no chat: stop trying.
 
-    A unit of work: in one transaction the row becomes ``unreachable``, the recipient gets
+    In the caller's transaction the row becomes ``unreachable``, the recipient gets
     ``Person.unreachable_at = now`` and, if that is news (they were reachable until now), every
     other care coordinator of their school gets a ``person.unreachable`` notice (ids only; the
     dedup key names the row that found out) and the change is audited. Of two workers finding
     out about one person at once only one notifies. ``reason`` is a short code (``blocked``,
     ``deactivated``, ``chat_not_found``). False when the row is not ``sending``.
     """
-    async with session.begin():
-        if not await _settle(
-            session, outbox_id, status=OutboxStatus.UNREACHABLE, last_error=reason
-        ):
-            return False
-        row = (
-            await session.execute(
-                select(Outbox.school_id, Outbox.recipient_id).where(Outbox.id == outbox_id)
-            )
-        ).one()
-        school_id, person_id = row
-        became = await session.execute(
-            update(Person)
-            .where(Person.id == person_id, Person.unreachable_at.is_(None))
-            .values(unreachable_at=now)
-            .execution_options(synchronize_session=False)
+    if not await _settle(session, outbox_id, status=OutboxStatus.UNREACHABLE, last_error=reason):
+        return False
+    row = (
+        await session.execute(
+            select(Outbox.school_id, Outbox.recipient_id).where(Outbox.id == outbox_id)
         )
-        if _rowcount(became) != 1:
-            log.info("outbox_id=%s: person_id=%s was already unreachable", outbox_id, person_id)
-            return True
-        notified = []
-        for coordinator in await care_coordinators_of(session=session, school_id=school_id):
-            if coordinator.id == person_id:
-                continue
-            session.add(
-                Outbox(
-                    school_id=school_id,
-                    recipient_id=coordinator.id,
-                    kind=PERSON_UNREACHABLE,
-                    payload={"person_id": person_id, "outbox_id": outbox_id},
-                    dedup_key=f"{PERSON_UNREACHABLE}:{outbox_id}:{coordinator.id}",
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+    ).one()
+    school_id, person_id = row
+    became = await session.execute(
+        update(Person)
+        .where(Person.id == person_id, Person.unreachable_at.is_(None))
+        .values(unreachable_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(became) != 1:
+        log.info("outbox_id=%s: person_id=%s was already unreachable", outbox_id, person_id)
+        return True
+    notified = []
+    for coordinator in await care_coordinators_of(session=session, school_id=school_id):
+        if coordinator.id == person_id:
+            continue
+        session.add(
+            Outbox(
+                school_id=school_id,
+                recipient_id=coordinator.id,
+                kind=PERSON_UNREACHABLE,
+                payload={"person_id": person_id, "outbox_id": outbox_id},
+                dedup_key=f"{PERSON_UNREACHABLE}:{outbox_id}:{coordinator.id}",
+                next_attempt_at=now,
+                created_at=now,
             )
-            notified.append(coordinator.id)
-        if not notified:
-            log.warning("school_id=%s: nobody to tell that a person is unreachable", school_id)
-        record_audit(
-            session=session,
-            school_id=school_id,
-            actor_id=None,
-            action=PERSON_UNREACHABLE,
-            subject_type="person",
-            subject_id=person_id,
-            details={"outbox_id": outbox_id, "reason": reason, "notified": notified},
-            at=now,
         )
-        await session.flush()
+        notified.append(coordinator.id)
+    if not notified:
+        log.warning("school_id=%s: nobody to tell that a person is unreachable", school_id)
+    record_audit(
+        session=session,
+        school_id=school_id,
+        actor_id=None,
+        action=PERSON_UNREACHABLE,
+        subject_type="person",
+        subject_id=person_id,
+        details={"outbox_id": outbox_id, "reason": reason, "notified": notified},
+        at=now,
+    )
+    await session.flush()
     log.info(
         "person_id=%s unreachable (%s) via outbox_id=%s; notified=%s",
         person_id,
@@ -358,18 +352,17 @@ async def mark_unreachable(
 async def release(*, session: AsyncSession, outbox_ids: Collection[int], now: datetime) -> int:
     """Hand claimed rows that were certainly not sent back to ``pending``, due at ``now``.
 
-    A unit of work, for a worker that stops before it tried them (their claim stays counted in
+    For a worker that stops before it tried them (their claim stays counted in
     ``attempts``). Returns how many rows went back.
     """
     if not outbox_ids:
         return 0
-    async with session.begin():
-        result = await session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(list(outbox_ids)), Outbox.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, next_attempt_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(list(outbox_ids)), Outbox.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return _rowcount(result)
 
 

@@ -1,1 +1,1 @@
-"""The care coordinator's queue: the list, the items' actions and their rules."""
+"""The care coordinator's queue: the list, the items' rules and status, the work on referrals."""

@@ -128,10 +128,9 @@ async def list_queue(
 ) -> list[QueueEntry]:
     """The queue of the viewer's school: high urgency first, then oldest first.
 
-    A unit of work: opens and commits its own transaction (the view is audited as
-    ``queue.view``), so ``session`` must not be inside one. Only a care coordinator sees the
-    queue, and only of their own school; anyone else gets `NotAllowed`. ``statuses`` defaults
-    to the open ones (`OPEN_STATUSES`).
+    An operation in the caller's unit of work (the view is audited as ``queue.view``). Only a
+    care coordinator sees the queue, and only of their own school; anyone else gets
+    `NotAllowed`. ``statuses`` defaults to the open ones (`OPEN_STATUSES`).
     """
     overview = await queue_overview(
         session=session,
@@ -146,105 +145,102 @@ async def queue_overview(
 ) -> QueueOverview:
     """The queue of the viewer's school, filtered, with counts per status (the web's queue).
 
-    Same rules as `list_queue` (a unit of work; care coordinators of the school only; audited
+    Same rules as `list_queue` (an operation; care coordinators of the school only; audited
     as ``queue.view`` with the item ids shown).
     """
     wanted = tuple(OPEN_STATUSES if filters.statuses is None else filters.statuses)
-    async with session.begin():
-        viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
-        student = aliased(Person, name="student")
-        mentor = aliased(Person, name="mentor")
-        assignee = aliased(Person, name="assignee")
-        urgency_rank = case(
-            (Referral.urgency == Urgency.HIGH, 0),
-            (Referral.urgency == Urgency.NORMAL, 1),
-            (Referral.urgency == Urgency.LOW, 2),
-            else_=3,
+    viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
+    student = aliased(Person, name="student")
+    mentor = aliased(Person, name="mentor")
+    assignee = aliased(Person, name="assignee")
+    urgency_rank = case(
+        (Referral.urgency == Urgency.HIGH, 0),
+        (Referral.urgency == Urgency.NORMAL, 1),
+        (Referral.urgency == Urgency.LOW, 2),
+        else_=3,
+    )
+    conditions = _filter_conditions(viewer=viewer, filters=filters)
+    rows = await session.execute(
+        select(
+            QueueItem,
+            student.given_name,
+            student.family_name,
+            student.group_name,
+            mentor.given_name,
+            mentor.family_name,
+            assignee.given_name,
+            assignee.family_name,
+            Referral.urgency,
+            SurveyResponse.respondent_type,
         )
-        conditions = _filter_conditions(viewer=viewer, filters=filters)
-        rows = await session.execute(
-            select(
-                QueueItem,
-                student.given_name,
-                student.family_name,
-                student.group_name,
-                mentor.given_name,
-                mentor.family_name,
-                assignee.given_name,
-                assignee.family_name,
-                Referral.urgency,
-                SurveyResponse.respondent_type,
-            )
-            .outerjoin(Referral, Referral.id == QueueItem.referral_id)
-            # An exit questionnaire is about the student of the trajectory it closed.
-            .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
-            .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
-            .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
-            # A time-out request is about the student who asked.
-            .outerjoin(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
-            .outerjoin(
-                student,
-                student.id
-                == func.coalesce(
-                    Referral.student_id, Trajectory.student_id, TimeoutRequest.student_id
-                ),
-            )
-            .outerjoin(mentor, mentor.id == Referral.mentor_id)
-            .outerjoin(assignee, assignee.id == QueueItem.assignee_id)
-            .where(*conditions, QueueItem.status.in_(wanted))
-            .order_by(urgency_rank, QueueItem.created_at, QueueItem.id)
+        .outerjoin(Referral, Referral.id == QueueItem.referral_id)
+        # An exit questionnaire is about the student of the trajectory it closed.
+        .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
+        .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+        .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
+        # A time-out request is about the student who asked.
+        .outerjoin(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
+        .outerjoin(
+            student,
+            student.id
+            == func.coalesce(Referral.student_id, Trajectory.student_id, TimeoutRequest.student_id),
         )
-        entries = [
-            QueueEntry(
-                queue_item_id=item.id,
-                kind=item.kind,
-                status=item.status,
-                created_at=item.created_at,
-                student_name=_name(student_given, student_family),
-                group_name=group_name,
-                mentor_name=_name(mentor_given, mentor_family),
-                urgency=urgency,
-                assignee_id=item.assignee_id,
-                assignee_name=_name(assignee_given, assignee_family),
-                waiting_reason=item.waiting_reason,
-                waiting_since=item.waiting_since,
-                paused_seconds=item.paused_seconds,
-                updated_at=item.updated_at,
-                respondent_type=respondent_type,
-            )
-            for (
-                item,
-                student_given,
-                student_family,
-                group_name,
-                mentor_given,
-                mentor_family,
-                assignee_given,
-                assignee_family,
-                urgency,
-                respondent_type,
-            ) in rows
-        ]
-        counted = await session.execute(
-            select(QueueItem.status, func.count(QueueItem.id))
-            .outerjoin(Referral, Referral.id == QueueItem.referral_id)
-            .where(*conditions)
-            .group_by(QueueItem.status)
+        .outerjoin(mentor, mentor.id == Referral.mentor_id)
+        .outerjoin(assignee, assignee.id == QueueItem.assignee_id)
+        .where(*conditions, QueueItem.status.in_(wanted))
+        .order_by(urgency_rank, QueueItem.created_at, QueueItem.id)
+    )
+    entries = [
+        QueueEntry(
+            queue_item_id=item.id,
+            kind=item.kind,
+            status=item.status,
+            created_at=item.created_at,
+            student_name=_name(student_given, student_family),
+            group_name=group_name,
+            mentor_name=_name(mentor_given, mentor_family),
+            urgency=urgency,
+            assignee_id=item.assignee_id,
+            assignee_name=_name(assignee_given, assignee_family),
+            waiting_reason=item.waiting_reason,
+            waiting_since=item.waiting_since,
+            paused_seconds=item.paused_seconds,
+            updated_at=item.updated_at,
+            respondent_type=respondent_type,
         )
-        counts = dict.fromkeys(QueueStatus, 0)
-        counts.update({status: int(number) for status, number in counted})
-        record_audit(
-            session=session,
-            school_id=viewer.school_id,
-            actor_id=viewer.id,
-            action="queue.view",
-            subject_type="school",
-            subject_id=viewer.school_id,
-            details={
-                "statuses": [status.value for status in wanted],
-                "queue_item_ids": [entry.queue_item_id for entry in entries],
-            },
-        )
+        for (
+            item,
+            student_given,
+            student_family,
+            group_name,
+            mentor_given,
+            mentor_family,
+            assignee_given,
+            assignee_family,
+            urgency,
+            respondent_type,
+        ) in rows
+    ]
+    counted = await session.execute(
+        select(QueueItem.status, func.count(QueueItem.id))
+        .outerjoin(Referral, Referral.id == QueueItem.referral_id)
+        .where(*conditions)
+        .group_by(QueueItem.status)
+    )
+    counts = dict.fromkeys(QueueStatus, 0)
+    counts.update({status: int(number) for status, number in counted})
+    record_audit(
+        session=session,
+        school_id=viewer.school_id,
+        actor_id=viewer.id,
+        action="queue.view",
+        subject_type="school",
+        subject_id=viewer.school_id,
+        details={
+            "statuses": [status.value for status in wanted],
+            "queue_item_ids": [entry.queue_item_id for entry in entries],
+        },
+    )
     log.info("queue viewed by person_id=%s: %s items", viewer.id, len(entries))
     return QueueOverview(entries=entries, counts=counts)
 

@@ -11,15 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.kernel.access import is_mentor_of, require_role
-from services.kernel.audit import record_audit
 from services.kernel.errors import DraftInvalid, NotAllowed
 from services.kernel.languages import SUPPORTED_LANGUAGES
-from services.outbox.store import notify_care_coordinators
+from services.queue.items import Audit, Notice, open_item
 from storage.models import (
     Person,
-    QueueItem,
     QueueKind,
-    QueueStatus,
     Referral,
     Role,
     SupportKind,
@@ -114,7 +111,8 @@ async def submit_referral(
     """Store a referral with its queue item, notifications and audit row; return the referral.
 
     An operation: joins the caller's transaction and flushes, never commits, so the four
-    writes land together or not at all. Raises `DraftInvalid` for a draft that breaks the
+    writes land together or not at all (the item, its notifications and the audit row through
+    `services.queue.items.open_item`). Raises `DraftInvalid` for a draft that breaks the
     rules, `NotAllowed` unless ``mentor`` holds the mentor role and is mentor of the student
     in their own school (both read from the database).
     """
@@ -150,34 +148,20 @@ async def submit_referral(
     session.add(referral)
     await session.flush()
 
-    item = QueueItem(
+    await open_item(
+        session=session,
         school_id=mentor.school_id,
         kind=QueueKind.REFERRAL,
-        referral_id=referral.id,
-        status=QueueStatus.NEW,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(item)
-    await session.flush()
-
-    await notify_care_coordinators(
-        session=session,
-        school_id=mentor.school_id,
-        kind=REFERRAL_NEW,
-        subject_id=referral.id,
-        payload={"referral_id": referral.id, "queue_item_id": item.id},
-        now=now,
-    )
-    record_audit(
-        session=session,
-        school_id=mentor.school_id,
         actor_id=mentor.id,
-        action="referral.submit",
-        subject_type="referral",
-        subject_id=referral.id,
-        details={"student_id": draft.student_id, "queue_item_id": item.id},
-        at=now,
+        referral_id=referral.id,
+        notice=Notice(REFERRAL_NEW, subject_id=referral.id, payload={"referral_id": referral.id}),
+        audit=Audit(
+            "referral.submit",
+            subject_type="referral",
+            subject_id=referral.id,
+            details={"student_id": draft.student_id},
+        ),
+        now=now,
     )
     await session.flush()
     log.info("referral_id=%s submitted by person_id=%s", referral.id, mentor.id)

@@ -1,10 +1,10 @@
 """Trajectories: created when the care coordinator accepts a referral, activated by the intake,
 closed at the end (which starts the exit questionnaire).
 
-Operations (``*_in_transaction``) join the caller's transaction; the other public functions
-are units of work. Only a care coordinator of the trajectory's school changes a plan or closes
-a trajectory; every change is audited with ids only (goals are free text and stay out of the
-audit trail and the logs).
+Every function here takes a session already in a transaction and never begins one (the entry
+point does, through `services.kernel.uow.run_unit_of_work`). Only a care coordinator of the
+trajectory's school changes a plan or closes a trajectory; every change is audited with ids
+only (goals are free text and stay out of the audit trail and the logs).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.text_input import clean_text, validate_length
-from services.surveys.lifecycle import create_invitations_in_transaction
+from services.surveys.invitations import create_invitations
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
     EvaluationKind,
@@ -82,7 +82,7 @@ def validate_plan(plan: TrajectoryPlan) -> dict[str, Text]:
     return problems
 
 
-async def create_for_referral_in_transaction(
+async def create_for_referral(
     *,
     session: AsyncSession,
     actor: Person,
@@ -90,7 +90,7 @@ async def create_for_referral_in_transaction(
     plan: TrajectoryPlan | None,
     now: datetime,
 ) -> Trajectory:
-    """The ``planned`` trajectory of an accepted referral (an operation; caller authorized).
+    """The ``planned`` trajectory of an accepted referral (the caller authorized the actor).
 
     Without a plan the trajectory starts empty and time-out is in the plan only when the
     referral asked for it; the coordinator completes the plan after the intake.
@@ -127,27 +127,26 @@ async def create_for_referral_in_transaction(
 async def set_plan(
     *, session: AsyncSession, actor: Person, trajectory_id: int, plan: TrajectoryPlan, now: datetime
 ) -> Trajectory:
-    """Replace the plan of an open trajectory (unit of work; care coordinator only).
+    """Replace the plan of an open trajectory (care coordinator only).
 
     `InputInvalid` with the first problem for a bad plan; planned evaluation dates that were
     not held yet are replaced, held ones are kept.
     """
-    async with session.begin():
-        actor, trajectory = await _authorized(
-            session=session, actor=actor, trajectory_id=trajectory_id, role=Role.CARE_COORDINATOR
-        )
-        if trajectory.status is TrajectoryStatus.CLOSED:
-            raise InvalidTransition(Text.of(N_("This trajectory is closed.")))
-        await _apply_plan(session=session, trajectory=trajectory, plan=plan)
-        record_audit(
-            session=session,
-            school_id=trajectory.school_id,
-            actor_id=actor.id,
-            action="trajectory.plan",
-            subject_type="trajectory",
-            subject_id=trajectory.id,
-            at=now,
-        )
+    actor, trajectory = await _authorized(
+        session=session, actor=actor, trajectory_id=trajectory_id, role=Role.CARE_COORDINATOR
+    )
+    if trajectory.status is TrajectoryStatus.CLOSED:
+        raise InvalidTransition(Text.of(N_("This trajectory is closed.")))
+    await _apply_plan(session=session, trajectory=trajectory, plan=plan)
+    record_audit(
+        session=session,
+        school_id=trajectory.school_id,
+        actor_id=actor.id,
+        action="trajectory.plan",
+        subject_type="trajectory",
+        subject_id=trajectory.id,
+        at=now,
+    )
     return trajectory
 
 
@@ -193,10 +192,10 @@ async def _apply_plan(
             )
 
 
-async def activate_in_transaction(
+async def activate(
     *, session: AsyncSession, trajectory: Trajectory, actor_id: int | None, now: datetime
 ) -> None:
-    """The intake took place: ``planned`` becomes ``active`` (an operation; idempotent)."""
+    """The intake took place: ``planned`` becomes ``active`` (idempotent)."""
     if trajectory.status is not TrajectoryStatus.PLANNED:
         return
     trajectory.status = TrajectoryStatus.ACTIVE
@@ -224,23 +223,11 @@ async def open_trajectory_of(*, session: AsyncSession, student_id: int) -> Traje
 async def close_trajectory(
     *, session: AsyncSession, actor: Person, trajectory_id: int, now: datetime
 ) -> Trajectory:
-    """Close an open trajectory (unit of work; care coordinator only); audited.
+    """Close an open trajectory (care coordinator only); audited.
 
     Closing is where the exit questionnaire starts: the invitations are created in this same
     transaction, so a closed trajectory never lacks them.
     """
-    async with session.begin():
-        trajectory = await close_trajectory_in_transaction(
-            session=session, actor=actor, trajectory_id=trajectory_id, now=now
-        )
-    log.info("trajectory_id=%s closed by person_id=%s", trajectory.id, actor.id)
-    return trajectory
-
-
-async def close_trajectory_in_transaction(
-    *, session: AsyncSession, actor: Person, trajectory_id: int, now: datetime
-) -> Trajectory:
-    """`close_trajectory` as an operation joining the caller's transaction."""
     actor, trajectory = await _authorized(
         session=session,
         actor=actor,
@@ -265,7 +252,8 @@ async def close_trajectory_in_transaction(
     await session.flush()
     # The exit questionnaire invitations, in this transaction: a closed trajectory never
     # lacks them.
-    await create_invitations_in_transaction(session=session, trajectory=trajectory, now=now)
+    await create_invitations(session=session, trajectory=trajectory, now=now)
+    log.info("trajectory_id=%s closed by person_id=%s", trajectory.id, actor.id)
     return trajectory
 
 

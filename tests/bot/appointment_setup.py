@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot.app import App
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.defaults import install_defaults
 from services.conversations.runtime import school_today
 from storage.models import CoachAvailability, Person, TrajectoryStatus
 from tests.support.factories import add_trajectory
@@ -22,9 +22,7 @@ async def prepare_demo_booking(app: App, timeout_places: int = 4) -> None:
     today = school_today(datetime.now(UTC))
     async with app.sessions() as session, session.begin():
         school = await find_school(session=session, code="demo")
-        await install_defaults_in_transaction(
-            session=session, school_id=school.id, timeout_places=timeout_places
-        )
+        await install_defaults(session=session, school_id=school.id, timeout_places=timeout_places)
 
         async def person(external_id: str) -> Person:
             found = await get_person_by_external_id(

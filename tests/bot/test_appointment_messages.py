@@ -24,7 +24,8 @@ from bot.outbox.messages import (
 from bot.outbox.telegram_sender import TelegramSender
 from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
 from dialogs.i18n import FSI, PDI, Catalogs
-from services.appointments.api import AppointmentKind, AppointmentView, book, cancel
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
 from services.appointments.notices import (
     APPOINTMENT_CALENDAR,
     APPOINTMENT_CANCELLED,
@@ -34,8 +35,10 @@ from services.appointments.notices import (
     TIMEOUT_DECIDED,
     TIMEOUT_REQUESTED,
 )
+from services.appointments.views import AppointmentView
+from services.kernel.uow import run_unit_of_work
 from services.outbox.store import ClaimedMessage
-from storage.models import Outbox
+from storage.models import AppointmentKind, Outbox
 from tests.support.booking_world import NOW, TUESDAY, World, at, build_world
 
 CATALOGS = Catalogs()
@@ -163,18 +166,24 @@ async def test_what_a_booking_queues_names_nobody(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     async with session_factory() as session:
-        view = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=at(TUESDAY, 8, 30),
-            now=NOW,
+        view = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=at(TUESDAY, 8, 30),
+                now=NOW,
+            ),
         )
     assert isinstance(view, AppointmentView)
     async with session_factory() as session:
-        await cancel(
-            session=session, actor=world.student, appointment_id=view.appointment_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=view.appointment_id, now=NOW
+            ),
         )
     async with session_factory() as session:
         rows = list(await session.scalars(select(Outbox).order_by(Outbox.id)))

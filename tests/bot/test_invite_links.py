@@ -61,7 +61,7 @@ async def test_the_invitation_prints_both_links_with_one_token(
     assert (tmp_path / "ouder7.png").exists()
     assert (tmp_path / "ouder7-web.png").exists()
 
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         link = await inspect_chat_link(session=session, token=telegram_token, now=datetime.now(UTC))
     assert link.kind is LinkKind.INVITE
 
@@ -129,7 +129,7 @@ async def test_the_care_coordinator_prints_a_questionnaire_link_for_the_web_chat
     web = next(line for line in out.splitlines() if line.startswith("Web chat: "))
     token = web.rsplit("/c/", 1)[1]
     assert (tmp_path / f"ouder1-questionnaire-{world.parent_invitation_id}.png").exists()
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         link = await inspect_chat_link(session=session, token=token, now=NOW)
         assert link.kind is LinkKind.SURVEY
         # The new link replaces the one issued before.

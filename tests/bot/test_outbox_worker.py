@@ -563,7 +563,7 @@ async def test_concurrent_claims_never_overlap(
     ids = await enqueue(session_factory, school.id, school.people * 4)
 
     async def claim(limit: int) -> list[int]:
-        async with session_factory() as session:
+        async with session_factory() as session, session.begin():
             return [m.outbox_id for m in await claim_due(session=session, now=NOW, limit=limit)]
 
     claimed: list[int] = []
@@ -581,7 +581,7 @@ async def test_a_row_left_sending_by_a_crash_is_not_resent(
     school = await make_school(session_factory, people=2)
     stuck, fine = await enqueue(session_factory, school.id, school.people)
     # A worker claimed `stuck` and died before storing the outcome.
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         [claimed] = await claim_due(session=session, now=NOW, limit=1)
     assert claimed.outbox_id == stuck
 

@@ -1,7 +1,7 @@
 """`trajectbot survey-report` as a separate process: the table and the CSV, in two languages.
 
 The data is made the product's way (trajectories closed, questionnaires completed by
-`complete_survey_in_transaction`) a few days before the real now, so that which invitations
+`complete_survey`) a few days before the real now, so that which invitations
 are still open does not depend on the day the test runs.
 """
 
@@ -23,11 +23,12 @@ from dialogs.flows.exit_survey import SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.surveys.lifecycle import complete_survey_in_transaction
+from services.surveys.completion import complete_survey
 from services.trajectories.lifecycle import close_trajectory
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Person, RespondentType, SurveyInvitation
 from tests.support.factories import add_trajectory
+from tests.support.units import unit
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)
@@ -92,8 +93,9 @@ async def _fill(database_url: str) -> None:
                     session, await person(mentor), await person(student)
                 )
             async with sessions() as session:
-                await close_trajectory(
-                    session=session,
+                await unit(
+                    session,
+                    close_trajectory,
                     actor=await person("zoco"),
                     trajectory_id=trajectory.id,
                     now=NOW - timedelta(days=2),
@@ -107,7 +109,7 @@ async def _fill(database_url: str) -> None:
                     )
                 )
                 assert invitation is not None
-                await complete_survey_in_transaction(
+                await complete_survey(
                     session=session,
                     person=respondent,
                     respondent_type=TYPES[external_id],

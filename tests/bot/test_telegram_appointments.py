@@ -29,11 +29,13 @@ from dialogs.flows.afspraken import slot_start
 from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.appointments.api import AppointmentKind, book
+from services.appointments.booking import book
 from services.conversations.runtime import school_today
 from services.demo.school import create_demo_data
+from services.kernel.uow import run_unit_of_work
 from storage.models import (
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     Conversation,
     Person,
@@ -48,6 +50,7 @@ from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.telegram_fakes import Person as User
 from tests.bot.telegram_fakes import RecordingSession, Sent
 from tests.bot.test_telegram_flows import Harness
+from tests.support.units import unit
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ async def tg(engine: AsyncEngine, database_url: str, timeout_places: int) -> Asy
     )
     async with build_app(settings) as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=True)
+            await unit(session, create_demo_data, if_empty=True)
         await prepare_demo_booking(app, timeout_places)
         api = RecordingSession()
         bot = Bot("42:TEST", session=api)
@@ -191,13 +194,16 @@ async def test_a_full_slot_offers_the_nearest_free_times(tg: Harness) -> None:
     wanted = await _chosen_start(tg.app, await _person(tg.app, "lln13"))
     lieke = await _person(tg.app, "lln14")
     async with tg.app.sessions() as session:  # Lieke takes the only place first
-        await book(
-            session=session,
-            actor=lieke,
-            student_id=lieke.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=wanted,
-            now=datetime.now(UTC),
+        await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=lieke,
+                student_id=lieke.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=wanted,
+                now=datetime.now(UTC),
+            ),
         )
 
     await tg.feed(student.press(summary, summary.data_for("Book ✓")))

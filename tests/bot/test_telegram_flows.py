@@ -27,6 +27,7 @@ from services.accounts.schools import find_school
 from services.demo.school import create_demo_data
 from storage.models import QueueItem, Referral, Role
 from tests.bot.telegram_fakes import Person, RecordingSession, Sent, update
+from tests.support.units import unit
 
 
 @dataclass
@@ -75,7 +76,7 @@ async def tg(engine: AsyncEngine, database_url: str, flood_limit: int) -> AsyncI
     )
     async with build_app(settings) as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=True)
+            await unit(session, create_demo_data, if_empty=True)
         api = RecordingSession()
         bot = Bot("42:TEST", session=api)
         yield Harness(app, bot, create_dispatcher(app), api)

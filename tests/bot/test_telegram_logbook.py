@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.trajectories.view import add_logbook_entry
+from services.trajectories.logbook import add_logbook_entry
 from storage.models import Role
 from tests.bot.telegram_fakes import Person
 from tests.bot.test_telegram_flows import Harness
 from tests.bot.test_telegram_flows import flood_limit as _flood_limit
 from tests.bot.test_telegram_flows import tg as _tg
 from tests.support.factories import add_trajectory
+from tests.support.units import unit
 
 # The flow tests' fixtures: a real dispatcher on the demo school, Bot API recorded.
 tg = _tg
@@ -35,8 +36,9 @@ async def _trajectory_with_entries(tg: Harness, texts: list[str]) -> None:
     start = datetime.now(UTC) - timedelta(days=len(texts))
     for days, text in enumerate(texts):
         async with tg.app.sessions() as session:
-            await add_logbook_entry(
-                session=session,
+            await unit(
+                session,
+                add_logbook_entry,
                 author=people["coach"],
                 trajectory_id=trajectory.id,
                 text=text,

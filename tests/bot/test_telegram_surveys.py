@@ -31,7 +31,7 @@ from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.demo.school import create_demo_data
-from services.surveys.lifecycle import SurveyUnavailable, SurveyUnavailableReason
+from services.surveys.invitations import SurveyUnavailable, SurveyUnavailableReason
 from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     Conversation,
@@ -48,6 +48,7 @@ from storage.models import (
 from tests.bot.telegram_fakes import Person as TelegramUser
 from tests.bot.telegram_fakes import RecordingSession, Sent, update
 from tests.support.factories import add_trajectory
+from tests.support.units import unit
 
 # Demo school: ouder1 (Arabic) is a parent of lln15 (mentor2), ouder2 (Ukrainian) of lln02 and
 # ouder3 (Dutch) of lln01 (both mentor1).
@@ -94,8 +95,9 @@ class Harness:
                 session, await self.person(mentor), await self.person(student)
             )
         async with self.app.sessions() as session:
-            await close_trajectory(
-                session=session,
+            await unit(
+                session,
+                close_trajectory,
                 actor=await self.person("zoco"),
                 trajectory_id=trajectory.id,
                 now=datetime.now(UTC),
@@ -128,7 +130,7 @@ async def tg(engine: AsyncEngine, database_url: str) -> AsyncIterator[Harness]:
     )
     async with build_app(settings) as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=True)
+            await unit(session, create_demo_data, if_empty=True)
         api = RecordingSession()
         bot = Bot("42:TEST", session=api)
         yield Harness(app, bot, create_dispatcher(app), api)

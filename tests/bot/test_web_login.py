@@ -25,6 +25,7 @@ from services.accounts.web_sessions import redeem_login_link
 from services.demo.school import create_demo_data
 from storage.models import LoginLink, Role
 from tests.bot.telegram_fakes import Person, RecordingSession, update
+from tests.support.units import unit
 
 BASE_URL = "https://trajectbot.school.example"
 
@@ -65,7 +66,7 @@ async def tg(engine: AsyncEngine, database_url: str) -> AsyncIterator[Harness]:
     )
     async with build_app(settings) as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=True)
+            await unit(session, create_demo_data, if_empty=True)
         api = RecordingSession()
         yield Harness(app, Bot("42:TEST", session=api), create_dispatcher(app), api)
 
@@ -81,7 +82,7 @@ async def test_a_care_coordinator_gets_a_link_that_logs_in_once(tg: Harness) -> 
     async with tg.app.sessions() as session:
         link = (await session.scalars(select(LoginLink))).one()
         assert link.token_hash != found.group(1)  # only the hash is stored
-    async with tg.app.sessions() as session:
+    async with tg.app.sessions() as session, session.begin():
         started = await redeem_login_link(
             session=session, token=found.group(1), now=datetime.now(UTC)
         )

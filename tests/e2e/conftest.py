@@ -41,6 +41,7 @@ from services.demo.school import create_demo_data
 from storage.models import Role
 from tests.e2e.client import Emulator, SimulatedPerson, UpdateCounter
 from tests.e2e.session import EmulatorSession
+from tests.support.units import unit
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).with_name("emulator.mjs")
@@ -165,7 +166,7 @@ async def e2e(
     )
     async with build_app(settings) as app:
         async with app.sessions() as session:
-            await create_demo_data(session=session, if_empty=True)
+            await unit(session, create_demo_data, if_empty=True)
         # As `create_bot` builds it (same API base), with the test-only smoothing session.
         assert settings.telegram_api_base is not None
         bot = Bot(token=token, session=EmulatorSession(settings.telegram_api_base))

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.appointments.api import AppointmentKind
-from storage.models import Appointment, Role
+from storage.models import Appointment, AppointmentKind, Role
 from tests.bot.appointment_setup import prepare_demo_booking
 from tests.e2e.conftest import Harness
 

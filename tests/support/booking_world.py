@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.defaults import install_defaults
 from storage.models import (
     ClosedDay,
     CoachAvailability,
@@ -75,9 +75,7 @@ async def build_world(
 ) -> World:
     async with session_factory() as session, session.begin():
         school = await add_school(session)
-        await install_defaults_in_transaction(
-            session=session, school_id=school.id, timeout_places=timeout_places
-        )
+        await install_defaults(session=session, school_id=school.id, timeout_places=timeout_places)
         zoco = await add_person(session, school, "z1", Role.CARE_COORDINATOR, given_name="Zora")
         coach = await add_person(session, school, "c1", Role.COACH, given_name="Coen")
         mentor = await add_person(session, school, "m1", Role.MENTOR, given_name="Mila")

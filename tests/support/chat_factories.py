@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.invites import create_invite
-from services.surveys.lifecycle import create_invitations_in_transaction, issue_survey_link
+from services.surveys.invitations import create_invitations
+from services.surveys.links import issue_survey_link
 from storage.models import Guardianship, Person, Role, SurveyInvitation, TrajectoryStatus
 from tests.support.factories import NOW, add_mentorship, add_person, add_school, add_trajectory
 
@@ -62,7 +63,7 @@ async def build_chat_world(
         )
         await session.flush()
         trajectory = await add_trajectory(session, mentor, student, status=TrajectoryStatus.CLOSED)
-        await create_invitations_in_transaction(session=session, trajectory=trajectory, now=NOW)
+        await create_invitations(session=session, trajectory=trajectory, now=NOW)
         invitations = {
             row.respondent_id: row.id
             for row in await session.scalars(

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.figures import Month
+from services.indicators.periods import Month
 from storage.models import (
     Appointment,
     AppointmentKind,

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.events import Action, Event, typed
 from services.conversations.runtime import Turn, handle_event
-from services.conversations.survey_chat import open_survey
+from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
 from services.trajectories.lifecycle import close_trajectory
 from storage.models import Guardianship, Person, Role, SurveyInvitation
 from tests.support.factories import NOW, add_mentorship, add_person, add_school, add_trajectory
+from tests.support.units import unit
 
 
 @dataclass
@@ -69,9 +70,7 @@ async def survey_world(
         trajectory = await add_trajectory(session, mentor, student)
     if close:
         async with factory() as session:
-            await close_trajectory(
-                session=session, actor=zoco, trajectory_id=trajectory.id, now=now
-            )
+            await unit(session, close_trajectory, actor=zoco, trajectory_id=trajectory.id, now=now)
     return SurveyWorld(zoco, mentor, student, parents, trajectory.id)
 
 
@@ -113,25 +112,27 @@ class Respondent:
         self.turn: Turn | None = None
 
     async def open(self) -> Turn:
-        async with self.factory() as session:
-            self.turn = await open_survey(
-                session=session,
-                person=self.person,
-                invitation_id=self.invitation_id,
-                now=self.now,
-            )
+        # As the channels do: a refusal commits first (a run that can no longer be sent ends).
+        self.turn = await unit(
+            self.factory,
+            open_survey,
+            commit_on=SURVEY_REFUSALS,
+            person=self.person,
+            invitation_id=self.invitation_id,
+            now=self.now,
+        )
         return self.turn
 
     async def send(self, event: Event) -> Turn:
         assert self.turn is not None
-        async with self.factory() as session:
-            self.turn = await handle_event(
-                session=session,
-                person=self.person,
-                flow_id=self.turn.flow,
-                event=event,
-                now=self.now,
-            )
+        self.turn = await unit(
+            self.factory,
+            handle_event,
+            person=self.person,
+            flow_id=self.turn.flow,
+            event=event,
+            now=self.now,
+        )
         return self.turn
 
     async def choose(self, code: str) -> Turn:

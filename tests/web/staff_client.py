@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import App, build_app
 from bot.config import Settings
 from services.accounts.people import get_person_by_external_id
-from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.accounts.staff_accounts import create_staff_account, hash_password
 from services.demo.school import DEMO_PASSWORD, create_demo_data
 from services.referrals.submission import submit_referral
 from storage.models import AuditLog, Person, QueueItem, Role, School
 from tests.support.factories import NOW, add_mentorship, add_person, add_school, draft
+from tests.support.units import unit
 from web.app import create_web_app
 
 #: The password of the second school's accounts (as the demo school's: a test fixture).
@@ -93,7 +94,7 @@ async def build_world(app: App, clock: Clock) -> StaffWorld:
     """The demo school (with its web accounts) and a referral of Noor Bremhorst (lln02) by
     mentor1; a second school with its own care coordinator, coach and a referral."""
     async with app.sessions() as session:
-        await create_demo_data(session=session, if_empty=True)
+        await unit(session, create_demo_data, if_empty=True)
     async with app.sessions() as session, session.begin():
         demo = await session.scalar(select(School).where(School.code == "demo"))
         assert demo is not None
@@ -108,7 +109,7 @@ async def build_world(app: App, clock: Clock) -> StaffWorld:
         await add_mentorship(session, other_mentor, other_student)
         password_hash = hash_password(OTHER_PASSWORD)
         for person, username in ((other_zoco, "zoco-zuid"), (other_coach, "coach-zuid")):
-            await create_staff_account_in_transaction(
+            await create_staff_account(
                 session=session,
                 person=person,
                 username=username,

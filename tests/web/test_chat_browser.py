@@ -24,6 +24,7 @@ from bot.config import Settings
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
 from services.accounts.invites import create_invite
+from services.kernel.uow import run_unit_of_work
 from services.queue.listing import list_queue
 from storage.models import (
     Appointment,
@@ -203,7 +204,7 @@ async def test_a_parent_answers_the_exit_questionnaire_in_arabic_by_tapping(
         zoco = await db.get(Person, world.zoco_id)
     assert zoco is not None
     async with sessions() as db:
-        queue = await list_queue(session=db, viewer=zoco)
+        queue = await run_unit_of_work(db, lambda s: list_queue(session=s, viewer=zoco))
     assert [entry.kind for entry in queue].count(QueueKind.EXIT_SURVEY) == 2
     async with sessions() as db:
         completed = list(

@@ -1,6 +1,6 @@
 """Indicator tables, SVG charts, CSV and XLSX from a report built by hand (no database).
 
-The report below is what `services.indicators.figures` returns; its figures are arbitrary but fixed,
+The report below is what `services.indicators.views` returns; its figures are arbitrary but fixed,
 so every expected text can be read off it.
 """
 
@@ -16,11 +16,11 @@ from babel import Locale
 from openpyxl import load_workbook
 
 from dialogs.i18n import Catalogs
-from services.indicators.figures import (
+from services.indicators.periods import Month
+from services.indicators.report import (
     Figure,
     Indicator,
     IndicatorReport,
-    Month,
     MonthFigures,
     SchoolIndicators,
 )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.config import Settings
-from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.accounts.staff_accounts import create_staff_account, hash_password
 from storage.models import Person
 from tests.support.indicator_world import NOW, IndicatorWorld, build_indicator_world
 from tests.web.test_chat_browser import CHROMIUM
@@ -41,7 +41,7 @@ async def world(session_factory: async_sessionmaker[AsyncSession]) -> IndicatorW
         for person, username in ((world.coordinator, "zoco"), (world.viewer, "viewer")):
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            await create_staff_account_in_transaction(
+            await create_staff_account(
                 session=session,
                 person=fresh,
                 username=username,

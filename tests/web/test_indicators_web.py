@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.config import Settings
-from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
-from services.accounts.web_sessions import start_session_in_transaction
+from services.accounts.staff_accounts import create_staff_account, hash_password
+from services.accounts.web_sessions import start_session
 from storage.models import AuditLog, Person, StaffAccount
 from tests.support.indicator_world import NOW, IndicatorWorld, build_indicator_world
 from web.app import create_web_app
@@ -84,7 +84,7 @@ class Site:
                 async with self.session_factory() as session, session.begin():
                     account = await session.get(StaffAccount, self.accounts[username].id)
                     assert account is not None
-                    started = await start_session_in_transaction(
+                    started = await start_session(
                         session=session,
                         account=account,
                         method="test",
@@ -108,7 +108,7 @@ async def _accounts(
         ):
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            accounts[username] = await create_staff_account_in_transaction(
+            accounts[username] = await create_staff_account(
                 session=session,
                 person=fresh,
                 username=username,

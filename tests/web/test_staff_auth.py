@@ -117,7 +117,7 @@ async def test_a_session_expires(demo: StaffWorld, browsers: BrowserFactory) -> 
 async def test_a_login_link_works_once(demo: StaffWorld, browsers: BrowserFactory) -> None:
     async with demo.app.sessions() as session:
         zoco = await session.get_one(Person, demo.ids["zoco"])
-    async with demo.app.sessions() as session:
+    async with demo.app.sessions() as session, session.begin():
         token = await create_login_link(session=session, person=zoco, now=demo.clock())
     phone = await browsers()
     # Opening the link (a preview, a prefetch) does not spend it; the confirmation does.
@@ -142,7 +142,7 @@ async def test_a_login_link_expires_after_ten_minutes(
 ) -> None:
     async with demo.app.sessions() as session:
         coach = await session.get_one(Person, demo.ids["coach"])
-    async with demo.app.sessions() as session:
+    async with demo.app.sessions() as session, session.begin():
         token = await create_login_link(session=session, person=coach, now=demo.clock())
     demo.clock.advance(LOGIN_LINK_TTL + timedelta(seconds=1))
     late = await browsers()

@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from services.accounts.people import get_person_by_external_id
-from services.appointments.api import AppointmentKind, BookingRequested, book
-from services.appointments.defaults import install_defaults_in_transaction
+from services.appointments.booking import book
+from services.appointments.defaults import install_defaults
 from services.appointments.notices import TIMEOUT_DECIDED
+from services.appointments.timeout_requests import BookingRequested
+from services.kernel.uow import run_unit_of_work
 from storage.models import (
     Appointment,
+    AppointmentKind,
     Outbox,
     Person,
     QueueDecision,
@@ -36,7 +39,7 @@ async def _request(demo: StaffWorld, *, in_plan: bool) -> int:
     """Bram (lln13) asks for a time-out on Monday 13:30 (a time the grid offers): outside his
     plan, or above a cap of zero per week. Nothing is booked; the request waits in the queue."""
     async with demo.app.sessions() as session, session.begin():
-        await install_defaults_in_transaction(session=session, school_id=demo.school_id)
+        await install_defaults(session=session, school_id=demo.school_id)
         school = await session.get_one(School, demo.school_id)
 
         async def person(external_id: str) -> Person:
@@ -55,13 +58,16 @@ async def _request(demo: StaffWorld, *, in_plan: bool) -> int:
             timeouts_per_week=0,
         )
     async with demo.app.sessions() as session:
-        outcome = await book(
-            session=session,
-            actor=student,
-            student_id=student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=ASKED_FOR,
-            now=NOW,
+        outcome = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=student,
+                student_id=student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=ASKED_FOR,
+                now=NOW,
+            ),
         )
     assert isinstance(outcome, BookingRequested)
     return outcome.queue_item_id

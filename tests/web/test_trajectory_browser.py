@@ -19,6 +19,7 @@ from services.accounts.schools import find_school
 from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import LogbookEntry, SurveyInvitation, Trajectory, TrajectoryStatus
 from tests.support.factories import add_trajectory
+from tests.support.units import unit
 from tests.web.test_chat_browser import CHROMIUM
 from tests.web.test_chat_browser import live_server as _live_server
 
@@ -34,7 +35,7 @@ async def trajectory_id(engine: AsyncEngine, session: AsyncSession) -> int:
     """The demo school with an accepted referral of lln02 (Noor): a planned trajectory that
     has no plan yet (the plan follows the intake)."""
     del engine
-    await create_demo_data(session=session, if_empty=True)
+    await unit(session, create_demo_data, if_empty=True)
     async with session.begin():
         school = await find_school(session=session, code="demo")
         mentor = await get_person_by_external_id(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.accounts.staff_accounts import create_staff_account_in_transaction, hash_password
+from services.accounts.staff_accounts import create_staff_account, hash_password
 from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import (
     AuditLog,
@@ -25,6 +25,7 @@ from storage.models import (
     TrajectoryStatus,
 )
 from tests.support.factories import NOW, add_person, add_school, add_trajectory
+from tests.support.units import unit
 from tests.web.chat_client import ChatApp, ChatUser, Page, chat_app
 
 CLOCK = NOW + timedelta(hours=1)  # Monday 2 March 2026, 10:30 UTC
@@ -42,7 +43,7 @@ async def world(engine: AsyncEngine, session: AsyncSession) -> World:
     """The demo school with a trajectory of lln02 (Noor) whose interim evaluation (27 February)
     was not held; another school with its own coach account."""
     del engine
-    await create_demo_data(session=session, if_empty=True)
+    await unit(session, create_demo_data, if_empty=True)
     async with session.begin():
         school = await find_school(session=session, code="demo")
         people = {}
@@ -62,7 +63,7 @@ async def world(engine: AsyncEngine, session: AsyncSession) -> World:
         session.add(evaluation)
         elsewhere = await add_school(session, "elders")
         stranger = await add_person(session, elsewhere, "c9", Role.COACH, Role.CARE_COORDINATOR)
-        await create_staff_account_in_transaction(
+        await create_staff_account(
             session=session,
             person=stranger,
             username="elders-coach",

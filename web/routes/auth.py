@@ -26,6 +26,7 @@ from web.deps import (
     CsrfProtected,
     FormCsrfProtected,
     SessionDep,
+    UnitOfWorkDep,
     WebDep,
     optional_staff,
 )
@@ -89,8 +90,9 @@ async def login(
     if not username or not password or len(password) > PASSWORD_MAX:
         outcome_status, locked_until, started = LoginStatus.INVALID, None, None
     else:
+        # Two units of work in the request's session, the password checked between them.
         outcome = await log_in(
-            session=session,
+            sessions=session,
             username=username,
             password=password,
             now=web.now(),
@@ -125,11 +127,11 @@ async def login(
     )
 
 
-async def logout(*, request: Request, web: WebDep, session: SessionDep) -> Response:
+async def logout(*, request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """End the session (the form carries the session's CSRF token)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await end_session(session=session, token=token, now=web.now())
+        await uow(lambda s: end_session(session=s, token=token, now=web.now()))
     response = RedirectResponse("/login", status_code=303)
     delete_cookie(response, SESSION_COOKIE, secure=web.cookies_secure)
     return response
@@ -141,12 +143,12 @@ async def login_link_page(*, request: Request, web: WebDep, token: str) -> Respo
 
 
 async def login_with_link(
-    *, request: Request, web: WebDep, session: SessionDep, token: str
+    *, request: Request, web: WebDep, uow: UnitOfWorkDep, token: str
 ) -> Response:
     """Spend the link and log in; a link used before, expired or unknown is refused."""
     try:
-        started = await redeem_login_link(
-            session=session, token=token, now=web.now(), ttl=web.session_ttl
+        started = await uow(
+            lambda s: redeem_login_link(session=s, token=token, now=web.now(), ttl=web.session_ttl)
         )
     except LoginLinkInvalid:
         return render_page(

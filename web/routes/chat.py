@@ -21,7 +21,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
@@ -30,7 +29,7 @@ from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
 from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
-from services.conversations.survey_chat import open_survey
+from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
 from services.conversations.web_chat import (
     WEB_CHAT_TTL,
     ChatLinkInvalid,
@@ -50,9 +49,9 @@ from services.conversations.web_chat import (
     set_flash,
 )
 from services.kernel.errors import NotAllowed
-from services.surveys.lifecycle import SurveyUnavailable
+from services.surveys.invitations import SurveyUnavailable
 from web.chat_render import render_messages, render_question, transcript
-from web.deps import FormCsrfProtected, SessionDep, WebDep
+from web.deps import FormCsrfProtected, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import CSRF_REFUSED
 from web.nav import NavItem
 from web.pages import form_page, render_page
@@ -101,10 +100,10 @@ LEFT = Text.of(N_("You have closed the chat on this device. Your answers are sav
 # -- personal links ------------------------------------------------------------------------
 
 
-async def link_page(request: Request, web: WebDep, session: SessionDep, token: str) -> Response:
+async def link_page(request: Request, web: WebDep, uow: UnitOfWorkDep, token: str) -> Response:
     """The confirmation page of a personal link (GET does not use the link)."""
     try:
-        link = await inspect_chat_link(session=session, token=token, now=web.now())
+        link = await uow(lambda s: inspect_chat_link(session=s, token=token, now=web.now()))
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
     return form_page(
@@ -117,11 +116,11 @@ async def link_page(request: Request, web: WebDep, session: SessionDep, token: s
     )
 
 
-async def open_link(request: Request, web: WebDep, session: SessionDep, token: str) -> Response:
+async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: str) -> Response:
     """Use the personal link: open the chat in this browser and go to it."""
     now = web.now()
     try:
-        opened = await redeem_chat_link(session=session, token=token, now=now)
+        opened = await uow(lambda s: redeem_chat_link(session=s, token=token, now=now))
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
     response = RedirectResponse(BACK_TO_CHAT, status_code=303)
@@ -136,9 +135,9 @@ async def open_link(request: Request, web: WebDep, session: SessionDep, token: s
     delete_cookie(response, FORM_COOKIE, secure=web.cookies_secure)
     if opened.survey_invitation_id is not None:
         # A questionnaire's link opens (or resumes) that questionnaire straight away.
-        chat = await resolve_chat_session(session=session, token=opened.token, now=now)
+        chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
         if chat is not None:
-            await _open_survey(session, web, chat, opened.survey_invitation_id)
+            await _open_survey(uow, web, chat, opened.survey_invitation_id)
     return response
 
 
@@ -171,15 +170,17 @@ class _Menu:
         return next((e for e in self.entries if e.key == key), None)
 
 
-async def chat_page(request: Request, web: WebDep, session: SessionDep) -> Response:
+async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """The chat: earlier answers, what the last action answered, the current question."""
     now = web.now()
-    chat = await _chat(request, web, session, take_flash=True)
+    chat = await _chat(request, web, uow, take_flash=True)
     if chat is None:
         return _no_session(request)
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await chat_menu(session=session, chat=chat, now=now))
-    current = await current_conversation(session=session, chat=chat, allowed=menu.allowed, now=now)
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)))
+    current = await uow(
+        lambda s: current_conversation(session=s, chat=chat, allowed=menu.allowed, now=now)
+    )
     flash = chat.flash or Flash()
     question = history = None
     if current is not None:
@@ -207,112 +208,113 @@ async def chat_page(request: Request, web: WebDep, session: SessionDep) -> Respo
 async def start_flow(
     request: Request,
     web: WebDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     entry: Annotated[str, Form()] = "",
 ) -> Response:
     """Start (or resume) a flow of the menu; only an entry the server derives itself counts."""
-    chat = await _posted_chat(request, web, session)
+    chat = await _posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
     chosen = menu.entry(entry)
     if chosen is None:
         log.info("web chat: menu entry refused for person %s", chat.person.id)
-        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog)
         return _back()
     invitation = chosen.preset.get(SURVEY_INVITATION)
     if chosen.flow_id in RESPONDENT_OF_FLOW and invitation is not None:
-        await _open_survey(session, web, chat, int(invitation))
+        await _open_survey(uow, web, chat, int(invitation))
         return _back()
+    flow_id = chosen.flow_id
     try:
-        turn = await open_flow(
-            session=session, person=chat.person, flow_id=chosen.flow_id, now=web.now()
+        turn = await uow(
+            lambda s: open_flow(session=s, person=chat.person, flow_id=flow_id, now=web.now())
         )
     except NotAllowed as refusal:
-        await _flash(session, chat, [_notice(refusal.reason)], catalog)
+        await _flash(uow, chat, [_notice(refusal.reason)], catalog)
         return _back()
-    await _flash(session, chat, turn.replies, catalog)
+    await _flash(uow, chat, turn.replies, catalog)
     return _back()
 
 
 async def press(
     request: Request,
     web: WebDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     flow: Annotated[str, Form()] = "",
     payload: Annotated[str, Form()] = "",
 ) -> Response:
     """A button of the current question."""
-    chat = await _posted_chat(request, web, session)
+    chat = await _posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
     event = Event.decode(payload)
-    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
     if event is None or flow not in menu.allowed:
         # A forged or foreign button: refuse kindly, reveal nothing, show the current question.
         log.info("web chat: button refused for person %s", chat.person.id)
-        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog)
         return _back()
-    turn = await _advance(session, web, chat, flow, event, catalog=catalog)
+    turn = await _advance(uow, web, chat, flow, event, catalog=catalog)
     if turn is not None:
-        await _flash(session, chat, turn.replies, catalog)
+        await _flash(uow, chat, turn.replies, catalog)
     return _back()
 
 
 async def answer_text(
     request: Request,
     web: WebDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     flow: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """A typed answer (free text, a date, part of a name to search)."""
-    chat = await _posted_chat(request, web, session)
+    chat = await _posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await chat_menu(session=session, chat=chat, now=web.now()))
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
     if flow not in menu.allowed:
         log.info("web chat: typed answer refused for person %s", chat.person.id)
-        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog, draft=text)
+        await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog, draft=text)
         return _back()
-    turn = await _advance(session, web, chat, flow, typed(text), catalog=catalog)
+    turn = await _advance(uow, web, chat, flow, typed(text), catalog=catalog)
     if turn is not None:
         accepted = turn.finished or any(r.kind is ReplyKind.ANSWERED for r in turn.replies)
         refused = any(r.kind is ReplyKind.NOTICE for r in turn.replies)
         # A refused answer goes back into the box, so nothing typed is lost.
         draft = text if refused and not accepted else None
-        await _flash(session, chat, turn.replies, catalog, draft=draft)
+        await _flash(uow, chat, turn.replies, catalog, draft=draft)
     return _back()
 
 
 async def choose_language(
     request: Request,
     web: WebDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the person's language, as /taal does, and show the chat in it."""
-    chat = await _posted_chat(request, web, session)
+    chat = await _posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     if code in LANGUAGES:
-        await set_chat_language(session=session, chat=chat, language=code)
+        await uow(lambda s: set_chat_language(session=s, chat=chat, language=code))
         catalog = web.catalog(code)
         chosen = Text.of(N_("Language: {language} ✓"), language=Text.raw(LANGUAGE_NAMES[code]))
-        await _flash(session, chat, [_notice(chosen)], catalog)
+        await _flash(uow, chat, [_notice(chosen)], catalog)
     return _back()
 
 
-async def leave(request: Request, web: WebDep, session: SessionDep) -> Response:
+async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """Close the chat on this device (the answers stay saved)."""
-    chat = await _posted_chat(request, web, session)
+    chat = await _posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     token = request.cookies.get(CHAT_COOKIE, "")
-    await end_chat_session(session=session, token=token, now=web.now())
+    await uow(lambda s: end_chat_session(session=s, token=token, now=web.now()))
     response = render_page(
         request,
         "chat/message.html",
@@ -329,23 +331,23 @@ async def leave(request: Request, web: WebDep, session: SessionDep) -> Response:
 
 
 async def _chat(
-    request: Request, web: Web, session: AsyncSession, *, take_flash: bool = False
+    request: Request, web: Web, uow: UnitOfWork, *, take_flash: bool = False
 ) -> ChatSession | None:
     token = request.cookies.get(CHAT_COOKIE)
     if not token:
         return None
-    return await resolve_chat_session(
-        session=session, token=token, now=web.now(), take_flash=take_flash
+    return await uow(
+        lambda s: resolve_chat_session(session=s, token=token, now=web.now(), take_flash=take_flash)
     )
 
 
-async def _posted_chat(request: Request, web: Web, session: AsyncSession) -> ChatSession | Response:
+async def _posted_chat(request: Request, web: Web, uow: UnitOfWork) -> ChatSession | Response:
     """The chat a form was posted in, or the page that refuses the post.
 
     Every POST of the chat needs the session cookie (401 otherwise) and the session's CSRF
     token in the form (403 otherwise).
     """
-    chat = await _chat(request, web, session)
+    chat = await _chat(request, web, uow)
     if chat is None:
         return _no_session(request)
     if not tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD)):
@@ -382,7 +384,7 @@ def _notice(text: Text) -> Reply:
 
 
 async def _flash(
-    session: AsyncSession,
+    uow: UnitOfWork,
     chat: ChatSession,
     replies: tuple[Reply, ...] | list[Reply],
     catalog: Catalog,
@@ -390,23 +392,28 @@ async def _flash(
     draft: str | None = None,
 ) -> None:
     messages = tuple((b.kind, b.text) for b in render_messages(replies, catalog))
-    await set_flash(session=session, session_id=chat.session_id, flash=Flash(messages, draft))
+    flash = Flash(messages, draft)
+    await uow(lambda s: set_flash(session=s, session_id=chat.session_id, flash=flash))
 
 
-async def _open_survey(session: AsyncSession, web: Web, chat: ChatSession, invitation: int) -> None:
+async def _open_survey(uow: UnitOfWork, web: Web, chat: ChatSession, invitation: int) -> None:
     catalog = web.catalog(chat.person.language)
     try:
-        turn = await open_survey(
-            session=session, person=chat.person, invitation_id=invitation, now=web.now()
+        # A refusal commits first: a run that can no longer be sent stays ended.
+        turn = await uow(
+            lambda s: open_survey(
+                session=s, person=chat.person, invitation_id=invitation, now=web.now()
+            ),
+            commit_on=SURVEY_REFUSALS,
         )
     except SurveyUnavailable as unavailable:
-        await _flash(session, chat, [_notice(unavailable.reason)], catalog)
+        await _flash(uow, chat, [_notice(unavailable.reason)], catalog)
         return
-    await _flash(session, chat, turn.replies, catalog)
+    await _flash(uow, chat, turn.replies, catalog)
 
 
 async def _advance(
-    session: AsyncSession,
+    uow: UnitOfWork,
     web: Web,
     chat: ChatSession,
     flow_id: str,
@@ -418,26 +425,31 @@ async def _advance(
     try:
         get_flow(flow_id)
     except KeyError:
-        await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+        await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog)
         return None
     for attempt in (1, 2):
         try:
-            return await handle_event(
-                session=session, person=chat.person, flow_id=flow_id, event=event, now=web.now()
+            # One unit of work per try: a lost race rolls back whole before the next.
+            return await uow(
+                lambda s: handle_event(
+                    session=s, person=chat.person, flow_id=flow_id, event=event, now=web.now()
+                )
             )
         except NotAllowed:
             log.info("web chat: flow %s refused for person %s", flow_id, chat.person.id)
-            await _flash(session, chat, [_notice(BUTTON_REFUSED)], catalog)
+            await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog)
             return None
         except ConcurrentUpdateError:
             if attempt == 2:
                 # Two presses at once: the other one counted; show the question as it is now.
-                return await handle_event(
-                    session=session,
-                    person=chat.person,
-                    flow_id=flow_id,
-                    event=Event(Action.RESUME),
-                    now=web.now(),
+                return await uow(
+                    lambda s: handle_event(
+                        session=s,
+                        person=chat.person,
+                        flow_id=flow_id,
+                        event=Event(Action.RESUME),
+                        now=web.now(),
+                    )
                 )
     return None
 

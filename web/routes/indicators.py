@@ -11,9 +11,8 @@
 =================================  =========================================================
 
 The period comes as ``?from=2026-01&to=2026-03`` (months; default: the last six months). Every
-request goes through `services.indicators.figures`, which checks the role again from the database
-and
-writes the audit trail (who, which period, page or which export); a refused one is a 403.
+request goes through `services.indicators.views`, which checks the role again from the database
+and writes the audit trail (who, which period, page or which export); a refused one is a 403.
 """
 
 from __future__ import annotations
@@ -27,14 +26,11 @@ from fastapi.responses import Response
 
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
-from services.indicators.figures import (
-    IndicatorOutput,
-    IndicatorReport,
-    Month,
-    partnership_indicators,
-    school_indicators,
-)
+from services.indicators.periods import Month
+from services.indicators.report import IndicatorOutput, IndicatorReport
+from services.indicators.views import partnership_indicators, school_indicators
 from services.kernel.errors import InputInvalid, NotAllowed
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person, Role
 from web.deps import SessionDep, Staff, WebDep, staff_with
 from web.errors import Forbidden
@@ -114,13 +110,16 @@ async def _report(
     output: IndicatorOutput,
 ) -> IndicatorReport:
     try:
-        return await query(
-            session=session,
-            viewer=staff.person,
-            first=first,
-            last=last,
-            now=web.now(),
-            output=output,
+        return await run_unit_of_work(
+            session,
+            lambda unit: query(
+                session=unit,
+                viewer=staff.person,
+                first=first,
+                last=last,
+                now=web.now(),
+                output=output,
+            ),
         )
     except NotAllowed as refused:
         raise Forbidden from refused

@@ -1,12 +1,13 @@
 """The care coordinator's queue and the referral page with its actions.
 
-Every read and change goes through `services.queue.listing` / `services.queue.actions`, which
-authorize
+Every read and change goes through `services.queue` (listing, referral_view, decisions, notes),
+in one unit of work each (`web.deps.UnitOfWork`); the services authorize
 the person from the database and write the audit trail (``queue.view``, ``referral.view``,
 ``queue.take``, …). A referral of another school and an unknown id give the same 404.
 After a successful action the browser is redirected to the referral (POST-redirect-GET) with
 ``?done=<action>``; a refused one shows the page again with the reason next to the form and
-the typed text kept.
+the typed text kept. The actions shown are `ReferralView.actions`
+(`services.queue.rules.allowed_actions`), the rule the services enforce and Telegram renders.
 """
 
 from __future__ import annotations
@@ -19,24 +20,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue.actions import (
-    DECLINE_REASON_MAX,
-    NOTE_MAX,
-    ReferralView,
+from services.queue.decisions import (
     accept_for_intake,
-    add_note,
     decline,
     mark_for_care_team,
-    open_referral,
     resume_analysis,
     take_in_analysis,
 )
 from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.queue.notes import add_note
+from services.queue.referral_view import ReferralView, open_referral
+from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
@@ -52,7 +50,15 @@ from storage.models import (
     Urgency,
 )
 from web import labels
-from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, StaffDep, WebDep
+from web.deps import (
+    CoordinatorDep,
+    CsrfProtected,
+    Staff,
+    StaffDep,
+    UnitOfWork,
+    UnitOfWorkDep,
+    WebDep,
+)
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import render_page
@@ -110,7 +116,7 @@ async def queue_page(
     *,
     request: Request,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     status: str = "open",
     kind: str = "",
     assignee: str = "any",
@@ -119,7 +125,9 @@ async def queue_page(
     """Every item with kind, status, assignee and age; filters; counts per status."""
     filters = _filters(status, kind, assignee, urgency)
     try:
-        overview = await queue_overview(session=session, viewer=staff.person, filters=filters)
+        overview = await uow(
+            lambda s: queue_overview(session=s, viewer=staff.person, filters=filters),
+        )
     except NotAllowed as refused:
         raise NotAvailable from refused
     return render_page(
@@ -225,7 +233,7 @@ class _Call:
     request: Request
     web: Web
     staff: Staff
-    session: AsyncSession
+    uow: UnitOfWork
 
 
 async def _referral_page(
@@ -242,9 +250,11 @@ async def _referral_page(
     note_problem: Text | None = None,
     done: str = "",
 ) -> Response:
-    request, web, staff, session = call.request, call.web, call.staff, call.session
+    request, web, staff, uow = call.request, call.web, call.staff, call.uow
     try:
-        view = await open_referral(session=session, viewer=staff.person, queue_item_id=item_id)
+        view = await uow(
+            lambda s: open_referral(session=s, viewer=staff.person, queue_item_id=item_id),
+        )
     except NotAllowed as refused:
         raise NotAvailable from refused
     now = web.now()
@@ -262,7 +272,7 @@ async def _referral_page(
             closed_at=view.decided_at,
             now=now,
         ),
-        actions=_actions(view) if view.coordinator_view else set(),
+        actions=view.actions,
         error=error,
         done=Text.of(DONE[done]) if done in DONE else None,
         plan=plan or PlanForm.proposed(view, _today(now)),
@@ -281,40 +291,23 @@ async def _referral_page(
     )
 
 
-def _actions(view: ReferralView) -> set[str]:
-    """The actions the item's state allows (the services decide again)."""
-    waits_for_care_team = (
-        view.status is QueueStatus.WAITING
-        and view.waiting_reason is not None
-        and view.waiting_reason.value == "care_team"
-    )
-    found = {"note"}
-    if view.status is QueueStatus.NEW:
-        found |= {"take", "care_team", "decline"}
-    if view.status is QueueStatus.IN_PROGRESS:
-        found |= {"care_team", "accept", "decline"}
-    if waits_for_care_team:
-        found |= {"resume", "accept", "decline"}
-    return found
-
-
 async def referral_page(
     *,
     request: Request,
     web: WebDep,
     staff: StaffDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     done: str = "",
 ) -> Response:
     """A referral with all its fields, history, notes and the actions its state allows.
 
     Open to the school's care coordinators, and read-only to its coaches once accepted
-    (`services.queue.actions.open_referral` decides).
+    (`services.queue.referral_view.open_referral` decides).
     """
     if not staff.has_role(Role.CARE_COORDINATOR, Role.COACH):
         raise NotAvailable
-    return await _referral_page(_Call(request, web, staff, session), item_id, done=done)
+    return await _referral_page(_Call(request, web, staff, uow), item_id, done=done)
 
 
 def _done(item_id: int, action: str) -> Response:
@@ -325,43 +318,42 @@ StateAction = Callable[..., Awaitable[object]]
 
 
 async def _state_action(call: _Call, item_id: int, action: StateAction, name: str) -> Response:
-    request, web, staff, session = call.request, call.web, call.staff, call.session
+    request, web, staff, uow = call.request, call.web, call.staff, call.uow
     try:
-        await action(session=session, actor=staff.person, queue_item_id=item_id, now=web.now())
+        now = web.now()
+        await uow(
+            lambda s: action(session=s, actor=staff.person, queue_item_id=item_id, now=now),
+        )
     except NotAllowed as refused:
         raise NotAvailable from refused
     except InvalidTransition as refused:
         return await _referral_page(
-            _Call(request, web, staff, session), item_id, status_code=409, error=refused.reason
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
         )
     return _done(item_id, name)
 
 
 async def take(
-    *, request: Request, web: WebDep, staff: CoordinatorDep, session: SessionDep, item_id: int
+    *, request: Request, web: WebDep, staff: CoordinatorDep, uow: UnitOfWorkDep, item_id: int
 ) -> Response:
     """Take a new referral in analysis."""
-    return await _state_action(
-        _Call(request, web, staff, session), item_id, take_in_analysis, "take"
-    )
+    return await _state_action(_Call(request, web, staff, uow), item_id, take_in_analysis, "take")
 
 
 async def care_team(
-    *, request: Request, web: WebDep, staff: CoordinatorDep, session: SessionDep, item_id: int
+    *, request: Request, web: WebDep, staff: CoordinatorDep, uow: UnitOfWorkDep, item_id: int
 ) -> Response:
     """Put the referral on the care team's (ZAT's) agenda."""
     return await _state_action(
-        _Call(request, web, staff, session), item_id, mark_for_care_team, "care_team"
+        _Call(request, web, staff, uow), item_id, mark_for_care_team, "care_team"
     )
 
 
 async def resume(
-    *, request: Request, web: WebDep, staff: CoordinatorDep, session: SessionDep, item_id: int
+    *, request: Request, web: WebDep, staff: CoordinatorDep, uow: UnitOfWorkDep, item_id: int
 ) -> Response:
     """The care team has advised: back in analysis."""
-    return await _state_action(
-        _Call(request, web, staff, session), item_id, resume_analysis, "resume"
-    )
+    return await _state_action(_Call(request, web, staff, uow), item_id, resume_analysis, "resume")
 
 
 async def accept(
@@ -369,7 +361,7 @@ async def accept(
     request: Request,
     web: WebDep,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     goals: Annotated[str, Form()] = "",
     start: Annotated[str, Form()] = "",
@@ -391,21 +383,24 @@ async def accept(
     plan, problems = form.parse()
     if plan is None:
         return await _referral_page(
-            _Call(request, web, staff, session),
+            _Call(request, web, staff, uow),
             item_id,
             status_code=422,
             plan=form,
             plan_problems=problems,
         )
     try:
-        await accept_for_intake(
-            session=session, actor=staff.person, queue_item_id=item_id, now=web.now(), plan=plan
+        now = web.now()
+        await uow(
+            lambda s: accept_for_intake(
+                session=s, actor=staff.person, queue_item_id=item_id, now=now, plan=plan
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
     except (InvalidTransition, InputInvalid) as refused:
         return await _referral_page(
-            _Call(request, web, staff, session),
+            _Call(request, web, staff, uow),
             item_id,
             status_code=409,
             error=refused.reason,
@@ -419,20 +414,23 @@ async def decline_referral(
     request: Request,
     web: WebDep,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Decline with a reason (kept internal)."""
     try:
-        await decline(
-            session=session, actor=staff.person, queue_item_id=item_id, reason=reason, now=web.now()
+        now = web.now()
+        await uow(
+            lambda s: decline(
+                session=s, actor=staff.person, queue_item_id=item_id, reason=reason, now=now
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
     except InputInvalid as refused:
         return await _referral_page(
-            _Call(request, web, staff, session),
+            _Call(request, web, staff, uow),
             item_id,
             status_code=422,
             decline_reason=reason,
@@ -440,7 +438,7 @@ async def decline_referral(
         )
     except InvalidTransition as refused:
         return await _referral_page(
-            _Call(request, web, staff, session), item_id, status_code=409, error=refused.reason
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
         )
     return _done(item_id, "decline")
 
@@ -450,20 +448,23 @@ async def note(
     request: Request,
     web: WebDep,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an internal note."""
     try:
-        await add_note(
-            session=session, actor=staff.person, queue_item_id=item_id, text=text, now=web.now()
+        now = web.now()
+        await uow(
+            lambda s: add_note(
+                session=s, actor=staff.person, queue_item_id=item_id, text=text, now=now
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
     except InputInvalid as refused:
         return await _referral_page(
-            _Call(request, web, staff, session),
+            _Call(request, web, staff, uow),
             item_id,
             status_code=422,
             note_text=text,

@@ -3,11 +3,11 @@
 A time-out above the week's cap or outside the plan is not booked; it waits here for a care
 coordinator of the school, who approves it (it is booked as asked) or declines it with a
 reason (internal; the student hears only that it was not approved). Every read and change goes
-through `services.appointments.api`, which authorizes the person from the database and writes the
-audit trail (``timeout.view``, ``timeout.decide``, ``appointment.book``). Another school's
-request and an unknown id give the same 404; after a decision the browser is redirected to the
-page (POST-redirect-GET) with ``?done=<action>``; a refused one shows the page again with the
-reason, the typed reason kept.
+through `services.appointments.timeout_requests`, which authorizes the person from the database
+and writes the audit trail (``timeout.view``, ``timeout.decide``, ``appointment.book``).
+Another school's request and an unknown id give the same 404; after a decision the browser is
+redirected to the page (POST-redirect-GET) with ``?done=<action>``; a refused one shows the
+page again with the reason, the typed reason kept.
 """
 
 from __future__ import annotations
@@ -17,22 +17,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.appointments.api import (
-    BookingRefused,
-    SlotTaken,
+from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.timeout_requests import (
     TimeoutRequestView,
     approve_timeout_request,
     decline_timeout_request,
     open_timeout_request,
 )
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue.actions import DECLINE_REASON_MAX
-from storage.models import QueueKind, QueueStatus, TimeoutRequestReason
+from services.queue.rules import DECLINE_REASON_MAX, allowed_actions
+from storage.models import QueueKind, TimeoutRequestReason
 from web import labels
-from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, WebDep
+from web.deps import CoordinatorDep, CsrfProtected, Staff, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import render_page
@@ -66,7 +64,7 @@ async def _page(
     *,
     request: Request,
     staff: Staff,
-    session: AsyncSession,
+    uow: UnitOfWork,
     item_id: int,
     status_code: int = 200,
     error: Text | None = None,
@@ -75,8 +73,10 @@ async def _page(
     done: str = "",
 ) -> Response:
     try:
-        view = await open_timeout_request(
-            session=session, viewer=staff.person, queue_item_id=item_id
+        view = await uow(
+            lambda session: open_timeout_request(
+                session=session, viewer=staff.person, queue_item_id=item_id
+            )
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
@@ -87,7 +87,8 @@ async def _page(
         status_code=status_code,
         view=view,
         reason=reason_text(view),
-        open=view.status is not QueueStatus.CLOSED,
+        # The rule both channels render (`services.queue.rules`): Approve / Decline while open.
+        actions=allowed_actions(kind=KIND, status=view.status),
         error=error,
         done=Text.of(DONE[done]) if done in DONE else None,
         decline_reason=decline_reason,
@@ -105,22 +106,24 @@ async def timeout_request_page(
     *,
     request: Request,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     done: str = "",
 ) -> Response:
     """The request: the student, the time asked for, why it is in the queue, the trajectory's
     time-out plan, and Approve / Decline while it is open (care coordinators of the school)."""
-    return await _page(request=request, staff=staff, session=session, item_id=item_id, done=done)
+    return await _page(request=request, staff=staff, uow=uow, item_id=item_id, done=done)
 
 
 async def approve(
-    *, request: Request, web: WebDep, staff: CoordinatorDep, session: SessionDep, item_id: int
+    *, request: Request, web: WebDep, staff: CoordinatorDep, uow: UnitOfWorkDep, item_id: int
 ) -> Response:
     """Approve: the time-out is booked as asked (the cap or plan overridden, nothing else)."""
     try:
-        await approve_timeout_request(
-            session=session, actor=staff.person, queue_item_id=item_id, now=web.now()
+        await uow(
+            lambda session: approve_timeout_request(
+                session=session, actor=staff.person, queue_item_id=item_id, now=web.now()
+            )
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
@@ -129,7 +132,7 @@ async def approve(
         return await _page(
             request=request,
             staff=staff,
-            session=session,
+            uow=uow,
             item_id=item_id,
             status_code=409,
             error=refused.reason,
@@ -142,14 +145,20 @@ async def decline(
     request: Request,
     web: WebDep,
     staff: CoordinatorDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     item_id: int,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Decline with a reason (kept internal; the student hears only that it was declined)."""
     try:
-        await decline_timeout_request(
-            session=session, actor=staff.person, queue_item_id=item_id, reason=reason, now=web.now()
+        await uow(
+            lambda session: decline_timeout_request(
+                session=session,
+                actor=staff.person,
+                queue_item_id=item_id,
+                reason=reason,
+                now=web.now(),
+            )
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
@@ -157,7 +166,7 @@ async def decline(
         return await _page(
             request=request,
             staff=staff,
-            session=session,
+            uow=uow,
             item_id=item_id,
             status_code=422,
             decline_reason=reason,
@@ -167,7 +176,7 @@ async def decline(
         return await _page(
             request=request,
             staff=staff,
-            session=session,
+            uow=uow,
             item_id=item_id,
             status_code=409,
             error=refused.reason,

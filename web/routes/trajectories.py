@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from dialogs.text import N_
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.trajectories.view import list_trajectories
 from storage.models import Role, TrajectoryStatus
 from web import labels
@@ -47,8 +48,11 @@ async def trajectory_list(
     else:
         status, statuses = "open", None
     try:
-        rows = await list_trajectories(
-            session=session, viewer=staff.person, now=web.now(), statuses=statuses
+        rows = await run_unit_of_work(
+            session,
+            lambda unit: list_trajectories(
+                session=unit, viewer=staff.person, now=web.now(), statuses=statuses
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused

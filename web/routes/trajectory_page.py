@@ -3,10 +3,11 @@ overdue flags, the plan form and closing (which starts the exit questionnaire).
 
 Open to the school's care coordinators and coaches; the plan and closing are the care
 coordinator's (the seeds: only the ZOCO decides on placement), the logbook and "evaluation
-held" are both's. Every read and change goes through `services.trajectories.view` /
-`services.trajectories.lifecycle`, which authorize from the database and write the audit trail
-(``trajectory.view``, ``trajectory.plan``, ``logbook.add``, ``trajectory.evaluation_held``,
-``trajectory.close``). Another school's trajectory and an unknown id give the same 404.
+held" are both's. Every read and change goes through `services.trajectories` (`view`,
+`logbook`, `evaluations`, `lifecycle`), one unit of work each, which authorize from the
+database and write the audit trail (``trajectory.view``, ``trajectory.plan``,
+``logbook.add``, ``trajectory.evaluation_held``, ``trajectory.close``). Another school's
+trajectory and an unknown id give the same 404.
 
 After a change the browser is redirected to the page (POST-redirect-GET) with
 ``?done=<action>``; a refused form shows the page again with the problems next to the fields
@@ -16,30 +17,27 @@ and everything typed kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.afspraken import KIND_LABELS
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.uow import run_unit_of_work
+from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
     close_trajectory,
     set_plan,
 )
-from services.trajectories.view import (
-    LOGBOOK_MAX,
-    TrajectoryPage,
-    add_logbook_entry,
-    mark_evaluation_held,
-    open_trajectory,
-    validate_logbook_text,
-)
+from services.trajectories.logbook import LOGBOOK_MAX, add_logbook_entry, validate_logbook_text
+from services.trajectories.view import TrajectoryPage, open_trajectory
 from storage.models import Role
 from web import labels
 from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, TrajectoryStaffDep, WebDep
@@ -111,8 +109,11 @@ async def _page(
     template: str = "trajectory.html",
 ) -> Response:
     try:
-        page = await open_trajectory(
-            session=session, viewer=staff.person, trajectory_id=trajectory_id, now=web.now()
+        page = await run_unit_of_work(
+            session,
+            lambda unit: open_trajectory(
+                session=unit, viewer=staff.person, trajectory_id=trajectory_id, now=web.now()
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
@@ -160,16 +161,16 @@ async def _change(
     session: SessionDep,
     trajectory_id: int,
     *,
-    change: Awaitable[object],
+    change: Callable[[AsyncSession], Awaitable[object]],
     done: str,
 ) -> Response:
-    """Await a change of the trajectory that has no form fields to keep.
+    """Run a change of the trajectory that has no form fields to keep (one unit of work).
 
     Done: back to the page with ``?done=``. Not allowed (another school's, unknown): 404. Not
     possible now (closed): the page again with why (409).
     """
     try:
-        await change
+        await run_unit_of_work(session, change)
     except NotAllowed as refused:
         raise NotAvailable from refused
     except InvalidTransition as refused:
@@ -229,12 +230,15 @@ async def save_plan(
             plan_problems=problems,
         )
     try:
-        await set_plan(
-            session=session,
-            actor=staff.person,
-            trajectory_id=trajectory_id,
-            plan=plan,
-            now=web.now(),
+        await run_unit_of_work(
+            session,
+            lambda unit: set_plan(
+                session=unit,
+                actor=staff.person,
+                trajectory_id=trajectory_id,
+                plan=plan,
+                now=web.now(),
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
@@ -266,12 +270,15 @@ async def write_logbook(
     problem = validate_logbook_text(text)
     if problem is None:
         try:
-            await add_logbook_entry(
-                session=session,
-                author=staff.person,
-                trajectory_id=trajectory_id,
-                text=text,
-                now=web.now(),
+            await run_unit_of_work(
+                session,
+                lambda unit: add_logbook_entry(
+                    session=unit,
+                    author=staff.person,
+                    trajectory_id=trajectory_id,
+                    text=text,
+                    now=web.now(),
+                ),
             )
         except NotAllowed as refused:
             raise NotAvailable from refused
@@ -318,8 +325,8 @@ async def evaluation_held(
         staff,
         session,
         trajectory_id,
-        change=mark_evaluation_held(
-            session=session,
+        change=lambda unit: mark_evaluation_held(
+            session=unit,
             actor=staff.person,
             trajectory_id=trajectory_id,
             evaluation_id=evaluation_id,
@@ -358,8 +365,8 @@ async def close(
         staff,
         session,
         trajectory_id,
-        change=close_trajectory(
-            session=session, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
+        change=lambda unit: close_trajectory(
+            session=unit, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
         ),
         done="close",
     )

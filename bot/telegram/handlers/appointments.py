@@ -4,7 +4,7 @@ request (open, approve, decline with a reason).
 
 Booking, moving and cancelling are flows (`dialogs.flows.afspraken`, run by
 `services.conversations.runtime` like every flow); this module only lists and routes. Every press is
-checked again by `services.appointments.api` against the person who pressed: the button's ids carry
+checked again by `services.appointments` against the person who pressed: the button's ids carry
 no authority.
 """
 
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
@@ -25,24 +26,28 @@ from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment
 from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    BookingRefused,
-    SlotTaken,
+from services.appointments.attendance import confirm_mentor_presence, mark_attendance
+from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.timeout_requests import (
     TimeoutRequestView,
-    appointments_on,
     approve_timeout_request,
-    confirm_mentor_presence,
-    mark_attendance,
     open_timeout_request,
-    upcoming_for,
 )
+from services.appointments.views import AppointmentView, appointments_on, upcoming_for
 from services.conversations.appointment_bindings import changeable_upcoming
 from services.conversations.runtime import flows_for, open_flow, school_today
 from services.kernel.errors import InvalidTransition, NotAllowed
-from storage.models import Person, QueueDecision, Role, TimeoutRequestReason
+from services.kernel.uow import run_unit_of_work
+from services.queue.rules import QueueAction, allowed_actions
+from storage.models import (
+    AppointmentKind,
+    AppointmentStatus,
+    Person,
+    QueueDecision,
+    QueueKind,
+    Role,
+    TimeoutRequestReason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +131,13 @@ async def on_my_appointments(
     if person is None or query.message is None:
         return
     chat_id = query.message.chat.id
-    async with app.sessions() as session, session.begin():
+
+    async def look(session: AsyncSession) -> tuple[list[tuple[AppointmentView, bool]], bool]:
         entries = await changeable_upcoming(session=session, person=person, now=datetime.now(UTC))
-        may_book = BOOK.id in [flow.id for flow in await flows_for(session=session, person=person)]
+        flows = await flows_for(session=session, person=person)
+        return entries, BOOK.id in [flow.id for flow in flows]
+
+    entries, may_book = await run_unit_of_work(app.sessions, look)
     if not entries:
         book = (
             InlineKeyboardMarkup(
@@ -181,14 +190,16 @@ async def _start_change(press: _Press) -> None:
     bot, app, person, catalog, data = press.bot, press.app, press.person, press.catalog, press.data
     chat_id = press.chat_id
     try:
-        async with app.sessions() as session:
-            turn = await open_flow(
+        turn = await run_unit_of_work(
+            app.sessions,
+            lambda session: open_flow(
                 session=session,
                 person=person,
                 flow_id=_FLOW_OF[data.action],
                 now=datetime.now(UTC),
                 preset={APPOINTMENT: str(data.appointment)},
-            )
+            ),
+        )
     except NotAllowed as refusal:
         log.info("appointment %s refused for person %s", data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
@@ -232,15 +243,16 @@ async def _mentor_show(press: _Press) -> None:
     chat_id = press.chat_id
     view = None
     if person.has_role(Role.MENTOR):
-        async with app.sessions() as session, session.begin():
-            for candidate in await upcoming_for(
-                session=session, person=person, now=datetime.now(UTC)
+        upcoming = await run_unit_of_work(
+            app.sessions,
+            lambda session: upcoming_for(session=session, person=person, now=datetime.now(UTC)),
+        )
+        for candidate in upcoming:
+            if (
+                candidate.appointment_id == data.appointment
+                and candidate.kind is AppointmentKind.INTAKE
             ):
-                if (
-                    candidate.appointment_id == data.appointment
-                    and candidate.kind is AppointmentKind.INTAKE
-                ):
-                    view = candidate
+                view = candidate
     if view is None:
         log.info("intake details refused for person %s", person.id)
         await bot.send_message(
@@ -254,15 +266,17 @@ async def _mentor_show(press: _Press) -> None:
 async def _mentor_answer(press: _Press) -> None:
     app, person, catalog, data = press.app, press.person, press.catalog, press.data
     present = data.action == YES
-    async with app.sessions() as session:
-        view = await confirm_mentor_presence(
+    view = await run_unit_of_work(
+        app.sessions,
+        lambda session: confirm_mentor_presence(
             session=session,
             mentor=person,
             appointment_id=data.appointment,
             now=datetime.now(UTC),
             present=present,
             version=data.version or None,
-        )
+        ),
+    )
     when = appointment_text(view.kind.value, view.starts_at, view.student_name)
     if present:
         text = _render(
@@ -328,8 +342,10 @@ async def on_today(
     chat_id = query.message.chat.id
     today = school_today(datetime.now(UTC))
     try:
-        async with app.sessions() as session, session.begin():
-            views = await appointments_on(session=session, coach=person, day=today)
+        views = await run_unit_of_work(
+            app.sessions,
+            lambda session: appointments_on(session=session, coach=person, day=today),
+        )
     except NotAllowed as refusal:
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
@@ -352,14 +368,16 @@ async def on_today(
 
 async def _attendance(press: _Press) -> None:
     app, person, catalog, data = press.app, press.person, press.catalog, press.data
-    async with app.sessions() as session:
-        view = await mark_attendance(
+    view = await run_unit_of_work(
+        app.sessions,
+        lambda session: mark_attendance(
             session=session,
             coach=person,
             appointment_id=data.appointment,
             attended=data.action == ATTENDED,
             now=datetime.now(UTC),
-        )
+        ),
+    )
     await _edit(press, attendance_text(view, catalog), attendance_keyboard(view, catalog))
 
 
@@ -416,10 +434,12 @@ async def on_timeout_request(
             )
             return
         if callback_data.action == APPROVE:
-            async with app.sessions() as session:
-                view = await approve_timeout_request(
+            view = await run_unit_of_work(
+                app.sessions,
+                lambda session: approve_timeout_request(
                     session=session, actor=person, queue_item_id=item, now=datetime.now(UTC)
-                )
+                ),
+            )
             await bot.send_message(
                 chat_id,
                 _render(
@@ -433,50 +453,70 @@ async def on_timeout_request(
                 ),
             )
             return
-        async with app.sessions() as session:
-            request = await open_timeout_request(session=session, viewer=person, queue_item_id=item)
+        request = await run_unit_of_work(
+            app.sessions,
+            lambda session: open_timeout_request(
+                session=session, viewer=person, queue_item_id=item
+            ),
+        )
     except (*_REFUSALS, SlotTaken) as refusal:
         log.info("time-out request %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
-    markup = None
-    if request.decision is None:
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=catalog.render(Text.of(N_("Approve and book"))),
-                        callback_data=TimeoutRequestCallback(action=APPROVE, item=item).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=catalog.render(Text.of(N_("Decline…"))),
-                        callback_data=TimeoutRequestCallback(action=DECLINE, item=item).pack(),
-                    ),
-                ]
-            ]
+    await bot.send_message(
+        chat_id,
+        timeout_request_text(request, catalog),
+        reply_markup=timeout_request_actions(request, catalog),
+    )
+
+
+#: The button of each action on a time-out request, in this order (decline asks a reason).
+_TIMEOUT_BUTTONS = (
+    (QueueAction.APPROVE_TIMEOUT, N_("Approve and book"), APPROVE),
+    (QueueAction.DECLINE_TIMEOUT, N_("Decline…"), DECLINE),
+)
+
+
+def timeout_request_actions(
+    request: TimeoutRequestView, catalog: Catalog
+) -> InlineKeyboardMarkup | None:
+    """A button for each action the request allows (`services.queue.rules.allowed_actions`,
+    the rule the services enforce and the web page renders); none once it is decided."""
+    allowed = allowed_actions(kind=QueueKind.TIMEOUT_REQUEST, status=request.status)
+    row = [
+        InlineKeyboardButton(
+            text=catalog.render(Text.of(label)),
+            callback_data=TimeoutRequestCallback(action=data, item=request.queue_item_id).pack(),
         )
-    await bot.send_message(chat_id, timeout_request_text(request, catalog), reply_markup=markup)
+        for action, label, data in _TIMEOUT_BUTTONS
+        if action in allowed
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
 async def _start_decline(
     *, bot: Bot, app: App, person: Person, catalog: Catalog, chat_id: int, item: int
 ) -> None:
     """The flow that asks the reason, preset with the item; its completion declines
-    (`services.appointments.api.decline_timeout_request_in_transaction` checks everything again).
+    (`services.appointments.timeout_requests.decline_timeout_request` checks everything again).
     """
     # Before asking for any text: the request is this person's to decide, and still open.
-    async with app.sessions() as session:
-        request = await open_timeout_request(session=session, viewer=person, queue_item_id=item)
+    request = await run_unit_of_work(
+        app.sessions,
+        lambda session: open_timeout_request(session=session, viewer=person, queue_item_id=item),
+    )
     if request.decision is not None:
         raise InvalidTransition(Text.of(N_("This request has already been decided.")))
-    async with app.sessions() as session:
-        turn = await open_flow(
+    turn = await run_unit_of_work(
+        app.sessions,
+        lambda session: open_flow(
             session=session,
             person=person,
             flow_id=TIMEOUT_DECLINE.id,
             now=datetime.now(UTC),
             preset={QUEUE_ITEM: str(item)},
-        )
+        ),
+    )
     await show_turn(bot, chat_id, turn, catalog)
 
 

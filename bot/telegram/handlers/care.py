@@ -1,12 +1,15 @@
 """The care coordinator in chat: the queue, a referral's summary, and the actions on it.
 
-Every action goes through `services.queue.actions`, which authorizes the person who pressed
-(never the button's claim) and writes the audit log.
+Every action goes through `services.queue` (one unit of work each), which authorizes the
+person who pressed (never the button's claim) and writes the audit log. The keyboard shows
+`ReferralView.actions` (`services.queue.rules.allowed_actions`): the rule the services enforce
+and the web page renders.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
@@ -30,15 +33,39 @@ from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.conversations.runtime import open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.queue.actions import ReferralView, accept_for_intake, open_referral, take_in_analysis
+from services.kernel.uow import run_unit_of_work
+from services.queue.decisions import (
+    accept_for_intake,
+    mark_for_care_team,
+    resume_analysis,
+    take_in_analysis,
+)
 from services.queue.listing import QueueEntry, list_queue
+from services.queue.referral_view import ReferralView, open_referral
+from services.queue.rules import QueueAction
 from storage.models import Person, QueueKind, QueueStatus
 
 log = logging.getLogger(__name__)
 
-OPEN, TAKE, ACCEPT, DECLINE, NOTE = "open", "take", "accept", "decline", "note"
+OPEN = "open"
+#: The button of each action (`QueueCallback.action` is the action's value), in this order.
+BUTTONS: tuple[tuple[QueueAction, str], ...] = (
+    (QueueAction.TAKE, N_("Take in analysis")),
+    (QueueAction.CARE_TEAM, N_("Mark for the care team (ZAT)")),
+    (QueueAction.RESUME, N_("Back in analysis (care team has advised)")),
+    (QueueAction.ACCEPT, N_("Accept for intake")),
+    (QueueAction.DECLINE, N_("Decline…")),
+    (QueueAction.NOTE, N_("Add a note")),
+)
 #: Actions that need typed text: they run as short flows (dialogs/flows/queue.py).
-TEXT_ACTIONS = {DECLINE: DECLINE_FLOW.id, NOTE: NOTE_FLOW.id}
+TEXT_ACTIONS = {QueueAction.DECLINE.value: DECLINE_FLOW.id, QueueAction.NOTE.value: NOTE_FLOW.id}
+#: Actions done in one press.
+STEPS: dict[str, Callable[..., Awaitable[object]]] = {
+    QueueAction.TAKE.value: take_in_analysis,
+    QueueAction.CARE_TEAM.value: mark_for_care_team,
+    QueueAction.RESUME.value: resume_analysis,
+    QueueAction.ACCEPT.value: accept_for_intake,
+}
 STATUS = {
     QueueStatus.NEW: N_("new"),
     QueueStatus.IN_PROGRESS: N_("in progress"),
@@ -63,8 +90,9 @@ async def on_queue(
     if person is None or query.message is None:
         return
     try:
-        async with app.sessions() as session:
-            entries = await list_queue(session=session, viewer=person)
+        entries = await run_unit_of_work(
+            app.sessions, lambda session: list_queue(session=session, viewer=person)
+        )
     except NotAllowed as refusal:
         await bot.send_message(query.message.chat.id, catalog.render(refusal.reason))
         return
@@ -179,26 +207,19 @@ def summary_text(view: ReferralView, catalog: Catalog) -> str:
 
 
 def actions(view: ReferralView, catalog: Catalog) -> InlineKeyboardMarkup | None:
-    """The actions that fit the item's status."""
-    buttons = []
-    if view.status is QueueStatus.NEW:
-        buttons.append((N_("Take in analysis"), TAKE))
-    if view.status is QueueStatus.IN_PROGRESS:
-        buttons.append((N_("Accept for intake"), ACCEPT))
-    if view.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
-        buttons.append((N_("Decline…"), DECLINE))
-    buttons.append((N_("Add a note"), NOTE))
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=catalog.render(Text.of(label)),
-                    callback_data=QueueCallback(action=action, item=view.queue_item_id).pack(),
-                )
-            ]
-            for label, action in buttons
+    """A button for each action the item allows (`ReferralView.actions`); none for a reader."""
+    allowed = view.actions
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=catalog.render(Text.of(label)),
+                callback_data=QueueCallback(action=action.value, item=view.queue_item_id).pack(),
+            )
         ]
-    )
+        for action, label in BUTTONS
+        if action in allowed
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 async def on_item(
@@ -214,38 +235,38 @@ async def on_item(
     await query.answer()
     if person is None or query.message is None:
         return
-    chat_id = query.message.chat.id
+    chat_id, item = query.message.chat.id, callback_data.item
     now = datetime.now(UTC)
     try:
         if callback_data.action in TEXT_ACTIONS:
+            flow_id = TEXT_ACTIONS[callback_data.action]
             # Check the item is this person's to act on before asking for any text.
-            async with app.sessions() as session:
-                await open_referral(
-                    session=session, viewer=person, queue_item_id=callback_data.item
-                )
-            async with app.sessions() as session:
-                turn = await open_flow(
+            await run_unit_of_work(
+                app.sessions,
+                lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
+            )
+            turn = await run_unit_of_work(
+                app.sessions,
+                lambda session: open_flow(
                     session=session,
                     person=person,
-                    flow_id=TEXT_ACTIONS[callback_data.action],
+                    flow_id=flow_id,
                     now=now,
-                    preset={QUEUE_ITEM: str(callback_data.item)},
-                )
+                    preset={QUEUE_ITEM: str(item)},
+                ),
+            )
             await show_turn(bot, chat_id, turn, catalog)
             return
-        async with app.sessions() as session:
-            if callback_data.action == TAKE:
-                await take_in_analysis(
-                    session=session, actor=person, queue_item_id=callback_data.item, now=now
-                )
-            elif callback_data.action == ACCEPT:
-                await accept_for_intake(
-                    session=session, actor=person, queue_item_id=callback_data.item, now=now
-                )
-        async with app.sessions() as session:
-            view = await open_referral(
-                session=session, viewer=person, queue_item_id=callback_data.item
+        step = STEPS.get(callback_data.action)
+        if step is not None:
+            await run_unit_of_work(
+                app.sessions,
+                lambda session: step(session=session, actor=person, queue_item_id=item, now=now),
             )
+        view = await run_unit_of_work(
+            app.sessions,
+            lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
+        )
     except (NotAllowed, InvalidTransition) as refusal:
         log.info("queue action %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))

@@ -26,23 +26,27 @@ from services.conversations.runtime import (
     open_flow,
 )
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
 
 async def _advance(app: App, person: Person, flow_id: str, event: Event) -> Turn:
-    # One retry when another update of the same conversation committed in between.
+    # One retry (a new unit of work) when another update of the same conversation committed
+    # in between.
     for attempt in (1, 2):
         try:
-            async with app.sessions() as session:
-                return await handle_event(
+            return await run_unit_of_work(
+                app.sessions,
+                lambda session: handle_event(
                     session=session,
                     person=person,
                     flow_id=flow_id,
                     event=event,
                     now=datetime.now(UTC),
-                )
+                ),
+            )
         except ConcurrentUpdateError:
             if attempt == 2:
                 raise
@@ -71,10 +75,12 @@ async def on_flow_chosen(
     if person is None or query.message is None:
         return
     try:
-        async with app.sessions() as session:
-            turn = await open_flow(
+        turn = await run_unit_of_work(
+            app.sessions,
+            lambda session: open_flow(
                 session=session, person=person, flow_id=callback_data.value, now=datetime.now(UTC)
-            )
+            ),
+        )
     except (NotAllowed, KeyError):
         await bot.send_message(
             query.message.chat.id, catalog.render(Text.of(N_("This is not available to you.")))
@@ -122,8 +128,9 @@ async def cmd_stop(
     """Stop the current flow (nothing is sent)."""
     if person is None:
         return
-    async with app.sessions() as session, session.begin():
-        flow_id = await active_flow(session=session, person=person)
+    flow_id = await run_unit_of_work(
+        app.sessions, lambda session: active_flow(session=session, person=person)
+    )
     if flow_id is None:
         await message.answer(catalog.render(Text.of(N_("There is nothing to stop."))))
         return
@@ -140,8 +147,9 @@ async def on_text(
         return
     if message.text is None:
         return
-    async with app.sessions() as session, session.begin():
-        flow_id = await active_flow(session=session, person=person)
+    flow_id = await run_unit_of_work(
+        app.sessions, lambda session: active_flow(session=session, person=person)
+    )
     if flow_id is None:
         await send_menu(bot, app, message.chat.id, person, catalog)
         return

@@ -1,6 +1,6 @@
 """The logbook in chat: what the coaches wrote, for the student, their parents and their mentor.
 
-Storage decides whose entries the person may read (`services.trajectories.view.logbook_for`,
+The service decides whose entries the person may read (`services.trajectories.logbook.logbook_for`,
 from the links in the database); the button only carries the page's offset, never authority.
 """
 
@@ -17,7 +17,8 @@ from bot.telegram.callbacks import MenuCallback
 from bot.telegram.handlers.menu import LOGBOOK
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from services.trajectories.view import ChatLogbookEntry, LogbookPage, logbook_for
+from services.kernel.uow import run_unit_of_work
+from services.trajectories.logbook import ChatLogbookEntry, LogbookPage, logbook_for
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,12 @@ async def on_logbook(
         await bot.edit_message_reply_markup(
             chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
         )
-    async with app.sessions() as session:
-        page = await logbook_for(
+    page = await run_unit_of_work(
+        app.sessions,
+        lambda session: logbook_for(
             session=session, reader=person, now=datetime.now(UTC), offset=offset
-        )
+        ),
+    )
     messages = render_page(page, catalog)
     markup = None
     if page.has_more:

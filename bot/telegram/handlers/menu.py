@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.telegram.callbacks import MenuCallback, SurveyCallback
+from dialogs.flow import Flow
 from dialogs.flows import get_flow
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.accounts.web_sessions import STAFF_ROLES
 from services.conversations.runtime import active_flow, flows_for
 from services.conversations.survey_chat import invitations_to_offer
-from services.trajectories.view import can_read_logbook
+from services.kernel.uow import run_unit_of_work
+from services.surveys.invitations import OpenInvitation
+from services.trajectories.logbook import can_read_logbook
 from storage.models import Person, Role, utcnow
 
 OPEN_FLOW = "flow"
@@ -25,13 +31,30 @@ TODAY = "today"
 WEB_LOGIN = "web_login"
 
 
+@dataclass(frozen=True, slots=True)
+class _MenuFacts:
+    """What the menu is built from, read in one short unit of work."""
+
+    unfinished: str | None
+    flows: list[Flow]
+    invitations: list[OpenInvitation]
+    logbook: bool
+
+
 async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: Catalog) -> None:
     """Send the menu for this person's roles (an unfinished flow is offered first)."""
-    async with app.sessions() as session, session.begin():
-        unfinished = await active_flow(session=session, person=person)
-        flows = await flows_for(session=session, person=person)
-        invitations = await invitations_to_offer(session=session, person=person, now=utcnow())
-        logbook = await can_read_logbook(session=session, reader=person)
+
+    async def read(session: AsyncSession) -> _MenuFacts:
+        return _MenuFacts(
+            unfinished=await active_flow(session=session, person=person),
+            flows=await flows_for(session=session, person=person),
+            invitations=await invitations_to_offer(session=session, person=person, now=utcnow()),
+            logbook=await can_read_logbook(session=session, reader=person),
+        )
+
+    facts = await run_unit_of_work(app.sessions, read)
+    unfinished, flows, invitations = facts.unfinished, facts.flows, facts.invitations
+    logbook = facts.logbook
     rows: list[list[InlineKeyboardButton]] = []
 
     def add(label: Text, action: str, value: str = "") -> None:

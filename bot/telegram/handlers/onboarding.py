@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.telegram.callbacks import LanguageCallback
@@ -17,6 +18,7 @@ from dialogs.text import N_, Text
 from services.accounts.invites import redeem_invite
 from services.accounts.people import get_person_by_telegram_id, set_language
 from services.kernel.errors import InviteInvalid, InviteInvalidReason
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -79,15 +81,18 @@ async def cmd_start_with_token(
         return
     now = datetime.now(UTC)
     try:
-        async with app.sessions() as session, session.begin():
-            person = await redeem_invite(
+        token, user_id = command.args, message.from_user.id
+        person = await run_unit_of_work(
+            app.sessions,
+            lambda session: redeem_invite(
                 session=session,
-                token=command.args,
-                telegram_user_id=message.from_user.id,
+                token=token,
+                telegram_user_id=user_id,
                 telegram_chat_id=message.chat.id,
                 now=now,
-            )
-            person_id = person.id
+            ),
+        )
+        person_id = person.id
     except InviteInvalid as invalid:
         log.info("invite refused: %s", invalid.reason.value)
         await message.answer(catalog.render(Text.of(INVITE_PROBLEMS[invalid.reason])))
@@ -135,14 +140,19 @@ async def on_language_chosen(
     if person is None or callback_data.code not in LANGUAGES or query.message is None:
         await query.answer()
         return
-    async with app.sessions() as session, session.begin():
-        fresh = await get_person_by_telegram_id(
+
+    async def choose(session: AsyncSession) -> Person | None:
+        found = await get_person_by_telegram_id(
             session=session, telegram_user_id=query.from_user.id
         )
-        if fresh is None:
-            await query.answer()
-            return
-        await set_language(session=session, person=fresh, language=callback_data.code)
+        if found is not None:
+            await set_language(session=session, person=found, language=callback_data.code)
+        return found
+
+    fresh = await run_unit_of_work(app.sessions, choose)
+    if fresh is None:
+        await query.answer()
+        return
     catalog = app.catalogs.get(callback_data.code)
     await query.answer()
     if isinstance(query.message, Message):

@@ -10,6 +10,7 @@ from bot.telegram.callbacks import MenuCallback
 from bot.telegram.handlers.menu import MY_REFERRALS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
+from services.kernel.uow import run_unit_of_work
 from services.referrals.submission import list_referrals_by_mentor
 from storage.models import Person
 
@@ -21,8 +22,9 @@ async def on_my_referrals(
     await query.answer()
     if person is None or query.message is None:
         return
-    async with app.sessions() as session, session.begin():
-        referrals = await list_referrals_by_mentor(session=session, mentor=person)
+    referrals = await run_unit_of_work(
+        app.sessions, lambda session: list_referrals_by_mentor(session=session, mentor=person)
+    )
     if not referrals:
         text = catalog.render(Text.of(N_("You have not sent any referrals yet.")))
     else:

@@ -26,15 +26,13 @@ from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_O
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.conversations.runtime import Turn
-from services.conversations.survey_chat import open_survey, resume_survey
+from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey, resume_survey
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.surveys.lifecycle import (
-    SurveyResultView,
-    SurveyUnavailable,
-    close_survey_item,
-    open_survey_result,
-)
-from storage.models import Person, QueueStatus
+from services.kernel.uow import run_unit_of_work
+from services.queue.rules import QueueAction, allowed_actions
+from services.surveys.invitations import SurveyUnavailable
+from services.surveys.results import SurveyResultView, close_survey_item, open_survey_result
+from storage.models import Person, QueueKind
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +98,12 @@ async def _show_survey(
         return
     chat_id = query.message.chat.id
     try:
-        async with app.sessions() as session:
-            turn = await start(session=session, person=person, now=datetime.now(UTC))
+        # A refusal commits first: a run that can no longer be sent stays ended.
+        turn = await run_unit_of_work(
+            app.sessions,
+            lambda session: start(session=session, person=person, now=datetime.now(UTC)),
+            commit_on=SURVEY_REFUSALS,
+        )
     except (SurveyUnavailable, NotAllowed) as refusal:
         log.info("survey %s refused for person %s", step, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
@@ -176,8 +178,9 @@ def result_text(view: SurveyResultView, catalog: Catalog) -> str:
 
 
 def result_actions(view: SurveyResultView, catalog: Catalog) -> InlineKeyboardMarkup | None:
-    """ "Mark as handled" while the result is open; nothing once it is closed."""
-    if view.status is QueueStatus.CLOSED:
+    """ "Mark as handled" while the result is open; nothing once it is closed (the rule of
+    `services.queue.rules.allowed_actions`, which the service enforces)."""
+    if QueueAction.CLOSE not in allowed_actions(kind=QueueKind.EXIT_SURVEY, status=view.status):
         return None
     data = SurveyItemCallback(action=CLOSE, item=view.queue_item_id).pack()
     label = catalog.render(Text.of(N_("Mark as handled")))
@@ -202,17 +205,21 @@ async def on_survey_item(
     chat_id = query.message.chat.id
     try:
         if callback_data.action == CLOSE:
-            async with app.sessions() as session:
-                await close_survey_item(
+            await run_unit_of_work(
+                app.sessions,
+                lambda session: close_survey_item(
                     session=session,
                     actor=person,
                     queue_item_id=callback_data.item,
                     now=datetime.now(UTC),
-                )
-        async with app.sessions() as session:
-            view = await open_survey_result(
-                session=session, viewer=person, queue_item_id=callback_data.item
+                ),
             )
+        view = await run_unit_of_work(
+            app.sessions,
+            lambda session: open_survey_result(
+                session=session, viewer=person, queue_item_id=callback_data.item
+            ),
+        )
     except (NotAllowed, InvalidTransition) as refusal:
         log.info("survey item %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))

@@ -23,14 +23,19 @@ from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.accounts.web_sessions import create_login_link
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from storage.models import Person
 
 
 async def login_link_text(app: App, person: Person, catalog: Catalog) -> str:
     """The reply to /login: the link, or why there is none."""
     try:
-        async with app.sessions() as session:
-            token = await create_login_link(session=session, person=person, now=datetime.now(UTC))
+        token = await run_unit_of_work(
+            app.sessions,
+            lambda session: create_login_link(
+                session=session, person=person, now=datetime.now(UTC)
+            ),
+        )
     except NotAllowed as refused:
         return catalog.render(refused.reason)
     url = f"{app.settings.web_url}/login/link/{token}"

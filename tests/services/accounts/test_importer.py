@@ -39,8 +39,8 @@ def _rendered(errors: tuple[Text, ...]) -> list[str]:
 async def test_sample_file_imports(
     school: School, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with session_factory() as session:
-        report = await import_people(session=session, school=school, rows=SAMPLE)
+    async with session_factory() as session, session.begin():
+        report = await import_people(session=session, school_id=school.id, rows=SAMPLE)
     assert report.created == (
         "L1001", "L1002", "L1003", "D2001", "D2002", "O3001", "O3002", "Z4001"
     )  # fmt: skip
@@ -70,8 +70,8 @@ async def test_sample_file_imports(
 async def test_reimport_updates_and_replaces_links(
     school: School, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with session_factory() as session:
-        await import_people(session=session, school=school, rows=SAMPLE)
+    async with session_factory() as session, session.begin():
+        await import_people(session=session, school_id=school.id, rows=SAMPLE)
     async with session_factory() as session, session.begin():
         noor = await get_person_by_external_id(
             session=session, school_id=school.id, external_id="L1002"
@@ -85,8 +85,8 @@ async def test_reimport_updates_and_replaces_links(
         {"external_id": "L1002", "roles": "student", "given_name": "Noor",
          "family_name": "Bremhorst", "language": ""},
     ]  # fmt: skip
-    async with session_factory() as session:
-        report = await import_people(session=session, school=school, rows=changed)
+    async with session_factory() as session, session.begin():
+        report = await import_people(session=session, school_id=school.id, rows=changed)
     assert (report.created, report.updated) == ((), ("D2001", "L1002"))
 
     async with session_factory() as session:
@@ -123,9 +123,9 @@ async def test_every_bad_row_is_reported_and_nothing_written(
             "D3,coach,Jeroen,Trajectveld,,nl,,L1",
         ]
     )
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(ImportFailed) as failed:
-            await import_people(session=session, school=school, rows=bad)
+            await import_people(session=session, school_id=school.id, rows=bad)
     assert _rendered(failed.value.errors) == [
         "Line 3: external_id is empty.",
         "Line 4: external_id L1 is also on line 2.",
@@ -147,9 +147,9 @@ async def test_missing_and_unknown_columns(
     school: School, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     csv_text = "external_id,roles,given_name,familyname\nL1,student,Daan,Akkerveld\n"
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(ImportFailed) as failed:
-            await import_people(session=session, school=school, rows=csv_text)
+            await import_people(session=session, school_id=school.id, rows=csv_text)
     assert _rendered(failed.value.errors) == [
         "Line 1: column family_name is missing.",
         "Line 1: unknown column familyname.",
@@ -159,11 +159,11 @@ async def test_missing_and_unknown_columns(
 async def test_links_to_students_already_in_the_school(
     school: School, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with session_factory() as session:
-        await import_people(session=session, school=school, rows=SAMPLE)
+    async with session_factory() as session, session.begin():
+        await import_people(session=session, school_id=school.id, rows=SAMPLE)
     parent_only = "\ufeff" + HEADER + "O9,parent,Agnieszka,Holtkamp,,pl,,L1003\n"
-    async with session_factory() as session:
-        report = await import_people(session=session, school=school, rows=parent_only)
+    async with session_factory() as session, session.begin():
+        report = await import_people(session=session, school_id=school.id, rows=parent_only)
     assert report.created == ("O9",)
     async with session_factory() as session:
         assert await count(session, Guardianship) == 4

@@ -13,7 +13,9 @@ from services.accounts.staff_accounts import (
     MAX_FAILED_ATTEMPTS,
     LoginStatus,
     create_staff_account,
+    find_staff_member,
     log_in,
+    new_credentials,
     validate_password,
     validate_username,
     verify_password,
@@ -27,6 +29,7 @@ from services.accounts.web_sessions import (
     resolve_session,
 )
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
+from services.kernel.uow import run_unit_of_work
 from storage.models import AuditLog, Person, Role, StaffAccount, WebSession
 from tests.support.factories import NOW, add_person, add_school
 
@@ -48,15 +51,22 @@ async def people(session_factory: async_sessionmaker[AsyncSession]) -> dict[str,
 async def _create(
     factory: async_sessionmaker[AsyncSession], external_id: str, username: str
 ) -> StaffAccount:
-    async with factory() as session:
+    # As the CLI does it: the password hashed first, then one unit of work.
+    credentials = await new_credentials(username, PASSWORD)
+
+    async def create(session: AsyncSession) -> StaffAccount:
+        person = await find_staff_member(
+            session=session, school_code="vmbo-noord", external_id=external_id
+        )
         return await create_staff_account(
             session=session,
-            school_code="vmbo-noord",
-            external_id=external_id,
-            username=username,
-            password=PASSWORD,
+            person=person,
+            username=credentials.username,
+            password_hash=credentials.password_hash,
             now=NOW,
         )
+
+    return await run_unit_of_work(factory, create)
 
 
 async def test_an_account_stores_only_an_argon2id_hash(
@@ -103,10 +113,10 @@ async def test_log_in_starts_a_session_that_resolves_to_the_person(
 ) -> None:
     await _create(session_factory, "c1", "coach")
     async with session_factory() as session:
-        outcome = await log_in(session=session, username=" Coach ", password=PASSWORD, now=NOW)
+        outcome = await log_in(sessions=session, username=" Coach ", password=PASSWORD, now=NOW)
     assert outcome.status is LoginStatus.OK
     assert outcome.session is not None
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         found = await resolve_session(session=session, token=outcome.session.token, now=NOW)
         stored = (await session.scalars(select(WebSession))).one()
     assert found is not None
@@ -114,14 +124,14 @@ async def test_log_in_starts_a_session_that_resolves_to_the_person(
     assert found.person.has_role(Role.COACH)
     assert found.csrf_token == outcome.session.csrf_token
     assert stored.token_hash != outcome.session.token  # only the hash is stored
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         later = NOW + timedelta(hours=12)
         assert (
             await resolve_session(session=session, token=outcome.session.token, now=later) is None
         )
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         await end_session(session=session, token=outcome.session.token, now=NOW)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         assert await resolve_session(session=session, token=outcome.session.token, now=NOW) is None
 
 
@@ -134,7 +144,7 @@ async def test_the_lock_counts_consecutive_failures_and_ends(
     async def attempt(password: str, at: timedelta = timedelta(0)) -> LoginStatus:
         async with session_factory() as session:
             outcome = await log_in(
-                session=session, username="zoco", password=password, now=NOW + at
+                sessions=session, username="zoco", password=password, now=NOW + at
             )
         return outcome.status
 
@@ -163,26 +173,26 @@ async def test_the_lock_counts_consecutive_failures_and_ends(
 async def test_a_login_link_is_for_staff_with_an_account_and_works_once(
     people: dict[str, Person], session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(NotAllowed):  # a mentor is not staff of the web app
             await create_login_link(session=session, person=people["mentor"], now=NOW)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(NotAllowed):  # staff, but no account yet
             await create_login_link(session=session, person=people["coach"], now=NOW)
     await _create(session_factory, "c1", "coach")
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         token = await create_login_link(session=session, person=people["coach"], now=NOW)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         started = await redeem_login_link(session=session, token=token, now=NOW)
     assert started.person_id == people["coach"].id
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(LoginLinkInvalid):
             await redeem_login_link(session=session, token=token, now=NOW)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         late = await create_login_link(session=session, person=people["coach"], now=NOW)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(LoginLinkInvalid):
             await redeem_login_link(session=session, token=late, now=NOW + LOGIN_LINK_TTL)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(LoginLinkInvalid):
             await redeem_login_link(session=session, token="made-up", now=NOW)

@@ -9,16 +9,13 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    book,
-    calendar_file,
-    cancel,
-)
+from services.appointments.booking import book
+from services.appointments.calendar import calendar_file
+from services.appointments.cancelling import cancel
 from services.appointments.notices import APPOINTMENT_CALENDAR, parse_calendar_payload
-from storage.models import Outbox
+from services.appointments.views import AppointmentView
+from services.kernel.uow import run_unit_of_work
+from storage.models import AppointmentKind, AppointmentStatus, Outbox
 from tests.support.booking_world import NOW, THURSDAY, WEDNESDAY, at, build_world
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -113,28 +110,37 @@ async def test_the_outbox_rows_make_the_same_file_as_the_booking(
 ) -> None:
     world = await build_world(session_factory)
     async with session_factory() as session:
-        booked = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.GESPREK,
-            starts_at=at(WEDNESDAY, 9),
-            now=NOW,
+        booked = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.GESPREK,
+                starts_at=at(WEDNESDAY, 9),
+                now=NOW,
+            ),
         )
     assert isinstance(booked, AppointmentView)
     async with session_factory() as session:
-        moved = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.GESPREK,
-            starts_at=at(THURSDAY, 14),
-            now=NOW,
-            move_appointment_id=booked.appointment_id,
+        moved = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.GESPREK,
+                starts_at=at(THURSDAY, 14),
+                now=NOW,
+                move_appointment_id=booked.appointment_id,
+            ),
         )
     async with session_factory() as session:
-        await cancel(
-            session=session, actor=world.student, appointment_id=booked.appointment_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=booked.appointment_id, now=NOW
+            ),
         )
     async with session_factory() as session:
         rows = list(

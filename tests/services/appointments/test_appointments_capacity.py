@@ -15,20 +15,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    BookingRefused,
-    BookingRequested,
-    SlotTaken,
-    book,
-    cancel,
-    free_slots,
-)
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
 from services.appointments.capacity import Change, apply_changes
+from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.slots import free_slots
+from services.appointments.timeout_requests import BookingRequested
+from services.appointments.views import AppointmentView
 from services.kernel.errors import NotAllowed
-from storage.models import Appointment, AppointmentSlot, Person
+from services.kernel.uow import run_unit_of_work
+from storage.models import Appointment, AppointmentKind, AppointmentSlot, AppointmentStatus, Person
 from tests.support.booking_world import (
     NOW,
     TUESDAY,
@@ -50,13 +46,16 @@ async def _attempt(
 ) -> AppointmentView | BookingRequested | SlotTaken:
     async with session_factory() as session:
         try:
-            return await book(
-                session=session,
-                actor=student,
-                student_id=student.id,
-                kind=AppointmentKind.TIME_OUT,
-                starts_at=when,  # type: ignore[arg-type]
-                now=NOW,
+            return await run_unit_of_work(
+                session,
+                lambda work: book(
+                    session=work,
+                    actor=student,
+                    student_id=student.id,
+                    kind=AppointmentKind.TIME_OUT,
+                    starts_at=when,  # type: ignore[arg-type]
+                    now=NOW,
+                ),
             )
         except SlotTaken as taken:
             return taken
@@ -151,34 +150,43 @@ async def test_a_coach_is_one_place_across_kinds_and_lengths(
 ) -> None:
     # The newcomer's intake (10:00-11:00, 15 minutes buffer) holds the coach until 11:15.
     async with session_factory() as session:
-        intake = await book(
-            session=session,
-            actor=world.parent,
-            student_id=world.newcomer.id,
-            kind=AppointmentKind.INTAKE,
-            starts_at=at(TUESDAY, 10),
-            now=NOW,
+        intake = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=at(TUESDAY, 10),
+                now=NOW,
+            ),
         )
     assert isinstance(intake, AppointmentView)
     for busy in (at(TUESDAY, 10, 30), at(TUESDAY, 11)):
         async with session_factory() as session:
             with pytest.raises(SlotTaken):
-                await book(
-                    session=session,
-                    actor=world.student,
-                    student_id=world.student.id,
-                    kind=AppointmentKind.GESPREK,
-                    starts_at=busy,
-                    now=NOW,
+                await run_unit_of_work(
+                    session,
+                    lambda work: book(
+                        session=work,
+                        actor=world.student,
+                        student_id=world.student.id,
+                        kind=AppointmentKind.GESPREK,
+                        starts_at=busy,  # noqa: B023 - awaited at once
+                        now=NOW,
+                    ),
                 )
     async with session_factory() as session:
-        after = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.GESPREK,
-            starts_at=at(TUESDAY, 9, 30),
-            now=NOW,
+        after = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.GESPREK,
+                starts_at=at(TUESDAY, 9, 30),
+                now=NOW,
+            ),
         )
     assert isinstance(after, AppointmentView)
 
@@ -190,7 +198,12 @@ async def test_a_cancellation_gives_the_place_back(session_factory: Factory, wor
     assert isinstance(first, AppointmentView)
     assert isinstance(await _attempt(session_factory, world.student, at(TUESDAY, 11)), SlotTaken)
     async with session_factory() as session:
-        await cancel(session=session, actor=other, appointment_id=first.appointment_id, now=NOW)
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=other, appointment_id=first.appointment_id, now=NOW
+            ),
+        )
     assert isinstance(
         await _attempt(session_factory, world.student, at(TUESDAY, 11)), AppointmentView
     )
@@ -204,14 +217,17 @@ async def test_a_move_takes_the_new_place_and_gives_the_old_one_back(
     first = await _attempt(session_factory, world.student, at(TUESDAY, 11))
     assert isinstance(first, AppointmentView)
     async with session_factory() as session:
-        moved = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=at(WEDNESDAY, 11),
-            now=NOW,
-            move_appointment_id=first.appointment_id,
+        moved = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=at(WEDNESDAY, 11),
+                now=NOW,
+                move_appointment_id=first.appointment_id,
+            ),
         )
     assert isinstance(moved, AppointmentView)
     assert moved.appointment_id == first.appointment_id
@@ -232,14 +248,17 @@ async def test_a_move_onto_a_full_block_changes_nothing(
     assert isinstance(await _attempt(session_factory, other, at(WEDNESDAY, 11)), AppointmentView)
     async with session_factory() as session:
         with pytest.raises(SlotTaken):
-            await book(
-                session=session,
-                actor=world.student,
-                student_id=world.student.id,
-                kind=AppointmentKind.TIME_OUT,
-                starts_at=at(WEDNESDAY, 11),
-                now=NOW,
-                move_appointment_id=mine.appointment_id,
+            await run_unit_of_work(
+                session,
+                lambda work: book(
+                    session=work,
+                    actor=world.student,
+                    student_id=world.student.id,
+                    kind=AppointmentKind.TIME_OUT,
+                    starts_at=at(WEDNESDAY, 11),
+                    now=NOW,
+                    move_appointment_id=mine.appointment_id,
+                ),
             )
     async with session_factory() as session:
         kept = await session.get(Appointment, mine.appointment_id)
@@ -259,14 +278,17 @@ async def test_someone_elses_appointment_cannot_be_moved(
     assert isinstance(theirs, AppointmentView)
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await book(
-                session=session,
-                actor=world.student,
-                student_id=world.student.id,
-                kind=AppointmentKind.TIME_OUT,
-                starts_at=at(WEDNESDAY, 11),
-                now=NOW,
-                move_appointment_id=theirs.appointment_id,
+            await run_unit_of_work(
+                session,
+                lambda work: book(
+                    session=work,
+                    actor=world.student,
+                    student_id=world.student.id,
+                    kind=AppointmentKind.TIME_OUT,
+                    starts_at=at(WEDNESDAY, 11),
+                    now=NOW,
+                    move_appointment_id=theirs.appointment_id,
+                ),
             )
 
 

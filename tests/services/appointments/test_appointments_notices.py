@@ -13,15 +13,10 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    BookingRefused,
-    book,
-    cancel,
-    confirm_mentor_presence,
-)
+from services.appointments.attendance import confirm_mentor_presence
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
+from services.appointments.errors import BookingRefused
 from services.appointments.notices import (
     APPOINTMENT_CALENDAR,
     APPOINTMENT_CANCELLED,
@@ -29,10 +24,19 @@ from services.appointments.notices import (
     APPOINTMENT_MENTOR_DECLINED,
     APPOINTMENT_REMINDER,
 )
+from services.appointments.views import AppointmentView
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.outbox.store import claim_due, mark_sent
 from storage.db import create_engine, create_sessionmaker
-from storage.models import AppointmentSlot, Outbox, OutboxStatus, Person
+from storage.models import (
+    AppointmentKind,
+    AppointmentSlot,
+    AppointmentStatus,
+    Outbox,
+    OutboxStatus,
+    Person,
+)
 from tests.support.booking_world import (
     MONDAY,
     NOW,
@@ -82,13 +86,16 @@ async def _rows(session_factory: Factory, *kinds: str) -> list[Outbox]:
 
 async def _gesprek(session_factory: Factory, world: World, when: datetime) -> AppointmentView:
     async with session_factory() as session:
-        booked = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.GESPREK,
-            starts_at=when,
-            now=NOW,
+        booked = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.GESPREK,
+                starts_at=when,
+                now=NOW,
+            ),
         )
     assert isinstance(booked, AppointmentView)
     return booked
@@ -96,13 +103,16 @@ async def _gesprek(session_factory: Factory, world: World, when: datetime) -> Ap
 
 async def _intake(session_factory: Factory, world: World, when: datetime) -> AppointmentView:
     async with session_factory() as session:
-        booked = await book(
-            session=session,
-            actor=world.parent,
-            student_id=world.newcomer.id,
-            kind=AppointmentKind.INTAKE,
-            starts_at=when,
-            now=NOW,
+        booked = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=when,
+                now=NOW,
+            ),
         )
     assert isinstance(booked, AppointmentView)
     return booked
@@ -145,16 +155,16 @@ async def test_reminders_are_sent_once_across_a_restart(
     booked = await _gesprek(session_factory, world, at(WEDNESDAY, 9))
 
     async def send_due(factory: Factory, now: datetime) -> list[str]:
-        async with factory() as session:
+        async with factory() as session, session.begin():
             claimed = await claim_due(session=session, now=now, limit=100)
         for message in claimed:
-            async with factory() as session:
+            async with factory() as session, session.begin():
                 assert await mark_sent(session=session, outbox_id=message.outbox_id, now=now)
         return sorted(f"{m.kind}:{m.payload.get('when', '-')}:{m.recipient_id}" for m in claimed)
 
     first = await send_due(session_factory, at(TUESDAY, 18))
     # A crash between claim and outcome: this row is claimed but never marked.
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         lost = await claim_due(session=session, now=at(WEDNESDAY, 8), limit=1)
     assert len(lost) == 1
 
@@ -190,14 +200,17 @@ async def test_a_move_withdraws_the_old_reminders_and_schedules_new_ones(
 ) -> None:
     booked = await _gesprek(session_factory, world, at(WEDNESDAY, 9))
     async with session_factory() as session:
-        moved = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.GESPREK,
-            starts_at=at(THURSDAY, 14),
-            now=NOW,
-            move_appointment_id=booked.appointment_id,
+        moved = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.GESPREK,
+                starts_at=at(THURSDAY, 14),
+                now=NOW,
+                move_appointment_id=booked.appointment_id,
+            ),
         )
     assert isinstance(moved, AppointmentView)
     assert moved.version == 2
@@ -223,8 +236,11 @@ async def test_a_cancellation_withdraws_reminders_and_cancels_the_calendar_entry
 ) -> None:
     booked = await _gesprek(session_factory, world, at(WEDNESDAY, 9))
     async with session_factory() as session:
-        cancelled = await cancel(
-            session=session, actor=world.student, appointment_id=booked.appointment_id, now=NOW
+        cancelled = await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=booked.appointment_id, now=NOW
+            ),
         )
     assert cancelled.version == 2
     rows = await _rows(session_factory)
@@ -257,13 +273,16 @@ async def test_an_intake_waits_for_the_mentor_who_is_asked_in_chat(
     }
 
     async with session_factory() as session:
-        confirmed = await confirm_mentor_presence(
-            session=session,
-            mentor=world.mentor,
-            appointment_id=booked.appointment_id,
-            now=NOW,
-            present=True,
-            version=1,
+        confirmed = await run_unit_of_work(
+            session,
+            lambda work: confirm_mentor_presence(
+                session=work,
+                mentor=world.mentor,
+                appointment_id=booked.appointment_id,
+                now=NOW,
+                present=True,
+                version=1,
+            ),
         )
     assert confirmed.status is AppointmentStatus.CONFIRMED
     assert confirmed.mentor_confirmed
@@ -277,12 +296,15 @@ async def test_an_intake_waits_for_the_mentor_who_is_asked_in_chat(
     }
     assert len(await _rows(session_factory, APPOINTMENT_REMINDER)) == 8
     async with session_factory() as session:
-        again = await confirm_mentor_presence(
-            session=session,
-            mentor=world.mentor,
-            appointment_id=booked.appointment_id,
-            now=NOW,
-            present=True,
+        again = await run_unit_of_work(
+            session,
+            lambda work: confirm_mentor_presence(
+                session=work,
+                mentor=world.mentor,
+                appointment_id=booked.appointment_id,
+                now=NOW,
+                present=True,
+            ),
         )
     assert again == confirmed
     assert len(await _rows(session_factory, APPOINTMENT_CALENDAR)) == 4
@@ -293,12 +315,15 @@ async def test_a_mentor_who_cannot_come_cancels_the_intake_and_the_booker_is_tol
 ) -> None:
     booked = await _intake(session_factory, world, at(WEDNESDAY, 10))
     async with session_factory() as session:
-        declined = await confirm_mentor_presence(
-            session=session,
-            mentor=world.mentor,
-            appointment_id=booked.appointment_id,
-            now=NOW,
-            present=False,
+        declined = await run_unit_of_work(
+            session,
+            lambda work: confirm_mentor_presence(
+                session=work,
+                mentor=world.mentor,
+                appointment_id=booked.appointment_id,
+                now=NOW,
+                present=False,
+            ),
         )
     assert declined.status is AppointmentStatus.CANCELLED
     told = await _rows(session_factory, APPOINTMENT_MENTOR_DECLINED)
@@ -319,34 +344,43 @@ async def test_only_the_students_mentor_answers_and_only_for_the_current_time(
     for stranger in (world.coach, world.parent):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await confirm_mentor_presence(
-                    session=session,
-                    mentor=stranger,
-                    appointment_id=booked.appointment_id,
-                    now=NOW,
-                    present=True,
+                await run_unit_of_work(
+                    session,
+                    lambda work: confirm_mentor_presence(
+                        session=work,
+                        mentor=stranger,  # noqa: B023 - awaited at once
+                        appointment_id=booked.appointment_id,
+                        now=NOW,
+                        present=True,
+                    ),
                 )
     async with session_factory() as session:
-        moved = await book(
-            session=session,
-            actor=world.parent,
-            student_id=world.newcomer.id,
-            kind=AppointmentKind.INTAKE,
-            starts_at=at(THURSDAY, 10),
-            now=NOW,
-            move_appointment_id=booked.appointment_id,
+        moved = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=at(THURSDAY, 10),
+                now=NOW,
+                move_appointment_id=booked.appointment_id,
+            ),
         )
     assert isinstance(moved, AppointmentView)
     async with session_factory() as session:
         with pytest.raises(BookingRefused):
             # An answer to the question about Wednesday does not confirm Thursday.
-            await confirm_mentor_presence(
-                session=session,
-                mentor=world.mentor,
-                appointment_id=booked.appointment_id,
-                now=NOW,
-                present=True,
-                version=1,
+            await run_unit_of_work(
+                session,
+                lambda work: confirm_mentor_presence(
+                    session=work,
+                    mentor=world.mentor,
+                    appointment_id=booked.appointment_id,
+                    now=NOW,
+                    present=True,
+                    version=1,
+                ),
             )
     asked = await _rows(session_factory, APPOINTMENT_MENTOR_CONFIRM)
     assert [(r.payload["version"], r.status) for r in asked] == [
@@ -360,22 +394,28 @@ async def test_a_moved_intake_needs_the_mentor_again(
 ) -> None:
     booked = await _intake(session_factory, world, at(WEDNESDAY, 10))
     async with session_factory() as session:
-        await confirm_mentor_presence(
-            session=session,
-            mentor=world.mentor,
-            appointment_id=booked.appointment_id,
-            now=NOW,
-            present=True,
+        await run_unit_of_work(
+            session,
+            lambda work: confirm_mentor_presence(
+                session=work,
+                mentor=world.mentor,
+                appointment_id=booked.appointment_id,
+                now=NOW,
+                present=True,
+            ),
         )
     async with session_factory() as session:
-        moved = await book(
-            session=session,
-            actor=world.parent,
-            student_id=world.newcomer.id,
-            kind=AppointmentKind.INTAKE,
-            starts_at=at(THURSDAY, 10),
-            now=NOW,
-            move_appointment_id=booked.appointment_id,
+        moved = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=at(THURSDAY, 10),
+                now=NOW,
+                move_appointment_id=booked.appointment_id,
+            ),
         )
     assert isinstance(moved, AppointmentView)
     assert moved.status is AppointmentStatus.BOOKED
@@ -390,10 +430,13 @@ async def test_no_intake_confirmation_after_it_started(
     booked = await _intake(session_factory, world, at(WEDNESDAY, 10))
     async with session_factory() as session:
         with pytest.raises(BookingRefused):
-            await confirm_mentor_presence(
-                session=session,
-                mentor=world.mentor,
-                appointment_id=booked.appointment_id,
-                now=at(WEDNESDAY, 10, 1),
-                present=True,
+            await run_unit_of_work(
+                session,
+                lambda work: confirm_mentor_presence(
+                    session=work,
+                    mentor=world.mentor,
+                    appointment_id=booked.appointment_id,
+                    now=at(WEDNESDAY, 10, 1),
+                    present=True,
+                ),
             )

@@ -1,6 +1,6 @@
 """Booking rules from the seeds: who may book what, when, and what goes to the care coordinator.
 
-Each test names one rule and fails when that rule is removed from `services.appointments.api`.
+Each test names one rule and fails when that rule is removed from `services.appointments`.
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    BookingRefused,
-    BookingRequested,
-    book,
-    bookable_kinds,
-    bookable_students,
-    cancel,
-    free_slots,
-)
+from services.appointments.access import bookable_kinds, bookable_students
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
+from services.appointments.errors import BookingRefused
+from services.appointments.slots import free_slots
+from services.appointments.timeout_requests import BookingRequested
+from services.appointments.views import AppointmentView
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from storage.models import (
     Appointment,
+    AppointmentKind,
+    AppointmentStatus,
     AuditLog,
     Base,
     BookingSettings,
@@ -70,13 +68,16 @@ async def _book(
     actor = kw.pop("actor", world.student)
     student = kw.pop("student", world.student)
     async with session_factory() as session:
-        return await book(
-            session=session,
-            actor=actor,  # type: ignore[arg-type]
-            student_id=student.id,  # type: ignore[attr-defined]
-            kind=kind,
-            starts_at=when,  # type: ignore[arg-type]
-            now=kw.pop("now", NOW),  # type: ignore[arg-type]
+        return await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=actor,  # type: ignore[arg-type]
+                student_id=student.id,  # type: ignore[attr-defined]
+                kind=kind,
+                starts_at=when,  # type: ignore[arg-type]
+                now=kw.pop("now", NOW),  # type: ignore[arg-type]
+            ),
         )
 
 
@@ -149,13 +150,16 @@ async def test_a_student_of_another_school_is_refused_like_an_unknown_id(
         )
     with pytest.raises(NotAllowed) as unknown:
         async with session_factory() as session:
-            await book(
-                session=session,
-                actor=world.student,
-                student_id=999_999,
-                kind=AppointmentKind.GESPREK,
-                starts_at=at(TUESDAY, 9),
-                now=NOW,
+            await run_unit_of_work(
+                session,
+                lambda work: book(
+                    session=work,
+                    actor=world.student,
+                    student_id=999_999,
+                    kind=AppointmentKind.GESPREK,
+                    starts_at=at(TUESDAY, 9),
+                    now=NOW,
+                ),
             )
     assert other_school.value.reason == unknown.value.reason
 
@@ -358,8 +362,11 @@ async def test_a_cancelled_time_out_does_not_count_against_the_cap(
     await _book(session_factory, world, AppointmentKind.TIME_OUT, at(WEDNESDAY, 11))
     assert isinstance(first, AppointmentView)
     async with session_factory() as session:
-        await cancel(
-            session=session, actor=world.student, appointment_id=first.appointment_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=first.appointment_id, now=NOW
+            ),
         )
     assert isinstance(
         await _book(session_factory, world, AppointmentKind.TIME_OUT, at(THURSDAY, 11)),
@@ -522,12 +529,18 @@ async def test_a_cancellation_close_to_the_start_is_allowed_but_flagged(
     assert isinstance(later, AppointmentView)
     async with session_factory() as session:
         # Tuesday 9:00 is 22.5 hours after NOW: inside the 24-hour window.
-        late = await cancel(
-            session=session, actor=world.student, appointment_id=soon.appointment_id, now=NOW
+        late = await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=soon.appointment_id, now=NOW
+            ),
         )
     async with session_factory() as session:
-        in_time = await cancel(
-            session=session, actor=world.student, appointment_id=later.appointment_id, now=NOW
+        in_time = await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=later.appointment_id, now=NOW
+            ),
         )
     assert late.status is AppointmentStatus.CANCELLED
     assert late.late_cancel
@@ -548,12 +561,21 @@ async def test_only_people_involved_may_cancel(session_factory: Factory, world: 
     for stranger in (world.other_parent, world.newcomer, world.mentor):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await cancel(
-                    session=session, actor=stranger, appointment_id=booked.appointment_id, now=NOW
+                await run_unit_of_work(
+                    session,
+                    lambda work: cancel(
+                        session=work,
+                        actor=stranger,  # noqa: B023 - awaited at once
+                        appointment_id=booked.appointment_id,
+                        now=NOW,
+                    ),
                 )
     async with session_factory() as session:
-        by_parent = await cancel(
-            session=session, actor=world.parent, appointment_id=booked.appointment_id, now=NOW
+        by_parent = await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.parent, appointment_id=booked.appointment_id, now=NOW
+            ),
         )
     assert by_parent.status is AppointmentStatus.CANCELLED
 
@@ -563,11 +585,14 @@ async def test_what_has_started_cannot_be_cancelled(session_factory: Factory, wo
     assert isinstance(booked, AppointmentView)
     async with session_factory() as session:
         with pytest.raises(BookingRefused):
-            await cancel(
-                session=session,
-                actor=world.student,
-                appointment_id=booked.appointment_id,
-                now=at(TUESDAY, 9, 5),
+            await run_unit_of_work(
+                session,
+                lambda work: cancel(
+                    session=work,
+                    actor=world.student,
+                    appointment_id=booked.appointment_id,
+                    now=at(TUESDAY, 9, 5),
+                ),
             )
 
 

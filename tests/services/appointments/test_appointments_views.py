@@ -7,26 +7,28 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    BookingRefused,
+from services.appointments.attendance import confirm_mentor_presence, mark_attendance
+from services.appointments.booking import book
+from services.appointments.cancelling import cancel
+from services.appointments.errors import BookingRefused
+from services.appointments.timeout_requests import (
     BookingRequested,
+    approve_timeout_request,
+    decline_timeout_request,
+    open_timeout_request,
+)
+from services.appointments.views import (
+    AppointmentView,
     appointments_of_trajectory,
     appointments_on,
-    approve_timeout_request,
-    book,
-    cancel,
-    confirm_mentor_presence,
-    decline_timeout_request,
-    mark_attendance,
-    open_timeout_request,
     upcoming_for,
 )
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.trajectories.lifecycle import open_trajectory_of
 from storage.models import (
+    AppointmentKind,
+    AppointmentStatus,
     AuditLog,
     Outbox,
     Person,
@@ -64,13 +66,16 @@ async def _book(
     when: object,
 ) -> AppointmentView:
     async with session_factory() as session:
-        booked = await book(
-            session=session,
-            actor=actor,
-            student_id=student.id,
-            kind=kind,
-            starts_at=when,  # type: ignore[arg-type]
-            now=NOW,
+        booked = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=actor,
+                student_id=student.id,
+                kind=kind,
+                starts_at=when,  # type: ignore[arg-type]
+                now=NOW,
+            ),
         )
     assert isinstance(booked, AppointmentView)
     return booked
@@ -99,8 +104,11 @@ async def test_everyone_sees_only_what_belongs_to_them(
         session_factory, world.student, world.student, AppointmentKind.GESPREK, at(THURSDAY, 9)
     )
     async with session_factory() as session:
-        await cancel(
-            session=session, actor=world.student, appointment_id=cancelled.appointment_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=cancelled.appointment_id, now=NOW
+            ),
         )
     assert await _upcoming(session_factory, world.student) == {
         gesprek.appointment_id,
@@ -139,8 +147,11 @@ async def test_the_coach_sees_the_whole_day_and_nobody_else_does(
         session_factory, world.parent, world.newcomer, AppointmentKind.INTAKE, at(WEDNESDAY, 10)
     )
     async with session_factory() as session:
-        await cancel(
-            session=session, actor=world.student, appointment_id=gesprek.appointment_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda work: cancel(
+                session=work, actor=world.student, appointment_id=gesprek.appointment_id, now=NOW
+            ),
         )
     async with session_factory() as session:
         day = await appointments_on(session=session, coach=world.coach, day=TUESDAY)
@@ -163,29 +174,38 @@ async def test_attendance_is_marked_once_the_appointment_started(
     )
     async with session_factory() as session:
         with pytest.raises(BookingRefused):
-            await mark_attendance(
-                session=session,
-                coach=world.coach,
-                appointment_id=booked.appointment_id,
-                attended=True,
-                now=at(TUESDAY, 8, 59),
+            await run_unit_of_work(
+                session,
+                lambda work: mark_attendance(
+                    session=work,
+                    coach=world.coach,
+                    appointment_id=booked.appointment_id,
+                    attended=True,
+                    now=at(TUESDAY, 8, 59),
+                ),
             )
     async with session_factory() as session:
-        marked = await mark_attendance(
-            session=session,
-            coach=world.coach,
-            appointment_id=booked.appointment_id,
-            attended=False,
-            now=at(TUESDAY, 9, 20),
+        marked = await run_unit_of_work(
+            session,
+            lambda work: mark_attendance(
+                session=work,
+                coach=world.coach,
+                appointment_id=booked.appointment_id,
+                attended=False,
+                now=at(TUESDAY, 9, 20),
+            ),
         )
     assert marked.status is AppointmentStatus.NO_SHOW
     async with session_factory() as session:
-        corrected = await mark_attendance(
-            session=session,
-            coach=world.coach,
-            appointment_id=booked.appointment_id,
-            attended=True,
-            now=at(TUESDAY, 9, 25),
+        corrected = await run_unit_of_work(
+            session,
+            lambda work: mark_attendance(
+                session=work,
+                coach=world.coach,
+                appointment_id=booked.appointment_id,
+                attended=True,
+                now=at(TUESDAY, 9, 25),
+            ),
         )
     assert corrected.status is AppointmentStatus.ATTENDED
     async with session_factory() as session:
@@ -209,12 +229,15 @@ async def test_only_a_coach_of_the_school_marks_attendance(
     for person in (world.student, world.mentor, other_coach):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await mark_attendance(
-                    session=session,
-                    coach=person,
-                    appointment_id=booked.appointment_id,
-                    attended=True,
-                    now=at(TUESDAY, 9, 20),
+                await run_unit_of_work(
+                    session,
+                    lambda work: mark_attendance(
+                        session=work,
+                        coach=person,  # noqa: B023 - awaited at once
+                        appointment_id=booked.appointment_id,
+                        attended=True,
+                        now=at(TUESDAY, 9, 20),
+                    ),
                 )
 
 
@@ -227,28 +250,37 @@ async def test_an_attended_intake_starts_the_trajectory(
     async with session_factory() as session:
         with pytest.raises(BookingRefused):
             # No intake without the mentor: unconfirmed, it cannot be marked as held.
-            await mark_attendance(
-                session=session,
+            await run_unit_of_work(
+                session,
+                lambda work: mark_attendance(
+                    session=work,
+                    coach=world.coach,
+                    appointment_id=intake.appointment_id,
+                    attended=True,
+                    now=at(TUESDAY, 10, 30),
+                ),
+            )
+    async with session_factory() as session:
+        await run_unit_of_work(
+            session,
+            lambda work: confirm_mentor_presence(
+                session=work,
+                mentor=world.mentor,
+                appointment_id=intake.appointment_id,
+                now=NOW,
+                present=True,
+            ),
+        )
+    async with session_factory() as session:
+        await run_unit_of_work(
+            session,
+            lambda work: mark_attendance(
+                session=work,
                 coach=world.coach,
                 appointment_id=intake.appointment_id,
                 attended=True,
                 now=at(TUESDAY, 10, 30),
-            )
-    async with session_factory() as session:
-        await confirm_mentor_presence(
-            session=session,
-            mentor=world.mentor,
-            appointment_id=intake.appointment_id,
-            now=NOW,
-            present=True,
-        )
-    async with session_factory() as session:
-        await mark_attendance(
-            session=session,
-            coach=world.coach,
-            appointment_id=intake.appointment_id,
-            attended=True,
-            now=at(TUESDAY, 10, 30),
+            ),
         )
     async with session_factory() as session:
         trajectory = await open_trajectory_of(session=session, student_id=world.newcomer.id)
@@ -298,13 +330,16 @@ async def _request(session_factory: Factory, world: World) -> int:
             .values(timeouts_in_plan=False)
         )
     async with session_factory() as session:
-        outcome = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=at(TUESDAY, 11),
-            now=NOW,
+        outcome = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=at(TUESDAY, 11),
+                now=NOW,
+            ),
         )
     assert isinstance(outcome, BookingRequested)
     return outcome.queue_item_id
@@ -315,13 +350,21 @@ async def test_the_care_coordinator_approves_a_time_out_request(
 ) -> None:
     item_id = await _request(session_factory, world)
     async with session_factory() as session:
-        seen = await open_timeout_request(session=session, viewer=world.zoco, queue_item_id=item_id)
+        seen = await run_unit_of_work(
+            session,
+            lambda work: open_timeout_request(
+                session=work, viewer=world.zoco, queue_item_id=item_id
+            ),
+        )
     assert seen.student_id == world.student.id
     assert seen.starts_at == at(TUESDAY, 11)
     assert not seen.timeouts_in_plan
     async with session_factory() as session:
-        booked = await approve_timeout_request(
-            session=session, actor=world.zoco, queue_item_id=item_id, now=NOW
+        booked = await run_unit_of_work(
+            session,
+            lambda work: approve_timeout_request(
+                session=work, actor=world.zoco, queue_item_id=item_id, now=NOW
+            ),
         )
     assert booked.kind is AppointmentKind.TIME_OUT
     assert booked.starts_at == at(TUESDAY, 11)
@@ -345,8 +388,11 @@ async def test_the_care_coordinator_approves_a_time_out_request(
     }
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await approve_timeout_request(
-                session=session, actor=world.zoco, queue_item_id=item_id, now=NOW
+            await run_unit_of_work(
+                session,
+                lambda work: approve_timeout_request(
+                    session=work, actor=world.zoco, queue_item_id=item_id, now=NOW
+                ),
             )
 
 
@@ -356,16 +402,22 @@ async def test_the_care_coordinator_declines_a_time_out_request(
     item_id = await _request(session_factory, world)
     async with session_factory() as session:
         with pytest.raises(InputInvalid):
-            await decline_timeout_request(
-                session=session, actor=world.zoco, queue_item_id=item_id, reason="nee", now=NOW
+            await run_unit_of_work(
+                session,
+                lambda work: decline_timeout_request(
+                    session=work, actor=world.zoco, queue_item_id=item_id, reason="nee", now=NOW
+                ),
             )
     async with session_factory() as session:
-        await decline_timeout_request(
-            session=session,
-            actor=world.zoco,
-            queue_item_id=item_id,
-            reason="Eerst het plan bespreken met de mentor.",
-            now=NOW,
+        await run_unit_of_work(
+            session,
+            lambda work: decline_timeout_request(
+                session=work,
+                actor=world.zoco,
+                queue_item_id=item_id,
+                reason="Eerst het plan bespreken met de mentor.",
+                now=NOW,
+            ),
         )
     async with session_factory() as session:
         item = await session.get(QueueItem, item_id)
@@ -383,6 +435,12 @@ async def test_only_a_care_coordinator_decides_on_a_time_out_request(
     for person in (world.coach, world.student, world.mentor):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await approve_timeout_request(
-                    session=session, actor=person, queue_item_id=item_id, now=NOW
+                await run_unit_of_work(
+                    session,
+                    lambda work: approve_timeout_request(
+                        session=work,
+                        actor=person,  # noqa: B023 - awaited at once
+                        queue_item_id=item_id,
+                        now=NOW,
+                    ),
                 )

@@ -12,20 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dialogs.events import Action, Event, typed
 from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.text import Text
-from services.appointments.api import (
-    AppointmentKind,
+from services.appointments.booking import book
+from services.appointments.notices import TIMEOUT_DECIDED
+from services.appointments.timeout_requests import (
     BookingRequested,
     approve_timeout_request,
-    book,
     decline_timeout_request,
-    decline_timeout_request_in_transaction,
     open_timeout_request,
 )
-from services.appointments.notices import TIMEOUT_DECIDED
 from services.conversations.runtime import Turn, handle_event, open_flow
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.text_input import clean_text, validate_length
+from services.kernel.uow import run_unit_of_work
 from storage.models import (
+    AppointmentKind,
     AuditLog,
     Outbox,
     Person,
@@ -59,13 +59,16 @@ async def _request(session_factory: Factory, world: World) -> int:
             .values(timeouts_in_plan=False)
         )
     async with session_factory() as session:
-        outcome = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=at(TUESDAY, 11),
-            now=NOW,
+        outcome = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=at(TUESDAY, 11),
+                now=NOW,
+            ),
         )
     assert isinstance(outcome, BookingRequested)
     return outcome.queue_item_id
@@ -96,7 +99,7 @@ async def _decline(
     session: AsyncSession, actor: Person, item_id: int, reason: str = REASON
 ) -> None:
     async with session.begin():
-        await decline_timeout_request_in_transaction(
+        await decline_timeout_request(
             session=session, actor=actor, queue_item_id=item_id, reason=reason, now=LATER
         )
 
@@ -125,7 +128,12 @@ async def test_declining_in_the_callers_transaction_closes_tells_and_audits(
     )
     assert audited.details == {"decision": "declined", "from_status": "new"}
     async with session_factory() as session:
-        seen = await open_timeout_request(session=session, viewer=world.zoco, queue_item_id=item_id)
+        seen = await run_unit_of_work(
+            session,
+            lambda work: open_timeout_request(
+                session=work, viewer=world.zoco, queue_item_id=item_id
+            ),
+        )
     assert seen.decision is QueueDecision.DECLINED
     assert seen.decision_reason == REASON
     assert seen.decided_by_name == world.zoco.display_name
@@ -137,7 +145,7 @@ async def test_it_joins_the_callers_transaction_and_a_rollback_undoes_everything
     item_id = await _request(session_factory, world)
     async with session_factory() as session:
         transaction = await session.begin()
-        await decline_timeout_request_in_transaction(
+        await decline_timeout_request(
             session=session, actor=world.zoco, queue_item_id=item_id, reason=REASON, now=LATER
         )
         assert transaction.is_active  # it did not commit nor end the caller's transaction
@@ -160,8 +168,11 @@ async def test_a_bad_reason_is_refused_with_the_reason_and_nothing_changes(
     assert error.value.reason == expected
     async with session_factory() as session:
         with pytest.raises(InputInvalid) as error:
-            await decline_timeout_request(
-                session=session, actor=world.zoco, queue_item_id=item_id, reason=reason, now=LATER
+            await run_unit_of_work(
+                session,
+                lambda work: decline_timeout_request(
+                    session=work, actor=world.zoco, queue_item_id=item_id, reason=reason, now=LATER
+                ),
             )
     assert error.value.reason == expected
     assert (await _item(session_factory, item_id)).status is QueueStatus.NEW
@@ -210,8 +221,11 @@ async def test_a_decided_request_cannot_be_decided_again(
     assert error.value.reason == already
     async with session_factory() as session:
         with pytest.raises(InvalidTransition) as error:
-            await approve_timeout_request(
-                session=session, actor=world.zoco, queue_item_id=declined, now=LATER
+            await run_unit_of_work(
+                session,
+                lambda work: approve_timeout_request(
+                    session=work, actor=world.zoco, queue_item_id=declined, now=LATER
+                ),
             )
     assert error.value.reason == already
     # An approved request cannot be declined afterwards either.
@@ -222,19 +236,25 @@ async def test_a_decided_request_cannot_be_decided_again(
             .values(timeouts_in_plan=True, timeouts_per_week=0)
         )
     async with session_factory() as session:
-        approved_outcome = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=at(WEDNESDAY, 11),
-            now=NOW,
+        approved_outcome = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=at(WEDNESDAY, 11),
+                now=NOW,
+            ),
         )
     assert isinstance(approved_outcome, BookingRequested)
     approved = approved_outcome.queue_item_id
     async with session_factory() as session:
-        await approve_timeout_request(
-            session=session, actor=world.zoco, queue_item_id=approved, now=LATER
+        await run_unit_of_work(
+            session,
+            lambda work: approve_timeout_request(
+                session=work, actor=world.zoco, queue_item_id=approved, now=LATER
+            ),
         )
     async with session_factory() as session:
         with pytest.raises(InvalidTransition) as error:
@@ -256,7 +276,12 @@ async def test_the_view_shows_the_plan_and_who_asked(
 ) -> None:
     item_id = await _request(session_factory, world)
     async with session_factory() as session:
-        seen = await open_timeout_request(session=session, viewer=world.zoco, queue_item_id=item_id)
+        seen = await run_unit_of_work(
+            session,
+            lambda work: open_timeout_request(
+                session=work, viewer=world.zoco, queue_item_id=item_id
+            ),
+        )
     async with session_factory() as session:
         trajectory = await session.scalar(
             select(Trajectory).where(
@@ -289,7 +314,7 @@ async def test_the_chat_flow_declines_on_confirm_and_keeps_a_refused_reason(
     item_id = await _request(session_factory, world)
 
     async def step(event: Event) -> Turn:
-        async with session_factory() as session:
+        async with session_factory() as session, session.begin():
             return await handle_event(
                 session=session,
                 person=world.zoco,
@@ -298,7 +323,7 @@ async def test_the_chat_flow_declines_on_confirm_and_keeps_a_refused_reason(
                 now=LATER,
             )
 
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         turn = await open_flow(
             session=session,
             person=world.zoco,
@@ -322,7 +347,7 @@ async def test_the_chat_flow_is_refused_for_another_person_and_a_decided_request
     session_factory: Factory, world: World
 ) -> None:
     item_id = await _request(session_factory, world)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(NotAllowed):
             await open_flow(
                 session=session,
@@ -332,7 +357,7 @@ async def test_the_chat_flow_is_refused_for_another_person_and_a_decided_request
                 preset={QUEUE_ITEM: str(item_id)},
             )
     # The care coordinator's flow reaches its summary; meanwhile the request was decided.
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         await open_flow(
             session=session,
             person=world.zoco,
@@ -340,7 +365,7 @@ async def test_the_chat_flow_is_refused_for_another_person_and_a_decided_request
             now=LATER,
             preset={QUEUE_ITEM: str(item_id)},
         )
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         summary = await handle_event(
             session=session,
             person=world.zoco,
@@ -350,7 +375,7 @@ async def test_the_chat_flow_is_refused_for_another_person_and_a_decided_request
         )
     async with session_factory() as session:
         await _decline(session, world.zoco, item_id, "Al besproken in het zorgoverleg.")
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         again = await handle_event(
             session=session,
             person=world.zoco,

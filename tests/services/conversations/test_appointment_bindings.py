@@ -19,10 +19,19 @@ from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
-from services.appointments.api import AppointmentKind, AppointmentView, book, upcoming_for
+from services.appointments.booking import book
+from services.appointments.views import AppointmentView, upcoming_for
 from services.conversations.runtime import Turn, handle_event, open_flow
 from services.kernel.errors import NotAllowed
-from storage.models import Appointment, AppointmentStatus, Person, QueueItem, QueueKind
+from services.kernel.uow import run_unit_of_work
+from storage.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Person,
+    QueueItem,
+    QueueKind,
+)
 from tests.support.booking_world import (
     NOW,
     TUESDAY,
@@ -46,14 +55,14 @@ class Chat:
     now: datetime = NOW
 
     async def open(self, **preset: str) -> Chat:
-        async with self.factory() as session:
+        async with self.factory() as session, session.begin():
             self.turn = await open_flow(
                 session=session, person=self.person, flow_id=self.flow, now=self.now, preset=preset
             )
         return self
 
     async def send(self, event: Event) -> Turn:
-        async with self.factory() as session:
+        async with self.factory() as session, session.begin():
             self.turn = await handle_event(
                 session=session, person=self.person, flow_id=self.flow, event=event, now=self.now
             )
@@ -177,13 +186,16 @@ async def _fill(
             session, world.school, world.mentor, 1, prefix="other"
         )
     async with factory() as session:
-        await book(
-            session=session,
-            actor=other,
-            student_id=other.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=starts_at,
-            now=NOW,
+        await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=other,
+                student_id=other.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=starts_at,
+                now=NOW,
+            ),
         )
 
 
@@ -191,13 +203,16 @@ async def _booked(
     factory: async_sessionmaker[AsyncSession], world: World, starts_at: datetime
 ) -> int:
     async with factory() as session:
-        view = await book(
-            session=session,
-            actor=world.student,
-            student_id=world.student.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=starts_at,
-            now=NOW,
+        view = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.student,
+                student_id=world.student.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=starts_at,
+                now=NOW,
+            ),
         )
     assert isinstance(view, AppointmentView)
     return view.appointment_id

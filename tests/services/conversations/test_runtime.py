@@ -56,12 +56,12 @@ async def _referral(factory: async_sessionmaker[AsyncSession], mentor: Person) -
     """Drive one whole verwijzing; every step is its own transaction, like in a chat."""
 
     async def step(event: Event) -> Turn:
-        async with factory() as session:
+        async with factory() as session, session.begin():
             return await handle_event(
                 session=session, person=mentor, flow_id=VERWIJZING.id, event=event, now=NOW
             )
 
-    async with factory() as session:
+    async with factory() as session, session.begin():
         turn = await open_flow(session=session, person=mentor, flow_id=VERWIJZING.id, now=NOW)
     turn = await step(_first_option(turn))
     for text in (
@@ -112,14 +112,14 @@ async def test_a_refused_confirm_keeps_every_answer(
 ) -> None:
     mentors, _ = await _world(session_factory)
     mentor = mentors[0]
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         turn = await open_flow(session=session, person=mentor, flow_id=VERWIJZING.id, now=NOW)
     # The mentorship ends while the mentor is still typing: sending must be refused.
     done_before_last = await _referral_until_summary(session_factory, mentor, turn)
     async with session_factory() as session, session.begin():
         link = await session.get_one(Mentorship, 1)
         await session.delete(link)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         refused = await handle_event(
             session=session,
             person=mentor,
@@ -139,7 +139,7 @@ async def _referral_until_summary(
     factory: async_sessionmaker[AsyncSession], mentor: Person, turn: Turn
 ) -> Turn:
     async def step(event: Event) -> Turn:
-        async with factory() as session:
+        async with factory() as session, session.begin():
             return await handle_event(
                 session=session, person=mentor, flow_id=VERWIJZING.id, event=event, now=NOW
             )
@@ -166,7 +166,7 @@ async def test_a_parent_may_not_run_the_verwijzing(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     _, parent = await _world(session_factory)
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         flows = await flows_for(session=session, person=parent)
         assert VERWIJZING.id not in [flow.id for flow in flows]
         with pytest.raises(NotAllowed):

@@ -33,24 +33,25 @@ from services.kernel.errors import InviteInvalid, InviteInvalidReason
 from storage.models import AuditLog, Invite, WebChatSession
 from tests.support.chat_factories import build_chat_world, person
 from tests.support.factories import NOW
+from tests.support.units import unit
 
 
 async def test_a_questionnaire_link_opens_a_session_limited_to_that_questionnaire(
     session: AsyncSession,
 ) -> None:
     world = await build_chat_world(session)
-    link = await inspect_chat_link(session=session, token=world.survey_token, now=NOW)
+    link = await unit(session, inspect_chat_link, token=world.survey_token, now=NOW)
     assert (link.kind, link.language) == (LinkKind.SURVEY, "ar")
 
-    opened = await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
+    opened = await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
     assert opened.person_id == world.parent_id
     assert opened.survey_invitation_id == world.parent_invitation_id
-    chat = await resolve_chat_session(session=session, token=opened.token, now=NOW)
+    chat = await unit(session, resolve_chat_session, token=opened.token, now=NOW)
     assert chat is not None
     assert chat.person.id == world.parent_id
     assert chat.csrf_token == opened.csrf_token
 
-    menu = await chat_menu(session=session, chat=chat, now=NOW)
+    menu = await unit(session, chat_menu, chat=chat, now=NOW)
     assert [(e.flow_id, dict(e.preset)) for e in menu] == [
         (EXIT_PARENT.id, {SURVEY_INVITATION: str(world.parent_invitation_id)})
     ]
@@ -65,26 +66,28 @@ async def test_a_questionnaire_link_opens_again_until_the_questionnaire_is_sent(
     session: AsyncSession,
 ) -> None:
     world = await build_chat_world(session)
-    await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
-    again = await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
+    await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
+    again = await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
     parent = await person(session, world.parent_id)
 
-    turn = await open_survey(
-        session=session, person=parent, invitation_id=world.parent_invitation_id, now=NOW
+    turn = await unit(
+        session, open_survey, person=parent, invitation_id=world.parent_invitation_id, now=NOW
     )
     for _ in range(4):
-        turn = await handle_event(
-            session=session,
+        turn = await unit(
+            session,
+            handle_event,
             person=parent,
             flow_id=EXIT_PARENT.id,
             event=Event(Action.CHOOSE, "4", turn.state.version),
             now=NOW,
         )
-    turn = await handle_event(
-        session=session, person=parent, flow_id=EXIT_PARENT.id, event=typed("شكرا"), now=NOW
+    turn = await unit(
+        session, handle_event, person=parent, flow_id=EXIT_PARENT.id, event=typed("شكرا"), now=NOW
     )
-    turn = await handle_event(
-        session=session,
+    turn = await unit(
+        session,
+        handle_event,
         person=parent,
         flow_id=EXIT_PARENT.id,
         event=Event(Action.CONFIRM, "", turn.state.version),
@@ -93,27 +96,27 @@ async def test_a_questionnaire_link_opens_again_until_the_questionnaire_is_sent(
     assert turn.finished
 
     with pytest.raises(ChatLinkInvalid) as refused:
-        await inspect_chat_link(session=session, token=world.survey_token, now=NOW)
+        await unit(session, inspect_chat_link, token=world.survey_token, now=NOW)
     assert (refused.value.problem, refused.value.language) == (LinkProblem.ANSWERED, "ar")
     with pytest.raises(ChatLinkInvalid):
-        await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
+        await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
     # The session opened earlier still works, but has nothing left to start.
-    chat = await resolve_chat_session(session=session, token=again.token, now=NOW)
+    chat = await unit(session, resolve_chat_session, token=again.token, now=NOW)
     assert chat is not None
-    assert await chat_menu(session=session, chat=chat, now=NOW) == []
+    assert await unit(session, chat_menu, chat=chat, now=NOW) == []
 
 
 async def test_an_invitation_opened_in_the_browser_is_spent_for_telegram_too(
     session: AsyncSession,
 ) -> None:
     world = await build_chat_world(session)
-    link = await inspect_chat_link(session=session, token=world.invite_token, now=NOW)
+    link = await unit(session, inspect_chat_link, token=world.invite_token, now=NOW)
     assert (link.kind, link.language) == (LinkKind.INVITE, "uk")
-    opened = await redeem_chat_link(session=session, token=world.invite_token, now=NOW)
+    opened = await unit(session, redeem_chat_link, token=world.invite_token, now=NOW)
     assert (opened.person_id, opened.survey_invitation_id) == (world.other_parent_id, None)
 
     with pytest.raises(ChatLinkInvalid) as refused:
-        await redeem_chat_link(session=session, token=world.invite_token, now=NOW)
+        await unit(session, redeem_chat_link, token=world.invite_token, now=NOW)
     assert refused.value.problem is LinkProblem.USED
     with pytest.raises(InviteInvalid) as telegram:
         async with session.begin():
@@ -143,7 +146,7 @@ async def test_an_invitation_used_in_telegram_does_not_open_the_web_chat(
             now=NOW,
         )
     with pytest.raises(ChatLinkInvalid) as refused:
-        await inspect_chat_link(session=session, token=world.invite_token, now=NOW)
+        await unit(session, inspect_chat_link, token=world.invite_token, now=NOW)
     assert (refused.value.problem, refused.value.language) == (LinkProblem.USED, "uk")
 
 
@@ -151,10 +154,10 @@ async def test_an_invitation_session_offers_the_role_menu_and_open_questionnaire
     session: AsyncSession,
 ) -> None:
     world = await build_chat_world(session)
-    opened = await redeem_chat_link(session=session, token=world.invite_token, now=NOW)
-    chat = await resolve_chat_session(session=session, token=opened.token, now=NOW)
+    opened = await unit(session, redeem_chat_link, token=world.invite_token, now=NOW)
+    chat = await unit(session, resolve_chat_session, token=opened.token, now=NOW)
     assert chat is not None
-    flows = [entry.flow_id for entry in await chat_menu(session=session, chat=chat, now=NOW)]
+    flows = [entry.flow_id for entry in await unit(session, chat_menu, chat=chat, now=NOW)]
     # The other parent books appointments and has their own questionnaire to answer.
     assert flows == [BOOK.id, EXIT_PARENT.id]
 
@@ -173,7 +176,7 @@ async def test_expired_and_unknown_links_are_refused(
     world = await build_chat_world(session)
     token = {"invite": world.invite_token, "survey": world.survey_token}.get(which, "x" * 32)
     with pytest.raises(ChatLinkInvalid) as refused:
-        await redeem_chat_link(session=session, token=token, now=NOW + later)
+        await unit(session, redeem_chat_link, token=token, now=NOW + later)
     assert refused.value.problem is problem
     async with session.begin():
         assert list(await session.scalars(select(WebChatSession.id))) == []
@@ -183,54 +186,51 @@ async def test_expired_and_unknown_links_are_refused(
 
 async def test_sessions_expire_and_end(session: AsyncSession) -> None:
     world = await build_chat_world(session)
-    opened = await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
-    assert await resolve_chat_session(session=session, token="x" * 43, now=NOW) is None
+    opened = await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
+    assert await unit(session, resolve_chat_session, token="x" * 43, now=NOW) is None
     later = opened.expires_at + timedelta(seconds=1)
-    assert await resolve_chat_session(session=session, token=opened.token, now=later) is None
-    await end_chat_session(session=session, token=opened.token, now=NOW)
-    assert await resolve_chat_session(session=session, token=opened.token, now=NOW) is None
+    assert await unit(session, resolve_chat_session, token=opened.token, now=later) is None
+    await unit(session, end_chat_session, token=opened.token, now=NOW)
+    assert await unit(session, resolve_chat_session, token=opened.token, now=NOW) is None
 
 
 async def test_a_flash_is_shown_once(session: AsyncSession) -> None:
     world = await build_chat_world(session)
-    opened = await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
-    chat = await resolve_chat_session(session=session, token=opened.token, now=NOW)
+    opened = await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
+    chat = await unit(session, resolve_chat_session, token=opened.token, now=NOW)
     assert chat is not None
     flash = Flash((("notice", "Te kort."),), draft="ok")
-    await set_flash(session=session, session_id=chat.session_id, flash=flash)
+    await unit(session, set_flash, session_id=chat.session_id, flash=flash)
     # A POST's own lookup does not take it; the next page view does, once.
-    assert (await resolve_chat_session(session=session, token=opened.token, now=NOW)) is not None
-    shown = await resolve_chat_session(
-        session=session, token=opened.token, now=NOW, take_flash=True
-    )
+    assert (await unit(session, resolve_chat_session, token=opened.token, now=NOW)) is not None
+    shown = await unit(session, resolve_chat_session, token=opened.token, now=NOW, take_flash=True)
     assert shown is not None
     assert shown.flash == flash
-    again = await resolve_chat_session(
-        session=session, token=opened.token, now=NOW, take_flash=True
-    )
+    again = await unit(session, resolve_chat_session, token=opened.token, now=NOW, take_flash=True)
     assert again is not None
     assert again.flash is None
 
 
 async def test_the_current_conversation_is_the_sessions_own(session: AsyncSession) -> None:
     world = await build_chat_world(session)
-    opened = await redeem_chat_link(session=session, token=world.survey_token, now=NOW)
-    chat = await resolve_chat_session(session=session, token=opened.token, now=NOW)
+    opened = await unit(session, redeem_chat_link, token=world.survey_token, now=NOW)
+    chat = await unit(session, resolve_chat_session, token=opened.token, now=NOW)
     assert chat is not None
-    allowed = allowed_flow_ids(await chat_menu(session=session, chat=chat, now=NOW))
-    assert await current_conversation(session=session, chat=chat, allowed=allowed, now=NOW) is None
+    allowed = allowed_flow_ids(await unit(session, chat_menu, chat=chat, now=NOW))
+    assert await unit(session, current_conversation, chat=chat, allowed=allowed, now=NOW) is None
 
-    await open_survey(
-        session=session,
+    await unit(
+        session,
+        open_survey,
         person=chat.person,
         invitation_id=world.parent_invitation_id,
         now=NOW,
     )
-    current = await current_conversation(session=session, chat=chat, allowed=allowed, now=NOW)
+    current = await unit(session, current_conversation, chat=chat, allowed=allowed, now=NOW)
     assert current is not None
     assert (current.flow.id, current.state.step) == (EXIT_PARENT.id, "P1")
     assert current.question.step == "P1"
     # Nothing outside the session's flows is shown.
     assert (
-        await current_conversation(session=session, chat=chat, allowed=frozenset(), now=NOW) is None
+        await unit(session, current_conversation, chat=chat, allowed=frozenset(), now=NOW) is None
     )

@@ -7,18 +7,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.appointments.api import (
-    AppointmentKind,
-    AppointmentStatus,
-    AppointmentView,
-    book,
-    bookable_kinds,
-    bookable_students,
-    free_slots,
-)
+from services.appointments.access import bookable_kinds, bookable_students
+from services.appointments.booking import book
+from services.appointments.slots import free_slots
+from services.appointments.views import AppointmentView
 from services.demo.booking import demo_closed_days
 from services.demo.school import create_demo_data
-from storage.models import ClosedDay, Person
+from services.kernel.uow import run_unit_of_work
+from storage.models import AppointmentKind, AppointmentStatus, ClosedDay, Person
+from tests.support.units import unit
 
 
 async def test_the_demo_student_and_parent_can_book(
@@ -26,7 +23,7 @@ async def test_the_demo_student_and_parent_can_book(
 ) -> None:
     now = datetime.now(UTC)
     async with session_factory() as session:
-        summary = await create_demo_data(session=session, if_empty=True, with_appointments=True)
+        summary = await unit(session, create_demo_data, if_empty=True, with_appointments=True)
     async with session_factory() as session:
         people = {
             p.external_id: p
@@ -66,22 +63,28 @@ async def test_the_demo_student_and_parent_can_book(
     assert intake_slots
 
     async with session_factory() as session:
-        timeout = await book(
-            session=session,
-            actor=daan,
-            student_id=daan.id,
-            kind=AppointmentKind.TIME_OUT,
-            starts_at=slots[0].starts_at,
-            now=now,
+        timeout = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=daan,
+                student_id=daan.id,
+                kind=AppointmentKind.TIME_OUT,
+                starts_at=slots[0].starts_at,
+                now=now,
+            ),
         )
     async with session_factory() as session:
-        intake = await book(
-            session=session,
-            actor=ouder1,
-            student_id=amira.id,
-            kind=AppointmentKind.INTAKE,
-            starts_at=intake_slots[0].starts_at,
-            now=now,
+        intake = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=ouder1,
+                student_id=amira.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=intake_slots[0].starts_at,
+                now=now,
+            ),
         )
     assert isinstance(timeout, AppointmentView)
     assert timeout.status is AppointmentStatus.CONFIRMED

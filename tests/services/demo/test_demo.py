@@ -8,20 +8,21 @@ from services.accounts.people import care_coordinators_of, get_person_by_externa
 from services.demo.school import create_demo_data
 from storage.models import Guardianship, Person, School
 from tests.support.factories import add_school, count
+from tests.support.units import unit
 
 
 async def test_demo_data_is_created_once(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as session:
-        first = await create_demo_data(session=session, if_empty=True)
+        first = await unit(session, create_demo_data, if_empty=True)
     assert first.created
     assert first.school_id is not None
     assert {"zoco", "coach", "mentor1", "mentor2", "admin"} <= set(first.external_ids)
 
     async with session_factory() as session:
-        again = await create_demo_data(session=session, if_empty=True)
-        also_again = await create_demo_data(session=session, if_empty=False)
+        again = await unit(session, create_demo_data, if_empty=True)
+        also_again = await unit(session, create_demo_data, if_empty=False)
     assert not again.created
     assert not also_again.created
 
@@ -51,7 +52,7 @@ async def test_if_empty_respects_other_schools(
     async with session_factory() as session, session.begin():
         await add_school(session, "echt")
     async with session_factory() as session:
-        skipped = await create_demo_data(session=session, if_empty=True)
-        created = await create_demo_data(session=session, if_empty=False)
+        skipped = await unit(session, create_demo_data, if_empty=True)
+        created = await unit(session, create_demo_data, if_empty=False)
     assert not skipped.created
     assert created.created

@@ -13,13 +13,14 @@ from services.demo.surveys import DEMO_ANSWERS
 from services.surveys.report import survey_report
 from storage.models import QueueItem, QueueKind, RespondentType, SurveyInvitation
 from tests.support.factories import count
+from tests.support.units import unit
 
 
 async def test_demo_surveys_give_figures_and_queue_items(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as session:
-        summary = await create_demo_data(session=session, if_empty=True, with_surveys=True)
+        summary = await unit(session, create_demo_data, if_empty=True, with_surveys=True)
     assert summary.school_id is not None
     now = datetime.now(UTC)
     today = now.astimezone(SCHOOL_TIMEZONE).date()
@@ -47,6 +48,6 @@ async def test_the_plain_demo_has_no_questionnaires(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as session:
-        await create_demo_data(session=session, if_empty=True)
+        await unit(session, create_demo_data, if_empty=True)
     async with session_factory() as session:
         assert await count(session, SurveyInvitation) == 0

@@ -15,17 +15,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.indicators.figures import (
-    SMALL_GROUP,
-    Figure,
-    Indicator,
-    IndicatorOutput,
-    IndicatorReport,
-    Month,
-    months_between,
-    partnership_indicators,
-    school_indicators,
-)
+from services.indicators.periods import Month, months_between
+from services.indicators.report import Figure, Indicator, IndicatorOutput, IndicatorReport
+from services.indicators.rules import SMALL_GROUP
+from services.indicators.views import partnership_indicators, school_indicators
 from services.kernel.errors import InputInvalid, NotAllowed
 from storage.models import AuditLog, Person, Role
 from tests.support.factories import add_person
@@ -36,6 +29,7 @@ from tests.support.indicator_world import (
     NOW,
     build_indicator_world,
 )
+from tests.support.units import unit
 
 
 def SHOWN(value: float) -> Figure:  # noqa: N802 - reads like the Figure it stands for
@@ -52,8 +46,13 @@ async def test_school_figures_match_the_hand_computed_values(
 ) -> None:
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
-        report = await school_indicators(
-            session=session, viewer=world.coordinator, first=JAN, last=MAR, now=NOW
+        report = await unit(
+            session,
+            school_indicators,
+            viewer=world.coordinator,
+            first=JAN,
+            last=MAR,
+            now=NOW,
         )
     assert report.months == (JAN, FEB, MAR)
     assert [s.name for s in report.schools] == ["Noord College"]
@@ -97,8 +96,13 @@ async def test_questionnaire_figures_come_from_the_survey_report_with_small_grou
 ) -> None:
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
-        report = await school_indicators(
-            session=session, viewer=world.coordinator, first=JAN, last=MAR, now=NOW
+        report = await unit(
+            session,
+            school_indicators,
+            viewer=world.coordinator,
+            first=JAN,
+            last=MAR,
+            now=NOW,
         )
     jan, feb, mar = report.schools[0].months
     hidden = Figure(None, hidden=True)
@@ -127,8 +131,13 @@ async def test_questionnaire_figures_come_from_the_survey_report_with_small_grou
     assert report.question_keys[-1] == ("teacher", "T4")
 
     async with session_factory() as session:
-        partnership = await partnership_indicators(
-            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        partnership = await unit(
+            session,
+            partnership_indicators,
+            viewer=world.viewer,
+            first=JAN,
+            last=MAR,
+            now=NOW,
         )
     assert partnership.total is not None
     total_feb = partnership.total.months[1]
@@ -143,8 +152,13 @@ async def test_partnership_view_hides_small_groups_and_totals_that_would_reveal_
 ) -> None:
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
-        report = await partnership_indicators(
-            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        report = await unit(
+            session,
+            partnership_indicators,
+            viewer=world.viewer,
+            first=JAN,
+            last=MAR,
+            now=NOW,
         )
     assert report.suppressed is True
     assert [s.name for s in report.schools] == ["Noord College", "West Mavo", "Zuid Lyceum"]
@@ -217,8 +231,13 @@ async def test_no_child_data_in_the_results(
 ) -> None:
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
-        report = await partnership_indicators(
-            session=session, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        report = await unit(
+            session,
+            partnership_indicators,
+            viewer=world.viewer,
+            first=JAN,
+            last=MAR,
+            now=NOW,
         )
     leaves = _leaves(report)
     assert len(leaves) > 100  # the walk reached the figures
@@ -247,10 +266,10 @@ async def test_only_care_coordinators_and_admins_see_their_school(
         person = await add_person(session, world.noord, f"x-{role.value}", role)
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await school_indicators(session=session, viewer=person, first=JAN, last=MAR, now=NOW)
+            await unit(session, school_indicators, viewer=person, first=JAN, last=MAR, now=NOW)
     async with session_factory() as session:
-        report = await school_indicators(
-            session=session, viewer=world.admin, first=MAR, last=MAR, now=NOW
+        report = await unit(
+            session, school_indicators, viewer=world.admin, first=MAR, last=MAR, now=NOW
         )
     assert values(report, Indicator.REFERRED) == [1]
 
@@ -264,9 +283,7 @@ async def test_only_partnership_viewers_see_across_schools(
         person = await add_person(session, world.noord, f"x-{role.value}", role)
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await partnership_indicators(
-                session=session, viewer=person, first=JAN, last=MAR, now=NOW
-            )
+            await unit(session, partnership_indicators, viewer=person, first=JAN, last=MAR, now=NOW)
 
 
 async def test_roles_are_read_from_the_database_not_from_the_caller(
@@ -277,7 +294,7 @@ async def test_roles_are_read_from_the_database_not_from_the_caller(
     forged.roles = world.coordinator.roles  # a caller claiming the coordinator's roles
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await school_indicators(session=session, viewer=forged, first=JAN, last=MAR, now=NOW)
+            await unit(session, school_indicators, viewer=forged, first=JAN, last=MAR, now=NOW)
 
 
 async def test_every_view_is_audited_with_who_what_and_how_but_no_child_data(
@@ -285,8 +302,9 @@ async def test_every_view_is_audited_with_who_what_and_how_but_no_child_data(
 ) -> None:
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
-        await school_indicators(
-            session=session,
+        await unit(
+            session,
+            school_indicators,
             viewer=world.coordinator,
             first=JAN,
             last=FEB,
@@ -294,8 +312,13 @@ async def test_every_view_is_audited_with_who_what_and_how_but_no_child_data(
             output=IndicatorOutput.XLSX,
         )
     async with session_factory() as session:
-        await partnership_indicators(
-            session=session, viewer=world.viewer, first=FEB, last=MAR, now=NOW
+        await unit(
+            session,
+            partnership_indicators,
+            viewer=world.viewer,
+            first=FEB,
+            last=MAR,
+            now=NOW,
         )
     async with session_factory() as session:
         rows = list(
@@ -319,9 +342,7 @@ async def test_a_refused_view_is_not_audited_as_a_view(
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await school_indicators(
-                session=session, viewer=world.coach, first=JAN, last=MAR, now=NOW
-            )
+            await unit(session, school_indicators, viewer=world.coach, first=JAN, last=MAR, now=NOW)
     async with session_factory() as session:
         assert (
             await session.scalar(select(AuditLog.id).where(AuditLog.action == "indicators.view"))
@@ -343,8 +364,13 @@ async def test_a_bad_period_is_refused_with_a_reason(
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
         with pytest.raises(InputInvalid):
-            await school_indicators(
-                session=session, viewer=world.coordinator, first=first, last=last, now=NOW
+            await unit(
+                session,
+                school_indicators,
+                viewer=world.coordinator,
+                first=first,
+                last=last,
+                now=NOW,
             )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.queue.listing import list_queue
 from services.referrals.submission import submit_referral
 from storage.models import (
@@ -64,7 +65,7 @@ async def test_coordinator_sees_own_school_urgent_first(
 ) -> None:
     zoco, _mentor, (low, high, normal) = await _school_with_referrals(session_factory, "a")
     async with session_factory() as session:
-        entries = await list_queue(session=session, viewer=zoco)
+        entries = await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=zoco))
     assert [e.queue_item_id for e in entries] == [high, normal, low]
     first = entries[0]
     assert first.kind is QueueKind.REFERRAL
@@ -95,14 +96,14 @@ async def test_oldest_first_within_one_urgency(
             select(QueueItem.id).where(QueueItem.referral_id == earlier.id)
         )
     async with session_factory() as session:
-        entries = await list_queue(session=session, viewer=zoco)
+        entries = await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=zoco))
     assert [e.queue_item_id for e in entries][:3] == [high, earlier_item, normal]
 
 
 async def test_view_is_audited(session_factory: async_sessionmaker[AsyncSession]) -> None:
     zoco, _mentor, items = await _school_with_referrals(session_factory, "a")
     async with session_factory() as session:
-        await list_queue(session=session, viewer=zoco)
+        await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=zoco))
         audit = (
             await session.scalars(select(AuditLog).where(AuditLog.action == "queue.view"))
         ).one()
@@ -116,7 +117,7 @@ async def test_coordinator_of_another_school_sees_nothing_of_this_one(
     _zoco_a, _mentor, items_a = await _school_with_referrals(session_factory, "a")
     zoco_b, _mentor_b, items_b = await _school_with_referrals(session_factory, "b")
     async with session_factory() as session:
-        entries = await list_queue(session=session, viewer=zoco_b)
+        entries = await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=zoco_b))
     assert sorted(e.queue_item_id for e in entries) == sorted(items_b)
     assert not set(items_a) & {e.queue_item_id for e in entries}
 
@@ -127,7 +128,7 @@ async def test_non_coordinators_are_refused(
     _zoco, mentor, _items = await _school_with_referrals(session_factory, "a")
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await list_queue(session=session, viewer=mentor)
+            await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=mentor))
         assert (await session.scalars(select(AuditLog.action))).all().count("queue.view") == 0
 
 
@@ -139,7 +140,9 @@ async def test_status_filter_and_closed_hidden_by_default(
         (await session.get_one(QueueItem, low)).status = QueueStatus.CLOSED
         (await session.get_one(QueueItem, normal)).status = QueueStatus.WAITING
     async with session_factory() as session:
-        open_items = await list_queue(session=session, viewer=zoco)
-        closed = await list_queue(session=session, viewer=zoco, statuses=[QueueStatus.CLOSED])
+        open_items = await run_unit_of_work(session, lambda s: list_queue(session=s, viewer=zoco))
+        closed = await run_unit_of_work(
+            session, lambda s: list_queue(session=s, viewer=zoco, statuses=[QueueStatus.CLOSED])
+        )
     assert [e.queue_item_id for e in open_items] == [high, normal]
     assert [e.queue_item_id for e in closed] == [low]

@@ -14,21 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.text import Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue import actions as queue_actions
-from services.queue.actions import (
+from services.kernel.uow import run_unit_of_work
+from services.queue.decisions import (
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
-    HistoryEntry,
-    NoteView,
-    ReferralView,
     accept_for_intake,
-    add_note,
     decline,
-    open_referral,
     take_in_analysis,
-    validate_decline_reason,
-    validate_note,
 )
+from services.queue.notes import add_note
+from services.queue.referral_view import HistoryEntry, NoteView, ReferralView, open_referral
+from services.queue.rules import QueueAction, validate_decline_reason, validate_note
+from services.queue.status import move_item
 from storage.models import (
     AuditLog,
     Outbox,
@@ -178,26 +175,38 @@ Action = Callable[[AsyncSession, Person, int], Awaitable[object]]
 
 
 async def _open(session: AsyncSession, actor: Person, item_id: int) -> object:
-    return await open_referral(session=session, viewer=actor, queue_item_id=item_id)
+    return await run_unit_of_work(
+        session, lambda s: open_referral(session=s, viewer=actor, queue_item_id=item_id)
+    )
 
 
 async def _take(session: AsyncSession, actor: Person, item_id: int) -> object:
-    return await take_in_analysis(session=session, actor=actor, queue_item_id=item_id, now=LATER)
+    return await run_unit_of_work(
+        session,
+        lambda s: take_in_analysis(session=s, actor=actor, queue_item_id=item_id, now=LATER),
+    )
 
 
 async def _accept(session: AsyncSession, actor: Person, item_id: int) -> object:
-    return await accept_for_intake(session=session, actor=actor, queue_item_id=item_id, now=LATER)
+    return await run_unit_of_work(
+        session,
+        lambda s: accept_for_intake(session=s, actor=actor, queue_item_id=item_id, now=LATER),
+    )
 
 
 async def _decline(session: AsyncSession, actor: Person, item_id: int) -> object:
-    return await decline(
-        session=session, actor=actor, queue_item_id=item_id, reason=REASON, now=LATER
+    return await run_unit_of_work(
+        session,
+        lambda s: decline(session=s, actor=actor, queue_item_id=item_id, reason=REASON, now=LATER),
     )
 
 
 async def _note(session: AsyncSession, actor: Person, item_id: int) -> object:
-    return await add_note(
-        session=session, actor=actor, queue_item_id=item_id, text="Gebeld.", now=LATER
+    return await run_unit_of_work(
+        session,
+        lambda s: add_note(
+            session=s, actor=actor, queue_item_id=item_id, text="Gebeld.", now=LATER
+        ),
     )
 
 
@@ -218,7 +227,10 @@ async def _ready_for(
     if name == "accept":
         zoco = world.other_zoco if item_id == world.other_item_id else world.zoco
         async with factory() as session:
-            await take_in_analysis(session=session, actor=zoco, queue_item_id=item_id, now=NOW)
+            await run_unit_of_work(
+                session,
+                lambda s: take_in_analysis(session=s, actor=zoco, queue_item_id=item_id, now=NOW),
+            )
 
 
 # --- authorization -----------------------------------------------------------------------
@@ -285,8 +297,11 @@ async def test_a_person_not_in_the_database_is_refused(
     ghost = Person(id=99_999, school_id=world.school.id, roles=[])
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await take_in_analysis(
-                session=session, actor=ghost, queue_item_id=world.item_id, now=LATER
+            await run_unit_of_work(
+                session,
+                lambda s: take_in_analysis(
+                    session=s, actor=ghost, queue_item_id=world.item_id, now=LATER
+                ),
             )
     assert (await _item(session_factory, world.item_id)).status is QueueStatus.NEW
 
@@ -298,7 +313,10 @@ async def test_open_referral_shows_everything_the_summary_needs(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        view = await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        view = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
     assert view == ReferralView(
         queue_item_id=world.item_id,
         referral_id=world.referral_id,
@@ -338,7 +356,10 @@ async def test_opening_is_audited_with_ids_only(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
     (audit,) = await _audit(session_factory, "referral.view")
     assert audit.actor_id == world.zoco.id
     assert audit.school_id == world.school.id
@@ -350,29 +371,47 @@ async def test_open_referral_after_work_shows_notes_history_and_decision(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + timedelta(1)
+        await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + timedelta(1)
+            ),
         )
-        await add_note(
-            session=session,
-            actor=world.zoco2,
-            queue_item_id=world.item_id,
-            text="  ZAT bespreekt dit donderdag.\n",
-            now=NOW + timedelta(2),
+        await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s,
+                actor=world.zoco2,
+                queue_item_id=world.item_id,
+                text="  ZAT bespreekt dit donderdag.\n",
+                now=NOW + timedelta(2),
+            ),
         )
-        await add_note(
-            session=session,
-            actor=world.zoco,
-            queue_item_id=world.item_id,
-            text="Moeder gebeld.",
-            now=NOW + timedelta(3),
+        await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s,
+                actor=world.zoco,
+                queue_item_id=world.item_id,
+                text="Moeder gebeld.",
+                now=NOW + timedelta(3),
+            ),
         )
-        await accept_for_intake(
-            session=session, actor=world.zoco2, queue_item_id=world.item_id, now=NOW + timedelta(4)
+        await run_unit_of_work(
+            session,
+            lambda s: accept_for_intake(
+                session=s, actor=world.zoco2, queue_item_id=world.item_id, now=NOW + timedelta(4)
+            ),
         )
         # Views are audited but are not part of the history.
-        await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
-        view = await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
+        view = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
 
     assert view.status is QueueStatus.WAITING
     assert view.assignee_name == "Ilse Zorg"
@@ -409,7 +448,10 @@ async def test_history_and_notes_belong_to_this_item_only(
         await _take(session, world.zoco, second.id)
         await _note(session, world.zoco, second.id)
         await _note(session, world.other_zoco, world.other_item_id)
-        view = await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        view = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
     assert view.notes == ()
     assert [entry.action for entry in view.history] == ["referral.submit"]
 
@@ -431,7 +473,10 @@ async def test_names_of_erased_actors_are_left_out(
             )
         )
     async with session_factory() as session:
-        view = await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        view = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
     assert view.history[-1] == HistoryEntry("queue.take", LATER, None)
 
 
@@ -442,8 +487,11 @@ async def test_take_in_analysis(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        item = await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=LATER
+        item = await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
     assert (item.status, item.assignee_id, item.updated_at) == (
         QueueStatus.IN_PROGRESS,
@@ -478,12 +526,18 @@ async def test_accept_for_intake_after_analysis(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
         # Another coordinator of the school may place: each holds the mandate.
-        item = await accept_for_intake(
-            session=session, actor=world.zoco2, queue_item_id=world.item_id, now=LATER
+        item = await run_unit_of_work(
+            session,
+            lambda s: accept_for_intake(
+                session=s, actor=world.zoco2, queue_item_id=world.item_id, now=LATER
+            ),
         )
     assert item.status is QueueStatus.WAITING
     stored = await _item(session_factory, world.item_id)
@@ -541,16 +595,22 @@ async def test_decline_from_new_or_in_progress(
 ) -> None:
     if analysed:
         async with session_factory() as session:
-            await take_in_analysis(
-                session=session, actor=world.zoco2, queue_item_id=world.item_id, now=NOW
+            await run_unit_of_work(
+                session,
+                lambda s: take_in_analysis(
+                    session=s, actor=world.zoco2, queue_item_id=world.item_id, now=NOW
+                ),
             )
     async with session_factory() as session:
-        item = await decline(
-            session=session,
-            actor=world.zoco,
-            queue_item_id=world.item_id,
-            reason=f"  {REASON}\n",
-            now=LATER,
+        item = await run_unit_of_work(
+            session,
+            lambda s: decline(
+                session=s,
+                actor=world.zoco,
+                queue_item_id=world.item_id,
+                reason=f"  {REASON}\n",
+                now=LATER,
+            ),
         )
     assert item.status is QueueStatus.CLOSED
     stored = await _item(session_factory, world.item_id)
@@ -635,8 +695,11 @@ async def test_a_stale_item_object_in_the_session_does_not_decide(
 ) -> None:
     # The caller's session still holds the item as it was; another session declines it.
     async with session_factory() as session:
-        await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
         async with session_factory() as other:
             await _decline(other, world.zoco2, world.item_id)
@@ -662,13 +725,11 @@ async def test_a_concurrent_change_between_read_and_write_is_refused(
             await _decline(session_b, world.zoco2, world.item_id)
         async with session_a.begin():
             with pytest.raises(InvalidTransition) as error:
-                await queue_actions._transition(  # the race needs the inner step
+                await move_item(  # the race needs the inner step: the one status writer
                     session=session_a,
                     item=item,
-                    actor=world.zoco,
-                    check=queue_actions._check_accept,
+                    action=QueueAction.ACCEPT,
                     to=QueueStatus.WAITING,
-                    action="queue.accept",
                     now=LATER,
                     values={},
                 )
@@ -688,12 +749,15 @@ async def test_decline_reason_limits_are_enforced(
     before = await _snapshot(session_factory, world.item_id)
     async with session_factory() as session:
         with pytest.raises(InputInvalid) as error:
-            await decline(
-                session=session,
-                actor=world.zoco,
-                queue_item_id=world.item_id,
-                reason=reason,
-                now=LATER,
+            await run_unit_of_work(
+                session,
+                lambda s: decline(
+                    session=s,
+                    actor=world.zoco,
+                    queue_item_id=world.item_id,
+                    reason=reason,
+                    now=LATER,
+                ),
             )
     assert error.value.reason is not None
     assert error.value.reason == validate_decline_reason(reason)
@@ -720,8 +784,11 @@ async def test_decline_reason_limits_are_inclusive(
     reason: str, world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await decline(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, reason=reason, now=LATER
+        await run_unit_of_work(
+            session,
+            lambda s: decline(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, reason=reason, now=LATER
+            ),
         )
     assert (await _item(session_factory, world.item_id)).decision_reason == reason
 
@@ -734,8 +801,11 @@ async def test_add_note_keeps_status_and_audits_without_text(
     before = await _snapshot(session_factory, world.item_id)
     text = "Vader vertelde over de situatie thuis."
     async with session_factory() as session:
-        note = await add_note(
-            session=session, actor=world.zoco2, queue_item_id=world.item_id, text=text, now=LATER
+        note = await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s, actor=world.zoco2, queue_item_id=world.item_id, text=text, now=LATER
+            ),
         )
     async with session_factory() as session:
         stored = await session.get_one(QueueNote, note.id)
@@ -776,8 +846,11 @@ async def test_note_limits_are_enforced(
     before = await _snapshot(session_factory, world.item_id)
     async with session_factory() as session:
         with pytest.raises(InputInvalid) as error:
-            await add_note(
-                session=session, actor=world.zoco, queue_item_id=world.item_id, text=text, now=LATER
+            await run_unit_of_work(
+                session,
+                lambda s: add_note(
+                    session=s, actor=world.zoco, queue_item_id=world.item_id, text=text, now=LATER
+                ),
             )
     assert error.value.reason == validate_note(text)
     assert await _snapshot(session_factory, world.item_id) == before
@@ -788,8 +861,11 @@ async def test_note_limits_are_inclusive(
     text: str, world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        note = await add_note(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, text=text, now=LATER
+        note = await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, text=text, now=LATER
+            ),
         )
     assert note.text == text
 
@@ -805,14 +881,20 @@ async def test_no_names_or_free_text_in_logs_audit_or_outbox(
     secret_note = "Thuissituatie is zwaar."
     caplog.set_level(logging.DEBUG, logger="storage")
     async with session_factory() as session:
-        await open_referral(session=session, viewer=world.zoco, queue_item_id=world.item_id)
+        await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+        )
         await _take(session, world.zoco, world.item_id)
-        await add_note(
-            session=session,
-            actor=world.zoco,
-            queue_item_id=world.item_id,
-            text=secret_note,
-            now=LATER,
+        await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s,
+                actor=world.zoco,
+                queue_item_id=world.item_id,
+                text=secret_note,
+                now=LATER,
+            ),
         )
         await _decline(session, world.zoco, world.item_id)
         with pytest.raises(NotAllowed):

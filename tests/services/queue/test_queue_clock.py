@@ -11,16 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.queue.actions import (
+from services.kernel.uow import run_unit_of_work
+from services.queue.decisions import (
     accept_for_intake,
-    add_note,
     decline,
     mark_for_care_team,
-    open_referral,
     resume_analysis,
     take_in_analysis,
 )
 from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.queue.notes import add_note
+from services.queue.referral_view import open_referral
 from storage.models import (
     AuditLog,
     Person,
@@ -128,21 +129,30 @@ async def test_the_care_team_round_trip_keeps_the_clock(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await mark_for_care_team(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + DAY
+        await run_unit_of_work(
+            session,
+            lambda s: mark_for_care_team(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + DAY
+            ),
         )
     item = await _item(session_factory, world.item_id)
     assert (item.status, item.waiting_reason) == (QueueStatus.WAITING, WaitingReason.CARE_TEAM)
     assert (item.waiting_since, item.assignee_id) == (NOW + DAY, world.zoco.id)
     async with session_factory() as session:
         with pytest.raises(InvalidTransition) as refused:
-            await take_in_analysis(
-                session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + DAY
+            await run_unit_of_work(
+                session,
+                lambda s: take_in_analysis(
+                    session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + DAY
+                ),
             )
     assert refused.value.reason.msgid == "This referral is already waiting for the care team."
     async with session_factory() as session:
-        await resume_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 8 * DAY
+        await run_unit_of_work(
+            session,
+            lambda s: resume_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 8 * DAY
+            ),
         )
     item = await _item(session_factory, world.item_id)
     assert item.status is QueueStatus.IN_PROGRESS
@@ -150,8 +160,11 @@ async def test_the_care_team_round_trip_keeps_the_clock(
     assert item.paused_seconds == 7 * 86_400
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await resume_analysis(
-                session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 8 * DAY
+            await run_unit_of_work(
+                session,
+                lambda s: resume_analysis(
+                    session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 8 * DAY
+                ),
             )
         actions = await session.scalars(
             select(AuditLog.action)
@@ -166,24 +179,33 @@ async def test_accept_and_decline_work_straight_from_the_care_team(
 ) -> None:
     for item_id in (world.item_id, world.urgent_item_id):
         async with session_factory() as session:
-            await mark_for_care_team(
-                session=session, actor=world.zoco, queue_item_id=item_id, now=NOW + DAY
+            await run_unit_of_work(
+                session,
+                lambda s, item_id=item_id: mark_for_care_team(  # type: ignore[misc]
+                    session=s, actor=world.zoco, queue_item_id=item_id, now=NOW + DAY
+                ),
             )
     async with session_factory() as session:
-        await accept_for_intake(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 4 * DAY
+        await run_unit_of_work(
+            session,
+            lambda s: accept_for_intake(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW + 4 * DAY
+            ),
         )
     accepted = await _item(session_factory, world.item_id)
     assert accepted.decision is QueueDecision.ACCEPTED
     assert (accepted.status, accepted.waiting_reason) == (QueueStatus.WAITING, WaitingReason.INTAKE)
     assert accepted.waiting_since == NOW + DAY  # still the same pause
     async with session_factory() as session:
-        await decline(
-            session=session,
-            actor=world.zoco,
-            queue_item_id=world.urgent_item_id,
-            reason="Past beter bij de wijkteams.",
-            now=NOW + 4 * DAY,
+        await run_unit_of_work(
+            session,
+            lambda s: decline(
+                session=s,
+                actor=world.zoco,
+                queue_item_id=world.urgent_item_id,
+                reason="Past beter bij de wijkteams.",
+                now=NOW + 4 * DAY,
+            ),
         )
     declined = await _item(session_factory, world.urgent_item_id)
     assert declined.status is QueueStatus.CLOSED
@@ -195,16 +217,22 @@ async def test_the_overview_filters_and_counts(
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
 
     async def ids(**filters: object) -> tuple[list[int], dict[QueueStatus, int]]:
         async with session_factory() as session:
-            found = await queue_overview(
-                session=session,
-                viewer=world.zoco,
-                filters=QueueFilters(**filters),  # type: ignore[arg-type]
+            found = await run_unit_of_work(
+                session,
+                lambda s: queue_overview(
+                    session=s,
+                    viewer=world.zoco,
+                    filters=QueueFilters(**filters),  # type: ignore[arg-type]
+                ),
             )
         return [e.queue_item_id for e in found.entries], found.counts
 
@@ -221,7 +249,10 @@ async def test_the_overview_filters_and_counts(
         entry = next(
             e
             for e in (
-                await queue_overview(session=session, viewer=world.zoco, filters=QueueFilters())
+                await run_unit_of_work(
+                    session,
+                    lambda s: queue_overview(session=s, viewer=world.zoco, filters=QueueFilters()),
+                )
             ).entries
             if e.queue_item_id == world.item_id
         )
@@ -233,36 +264,58 @@ async def test_a_coach_reads_only_accepted_referrals_of_their_school_without_not
     world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session:
-        await add_note(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, text="Intern.", now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: add_note(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, text="Intern.", now=NOW
+            ),
         )
     async with session_factory() as session:
         with pytest.raises(NotAllowed) as not_yet:
-            await open_referral(session=session, viewer=world.coach, queue_item_id=world.item_id)
+            await run_unit_of_work(
+                session,
+                lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=world.item_id),
+            )
         with pytest.raises(NotAllowed) as unknown:
-            await open_referral(session=session, viewer=world.coach, queue_item_id=987_654)
+            await run_unit_of_work(
+                session,
+                lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=987_654),
+            )
     assert not_yet.value.reason == unknown.value.reason
     async with session_factory() as session:
-        await take_in_analysis(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: take_in_analysis(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
     async with session_factory() as session:
-        await accept_for_intake(
-            session=session, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+        await run_unit_of_work(
+            session,
+            lambda s: accept_for_intake(
+                session=s, actor=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
     async with session_factory() as session:
-        view = await open_referral(session=session, viewer=world.coach, queue_item_id=world.item_id)
+        view = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=world.item_id),
+        )
     assert view.coordinator_view is False
     assert view.notes == ()
     assert view.trajectory_id is not None
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await open_referral(
-                session=session, viewer=world.other_coach, queue_item_id=world.item_id
+            await run_unit_of_work(
+                session,
+                lambda s: open_referral(
+                    session=s, viewer=world.other_coach, queue_item_id=world.item_id
+                ),
             )
     async with session_factory() as session:
-        coordinator = await open_referral(
-            session=session, viewer=world.zoco, queue_item_id=world.item_id
+        coordinator = await run_unit_of_work(
+            session,
+            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
         )
     assert coordinator.coordinator_view is True
     assert [note.text for note in coordinator.notes] == ["Intern."]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.surveys.lifecycle import SURVEY_TTL
+from services.surveys.invitations import SURVEY_TTL
 from services.surveys.report import SurveyReport, period_bounds, survey_report
 from storage.models import (
     Person,

@@ -18,21 +18,20 @@ from dialogs.state import Status
 from services.conversations.runtime import Turn, handle_event
 from services.conversations.survey_chat import invitations_to_offer, open_survey, resume_survey
 from services.kernel.errors import InvalidTransition, NotAllowed
+from services.kernel.uow import run_unit_of_work
 from services.outbox.store import TOO_LATE, claim_due
 from services.queue.listing import list_queue
-from services.surveys.lifecycle import (
-    SURVEY_COMPLETED,
+from services.surveys.completion import SURVEY_COMPLETED
+from services.surveys.invitations import (
     SURVEY_INVITE,
     SURVEY_REMINDER,
     SURVEY_TTL,
     SurveyUnavailable,
     SurveyUnavailableReason,
-    close_survey_item,
-    create_invitations_in_transaction,
-    issue_survey_link,
-    open_survey_result,
-    redeem_survey_token,
+    create_invitations,
 )
+from services.surveys.links import issue_survey_link, redeem_survey_token
+from services.surveys.results import close_survey_item, open_survey_result
 from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     AuditLog,
@@ -53,6 +52,7 @@ from storage.models import (
 )
 from tests.support.factories import NOW, add_mentorship, add_person, add_trajectory
 from tests.support.survey_world import Respondent, button, invitation_of, survey_world
+from tests.support.units import unit
 
 EN = Catalogs().get("en")
 SCALE = ("4", "5", "na", "2")
@@ -116,14 +116,16 @@ async def test_closing_invites_student_each_parent_and_the_mentor_once(
     # Nobody is invited twice: not by a second close, not by running the step again.
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await close_trajectory(
-                session=session, actor=world.zoco, trajectory_id=world.trajectory_id, now=NOW
+            await unit(
+                session,
+                close_trajectory,
+                actor=world.zoco,
+                trajectory_id=world.trajectory_id,
+                now=NOW,
             )
     async with session_factory() as session, session.begin():
         trajectory = await session.get_one(Trajectory, world.trajectory_id)
-        again = await create_invitations_in_transaction(
-            session=session, trajectory=trajectory, now=NOW
-        )
+        again = await create_invitations(session=session, trajectory=trajectory, now=NOW)
     assert again == []
     async with session_factory() as session:
         assert len(list(await session.scalars(select(SurveyInvitation)))) == 5
@@ -136,7 +138,7 @@ async def test_a_reminder_due_after_expiry_is_not_planned(
     world = await survey_world(session_factory, languages=(), close=False)
     async with session_factory() as session, session.begin():
         trajectory = await session.get_one(Trajectory, world.trajectory_id)
-        created = await create_invitations_in_transaction(
+        created = await create_invitations(
             session=session, trajectory=trajectory, now=NOW, ttl=timedelta(days=5)
         )
     assert len(created) == 2  # student and mentor
@@ -153,7 +155,7 @@ async def test_nothing_is_sent_after_the_invitation_expired(
         parent.telegram_chat_id = 4242
         session.add(parent)
     # The worker was down for the whole three weeks: every message of the parent is due now.
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         claimed = await claim_due(session=session, now=NOW + SURVEY_TTL, limit=100)
     assert claimed == []
     rows = [r for r in await _outbox(session_factory) if r.kind.startswith("survey.")]
@@ -266,7 +268,7 @@ async def test_the_menu_continue_resumes_the_same_invitation(
     respondent = Respondent(session_factory, parent, invitation_id)
     await respondent.open()
     await respondent.choose("2")
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         turn = await resume_survey(session=session, person=parent, flow_id=EXIT_PARENT.id, now=NOW)
     assert turn.replies[-1].step == "P2"
     async with session_factory() as session:
@@ -337,7 +339,7 @@ async def test_expiry_while_answering_refuses_sending_and_ends_the_run(
     for code in SCALE:
         await early.choose(code)
     summary = await early.skip()
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         refused = await handle_event(
             session=session,
             person=parent,
@@ -349,13 +351,13 @@ async def test_expiry_while_answering_refuses_sending_and_ends_the_run(
     assert "This questionnaire has closed" in _texts(refused)
     async with session_factory() as session:
         assert list(await session.scalars(select(SurveyResponse))) == []
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         # Continuing later ends the run that can no longer be sent, with the same reason.
         with pytest.raises(SurveyUnavailable):
             await resume_survey(
                 session=session, person=parent, flow_id=EXIT_PARENT.id, now=NOW + SURVEY_TTL
             )
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         with pytest.raises(SurveyUnavailable):
             await resume_survey(session=session, person=parent, flow_id=EXIT_PARENT.id, now=NOW)
 
@@ -412,7 +414,7 @@ async def test_completion_withdraws_the_reminders_and_they_are_never_claimed(
     ar, uk = world.parents["ar"], world.parents["uk"]
     ar_invitation = await invitation_of(session_factory, ar)
     uk_invitation = await invitation_of(session_factory, uk)
-    async with session_factory() as session:  # the invitations go out
+    async with session_factory() as session, session.begin():  # the invitations go out
         sent = await claim_due(session=session, now=NOW, limit=100)
     assert {m.recipient_id for m in sent if m.kind == SURVEY_INVITE} >= {ar.id, uk.id}
 
@@ -425,7 +427,7 @@ async def test_completion_withdraws_the_reminders_and_they_are_never_claimed(
     ]
     assert [r.status for r in ar_reminders] == [OutboxStatus.CANCELLED] * 2
 
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         later = await claim_due(session=session, now=NOW + timedelta(days=8), limit=100)
     reminded = {
         (m.recipient_id, m.payload["invitation_id"]) for m in later if m.kind == SURVEY_REMINDER
@@ -463,14 +465,16 @@ async def test_completion_lands_in_the_queue_and_tells_the_coordinator_without_n
     assert "شكرا" not in str(audit.details)
 
     async with session_factory() as session:
-        entries = await list_queue(session=session, viewer=world.zoco)
+        entries = await run_unit_of_work(
+            session, lambda s: list_queue(session=s, viewer=world.zoco)
+        )
     survey_entries = [e for e in entries if e.kind is QueueKind.EXIT_SURVEY]
     assert [
         (e.queue_item_id, e.student_name, e.group_name, e.respondent_type) for e in survey_entries
     ] == [(item.id, "Sanne Veldkamp", "3B", RespondentType.PARENT)]
 
     async with session_factory() as session:
-        view = await open_survey_result(session=session, viewer=world.zoco, queue_item_id=item.id)
+        view = await unit(session, open_survey_result, viewer=world.zoco, queue_item_id=item.id)
     assert view.respondent_type is RespondentType.PARENT
     assert view.respondent_name == parent.display_name
     assert view.student_name == "Sanne Veldkamp"
@@ -484,15 +488,13 @@ async def test_completion_lands_in_the_queue_and_tells_the_coordinator_without_n
     ]
 
     async with session_factory() as session:
-        closed = await close_survey_item(
-            session=session, actor=world.zoco, queue_item_id=item.id, now=NOW
+        closed = await unit(
+            session, close_survey_item, actor=world.zoco, queue_item_id=item.id, now=NOW
         )
     assert closed.status is QueueStatus.CLOSED
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await close_survey_item(
-                session=session, actor=world.zoco, queue_item_id=item.id, now=NOW
-            )
+            await unit(session, close_survey_item, actor=world.zoco, queue_item_id=item.id, now=NOW)
 
 
 async def test_only_the_schools_coordinator_reads_a_result(
@@ -512,11 +514,15 @@ async def test_only_the_schools_coordinator_reads_a_result(
     for intruder in (other.zoco, world.mentor, parent):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await open_survey_result(session=session, viewer=intruder, queue_item_id=item_id)
+                await unit(session, open_survey_result, viewer=intruder, queue_item_id=item_id)
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await close_survey_item(
-                    session=session, actor=intruder, queue_item_id=item_id, now=NOW
+                await unit(
+                    session,
+                    close_survey_item,
+                    actor=intruder,
+                    queue_item_id=item_id,
+                    now=NOW,
                 )
 
 
@@ -534,8 +540,12 @@ async def test_another_invitation_in_progress_is_finished_first(
         await add_mentorship(session, world.mentor, sibling)
         trajectory = await add_trajectory(session, world.mentor, sibling)
     async with session_factory() as session:
-        await close_trajectory(
-            session=session, actor=world.zoco, trajectory_id=trajectory.id, now=NOW
+        await unit(
+            session,
+            close_trajectory,
+            actor=world.zoco,
+            trajectory_id=trajectory.id,
+            now=NOW,
         )
     async with session_factory() as session:
         second_id = await session.scalar(
@@ -553,7 +563,7 @@ async def test_another_invitation_in_progress_is_finished_first(
     assert [(o.invitation_id, EN.render(o.label)) for o in offered] == [
         (second_id, "Exit questionnaire: Tom")
     ]
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         turn = await open_survey(session=session, person=parent, invitation_id=second_id, now=NOW)
     assert "Please finish that one first" in _texts(turn)
     assert turn.state.answers[SURVEY_INVITATION] == str(first_id)

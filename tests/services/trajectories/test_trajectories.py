@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.outbox.store import cancel_pending
-from services.queue.actions import accept_for_intake, take_in_analysis
+from services.queue.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.lifecycle import (
     TrajectoryPlan,
     close_trajectory,
@@ -39,6 +39,7 @@ from tests.support.factories import (
     add_school,
     add_trajectory,
 )
+from tests.support.units import unit
 
 PLAN = TrajectoryPlan(
     goals="Rustig blijven in de les; twee keer per week een gesprek.",
@@ -71,12 +72,10 @@ async def _accept(
     item_id: int,
     plan: TrajectoryPlan | None,
 ) -> None:
-    async with session_factory() as session:
-        await take_in_analysis(session=session, actor=zoco, queue_item_id=item_id, now=NOW)
-    async with session_factory() as session:
-        await accept_for_intake(
-            session=session, actor=zoco, queue_item_id=item_id, now=NOW, plan=plan
-        )
+    await unit(session_factory, take_in_analysis, actor=zoco, queue_item_id=item_id, now=NOW)
+    await unit(
+        session_factory, accept_for_intake, actor=zoco, queue_item_id=item_id, now=NOW, plan=plan
+    )
 
 
 async def test_accepting_a_referral_creates_a_planned_trajectory_with_its_plan(
@@ -170,26 +169,39 @@ async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
     for actor in (mentor, stranger):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await set_plan(
-                    session=session, actor=actor, trajectory_id=trajectory.id, plan=PLAN, now=NOW
+                await unit(
+                    session,
+                    set_plan,
+                    actor=actor,
+                    trajectory_id=trajectory.id,
+                    plan=PLAN,
+                    now=NOW,
                 )
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await close_trajectory(
-                    session=session, actor=actor, trajectory_id=trajectory.id, now=NOW
+                await unit(
+                    session,
+                    close_trajectory,
+                    actor=actor,
+                    trajectory_id=trajectory.id,
+                    now=NOW,
                 )
     async with session_factory() as session:
-        await set_plan(session=session, actor=zoco, trajectory_id=trajectory.id, plan=PLAN, now=NOW)
+        await unit(session, set_plan, actor=zoco, trajectory_id=trajectory.id, plan=PLAN, now=NOW)
     later = NOW + timedelta(days=90)
     async with session_factory() as session:
-        closed = await close_trajectory(
-            session=session, actor=zoco, trajectory_id=trajectory.id, now=later
+        closed = await unit(
+            session, close_trajectory, actor=zoco, trajectory_id=trajectory.id, now=later
         )
         assert closed.status is TrajectoryStatus.CLOSED
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await close_trajectory(
-                session=session, actor=zoco, trajectory_id=trajectory.id, now=later
+            await unit(
+                session,
+                close_trajectory,
+                actor=zoco,
+                trajectory_id=trajectory.id,
+                now=later,
             )
         stored = await session.get(Trajectory, trajectory.id)
         assert stored is not None

@@ -11,20 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import TrajectoryPlan, close_trajectory, set_plan
-from services.trajectories.view import (
-    AuthorRole,
-    EvaluationFacts,
-    FlagKind,
-    InvitationState,
-    OverdueFlag,
-    add_logbook_entry,
-    list_trajectories,
-    logbook_for,
-    mark_evaluation_held,
-    open_trajectory,
-    overdue_flags,
-)
+from services.trajectories.logbook import AuthorRole, add_logbook_entry, logbook_for
+from services.trajectories.rules import FlagKind, OverdueFlag
+from services.trajectories.view import InvitationState, list_trajectories, open_trajectory
 from storage.models import (
     Appointment,
     AppointmentKind,
@@ -46,82 +37,9 @@ from tests.support.factories import (
     add_trajectory,
     count,
 )
+from tests.support.units import unit
 
 TODAY = date(2026, 3, 2)  # NOW's school-local day, a Monday
-
-
-def _flags(**changes: object) -> tuple[OverdueFlag, ...]:
-    values: dict[str, object] = {
-        "status": TrajectoryStatus.ACTIVE,
-        "end_date": date(2026, 6, 26),
-        "evaluations": (),
-        "timeouts_in_plan": True,
-        "timeouts_per_week": 2,
-        "timeout_days": (),
-        "today": TODAY,
-    }
-    values.update(changes)
-    return overdue_flags(**values)  # type: ignore[arg-type]
-
-
-# --- the flags, one rule at a time -----------------------------------------------------------
-
-
-def test_a_trajectory_within_its_plan_has_no_flags() -> None:
-    assert _flags() == ()
-
-
-def test_past_the_end_date_is_flagged_from_the_day_after() -> None:
-    assert _flags(end_date=TODAY) == ()
-    assert _flags(end_date=TODAY - timedelta(days=1)) == (
-        OverdueFlag(FlagKind.PAST_END, day=TODAY - timedelta(days=1)),
-    )
-
-
-def test_an_evaluation_due_before_today_and_not_held_is_flagged() -> None:
-    missed = EvaluationFacts(due_on=date(2026, 2, 20), held_on=None)
-    held = EvaluationFacts(due_on=date(2026, 2, 13), held_on=date(2026, 2, 13))
-    due_today = EvaluationFacts(due_on=TODAY, held_on=None)
-    flags = _flags(evaluations=(missed, held, due_today))
-    assert flags == (OverdueFlag(FlagKind.EVALUATION_MISSED, day=date(2026, 2, 20)),)
-
-
-def test_a_week_with_more_time_outs_than_the_cap_is_flagged() -> None:
-    # Mon 2 and Wed 4 March are one ISO week; Mon 9 March starts the next one.
-    at_cap = (date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 9))
-    assert _flags(timeout_days=at_cap, timeouts_per_week=2) == ()
-    over = (*at_cap, date(2026, 3, 6))
-    assert _flags(timeout_days=over, timeouts_per_week=2) == (
-        OverdueFlag(FlagKind.TIMEOUTS_OVER_CAP, day=date(2026, 3, 2), count=3),
-    )
-
-
-def test_weeks_are_iso_weeks_across_the_new_year() -> None:
-    # 31 Dec 2026 (Thu) and 1 Jan 2027 (Fri) are ISO week 53 of 2026; 4 Jan 2027 is week 1.
-    days = (date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 4))
-    assert _flags(timeout_days=days, timeouts_per_week=1) == (
-        OverdueFlag(FlagKind.TIMEOUTS_OVER_CAP, day=date(2026, 12, 28), count=2),
-    )
-
-
-def test_any_time_out_while_time_out_is_not_in_the_plan_is_flagged() -> None:
-    assert _flags(timeouts_in_plan=False) == ()
-    assert _flags(timeouts_in_plan=False, timeout_days=(date(2026, 3, 3),)) == (
-        OverdueFlag(FlagKind.TIMEOUT_OUTSIDE_PLAN, count=1),
-    )
-
-
-def test_a_closed_trajectory_has_no_flags() -> None:
-    assert (
-        _flags(
-            status=TrajectoryStatus.CLOSED,
-            end_date=date(2026, 1, 1),
-            evaluations=(EvaluationFacts(date(2025, 12, 1), None),),
-            timeouts_in_plan=False,
-            timeout_days=(date(2025, 12, 2),),
-        )
-        == ()
-    )
 
 
 # --- a school with people ---------------------------------------------------------------------
@@ -226,8 +144,12 @@ async def test_staff_of_the_school_open_the_trajectory_and_the_view_is_audited(
     world = await _world(session_factory)
     for viewer in (world.zoco, world.coach):
         async with session_factory() as session:
-            page = await open_trajectory(
-                session=session, viewer=viewer, trajectory_id=world.trajectory_id, now=NOW
+            page = await unit(
+                session,
+                open_trajectory,
+                viewer=viewer,
+                trajectory_id=world.trajectory_id,
+                now=NOW,
             )
         assert page.student_name == world.student.display_name
         assert page.mentor_name == world.mentor.display_name
@@ -249,8 +171,9 @@ async def test_another_schools_trajectory_and_an_unknown_id_get_the_same_refusal
     for trajectory_id in (world.trajectory_id, 999_999):
         async with session_factory() as session:
             with pytest.raises(NotAllowed) as refused:
-                await open_trajectory(
-                    session=session,
+                await unit(
+                    session,
+                    open_trajectory,
                     viewer=world.stranger_coach,
                     trajectory_id=trajectory_id,
                     now=NOW,
@@ -267,12 +190,16 @@ async def test_family_mentor_and_teacher_cannot_open_the_staff_page(
     for viewer in (world.mentor, world.parent, world.student, world.teacher):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await open_trajectory(
-                    session=session, viewer=viewer, trajectory_id=world.trajectory_id, now=NOW
+                await unit(
+                    session,
+                    open_trajectory,
+                    viewer=viewer,
+                    trajectory_id=world.trajectory_id,
+                    now=NOW,
                 )
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await list_trajectories(session=session, viewer=viewer, now=NOW)
+                await unit(session, list_trajectories, viewer=viewer, now=NOW)
 
 
 async def test_time_outs_over_the_cap_are_counted_per_school_local_week(
@@ -291,8 +218,12 @@ async def test_time_outs_over_the_cap_are_counted_per_school_local_week(
         session_factory, world, datetime(2026, 3, 6, 10, 0, tzinfo=UTC), AppointmentStatus.NO_SHOW
     )
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert page.flags == ()
     assert len(page.appointments) == 5
@@ -300,8 +231,12 @@ async def test_time_outs_over_the_cap_are_counted_per_school_local_week(
         session_factory, world, datetime(2026, 3, 6, 12, 0, tzinfo=UTC), AppointmentStatus.ATTENDED
     )
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert page.flags == (OverdueFlag(FlagKind.TIMEOUTS_OVER_CAP, day=date(2026, 3, 2), count=3),)
 
@@ -319,24 +254,25 @@ async def test_the_list_shows_flags_first_and_only_the_viewers_school(
         timeouts_per_week=2,
     )
     async with session_factory() as session:
-        await set_plan(
-            session=session,
+        await unit(
+            session,
+            set_plan,
             actor=world.zoco,
             trajectory_id=world.other_trajectory_id,
             plan=plan,
             now=NOW,
         )
     async with session_factory() as session:
-        summaries = await list_trajectories(session=session, viewer=world.coach, now=NOW)
+        summaries = await unit(session, list_trajectories, viewer=world.coach, now=NOW)
     assert [s.trajectory_id for s in summaries] == [world.other_trajectory_id, world.trajectory_id]
     assert summaries[0].flags == (OverdueFlag(FlagKind.EVALUATION_MISSED, day=date(2026, 2, 27)),)
     async with session_factory() as session:
-        flagged = await list_trajectories(
-            session=session, viewer=world.coach, now=NOW, flagged_only=True
+        flagged = await unit(
+            session, list_trajectories, viewer=world.coach, now=NOW, flagged_only=True
         )
     assert [s.trajectory_id for s in flagged] == [world.other_trajectory_id]
     async with session_factory() as session:
-        assert await list_trajectories(session=session, viewer=world.stranger_coach, now=NOW) == []
+        assert await unit(session, list_trajectories, viewer=world.stranger_coach, now=NOW) == []
     listed = await _audit(session_factory, "trajectory.list")
     assert listed[0].details["trajectory_ids"] == [world.other_trajectory_id, world.trajectory_id]
 
@@ -354,15 +290,20 @@ async def test_marking_the_evaluation_held_clears_its_flag_and_is_audited(
         )
         session.add(evaluation)
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert [f.kind for f in page.flags] == [FlagKind.EVALUATION_MISSED]
     assert page.evaluations[0].missed
     async with session_factory() as session:
         with pytest.raises(NotAllowed):
-            await mark_evaluation_held(
-                session=session,
+            await unit(
+                session,
+                mark_evaluation_held,
                 actor=world.stranger_coach,
                 trajectory_id=world.trajectory_id,
                 evaluation_id=evaluation.id,
@@ -370,16 +311,18 @@ async def test_marking_the_evaluation_held_clears_its_flag_and_is_audited(
             )
     async with session_factory() as session:
         with pytest.raises(NotAllowed):  # the evaluation is not of that trajectory
-            await mark_evaluation_held(
-                session=session,
+            await unit(
+                session,
+                mark_evaluation_held,
                 actor=world.coach,
                 trajectory_id=world.other_trajectory_id,
                 evaluation_id=evaluation.id,
                 now=NOW,
             )
     async with session_factory() as session:
-        held_on = await mark_evaluation_held(
-            session=session,
+        held_on = await unit(
+            session,
+            mark_evaluation_held,
             actor=world.coach,
             trajectory_id=world.trajectory_id,
             evaluation_id=evaluation.id,
@@ -387,8 +330,12 @@ async def test_marking_the_evaluation_held_clears_its_flag_and_is_audited(
         )
     assert held_on == TODAY
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert page.flags == ()
     assert page.evaluations[0].held_on == TODAY
@@ -409,8 +356,9 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
         evaluations=(date(2026, 2, 27), date(2026, 4, 17)),
     )
     async with session_factory() as session:
-        await set_plan(
-            session=session,
+        await unit(
+            session,
+            set_plan,
             actor=world.zoco,
             trajectory_id=world.trajectory_id,
             plan=first,
@@ -422,8 +370,9 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
         )
     assert held_id is not None
     async with session_factory() as session:
-        await mark_evaluation_held(
-            session=session,
+        await unit(
+            session,
+            mark_evaluation_held,
             actor=world.coach,
             trajectory_id=world.trajectory_id,
             evaluation_id=held_id,
@@ -433,8 +382,9 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
         goals=first.goals, start=first.start, end=date(2026, 7, 3), evaluations=(date(2026, 5, 1),)
     )
     async with session_factory() as session:
-        await set_plan(
-            session=session,
+        await unit(
+            session,
+            set_plan,
             actor=world.zoco,
             trajectory_id=world.trajectory_id,
             plan=second,
@@ -464,16 +414,18 @@ async def test_coach_and_care_coordinator_write_in_the_logbook_audited_with_ids_
     world = await _world(session_factory)
     text = "  Goed gesprek gehad over de toetsweek.\nVolgende week weer.  "
     async with session_factory() as session:
-        entry_id = await add_logbook_entry(
-            session=session,
+        entry_id = await unit(
+            session,
+            add_logbook_entry,
             author=world.coach,
             trajectory_id=world.trajectory_id,
             text=text,
             now=NOW,
         )
     async with session_factory() as session:
-        await add_logbook_entry(
-            session=session,
+        await unit(
+            session,
+            add_logbook_entry,
             author=world.zoco,
             trajectory_id=world.trajectory_id,
             text="Ouders gebeld.",
@@ -484,8 +436,12 @@ async def test_coach_and_care_coordinator_write_in_the_logbook_audited_with_ids_
     assert stored is not None
     assert stored.text == text.strip()
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert [(e.author_role, e.text) for e in page.logbook] == [
         (AuthorRole.CARE_COORDINATOR, "Ouders gebeld."),
@@ -503,8 +459,9 @@ async def test_a_logbook_entry_outside_its_limits_is_refused_and_nothing_is_writ
     for text in ("   \n ", "x" * 2001):
         async with session_factory() as session:
             with pytest.raises(InputInvalid):
-                await add_logbook_entry(
-                    session=session,
+                await unit(
+                    session,
+                    add_logbook_entry,
                     author=world.coach,
                     trajectory_id=world.trajectory_id,
                     text=text,
@@ -513,8 +470,9 @@ async def test_a_logbook_entry_outside_its_limits_is_refused_and_nothing_is_writ
     async with session_factory() as session:
         assert await count(session, LogbookEntry) == 0
     async with session_factory() as session:
-        await add_logbook_entry(
-            session=session,
+        await unit(
+            session,
+            add_logbook_entry,
             author=world.coach,
             trajectory_id=world.trajectory_id,
             text="x" * 2000,
@@ -531,21 +489,27 @@ async def test_only_staff_of_the_school_write_and_not_in_a_closed_trajectory(
     for author in (world.mentor, world.parent, world.student, world.stranger_coach):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
-                await add_logbook_entry(
-                    session=session,
+                await unit(
+                    session,
+                    add_logbook_entry,
                     author=author,
                     trajectory_id=world.trajectory_id,
                     text="Mag ik dit schrijven?",
                     now=NOW,
                 )
     async with session_factory() as session:
-        await close_trajectory(
-            session=session, actor=world.zoco, trajectory_id=world.trajectory_id, now=NOW
+        await unit(
+            session,
+            close_trajectory,
+            actor=world.zoco,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     async with session_factory() as session:
         with pytest.raises(InvalidTransition):
-            await add_logbook_entry(
-                session=session,
+            await unit(
+                session,
+                add_logbook_entry,
                 author=world.coach,
                 trajectory_id=world.trajectory_id,
                 text="Na het sluiten.",
@@ -566,8 +530,9 @@ async def _write(
     minutes: int,
 ) -> None:
     async with session_factory() as session:
-        await add_logbook_entry(
-            session=session,
+        await unit(
+            session,
+            add_logbook_entry,
             author=world.coach,
             trajectory_id=trajectory_id,
             text=text,
@@ -585,7 +550,7 @@ async def test_student_parent_and_mentor_read_only_their_own_students_logbook(
 
     async def texts(reader: Person) -> list[str]:
         async with session_factory() as session:
-            page = await logbook_for(session=session, reader=reader, now=NOW)
+            page = await unit(session, logbook_for, reader=reader, now=NOW)
         return [entry.text for entry in page.entries]
 
     noors = ["Noor: tweede gesprek.", "Noor: eerste gesprek."]  # newest first
@@ -604,7 +569,7 @@ async def test_a_parent_of_another_child_sees_nothing(
     world = await _world(session_factory)
     await _write(session_factory, world, world.trajectory_id, "Noor: eerste gesprek.", 1)
     async with session_factory() as session:
-        page = await logbook_for(session=session, reader=world.other_parent, now=NOW)
+        page = await unit(session, logbook_for, reader=world.other_parent, now=NOW)
     assert page.entries == ()
     assert page.total == 0
     assert await _audit(session_factory, "logbook.read") == []
@@ -617,12 +582,12 @@ async def test_the_chat_logbook_pages_and_audits_what_was_shown(
     for minute in range(7):
         await _write(session_factory, world, world.trajectory_id, f"Gesprek {minute}.", minute)
     async with session_factory() as session:
-        first = await logbook_for(session=session, reader=world.parent, now=NOW, limit=5)
+        first = await unit(session, logbook_for, reader=world.parent, now=NOW, limit=5)
     assert [e.text for e in first.entries] == [f"Gesprek {m}." for m in (6, 5, 4, 3, 2)]
     assert (first.total, first.has_more, first.several_students) == (7, True, False)
     assert first.entries[0].author_role is AuthorRole.COACH
     async with session_factory() as session:
-        second = await logbook_for(session=session, reader=world.parent, now=NOW, offset=5, limit=5)
+        second = await unit(session, logbook_for, reader=world.parent, now=NOW, offset=5, limit=5)
     assert [e.text for e in second.entries] == ["Gesprek 1.", "Gesprek 0."]
     assert not second.has_more
     reads = await _audit(session_factory, "logbook.read")
@@ -643,7 +608,7 @@ async def test_a_parent_loses_the_logbook_when_the_guardianship_is_removed(
         )
         await session.delete(link)
     async with session_factory() as session:
-        page = await logbook_for(session=session, reader=world.parent, now=NOW)
+        page = await unit(session, logbook_for, reader=world.parent, now=NOW)
     assert page.entries == ()
 
 
@@ -652,12 +617,20 @@ async def test_after_closing_the_page_shows_the_exit_questionnaire_invitations(
 ) -> None:
     world = await _world(session_factory)
     async with session_factory() as session:
-        await close_trajectory(
-            session=session, actor=world.zoco, trajectory_id=world.trajectory_id, now=NOW
+        await unit(
+            session,
+            close_trajectory,
+            actor=world.zoco,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     async with session_factory() as session:
-        page = await open_trajectory(
-            session=session, viewer=world.coach, trajectory_id=world.trajectory_id, now=NOW
+        page = await unit(
+            session,
+            open_trajectory,
+            viewer=world.coach,
+            trajectory_id=world.trajectory_id,
+            now=NOW,
         )
     assert page.status is TrajectoryStatus.CLOSED
     assert sorted((i.respondent_type, i.state) for i in page.exit_survey) == [
@@ -666,8 +639,9 @@ async def test_after_closing_the_page_shows_the_exit_questionnaire_invitations(
         (RespondentType.TEACHER, InvitationState.OPEN),
     ]
     async with session_factory() as session:
-        much_later = await open_trajectory(
-            session=session,
+        much_later = await unit(
+            session,
+            open_trajectory,
             viewer=world.coach,
             trajectory_id=world.trajectory_id,
             now=NOW + timedelta(days=365),

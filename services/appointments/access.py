@@ -1,0 +1,340 @@
+"""Who may book what, for whom, and who is involved in an appointment (read from the database).
+
+A student books for themself, a parent for their children (`Guardianship`), a care coordinator
+for the students of their school; an appointment type's ``bookable_by`` says which of those
+relations may book it. Whoever booked an appointment, the student, a parent and the school's
+care coordinators and coaches may move or cancel it. Every check re-reads the rows: ids from
+a button or a form carry no authority.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.appointments import rules
+from services.appointments.errors import BookingRefused
+from services.appointments.rules import HOLDING
+from services.appointments.schedule import Schedule, TypeRule, load_schedule
+from services.kernel.access import reload_actor
+from services.kernel.errors import NotAllowed
+from storage.models import (
+    Appointment,
+    AppointmentKind,
+    Guardianship,
+    Mentorship,
+    Person,
+    PersonRole,
+    Role,
+    Trajectory,
+    TrajectoryStatus,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_AVAILABLE = N_("This appointment is not available to you.")
+_STUDENT_NOT_AVAILABLE = N_("You cannot book appointments for this student.")
+
+
+async def bookable_students(*, session: AsyncSession, person: Person) -> list[tuple[int, str]]:
+    """(student_id, display name) of the students ``person`` may book for. A query.
+
+    A student: themself. A parent: their children (`Guardianship`). A care coordinator: the
+    students of their school with an open trajectory. Themself first, then by name.
+    """
+    person = await reload_actor(session=session, actor=person)
+    found: dict[int, Person] = {}
+    if person.has_role(Role.STUDENT):
+        found[person.id] = person
+    if person.has_role(Role.PARENT):
+        children = await session.scalars(
+            select(Person)
+            .join(
+                Guardianship,
+                (Guardianship.student_id == Person.id)
+                & (Guardianship.school_id == Person.school_id),
+            )
+            .where(Guardianship.parent_id == person.id, Guardianship.school_id == person.school_id)
+        )
+        for child in children:
+            found.setdefault(child.id, child)
+    if person.has_role(Role.CARE_COORDINATOR):
+        students = await session.scalars(
+            select(Person)
+            .join(Trajectory, Trajectory.student_id == Person.id)
+            .where(
+                Trajectory.school_id == person.school_id,
+                Person.school_id == person.school_id,
+                Trajectory.status != TrajectoryStatus.CLOSED,
+            )
+        )
+        for student in students:
+            found.setdefault(student.id, student)
+    ordered = sorted(
+        found.values(),
+        key=lambda p: (p.id != person.id, p.family_name, p.given_name, p.id),
+    )
+    return [(p.id, p.display_name) for p in ordered]
+
+
+async def bookable_kinds(
+    *, session: AsyncSession, person: Person, student_id: int, now: datetime
+) -> list[AppointmentKind]:
+    """The kinds ``person`` may book for the student right now (rules applied). A query.
+
+    A time-out is listed whenever the trajectory is active: above the cap or outside the plan
+    booking it becomes a request to the care coordinator (`BookingRequested`).
+    """
+    actor = await reload_actor(session=session, actor=person)
+    student = await find_student(session=session, actor=actor, student_id=student_id)
+    relations = await relations_to(session=session, actor=actor, student=student)
+    schedule = await load_schedule(
+        session=session, school_id=actor.school_id, from_day=now.astimezone(UTC).date()
+    )
+    trajectory = await open_trajectory(
+        session=session, school_id=actor.school_id, student_id=student.id, lock=False
+    )
+    kinds = []
+    for kind in AppointmentKind:
+        rule = schedule.types.get(kind)
+        if rule is None or not relations & rule.bookable_by:
+            continue
+        problem = await kind_problem(
+            session=session,
+            kind=kind,
+            trajectory=trajectory,
+            student_id=student.id,
+            school_id=actor.school_id,
+            moving_id=None,
+        )
+        if problem is None:
+            kinds.append(kind)
+    return kinds
+
+
+async def relations_to(*, session: AsyncSession, actor: Person, student: Person) -> set[str]:
+    """The roles in which ``actor`` may act for ``student`` (as role codes)."""
+    relations: set[str] = set()
+    if actor.id == student.id and actor.has_role(Role.STUDENT):
+        relations.add(Role.STUDENT.value)
+    if actor.has_role(Role.PARENT):
+        link = await session.scalar(
+            select(Guardianship.id).where(
+                Guardianship.parent_id == actor.id,
+                Guardianship.student_id == student.id,
+                Guardianship.school_id == actor.school_id,
+            )
+        )
+        if link is not None:
+            relations.add(Role.PARENT.value)
+    for staff in (Role.CARE_COORDINATOR, Role.COACH):
+        if actor.has_role(staff):
+            relations.add(staff.value)
+    return relations
+
+
+async def find_student(*, session: AsyncSession, actor: Person, student_id: int) -> Person:
+    """The student of the actor's school with ``student_id``; `NotAllowed` otherwise."""
+    student = await session.scalar(
+        select(Person)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(
+            Person.id == student_id,
+            Person.school_id == actor.school_id,
+            PersonRole.role == Role.STUDENT,
+        )
+    )
+    if student is None:
+        # One answer for "another school's", "not a student" and "no such id".
+        log.info("refused: student_id=%s for person_id=%s", student_id, actor.id)
+        raise NotAllowed(Text.of(_STUDENT_NOT_AVAILABLE))
+    return student
+
+
+async def rule_for(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    student: Person,
+    schedule: Schedule,
+    kind: AppointmentKind,
+) -> TypeRule:
+    """The school's type rule for ``kind``, if ``actor`` may book it for ``student``.
+
+    `BookingRefused` when the school does not offer the kind; `NotAllowed` when none of the
+    actor's relations to the student is among the type's ``bookable_by``.
+    """
+    rule = schedule.types.get(kind)
+    if rule is None:
+        raise BookingRefused(Text.of(N_("Your school does not offer this kind of appointment.")))
+    relations = await relations_to(session=session, actor=actor, student=student)
+    if not relations & rule.bookable_by:
+        log.info("refused: person_id=%s may not book %s", actor.id, kind)
+        raise NotAllowed(Text.of(N_("You cannot book this kind of appointment.")))
+    return rule
+
+
+async def mentor_ids(*, session: AsyncSession, school_id: int, student_id: int) -> list[int]:
+    """The ids of the student's mentors, lowest first."""
+    return list(
+        await session.scalars(
+            select(Mentorship.mentor_id)
+            .where(Mentorship.school_id == school_id, Mentorship.student_id == student_id)
+            .order_by(Mentorship.mentor_id)
+        )
+    )
+
+
+async def open_trajectory(
+    *, session: AsyncSession, school_id: int, student_id: int, lock: bool
+) -> Trajectory | None:
+    """The student's trajectory that is not closed, freshly read (``lock``: row-locked, which
+    serialises that student's bookings on PostgreSQL)."""
+    query = (
+        select(Trajectory)
+        .where(
+            Trajectory.school_id == school_id,
+            Trajectory.student_id == student_id,
+            Trajectory.status != TrajectoryStatus.CLOSED,
+        )
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def kind_problem(
+    *,
+    session: AsyncSession,
+    kind: AppointmentKind,
+    trajectory: Trajectory | None,
+    student_id: int,
+    school_id: int,
+    moving_id: int | None,
+) -> Text | None:
+    """Why ``kind`` cannot be booked for the student now (trajectory rules), or ``None``.
+
+    ``moving_id``: the appointment being moved, which does not count as already planned.
+    """
+    problem = rules.trajectory_problem(kind, None if trajectory is None else trajectory.status)
+    if problem is not None or kind is not AppointmentKind.INTAKE or trajectory is None:
+        return problem
+    has_mentor = bool(await mentor_ids(session=session, school_id=school_id, student_id=student_id))
+    # Only asked when it can matter: without a mentor the answer is already no.
+    intake_planned = (
+        has_mentor
+        and await session.scalar(
+            select(Appointment.id).where(
+                Appointment.trajectory_id == trajectory.id,
+                Appointment.kind == AppointmentKind.INTAKE,
+                Appointment.status.in_(HOLDING),
+                Appointment.id != (moving_id or 0),
+            )
+        )
+        is not None
+    )
+    return rules.intake_problem(has_mentor=has_mentor, intake_planned=intake_planned)
+
+
+async def load_appointment(
+    *, session: AsyncSession, school_id: int, appointment_id: int, lock: bool
+) -> Appointment | None:
+    """The appointment of the school with ``appointment_id``, freshly read (``lock``: for an
+    update), or ``None``."""
+    query = (
+        select(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.school_id == school_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def may_change(*, session: AsyncSession, actor: Person, appointment: Appointment) -> bool:
+    """Whether ``actor`` may cancel or move ``appointment`` (same school already checked)."""
+    if actor.id in (appointment.booked_by_id, appointment.student_id):
+        return True
+    if actor.has_role(Role.CARE_COORDINATOR) or actor.has_role(Role.COACH):
+        return True
+    if actor.has_role(Role.PARENT):
+        link = await session.scalar(
+            select(Guardianship.id).where(
+                Guardianship.parent_id == actor.id,
+                Guardianship.student_id == appointment.student_id,
+                Guardianship.school_id == actor.school_id,
+            )
+        )
+        return link is not None
+    return False
+
+
+def still_ahead(appointment: Appointment, now: datetime) -> None:
+    """`BookingRefused` unless the appointment still holds its places and has not started."""
+    problem = rules.change_problem(
+        status=appointment.status, starts_at=appointment.starts_at, now=now
+    )
+    if problem is not None:
+        raise BookingRefused(problem)
+
+
+async def appointment_to_move(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    appointment_id: int,
+    student_id: int,
+    kind: AppointmentKind,
+    now: datetime,
+    lock: bool,
+) -> Appointment:
+    """The appointment ``actor`` moves: the student's, of ``kind``, theirs to change, and still
+    ahead (`NotAllowed` for anything else, the same for every unknown or foreign id)."""
+    appointment = await load_appointment(
+        session=session, school_id=actor.school_id, appointment_id=appointment_id, lock=lock
+    )
+    if (
+        appointment is None
+        or appointment.student_id != student_id
+        or appointment.kind is not kind
+        or not await may_change(session=session, actor=actor, appointment=appointment)
+    ):
+        log.info("refused: move of appointment_id=%s by person_id=%s", appointment_id, actor.id)
+        raise NotAllowed(Text.of(NOT_AVAILABLE))
+    still_ahead(appointment, now)
+    return appointment
+
+
+async def attendees(
+    *, session: AsyncSession, rule: TypeRule | None, appointment: Appointment
+) -> set[int]:
+    """Who must attend (and so gets the calendar file and the reminders)."""
+    roles = rule.attendees if rule is not None else frozenset({Role.STUDENT.value})
+    people: set[int] = set()
+    if Role.STUDENT.value in roles:
+        people.add(appointment.student_id)
+    if Role.PARENT.value in roles:
+        people.update(
+            await session.scalars(
+                select(Guardianship.parent_id).where(
+                    Guardianship.student_id == appointment.student_id,
+                    Guardianship.school_id == appointment.school_id,
+                )
+            )
+        )
+    if Role.MENTOR.value in roles:
+        people.update(
+            await mentor_ids(
+                session=session,
+                school_id=appointment.school_id,
+                student_id=appointment.student_id,
+            )
+        )
+    if Role.COACH.value in roles and appointment.coach_id is not None:
+        people.add(appointment.coach_id)
+    return people

@@ -1,0 +1,376 @@
+"""The indicators' arithmetic and the small-group rule (pure: no I/O; the facts come from
+`services.indicators.facts`).
+
+Figures per school and month (seed 004), for the school and across the partnership, from the
+stored referrals, trajectories, evaluations, time-out appointments and exit questionnaires.
+The facts carry student ids only to count distinct students; the published report carries
+none.
+
+Definitions (also in docs/decisions.md and on the page's footnote):
+
+* **month**: a calendar month in the school's time zone; a stored UTC instant belongs to the
+  month of its local date.
+* **enrolled**: people with the role *student* at the school now (the product keeps no
+  enrolment history, so the same number serves every month).
+* **referred**: distinct students with a referral submitted in the month; **share** = referred
+  / enrolled.
+* **class observations**: accepted referrals that ask for observation in class, counted in
+  the month of acceptance (the trajectory's creation). The product records no observation as
+  such; the seeds place the observation at the start, to clarify the help question.
+* **active trajectories**: trajectories active at any time in the month (activated on or
+  before its last day, not closed before its first day). **Length**: days from activation to
+  closing, or to the month's end (today in the running month); mean and median.
+* **time-outs per student**: time-out appointments attended in the month / distinct students
+  with an active trajectory in the month.
+* **overdue**: trajectories not closed at the month's end (today in the running month) that
+  the trajectory list would flag on that day (`services.trajectories.rules.overdue_flags`, reused):
+  past their end date, or an evaluation due before that day and not held by then, or a week
+  (begun by then) with more time-outs (booked, confirmed or attended) than the plan allows,
+  or any time-out while time-out is not in the plan.
+* **questionnaire** (`services.surveys.report`, reused): mean score (1-5, "don't know" left out)
+  per question and respondent type over the questionnaires completed in the month; response
+  rate per respondent type = answered / invited, of the invitations created in the month
+  (answered so far: a recent month's rate can still rise).
+
+Small groups (`SMALL_GROUP`): on the partnership's view every figure is about a number of
+children or respondents, its *base*. A figure whose base is 1-4 is hidden ("< 5"); the
+all-schools total of a figure is hidden too when the bases of the schools hidden for it add
+up to 1-4, so a hidden figure can never be derived as total minus the shown schools. Zero
+describes no child and is shown. Questionnaire figures follow the rule on the school's own
+view as well: answers may be anonymous, and staff must not read one person's answers off a
+mean.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import TypeVar
+
+from services.indicators.periods import Month
+from services.indicators.report import (
+    Figure,
+    Indicator,
+    IndicatorReport,
+    MonthFigures,
+    SchoolIndicators,
+)
+from services.trajectories.rules import EvaluationFacts, overdue_flags
+from storage.models import TrajectoryStatus
+
+#: Figures about fewer children or respondents than this are hidden on aggregate views.
+SMALL_GROUP = 5
+
+_K = TypeVar("_K")
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyMonth:
+    """The questionnaire raw figures of one school in one month, as sums that pool exactly.
+
+    ``scores``: (respondent type, question) → (sum of scores, number of scored answers);
+    ``invitations``: respondent type → (invited, responded).
+    """
+
+    scores: Mapping[tuple[str, str], tuple[float, int]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    invitations: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryFacts:
+    """What the figures need of one trajectory, with school-local dates."""
+
+    student_id: int
+    created_on: date
+    activated_on: date | None
+    closed_on: date | None
+    end_date: date | None
+    timeouts_in_plan: bool
+    timeouts_per_week: int
+    class_observation: bool
+    #: (due, held) per evaluation.
+    evaluations: tuple[tuple[date, date | None], ...]
+    #: School-local days of the time-outs that count against the week's cap.
+    timeout_days: tuple[date, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolFacts:
+    """What the figures need of one school: its enrolment, its local today, referrals
+    (student, day), trajectories and the days of attended time-outs."""
+
+    enrolled: int
+    today: date
+    referrals: tuple[tuple[int, date], ...]
+    trajectories: tuple[TrajectoryFacts, ...]
+    attended_timeouts: tuple[date, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRaw:
+    """Unpublished figures of one month with what they are about; pooled across schools."""
+
+    enrolled: int = 0
+    referred: frozenset[int] = frozenset()
+    class_observations: int = 0
+    active_students: frozenset[int] = frozenset()
+    lengths: tuple[int, ...] = ()
+    timeouts_attended: int = 0
+    overdue: int = 0
+    survey: SurveyMonth = field(default_factory=SurveyMonth)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """An unpublished figure and its base (what the small-group rule looks at)."""
+
+    value: float | None
+    #: How many children (or respondents) the value is about.
+    base: int
+
+
+def month_raw(facts: SchoolFacts, month: Month, survey: SurveyMonth | None) -> MonthRaw:
+    """One school's unpublished figures of ``month`` (as of its last day, or today in the
+    running month)."""
+    first, last = month.first_day, month.last_day
+    as_of = min(last, facts.today)
+    active = [
+        t
+        for t in facts.trajectories
+        if t.activated_on is not None
+        and t.activated_on <= last
+        and (t.closed_on is None or t.closed_on >= first)
+    ]
+    lengths = tuple(
+        (min(t.closed_on or as_of, as_of) - t.activated_on).days
+        for t in active
+        if t.activated_on is not None
+    )
+    return MonthRaw(
+        enrolled=facts.enrolled,
+        referred=frozenset(student for student, day in facts.referrals if first <= day <= last),
+        class_observations=sum(
+            1 for t in facts.trajectories if t.class_observation and first <= t.created_on <= last
+        ),
+        active_students=frozenset(t.student_id for t in active),
+        lengths=lengths,
+        timeouts_attended=sum(1 for day in facts.attended_timeouts if first <= day <= last),
+        overdue=sum(1 for t in facts.trajectories if overdue_on(t, as_of)),
+        survey=survey or SurveyMonth(),
+    )
+
+
+def overdue_on(trajectory: TrajectoryFacts, as_of: date) -> bool:
+    """Whether the trajectory was open on ``as_of`` and flagged as the trajectory list flags
+    it (`services.trajectories.rules.overdue_flags`), with what was known by that day: evaluations
+    held later count as not held, time-outs count for the weeks begun by then."""
+    if trajectory.created_on > as_of:
+        return False
+    if trajectory.closed_on is not None and trajectory.closed_on <= as_of:
+        return False
+    flags = overdue_flags(
+        status=TrajectoryStatus.ACTIVE,
+        end_date=trajectory.end_date,
+        evaluations=[
+            EvaluationFacts(
+                due_on=due, held_on=held if held is not None and held <= as_of else None
+            )
+            for due, held in trajectory.evaluations
+        ],
+        timeouts_in_plan=trajectory.timeouts_in_plan,
+        timeouts_per_week=trajectory.timeouts_per_week,
+        timeout_days=[
+            day for day in trajectory.timeout_days if day - timedelta(days=day.weekday()) <= as_of
+        ],
+        today=as_of,
+    )
+    return bool(flags)
+
+
+def pool(raws: Iterable[MonthRaw]) -> MonthRaw:
+    """Several schools' figures of one month as one: counts add up, students are counted once,
+    questionnaire sums add up (so pooled means and rates are exact)."""
+    pooled = MonthRaw()
+    for raw in raws:
+        scores = dict(pooled.survey.scores)
+        for key, (total, n) in raw.survey.scores.items():
+            old_total, old_n = scores.get(key, (0.0, 0))
+            scores[key] = (old_total + total, old_n + n)
+        invitations = dict(pooled.survey.invitations)
+        for kind, (invited, responded) in raw.survey.invitations.items():
+            old_invited, old_responded = invitations.get(kind, (0, 0))
+            invitations[kind] = (old_invited + invited, old_responded + responded)
+        pooled = MonthRaw(
+            enrolled=pooled.enrolled + raw.enrolled,
+            referred=pooled.referred | raw.referred,
+            class_observations=pooled.class_observations + raw.class_observations,
+            active_students=pooled.active_students | raw.active_students,
+            lengths=pooled.lengths + raw.lengths,
+            timeouts_attended=pooled.timeouts_attended + raw.timeouts_attended,
+            overdue=pooled.overdue + raw.overdue,
+            survey=SurveyMonth(
+                scores=MappingProxyType(scores), invitations=MappingProxyType(invitations)
+            ),
+        )
+    return pooled
+
+
+def _ratio(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def measures(raw: MonthRaw) -> dict[Indicator, Measure]:
+    """Every indicator of one month with the number of children it is about."""
+    referred = len(raw.referred)
+    students = len(raw.active_students)
+    lengths = raw.lengths
+    return {
+        Indicator.ENROLLED: Measure(raw.enrolled, raw.enrolled),
+        Indicator.REFERRED: Measure(referred, referred),
+        Indicator.REFERRED_SHARE: Measure(_ratio(referred, raw.enrolled), referred),
+        Indicator.CLASS_OBSERVATIONS: Measure(raw.class_observations, raw.class_observations),
+        Indicator.ACTIVE_TRAJECTORIES: Measure(len(lengths), students),
+        Indicator.LENGTH_MEAN_DAYS: Measure(
+            statistics.fmean(lengths) if lengths else None, students
+        ),
+        Indicator.LENGTH_MEDIAN_DAYS: Measure(
+            float(statistics.median(lengths)) if lengths else None, students
+        ),
+        Indicator.TIMEOUTS_ATTENDED: Measure(raw.timeouts_attended, students),
+        Indicator.TIMEOUTS_PER_STUDENT: Measure(_ratio(raw.timeouts_attended, students), students),
+        Indicator.OVERDUE: Measure(raw.overdue, raw.overdue),
+    }
+
+
+def question_measures(raw: MonthRaw) -> dict[tuple[str, str], Measure]:
+    """The mean score per (respondent type, question), based on the number of answers."""
+    return {key: Measure(_ratio(total, n), n) for key, (total, n) in raw.survey.scores.items()}
+
+
+def rate_measures(raw: MonthRaw) -> dict[str, Measure]:
+    """The response rate per respondent type, based on the number invited."""
+    return {
+        kind: Measure(_ratio(responded, invited), invited)
+        for kind, (invited, responded) in raw.survey.invitations.items()
+    }
+
+
+def is_small(base: int) -> bool:
+    """Whether a figure about ``base`` children is too small to show (1-4; zero is shown)."""
+    return 0 < base < SMALL_GROUP
+
+
+def publish(measure: Measure, *, suppress: bool, hidden_parts: int = 0) -> Figure:
+    """The figure as shown: hidden when about 1-4 children, or when hidden parts would show.
+
+    ``hidden_parts`` is, for a total, the sum of the bases of its parts that are hidden.
+    """
+    if suppress and (is_small(measure.base) or is_small(hidden_parts)):
+        return Figure(None, hidden=True)
+    return Figure(measure.value)
+
+
+def hidden_base(parts: Sequence[Mapping[_K, Measure]], key: _K) -> int:
+    """The sum of the bases of the parts that hide the figure ``key``."""
+    return sum(part[key].base for part in parts if key in part and is_small(part[key].base))
+
+
+def published_month(
+    month: Month,
+    raw: MonthRaw,
+    *,
+    suppress: bool,
+    parts: Sequence[MonthRaw] = (),
+) -> MonthFigures:
+    """Publish one month; for a total, ``parts`` are the schools it pools."""
+    part_measures = [measures(part) for part in parts]
+    part_questions = [question_measures(part) for part in parts]
+    part_rates = [rate_measures(part) for part in parts]
+
+    figures = {
+        indicator: publish(
+            measure, suppress=suppress, hidden_parts=hidden_base(part_measures, indicator)
+        )
+        for indicator, measure in measures(raw).items()
+    }
+    # Questionnaire figures are suppressed on every view (anonymity, see the module doc).
+    questions = {
+        key: publish(measure, suppress=True, hidden_parts=hidden_base(part_questions, key))
+        for key, measure in question_measures(raw).items()
+    }
+    rates = {
+        kind: publish(measure, suppress=True, hidden_parts=hidden_base(part_rates, kind))
+        for kind, measure in rate_measures(raw).items()
+    }
+    return MonthFigures(
+        month=month,
+        figures=MappingProxyType(figures),
+        questions=MappingProxyType(questions),
+        response_rates=MappingProxyType(rates),
+    )
+
+
+def compute_report(
+    *,
+    schools: Sequence[tuple[int, str, SchoolFacts]],
+    months: Sequence[Month],
+    survey: Mapping[tuple[int, Month], SurveyMonth],
+    with_total: bool,
+) -> IndicatorReport:
+    """Publish the figures of ``schools`` (pure; suppression applies when ``with_total``)."""
+    raws = {
+        school_id: [month_raw(facts, month, survey.get((school_id, month))) for month in months]
+        for school_id, _name, facts in schools
+    }
+    published = tuple(
+        SchoolIndicators(
+            school_id=school_id,
+            name=name,
+            months=tuple(
+                published_month(month, raw, suppress=with_total)
+                for month, raw in zip(months, raws[school_id], strict=True)
+            ),
+        )
+        for school_id, name, _facts in schools
+    )
+    total: SchoolIndicators | None = None
+    if with_total:
+        total_months = []
+        for index, month in enumerate(months):
+            parts = [raws[school_id][index] for school_id, _name, _facts in schools]
+            total_months.append(published_month(month, pool(parts), suppress=True, parts=parts))
+        total = SchoolIndicators(school_id=0, name="", months=tuple(total_months))
+    question_keys: set[tuple[str, str]] = set()
+    respondent_types: set[str] = set()
+    for month_raws in raws.values():
+        for raw in month_raws:
+            question_keys.update(raw.survey.scores)
+            respondent_types.update(raw.survey.invitations)
+    return IndicatorReport(
+        first=months[0],
+        last=months[-1],
+        schools=published,
+        total=total,
+        suppressed=with_total,
+        question_keys=tuple(sorted(question_keys, key=_question_order)),
+        respondent_types=tuple(sorted(respondent_types, key=_respondent_order)),
+    )
+
+
+_RESPONDENT_ORDER = ("student", "parent", "teacher", "mentor")
+
+
+def _respondent_order(kind: str) -> tuple[int, str]:
+    return (
+        _RESPONDENT_ORDER.index(kind) if kind in _RESPONDENT_ORDER else len(_RESPONDENT_ORDER),
+        kind,
+    )
+
+
+def _question_order(key: tuple[str, str]) -> tuple[tuple[int, str], str]:
+    return (_respondent_order(key[0]), key[1])

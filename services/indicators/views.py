@@ -1,0 +1,137 @@
+"""Who sees which indicators: a school's own (care coordinator, admin) and the partnership's
+(every school side by side plus the total, small groups hidden). Audited.
+
+Services here take a session already in a transaction and never begin one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.indicators.facts import local_day, read_facts, survey_months
+from services.indicators.periods import Month, months_between, validate_period
+from services.indicators.report import IndicatorOutput, IndicatorReport
+from services.indicators.rules import compute_report
+from services.kernel.access import reload_actor
+from services.kernel.audit import record_audit
+from services.kernel.errors import InputInvalid, NotAllowed
+from storage.models import Person, Role, School
+
+log = logging.getLogger(__name__)
+
+
+def _check_period(first: Month, last: Month, now: datetime, zone: ZoneInfo) -> tuple[Month, ...]:
+    problem = validate_period(first, last, today=local_day(now, zone))
+    if problem is not None:
+        raise InputInvalid(problem)
+    return months_between(first, last)
+
+
+async def _report(
+    *,
+    session: AsyncSession,
+    schools: Sequence[School],
+    months: Sequence[Month],
+    now: datetime,
+    with_total: bool,
+) -> IndicatorReport:
+    facts = await read_facts(session=session, schools=schools, months=months, now=now)
+    survey = await survey_months(
+        session=session, school_ids=[school.id for school in schools], months=months, now=now
+    )
+    return compute_report(
+        schools=[(school.id, school.name, facts[school.id]) for school in schools],
+        months=months,
+        survey=survey,
+        with_total=with_total,
+    )
+
+
+_SCHOOL_ROLES = (Role.CARE_COORDINATOR, Role.ADMIN)
+
+
+async def school_indicators(
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    first: Month,
+    last: Month,
+    now: datetime,
+    output: IndicatorOutput = IndicatorOutput.PAGE,
+) -> IndicatorReport:
+    """The viewer's own school, month by month (audited as ``indicators.view``).
+
+    Only a care coordinator or an admin of the school sees it; anyone else gets `NotAllowed`.
+    A bad period raises `InputInvalid`.
+    """
+    viewer = await reload_actor(session=session, actor=viewer)
+    if not any(viewer.has_role(role) for role in _SCHOOL_ROLES):
+        log.info("indicators refused: person_id=%s", viewer.id)
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    school = await session.get(School, viewer.school_id)
+    if school is None:  # pragma: no cover - guaranteed by the foreign key
+        raise NotAllowed(Text.of(N_("You are not known at this school.")))
+    months = _check_period(first, last, now, ZoneInfo(school.timezone))
+    report = await _report(
+        session=session, schools=[school], months=months, now=now, with_total=False
+    )
+    record_audit(
+        session=session,
+        school_id=school.id,
+        actor_id=viewer.id,
+        action="indicators.view",
+        subject_type="school",
+        subject_id=school.id,
+        details={"from": str(first), "to": str(last), "output": output.value},
+        at=now,
+    )
+    return report
+
+
+async def partnership_indicators(
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    first: Month,
+    last: Month,
+    now: datetime,
+    output: IndicatorOutput = IndicatorOutput.PAGE,
+) -> IndicatorReport:
+    """Every school side by side plus the total, small groups hidden.
+
+    Only a partnership viewer sees it (`NotAllowed` otherwise); audited as
+    ``indicators.partnership_view`` in the viewer's own school's trail, listing the schools.
+    """
+    viewer = await reload_actor(session=session, actor=viewer)
+    if not viewer.has_role(Role.PARTNERSHIP_VIEWER):
+        log.info("partnership indicators refused: person_id=%s", viewer.id)
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    schools = list(await session.scalars(select(School).order_by(School.name, School.id)))
+    own = next(school for school in schools if school.id == viewer.school_id)
+    months = _check_period(first, last, now, ZoneInfo(own.timezone))
+    report = await _report(
+        session=session, schools=schools, months=months, now=now, with_total=True
+    )
+    record_audit(
+        session=session,
+        school_id=viewer.school_id,
+        actor_id=viewer.id,
+        action="indicators.partnership_view",
+        subject_type="partnership",
+        subject_id=viewer.school_id,
+        details={
+            "from": str(first),
+            "to": str(last),
+            "output": output.value,
+            "schools": [school.id for school in schools],
+        },
+        at=now,
+    )
+    return report

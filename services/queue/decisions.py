@@ -1,0 +1,277 @@
+"""The care coordinator's work on a referral: take in analysis, the care team, accept, decline.
+
+Every function here is an operation in the caller's unit of work (it never begins or commits)
+and is authorized the same way (`services.queue.access.coordinator_item`, the item locked).
+Which step an item allows is `services.queue.rules`; the status moves through
+`services.queue.status.move_item` (compare-and-set, age clock). Every step writes an
+`AuditLog` row (ids and codes only, never free text).
+
+=================  ==========================  ===========================================
+action             allowed from                result
+=================  ==========================  ===========================================
+take_in_analysis   new                         in_progress, assignee = actor
+mark_for_care_team new or in_progress          waiting for the care team (ZAT), assignee =
+                                               actor if none
+resume_analysis    waiting for the care team   in_progress (the ZAT has advised)
+accept_for_intake  in_progress or waiting for  waiting (for the intake to be planned),
+                   the care team (never new:   decision accepted
+                   no placement without
+                   analysis)
+decline            new, in_progress or         closed, decision declined, reason kept
+                   waiting for the care team
+=================  ==========================  ===========================================
+
+Any care coordinator of the school may act, not only the assignee: they share one queue and
+each holds the mandate to place. Who decided is kept on the item (``decided_by_id``) and in the
+audit trail. Accepting and declining also tell the mentor who referred, through an `Outbox`
+row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kernel.audit import record_audit
+from services.kernel.errors import InputInvalid
+from services.kernel.text_input import clean_text
+from services.queue.access import coordinator_item
+from services.queue.rules import QueueAction, validate_decline_reason
+from services.queue.status import move_item
+from services.trajectories.lifecycle import TrajectoryPlan, create_for_referral
+from storage.models import (
+    Outbox,
+    Person,
+    QueueDecision,
+    QueueItem,
+    QueueStatus,
+    Referral,
+    WaitingReason,
+)
+
+log = logging.getLogger(__name__)
+
+REFERRAL_ACCEPTED = "referral.accepted"
+REFERRAL_DECLINED = "referral.declined"
+
+
+async def take_in_analysis(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """Start the analysis of a new item: status ``in_progress``, assigned to ``actor``.
+
+    `NotAllowed` as for `services.queue.referral_view.open_referral`, `InvalidTransition`
+    unless the item is new (already in analysis, or already decided).
+    """
+    actor, item, _referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    await _step(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.TAKE,
+        to=QueueStatus.IN_PROGRESS,
+        now=now,
+        values={"assignee_id": actor.id},
+    )
+    log.info("queue_item_id=%s taken in analysis by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def mark_for_care_team(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """Put the referral on the care team's (ZAT's) agenda: status ``waiting`` (the age clock
+    pauses), waiting for the care team; assigned to ``actor`` if it had no assignee.
+
+    `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item is new or in
+    analysis.
+    """
+    actor, item, _referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    await _step(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.CARE_TEAM,
+        to=QueueStatus.WAITING,
+        now=now,
+        values={
+            "assignee_id": item.assignee_id or actor.id,
+            "waiting_reason": WaitingReason.CARE_TEAM,
+        },
+    )
+    log.info("queue_item_id=%s marked for the care team by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def resume_analysis(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> QueueItem:
+    """The care team has advised: the item goes back to ``in_progress`` (the clock runs again).
+
+    `NotAllowed` as for `open_referral`, `InvalidTransition` unless the item waits for the
+    care team.
+    """
+    actor, item, _referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    await _step(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.RESUME,
+        to=QueueStatus.IN_PROGRESS,
+        now=now,
+        values={},
+    )
+    log.info("queue_item_id=%s back in analysis by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def accept_for_intake(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    queue_item_id: int,
+    now: datetime,
+    plan: TrajectoryPlan | None = None,
+) -> QueueItem:
+    """Place the student: decision ``accepted``, status ``waiting`` (for the intake planning).
+
+    Only after analysis: a new item must first be taken in analysis (`take_in_analysis`), so a
+    placement is never a single tap. `NotAllowed` as for `open_referral`, `InvalidTransition`
+    from any status but ``in_progress`` or waiting for the care team. The mentor is told
+    (``referral.accepted`` in the outbox). The student's `Trajectory` is created in the same
+    transaction (``planned``; with ``plan`` if given, else to be completed after the intake);
+    `InputInvalid` for a bad plan (the caller's unit of work then writes nothing).
+    """
+    actor, item, referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    await _step(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.ACCEPT,
+        to=QueueStatus.WAITING,
+        now=now,
+        values={
+            **_decision(actor=actor, decision=QueueDecision.ACCEPTED, reason=None, now=now),
+            "waiting_reason": WaitingReason.INTAKE,
+        },
+    )
+    await create_for_referral(session=session, actor=actor, referral=referral, plan=plan, now=now)
+    _notify_mentor(session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now)
+    log.info("queue_item_id=%s accepted by person_id=%s", item.id, actor.id)
+    return item
+
+
+async def decline(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, reason: str, now: datetime
+) -> QueueItem:
+    """Decline the referral: decision ``declined`` with ``reason``, status ``closed``.
+
+    ``reason`` (5–1000 characters, outer whitespace and control characters dropped) is
+    internal: it is kept on the item, never in the audit trail, a log or the notification.
+    Allowed from ``new``, ``in_progress`` and waiting for the care team (turning down places
+    no one); the item is assigned to ``actor`` if it had no assignee. `InputInvalid` for a bad
+    reason, `NotAllowed` as for `open_referral`, `InvalidTransition` once decided. The mentor
+    is told (``referral.declined`` in the outbox).
+    """
+    problem = validate_decline_reason(reason)
+    if problem is not None:
+        raise InputInvalid(problem)
+    actor, item, referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    values = _decision(
+        actor=actor, decision=QueueDecision.DECLINED, reason=clean_text(reason), now=now
+    )
+    values["assignee_id"] = item.assignee_id or actor.id
+    await _step(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.DECLINE,
+        to=QueueStatus.CLOSED,
+        now=now,
+        values=values,
+    )
+    _notify_mentor(session=session, item=item, referral=referral, kind=REFERRAL_DECLINED, now=now)
+    log.info("queue_item_id=%s declined by person_id=%s", item.id, actor.id)
+    return item
+
+
+#: The audit code of each step (the history shown with the referral reads them back).
+_AUDIT: dict[QueueAction, str] = {
+    QueueAction.TAKE: "queue.take",
+    QueueAction.CARE_TEAM: "queue.care_team",
+    QueueAction.RESUME: "queue.resume",
+    QueueAction.ACCEPT: "queue.accept",
+    QueueAction.DECLINE: "queue.decline",
+}
+
+
+async def _step(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    item: QueueItem,
+    action: QueueAction,
+    to: QueueStatus,
+    now: datetime,
+    values: Mapping[str, object],
+) -> None:
+    """Move the item (`move_item`) and audit the step."""
+    from_status = await move_item(
+        session=session, item=item, action=action, to=to, now=now, values=values
+    )
+    record_audit(
+        session=session,
+        school_id=item.school_id,
+        actor_id=actor.id,
+        action=_AUDIT[action],
+        subject_type="queue_item",
+        subject_id=item.id,
+        details={
+            "referral_id": item.referral_id,
+            "from_status": from_status.value,
+            "to_status": to.value,
+            "decision": None if item.decision is None else item.decision.value,
+        },
+        at=now,
+    )
+
+
+def _decision(
+    *, actor: Person, decision: QueueDecision, reason: str | None, now: datetime
+) -> dict[str, object]:
+    return {
+        "decision": decision,
+        "decision_reason": reason,
+        "decided_at": now,
+        "decided_by_id": actor.id,
+    }
+
+
+def _notify_mentor(
+    *, session: AsyncSession, item: QueueItem, referral: Referral, kind: str, now: datetime
+) -> None:
+    session.add(
+        Outbox(
+            school_id=item.school_id,
+            recipient_id=referral.mentor_id,
+            kind=kind,
+            # Ids only: the mentor reads the outcome inside the chat, after being identified.
+            payload={"referral_id": referral.id, "queue_item_id": item.id},
+            dedup_key=f"{kind}:{referral.id}:{referral.mentor_id}",
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )

@@ -1,0 +1,240 @@
+"""The referral behind a queue item as the care coordinator reads it: fields, notes, history.
+
+Read by the web's referral page and the Telegram summary; every opening is audited
+(``referral.view``). A coach of the school may read an accepted referral, without the internal
+notes (`services.queue.access.readable_item`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.accounts.people import name_of, people_by_id
+from services.kernel.audit import record_audit
+from services.queue.access import readable_item
+from services.queue.rules import QueueAction, allowed_actions
+from storage.models import (
+    AuditLog,
+    Person,
+    QueueDecision,
+    QueueKind,
+    QueueNote,
+    QueueStatus,
+    Role,
+    SupportKind,
+    Trajectory,
+    Urgency,
+    WaitingReason,
+    Weekday,
+)
+
+log = logging.getLogger(__name__)
+
+#: Audit actions that make up an item's history. Views (``referral.view``, ``queue.view``)
+#: stay in the audit trail but are not part of the history shown with the referral.
+HISTORY_LABELS: dict[str, str] = {
+    "referral.submit": N_("Referred"),
+    "queue.take": N_("Taken in analysis"),
+    "queue.care_team": N_("Marked for the care team (ZAT)"),
+    "queue.resume": N_("Back in analysis after the care team"),
+    "queue.accept": N_("Accepted for an intake"),
+    "queue.decline": N_("Declined"),
+    "queue.note": N_("Note added"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    """One internal note, oldest first. ``author_name`` is ``None`` once the author is erased."""
+
+    note_id: int
+    author_name: str | None
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One step in the item's history, from the audit trail (which cannot be edited).
+
+    ``action`` is the audit code (a key of `HISTORY_LABELS`); ``actor_name`` is ``None`` for
+    the system or an erased person.
+    """
+
+    action: str
+    at: datetime
+    actor_name: str | None
+
+    @property
+    def label(self) -> Text:
+        """The action as translatable text."""
+        return Text.of(HISTORY_LABELS.get(self.action, self.action))
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralView:
+    """Everything the care coordinator's summary of a referral shows.
+
+    Names and free text are for display inside the chat only, never for logs or
+    notifications. Free text is as the mentor wrote it, in ``text_language``.
+    """
+
+    queue_item_id: int
+    referral_id: int
+    status: QueueStatus
+    created_at: datetime
+    assignee_name: str | None
+    decision: QueueDecision | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    decided_by_name: str | None
+    student_name: str
+    group_name: str | None
+    mentor_name: str
+    referred_at: datetime
+    help_question_student: str
+    help_question_teacher: str
+    tried: str
+    works_at_home: str | None
+    works_at_school: str | None
+    urgency: Urgency
+    parents_informed: bool
+    parents_not_informed_reason: str | None
+    support: tuple[SupportKind, ...]
+    intake_from: date
+    intake_days: tuple[Weekday, ...]
+    text_language: str
+    notes: tuple[NoteView, ...]
+    history: tuple[HistoryEntry, ...]
+    waiting_reason: WaitingReason | None = None
+    waiting_since: datetime | None = None
+    paused_seconds: int = 0
+    #: The trajectory created when the referral was accepted.
+    trajectory_id: int | None = None
+    #: False for a coach's read-only view: internal notes and actions are the coordinator's.
+    coordinator_view: bool = True
+
+    @property
+    def actions(self) -> frozenset[QueueAction]:
+        """What the reader may do with the item now: the rule both channels render."""
+        return allowed_actions(
+            kind=QueueKind.REFERRAL,
+            status=self.status,
+            waiting_reason=self.waiting_reason,
+            coordinator=self.coordinator_view,
+        )
+
+
+async def open_referral(
+    *, session: AsyncSession, viewer: Person, queue_item_id: int
+) -> ReferralView:
+    """The full referral behind a queue item, with its notes and history; audited.
+
+    An operation in the caller's unit of work. A care coordinator of the item's school may
+    open it; a coach of that school may read an accepted one (the student is coming to the
+    trajectvoorziening), without the internal notes (``coordinator_view`` False). Anyone
+    else, and any unknown id, gets `NotAllowed`. The view is recorded as ``referral.view``.
+    """
+    viewer, item, referral = await readable_item(
+        session=session, actor=viewer, queue_item_id=queue_item_id
+    )
+    coordinator_view = viewer.has_role(Role.CARE_COORDINATOR)
+    notes = (
+        (
+            await session.scalars(
+                select(QueueNote)
+                .where(QueueNote.queue_item_id == item.id, QueueNote.school_id == item.school_id)
+                .order_by(QueueNote.created_at, QueueNote.id)
+            )
+        ).all()
+        if coordinator_view
+        else []
+    )
+    trajectory_id = await session.scalar(
+        select(Trajectory.id).where(
+            Trajectory.referral_id == referral.id, Trajectory.school_id == item.school_id
+        )
+    )
+    history = (
+        await session.execute(
+            select(AuditLog.action, AuditLog.at, AuditLog.actor_id)
+            .where(
+                AuditLog.school_id == item.school_id,
+                AuditLog.action.in_(list(HISTORY_LABELS)),
+                or_(
+                    and_(AuditLog.subject_type == "queue_item", AuditLog.subject_id == item.id),
+                    and_(AuditLog.subject_type == "referral", AuditLog.subject_id == referral.id),
+                ),
+            )
+            .order_by(AuditLog.at, AuditLog.id)
+        )
+    ).all()
+    people = await people_by_id(
+        session=session,
+        school_id=item.school_id,
+        ids={
+            referral.student_id,
+            referral.mentor_id,
+            item.assignee_id,
+            item.decided_by_id,
+            *(note.author_id for note in notes),
+            *(actor_id for _action, _at, actor_id in history),
+        },
+    )
+    student = people[referral.student_id]
+    view = ReferralView(
+        queue_item_id=item.id,
+        referral_id=referral.id,
+        status=item.status,
+        created_at=item.created_at,
+        assignee_name=name_of(people, item.assignee_id),
+        decision=item.decision,
+        decision_reason=item.decision_reason,
+        decided_at=item.decided_at,
+        decided_by_name=name_of(people, item.decided_by_id),
+        student_name=student.display_name,
+        group_name=student.group_name,
+        mentor_name=people[referral.mentor_id].display_name,
+        referred_at=referral.created_at,
+        help_question_student=referral.help_question_student,
+        help_question_teacher=referral.help_question_teacher,
+        tried=referral.tried,
+        works_at_home=referral.works_at_home,
+        works_at_school=referral.works_at_school,
+        urgency=referral.urgency,
+        parents_informed=referral.parents_informed,
+        parents_not_informed_reason=referral.parents_not_informed_reason,
+        support=tuple(SupportKind(code) for code in referral.support),
+        intake_from=referral.intake_from,
+        intake_days=tuple(Weekday(code) for code in referral.intake_days),
+        text_language=referral.text_language,
+        notes=tuple(
+            NoteView(note.id, name_of(people, note.author_id), note.created_at, note.text)
+            for note in notes
+        ),
+        history=tuple(
+            HistoryEntry(action, at, name_of(people, actor_id)) for action, at, actor_id in history
+        ),
+        waiting_reason=item.waiting_reason,
+        waiting_since=item.waiting_since,
+        paused_seconds=item.paused_seconds,
+        trajectory_id=trajectory_id,
+        coordinator_view=coordinator_view,
+    )
+    record_audit(
+        session=session,
+        school_id=item.school_id,
+        actor_id=viewer.id,
+        action="referral.view",
+        subject_type="referral",
+        subject_id=referral.id,
+        details={"queue_item_id": item.id},
+    )
+    log.info("queue_item_id=%s opened by person_id=%s", item.id, viewer.id)
+    return view

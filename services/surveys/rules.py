@@ -1,0 +1,107 @@
+"""The exit questionnaire's pure rules: who may answer which questionnaire, how long and when
+reminded, whether an invitation can still be answered, and which answers a confirmed
+questionnaire stores.
+
+No I/O: callers read the invitation and the person, and pass the values in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from dialogs.flow import Answers
+from dialogs.flows.exit_survey import OPEN_ANSWER_MAX, QUESTIONS, SCALE_CODES
+from dialogs.text import N_, Text
+from services.kernel.errors import InputInvalid
+from services.kernel.text_input import clean_text, validate_length
+from storage.models import RespondentType, Role
+
+#: How long an invitation can be answered.
+SURVEY_TTL = timedelta(days=21)
+#: When the reminders go out, counted from the invitation (at most two; none after expiry).
+REMINDERS: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=7))
+
+#: The roles that may answer each questionnaire (the mentor answers the teacher's).
+RESPONDENT_ROLES: Mapping[RespondentType, frozenset[Role]] = {
+    RespondentType.STUDENT: frozenset({Role.STUDENT}),
+    RespondentType.PARENT: frozenset({Role.PARENT}),
+    RespondentType.TEACHER: frozenset({Role.MENTOR, Role.TEACHER}),
+}
+
+#: One stored answer: (question code, scale value, free text).
+AnswerRow = tuple[str, str | None, str | None]
+
+
+class SurveyUnavailableReason(StrEnum):
+    """Why an invitation cannot be answered (now)."""
+
+    #: No such invitation, or not this person's: one answer, so ids cannot be probed.
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+def unavailable_reason(
+    *, completed_at: datetime | None, expires_at: datetime, now: datetime
+) -> SurveyUnavailableReason | None:
+    """Why an invitation cannot be answered at ``now`` (``None``: it can).
+
+    Used wins over expired: a respondent who answered in time is thanked, not told it closed.
+    """
+    if completed_at is not None:
+        return SurveyUnavailableReason.USED
+    if expires_at <= now:
+        return SurveyUnavailableReason.EXPIRED
+    return None
+
+
+def reminder_times(now: datetime, expires_at: datetime) -> tuple[tuple[int, datetime], ...]:
+    """(number, when) of each reminder of an invitation made at ``now``: only those before
+    it expires (a short-lived invitation gets fewer)."""
+    return tuple(
+        (number, now + delay)
+        for number, delay in enumerate(REMINDERS, start=1)
+        if now + delay < expires_at
+    )
+
+
+def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[AnswerRow]:
+    """(code, scale value, free text) per answered question; `InputInvalid` for a bad one.
+
+    Every statement needs a scale code (1-5 or "don't know"); the open question is optional,
+    cleaned, and stored only when something is left of it.
+    """
+    rows: list[AnswerRow] = []
+    for question in QUESTIONS[respondent_type.value]:
+        value = answers.get(question.code)
+        if question.open:
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise InputInvalid(Text.of(N_("Please type your answer as a message.")))
+            text = clean_text(value)
+            if not text:
+                continue
+            problem = validate_length(text, 1, OPEN_ANSWER_MAX)
+            if problem is not None:
+                raise InputInvalid(problem)
+            rows.append((question.code, None, text))
+        elif isinstance(value, str) and value in SCALE_CODES:
+            rows.append((question.code, value, None))
+        else:
+            raise InputInvalid(Text.of(N_("Please answer every statement before sending.")))
+    return rows
+
+
+__all__ = (
+    "REMINDERS",
+    "RESPONDENT_ROLES",
+    "SURVEY_TTL",
+    "AnswerRow",
+    "SurveyUnavailableReason",
+    "answer_rows",
+    "reminder_times",
+    "unavailable_reason",
+)

@@ -1,0 +1,260 @@
+"""The indicators' arithmetic and small-group rule (`services.indicators.rules`), without a
+database: facts in, published figures out."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import MappingProxyType
+
+import pytest
+
+from services.indicators.periods import Month, months_between, validate_period
+from services.indicators.report import Figure, Indicator
+from services.indicators.rules import (
+    SMALL_GROUP,
+    Measure,
+    MonthRaw,
+    SchoolFacts,
+    SurveyMonth,
+    TrajectoryFacts,
+    compute_report,
+    hidden_base,
+    is_small,
+    month_raw,
+    overdue_on,
+    pool,
+    publish,
+)
+
+MARCH = Month(2026, 3)
+TODAY = date(2026, 3, 31)
+
+
+def _school(referred: int, *, first_student: int = 1, enrolled: int = 100) -> SchoolFacts:
+    """A school with ``referred`` distinct students referred on 10 March."""
+    return SchoolFacts(
+        enrolled=enrolled,
+        today=TODAY,
+        referrals=tuple(
+            (student, date(2026, 3, 10))
+            for student in range(first_student, first_student + referred)
+        ),
+        trajectories=(),
+        attended_timeouts=(),
+    )
+
+
+def _trajectory(**changes: object) -> TrajectoryFacts:
+    values: dict[str, object] = {
+        "student_id": 1,
+        "created_on": date(2026, 1, 5),
+        "activated_on": date(2026, 1, 12),
+        "closed_on": None,
+        "end_date": date(2026, 6, 26),
+        "timeouts_in_plan": True,
+        "timeouts_per_week": 2,
+        "class_observation": False,
+        "evaluations": (),
+        "timeout_days": (),
+    }
+    values.update(changes)
+    return TrajectoryFacts(**values)  # type: ignore[arg-type]
+
+
+def _report(*schools: SchoolFacts, with_total: bool = True) -> dict[str, Figure]:
+    """The published ``referred`` figure of March per school name, and ``"total"``."""
+    report = compute_report(
+        schools=[(index, f"school {index}", facts) for index, facts in enumerate(schools, 1)],
+        months=(MARCH,),
+        survey={},
+        with_total=with_total,
+    )
+    figures = {school.name: school.months[0][Indicator.REFERRED] for school in report.schools}
+    if report.total is not None:
+        figures["total"] = report.total.months[0][Indicator.REFERRED]
+    return figures
+
+
+# --- the small-group rule ------------------------------------------------------------------
+
+
+def test_a_figure_about_one_to_four_children_is_hidden_zero_and_five_are_shown() -> None:
+    assert SMALL_GROUP == 5
+    assert [is_small(base) for base in range(7)] == [False, True, True, True, True, False, False]
+    assert publish(Measure(0, 0), suppress=True) == Figure(0)
+    assert publish(Measure(4, 4), suppress=True) == Figure(None, hidden=True)
+    assert publish(Measure(5, 5), suppress=True) == Figure(5)
+
+
+def test_a_hidden_figure_keeps_no_trace_of_its_value() -> None:
+    hidden = publish(Measure(0.75, 4), suppress=True)
+    assert hidden == Figure(None, hidden=True)
+
+
+def test_without_suppression_small_figures_are_shown() -> None:
+    assert publish(Measure(3, 3), suppress=False) == Figure(3)
+
+
+def test_the_base_decides_not_the_value() -> None:
+    # A share of 2 % is about 3 children: hidden; a mean of 1.5 over 8 answers is shown.
+    assert publish(Measure(0.02, 3), suppress=True).hidden
+    assert publish(Measure(1.5, 8), suppress=True) == Figure(1.5)
+
+
+def test_a_total_is_hidden_when_its_hidden_parts_add_up_to_one_to_four() -> None:
+    assert publish(Measure(20, 20), suppress=True, hidden_parts=3).hidden
+    assert publish(Measure(20, 20), suppress=True, hidden_parts=7) == Figure(20)
+    assert publish(Measure(20, 20), suppress=True, hidden_parts=0) == Figure(20)
+
+
+def test_hidden_base_sums_only_the_parts_that_are_hidden() -> None:
+    parts = [{"a": Measure(3, 3)}, {"a": Measure(10, 10)}, {"a": Measure(2, 2)}, {}]
+    assert hidden_base(parts, "a") == 5
+    assert hidden_base(parts, "b") == 0
+
+
+def test_one_small_school_cannot_be_recovered_from_the_total() -> None:
+    # 3 + 10 + 7: showing the total 20 would give away the hidden 3 as 20 - 10 - 7.
+    figures = _report(_school(3), _school(10, first_student=100), _school(7, first_student=200))
+    assert figures["school 1"] == Figure(None, hidden=True)
+    assert figures["school 2"] == Figure(10)
+    assert figures["school 3"] == Figure(7)
+    assert figures["total"] == Figure(None, hidden=True)
+
+
+def test_two_small_schools_together_of_five_or_more_leave_the_total_shown() -> None:
+    # 3 + 4 hidden, 10 shown: the total 17 tells only that the hidden two add up to 7.
+    figures = _report(_school(3), _school(4, first_student=100), _school(10, first_student=200))
+    assert figures["school 1"].hidden
+    assert figures["school 2"].hidden
+    assert figures["school 3"] == Figure(10)
+    assert figures["total"] == Figure(17)
+
+
+def test_a_total_of_one_to_four_children_is_hidden_itself() -> None:
+    figures = _report(_school(0), _school(2, first_student=100))
+    assert figures["school 1"] == Figure(0)
+    assert figures["total"] == Figure(None, hidden=True)
+
+
+def test_a_schools_own_view_shows_small_figures_but_never_small_questionnaire_figures() -> None:
+    survey = SurveyMonth(
+        scores=MappingProxyType({("parent", "P1"): (12.0, 3)}),
+        invitations=MappingProxyType({"parent": (4, 3)}),
+    )
+    report = compute_report(
+        schools=[(1, "school", _school(3))],
+        months=(MARCH,),
+        survey={(1, MARCH): survey},
+        with_total=False,
+    )
+    month = report.schools[0].months[0]
+    assert report.total is None
+    assert not report.suppressed
+    assert month[Indicator.REFERRED] == Figure(3)
+    assert month.questions[("parent", "P1")] == Figure(None, hidden=True)
+    assert month.response_rates["parent"] == Figure(None, hidden=True)
+
+
+# --- pooling ---------------------------------------------------------------------------------
+
+
+def test_pooling_adds_counts_and_counts_each_student_once() -> None:
+    pooled = pool(
+        [
+            MonthRaw(enrolled=100, referred=frozenset({1, 2}), overdue=1, lengths=(10,)),
+            MonthRaw(enrolled=50, referred=frozenset({2, 3}), overdue=2, lengths=(20, 30)),
+        ]
+    )
+    assert pooled.enrolled == 150
+    assert pooled.referred == frozenset({1, 2, 3})
+    assert pooled.overdue == 3
+    assert pooled.lengths == (10, 20, 30)
+
+
+def test_pooled_questionnaire_means_and_rates_are_exact() -> None:
+    first = SurveyMonth(
+        scores=MappingProxyType({("student", "S1"): (8.0, 2)}),
+        invitations=MappingProxyType({"student": (4, 2)}),
+    )
+    second = SurveyMonth(
+        scores=MappingProxyType({("student", "S1"): (12.0, 4)}),
+        invitations=MappingProxyType({"student": (6, 4)}),
+    )
+    pooled = pool([MonthRaw(survey=first), MonthRaw(survey=second)])
+    assert pooled.survey.scores == {("student", "S1"): (20.0, 6)}
+    assert pooled.survey.invitations == {"student": (10, 6)}
+
+
+def test_pooling_nothing_gives_zeros() -> None:
+    assert pool([]) == MonthRaw()
+
+
+# --- one month of one school ------------------------------------------------------------------
+
+
+def test_a_month_counts_referrals_active_trajectories_and_their_length() -> None:
+    facts = SchoolFacts(
+        enrolled=200,
+        today=TODAY,
+        referrals=((1, date(2026, 2, 27)), (2, date(2026, 3, 2)), (2, date(2026, 3, 20))),
+        trajectories=(
+            _trajectory(student_id=1, activated_on=date(2026, 3, 1)),
+            _trajectory(student_id=2, activated_on=date(2026, 2, 1), closed_on=date(2026, 3, 11)),
+            _trajectory(student_id=3, activated_on=date(2026, 1, 1), closed_on=date(2026, 2, 27)),
+            _trajectory(student_id=4, activated_on=None, created_on=date(2026, 3, 5)),
+        ),
+        attended_timeouts=(date(2026, 3, 3), date(2026, 4, 1)),
+    )
+    raw = month_raw(facts, MARCH, None)
+    assert raw.referred == frozenset({2})
+    assert raw.active_students == frozenset({1, 2})
+    assert sorted(raw.lengths) == [30, 38]  # 1 Mar → 31 Mar; 1 Feb → 11 Mar
+    assert raw.timeouts_attended == 1
+
+
+def test_overdue_is_judged_with_what_was_known_on_the_day() -> None:
+    held_late = _trajectory(evaluations=((date(2026, 3, 10), date(2026, 4, 2)),))
+    assert overdue_on(held_late, date(2026, 3, 31))
+    assert not overdue_on(held_late, date(2026, 4, 30))
+    # Closed by then, or not created yet: not counted.
+    closed = _trajectory(end_date=date(2026, 3, 1), closed_on=date(2026, 3, 20))
+    assert overdue_on(closed, date(2026, 3, 15))
+    assert not overdue_on(closed, date(2026, 3, 31))
+    assert not overdue_on(_trajectory(created_on=date(2026, 4, 1)), date(2026, 3, 31))
+
+
+def test_overdue_counts_a_week_of_time_outs_only_once_it_has_begun() -> None:
+    # Three time-outs in the week of Mon 30 March with a cap of two.
+    busy = _trajectory(timeout_days=(date(2026, 3, 30), date(2026, 4, 1), date(2026, 4, 2)))
+    assert not overdue_on(busy, date(2026, 3, 29))
+    assert overdue_on(busy, date(2026, 3, 31))
+
+
+# --- months and periods ----------------------------------------------------------------------
+
+
+def test_months_parse_and_step_across_the_year() -> None:
+    assert Month.parse("2026-03") == MARCH
+    assert MARCH.first_day == date(2026, 3, 1)
+    assert MARCH.last_day == date(2026, 3, 31)
+    assert Month(2025, 12).next() == Month(2026, 1)
+    assert Month(2026, 1).previous() == Month(2025, 12)
+    assert months_between(Month(2025, 11), Month(2026, 2)) == (
+        Month(2025, 11),
+        Month(2025, 12),
+        Month(2026, 1),
+        Month(2026, 2),
+    )
+    assert months_between(MARCH, Month(2026, 2)) == ()
+    for bad in ("2026-3", "26-03", "2026-13", "march"):
+        with pytest.raises(ValueError, match="not a month"):
+            Month.parse(bad)
+
+
+def test_a_period_is_refused_when_reversed_in_the_future_or_too_long() -> None:
+    assert validate_period(Month(2026, 1), MARCH, today=TODAY) is None
+    assert validate_period(MARCH, Month(2026, 1), today=TODAY) is not None
+    assert validate_period(MARCH, Month(2026, 4), today=TODAY) is not None
+    assert validate_period(Month(2024, 3), MARCH, today=TODAY) is not None
+    assert validate_period(Month(2024, 4), MARCH, today=TODAY) is None

@@ -1,0 +1,216 @@
+"""The pure rule of a queue item's actions (`services.queue.rules`): the table, the refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.text import Text
+from services.queue.rules import (
+    ItemState,
+    QueueAction,
+    allowed_actions,
+    allows,
+    already_decided,
+    refusal,
+    validate_decline_reason,
+    validate_note,
+)
+from storage.models import QueueDecision, QueueKind, QueueStatus, WaitingReason
+
+A = QueueAction
+REFERRAL = QueueKind.REFERRAL
+CARE_TEAM = WaitingReason.CARE_TEAM
+INTAKE = WaitingReason.INTAKE
+
+#: Every state a referral's item can be in, with the actions it allows (the issue's table).
+REFERRAL_TABLE: list[tuple[ItemState, frozenset[QueueAction]]] = [
+    (ItemState(REFERRAL, QueueStatus.NEW), frozenset({A.TAKE, A.CARE_TEAM, A.DECLINE, A.NOTE})),
+    (
+        ItemState(REFERRAL, QueueStatus.IN_PROGRESS),
+        frozenset({A.CARE_TEAM, A.ACCEPT, A.DECLINE, A.NOTE}),
+    ),
+    (
+        ItemState(REFERRAL, QueueStatus.WAITING, CARE_TEAM),
+        frozenset({A.RESUME, A.ACCEPT, A.DECLINE, A.NOTE}),
+    ),
+    (
+        ItemState(REFERRAL, QueueStatus.WAITING, INTAKE, QueueDecision.ACCEPTED),
+        frozenset({A.NOTE}),
+    ),
+    (ItemState(REFERRAL, QueueStatus.CLOSED, None, QueueDecision.DECLINED), frozenset({A.NOTE})),
+    (ItemState(REFERRAL, QueueStatus.CLOSED, None, QueueDecision.ACCEPTED), frozenset({A.NOTE})),
+    (ItemState(REFERRAL, QueueStatus.CLOSED), frozenset({A.NOTE})),
+]
+
+
+def _allowed(state: ItemState, *, coordinator: bool = True) -> frozenset[QueueAction]:
+    return allowed_actions(
+        kind=state.kind,
+        status=state.status,
+        waiting_reason=state.waiting_reason,
+        coordinator=coordinator,
+    )
+
+
+@pytest.mark.parametrize(("state", "expected"), REFERRAL_TABLE)
+def test_a_referral_allows_what_the_table_says(
+    state: ItemState, expected: frozenset[QueueAction]
+) -> None:
+    assert _allowed(state) == expected
+    for action in QueueAction:
+        assert allows(state, action) is (action in expected)
+        assert (refusal(state, action) is None) is (action in expected)
+
+
+def test_a_referral_waiting_for_the_care_team_may_be_accepted_or_declined() -> None:
+    # The disagreement of issue 10: Telegram offered only the note here.
+    state = ItemState(REFERRAL, QueueStatus.WAITING, CARE_TEAM)
+    assert {A.ACCEPT, A.DECLINE} <= _allowed(state)
+
+
+def test_a_waiting_reason_counts_only_while_waiting() -> None:
+    assert _allowed(ItemState(REFERRAL, QueueStatus.IN_PROGRESS, CARE_TEAM)) == _allowed(
+        ItemState(REFERRAL, QueueStatus.IN_PROGRESS)
+    )
+    # Waiting for nothing known: only the note, as for a decided item.
+    assert _allowed(ItemState(REFERRAL, QueueStatus.WAITING)) == {A.NOTE}
+
+
+@pytest.mark.parametrize("status", list(QueueStatus))
+def test_a_time_out_request_is_approved_or_declined_while_open(status: QueueStatus) -> None:
+    state = ItemState(QueueKind.TIMEOUT_REQUEST, status)
+    expected = (
+        frozenset() if status is QueueStatus.CLOSED else {A.APPROVE_TIMEOUT, A.DECLINE_TIMEOUT}
+    )
+    assert _allowed(state) == expected
+    if status is QueueStatus.CLOSED:
+        for action in (A.APPROVE_TIMEOUT, A.DECLINE_TIMEOUT):
+            assert refusal(state, action) == Text.of("This request has already been decided.")
+
+
+@pytest.mark.parametrize("status", list(QueueStatus))
+def test_an_exit_questionnaire_is_closed_once(status: QueueStatus) -> None:
+    state = ItemState(QueueKind.EXIT_SURVEY, status)
+    assert _allowed(state) == (frozenset() if status is QueueStatus.CLOSED else {A.CLOSE})
+    if status is QueueStatus.CLOSED:
+        assert refusal(state, A.CLOSE) == Text.of("This questionnaire result is already handled.")
+
+
+@pytest.mark.parametrize("kind", list(QueueKind))
+@pytest.mark.parametrize("status", list(QueueStatus))
+def test_only_a_care_coordinator_is_offered_anything(kind: QueueKind, status: QueueStatus) -> None:
+    assert allowed_actions(kind=kind, status=status, coordinator=False) == frozenset()
+
+
+def test_actions_of_one_kind_are_never_offered_on_another() -> None:
+    referral_only = {A.TAKE, A.CARE_TEAM, A.RESUME, A.ACCEPT, A.DECLINE, A.NOTE}
+    for status in QueueStatus:
+        for reason in (None, *WaitingReason):
+            assert not _allowed(ItemState(QueueKind.TIMEOUT_REQUEST, status, reason)) & (
+                referral_only | {A.CLOSE}
+            )
+            assert not _allowed(ItemState(QueueKind.EXIT_SURVEY, status, reason)) & (
+                referral_only | {A.APPROVE_TIMEOUT, A.DECLINE_TIMEOUT}
+            )
+            assert not _allowed(ItemState(REFERRAL, status, reason)) & {
+                A.APPROVE_TIMEOUT,
+                A.DECLINE_TIMEOUT,
+                A.CLOSE,
+            }
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "message"),
+    [
+        (
+            ItemState(REFERRAL, QueueStatus.IN_PROGRESS),
+            A.TAKE,
+            "This referral is already being analysed.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.WAITING, CARE_TEAM),
+            A.TAKE,
+            "This referral is already waiting for the care team.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.WAITING, CARE_TEAM),
+            A.CARE_TEAM,
+            "This referral is already waiting for the care team.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.NEW),
+            A.RESUME,
+            "This referral is not waiting for the care team.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.IN_PROGRESS),
+            A.RESUME,
+            "This referral is not waiting for the care team.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.NEW),
+            A.ACCEPT,
+            "Take this referral in analysis first: a student is placed only after the "
+            "referral has been analysed.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.WAITING, INTAKE, QueueDecision.ACCEPTED),
+            A.DECLINE,
+            "This referral was already accepted for an intake.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.CLOSED, None, QueueDecision.DECLINED),
+            A.ACCEPT,
+            "This referral was already declined.",
+        ),
+        (
+            ItemState(REFERRAL, QueueStatus.CLOSED),
+            A.TAKE,
+            "This referral is closed and can no longer be changed.",
+        ),
+    ],
+)
+def test_a_refusal_says_why(state: ItemState, action: QueueAction, message: str) -> None:
+    assert refusal(state, action) == Text.of(message)
+
+
+def test_already_decided_names_the_decision() -> None:
+    assert already_decided(QueueDecision.ACCEPTED) == Text.of(
+        "This referral was already accepted for an intake."
+    )
+    assert already_decided(QueueDecision.DECLINED) == Text.of("This referral was already declined.")
+    assert already_decided(None) == Text.of("This referral is closed and can no longer be changed.")
+
+
+def test_the_state_is_read_from_an_item_like_object() -> None:
+    class Item:
+        kind = REFERRAL
+        status = QueueStatus.WAITING
+        waiting_reason = CARE_TEAM
+        decision = None
+
+    assert ItemState.of(Item()) == ItemState(REFERRAL, QueueStatus.WAITING, CARE_TEAM)
+
+
+def test_decline_reason_and_note_limits() -> None:
+    assert validate_decline_reason("vier") is not None
+    assert validate_decline_reason("  vijf!  ") is None
+    assert validate_decline_reason("x" * 1001) is not None
+    assert validate_note("") is not None
+    assert validate_note("Gebeld.") is None
+    assert validate_note("x" * 2001) is not None
+
+
+def test_the_action_values_are_the_web_form_names() -> None:
+    # The referral page tests "take" in actions etc.; the Telegram callbacks carry these too.
+    assert {a.value for a in QueueAction} == {
+        "take",
+        "care_team",
+        "resume",
+        "accept",
+        "decline",
+        "note",
+        "approve_timeout",
+        "decline_timeout",
+        "close",
+    }
