@@ -29,23 +29,34 @@ LAYERS = ("dialogs", "storage", "services", "bot", "web")
 
 #: The domain packages of `services/`, lowest first. A package imports only packages that come
 #: before it, so the domains cannot import each other in a circle, and `kernel` imports none.
-#: (surveys before trajectories: closing a trajectory invites to the exit questionnaire;
-#: trajectories before queue: accepting a referral starts a trajectory; queue before referrals
-#: and appointments: both put items in the queue; conversations bind the chat flows to all of
-#: them; demo fills everything.) A new package has to be placed here.
+#: The queue is the inbox other domains put items in (a referral, an exit questionnaire's
+#: answers, a time-out request), so it comes before them; closing a trajectory invites to the
+#: exit questionnaire (surveys before trajectories); a referral, once accepted, starts a
+#: trajectory; conversations bind the chat flows to all of them; demo fills everything.
+#: A new package has to be placed here.
 SERVICE_ORDER = (
     "kernel",
     "accounts",
     "outbox",
+    "queue",
     "surveys",
     "trajectories",
-    "queue",
     "referrals",
     "appointments",
     "indicators",
     "conversations",
     "demo",
 )
+
+#: Known breaks of SERVICE_ORDER, each reported to be moved: (file, imported package) → why.
+#: `test_every_known_exception_is_still_needed` fails once one is gone, so the list shrinks.
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("services/queue/decisions.py", "trajectories"): (
+        "accepting a referral creates its trajectory (create_for_referral); the referral's "
+        "decisions belong above the queue (services/referrals/), which closes the circle "
+        "queue → trajectories → surveys → queue"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,12 @@ RULES: tuple[Rule, ...] = (
             "only the runner serves the web app (`trajectbot run` / `web`); the CLI imports "
             "the runner inside the command, so the other commands never load FastAPI"
         ),
+    ),
+    Rule(
+        files=("bot/*",),
+        forbidden=("bot.runner",),
+        except_files=("bot/cli.py",),
+        why="the runner (and with it the web app) is started by the CLI's run / web commands only",
     ),
 )
 
@@ -175,6 +192,8 @@ def _service_order_breaks(found: Import, where: str) -> Iterator[str]:
         if domain not in SERVICE_ORDER:
             yield f"{where} — services/{domain}/ is not in SERVICE_ORDER (tests/test_layers.py)"
             return
+    if (found.path, imported) in KNOWN_EXCEPTIONS:
+        return
     if SERVICE_ORDER.index(imported) > SERVICE_ORDER.index(importer):
         yield (
             f"{where} — services/{importer}/ must not import services/{imported}/: a service "
@@ -218,6 +237,16 @@ def test_every_service_package_is_placed_in_the_order() -> None:
     assert packages == set(SERVICE_ORDER), (
         f"services/ packages {sorted(packages)} differ from SERVICE_ORDER {SERVICE_ORDER}"
     )
+
+
+def test_every_known_exception_is_still_needed() -> None:
+    for (path, package), why in KNOWN_EXCEPTIONS.items():
+        file = ROOT / path
+        used = file.exists() and any(
+            _within(item.module, f"services.{package}")
+            for item in imports_in(file.read_text(encoding="utf-8"), path)
+        )
+        assert used, f"{path} no longer imports services.{package} ({why}): remove the exception"
 
 
 def test_rules_modules_load_no_io_machinery() -> None:
@@ -272,8 +301,18 @@ def test_rules_modules_load_no_io_machinery() -> None:
         ),
         (
             "services/outbox/store.py",
-            "from ..queue import actions\n",
+            "from ..queue import items\n",
             "services/outbox/ must not import services/queue/",
+        ),
+        (
+            "services/queue/items.py",
+            "from services.surveys.results import x\n",
+            "services/queue/ must not import services/surveys/",
+        ),
+        (
+            "services/queue/listing.py",
+            "from services.trajectories import lifecycle\n",
+            "services/queue/ must not import services/trajectories/",
         ),
         (
             "services/queue/rules.py",
@@ -291,6 +330,7 @@ def test_rules_modules_load_no_io_machinery() -> None:
         ("web/routes/queue.py", "from bot.telegram import render\n", "must not import bot"),
         ("bot/telegram/handlers/care.py", "from web.labels import x\n", "must not import web"),
         ("bot/cli.py", "def serve():\n    import web.app\n", "bot/cli.py:2: imports web.app"),
+        ("bot/telegram/polling.py", "from bot.runner import serve\n", "must not import bot.runner"),
     ],
 )
 def test_the_checker_reports_a_broken_rule(path: str, source: str, expected: str) -> None:
@@ -305,7 +345,9 @@ def test_the_checker_reports_a_broken_rule(path: str, source: str, expected: str
         ("storage/models.py", "from sqlalchemy.orm import Mapped\n"),
         ("services/queue/actions.py", "from services.kernel.errors import NotFound\n"),
         ("services/queue/actions.py", "from .rules import allowed_actions\n"),
-        ("services/demo/school.py", "from services.appointments.api import book\n"),
+        ("services/demo/school.py", "from services.appointments.booking import book\n"),
+        ("services/surveys/completion.py", "from services.queue.items import open_item\n"),
+        ("services/queue/decisions.py", "from services.trajectories import lifecycle\n"),
         ("services/queue/rules.py", "from storage.models import QueueStatus\n"),
         ("services/queue/actions.py", "async def take():\n    pass\n"),
         ("web/app.py", "from bot.app import App\nfrom bot.config import Settings\n"),

@@ -34,7 +34,7 @@ OFFERED = "offered"
 #: The choices key of the children a parent may book for.
 STUDENTS = "students"
 
-# Kind codes (the values of `services.appointments.api.AppointmentKind`).
+# Kind codes (the values of `storage.models.AppointmentKind`).
 INTAKE, GESPREK, TIME_OUT, EVALUATION = "intake", "gesprek", "time_out", "evaluation"
 KIND_LABELS: Mapping[str, str] = {
     INTAKE: N_("Intake meeting"),

@@ -310,28 +310,6 @@ def mentor_declined(session: AsyncSession, *, appointment: Appointment, now: dat
     )
 
 
-def timeout_requested(
-    session: AsyncSession,
-    *,
-    school_id: int,
-    queue_item_id: int,
-    coordinators: Iterable[int],
-    now: datetime,
-) -> None:
-    """Tell each care coordinator that a time-out request waits in the queue (ids only)."""
-    for coordinator in sorted(set(coordinators)):
-        _add(
-            session,
-            school_id=school_id,
-            recipient_id=coordinator,
-            kind=TIMEOUT_REQUESTED,
-            payload={"queue_item_id": queue_item_id},
-            dedup_key=f"{TIMEOUT_REQUESTED}:{queue_item_id}:{coordinator}",
-            due=now,
-            now=now,
-        )
-
-
 def timeout_decided(
     session: AsyncSession,
     *,

@@ -93,7 +93,7 @@ class QueueItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # The age clock (Zammad): it stops while the item waits. ``waiting_since`` is set when the
     # item starts waiting; the seconds spent waiting are added to ``paused_seconds`` when it
-    # stops. Kept by the transitions in `services.queue.actions`; read by
+    # stops. Kept by the one status writer, `services.queue.status.move_item`; read by
     # `services.queue.listing.age`.
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     waiting_reason: Mapped[WaitingReason | None] = mapped_column(

@@ -25,7 +25,7 @@ from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.demo.school import create_demo_data
-from storage.models import QueueItem, Referral, Role
+from storage.models import QueueDecision, QueueItem, Referral, Role, WaitingReason
 from tests.bot.telegram_fakes import Person, RecordingSession, Sent, update
 from tests.support.units import unit
 
@@ -276,6 +276,58 @@ async def test_care_coordinator_takes_and_accepts_a_referral(tg: Harness) -> Non
     assert "in progress" in taken.text
     await tg.feed(zoco.press(taken, taken.data_for("Accept for intake")))
     assert "waiting" in tg.api.last(chat).text
+
+
+async def test_the_care_team_round_trip_and_its_buttons_in_chat(tg: Harness) -> None:
+    # The chat offers what the web offers (services.queue.rules): while the referral waits for
+    # the care team it may be resumed, accepted or declined, not only noted (issue 10).
+    await test_a_whole_verwijzing_by_buttons_and_text(tg)
+    zoco, chat = Person(1085, "en"), 1085
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR)
+    await tg.feed(zoco.press(tg.api.last(chat), "m:queue:"))
+    await tg.feed(zoco.press(tg.api.last(chat), tg.api.last(chat).buttons()[0][1]))
+    summary = tg.api.last(chat)
+    assert [label for label, _ in summary.buttons()] == [
+        "Take in analysis",
+        "Mark for the care team (ZAT)",
+        "Decline…",
+        "Add a note",
+    ]
+    await tg.feed(zoco.press(summary, summary.data_for("Mark for the care team (ZAT)")))
+    waiting = tg.api.last(chat)
+    assert "waiting" in waiting.text
+    assert [label for label, _ in waiting.buttons()] == [
+        "Back in analysis (care team has advised)",
+        "Accept for intake",
+        "Decline…",
+        "Add a note",
+    ]
+    await tg.feed(zoco.press(waiting, waiting.data_for("Back in analysis (care team has advised)")))
+    resumed = tg.api.last(chat)
+    assert "in progress" in resumed.text
+    assert [label for label, _ in resumed.buttons()] == [
+        "Mark for the care team (ZAT)",
+        "Accept for intake",
+        "Decline…",
+        "Add a note",
+    ]
+    # A stale button of a state that has passed is refused with the rule's reason.
+    await tg.feed(zoco.press(summary, summary.data_for("Take in analysis")))
+    assert tg.api.last(chat).text == "This referral is already being analysed."
+    await tg.feed(zoco.press(resumed, resumed.data_for("Mark for the care team (ZAT)")))
+    waiting = tg.api.last(chat)
+    await tg.feed(zoco.press(waiting, waiting.data_for("Accept for intake")))
+    accepted = tg.api.last(chat)
+    assert "waiting" in accepted.text
+    assert [label for label, _ in accepted.buttons()] == ["Add a note"]
+    async with tg.app.sessions() as session:
+        item = await session.scalar(select(QueueItem))
+        assert item is not None
+        assert (item.status.value, item.decision, item.waiting_reason) == (
+            "waiting",
+            QueueDecision.ACCEPTED,
+            WaitingReason.INTAKE,
+        )
 
 
 async def test_expired_invite_is_explained(tg: Harness) -> None:
