@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TypeVar
@@ -51,12 +51,18 @@ class _Invalid:
 
 
 def start(
-    flow: Flow, context: FlowContext, preset: Mapping[str, AnswerValue] | None = None
+    flow: Flow,
+    context: FlowContext,
+    preset: Mapping[str, AnswerValue] | None = None,
+    *,
+    run: str,
 ) -> tuple[DialogState, list[Reply]]:
     """Begin ``flow``: the first question.
 
     ``preset`` holds answers that are not asked (the queue item a decline is about); they are
-    kept through to the confirmed answers.
+    kept through to the confirmed answers. ``run`` names this run: every button carries it, so
+    a press from another run is stale. The caller makes it (`dialogs.state.new_run_id`, a
+    fresh random id per run), so the engine stays deterministic.
     """
     answers = dict(preset or {})
     if any(key in answers for key in (s.key for s in flow.steps)):
@@ -67,6 +73,7 @@ def start(
         flow_version=flow.version,
         step=first.key,
         version=1,
+        run=run,
         answers=MappingProxyType(answers),
     )
     return state, [question(flow, state, context)]
@@ -80,9 +87,10 @@ def advance(
         return state, [_notice(Text.of(N_("This conversation has already ended.")))]
     if event.action is Action.RESUME:
         return state, [question(flow, state, context)]
-    if event.version is not None and event.version != state.version:
-        # A button from an earlier message (or a forged one): never apply it to the
-        # question that is current now; say so kindly and ask the current question again.
+    if event.version is not None and (event.version != state.version or event.run != state.run):
+        # A button from an earlier message, an earlier run of the flow or another flow (or a
+        # forged one): never apply it to the question that is current now; say so kindly and
+        # ask the current question again.
         stale = _notice(Text.of(N_("That question is already closed. Here is the current one.")))
         return state, [stale, question(flow, state, context)]
 
@@ -123,7 +131,16 @@ def reask(
 
 
 def question(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
-    """The reply that asks the current question (with its buttons)."""
+    """The reply that asks the current question (with its buttons, each carrying the state's
+    run and version)."""
+    reply = _ask(flow, state, context)
+    rows = tuple(
+        tuple(Button(b.label, replace(b.event, run=state.run)) for b in row) for row in reply.rows
+    )
+    return replace(reply, rows=rows)
+
+
+def _ask(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
     assert state.step is not None, "only an active conversation has a question"  # noqa: S101
     step = flow.step(state.step)
     if step.kind is StepKind.SUMMARY:

@@ -6,6 +6,7 @@ second worker continues every conversation exactly where it was.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -13,6 +14,17 @@ from types import MappingProxyType
 from typing import Any
 
 from dialogs.flow import AnswerValue
+
+
+#: The alphabet of run ids: lowercase letters and digits without look-alikes (0/o, 1/l).
+RUN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+#: The length of a run id: 32**6 ≈ 10**9 ids, short enough for Telegram's 64 bytes.
+RUN_LENGTH = 6
+
+
+def new_run_id() -> str:
+    """A fresh, random run id (`DialogState.run`)."""
+    return "".join(secrets.choice(RUN_ALPHABET) for _ in range(RUN_LENGTH))
 
 
 class Status(StrEnum):
@@ -27,8 +39,10 @@ class Status(StrEnum):
 class DialogState:
     """Everything the engine needs to continue a conversation.
 
-    ``version`` grows with every accepted event; buttons carry it, so stale presses are
-    recognised. ``picking`` is true while the summary shows the list of answers to change;
+    ``run`` names this run of the flow (a new one per `dialogs.engine.start`) and ``version``
+    grows with every accepted event; buttons carry both, so a press on an older keyboard of
+    this run, of an earlier run or of another flow is recognised as stale. A state stored
+    before runs existed loads with ``run == ""``; its old buttons carry no run and are stale. ``picking`` is true while the summary shows the list of answers to change;
     ``selection`` holds the ticks of a multiple choice not yet finished,
     ``query``/``page`` the search and paging of a long option list, ``invalid`` the number of
     invalid answers in a row to the current question, ``editing`` whether the person came from
@@ -41,6 +55,7 @@ class DialogState:
     answers: Mapping[str, AnswerValue] = field(default_factory=lambda: MappingProxyType({}))
     status: Status = Status.ACTIVE
     version: int = 0
+    run: str = ""
     invalid: int = 0
     editing: bool = False
     picking: bool = False
@@ -65,6 +80,7 @@ class DialogState:
             },
             "status": self.status.value,
             "version": self.version,
+            "run": self.run,
             "invalid": self.invalid,
             "editing": self.editing,
             "picking": self.picking,
@@ -89,6 +105,7 @@ class DialogState:
             answers=MappingProxyType(answers),
             status=Status(data.get("status", Status.ACTIVE.value)),
             version=int(data.get("version", 0)),
+            run=str(data.get("run", "")),
             invalid=int(data.get("invalid", 0)),
             editing=bool(data.get("editing", False)),
             picking=bool(data.get("picking", False)),

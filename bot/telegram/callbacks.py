@@ -7,23 +7,35 @@ from aiogram.filters.callback_data import CallbackData
 from dialogs.events import Action, Event
 
 
-class FlowCallback(CallbackData, prefix="f"):
-    """A button of a flow question: the engine event plus the conversation version it belongs to.
+#: Telegram's limit on a button's callback data, in bytes (UTF-8).
+CALLBACK_DATA_LIMIT = 64
 
-    The version lets the engine recognise a press on an old keyboard; nothing here is trusted
-    for authorization (storage re-checks everything against the person who pressed).
+
+class FlowCallback(CallbackData, prefix="f"):
+    """A button of a flow question: the engine event plus the run and version of the
+    conversation it belongs to (``f:<flow>:<action>:<version>:<run>:<value>``).
+
+    Run and version let the engine recognise a press on an old keyboard, of an earlier run or
+    of another flow (a button packed before runs existed has one field less, matches no
+    handler here and is answered as no longer working); nothing here is trusted for
+    authorization (storage re-checks everything against the person who pressed).
     """
 
     flow: str
     action: str
     version: int
+    run: str = ""
     value: str = ""
 
     @classmethod
     def from_event(cls, flow: str, event: Event) -> FlowCallback:
         """The callback for one engine button event."""
         return cls(
-            flow=flow, action=event.action.value, version=event.version or 0, value=event.value
+            flow=flow,
+            action=event.action.value,
+            version=event.version or 0,
+            run=event.run or "",
+            value=event.value,
         )
 
     def to_event(self) -> Event | None:
@@ -34,7 +46,7 @@ class FlowCallback(CallbackData, prefix="f"):
             return None
         if action is Action.TEXT:
             return None
-        return Event(action, self.value, self.version)
+        return Event(action, self.value, self.version, self.run)
 
 
 class MenuCallback(CallbackData, prefix="m"):

@@ -25,7 +25,7 @@ from dialogs.flow import AnswerValue, Flow, FlowContext
 from dialogs.flows import get_flow
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.replies import Reply, ReplyKind
-from dialogs.state import DialogState, Status
+from dialogs.state import DialogState, Status, new_run_id
 from dialogs.text import N_, Text
 from services.appointments.errors import BookingRefused
 from services.conversations.bindings import BINDINGS, FlowBinding, binding_for
@@ -113,7 +113,7 @@ async def open_flow(
         added = await binding.preset(session=session, person=person, now=now, preset=answers)
         answers = {**added, **answers}
     context = await _context(binding, session, person, now, answers)
-    state, replies = start(flow, context, answers)
+    state, replies = start(flow, context, answers, run=new_run_id())
     _store(session, person, row, state)
     return Turn(flow_id, state, tuple(replies))
 

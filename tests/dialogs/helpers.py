@@ -121,13 +121,17 @@ def kinds(replies: Iterable[Reply]) -> list[ReplyKind]:
     return [reply.kind for reply in replies]
 
 
+#: The run id of every test chat (the runtime makes a random one per run).
+RUN = "run001"
+
+
 class Chat:
     """One conversation driven like a person would: tap a labelled button or type."""
 
     def __init__(self, flow: Flow, context: FlowContext | None = None) -> None:
         self.flow = flow
         self.context = context if context is not None else FlowContext(today=TODAY)
-        self.state, self.replies = start(flow, self.context)
+        self.state, self.replies = start(flow, self.context, run=RUN)
         self.states: list[DialogState] = [self.state]
 
     @property
@@ -166,8 +170,8 @@ class Chat:
         return self.send(typed(text))
 
     def act(self, action: Action, value: str = "") -> list[Reply]:
-        """Send a button event for the current version (as if the button were shown)."""
-        return self.send(Event(action, value, self.state.version))
+        """Send a button event for the current run and version (as if the button were shown)."""
+        return self.send(Event(action, value, self.state.version, self.state.run))
 
 
 class LiveChat(Chat):
@@ -178,7 +182,7 @@ class LiveChat(Chat):
         self.build = build
         self.flow = flow
         self.context = build(preset)
-        self.state, self.replies = start(flow, self.context, preset)
+        self.state, self.replies = start(flow, self.context, preset, run=RUN)
         self.states = [self.state]
 
     def send(self, event: Event) -> list[Reply]:

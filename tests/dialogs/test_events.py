@@ -58,7 +58,10 @@ def test_encoded_payload_shape() -> None:
         "t:1:hello",  # typed text never comes from a button
         "c:a:x",
         "c:-1:x",
-        "c:1.5:x",
+        "c:1.5.5:x",  # a run id is letters and digits
+        "c:1.a-b:x",
+        "c:.abc:x",  # a run without a version
+        "c:1." + "a" * 17 + ":x",  # a run id longer than any the engine makes
         "c: 1:x",
         "c:²:x",  # a digit to str.isdigit, not to int()
         "c:" + "9" * 5000 + ":x",  # more digits than int() converts

@@ -170,7 +170,7 @@ def test_from_json_ignores_unknown_keys_and_fills_defaults() -> None:
 
 def _run(events: list[Event | str]) -> tuple[list[DialogState], list[list[str]]]:
     context = mentee_context()
-    state, replies = start(VERWIJZING, context)
+    state, replies = start(VERWIJZING, context, run="run001")
     states = [state]
     shown = [[render_reply(r, EN).text for r in replies]]
     for item in events:

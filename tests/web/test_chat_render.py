@@ -33,7 +33,7 @@ def _press(state: DialogState, code: str) -> tuple[DialogState, list[Reply]]:
 
 
 def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
-    state, replies = start(EXIT_PARENT, CONTEXT)
+    state, replies = start(EXIT_PARENT, CONTEXT, run="run001")
     question = render_question(EXIT_PARENT, replies[0], EN)
     telegram = render_reply(replies[0], EN)
     assert question.text == telegram.text
@@ -52,7 +52,7 @@ def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
 
 
 def test_an_open_question_offers_a_text_box_with_its_limit() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT)
+    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
     for _ in range(4):
         state, replies = _press(state, "5")
     question = render_question(EXIT_PARENT, replies[-1], EN)
@@ -63,14 +63,14 @@ def test_an_open_question_offers_a_text_box_with_its_limit() -> None:
 
 
 def test_a_date_question_offers_a_date_box() -> None:
-    state, _ = start(VERWIJZING, CONTEXT)
+    state, _ = start(VERWIJZING, CONTEXT, run="run001")
     # Straight to the date step: only the rendering is under test here.
     reply = ask(VERWIJZING, state.evolve(step="intake_from"), CONTEXT)
     assert render_question(VERWIJZING, reply, EN).input is InputKind.DATE
 
 
 def test_ticked_options_and_done_stand_out() -> None:
-    state, _ = start(VERWIJZING, CONTEXT)
+    state, _ = start(VERWIJZING, CONTEXT, run="run001")
     state = state.evolve(step="support")
     state, replies = advance(
         VERWIJZING, state, Event(Action.CHOOSE, "conversations", state.version), CONTEXT
@@ -84,7 +84,7 @@ def test_ticked_options_and_done_stand_out() -> None:
 
 
 def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT)
+    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
     state, _ = _press(state, "4")
     state, _ = _press(state, "na")
     lines = [bubble.text for bubble in transcript(EXIT_PARENT, state, CONTEXT, EN)]
@@ -103,7 +103,7 @@ def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
 
 
 def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
-    state, _ = start(EXIT_STUDENT, CONTEXT)
+    state, _ = start(EXIT_STUDENT, CONTEXT, run="run001")
     for _ in range(4):
         state, _ = advance(EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version), CONTEXT)
     state, _ = advance(EXIT_STUDENT, state, Event(Action.SKIP, "", state.version), CONTEXT)
@@ -119,7 +119,7 @@ def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
 
 
 def test_a_limit_keeps_the_latest_answers() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT)
+    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
     for code in ("1", "2", "3"):
         state, _ = _press(state, code)
     shown = transcript(EXIT_PARENT, state, CONTEXT, EN, limit=2)
@@ -127,7 +127,7 @@ def test_a_limit_keeps_the_latest_answers() -> None:
 
 
 def test_messages_keep_notices_and_endings_only() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT)
+    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
     stale = Event(Action.CHOOSE, "4", state.version + 5)
     _, replies = advance(EXIT_PARENT, state, stale, CONTEXT)
     bubbles = render_messages(replies, EN)
