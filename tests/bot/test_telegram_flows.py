@@ -214,8 +214,8 @@ async def test_a_forged_student_is_refused(tg: Harness) -> None:
     mentor, chat = Person(1030, "en"), 1030
     await tg.link(mentor, "mentor2", Role.MENTOR)
     question = await _start_referral(tg, mentor)
-    version = FlowCallback.unpack(question.data_for("Bram")).version
-    forged = FlowCallback(flow="verwijzing", action="c", version=version, value="1").pack()
+    shown = FlowCallback.unpack(question.data_for("Bram"))
+    forged = shown.model_copy(update={"value": "1"}).pack()
     await tg.feed(mentor.press(question, forged))  # person 1 is not one of mentor2's mentees
     texts = [m.text for m in tg.api.chat(chat)]
     assert "That choice is not available. Please use the buttons." in texts

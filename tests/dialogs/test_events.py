@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.engine import question
+from dialogs.engine import question, start
 from dialogs.events import Action, Event, typed
 from dialogs.flow import Step, StepKind
 from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.replies import ReplyKind
+from dialogs.state import DialogState, new_run_id
 from tests.dialogs.helpers import (
     Chat,
     kinds,
@@ -182,3 +183,86 @@ def test_a_malformed_page_number_in_the_answer_picker_is_refused(value: str) -> 
 
     assert chat.state == before
     assert kinds(replies) == [ReplyKind.NOTICE, ReplyKind.QUESTION]
+
+
+# -- runs: a button belongs to one run of one flow (issue 11) -------------------------------
+
+
+def test_a_button_carries_the_run_and_round_trips() -> None:
+    chat = Chat(FLOW)
+    event = chat.button("Cat").event
+
+    assert (event.version, event.run) == (chat.state.version, chat.state.run)
+    assert event.encode() == f"c:{chat.state.version}.{chat.state.run}:cat"
+    assert Event.decode(event.encode()) == event
+
+
+def test_a_payload_without_a_run_decodes_with_none() -> None:
+    assert Event.decode("c:3:high") == Event(Action.CHOOSE, "high", 3, None)
+    assert Event.decode("c:3.:high") == Event(Action.CHOOSE, "high", 3, "")
+
+
+def test_a_press_from_an_earlier_run_is_stale_even_with_the_same_version() -> None:
+    first = Chat(FLOW)
+    first.press("Cat")
+    old_yes = first.button("Yes").event  # run A, version 2, on the last question
+    second = Chat(FLOW)
+    second.state, second.replies = start(FLOW, second.context, run="runb02")
+    second.press("Dog")
+    before = second.state
+    assert before.version == old_yes.version  # the version alone cannot tell them apart
+
+    replies = second.send(old_yes)
+
+    assert notices(replies) == [STALE]
+    assert second.state == before
+    assert replies[-1] == question(FLOW, before, second.context)
+
+
+def test_a_stale_send_of_an_earlier_run_never_completes_the_new_one() -> None:
+    first = Chat(FLOW)
+    first.press("Cat", "Yes")
+    old_send = first.button("Send ✓").event
+    second = Chat(FLOW)
+    second.state, second.replies = start(FLOW, second.context, run="runb02")
+    second.press("Dog", "No")
+    assert second.button("Send ✓").event.version == old_send.version
+
+    replies = second.send(old_send)
+
+    assert notices(replies) == [STALE]
+    assert second.state.status.value == "active"
+    assert second.state.answers == {"pet": "dog", "agree": False}
+    second.press("Send ✓")  # the run's own button still works
+    assert second.state.status.value == "completed"
+
+
+def test_a_press_of_the_same_run_applies() -> None:
+    chat = Chat(FLOW)
+    event = chat.button("Dog").event
+
+    replies = chat.send(Event.decode(event.encode()) or event)
+
+    assert notices(replies) == []
+    assert chat.state.answers == {"pet": "dog"}
+
+
+def test_a_button_without_a_run_is_stale_also_for_a_state_stored_before_runs() -> None:
+    chat = Chat(FLOW)
+    legacy = DialogState.from_json({k: v for k, v in chat.state.to_json().items() if k != "run"})
+    assert legacy.run == ""
+    chat.state = legacy
+
+    replies = chat.send(Event.decode(f"c:{legacy.version}:cat") or Event(Action.RESUME))
+
+    assert notices(replies) == [STALE]
+    assert chat.state == legacy
+    chat.press("Cat")  # the legacy state's own new buttons carry its (empty) run
+    assert chat.state.answers == {"pet": "cat"}
+
+
+def test_run_ids_are_short_and_fresh() -> None:
+    ids = {new_run_id() for _ in range(200)}
+
+    assert len(ids) == 200
+    assert all(len(i) == 6 and i.isascii() and i.isalnum() for i in ids)

@@ -172,8 +172,8 @@ def test_rendered_buttons_carry_the_encoded_event() -> None:
     rendered = render_reply(chat.question, EN)
 
     assert [(b.label, b.payload) for b in rendered.rows[0]] == [
-        ("Yes", "c:1:yes"),
-        ("No", "c:1:no"),
+        ("Yes", "c:1.run001:yes"),
+        ("No", "c:1.run001:no"),
     ]
     assert rendered.step == "agree"
     assert rendered.kind.value == "question"

@@ -151,7 +151,7 @@ def test_continuing_from_a_restored_state_gives_the_same_replies() -> None:
     chat = Chat(VERWIJZING, mentee_context())
     _first_half(chat)
     restored = _restart(chat.state)
-    event = Event(Action.DONE, "", chat.state.version)
+    event = Event(Action.DONE, "", chat.state.version, chat.state.run)
 
     original_state, original_replies = advance(VERWIJZING, chat.state, event, chat.context)
     restored_state, restored_replies = advance(VERWIJZING, restored, event, chat.context)
@@ -176,7 +176,7 @@ def _run(events: list[Event | str]) -> tuple[list[DialogState], list[list[str]]]
     for item in events:
         event = Event(Action.TEXT, item) if isinstance(item, str) else item
         if event.version == -1:  # "the current version", filled in like a pressed button
-            event = Event(event.action, event.value, state.version)
+            event = Event(event.action, event.value, state.version, state.run)
         state, replies = advance(VERWIJZING, state, event, context)
         states.append(state)
         shown.append([render_reply(r, EN).text for r in replies])

@@ -29,7 +29,7 @@ CONTEXT = FlowContext(today=TODAY)
 
 
 def _press(state: DialogState, code: str) -> tuple[DialogState, list[Reply]]:
-    return advance(EXIT_PARENT, state, Event(Action.CHOOSE, code, state.version), CONTEXT)
+    return advance(EXIT_PARENT, state, Event(Action.CHOOSE, code, state.version, state.run), CONTEXT)
 
 
 def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
@@ -48,7 +48,7 @@ def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
     roles = {b.label: b.role for b in flat}
     assert roles["4 · Agree"] is ButtonRole.OPTION
     assert roles["Stop"] is ButtonRole.NAV
-    assert flat[0].payload == Event(Action.CHOOSE, "1", state.version).encode()
+    assert flat[0].payload == Event(Action.CHOOSE, "1", state.version, state.run).encode()
 
 
 def test_an_open_question_offers_a_text_box_with_its_limit() -> None:
@@ -73,7 +73,7 @@ def test_ticked_options_and_done_stand_out() -> None:
     state, _ = start(VERWIJZING, CONTEXT, run="run001")
     state = state.evolve(step="support")
     state, replies = advance(
-        VERWIJZING, state, Event(Action.CHOOSE, "conversations", state.version), CONTEXT
+        VERWIJZING, state, Event(Action.CHOOSE, "conversations", state.version, state.run), CONTEXT
     )
     question = render_question(VERWIJZING, replies[-1], EN)
     roles = [(b.label, b.role) for row in question.rows for b in row]
@@ -105,11 +105,11 @@ def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
 def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
     state, _ = start(EXIT_STUDENT, CONTEXT, run="run001")
     for _ in range(4):
-        state, _ = advance(EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version), CONTEXT)
-    state, _ = advance(EXIT_STUDENT, state, Event(Action.SKIP, "", state.version), CONTEXT)
+        state, _ = advance(EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version, state.run), CONTEXT)
+    state, _ = advance(EXIT_STUDENT, state, Event(Action.SKIP, "", state.version, state.run), CONTEXT)
     assert state.step == "summary"
     assert transcript(EXIT_STUDENT, state, CONTEXT, EN) == ()
-    state, _ = advance(EXIT_STUDENT, state, Event(Action.BACK, "", state.version), CONTEXT)
+    state, _ = advance(EXIT_STUDENT, state, Event(Action.BACK, "", state.version, state.run), CONTEXT)
     assert state.step == "S5"
     assert [b.text for b in transcript(EXIT_STUDENT, state, CONTEXT, EN)][-1] == (
         "Welcome and taken seriously: 3 · Neutral ✓"
@@ -128,12 +128,12 @@ def test_a_limit_keeps_the_latest_answers() -> None:
 
 def test_messages_keep_notices_and_endings_only() -> None:
     state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
-    stale = Event(Action.CHOOSE, "4", state.version + 5)
+    stale = Event(Action.CHOOSE, "4", state.version + 5, state.run)
     _, replies = advance(EXIT_PARENT, state, stale, CONTEXT)
     bubbles = render_messages(replies, EN)
     assert [b.kind for b in bubbles] == [ReplyKind.NOTICE.value]
     assert bubbles[0].text == "That question is already closed. Here is the current one."
-    _, replies = advance(EXIT_PARENT, state, Event(Action.CANCEL, "", state.version), CONTEXT)
+    _, replies = advance(EXIT_PARENT, state, Event(Action.CANCEL, "", state.version, state.run), CONTEXT)
     assert [(b.kind, b.text) for b in render_messages(replies, EN)] == [
         (ReplyKind.DONE.value, "Stopped. Nothing has been sent.")
     ]
