@@ -50,13 +50,7 @@ SERVICE_ORDER = (
 
 #: Known breaks of SERVICE_ORDER, each reported to be moved: (file, imported package) → why.
 #: `test_every_known_exception_is_still_needed` fails once one is gone, so the list shrinks.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("services/queue/decisions.py", "trajectories"): (
-        "accepting a referral creates its trajectory (create_for_referral); the referral's "
-        "decisions belong above the queue (services/referrals/), which closes the circle "
-        "queue → trajectories → surveys → queue"
-    ),
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -347,7 +341,7 @@ def test_the_checker_reports_a_broken_rule(path: str, source: str, expected: str
         ("services/queue/actions.py", "from .rules import allowed_actions\n"),
         ("services/demo/school.py", "from services.appointments.booking import book\n"),
         ("services/surveys/completion.py", "from services.queue.items import open_item\n"),
-        ("services/queue/decisions.py", "from services.trajectories import lifecycle\n"),
+        ("services/referrals/decisions.py", "from services.trajectories import lifecycle\n"),
         ("services/queue/rules.py", "from storage.models import QueueStatus\n"),
         ("services/queue/actions.py", "async def take():\n    pass\n"),
         ("web/app.py", "from bot.app import App\nfrom bot.config import Settings\n"),

@@ -21,6 +21,7 @@ from bot.telegram.handlers import (
 from bot.telegram.middlewares import (
     IdempotencyMiddleware,
     IdentityMiddleware,
+    PrivateChatOnlyMiddleware,
     ThrottlingMiddleware,
 )
 
@@ -54,6 +55,8 @@ def create_dispatcher(app: App) -> Dispatcher:
     """The dispatcher with middlewares and routers; ``app`` reaches handlers as keyword data."""
     dispatcher = Dispatcher(app=app)
     dispatcher.update.outer_middleware(IdempotencyMiddleware(app))
+    # Before the person is identified: outside a private chat nothing personal is done.
+    dispatcher.update.outer_middleware(PrivateChatOnlyMiddleware(app))
     dispatcher.update.outer_middleware(IdentityMiddleware(app))
     throttle = ThrottlingMiddleware(
         limit=app.settings.flood_limit, window=app.settings.flood_window_seconds

@@ -1,4 +1,5 @@
-"""Outer middlewares: run each update once, identify the person, pick the language, throttle.
+"""Outer middlewares: run each update once, keep to private chats, identify the person, pick
+the language, throttle.
 
 What handlers receive arrives as keyword data (`HandlerData`), never from globals.
 """
@@ -12,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatType, MessageEntityType
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -58,6 +60,76 @@ class IdempotencyMiddleware(BaseMiddleware):
                 lambda session: release_update(session=session, update_id=update_id),
             )
             raise
+
+
+#: The one line the bot says outside a private chat.
+PRIVATE_CHAT_ONLY = N_("Please talk to me in a private chat.")
+
+
+class PrivateChatOnlyMiddleware(BaseMiddleware):
+    """Only private chats reach the handlers: a group, supergroup or channel gets nothing personal.
+
+    In a group or supergroup a command, a mention of the bot or a reply to one of its messages
+    gets one line (`PRIVATE_CHAT_ONLY`, in the sender's language) and nothing else: no invite
+    is bound, no login link sent, no flow continued, no menu or name shown. A button pressed on
+    a message outside a private chat is answered with that line as a notification and changes
+    nothing. Other group messages and every channel post are ignored. Runs before
+    `IdentityMiddleware`, so nothing about the person is written either.
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        if event.callback_query is not None:
+            message = event.callback_query.message
+            if message is not None and message.chat.type == ChatType.PRIVATE:
+                return await handler(event, data)
+            await event.callback_query.answer(await self._line(data))
+            return None
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return await handler(event, data)
+        log.info("update %s from a %s chat refused", event.update_id, chat.type)
+        bot: Bot | None = data.get("bot")
+        message = event.message
+        if bot is not None and message is not None and await _addressed_to_bot(message, bot):
+            await bot.send_message(chat.id, await self._line(data))
+        return None
+
+    async def _line(self, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        stored = None
+        if user is not None:
+            person = await run_unit_of_work(
+                self._app.sessions,
+                lambda session: get_person_by_telegram_id(
+                    session=session, telegram_user_id=user.id
+                ),
+            )
+            stored = person.language if person is not None else None
+        language = pick_language(stored, user.language_code if user else None)
+        return self._app.catalogs.get(language).render(Text.of(PRIVATE_CHAT_ONLY))
+
+
+async def _addressed_to_bot(message: Message, bot: Bot) -> bool:
+    """A command, a mention of the bot or a reply to one of its messages."""
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        return True
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
+        return True
+    me = await bot.me()
+    mention = f"@{me.username}".lower() if me.username else None
+    for entity in message.entities or ():
+        # Offsets count UTF-16 code units: extract_from counts them so.
+        if entity.type == MessageEntityType.MENTION and mention is not None:
+            if entity.extract_from(text).lower() == mention:
+                return True
+    return False
 
 
 class IdentityMiddleware(BaseMiddleware):

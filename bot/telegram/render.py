@@ -2,7 +2,9 @@
 
 After a button press the pressed question is edited to show the answer and loses its keyboard;
 a question that is only re-drawn (a tick, a page, a search) is edited in place; everything else
-is sent as a new message.
+is sent as a new message. A text over Telegram's 4,096 characters (a summary of long answers)
+is sent as several messages (`bot.telegram.chunks`), the keyboard on the last; an edit that
+would be too long shows the first part in place and sends the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.telegram.callbacks import FlowCallback
+from bot.telegram.chunks import split_message
 from dialogs.events import Event
 from dialogs.render import RenderedReply
 from dialogs.replies import ReplyKind
@@ -49,11 +52,11 @@ async def deliver(
     """Show ``replies`` in the chat; ``origin`` is the message whose button was pressed."""
     pending = origin
     if pending is not None and len(replies) == 1 and replies[0].kind is ReplyKind.QUESTION:
-        await _edit(bot, pending, replies[0].text, keyboard(flow, replies[0]))
+        await edit_text(bot, pending, replies[0].text, keyboard(flow, replies[0]))
         return
     for reply in replies:
         if reply.kind is ReplyKind.ANSWERED and pending is not None:
-            await _edit(bot, pending, reply.text, None)
+            await edit_text(bot, pending, reply.text)
             pending = None
             continue
         if pending is not None:
@@ -63,7 +66,35 @@ async def deliver(
             pending = None
         if reply.kind is ReplyKind.ANSWERED:
             continue  # typed answers are already visible as the person's own message
-        await bot.send_message(chat_id, reply.text, reply_markup=keyboard(flow, reply))
+        await send_text(bot, chat_id, reply.text, keyboard(flow, reply))
+
+
+async def send_text(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send ``text`` as one message, or as several when it is over Telegram's limit; the
+    keyboard goes on the last, which is returned."""
+    return await _send_parts(bot, chat_id, split_message(text), markup)
+
+
+async def edit_text(
+    bot: Bot, message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show ``text`` in ``message`` (edited in place); when it is over Telegram's limit, the
+    first part is shown there without a keyboard and the rest is sent after it, the keyboard
+    on the last part."""
+    first, *rest = split_message(text)
+    await _edit(bot, message, first, None if rest else markup)
+    if rest:
+        await _send_parts(bot, message.chat.id, rest, markup)
+
+
+async def _send_parts(
+    bot: Bot, chat_id: int, parts: Sequence[str], markup: InlineKeyboardMarkup | None
+) -> Message:
+    for part in parts[:-1]:
+        await bot.send_message(chat_id, part)
+    return await bot.send_message(chat_id, parts[-1], reply_markup=markup)
 
 
 async def _edit(bot: Bot, message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:

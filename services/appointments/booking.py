@@ -109,7 +109,7 @@ async def book(
     )
     if problem is not None:
         raise BookingRefused(problem)
-    refuse_bad_time(schedule=schedule, starts_at=starts_at, now=now)
+    refuse_bad_time(schedule=schedule, rule=rule, starts_at=starts_at, now=now)
     assert trajectory is not None  # kind_problem refuses without one  # noqa: S101
     if kind is AppointmentKind.TIME_OUT:
         outside = await _timeout_request_reason(

@@ -36,6 +36,8 @@ class TypeDefaults:
     buffer_minutes: int
     bookable_by: tuple[Role, ...]
     attendees: tuple[Role, ...]
+    #: ``None``: the school's lead time; a time-out is for now (0).
+    lead_time_minutes: int | None = None
 
 
 DEFAULT_TYPES: dict[AppointmentKind, TypeDefaults] = {
@@ -51,7 +53,7 @@ DEFAULT_TYPES: dict[AppointmentKind, TypeDefaults] = {
         AppointmentResource.COACH, 30, 30, 0, (Role.STUDENT,), (Role.STUDENT, Role.COACH)
     ),
     AppointmentKind.TIME_OUT: TypeDefaults(
-        AppointmentResource.ROOM, 50, 50, 0, (Role.STUDENT,), (Role.STUDENT,)
+        AppointmentResource.ROOM, 50, 50, 0, (Role.STUDENT,), (Role.STUDENT,), lead_time_minutes=0
     ),
     AppointmentKind.EVALUATION: TypeDefaults(
         AppointmentResource.COACH,
@@ -96,6 +98,7 @@ async def install_defaults(
                 bookable_by=[role.value for role in spec.bookable_by],
                 attendees=[role.value for role in spec.attendees],
                 active=True,
+                lead_time_minutes=spec.lead_time_minutes,
             )
         )
     open_days = set(

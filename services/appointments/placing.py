@@ -31,15 +31,18 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 
-def refuse_bad_time(*, schedule: Schedule, starts_at: datetime, now: datetime) -> None:
-    """`BookingRefused` when the school's time rules say no to ``starts_at`` (past, lead time,
-    horizon, closed day; `rules.time_problem`)."""
+def refuse_bad_time(
+    *, schedule: Schedule, rule: TypeRule, starts_at: datetime, now: datetime
+) -> None:
+    """`BookingRefused` when the time rules say no to ``starts_at`` (past, the type's lead
+    time, horizon, closed day; `rules.time_problem`)."""
     problem = rules.time_problem(
         calendar=schedule,
-        lead_time=schedule.rules.lead_time,
+        lead_time=rule.lead_time,
         horizon_days=schedule.rules.horizon_days,
         starts_at=starts_at,
         now=now,
+        duration=rule.duration,
     )
     if problem is not None:
         raise BookingRefused(problem)

@@ -45,6 +45,24 @@ class Calendar(Protocol):
         ...
 
 
+def running_grace(*, lead_time: timedelta, duration: timedelta) -> timedelta:
+    """How long after its start a block can still be booked.
+
+    A type booked without notice (``lead_time`` 0: a time-out is for now) offers the block
+    that is running while at least half of it is still to come; every other type nothing
+    (only starts after ``now + lead_time``).
+    """
+    if lead_time > timedelta(0) or duration <= timedelta(0):
+        return timedelta(0)
+    return duration / 2
+
+
+def earliest_start(*, now: datetime, lead_time: timedelta, duration: timedelta) -> datetime:
+    """The earliest start that can be offered at ``now`` (the slot listing's bound)."""
+    grace = running_grace(lead_time=lead_time, duration=duration)
+    return now - grace if grace else now + lead_time
+
+
 def time_problem(
     *,
     calendar: Calendar,
@@ -52,18 +70,23 @@ def time_problem(
     horizon_days: int,
     starts_at: datetime,
     now: datetime,
+    duration: timedelta = timedelta(0),
 ) -> Text | None:
     """Why ``starts_at`` cannot be booked at ``now``, or ``None``.
 
-    Not in the past, not closer than the lead time, not beyond the horizon (in school-local
-    days from today), not on a day the school is closed. A naive ``starts_at`` is a
-    programming error (`ValueError`), never a refusal.
+    Not in the past, not closer than the lead time (the type's own, or the school's), not
+    beyond the horizon (in school-local days from today), not on a day the school is closed.
+    Without a lead time a block of ``duration`` that is running can still be booked while
+    half of it is to come (`running_grace`). A naive ``starts_at`` is a programming error
+    (`ValueError`), never a refusal.
     """
     if starts_at.tzinfo is None:
         raise ValueError("naive datetime; pass a timezone-aware value")
-    if starts_at <= now:
+    grace = running_grace(lead_time=lead_time, duration=duration)
+    running = bool(grace) and now - grace <= starts_at <= now
+    if starts_at <= now and not running:
         return Text.of(N_("This time has already passed. Please pick another time."))
-    if starts_at < now + lead_time:
+    if not running and starts_at < now + lead_time:
         minutes = int(lead_time.total_seconds() // 60)
         if minutes % 60 == 0:
             return Text.plural_of(

@@ -39,7 +39,7 @@ _CELL = timedelta(minutes=COACH_CELL_MINUTES)
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """A school's booking settings."""
+    """A school's booking settings (``lead_time``: for types without their own)."""
 
     lead_time: timedelta
     late_cancel: timedelta
@@ -53,6 +53,8 @@ class TypeRule:
 
     kind: AppointmentKind
     resource: AppointmentResource
+    #: Minimum notice for this type: its own, or the school's.
+    lead_time: timedelta
     duration: timedelta
     step: timedelta
     buffer: timedelta
@@ -223,6 +225,11 @@ async def load_schedule(
         row.kind: TypeRule(
             kind=row.kind,
             resource=row.resource,
+            lead_time=(
+                rules.lead_time
+                if row.lead_time_minutes is None
+                else timedelta(minutes=row.lead_time_minutes)
+            ),
             duration=timedelta(minutes=row.duration_minutes),
             step=timedelta(minutes=row.step_minutes),
             buffer=timedelta(minutes=row.buffer_minutes),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.appointments import rules
 from services.appointments.access import (
     appointment_to_move,
     find_student,
@@ -240,11 +241,12 @@ async def _open_candidates(
     student_id: int,
     moving: Appointment | None,
 ) -> list[tuple[Candidate, int]]:
-    """Every candidate on ``days`` after the lead time, with its free places (> 0 only).
+    """Every candidate on ``days`` after the type's lead time (a time-out: also the block
+    that is running, `rules.earliest_start`), with its free places (> 0 only).
 
     The student's own appointments (but the one being moved) make overlapping times busy.
     """
-    earliest = now + schedule.rules.lead_time
+    earliest = rules.earliest_start(now=now, lead_time=rule.lead_time, duration=rule.duration)
     candidates = [
         candidate
         for day in days

@@ -214,7 +214,7 @@ async def approve_timeout_request(
     rule = schedule.types.get(AppointmentKind.TIME_OUT)
     if rule is None:
         raise BookingRefused(Text.of(N_("Your school does not offer this kind of appointment.")))
-    refuse_bad_time(schedule=schedule, starts_at=request.starts_at, now=now)
+    refuse_bad_time(schedule=schedule, rule=rule, starts_at=request.starts_at, now=now)
     candidates = await candidates_at(
         session=session,
         schedule=schedule,

@@ -25,8 +25,8 @@ from dialogs.text import Text
 from services.accounts.people import mentees_of
 from services.appointments.timeout_requests import decline_timeout_request
 from services.conversations import appointment_bindings as appointment_flows
-from services.queue.decisions import decline
 from services.queue.notes import add_note
+from services.referrals.decisions import decline
 from services.referrals.submission import ReferralDraft, submit_referral
 from services.surveys.completion import complete_survey, survey_context
 from services.surveys.invitations import RESPONDENT_ROLES

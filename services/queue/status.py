@@ -1,7 +1,7 @@
 """The one writer of a queue item's status, with its age clock.
 
 Every status change in the repository goes through `move_item`: the care coordinator's
-decisions on referrals (`services.queue.decisions`), time-out requests
+decisions on referrals (`services.referrals.decisions`), time-out requests
 (`services.appointments`) and exit questionnaire results (`services.surveys`). It asks the
 rule (`services.queue.rules`) first, keeps the age clock right (``waiting_since``,
 ``paused_seconds``, read by `services.queue.listing.age`) and changes the row only from the

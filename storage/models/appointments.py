@@ -108,7 +108,7 @@ class AppointmentType(Base):
     ``coach``, ``care_coordinator``). A room type's ``capacity`` is the number of places in the
     room and its blocks are ``step_minutes`` apart from opening time; a coach type occupies one
     coach (capacity 1) for ``duration_minutes`` plus ``buffer_minutes``, on the quarter-hour
-    grid.
+    grid. ``lead_time_minutes`` overrides the school's lead time for this type.
     """
 
     __tablename__ = "appointment_type"
@@ -122,6 +122,9 @@ class AppointmentType(Base):
             "resource <> 'coach' OR (capacity = 1 AND duration_minutes % 15 = 0"
             " AND step_minutes % 15 = 0 AND buffer_minutes % 15 = 0)",
             name="coach_on_grid",
+        ),
+        CheckConstraint(
+            "lead_time_minutes IS NULL OR lead_time_minutes >= 0", name="lead_time_not_negative"
         ),
     )
 
@@ -138,6 +141,9 @@ class AppointmentType(Base):
     bookable_by: Mapped[list[str]] = mapped_column(JSON)
     attendees: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
+    #: This type's minimum notice; ``None``: the school's (`BookingSettings.lead_time_minutes`).
+    #: A time-out is for now, so it has none (0): the block that is running can be booked.
+    lead_time_minutes: Mapped[int | None] = mapped_column()
 
 
 class OpeningHours(Base):

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -29,6 +30,15 @@ from aiogram.types import (
     Update,
     User,
 )
+
+#: Telegram's limit on a message's text, in UTF-16 code units (the real API refuses more).
+MESSAGE_LIMIT = 4096
+
+
+def _check_length(method: TelegramMethod[Any], text: str) -> None:
+    if len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+        raise TelegramBadRequest(method=method, message="Bad Request: message is too long")
+
 
 BOT_USER = User(id=42, is_bot=True, first_name="Trajectbot", username="trajectbot_test_bot")
 
@@ -78,6 +88,7 @@ class RecordingSession(BaseSession):
         if isinstance(method, GetMe):
             result = BOT_USER
         elif isinstance(method, SendMessage):
+            _check_length(method, method.text)
             sent = Sent(
                 next(self._ids),
                 int(method.chat_id),
@@ -104,6 +115,7 @@ class RecordingSession(BaseSession):
             self.messages[sent.message_id] = sent
             result = self._message(sent)
         elif isinstance(method, EditMessageText):
+            _check_length(method, method.text or "")
             sent = self.messages[int(method.message_id or 0)]
             sent.text = method.text or ""
             sent.markup = method.reply_markup
@@ -175,7 +187,14 @@ class Person:
             "first_name": "Test",
             "language_code": language_code,
         }
-        self.chat = {"id": user_id, "type": "private"}
+        self.chat: dict[str, Any] = {"id": user_id, "type": "private"}
+
+    def in_chat(self, chat_id: int, kind: str = "group") -> Person:
+        """The same user writing in another chat (a group, supergroup or channel)."""
+        other = Person.__new__(Person)
+        other.id, other.user = self.id, self.user
+        other.chat = {"id": chat_id, "type": kind, "title": "Class 3A"}
+        return other
 
     def text(self, text: str) -> dict[str, Any]:
         """An update carrying a typed message (commands get their entity)."""

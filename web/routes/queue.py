@@ -1,8 +1,8 @@
 """The care coordinator's queue and the referral page with its actions.
 
-Every read and change goes through `services.queue` (listing, referral_view, decisions, notes),
-in one unit of work each (`web.deps.UnitOfWork`); the services authorize
-the person from the database and write the audit trail (``queue.view``, ``referral.view``,
+Every read and change goes through `services.queue` (listing, referral_view, notes) and
+`services.referrals.decisions`, in one unit of work each (`web.deps.UnitOfWork`); the services
+authorize the person from the database and write the audit trail (``queue.view``, ``referral.view``,
 ``queue.take``, …). A referral of another school and an unknown id give the same 404.
 After a successful action the browser is redirected to the referral (POST-redirect-GET) with
 ``?done=<action>``; a refused one shows the page again with the reason next to the form and
@@ -24,17 +24,17 @@ from fastapi.responses import RedirectResponse, Response
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue.decisions import (
+from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.queue.notes import add_note
+from services.queue.referral_view import ReferralView, open_referral
+from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
+from services.referrals.decisions import (
     accept_for_intake,
     decline,
     mark_for_care_team,
     resume_analysis,
     take_in_analysis,
 )
-from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
-from services.queue.notes import add_note
-from services.queue.referral_view import ReferralView, open_referral
-from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,

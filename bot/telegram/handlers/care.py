@@ -1,9 +1,9 @@
 """The care coordinator in chat: the queue, a referral's summary, and the actions on it.
 
-Every action goes through `services.queue` (one unit of work each), which authorizes the
-person who pressed (never the button's claim) and writes the audit log. The keyboard shows
-`ReferralView.actions` (`services.queue.rules.allowed_actions`): the rule the services enforce
-and the web page renders.
+Every action goes through `services.queue` and `services.referrals.decisions` (one unit of
+work each), which authorize the person who pressed (never the button's claim) and write the
+audit log. The keyboard shows `ReferralView.actions` (`services.queue.rules.allowed_actions`):
+the rule the services enforce and the web page renders.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import QUEUE
+from bot.telegram.render import send_text
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.flows.queue import DECLINE as DECLINE_FLOW
 from dialogs.flows.queue import NOTE as NOTE_FLOW
@@ -34,15 +35,15 @@ from dialogs.text import N_, Text
 from services.conversations.runtime import open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
-from services.queue.decisions import (
+from services.queue.listing import QueueEntry, list_queue
+from services.queue.referral_view import ReferralView, open_referral
+from services.queue.rules import QueueAction
+from services.referrals.decisions import (
     accept_for_intake,
     mark_for_care_team,
     resume_analysis,
     take_in_analysis,
 )
-from services.queue.listing import QueueEntry, list_queue
-from services.queue.referral_view import ReferralView, open_referral
-from services.queue.rules import QueueAction
 from storage.models import Person, QueueKind, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -271,9 +272,9 @@ async def on_item(
         log.info("queue action %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
-    await bot.send_message(
-        chat_id, summary_text(view, catalog), reply_markup=actions(view, catalog)
-    )
+    # A referral of long answers is over Telegram's 4,096 characters: several messages, the
+    # actions on the last.
+    await send_text(bot, chat_id, summary_text(view, catalog), actions(view, catalog))
 
 
 def build_router() -> Router:

@@ -24,6 +24,7 @@ from storage.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    AppointmentType,
     AuditLog,
     Base,
     BookingSettings,
@@ -427,7 +428,6 @@ async def test_asking_twice_for_the_same_time_out_is_one_request(
     ("when", "why"),
     [
         (at(MONDAY, 9, 20), "in the past"),
-        (at(MONDAY, 11), "inside the lead time (2 hours)"),
         (at(CLOSED, 11), "on a closed day"),
         (at(SATURDAY, 11), "on a day without opening hours"),
         (at(TUESDAY, 7, 40), "before opening"),
@@ -445,11 +445,69 @@ async def test_time_out_times_that_cannot_be_booked(
 
 
 async def test_the_lead_time_is_a_school_setting(session_factory: Factory, world: World) -> None:
-    with pytest.raises(BookingRefused):
-        await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 11))
+    with pytest.raises(BookingRefused, match=r"at least \{count\} hour ahead"):
+        await _book(session_factory, world, AppointmentKind.GESPREK, at(MONDAY, 11))
     async with session_factory() as session, session.begin():
         session.add(BookingSettings(school_id=world.school.id, lead_time_minutes=15))
+    booked = await _book(session_factory, world, AppointmentKind.GESPREK, at(MONDAY, 11))
+    assert isinstance(booked, AppointmentView)
+
+
+async def _type_lead_time(session_factory: Factory, world: World, minutes: int | None) -> None:
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(AppointmentType)
+            .where(
+                AppointmentType.school_id == world.school.id,
+                AppointmentType.kind == AppointmentKind.TIME_OUT,
+            )
+            .values(lead_time_minutes=minutes)
+        )
+
+
+async def test_a_time_out_is_for_now_it_needs_no_notice(
+    session_factory: Factory, world: World
+) -> None:
+    # 10:30: the next block (11:00) is inside the school's two hours, and bookable.
     booked = await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 11))
+    assert isinstance(booked, AppointmentView)
+    assert booked.status is AppointmentStatus.CONFIRMED
+
+
+async def test_the_running_time_out_block_is_bookable_while_half_of_it_is_left(
+    session_factory: Factory, world: World
+) -> None:
+    # The block 10:10-11:00 is running at 10:30 (25 of its 50 minutes left at 10:35).
+    with pytest.raises(BookingRefused, match="already passed"):
+        await _book(
+            session_factory,
+            world,
+            AppointmentKind.TIME_OUT,
+            at(MONDAY, 10, 10),
+            now=at(MONDAY, 10, 36),
+        )
+    booked = await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 10, 10))
+    assert isinstance(booked, AppointmentView)
+    assert booked.starts_at == at(MONDAY, 10, 10)
+    async with session_factory() as session:
+        reminders = await session.scalar(
+            select(func.count(Outbox.id)).where(Outbox.kind == "appointment.reminder")
+        )
+    assert reminders == 0  # both reminder times have passed: none is sent late
+
+
+async def test_a_type_without_its_own_lead_time_uses_the_schools(
+    session_factory: Factory, world: World
+) -> None:
+    await _type_lead_time(session_factory, world, None)
+    with pytest.raises(BookingRefused, match=r"at least \{count\} hour ahead"):
+        await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 11))
+    with pytest.raises(BookingRefused, match="already passed"):
+        await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 10, 10))
+    await _type_lead_time(session_factory, world, 30)
+    with pytest.raises(BookingRefused, match=r"at least \{count\} minute ahead"):
+        await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 10, 10 + 40))
+    booked = await _book(session_factory, world, AppointmentKind.TIME_OUT, at(MONDAY, 11, 50))
     assert isinstance(booked, AppointmentView)
 
 
@@ -484,9 +542,11 @@ async def test_free_slots_offer_only_bookable_times(session_factory: Factory, wo
         )
     starts = [slot.starts_at for slot in slots]
     assert starts == sorted(starts)
-    assert min(starts) >= NOW + timedelta(hours=2)
+    # A time-out is for now: the block running at 10:30 (10:10-11:00) and the next ones.
+    assert min(starts) == at(MONDAY, 10, 10)
+    assert at(MONDAY, 9, 20) not in starts  # over
+    assert at(MONDAY, 11) in starts  # inside the school's two hours: no notice needed
     assert at(MONDAY, 12, 40) in starts  # 8:30 + 5 lesson blocks of 50 minutes
-    assert at(MONDAY, 11, 50) not in starts  # inside the lead time
     assert all(slot.free_places == 4 for slot in slots)
     local_days = {slot.starts_at.astimezone(AMS).date() for slot in slots}
     assert MONDAY in local_days

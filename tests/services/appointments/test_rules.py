@@ -111,6 +111,38 @@ def test_a_closed_day_and_the_weekend_are_refused() -> None:
     assert _time(_local(5, 10), calendar=study_day) is None
 
 
+def test_without_a_lead_time_the_running_block_is_bookable_while_half_is_left() -> None:
+    block = timedelta(minutes=50)
+    passed = Text.of("This time has already passed. Please pick another time.")
+
+    def timeout(starts_at: datetime) -> Text | None:
+        return rules.time_problem(
+            calendar=_Calendar(),
+            lead_time=timedelta(0),
+            horizon_days=21,
+            starts_at=starts_at,
+            now=NOW,
+            duration=block,
+        )
+
+    assert timeout(NOW) is None  # starts now
+    assert timeout(NOW + timedelta(minutes=5)) is None  # no notice needed
+    assert timeout(NOW - timedelta(minutes=25)) is None  # half of it is still to come
+    assert timeout(NOW - timedelta(minutes=26)) == passed
+    # With a lead time a started block is never bookable, whatever its length.
+    assert _time(NOW - timedelta(minutes=5)) == passed
+
+
+def test_the_earliest_start_offered() -> None:
+    block = timedelta(minutes=50)
+    assert rules.running_grace(lead_time=timedelta(0), duration=block) == timedelta(minutes=25)
+    assert rules.running_grace(lead_time=LEAD, duration=block) == timedelta(0)
+    assert rules.earliest_start(now=NOW, lead_time=timedelta(0), duration=block) == (
+        NOW - timedelta(minutes=25)
+    )
+    assert rules.earliest_start(now=NOW, lead_time=LEAD, duration=block) == NOW + LEAD
+
+
 def test_a_naive_time_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="naive"):
         _time(datetime(2026, 3, 3, 9, 0))  # noqa: DTZ001 - the point of the test

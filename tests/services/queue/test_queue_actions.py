@@ -15,17 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dialogs.text import Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
-from services.queue.decisions import (
+from services.queue.notes import add_note
+from services.queue.referral_view import HistoryEntry, NoteView, ReferralView, open_referral
+from services.queue.rules import QueueAction, validate_decline_reason, validate_note
+from services.queue.status import move_item
+from services.referrals.decisions import (
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
     accept_for_intake,
     decline,
     take_in_analysis,
 )
-from services.queue.notes import add_note
-from services.queue.referral_view import HistoryEntry, NoteView, ReferralView, open_referral
-from services.queue.rules import QueueAction, validate_decline_reason, validate_note
-from services.queue.status import move_item
 from storage.models import (
     AuditLog,
     Outbox,

@@ -12,16 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
-from services.queue.decisions import (
+from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.queue.notes import add_note
+from services.queue.referral_view import open_referral
+from services.referrals.decisions import (
     accept_for_intake,
     decline,
     mark_for_care_team,
     resume_analysis,
     take_in_analysis,
 )
-from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
-from services.queue.notes import add_note
-from services.queue.referral_view import open_referral
 from storage.models import (
     AuditLog,
     Person,

@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InvalidTransition
 from services.kernel.uow import run_unit_of_work
-from services.queue.decisions import (
+from services.queue.notes import add_note
+from services.queue.rules import ItemState, QueueAction, allowed_actions, refusal
+from services.referrals.decisions import (
     accept_for_intake,
     decline,
     mark_for_care_team,
     resume_analysis,
     take_in_analysis,
 )
-from services.queue.notes import add_note
-from services.queue.rules import ItemState, QueueAction, allowed_actions, refusal
 from storage.models import (
     Person,
     QueueItem,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.outbox.store import cancel_pending
-from services.queue.decisions import accept_for_intake, take_in_analysis
+from services.referrals.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.lifecycle import (
     TrajectoryPlan,
     close_trajectory,

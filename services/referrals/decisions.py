@@ -1,5 +1,8 @@
 """The care coordinator's work on a referral: take in analysis, the care team, accept, decline.
 
+It lives with the referrals, above the queue: accepting creates the student's trajectory
+(`services.trajectories`), which the queue's own package may not import.
+
 Every function here is an operation in the caller's unit of work (it never begins or commits)
 and is authorized the same way (`services.queue.access.coordinator_item`, the item locked).
 Which step an item allows is `services.queue.rules`; the status moves through
