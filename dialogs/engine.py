@@ -418,8 +418,7 @@ def _invalid(
         assert new.step is not None  # noqa: S101 - only active conversations get here
         step = flow.step(new.step)
         help_lines = [Text.of(N_("Need a hand? Here is what this question expects:"))]
-        if step.example is not None:
-            help_lines.append(Text.of(N_("For example: {example}"), example=Text.of(step.example)))
+        help_lines.extend(_expects(step, new, context))
         help_lines.append(
             Text.of(N_("You can skip this question, go back, or stop."))
             if step.optional
@@ -675,9 +674,71 @@ def _next_school_days(today: date, count: int, max_ahead: int) -> list[date]:
     return days
 
 
+def _expects(step: Step, state: DialogState, context: FlowContext) -> list[Text]:
+    """What the help after invalid answers says the question expects: the step's example for
+    free text, an example school day for a date (the reader's locale names it; typed the way
+    `parse_date` reads), the buttons for a choice (their labels when the list is short)."""
+    if step.kind is StepKind.DATE:
+        sample = _sample_day(context.today, step.max_days_ahead)
+        return [
+            Text.of(
+                N_("For example: {date}. Type it as {typed}, or tap one of the days."),
+                date=sample,
+                typed=Text.raw(_typed_date(sample)),
+            )
+        ]
+    if step.kind in (StepKind.SINGLE, StepKind.MULTI, StepKind.YES_NO, StepKind.SCALE):
+        if step.kind is StepKind.YES_NO:
+            options = YES_NO_OPTIONS
+        elif step.kind is StepKind.SCALE:
+            options = SCALE_OPTIONS
+        else:
+            options = _all_options(step, context, state.answers)
+        if not options:
+            return []
+        if _searchable(step):
+            return [Text.of(N_("Tap a name, or type part of a name to search."))]
+        lines = [
+            Text.of(N_("Tap the options that apply, then “Done”."))
+            if step.kind is StepKind.MULTI
+            else Text.of(N_("Tap one of the buttons."))
+        ]
+        if len(options) <= PAGE_SIZE and all(_short(o.label) for o in options):
+            lines.extend(Text.of(N_("• {option}"), option=o.label) for o in options)
+        return lines
+    if step.example is not None:
+        return [Text.of(N_("For example: {example}"), example=Text.of(step.example))]
+    return []
+
+
+def _short(label: Text) -> bool:
+    """Whether a button label is short enough to list in the help (a name, a day, a word)."""
+    shown = label.params.get("value") if label.literal else label.msgid
+    return not isinstance(shown, str) or len(shown) <= _SHORT_LABEL
+
+
+#: Labels up to this long are listed in the help and fit two buttons to a row.
+_SHORT_LABEL = 24
+#: How far ahead the example of a date question lies (then moved to a school day).
+_EXAMPLE_DAYS_AHEAD = 21
+
+
+def _sample_day(today: date, max_ahead: int) -> date:
+    """A school day about three weeks ahead, within ``max_ahead`` days: a date's example."""
+    day = today + timedelta(days=max(1, min(_EXAMPLE_DAYS_AHEAD, max_ahead)))
+    if day.weekday() >= 5:
+        monday = day + timedelta(days=7 - day.weekday())
+        friday = day - timedelta(days=day.weekday() - 4)
+        day = monday if (monday - today).days <= max_ahead or friday <= today else friday
+    return day
+
+
+def _typed_date(day: date) -> str:
+    return f"{day.day}-{day.month}-{day.year}"
+
+
 def _example_date(today: date) -> str:
-    sample = today + timedelta(days=21)
-    return f"{sample.day}-{sample.month}-{sample.year}"
+    return _typed_date(_sample_day(today, _EXAMPLE_DAYS_AHEAD))
 
 
 def _pairs(items: list[_T]) -> list[list[_T]]:

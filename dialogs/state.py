@@ -15,7 +15,6 @@ from typing import Any
 
 from dialogs.flow import AnswerValue
 
-
 #: The alphabet of run ids: lowercase letters and digits without look-alikes (0/o, 1/l).
 RUN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 #: The length of a run id: 32**6 ≈ 10**9 ids, short enough for Telegram's 64 bytes.
@@ -42,11 +41,13 @@ class DialogState:
     ``run`` names this run of the flow (a new one per `dialogs.engine.start`) and ``version``
     grows with every accepted event; buttons carry both, so a press on an older keyboard of
     this run, of an earlier run or of another flow is recognised as stale. A state stored
-    before runs existed loads with ``run == ""``; its old buttons carry no run and are stale. ``picking`` is true while the summary shows the list of answers to change;
-    ``selection`` holds the ticks of a multiple choice not yet finished,
-    ``query``/``page`` the search and paging of a long option list, ``invalid`` the number of
-    invalid answers in a row to the current question, ``editing`` whether the person came from
-    the summary (and returns there after answering).
+    before runs existed loads with ``run == ""``; its old buttons carry no run and are stale.
+
+    ``picking`` is true while the summary shows the list of answers to change; ``selection``
+    holds the ticks of a multiple choice not yet finished, ``query``/``page`` the search and
+    paging of a long option list, ``invalid`` the number of invalid answers in a row to the
+    current question, ``editing`` whether the person came from the summary (and returns there
+    after answering).
     """
 
     flow: str

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
+from tests.support import outbox_guard
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -183,3 +184,16 @@ async def session(
     """One session, closed (and any open transaction rolled back) after the test."""
     async with session_factory() as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def _outbox_rows_have_messages() -> Iterator[None]:
+    """Fail a test whose product code wrote an outbox row of a kind without a message
+    (`tests/support/outbox_guard.py`): every journey in the suite checks issue 11's rule."""
+    outbox_guard.install()
+    outbox_guard.take()
+    yield
+    unsendable = outbox_guard.take()
+    assert not unsendable, (
+        f"outbox rows of a kind with no message in bot/outbox/messages.py: {unsendable}"
+    )

@@ -31,6 +31,7 @@ WAITING_REASON: dict[str, str] = {
 }
 TRAJECTORY_STATUS: dict[str, str] = {
     "planned": N_("planned"),
+    "intake_held": N_("intake held — plan to complete"),
     "active": N_("active"),
     "closed": N_("closed"),
 }

@@ -26,15 +26,14 @@ from services.appointments.notices import (
     REMINDER_DAY,
     TIMEOUT_DECIDED,
     TIMEOUT_REQUESTED,
+    TRAJECTORY_CLOSED,
     AppointmentNotice,
     CalendarNotice,
     parse_appointment_payload,
     parse_calendar_payload,
 )
-from services.outbox.store import PERSON_UNREACHABLE, ClaimedMessage
-from services.referrals.submission import REFERRAL_NEW
-from services.surveys.completion import SURVEY_COMPLETED
-from services.surveys.invitations import SURVEY_INVITE, SURVEY_REMINDER
+from services.outbox.kinds import OutboxKind
+from services.outbox.store import ClaimedMessage
 
 #: Button payload that opens one queue item; routed by the Telegram layer, which checks that
 #: the presser may see it (the payload carries no authority).
@@ -51,6 +50,9 @@ OPEN_SURVEY_ITEM = "qs:open:{queue_item_id}"
 MENTOR_ANSWER = "ap:{action}:{appointment_id}:{version}"
 #: Opens one time-out request (`bot.telegram.callbacks.TimeoutRequestCallback`).
 OPEN_TIMEOUT_REQUEST = "tr:open:{queue_item_id}"
+#: Shows the decision on one referral to the mentor who sent it, with a decline's reason
+#: (`bot.telegram.callbacks.ReferralCallback`); storage checks the presser sent it.
+OPEN_REFERRAL_OUTCOME = "rf:show:{referral_id}"
 #: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
 MY_APPOINTMENTS = "m:appointments:"
 BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
@@ -101,6 +103,59 @@ def _referral_new(payload: Mapping[str, Any]) -> _Content:
     return _Content(
         Text.of(N_("There is a new referral in your queue. Open this chat to see it.")),
         ((Text.of(N_("Show the referral")), OPEN_QUEUE_ITEM.format(queue_item_id=queue_item_id)),),
+    )
+
+
+def _referral_accepted(payload: Mapping[str, Any]) -> _Content:
+    referral_id = _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "News about a referral you sent: it has been accepted.\n"
+                "The next step is the intake meeting; you will be asked whether you can be "
+                "there. Press the button to see which student it is."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Show the decision")),
+                OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
+            ),
+        ),
+    )
+
+
+def _referral_declined(payload: Mapping[str, Any]) -> _Content:
+    referral_id = _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "News about a referral you sent: it has not been accepted.\n"
+                "Press the button to see which student it is and the care coordinator's "
+                "reason."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Show the decision and the reason")),
+                OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
+            ),
+        ),
+    )
+
+
+def _referral_accepted_parent(payload: Mapping[str, Any]) -> _Content:
+    _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "News from the school about your child.\n"
+                "Your child has been accepted for extra support at school. The first step is "
+                "an intake meeting with you, your child, the mentor and a coach. Press the "
+                "button to choose a time."
+            )
+        ),
+        ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
     )
 
 
@@ -274,6 +329,15 @@ def _timeout_decided(payload: Mapping[str, Any]) -> _Content:
             Text.of(N_("Your time-out request is approved. You find it in your appointments.")),
             ((Text.of(N_("My appointments")), MY_APPOINTMENTS),),
         )
+    if payload.get("reason") == TRAJECTORY_CLOSED:
+        return _Content(
+            Text.of(
+                N_(
+                    "Your time-out request was not booked: your trajectory has been closed. "
+                    "If you need support, talk to your mentor."
+                )
+            )
+        )
     return _Content(
         Text.of(
             N_(
@@ -284,12 +348,16 @@ def _timeout_decided(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+#: The message of every `OutboxKind` (tests/bot/test_outbox_kinds.py checks none is missing).
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
-    REFERRAL_NEW: _referral_new,
-    SURVEY_INVITE: _survey_invite,
-    SURVEY_REMINDER: _survey_reminder,
-    SURVEY_COMPLETED: _survey_completed,
-    PERSON_UNREACHABLE: _person_unreachable,
+    OutboxKind.REFERRAL_NEW: _referral_new,
+    OutboxKind.REFERRAL_ACCEPTED: _referral_accepted,
+    OutboxKind.REFERRAL_DECLINED: _referral_declined,
+    OutboxKind.REFERRAL_ACCEPTED_PARENT: _referral_accepted_parent,
+    OutboxKind.SURVEY_INVITE: _survey_invite,
+    OutboxKind.SURVEY_REMINDER: _survey_reminder,
+    OutboxKind.SURVEY_COMPLETED: _survey_completed,
+    OutboxKind.PERSON_UNREACHABLE: _person_unreachable,
     APPOINTMENT_MENTOR_CONFIRM: _mentor_confirm,
     APPOINTMENT_MENTOR_DECLINED: _mentor_declined,
     APPOINTMENT_REMINDER: _reminder,
@@ -333,6 +401,19 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
         ),
         attachment=attachment,
     )
+
+
+def message_texts(kind: str, payload: Mapping[str, Any]) -> tuple[Text, ...]:
+    """The texts a message of ``kind`` is made of, before rendering: its text, then its
+    buttons' labels (for the tests that check every kind in every language).
+
+    Raises `UnknownMessageError` as `build_message` does.
+    """
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise UnknownMessageError(f"no text for kind {kind!r}")
+    content = builder(payload)
+    return (content.text, *(label for label, _ in content.buttons))
 
 
 def _id(payload: Mapping[str, Any], key: str) -> int:

@@ -6,7 +6,6 @@ from aiogram.filters.callback_data import CallbackData
 
 from dialogs.events import Action, Event
 
-
 #: Telegram's limit on a button's callback data, in bytes (UTF-8).
 CALLBACK_DATA_LIMIT = 64
 
@@ -106,3 +105,11 @@ class TimeoutRequestCallback(CallbackData, prefix="tr"):
 
     action: str
     item: int
+
+
+class ReferralCallback(CallbackData, prefix="rf"):
+    """The mentor's button on a decision notice: show the decision on one referral (with a
+    decline's reason). Storage checks that the presser is the mentor who sent it."""
+
+    action: str
+    referral: int

@@ -115,21 +115,24 @@ class PrivateChatOnlyMiddleware(BaseMiddleware):
 
 
 async def _addressed_to_bot(message: Message, bot: Bot) -> bool:
-    """A command, a mention of the bot or a reply to one of its messages."""
+    """A command (not one meant for another bot: ``/help@otherbot``), a mention of the bot or
+    a reply to one of its messages."""
     text = message.text or message.caption or ""
-    if text.startswith("/"):
-        return True
     reply = message.reply_to_message
     if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
         return True
     me = await bot.me()
     mention = f"@{me.username}".lower() if me.username else None
-    for entity in message.entities or ():
-        # Offsets count UTF-16 code units: extract_from counts them so.
-        if entity.type == MessageEntityType.MENTION and mention is not None:
-            if entity.extract_from(text).lower() == mention:
-                return True
-    return False
+    if text.startswith("/"):
+        _, at, addressee = text.split(maxsplit=1)[0].partition("@")
+        return not at or mention == f"@{addressee}".lower()
+    if mention is None:
+        return False
+    # Offsets count UTF-16 code units: extract_from counts them so.
+    return any(
+        entity.type == MessageEntityType.MENTION and entity.extract_from(text).lower() == mention
+        for entity in message.entities or message.caption_entities or ()
+    )
 
 
 class IdentityMiddleware(BaseMiddleware):

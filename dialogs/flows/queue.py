@@ -16,7 +16,9 @@ DECLINE = Flow(
     id="queue_decline",
     version=1,
     title=N_("Decline a referral"),
-    done=N_("The referral is declined. The mentor gets a message (without your reason)."),
+    done=N_(
+        "The referral is declined. The mentor gets a message and reads your reason in the chat."
+    ),
     steps=(
         Step(
             "reason",
@@ -24,8 +26,8 @@ DECLINE = Flow(
             min_length=5,
             max_length=1000,
             prompt=N_(
-                "Why do you decline this referral? The reason stays in the file; the "
-                "mentor hears only that it was declined."
+                "Why do you decline this referral? The reason stays in the file, and the "
+                "mentor who referred reads it in the chat (not on the lock screen)."
             ),
             label=N_("Reason"),
             example=N_(

@@ -10,7 +10,8 @@ a button or a form carry no authority.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ from storage.models import (
     Mentorship,
     Person,
     PersonRole,
+    Referral,
     Role,
     Trajectory,
     TrajectoryStatus,
@@ -82,19 +84,26 @@ async def bookable_students(*, session: AsyncSession, person: Person) -> list[tu
 
 
 async def bookable_kinds(
-    *, session: AsyncSession, person: Person, student_id: int, now: datetime
+    *,
+    session: AsyncSession,
+    person: Person,
+    student_id: int,
+    now: datetime,
+    schedule: Schedule | None = None,
 ) -> list[AppointmentKind]:
     """The kinds ``person`` may book for the student right now (rules applied). A query.
 
     A time-out is listed whenever the trajectory is active: above the cap or outside the plan
-    booking it becomes a request to the care coordinator (`BookingRequested`).
+    booking it becomes a request to the care coordinator (`BookingRequested`). ``schedule``:
+    the school's, when the caller loaded it already.
     """
     actor = await reload_actor(session=session, actor=person)
     student = await find_student(session=session, actor=actor, student_id=student_id)
     relations = await relations_to(session=session, actor=actor, student=student)
-    schedule = await load_schedule(
-        session=session, school_id=actor.school_id, from_day=now.astimezone(UTC).date()
-    )
+    if schedule is None:
+        schedule = await load_schedule(
+            session=session, school_id=actor.school_id, from_day=now.astimezone(UTC).date()
+        )
     trajectory = await open_trajectory(
         session=session, school_id=actor.school_id, student_id=student.id, lock=False
     )
@@ -114,6 +123,31 @@ async def bookable_kinds(
         if problem is None:
             kinds.append(kind)
     return kinds
+
+
+async def students_by_bookability(
+    *, session: AsyncSession, person: Person, now: datetime
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """`bookable_students` split in two: those for whom ``person`` may book at least one kind
+    now (`bookable_kinds`), and those for whom nothing can be booked (a child without an
+    accepted referral, an intake already planned, ...). A query."""
+    can: list[tuple[int, str]] = []
+    cannot: list[tuple[int, str]] = []
+    students = await bookable_students(session=session, person=person)
+    if not students:
+        return can, cannot
+    schedule = await load_schedule(
+        session=session,
+        school_id=person.school_id,
+        from_day=now.astimezone(UTC).date(),
+        for_kinds=(),  # which kinds exist and who books them; no coach hours needed
+    )
+    for student_id, name in students:
+        kinds = await bookable_kinds(
+            session=session, person=person, student_id=student_id, now=now, schedule=schedule
+        )
+        (can if kinds else cannot).append((student_id, name))
+    return can, cannot
 
 
 async def relations_to(*, session: AsyncSession, actor: Person, student: Person) -> set[str]:
@@ -239,6 +273,45 @@ async def kind_problem(
         is not None
     )
     return rules.intake_problem(has_mentor=has_mentor, intake_planned=intake_planned)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeDays:
+    """When the mentor said, in the referral, they can attend the intake."""
+
+    intake_from: date
+    intake_days: frozenset[str]
+
+    def allows(self, day: date) -> bool:
+        """Whether the intake may be on ``day`` (`rules.mentor_can_attend`)."""
+        return rules.mentor_can_attend(
+            day, intake_from=self.intake_from, intake_days=self.intake_days
+        )
+
+    def problem(self, day: date) -> Text | None:
+        """Why the intake may not be on ``day`` (`rules.intake_day_problem`), or ``None``."""
+        return rules.intake_day_problem(
+            day, intake_from=self.intake_from, intake_days=self.intake_days
+        )
+
+
+async def intake_days(
+    *, session: AsyncSession, kind: AppointmentKind, trajectory: Trajectory | None
+) -> IntakeDays | None:
+    """For an intake: the days its referral's mentor can attend; ``None`` for other kinds."""
+    if kind is not AppointmentKind.INTAKE or trajectory is None:
+        return None
+    row = (
+        await session.execute(
+            select(Referral.intake_from, Referral.intake_days).where(
+                Referral.id == trajectory.referral_id,
+                Referral.school_id == trajectory.school_id,
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return IntakeDays(row.intake_from, frozenset(str(code) for code in row.intake_days or ()))
 
 
 async def load_appointment(

@@ -26,7 +26,8 @@ from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.outbox.store import cancel_pending
-from services.trajectories.lifecycle import activate
+from services.trajectories.evaluations import hold_for_appointment
+from services.trajectories.lifecycle import hold_intake
 from storage.models import (
     Appointment,
     AppointmentKind,
@@ -136,12 +137,21 @@ async def _mentor_yes(
 
 
 async def mark_attendance(
-    *, session: AsyncSession, coach: Person, appointment_id: int, attended: bool, now: datetime
+    *,
+    session: AsyncSession,
+    coach: Person,
+    appointment_id: int,
+    attended: bool,
+    now: datetime,
+    notes: str | None = None,
 ) -> AppointmentView:
     """The coach marks an appointment that has started as ``attended`` or ``no_show``.
 
-    In the caller's transaction; a mark can be corrected. An attended intake activates the
-    student's trajectory (gesprekken and time-out become bookable). An intake the mentor never
+    In the caller's transaction; a mark can be corrected. An attended intake is the intake
+    held (`services.trajectories.lifecycle.hold_intake`: active with a complete plan, else
+    "intake held — plan to complete"; the referral's queue item is resolved). An attended
+    evaluation appointment holds the matching planned evaluation, with the coach's ``notes``
+    (optional; `services.trajectories.evaluations.hold_for_appointment`). An intake the mentor never
     confirmed cannot be marked as held (no intake without the mentor). `NotAllowed` unless
     ``coach`` is a coach of the appointment's school; `BookingRefused` for a cancelled
     appointment or one that has not started yet.
@@ -183,7 +193,13 @@ async def mark_attendance(
                 .execution_options(populate_existing=True)
             )
             if trajectory is not None:
-                await activate(session=session, trajectory=trajectory, actor_id=coach.id, now=now)
+                await hold_intake(
+                    session=session, trajectory=trajectory, actor_id=coach.id, now=now
+                )
+        if attended and appointment.kind is AppointmentKind.EVALUATION:
+            await hold_for_appointment(
+                session=session, appointment=appointment, actor_id=coach.id, now=now, notes=notes
+            )
         record_audit(
             session=session,
             school_id=appointment.school_id,

@@ -20,6 +20,7 @@ from services.appointments import rules
 from services.appointments.access import (
     appointment_to_move,
     find_student,
+    intake_days,
     kind_problem,
     open_trajectory,
     rule_for,
@@ -111,6 +112,9 @@ async def book(
         raise BookingRefused(problem)
     refuse_bad_time(schedule=schedule, rule=rule, starts_at=starts_at, now=now)
     assert trajectory is not None  # kind_problem refuses without one  # noqa: S101
+    mentor = await intake_days(session=session, kind=kind, trajectory=trajectory)
+    if mentor is not None and (day_problem := mentor.problem(schedule.local_day(starts_at))):
+        raise BookingRefused(day_problem)
     if kind is AppointmentKind.TIME_OUT:
         outside = await _timeout_request_reason(
             session=session,

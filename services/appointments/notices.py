@@ -33,15 +33,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.appointments.schedule import Schedule
+from services.outbox.kinds import OutboxKind
 from storage.models import Appointment, AppointmentKind, Outbox
 
-APPOINTMENT_MENTOR_CONFIRM = "appointment.mentor_confirm"
-APPOINTMENT_MENTOR_DECLINED = "appointment.mentor_declined"
-APPOINTMENT_REMINDER = "appointment.reminder"
-APPOINTMENT_CALENDAR = "appointment.calendar"
-APPOINTMENT_CANCELLED = "appointment.cancelled"
-TIMEOUT_REQUESTED = "timeout.requested"
-TIMEOUT_DECIDED = "timeout.decided"
+APPOINTMENT_MENTOR_CONFIRM = OutboxKind.APPOINTMENT_MENTOR_CONFIRM
+APPOINTMENT_MENTOR_DECLINED = OutboxKind.APPOINTMENT_MENTOR_DECLINED
+APPOINTMENT_REMINDER = OutboxKind.APPOINTMENT_REMINDER
+APPOINTMENT_CALENDAR = OutboxKind.APPOINTMENT_CALENDAR
+APPOINTMENT_CANCELLED = OutboxKind.APPOINTMENT_CANCELLED
+TIMEOUT_REQUESTED = OutboxKind.TIMEOUT_REQUESTED
+TIMEOUT_DECIDED = OutboxKind.TIMEOUT_DECIDED
+
+#: ``reason`` of a ``timeout.decided`` row: declined because the trajectory was closed.
+TRAJECTORY_CLOSED = "trajectory_closed"
 
 #: ``when`` of the two reminders.
 REMINDER_DAY = "day"
@@ -148,7 +152,7 @@ def _add(
     *,
     school_id: int,
     recipient_id: int,
-    kind: str,
+    kind: OutboxKind,
     payload: dict[str, Any],
     dedup_key: str,
     due: datetime,
@@ -319,11 +323,18 @@ def timeout_decided(
     approved: bool,
     appointment_id: int | None,
     now: datetime,
+    reason: str | None = None,
 ) -> None:
-    """Tell the student how the care coordinator decided on their time-out request."""
+    """Tell the student how the care coordinator decided on their time-out request.
+
+    ``reason``: a code the message explains (`TRAJECTORY_CLOSED`: declined because the
+    trajectory was closed); the care coordinator's own reason is never sent.
+    """
     payload: dict[str, Any] = {"queue_item_id": queue_item_id, "approved": approved}
     if appointment_id is not None:
         payload["appointment_id"] = appointment_id
+    if reason is not None:
+        payload["reason"] = reason
     _add(
         session,
         school_id=school_id,

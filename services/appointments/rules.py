@@ -7,6 +7,7 @@ person, in their language) or ``None`` when the rule has no objection.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +18,7 @@ from storage.models import (
     AppointmentStatus,
     TimeoutRequestReason,
     TrajectoryStatus,
+    Weekday,
 )
 
 #: The statuses in which an appointment holds its places (booked or confirmed).
@@ -29,6 +31,16 @@ COUNTED_TIMEOUT_STATUSES = (
     AppointmentStatus.CONFIRMED,
     AppointmentStatus.ATTENDED,
 )
+
+#: `storage.models.Weekday` codes by `date.weekday()` (a referral stores school days only).
+_WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_LABELS = {
+    Weekday.MON.value: N_("Monday"),
+    Weekday.TUE.value: N_("Tuesday"),
+    Weekday.WED.value: N_("Wednesday"),
+    Weekday.THU.value: N_("Thursday"),
+    Weekday.FRI.value: N_("Friday"),
+}
 
 NOT_STARTED_YET = N_("This can be booked after the intake, once the support has started.")
 
@@ -126,6 +138,8 @@ def trajectory_problem(kind: AppointmentKind, status: TrajectoryStatus | None) -
         if status is not TrajectoryStatus.PLANNED:
             return Text.of(N_("The intake has already taken place."))
         return None
+    if status is TrajectoryStatus.INTAKE_HELD:
+        return Text.of(N_("This can be booked once the plan agreed at the intake is complete."))
     if status is not TrajectoryStatus.ACTIVE:
         return Text.of(NOT_STARTED_YET)
     return None
@@ -144,6 +158,34 @@ def intake_problem(*, has_mentor: bool, intake_planned: bool) -> Text | None:
         )
     if intake_planned:
         return Text.of(N_("An intake is already planned. You can move it under My appointments."))
+    return None
+
+
+def mentor_can_attend(day: date, *, intake_from: date, intake_days: Collection[str]) -> bool:
+    """Whether ``day`` is one the mentor said they can attend an intake on (the referral's
+    "intake possible from" and "intake days"). No days stored: any school day from then."""
+    if day < intake_from:
+        return False
+    return not intake_days or _WEEKDAY_CODES[day.weekday()] in intake_days
+
+
+def intake_day_problem(
+    day: date, *, intake_from: date, intake_days: Collection[str]
+) -> Text | None:
+    """Why an intake cannot be on ``day`` because the mentor cannot be there, or ``None``."""
+    if day < intake_from:
+        return Text.of(
+            N_("The mentor can attend the intake from {date} on. Please pick a later day."),
+            date=intake_from,
+        )
+    if not mentor_can_attend(day, intake_from=intake_from, intake_days=intake_days):
+        days = tuple(
+            Text.of(label) for code, label in _WEEKDAY_LABELS.items() if code in intake_days
+        )
+        return Text.of(
+            N_("The mentor can attend the intake on {days}. Please pick one of those days."),
+            days=days,
+        )
     return None
 
 

@@ -20,6 +20,7 @@ from services.appointments import rules
 from services.appointments.access import (
     appointment_to_move,
     find_student,
+    intake_days,
     kind_problem,
     open_trajectory,
     rule_for,
@@ -116,7 +117,9 @@ async def free_slots(
         session=session,
         schedule=schedule,
         rule=rule,
-        days=_days(schedule, now, days),
+        days=await _days_for(
+            session=session, rule=rule, trajectory=trajectory, days=_days(schedule, now, days)
+        ),
         coaches=coaches,
         now=now,
         student_id=student.id,
@@ -147,7 +150,12 @@ async def alternatives(
         session=session,
         schedule=schedule,
         rule=rule,
-        days=_days(schedule, now, schedule.rules.horizon_days),
+        days=await _days_for(
+            session=session,
+            rule=rule,
+            trajectory=trajectory,
+            days=_days(schedule, now, schedule.rules.horizon_days),
+        ),
         coaches=coaches,
         now=now,
         student_id=student_id,
@@ -228,6 +236,15 @@ def _days(schedule: Schedule, now: datetime, days: int) -> list[date]:
     today = schedule.local_day(now)
     count = max(0, min(days, schedule.rules.horizon_days))
     return [today + timedelta(days=offset) for offset in range(count)]
+
+
+async def _days_for(
+    *, session: AsyncSession, rule: TypeRule, trajectory: Trajectory | None, days: list[date]
+) -> list[date]:
+    """``days`` on which ``rule``'s kind may be: an intake only on the days its mentor can
+    attend (the referral's intake days)."""
+    mentor = await intake_days(session=session, kind=rule.kind, trajectory=trajectory)
+    return days if mentor is None else [day for day in days if mentor.allows(day)]
 
 
 async def _open_candidates(

@@ -47,6 +47,11 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
+#: Why a request of a closed trajectory cannot be approved (it was declined at closing).
+TRAJECTORY_CLOSED = N_("This trajectory has been closed: nothing can be booked for it any more.")
+#: The decision reason kept on a request declined because its trajectory was closed.
+CLOSED_TRAJECTORY_REASON = "trajectory closed"
+
 
 @dataclass(frozen=True, slots=True)
 class BookingRequested:
@@ -204,7 +209,9 @@ async def approve_timeout_request(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if trajectory is None or trajectory.status is not TrajectoryStatus.ACTIVE:
+    if trajectory is None or trajectory.status is TrajectoryStatus.CLOSED:
+        raise BookingRefused(Text.of(TRAJECTORY_CLOSED))
+    if trajectory.status is not TrajectoryStatus.ACTIVE:
         raise BookingRefused(Text.of(rules.NOT_STARTED_YET))
     schedule = await load_schedule(
         session=session,
@@ -319,6 +326,53 @@ async def decline_timeout_request(
     )
     await session.flush()
     log.info("time-out request queue_item_id=%s declined by person_id=%s", item.id, actor.id)
+
+
+async def decline_open_requests_of(
+    *, session: AsyncSession, actor: Person, trajectory: Trajectory, now: datetime
+) -> int:
+    """Decline every undecided time-out request of ``trajectory`` because it is being closed
+    (part of `services.appointments.closing`; ``actor`` is the closing care coordinator).
+
+    Each item is closed as declined with the reason ``trajectory closed`` and the student is
+    told why (``timeout.decided`` with ``reason`` `notices.TRAJECTORY_CLOSED`); how many.
+    """
+    rows = (
+        await session.execute(
+            select(QueueItem, TimeoutRequest)
+            .join(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
+            .where(
+                TimeoutRequest.school_id == trajectory.school_id,
+                TimeoutRequest.trajectory_id == trajectory.id,
+                QueueItem.kind == QueueKind.TIMEOUT_REQUEST,
+                QueueItem.status != QueueStatus.CLOSED,
+            )
+            .order_by(QueueItem.id)
+            .with_for_update(of=QueueItem)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    for item, request in rows:
+        await _decide(
+            session=session,
+            actor=actor,
+            item=item,
+            action=QueueAction.DECLINE_TIMEOUT,
+            decision=QueueDecision.DECLINED,
+            reason=CLOSED_TRAJECTORY_REASON,
+            now=now,
+        )
+        notices.timeout_decided(
+            session,
+            school_id=item.school_id,
+            queue_item_id=item.id,
+            student_id=request.student_id,
+            approved=False,
+            appointment_id=None,
+            now=now,
+            reason=notices.TRAJECTORY_CLOSED,
+        )
+    return len(rows)
 
 
 async def _timeout_request(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from dialogs.flows.afspraken import (
     FOR_STUDENT,
     KIND,
     OFFERED,
+    STUDENT,
     STUDENTS,
     TIME,
     TIME_OUT,
@@ -43,7 +44,11 @@ from dialogs.flows.afspraken import (
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from services.appointments.access import bookable_kinds, bookable_students
+from services.appointments.access import (
+    bookable_kinds,
+    bookable_students,
+    students_by_bookability,
+)
 from services.appointments.booking import book
 from services.appointments.cancelling import cancel
 from services.appointments.errors import BookingRefused, SlotTaken
@@ -58,6 +63,10 @@ from storage.models import AppointmentKind, BookingSettings, Person
 log = logging.getLogger(__name__)
 
 _NOT_YOURS = N_("This appointment is not available to you (any more).")
+
+
+def _local_day(at: datetime) -> date:
+    return at.astimezone(SCHOOL_TIMEZONE).date()
 
 
 def _context(
@@ -112,17 +121,36 @@ async def _slots(
 async def booking_preset(
     *, session: AsyncSession, person: Person, now: datetime, preset: Answers
 ) -> Mapping[str, AnswerValue]:
-    """The only student this person can book for, so the flow does not ask."""
-    del now, preset
-    students = await bookable_students(session=session, person=person)
-    return {FOR_STUDENT: str(students[0][0])} if len(students) == 1 else {}
+    """The only student this person can book something for, so the flow does not ask (or
+    the only student there is at all: the kind question then says nothing can be booked)."""
+    del preset
+    can, cannot = await students_by_bookability(session=session, person=person, now=now)
+    if len(can) == 1:
+        return {FOR_STUDENT: str(can[0][0])}
+    if not can and len(cannot) == 1:
+        return {FOR_STUDENT: str(cannot[0][0])}
+    return {}
+
+
+def _not_listed(cannot: Sequence[tuple[int, str]]) -> tuple[Text, ...]:
+    """The line that says whom nothing can be booked for (they are not offered)."""
+    if not cannot:
+        return ()
+    names = tuple(Text.raw(name) for _, name in cannot)
+    return (Text.of(N_("Nothing can be booked for {names} at the moment."), names=names),)
 
 
 async def booking_context(
     *, session: AsyncSession, person: Person, now: datetime, answers: Answers
 ) -> FlowContext:
-    """The person's students; for the chosen one the kinds, days and times with room."""
-    students = await bookable_students(session=session, person=person)
+    """The students this person can book something for now (the others named under the
+    question); for the chosen one the kinds, days and times with room."""
+    can, cannot = await students_by_bookability(session=session, person=person, now=now)
+    students = can
+    only = student_of(answers) if STUDENT not in answers else None
+    if only is not None and not can and [str(sid) for sid, _ in cannot] == [only]:
+        students = cannot  # the only student there is (preset): the kinds say "nothing"
+        cannot = []
     choices: dict[str, tuple[Option, ...]] = {
         STUDENTS: tuple(Option(str(sid), Text.raw(name)) for sid, name in students)
     }
@@ -138,7 +166,10 @@ async def booking_context(
         choices[kinds_key_for(student)] = tuple(
             Option(kind.value, kind_label(kind.value)) for kind in open_kinds
         )
-    return _context(now, choices)
+    not_listed = _not_listed(cannot)
+    # Under the child question; or under the kind question when that one was not asked.
+    details = {STUDENT: not_listed, KIND: not_listed if FOR_STUDENT in answers else ()}
+    return _context(now, choices, **details)
 
 
 def _slot_of(answers: Answers) -> datetime:
@@ -161,8 +192,9 @@ def _taken(taken: SlotTaken) -> Reroute:
     )
 
 
-def booked_lines(view: AppointmentView) -> tuple[Text, ...]:
-    """What the person reads once the booking is made."""
+def booked_lines(view: AppointmentView, now: datetime | None = None) -> tuple[Text, ...]:
+    """What the person reads once the booking is made (booked for today, at ``now``: no
+    day-before reminder is promised; a time-out is often for now)."""
     when = appointment_text(view.kind.value, view.starts_at)
     if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
         return (
@@ -174,9 +206,12 @@ def booked_lines(view: AppointmentView) -> tuple[Text, ...]:
                 )
             ),
         )
+    today = now is not None and _local_day(view.starts_at) == _local_day(now)
     lines = [
         Text.of(N_("Booked: {appointment}."), appointment=when),
-        Text.of(N_("You will get a calendar file and a reminder the day before.")),
+        Text.of(N_("You will get a calendar file."))
+        if today
+        else Text.of(N_("You will get a calendar file and a reminder the day before.")),
     ]
     if view.kind is AppointmentKind.TIME_OUT:
         lines.append(Text.of(N_("The coach expects you. Take the time you need.")))
@@ -215,7 +250,7 @@ async def complete_booking(
             if kind.value == TIME_OUT
             else Text.of(N_("Your request went to the care coordinator, who will let you know.")),
         )
-    return booked_lines(result)
+    return booked_lines(result, now)
 
 
 # -- move and cancel -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from services.appointments.defaults import install_defaults
 from storage.models import (
     ClosedDay,
     CoachAvailability,
+    EvaluationKind,
     Person,
     QueueDecision,
     QueueItem,
@@ -23,6 +24,7 @@ from storage.models import (
     Referral,
     SupportKind,
     Trajectory,
+    TrajectoryEvaluation,
     TrajectoryStatus,
     Urgency,
     WaitingReason,
@@ -113,19 +115,32 @@ async def install_demo_booking(*, session: AsyncSession, school_id: int, now: da
             )
         )
         active = status is TrajectoryStatus.ACTIVE
-        session.add(
-            Trajectory(
-                school_id=school_id,
-                student_id=student.id,
-                referral_id=referral.id,
-                status=status,
-                goals="Rustig blijven in de les en op tijd hulp vragen." if active else None,
-                start_date=today if active else None,
-                end_date=today + timedelta(weeks=12) if active else None,
-                timeouts_in_plan=True,
-                coach_id=coach.id,
-                created_at=now,
-                activated_at=now if active else None,
-            )
+        trajectory = Trajectory(
+            school_id=school_id,
+            student_id=student.id,
+            referral_id=referral.id,
+            status=status,
+            goals="Rustig blijven in de les en op tijd hulp vragen." if active else None,
+            start_date=today if active else None,
+            end_date=today + timedelta(weeks=12) if active else None,
+            timeouts_in_plan=True,
+            coach_id=coach.id,
+            created_at=now,
+            intake_held_at=now if active else None,
+            activated_at=now if active else None,
         )
+        session.add(trajectory)
+        if active:
+            # A complete plan (services.trajectories.rules.plan_gaps): an interim evaluation
+            # halfway and the final one on the end date.
+            await session.flush()
+            session.add_all(
+                TrajectoryEvaluation(
+                    school_id=school_id, trajectory_id=trajectory.id, kind=kind, due_on=day
+                )
+                for kind, day in (
+                    (EvaluationKind.INTERIM, today + timedelta(weeks=6)),
+                    (EvaluationKind.FINAL, today + timedelta(weeks=12)),
+                )
+            )
     await session.flush()

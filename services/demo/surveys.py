@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.exit_survey import SURVEY_INVITATION
+from services.appointments.closing import Closing, close_trajectory
 from services.surveys.completion import complete_survey
-from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
+    EvaluationKind,
     Person,
     QueueDecision,
     QueueItem,
@@ -27,6 +28,7 @@ from storage.models import (
     SupportKind,
     SurveyInvitation,
     Trajectory,
+    TrajectoryEvaluation,
     TrajectoryStatus,
     Urgency,
     Weekday,
@@ -54,6 +56,7 @@ async def install_demo_surveys(*, session: AsyncSession, school_id: int, now: da
         for p in await session.scalars(select(Person).where(Person.school_id == school_id))
     }
     coordinator = people["zoco"]
+    coach = people["coach"]
     closed_at = now - CLOSED_AGO
     started = closed_at - timedelta(weeks=10)
     for student_code, mentor_code in DEMO_CLOSED:
@@ -97,13 +100,36 @@ async def install_demo_surveys(*, session: AsyncSession, school_id: int, now: da
             goals="Rustig blijven in de les en op tijd hulp vragen.",
             start_date=started.date(),
             end_date=closed_at.date(),
+            coach_id=coach.id,
             created_at=started,
+            intake_held_at=started,
             activated_at=started,
         )
         session.add(trajectory)
         await session.flush()
+        session.add_all(
+            TrajectoryEvaluation(
+                school_id=school_id,
+                trajectory_id=trajectory.id,
+                kind=kind,
+                due_on=day,
+                held_on=day if kind is EvaluationKind.INTERIM else None,
+            )
+            for kind, day in (
+                (EvaluationKind.INTERIM, (started + timedelta(weeks=5)).date()),
+                (EvaluationKind.FINAL, closed_at.date()),
+            )
+        )
+        await session.flush()
         await close_trajectory(
-            session=session, actor=coordinator, trajectory_id=trajectory.id, now=closed_at
+            session=session,
+            actor=coordinator,
+            trajectory_id=trajectory.id,
+            closing=Closing(
+                advice="Vaste plek vooraan en vooraf duidelijke afspraken over pauzes.",
+                final_evaluation="Doelen gehaald; ze vraagt zelf op tijd om hulp.",
+            ),
+            now=closed_at,
         )
     for external_id, answers in DEMO_ANSWERS.items():
         respondent = people[external_id]

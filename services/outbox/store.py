@@ -27,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.people import care_coordinators_of
 from services.kernel.audit import record_audit
+from services.outbox.kinds import OutboxKind
 from storage.models import Outbox, OutboxStatus, Person
 
 log = logging.getLogger(__name__)
 
-PERSON_UNREACHABLE = "person.unreachable"
+PERSON_UNREACHABLE = OutboxKind.PERSON_UNREACHABLE
 
 #: ``last_error`` codes `claim_due` writes for rows it settles without sending.
 NO_CHAT = "no_chat"
@@ -213,7 +214,7 @@ async def notify_care_coordinators(
     *,
     session: AsyncSession,
     school_id: int,
-    kind: str,
+    kind: OutboxKind,
     subject_id: int,
     payload: Mapping[str, Any],
     now: datetime,
@@ -318,7 +319,7 @@ async def mark_unreachable(
             Outbox(
                 school_id=school_id,
                 recipient_id=coordinator.id,
-                kind=PERSON_UNREACHABLE,
+                kind=OutboxKind.PERSON_UNREACHABLE,
                 payload={"person_id": person_id, "outbox_id": outbox_id},
                 dedup_key=f"{PERSON_UNREACHABLE}:{outbox_id}:{coordinator.id}",
                 next_attempt_at=now,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.audit import AuditValue, record_audit
+from services.outbox.kinds import OutboxKind
 from services.outbox.store import notify_care_coordinators
 from storage.models import QueueItem, QueueKind, QueueStatus
 
@@ -30,7 +31,7 @@ class Notice:
     the item's id). ``payload`` holds ids only; ``queue_item_id`` is added.
     """
 
-    kind: str
+    kind: OutboxKind
     subject_id: int | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
 

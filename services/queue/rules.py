@@ -14,7 +14,9 @@ kind               state                            actions
 referral           new                              take, care_team, decline, note
 referral           in_progress                      care_team, accept, decline, note
 referral           waiting for the care team (ZAT)  resume, accept, decline, note
-referral           waiting for the intake           note (accepted: the decision is made)
+referral           waiting for the intake           note (accepted: the decision is made);
+                                                    system: intake_held, trajectory_closed
+                                                    (→ closed, when that step is done)
 referral           closed                           note
 timeout_request    new (undecided)                  approve_timeout, decline_timeout
 timeout_request    closed (decided)                 nothing
@@ -67,6 +69,16 @@ class QueueAction(StrEnum):
     DECLINE_TIMEOUT = "decline_timeout"
     #: Exit questionnaire result: read and handled.
     CLOSE = "close"
+    #: System (no button): the accepted referral's step is done, its intake was held.
+    INTAKE_HELD = "intake_held"
+    #: System (no button): the trajectory was closed; what still waits on it is resolved.
+    TRAJECTORY_CLOSED = "trajectory_closed"
+
+
+#: Actions no person chooses: a service makes them when the item's step is done elsewhere
+#: (`services.trajectories.lifecycle`). Never offered as buttons (`allowed_actions`), but
+#: `move_item` checks them against `system_actions` like any other.
+SYSTEM_ACTIONS = frozenset({QueueAction.INTAKE_HELD, QueueAction.TRAJECTORY_CLOSED})
 
 
 class ItemFacts(Protocol):
@@ -139,8 +151,27 @@ def allowed_actions(
     return frozenset({QueueAction.CLOSE})
 
 
+def system_actions(
+    *, kind: QueueKind, status: QueueStatus, waiting_reason: WaitingReason | None = None
+) -> frozenset[QueueAction]:
+    """The system resolutions an item allows: a referral waiting for its intake is resolved
+    when the intake is held or the trajectory closes."""
+    if (
+        kind is QueueKind.REFERRAL
+        and status is QueueStatus.WAITING
+        and waiting_reason is WaitingReason.INTAKE
+    ):
+        return SYSTEM_ACTIONS
+    return frozenset()
+
+
 def allows(state: ItemState, action: QueueAction) -> bool:
-    """Whether a care coordinator may do ``action`` on an item in ``state``."""
+    """Whether ``action`` may be done on an item in ``state`` (a care coordinator's action, or
+    a system resolution)."""
+    if action in SYSTEM_ACTIONS:
+        return action in system_actions(
+            kind=state.kind, status=state.status, waiting_reason=state.waiting_reason
+        )
     return action in allowed_actions(
         kind=state.kind, status=state.status, waiting_reason=state.waiting_reason
     )
@@ -150,6 +181,8 @@ def refusal(state: ItemState, action: QueueAction) -> Text | None:
     """Why ``action`` is refused on an item in ``state``, or ``None`` when it is allowed."""
     if allows(state, action):
         return None
+    if action in SYSTEM_ACTIONS:
+        return Text.of(N_("This referral is not waiting for its intake."))
     if action in (QueueAction.APPROVE_TIMEOUT, QueueAction.DECLINE_TIMEOUT):
         return Text.of(N_("This request has already been decided."))
     if action is QueueAction.CLOSE:

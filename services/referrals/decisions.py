@@ -26,8 +26,12 @@ decline            new, in_progress or         closed, decision declined, reason
 
 Any care coordinator of the school may act, not only the assignee: they share one queue and
 each holds the mandate to place. Who decided is kept on the item (``decided_by_id``) and in the
-audit trail. Accepting and declining also tell the mentor who referred, through an `Outbox`
-row in the same transaction.
+audit trail. Accepting and declining also tell the mentor who referred, and accepting tells
+each parent of the student (when the mentor said the parents are informed) that the intake
+can be booked, through `Outbox` rows in the same transaction (ids only: the mentor reads the
+student and a decline's reason inside the chat, `services.referrals.outcome`). A person without
+a linked chat gets the row all the same; the worker settles it as ``unreachable``
+(``no_chat``), as for every notice (another channel, e-mail, is issue 12).
 """
 
 from __future__ import annotations
@@ -36,16 +40,21 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
-from services.kernel.errors import InputInvalid
+from services.kernel.errors import InputInvalid, NotAllowed
 from services.kernel.text_input import clean_text
+from services.outbox.kinds import OutboxKind
 from services.queue.access import coordinator_item
 from services.queue.rules import QueueAction, validate_decline_reason
 from services.queue.status import move_item
 from services.trajectories.lifecycle import TrajectoryPlan, create_for_referral
+from services.trajectories.rules import Step, may_make
 from storage.models import (
+    Guardianship,
     Outbox,
     Person,
     QueueDecision,
@@ -57,8 +66,9 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-REFERRAL_ACCEPTED = "referral.accepted"
-REFERRAL_DECLINED = "referral.declined"
+REFERRAL_ACCEPTED = OutboxKind.REFERRAL_ACCEPTED
+REFERRAL_DECLINED = OutboxKind.REFERRAL_DECLINED
+REFERRAL_ACCEPTED_PARENT = OutboxKind.REFERRAL_ACCEPTED_PARENT
 
 
 async def take_in_analysis(
@@ -150,7 +160,10 @@ async def accept_for_intake(
     Only after analysis: a new item must first be taken in analysis (`take_in_analysis`), so a
     placement is never a single tap. `NotAllowed` as for `open_referral`, `InvalidTransition`
     from any status but ``in_progress`` or waiting for the care team. The mentor is told
-    (``referral.accepted`` in the outbox). The student's `Trajectory` is created in the same
+    (``referral.accepted`` in the outbox) and, when the referral says the parents are
+    informed, each parent of the student is asked to book the intake
+    (``referral.accepted_parent``; a parent who was not informed hears it from the school, not
+    from the bot). The student's `Trajectory` is created in the same
     transaction (``planned``; with ``plan`` if given, else to be completed after the intake);
     `InputInvalid` for a bad plan (the caller's unit of work then writes nothing).
     """
@@ -171,6 +184,8 @@ async def accept_for_intake(
     )
     await create_for_referral(session=session, actor=actor, referral=referral, plan=plan, now=now)
     _notify_mentor(session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now)
+    if referral.parents_informed:
+        await _notify_parents(session=session, item=item, referral=referral, now=now)
     log.info("queue_item_id=%s accepted by person_id=%s", item.id, actor.id)
     return item
 
@@ -180,8 +195,9 @@ async def decline(
 ) -> QueueItem:
     """Decline the referral: decision ``declined`` with ``reason``, status ``closed``.
 
-    ``reason`` (5–1000 characters, outer whitespace and control characters dropped) is
-    internal: it is kept on the item, never in the audit trail, a log or the notification.
+    ``reason`` (5–1000 characters, outer whitespace and control characters dropped) is kept
+    on the item for the school and the mentor who referred, who reads it inside the chat
+    (`services.referrals.outcome`); never in the audit trail, a log or the notification.
     Allowed from ``new``, ``in_progress`` and waiting for the care team (turning down places
     no one); the item is assigned to ``actor`` if it had no assignee. `InputInvalid` for a bad
     reason, `NotAllowed` as for `open_referral`, `InvalidTransition` once decided. The mentor
@@ -220,6 +236,15 @@ _AUDIT: dict[QueueAction, str] = {
     QueueAction.DECLINE: "queue.decline",
 }
 
+#: The lifecycle's step (`services.trajectories.rules`, the one table) of each action here.
+_LIFECYCLE: dict[QueueAction, Step] = {
+    QueueAction.TAKE: Step.TAKE_IN_ANALYSIS,
+    QueueAction.CARE_TEAM: Step.MARK_FOR_CARE_TEAM,
+    QueueAction.RESUME: Step.RESUME_ANALYSIS,
+    QueueAction.ACCEPT: Step.ACCEPT,
+    QueueAction.DECLINE: Step.DECLINE,
+}
+
 
 async def _step(
     *,
@@ -231,7 +256,9 @@ async def _step(
     now: datetime,
     values: Mapping[str, object],
 ) -> None:
-    """Move the item (`move_item`) and audit the step."""
+    """Move the item (`move_item`) and audit the step; the lifecycle table says who may."""
+    if not may_make(_LIFECYCLE[action], [role.role for role in actor.roles]):
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
     from_status = await move_item(
         session=session, item=item, action=action, to=to, now=now, values=values
     )
@@ -264,7 +291,7 @@ def _decision(
 
 
 def _notify_mentor(
-    *, session: AsyncSession, item: QueueItem, referral: Referral, kind: str, now: datetime
+    *, session: AsyncSession, item: QueueItem, referral: Referral, kind: OutboxKind, now: datetime
 ) -> None:
     session.add(
         Outbox(
@@ -278,3 +305,31 @@ def _notify_mentor(
             created_at=now,
         )
     )
+
+
+async def _notify_parents(
+    *, session: AsyncSession, item: QueueItem, referral: Referral, now: datetime
+) -> None:
+    """Ask each parent of the student (`Guardianship`) to book the intake meeting."""
+    kind = OutboxKind.REFERRAL_ACCEPTED_PARENT
+    parents = await session.scalars(
+        select(Guardianship.parent_id)
+        .where(
+            Guardianship.student_id == referral.student_id,
+            Guardianship.school_id == item.school_id,
+        )
+        .order_by(Guardianship.parent_id)
+    )
+    for parent_id in parents:
+        session.add(
+            Outbox(
+                school_id=item.school_id,
+                recipient_id=parent_id,
+                kind=kind,
+                # Ids only: the booking flow names the child, inside the chat.
+                payload={"referral_id": referral.id, "student_id": referral.student_id},
+                dedup_key=f"{kind}:{referral.id}:{parent_id}",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )

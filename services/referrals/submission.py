@@ -13,6 +13,7 @@ from dialogs.text import N_, Text
 from services.kernel.access import is_mentor_of, require_role
 from services.kernel.errors import DraftInvalid, NotAllowed
 from services.kernel.languages import SUPPORTED_LANGUAGES
+from services.outbox.kinds import OutboxKind
 from services.queue.items import Audit, Notice, open_item
 from storage.models import (
     Person,
@@ -27,7 +28,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 FREE_TEXT_MAX = 2000
-REFERRAL_NEW = "referral.new"
+REFERRAL_NEW = OutboxKind.REFERRAL_NEW
 
 __all__ = [
     "FREE_TEXT_MAX",

@@ -31,6 +31,7 @@ from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
 from services.kernel.errors import NotAllowed
 from services.kernel.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from services.outbox.kinds import OutboxKind
 from services.outbox.store import cancel_pending
 from services.queue.items import Audit, Notice, open_item
 from services.surveys.invitations import (
@@ -55,7 +56,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-SURVEY_COMPLETED = "survey.completed"
+SURVEY_COMPLETED = OutboxKind.SURVEY_COMPLETED
 
 __all__ = ["SURVEY_COMPLETED", "complete_survey", "survey_context"]
 

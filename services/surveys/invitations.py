@@ -29,6 +29,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition
+from services.outbox.kinds import OutboxKind
 from services.surveys.rules import (
     REMINDERS,
     RESPONDENT_ROLES,
@@ -49,8 +50,8 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-SURVEY_INVITE = "survey.invite"
-SURVEY_REMINDER = "survey.reminder"
+SURVEY_INVITE = OutboxKind.SURVEY_INVITE
+SURVEY_REMINDER = OutboxKind.SURVEY_REMINDER
 
 NOT_AVAILABLE = N_("This questionnaire is not available to you.")
 
@@ -221,7 +222,7 @@ async def _invite(
     key = invitation_messages_key(invitation.id)
     # Ids only: the text is built when sent, without names or care details.
     payload = {"invitation_id": invitation.id}
-    messages = [(SURVEY_INVITE, f"{key}invite", now)]
+    messages: list[tuple[OutboxKind, str, datetime]] = [(SURVEY_INVITE, f"{key}invite", now)]
     messages += [
         (SURVEY_REMINDER, f"{key}reminder:{number}", due)
         for number, due in reminder_times(now, expires_at)

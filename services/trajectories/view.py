@@ -23,13 +23,17 @@ from sqlalchemy.orm import QueryableAttribute
 from services.accounts.people import name_of, people_by_id
 from services.kernel.audit import record_audit
 from services.trajectories.access import require_staff, school_zone, staff_trajectory
+from services.trajectories.lifecycle import coaches_of, plan_gaps_of
 from services.trajectories.logbook import LogbookView, author_role
 from services.trajectories.rules import (
     COUNTED_TIMEOUT_STATUSES,
     EvaluationFacts,
     OverdueFlag,
+    PlanGap,
+    Stage,
     evaluation_missed,
     overdue_flags,
+    stage_of,
 )
 from storage.models import (
     Appointment,
@@ -58,6 +62,7 @@ class EvaluationView:
     due_on: date
     held_on: date | None
     missed: bool
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,15 @@ class TrajectoryPage:
     #: The exit questionnaire's invitations (created when the trajectory was closed).
     exit_survey: tuple[InvitationStatus, ...]
     today: date
+    #: Where it stands in the lifecycle, and what its plan still lacks to be active.
+    stage: Stage = Stage.ACCEPTED
+    plan_gaps: tuple[PlanGap, ...] = ()
+    coach_id: int | None = None
+    #: The school's coaches (id, name): the choice of the fixed point of contact.
+    coaches: tuple[tuple[int, str], ...] = ()
+    intake_held_at: datetime | None = None
+    #: The advice for the school recorded at closing (handelingsadvies).
+    advice: str | None = None
 
     @property
     def interim_dates(self) -> tuple[date, ...]:
@@ -190,6 +204,20 @@ async def open_trajectory(
         },
     )
     student = people[trajectory.student_id]
+    holding = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+    stage = stage_of(
+        status=trajectory.status,
+        intake_booked=any(
+            a.kind is AppointmentKind.INTAKE and a.status in holding for a in appointments
+        ),
+        final_evaluation_held=any(
+            e.kind is EvaluationKind.FINAL and e.held_on is not None for e in evaluations
+        ),
+        questionnaires_open=any(
+            _invitation_state(invitation, now) is InvitationState.OPEN for invitation in invitations
+        ),
+    )
+    coaches = await coaches_of(session=session, school_id=trajectory.school_id)
     page = TrajectoryPage(
         trajectory_id=trajectory.id,
         status=trajectory.status,
@@ -216,6 +244,7 @@ async def open_trajectory(
                 missed=evaluation_missed(
                     status=trajectory.status, due_on=e.due_on, held_on=e.held_on, today=today
                 ),
+                notes=e.notes,
             )
             for e in evaluations
         ),
@@ -263,6 +292,12 @@ async def open_trajectory(
             for invitation in invitations
         ),
         today=today,
+        stage=stage,
+        plan_gaps=await plan_gaps_of(session=session, trajectory=trajectory),
+        coach_id=trajectory.coach_id,
+        coaches=tuple((coach.id, coach.display_name) for coach in coaches),
+        intake_held_at=trajectory.intake_held_at,
+        advice=trajectory.advice,
     )
     record_audit(
         session=session,
@@ -292,7 +327,9 @@ async def list_trajectories(
     (planned and active). Flagged trajectories come first, then by end date.
     """
     wanted = tuple(
-        (TrajectoryStatus.PLANNED, TrajectoryStatus.ACTIVE) if statuses is None else statuses
+        (TrajectoryStatus.PLANNED, TrajectoryStatus.INTAKE_HELD, TrajectoryStatus.ACTIVE)
+        if statuses is None
+        else statuses
     )
     viewer = await require_staff(session=session, actor=viewer)
     zone = await school_zone(session=session, school_id=viewer.school_id)

@@ -24,11 +24,17 @@ class TrajectoryStatus(StrEnum):
     """Where a trajectory stands.
 
     ``planned``: the care coordinator accepted the referral; the intake is still to come.
-    ``active``: the intake took place; support (gesprekken, time-out) can be booked.
-    ``closed``: finished; the exit questionnaire goes out.
+    ``intake_held``: the intake took place but the plan (goals, dates, evaluations, coach) is
+    not complete yet; completing it activates the trajectory.
+    ``active``: the intake took place with a complete plan; support (gesprekken, time-out,
+    evaluations) can be booked.
+    ``closed``: finished (final evaluation and advice recorded); the exit questionnaire goes
+    out. The whole lifecycle, who moves it and what each step requires:
+    `services.trajectories.rules` (``TRANSITIONS``).
     """
 
     PLANNED = "planned"
+    INTAKE_HELD = "intake_held"
     ACTIVE = "active"
     CLOSED = "closed"
 
@@ -90,15 +96,26 @@ class Trajectory(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     timeouts_in_plan: Mapped[bool] = mapped_column(default=False)
     timeouts_per_week: Mapped[int] = mapped_column(default=DEFAULT_TIMEOUTS_PER_WEEK)
+    #: The coach who is the fixed point of contact (seeds: "vast aanspreekpunt"); required
+    #: before the trajectory is active.
     coach_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the intake was marked as held (the trajectory may still wait for its plan).
+    intake_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = mapped_column()
+    #: The advice for the school at closing (handelingsadvies); required to close.
+    advice: Mapped[str | None] = mapped_column(Text)
 
 
 class TrajectoryEvaluation(Base):
-    """A planned evaluation date of a trajectory; ``held_on`` is set once it took place."""
+    """A planned evaluation date of a trajectory; ``held_on`` is set once it took place.
+
+    ``notes``: what the coach or care coordinator wrote when it was held (optional; the final
+    evaluation's notes are asked at closing). ``appointment_id``: the evaluation appointment
+    whose attendance marked it held, if any.
+    """
 
     __tablename__ = "trajectory_evaluation"
     __table_args__ = (
@@ -115,3 +132,7 @@ class TrajectoryEvaluation(Base):
     kind: Mapped[EvaluationKind] = mapped_column(str_enum(EvaluationKind, "evaluation_kind"))
     due_on: Mapped[date] = mapped_column(Date)
     held_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="SET NULL")
+    )

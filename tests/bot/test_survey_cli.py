@@ -23,11 +23,11 @@ from dialogs.flows.exit_survey import SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.appointments.closing import close_trajectory
 from services.surveys.completion import complete_survey
-from services.trajectories.lifecycle import close_trajectory
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Person, RespondentType, SurveyInvitation
-from tests.support.factories import add_trajectory
+from tests.support.factories import CLOSING, add_trajectory
 from tests.support.units import unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +98,7 @@ async def _fill(database_url: str) -> None:
                     close_trajectory,
                     actor=await person("zoco"),
                     trajectory_id=trajectory.id,
+                    closing=CLOSING,
                     now=NOW - timedelta(days=2),
                 )
         for external_id, answers in ANSWERS.items():

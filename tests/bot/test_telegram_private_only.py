@@ -115,7 +115,8 @@ async def test_text_in_a_group_never_continues_a_flow_or_shows_names(tg: Harness
     message["message"]["entities"] = [{"type": "mention", "offset": 0, "length": 20}]
     await tg.feed(message)
     await tg.feed(group.text("/stop"))
-    await tg.feed(group.text("/help"))
+    await tg.feed(group.text("/help@trajectbot_test_bot"))
+    await tg.feed(group.text("/help@another_bot"))  # for another bot: ignored
     reply = group.text("hello again")
     reply["message"]["reply_to_message"] = {
         "message_id": 1,

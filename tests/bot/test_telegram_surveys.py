@@ -30,9 +30,9 @@ from dialogs.text import N_, Text
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.appointments.closing import close_trajectory
 from services.demo.school import create_demo_data
 from services.surveys.invitations import SurveyUnavailable, SurveyUnavailableReason
-from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     Conversation,
     ConversationStatus,
@@ -47,7 +47,7 @@ from storage.models import (
 )
 from tests.bot.telegram_fakes import Person as TelegramUser
 from tests.bot.telegram_fakes import RecordingSession, Sent, update
-from tests.support.factories import add_trajectory
+from tests.support.factories import CLOSING, add_trajectory
 from tests.support.units import unit
 
 # Demo school: ouder1 (Arabic) is a parent of lln15 (mentor2), ouder2 (Ukrainian) of lln02 and
@@ -100,6 +100,7 @@ class Harness:
                 close_trajectory,
                 actor=await self.person("zoco"),
                 trajectory_id=trajectory.id,
+                closing=CLOSING,
                 now=datetime.now(UTC),
             )
         return trajectory.id

@@ -89,7 +89,9 @@ def test_without_the_rebuild_the_next_question_has_no_options() -> None:
     flow = toy_flow(GROUP, FOOD)
     context = _context({})
     state, _ = start(flow, context, run="run001")
-    state, replies = advance(flow, state, Event(Action.CHOOSE, "fruit", state.version, state.run), context)
+    state, replies = advance(
+        flow, state, Event(Action.CHOOSE, "fruit", state.version, state.run), context
+    )
     assert "Nothing left in this group." in render(replies[-1])
     fresh = reask(flow, state, replies, _context(state.answers))
     assert labels(fresh[-1])[:2] == ["Apple", "Pear"]
@@ -193,7 +195,9 @@ def test_a_summary_only_flow_offers_confirm_and_stop() -> None:
 def test_a_summary_only_flow_completes_with_its_preset() -> None:
     context = FlowContext(today=TODAY)
     state, _ = start(SUMMARY_ONLY, context, {"item": "7"}, run="run001")
-    state, replies = advance(SUMMARY_ONLY, state, Event(Action.CONFIRM, "", state.version, state.run), context)
+    state, replies = advance(
+        SUMMARY_ONLY, state, Event(Action.CONFIRM, "", state.version, state.run), context
+    )
     assert state.status is Status.COMPLETED
     assert state.answers == {"item": "7"}
     assert [EN.render(line) for line in replies[0].lines] == ["Done."]

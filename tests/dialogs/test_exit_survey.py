@@ -56,7 +56,9 @@ def test_the_wording_is_the_standard_set() -> None:
 def test_answers_are_kept_by_code_with_the_preset_invitation() -> None:
     chat = Chat(SURVEY_FLOWS["teacher"], FlowContext(today=TODAY))
     # The invitation is a preset: restart the conversation the way storage does.
-    chat.state, chat.replies = start(chat.flow, chat.context, {SURVEY_INVITATION: "7"}, run="run001")
+    chat.state, chat.replies = start(
+        chat.flow, chat.context, {SURVEY_INVITATION: "7"}, run="run001"
+    )
     assert [EN.render(b.label) for b in chat.question.buttons][:6] == [
         "1 · Strongly disagree",
         "2 · Disagree",

@@ -139,8 +139,8 @@ async def test_a_forged_student_is_refused(e2e: Harness) -> None:
     await e2e.onboard(mentor, "mentor2", Role.MENTOR)
     await mentor.press_data(await mentor.last(), "m:flow:verwijzing")
     question = await _question(mentor, 1)
-    version = FlowCallback.unpack(question.data_for("Bram")).version
-    forged = FlowCallback(flow="verwijzing", action="c", version=version, value="1").pack()
+    shown = FlowCallback.unpack(question.data_for("Bram"))
+    forged = shown.model_copy(update={"value": "1"}).pack()
     await mentor.press_data(question, forged)  # person 1 is not one of mentor2's mentees
     assert "That choice is not available. Please use the buttons." in await mentor.texts()
     await _question(mentor, 1)

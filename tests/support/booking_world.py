@@ -1,7 +1,8 @@
 """A small school for the appointment tests: defaults installed, one coach, a few families.
 
 Every name is invented. The clock: `NOW` is Monday 2 March 2026, 10:30 in Amsterdam (CET), so
-with the default lead time of two hours the first bookable time is Monday 12:30.
+with the default lead time of two hours the first bookable time is Monday 12:30 (a time-out
+needs no notice: its block running at 10:10 can still be booked).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ THURSDAY = date(2026, 3, 5)
 FRIDAY = date(2026, 3, 6)
 SATURDAY = date(2026, 3, 7)
 NEXT_MONDAY = date(2026, 3, 9)
+ALL_SCHOOL_DAYS = ("mon", "tue", "wed", "thu", "fri")
 #: A closed day in the test school (a study day).
 CLOSED = date(2026, 3, 11)
 
@@ -55,7 +57,8 @@ class World:
     #: Active trajectory, time-out in the plan (2 per week); parent: `parent`.
     student: Person
     parent: Person
-    #: Accepted referral: planned trajectory, intake to be booked; parent: `parent` too.
+    #: Accepted referral: planned trajectory, intake to be booked (the mentor can attend any
+    #: school day); parent: `parent` too.
     newcomer: Person
     #: No trajectory at all.
     outsider: Person
@@ -90,7 +93,12 @@ async def build_world(
         await add_guardian(session, parent, newcomer)
         await add_guardian(session, other_parent, outsider)
         await add_trajectory(session, mentor, student)
-        await add_trajectory(session, mentor, newcomer, status=TrajectoryStatus.PLANNED)
+        planned = await add_trajectory(session, mentor, newcomer, status=TrajectoryStatus.PLANNED)
+        # The mentor can attend any school day from today (a test narrows it itself).
+        referral = await session.get(Referral, planned.referral_id)
+        assert referral is not None
+        referral.intake_from = MONDAY
+        referral.intake_days = list(ALL_SCHOOL_DAYS)
         for weekday in range(5):
             session.add(
                 CoachAvailability(

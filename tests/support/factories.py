@@ -14,6 +14,7 @@ from services.referrals.submission import (
     Weekday,
     submit_referral,
 )
+from services.trajectories.lifecycle import Closing
 from storage.models import (
     Base,
     Mentorship,
@@ -27,6 +28,12 @@ from storage.models import (
 )
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+#: What a care coordinator records when closing a trajectory in tests (the final evaluation
+#: is held at closing, with these notes).
+CLOSING = Closing(
+    advice="Vaste plek vooraan; afspraken over pauzes vooraf bespreken.",
+    final_evaluation="De doelen zijn gehaald; hij vraagt zelf op tijd om hulp.",
+)
 
 
 async def add_school(session: AsyncSession, code: str = "vmbo-noord") -> School:
@@ -126,7 +133,10 @@ async def add_trajectory(
         end_date=end,
         timeouts_in_plan=timeouts_in_plan,
         timeouts_per_week=timeouts_per_week,
-        activated_at=NOW if status is not TrajectoryStatus.PLANNED else None,
+        intake_held_at=NOW if status is not TrajectoryStatus.PLANNED else None,
+        activated_at=(
+            NOW if status in (TrajectoryStatus.ACTIVE, TrajectoryStatus.CLOSED) else None
+        ),
         closed_at=NOW if status is TrajectoryStatus.CLOSED else None,
         created_at=NOW,
     )

@@ -11,11 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.events import Action, Event, typed
+from services.appointments.closing import close_trajectory
 from services.conversations.runtime import Turn, handle_event
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
-from services.trajectories.lifecycle import close_trajectory
 from storage.models import Guardianship, Person, Role, SurveyInvitation
-from tests.support.factories import NOW, add_mentorship, add_person, add_school, add_trajectory
+from tests.support.factories import (
+    CLOSING,
+    NOW,
+    add_mentorship,
+    add_person,
+    add_school,
+    add_trajectory,
+)
 from tests.support.units import unit
 
 
@@ -70,7 +77,14 @@ async def survey_world(
         trajectory = await add_trajectory(session, mentor, student)
     if close:
         async with factory() as session:
-            await unit(session, close_trajectory, actor=zoco, trajectory_id=trajectory.id, now=now)
+            await unit(
+                session,
+                close_trajectory,
+                actor=zoco,
+                trajectory_id=trajectory.id,
+                closing=CLOSING,
+                now=now,
+            )
     return SurveyWorld(zoco, mentor, student, parents, trajectory.id)
 
 

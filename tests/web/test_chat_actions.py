@@ -102,6 +102,33 @@ async def test_a_stale_button_shows_the_current_question_again(
     assert "P2" not in state.answers
 
 
+async def test_a_button_of_an_earlier_run_is_stale_in_the_new_run(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    # Issue 11: the version restarts with each run, so only the run tells the runs apart.
+    parent = await opened(web, world.survey_token)
+    await parent.press(rendered("nl", "4 · Agree"))
+    assert parent.page is not None
+    old = parent.page.form(rendered("nl", "1 · Strongly disagree"))  # P2 of the first run
+    await parent.press(rendered("nl", "Stop"))
+    await parent.press(rendered("nl", "Exit questionnaire"))
+    await parent.press(rendered("nl", "2 · Disagree"))
+    assert 'data-step="P2"' in parent.page.body
+    first = Event.decode(old.fields["payload"])
+    current = await conversation_state(web, world.parent_id, EXIT_PARENT.id)
+    assert first is not None
+    assert current is not None
+    assert (first.version, first.run != current.run) == (current.version, True)
+
+    await parent.submit(old)
+
+    assert rendered("nl", STALE) in parent.page.text
+    assert 'data-step="P2"' in parent.page.body
+    state = await conversation_state(web, world.parent_id, EXIT_PARENT.id)
+    assert state == current
+    assert "P2" not in state.answers
+
+
 async def test_forged_buttons_are_refused_kindly(web: ChatApp, world: ChatWorld) -> None:
     parent = await opened(web, world.survey_token)
     assert parent.page is not None
@@ -125,7 +152,7 @@ async def test_forged_buttons_are_refused_kindly(web: ChatApp, world: ChatWorld)
     assert await conversation_state(web, world.parent_id, EXIT_PARENT.id) == before
 
     assert before is not None
-    forged = Event(Action.CHOOSE, "42", before.version).encode()
+    forged = Event(Action.CHOOSE, "42", before.version, before.run).encode()
     await parent.submit(form, payload=forged)
     assert parent.page is not None
     assert rendered("nl", "That choice is not available. Please use the buttons.") in (
@@ -155,14 +182,21 @@ async def test_another_persons_session_cannot_act_on_this_conversation(
     # CSRF token it is refused outright ...
     response = await second.post(mine.action, mine.fields)
     assert response.status_code == 403
-    # ... and with its own token the button acts on the second parent's own questionnaire.
+    # ... and with its own token it reaches only the second parent's own questionnaire, where
+    # it is another run's button: stale, applied to neither (issue 11).
     await second.submit(mine, csrf_token=theirs.fields["csrf_token"])
+    assert second.page is not None
+    assert rendered("nl", STALE) in second.page.text
     first_state = await conversation_state(web, world.parent_id, EXIT_PARENT.id)
     second_state = await conversation_state(web, world.other_parent_id, EXIT_PARENT.id)
     assert first_state is not None
     assert second_state is not None
     assert "P1" not in first_state.answers
-    assert second_state.answers["P1"] == "4"
+    assert "P1" not in second_state.answers
+    await second.submit(theirs)  # their own button works
+    second_state = await conversation_state(web, world.other_parent_id, EXIT_PARENT.id)
+    assert second_state is not None
+    assert second_state.answers["P1"] == "1"
 
     # A stolen CSRF token without the session cookie is nothing.
     stranger = web.user()

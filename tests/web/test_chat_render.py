@@ -29,7 +29,9 @@ CONTEXT = FlowContext(today=TODAY)
 
 
 def _press(state: DialogState, code: str) -> tuple[DialogState, list[Reply]]:
-    return advance(EXIT_PARENT, state, Event(Action.CHOOSE, code, state.version, state.run), CONTEXT)
+    return advance(
+        EXIT_PARENT, state, Event(Action.CHOOSE, code, state.version, state.run), CONTEXT
+    )
 
 
 def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
@@ -105,11 +107,17 @@ def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
 def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
     state, _ = start(EXIT_STUDENT, CONTEXT, run="run001")
     for _ in range(4):
-        state, _ = advance(EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version, state.run), CONTEXT)
-    state, _ = advance(EXIT_STUDENT, state, Event(Action.SKIP, "", state.version, state.run), CONTEXT)
+        state, _ = advance(
+            EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version, state.run), CONTEXT
+        )
+    state, _ = advance(
+        EXIT_STUDENT, state, Event(Action.SKIP, "", state.version, state.run), CONTEXT
+    )
     assert state.step == "summary"
     assert transcript(EXIT_STUDENT, state, CONTEXT, EN) == ()
-    state, _ = advance(EXIT_STUDENT, state, Event(Action.BACK, "", state.version, state.run), CONTEXT)
+    state, _ = advance(
+        EXIT_STUDENT, state, Event(Action.BACK, "", state.version, state.run), CONTEXT
+    )
     assert state.step == "S5"
     assert [b.text for b in transcript(EXIT_STUDENT, state, CONTEXT, EN)][-1] == (
         "Welcome and taken seriously: 3 · Neutral ✓"
@@ -133,7 +141,9 @@ def test_messages_keep_notices_and_endings_only() -> None:
     bubbles = render_messages(replies, EN)
     assert [b.kind for b in bubbles] == [ReplyKind.NOTICE.value]
     assert bubbles[0].text == "That question is already closed. Here is the current one."
-    _, replies = advance(EXIT_PARENT, state, Event(Action.CANCEL, "", state.version, state.run), CONTEXT)
+    _, replies = advance(
+        EXIT_PARENT, state, Event(Action.CANCEL, "", state.version, state.run), CONTEXT
+    )
     assert [(b.kind, b.text) for b in render_messages(replies, EN)] == [
         (ReplyKind.DONE.value, "Stopped. Nothing has been sent.")
     ]

@@ -126,10 +126,16 @@ async def test_plan_logbook_flag_and_closing_in_a_browser(
     # was not held, so the trajectory needs attention.
     await zoco.locator("#plan-form").get_by_label("End").fill("2026-06-26")
     await zoco.locator("#plan-form").get_by_label("Time-out is part of the plan").check()
+    await (
+        zoco.locator("#plan-form")
+        .get_by_label("Coach (fixed point of contact)")
+        .select_option(label="Jeroen Trajectveld")
+    )
     await press(zoco, "Save the plan")
     await shot(zoco, "04-plan-saved-with-flag")
     assert "The plan has been saved." in await zoco.locator(".done").inner_text()
     assert await zoco.locator("#goals-text").inner_text() == goals
+    assert await zoco.locator("#coach-text").inner_text() == "Jeroen Trajectveld"
     flag = zoco.locator('[data-flag="evaluation_missed"]')
     assert await flag.count() == 1
     assert "not held" in await flag.inner_text()
@@ -143,7 +149,7 @@ async def test_plan_logbook_flag_and_closing_in_a_browser(
     # A coach writes in the logbook.
     coach_context, coach = await logged_in(chromium, base, "coach")
     await coach.goto(f"{base}/trajectories/{trajectory_id}")
-    assert await coach.locator("#plan-form").count() == 0  # the plan is not the coach's
+    assert await coach.locator("#plan-form").count() == 1  # the plan is made at the intake
     entry = "Eerste gesprek: we spraken een rustige start van de dag af."
     await coach.get_by_label("New entry").fill(entry)
     await press(coach, "Add to the logbook")
@@ -158,6 +164,13 @@ async def test_plan_logbook_flag_and_closing_in_a_browser(
         await zoco.get_by_role("link", name="Close the trajectory…").click()
     await shot(zoco, "07-confirm-closing")
     assert "Close the trajectory of Noor Bremhorst?" in await zoco.locator("h1").inner_text()
+    # Closing records the final evaluation and the advice for the school (issue 11).
+    await zoco.get_by_label("Final evaluation: what did it conclude?").fill(
+        "Noor is verhuisd; de intake heeft niet plaatsgevonden."
+    )
+    await zoco.get_by_label("Advice for the school (handelingsadvies)").fill(
+        "Overdracht naar de nieuwe school: vaste plek en duidelijke afspraken vooraf."
+    )
     await press(zoco, "Yes, close the trajectory")
     await shot(zoco, "08-closed-exit-questionnaire")
     assert "has been closed" in await zoco.locator(".done").inner_text()

@@ -36,6 +36,7 @@ OTHER_PASSWORD = "another-schools-password"
 class World:
     trajectory_id: int
     evaluation_id: int
+    coach_id: int = 0
 
 
 @pytest.fixture
@@ -47,13 +48,14 @@ async def world(engine: AsyncEngine, session: AsyncSession) -> World:
     async with session.begin():
         school = await find_school(session=session, code="demo")
         people = {}
-        for external_id in ("lln02", "mentor1"):
+        for external_id in ("lln02", "mentor1", "coach"):
             person = await get_person_by_external_id(
                 session=session, school_id=school.id, external_id=external_id
             )
             assert person is not None
             people[external_id] = person
         trajectory = await add_trajectory(session, people["mentor1"], people["lln02"])
+        trajectory.coach_id = people["coach"].id  # the plan is complete: it is active
         evaluation = TrajectoryEvaluation(
             school_id=school.id,
             trajectory_id=trajectory.id,
@@ -71,7 +73,7 @@ async def world(engine: AsyncEngine, session: AsyncSession) -> World:
             now=NOW,
         )
         await session.flush()
-        return World(trajectory.id, evaluation.id)
+        return World(trajectory.id, evaluation.id, people["coach"].id)
 
 
 @pytest.fixture
@@ -144,13 +146,14 @@ def _csrf(page: Page) -> str:
     return forms[0].fields["csrf_token"]
 
 
-async def test_a_coach_writes_the_logbook_but_cannot_plan_or_close(
+async def test_a_coach_writes_the_logbook_and_the_plan_but_cannot_close(
     web: ChatApp, world: World
 ) -> None:
     coach = await log_in(web, "coach")
     page = await coach.get(f"/trajectories/{world.trajectory_id}")
     assert page.status == 200
-    assert "Save the plan" not in [f.button for f in page.forms]
+    # The plan is made at the intake, by the coach or the care coordinator (issue 11).
+    assert "Save the plan" in [f.button for f in page.forms]
     assert "/close" not in page.body
     await coach.submit(page.form("Add to the logbook"), text="Goed gesprek over de toetsweek.")
     assert coach.page is not None
@@ -159,10 +162,19 @@ async def test_a_coach_writes_the_logbook_but_cannot_plan_or_close(
     token = _csrf(coach.page)
     plan = await coach.post(
         f"/trajectories/{world.trajectory_id}/plan",
-        {"csrf_token": token, "goals": "Iets anders proberen dan eerst.", "start": "2026-03-02"},
+        {
+            "csrf_token": token,
+            "goals": "Iets anders proberen dan eerst.",
+            "start": "2026-03-02",
+            "end": "2026-06-26",
+            "coach": str(world.coach_id),
+        },
     )
-    assert plan.status_code == 403
-    closing = await coach.post(f"/trajectories/{world.trajectory_id}/close", {"csrf_token": token})
+    assert plan.status_code == 303
+    closing = await coach.post(
+        f"/trajectories/{world.trajectory_id}/close",
+        {"csrf_token": token, "advice": "Vaste plek vooraan.", "final_evaluation": "Gehaald."},
+    )
     assert closing.status_code == 403
     async with web.sessions() as session:
         trajectory = await session.get(Trajectory, world.trajectory_id)
@@ -276,7 +288,20 @@ async def test_closing_asks_for_confirmation_and_starts_the_exit_questionnaire(
         trajectory = await session.get(Trajectory, world.trajectory_id)
         assert trajectory is not None
         assert trajectory.status is TrajectoryStatus.ACTIVE
-    response = await zoco.submit(confirm.form("Yes, close the trajectory"))
+    # Closing needs the final evaluation and the advice for the school (issue 11).
+    refused = await zoco.submit(confirm.form("Yes, close the trajectory"), advice="Kort")
+    assert refused.status_code == 409
+    assert zoco.page is not None
+    assert "final evaluation" in zoco.page.text
+    async with web.sessions() as session:
+        trajectory = await session.get(Trajectory, world.trajectory_id)
+        assert trajectory is not None
+        assert trajectory.status is TrajectoryStatus.ACTIVE
+    response = await zoco.submit(
+        zoco.page.form("Yes, close the trajectory"),
+        final_evaluation="De doelen zijn gehaald; ze vraagt zelf op tijd om hulp.",
+        advice="Vaste plek vooraan en vooraf duidelijke afspraken over pauzes.",
+    )
     assert response.status_code == 303
     assert zoco.page is not None
     closed = zoco.page
@@ -287,6 +312,8 @@ async def test_closing_asks_for_confirmation_and_starts_the_exit_questionnaire(
     assert 'data-respondent="teacher" data-state="open"' in closed.body
     assert "Add to the logbook" not in [f.button for f in closed.forms]
     assert 'data-flag="' not in closed.body  # a closed trajectory has no flags
+    assert "Vaste plek vooraan en vooraf duidelijke afspraken over pauzes." in closed.text
+    assert "De doelen zijn gehaald" in closed.text  # the final evaluation's notes
     again = await zoco.post(
         f"/trajectories/{world.trajectory_id}/close", {"csrf_token": _csrf(closed)}
     )

@@ -164,6 +164,8 @@ class PlanForm:
     evaluations: list[str] = field(default_factory=lambda: [""] * EVALUATION_FIELDS)
     timeouts_in_plan: bool = False
     timeouts_per_week: str = str(DEFAULT_TIMEOUTS_PER_WEEK)
+    #: The chosen coach's id as posted ("": keep the coach already assigned).
+    coach: str = ""
 
     @classmethod
     def proposed(cls, view: ReferralView, today: date) -> PlanForm:
@@ -194,6 +196,7 @@ class PlanForm:
             per_week = int(self.timeouts_per_week.strip() or DEFAULT_TIMEOUTS_PER_WEEK)
         except ValueError:
             per_week = -1
+        coach_id = int(self.coach) if self.coach.strip().isdigit() else None
         plan = None
         if start is not None and end is not None:
             plan = TrajectoryPlan(
@@ -203,6 +206,7 @@ class PlanForm:
                 evaluations=tuple(evaluations),
                 timeouts_in_plan=self.timeouts_in_plan,
                 timeouts_per_week=per_week,
+                coach_id=coach_id,
             )
             problems = {**validate_plan(plan), **problems}
         elif not self.goals.strip():

@@ -29,7 +29,7 @@ NAV = (
         order=20,
     ),
 )
-STATUS_FILTERS = ("open", "planned", "active", "closed", "all")
+STATUS_FILTERS = ("open", "planned", "intake_held", "active", "closed", "all")
 
 
 async def trajectory_list(

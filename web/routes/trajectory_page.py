@@ -1,10 +1,13 @@
-"""The trajectory page: goals, dates, evaluations, appointments and attendance, the logbook,
-overdue flags, the plan form and closing (which starts the exit questionnaire).
+"""The trajectory page: its lifecycle stage, goals, dates, coach, evaluations, appointments
+and attendance, the logbook, overdue flags, the plan form and closing (final evaluation and
+advice; it cancels what is still planned and starts the exit questionnaire).
 
-Open to the school's care coordinators and coaches; the plan and closing are the care
-coordinator's (the seeds: only the ZOCO decides on placement), the logbook and "evaluation
-held" are both's. Every read and change goes through `services.trajectories` (`view`,
-`logbook`, `evaluations`, `lifecycle`), one unit of work each, which authorize from the
+Open to the school's care coordinators and coaches; the plan (made at the intake, with the
+coach as fixed point of contact), the logbook and "evaluation held" (with notes) are both's;
+closing is the care coordinator's (`services.trajectories.rules`, the lifecycle table).
+Every read and change goes through `services.trajectories` (`view`, `logbook`,
+`evaluations`, `lifecycle`; closing through `services.appointments.closing`), one unit of
+work each, which authorize from the
 database and write the audit trail (``trajectory.view``, ``trajectory.plan``,
 ``logbook.add``, ``trajectory.evaluation_held``, ``trajectory.close``). Another school's
 trajectory and an unknown id give the same 404.
@@ -27,16 +30,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.flows.afspraken import KIND_LABELS
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.text import N_, Text
+from services.appointments.closing import close_trajectory
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
-    close_trajectory,
+    Closing,
     set_plan,
 )
 from services.trajectories.logbook import LOGBOOK_MAX, add_logbook_entry, validate_logbook_text
+from services.trajectories.rules import ADVICE_MAX, EVALUATION_NOTES_MAX
 from services.trajectories.view import TrajectoryPage, open_trajectory
 from storage.models import Role
 from web import labels
@@ -55,7 +60,19 @@ DONE: dict[str, str] = {
     "plan": N_("The plan has been saved."),
     "logbook": N_("The logbook entry has been saved."),
     "held": N_("The evaluation has been marked as held."),
-    "close": N_("The trajectory has been closed and the exit questionnaire has started."),
+    "close": N_(
+        "The trajectory has been closed: its appointments still planned were cancelled and "
+        "the exit questionnaire has started."
+    ),
+}
+STAGE: dict[str, str] = {
+    "accepted": N_("accepted, the intake is to be booked"),
+    "intake_planned": N_("intake planned"),
+    "intake_held": N_("intake held, the plan is to be completed"),
+    "active": N_("active"),
+    "closing": N_("final evaluation held, ready to close"),
+    "questionnaires": N_("closed, exit questionnaire running"),
+    "closed": N_("closed"),
 }
 
 #: The same names as in the chat, so the page and the messages call a kind the same.
@@ -89,6 +106,7 @@ def plan_form_of(page: TrajectoryPage) -> PlanForm:
         evaluations=interim + [""] * (EVALUATION_FIELDS - len(interim)),
         timeouts_in_plan=page.timeouts_in_plan,
         timeouts_per_week=str(page.timeouts_per_week),
+        coach=str(page.coach_id or ""),
     )
 
 
@@ -107,6 +125,7 @@ async def _page(
     logbook_text: str = "",
     logbook_problem: Text | None = None,
     template: str = "trajectory.html",
+    closing: Closing | None = None,
 ) -> Response:
     try:
         page = await run_unit_of_work(
@@ -119,6 +138,7 @@ async def _page(
         raise NotAvailable from refused
     is_open = page.status.value != "closed"
     coordinator = staff.has_role(Role.CARE_COORDINATOR)
+    is_staff = coordinator or staff.has_role(Role.COACH)
     return render_page(
         request,
         template,
@@ -127,9 +147,11 @@ async def _page(
         page=page,
         error=error,
         done=Text.of(DONE[done]) if done in DONE else None,
-        can_plan=coordinator and is_open,
+        can_plan=is_staff and is_open,
         can_close=coordinator and is_open,
         can_write=is_open,
+        can_hold=page.status.value == "active",
+        closing=closing or Closing(advice=""),
         plan=plan or plan_form_of(page),
         plan_problems=plan_problems or {},
         logbook_text=logbook_text,
@@ -138,6 +160,8 @@ async def _page(
             "goals": GOALS_MAX,
             "logbook": LOGBOOK_MAX,
             "timeouts_per_week": TIMEOUTS_PER_WEEK_MAX,
+            "advice": ADVICE_MAX,
+            "notes": EVALUATION_NOTES_MAX,
         },
         labels=labels,
         names={
@@ -146,6 +170,7 @@ async def _page(
             "evaluation_kind": EVALUATION_KIND,
             "respondent": RESPONDENT,
             "invitation_state": INVITATION_STATE,
+            "stage": STAGE,
         },
     )
 
@@ -197,7 +222,7 @@ async def save_plan(
     request: Request,
     *,
     web: WebDep,
-    staff: CoordinatorDep,
+    staff: TrajectoryStaffDep,
     session: SessionDep,
     trajectory_id: int,
     goals: Annotated[str, Form()] = "",
@@ -206,8 +231,10 @@ async def save_plan(
     evaluation: Annotated[list[str] | None, Form()] = None,
     timeouts_in_plan: Annotated[str, Form()] = "",
     timeouts_per_week: Annotated[str, Form()] = "",
+    coach: Annotated[str, Form()] = "",
 ) -> Response:
-    """Replace the plan (goals, start, end, evaluations, time-outs); care coordinator only."""
+    """Replace the plan (goals, start, end, evaluations, time-outs, coach); a coach or care
+    coordinator (at the intake). Completing it after the intake activates the trajectory."""
     typed = (evaluation or [])[:EVALUATION_FIELDS]
     form = PlanForm(
         goals=goals,
@@ -216,6 +243,7 @@ async def save_plan(
         evaluations=typed + [""] * (EVALUATION_FIELDS - len(typed)),
         timeouts_in_plan=bool(timeouts_in_plan),
         timeouts_per_week=timeouts_per_week,
+        coach=coach,
     )
     plan, problems = form.parse()
     if plan is None:
@@ -317,23 +345,30 @@ async def evaluation_held(
     session: SessionDep,
     trajectory_id: int,
     evaluation_id: int,
+    notes: Annotated[str, Form()] = "",
 ) -> Response:
-    """Mark a planned evaluation as held today."""
-    return await _change(
-        request,
-        web,
-        staff,
-        session,
-        trajectory_id,
-        change=lambda unit: mark_evaluation_held(
-            session=unit,
-            actor=staff.person,
-            trajectory_id=trajectory_id,
-            evaluation_id=evaluation_id,
-            now=web.now(),
-        ),
-        done="held",
-    )
+    """Mark a planned evaluation as held today, with what was said (optional)."""
+    try:
+        return await _change(
+            request,
+            web,
+            staff,
+            session,
+            trajectory_id,
+            change=lambda unit: mark_evaluation_held(
+                session=unit,
+                actor=staff.person,
+                trajectory_id=trajectory_id,
+                evaluation_id=evaluation_id,
+                now=web.now(),
+                notes=notes,
+            ),
+            done="held",
+        )
+    except InputInvalid as refused:
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=422, error=refused.reason
+        )
 
 
 async def confirm_close(
@@ -357,19 +392,39 @@ async def close(
     staff: CoordinatorDep,
     session: SessionDep,
     trajectory_id: int,
+    advice: Annotated[str, Form()] = "",
+    final_evaluation: Annotated[str, Form()] = "",
 ) -> Response:
-    """Close the trajectory: the exit questionnaire goes out in the same transaction."""
-    return await _change(
-        request,
-        web,
-        staff,
-        session,
-        trajectory_id,
-        change=lambda unit: close_trajectory(
-            session=unit, actor=staff.person, trajectory_id=trajectory_id, now=web.now()
-        ),
-        done="close",
-    )
+    """Close the trajectory with the final evaluation and the advice for the school: what is
+    still planned is cancelled and the exit questionnaire goes out, in the same transaction.
+    A refusal shows the confirmation again with why and what was typed."""
+    closing = Closing(advice=advice, final_evaluation=final_evaluation or None)
+    try:
+        await run_unit_of_work(
+            session,
+            lambda unit: close_trajectory(
+                session=unit,
+                actor=staff.person,
+                trajectory_id=trajectory_id,
+                closing=closing,
+                now=web.now(),
+            ),
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except (InvalidTransition, InputInvalid) as refused:
+        return await _page(
+            request,
+            web,
+            staff,
+            session,
+            trajectory_id,
+            status_code=409,
+            error=refused.reason,
+            template="trajectory_close.html",
+            closing=closing,
+        )
+    return _done(trajectory_id, "close")
 
 
 def build_router() -> APIRouter:

@@ -6,24 +6,27 @@ from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery
 
 from bot.app import App
-from bot.telegram.callbacks import MenuCallback
+from bot.telegram.callbacks import MenuCallback, ReferralCallback
 from bot.telegram.handlers.menu import MY_REFERRALS
-from dialogs.i18n import Catalog
+from bot.telegram.handlers.referral_outcome import on_referral_outcome
+from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from services.kernel.uow import run_unit_of_work
-from services.referrals.submission import list_referrals_by_mentor
+from services.referrals.progress import SHOWN, referrals_with_stage
+from services.referrals.rules import stage_label
 from storage.models import Person
 
 
 async def on_my_referrals(
     query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
 ) -> None:
-    """List the referrals this mentor sent (their own only: the query is by mentor)."""
+    """List the referrals this mentor sent, newest first, each with where it stands (their
+    own only: the query is by mentor)."""
     await query.answer()
     if person is None or query.message is None:
         return
     referrals = await run_unit_of_work(
-        app.sessions, lambda session: list_referrals_by_mentor(session=session, mentor=person)
+        app.sessions, lambda session: referrals_with_stage(session=session, mentor=person)
     )
     if not referrals:
         text = catalog.render(Text.of(N_("You have not sent any referrals yet.")))
@@ -38,12 +41,13 @@ async def on_my_referrals(
         lines += [
             catalog.render(
                 Text.of(
-                    N_("• {date}: referral #{number}"),
-                    date=r.created_at,
-                    number=Text.raw(str(r.id)),
+                    N_("• {date}: {student} – {status}"),
+                    date=r.created_at.astimezone(SCHOOL_TIMEZONE).date(),
+                    student=Text.raw(r.student_name),
+                    status=stage_label(r.stage),
                 )
             )
-            for r in referrals[:20]
+            for r in referrals[:SHOWN]
         ]
         text = "\n".join(lines)
     await bot.send_message(query.message.chat.id, text)
@@ -53,4 +57,5 @@ def build_router() -> Router:
     """A fresh router with this module's handlers (one per dispatcher)."""
     router = Router(name=__name__)
     router.callback_query.register(on_my_referrals, MenuCallback.filter(F.action == MY_REFERRALS))
+    router.callback_query.register(on_referral_outcome, ReferralCallback.filter())
     return router

@@ -33,6 +33,7 @@ from storage.models import (
     Outbox,
     QueueItem,
     QueueKind,
+    Referral,
     Role,
     TimeoutRequest,
     TimeoutRequestReason,
@@ -302,6 +303,71 @@ async def test_the_care_coordinator_may_book_an_intake(
     assert isinstance(booked, AppointmentView)
     assert booked.status is AppointmentStatus.BOOKED
     assert booked.booked_by_id == world.zoco.id
+
+
+async def _mentor_days(session_factory: Factory, world: World, start: object, *days: str) -> None:
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Referral)
+            .where(
+                Referral.student_id == world.newcomer.id,
+                Referral.school_id == world.school.id,
+            )
+            .values(intake_from=start, intake_days=list(days))
+        )
+
+
+async def test_the_intake_is_offered_only_on_the_days_the_mentor_can_attend(
+    session_factory: Factory, world: World
+) -> None:
+    # The referral: "intake possible from Wednesday, on Wednesdays and Fridays".
+    await _mentor_days(session_factory, world, WEDNESDAY, "wed", "fri")
+    async with session_factory() as session:
+        slots = await free_slots(
+            session=session,
+            person=world.parent,
+            student_id=world.newcomer.id,
+            kind=AppointmentKind.INTAKE,
+            now=NOW,
+        )
+    local_days = sorted({slot.starts_at.astimezone(AMS).date() for slot in slots})
+    assert local_days[0] == WEDNESDAY
+    assert {day.weekday() for day in local_days} == {2, 4}
+
+
+async def test_an_intake_on_a_day_the_mentor_cannot_attend_is_refused(
+    session_factory: Factory, world: World
+) -> None:
+    await _mentor_days(session_factory, world, WEDNESDAY, "wed", "fri")
+    for day, why in ((THURSDAY, "can attend the intake on"), (TUESDAY, r"from \{date\} on")):
+        with pytest.raises(BookingRefused, match=why):
+            await _book(
+                session_factory,
+                world,
+                AppointmentKind.INTAKE,
+                at(day, 14),
+                actor=world.parent,
+                student=world.newcomer,
+            )
+    for actor in (world.parent, world.zoco):  # nobody books around the mentor
+        with pytest.raises(BookingRefused):
+            await _book(
+                session_factory,
+                world,
+                AppointmentKind.INTAKE,
+                at(NEXT_MONDAY, 14),
+                actor=actor,
+                student=world.newcomer,
+            )
+    booked = await _book(
+        session_factory,
+        world,
+        AppointmentKind.INTAKE,
+        at(FRIDAY, 14),
+        actor=world.parent,
+        student=world.newcomer,
+    )
+    assert isinstance(booked, AppointmentView)
 
 
 # --- time-out: inside the plan, at most N per week -------------------------------------------

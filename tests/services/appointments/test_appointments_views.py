@@ -3,6 +3,8 @@ on a time-out request."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +27,7 @@ from services.appointments.views import (
 )
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
-from services.trajectories.lifecycle import open_trajectory_of
+from services.trajectories.lifecycle import TrajectoryPlan, open_trajectory_of, set_plan
 from storage.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -241,7 +243,7 @@ async def test_only_a_coach_of_the_school_marks_attendance(
                 )
 
 
-async def test_an_attended_intake_starts_the_trajectory(
+async def test_an_attended_intake_with_the_plan_completed_starts_the_trajectory(
     session_factory: Factory, world: World
 ) -> None:
     intake = await _book(
@@ -280,6 +282,38 @@ async def test_an_attended_intake_starts_the_trajectory(
                 appointment_id=intake.appointment_id,
                 attended=True,
                 now=at(TUESDAY, 10, 30),
+            ),
+        )
+    async with session_factory() as session:
+        trajectory = await open_trajectory_of(session=session, student_id=world.newcomer.id)
+    assert trajectory is not None
+    # Held, but no plan yet: "intake held — plan to complete", no support bookable.
+    assert trajectory.status is TrajectoryStatus.INTAKE_HELD
+    with pytest.raises(BookingRefused):
+        await _book(
+            session_factory,
+            world.newcomer,
+            world.newcomer,
+            AppointmentKind.GESPREK,
+            at(THURSDAY, 9),
+        )
+    # The coach completes the plan (goals, dates, evaluations, themself as coach): active.
+    held = trajectory
+    async with session_factory() as session:
+        await run_unit_of_work(
+            session,
+            lambda work: set_plan(
+                session=work,
+                actor=world.coach,
+                trajectory_id=held.id,
+                plan=TrajectoryPlan(
+                    goals="Rustig blijven in de les en op tijd hulp vragen.",
+                    start=TUESDAY,
+                    end=TUESDAY + timedelta(weeks=10),
+                    evaluations=(TUESDAY + timedelta(weeks=5),),
+                    coach_id=world.coach.id,
+                ),
+                now=at(TUESDAY, 11),
             ),
         )
     async with session_factory() as session:

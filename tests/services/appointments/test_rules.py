@@ -143,6 +143,37 @@ def test_the_earliest_start_offered() -> None:
     assert rules.earliest_start(now=NOW, lead_time=LEAD, duration=block) == NOW + LEAD
 
 
+def test_the_mentor_can_attend_from_a_date_on_the_days_given() -> None:
+    def attends(day: date, *days: str) -> bool:
+        return rules.mentor_can_attend(day, intake_from=date(2026, 3, 4), intake_days=days)
+
+    assert not attends(date(2026, 3, 2), "mon", "wed")  # a Monday before "from"
+    assert attends(date(2026, 3, 4), "mon", "wed")  # Wednesday, the first day
+    assert not attends(date(2026, 3, 5), "mon", "wed")  # Thursday: not a day given
+    assert attends(date(2026, 3, 9), "mon", "wed")
+    assert attends(date(2026, 3, 5))  # no days stored: every day from then
+
+
+def test_the_reason_names_the_first_day_or_the_days() -> None:
+    from_day = date(2026, 3, 4)
+    days = ("fri", "mon")
+    assert rules.intake_day_problem(
+        date(2026, 3, 2), intake_from=from_day, intake_days=days
+    ) == Text.of(
+        "The mentor can attend the intake from {date} on. Please pick a later day.",
+        date=from_day,
+    )
+    assert rules.intake_day_problem(
+        date(2026, 3, 5), intake_from=from_day, intake_days=days
+    ) == Text.of(
+        "The mentor can attend the intake on {days}. Please pick one of those days.",
+        days=(Text.of("Monday"), Text.of("Friday")),
+    )
+    assert (
+        rules.intake_day_problem(date(2026, 3, 6), intake_from=from_day, intake_days=days) is None
+    )
+
+
 def test_a_naive_time_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="naive"):
         _time(datetime(2026, 3, 3, 9, 0))  # noqa: DTZ001 - the point of the test

@@ -1,12 +1,13 @@
 """The appointment flows through the runtime on a real database: book, move, cancel.
 
 Each event is its own transaction, as in a chat; the clock is `booking_world.NOW` (Monday
-2 March 2026, 10:30 in Amsterdam), so the first bookable time is Monday 12:30.
+2 March 2026, 10:30 in Amsterdam): a time-out can be booked for the block running now,
+the other kinds from 12:30 (the school's two hours).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,9 +34,11 @@ from storage.models import (
     QueueKind,
 )
 from tests.support.booking_world import (
+    MONDAY,
     NOW,
     TUESDAY,
     World,
+    add_guardian,
     add_students_with_trajectories,
     at,
     build_world,
@@ -116,7 +119,7 @@ async def test_a_student_books_a_time_out(
     assert "Question 1 of 3" in chat.question  # a student is not asked who it is for
     assert "Time-out moment" in chat.labels()
     await chat.press("Time-out moment")
-    assert chat.labels()[0] == "Monday, March 2"  # today still has room after the lead time
+    assert chat.labels()[0] == "Monday, March 2"  # today: a time-out needs no notice
     await chat.press("Tuesday, March 3")
     assert chat.labels()[0] == "8:30\u202fAM"  # opening time, in the reader's clock
     await chat.press("8:30\u202fAM")
@@ -129,6 +132,22 @@ async def test_a_student_books_a_time_out(
     assert appointment.student_id == world.student.id
     assert appointment.kind is AppointmentKind.TIME_OUT
     assert appointment.starts_at == at(TUESDAY, 8, 30)
+
+
+async def test_a_student_books_the_time_out_that_is_running_now(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    # 10:30: the block 10:10-11:00 is running and half of it is still to come.
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Monday, March 2")
+    assert chat.labels()[:2] == ["10:10\u202fAM", "11:00\u202fAM"]
+    await chat.press("10:10\u202fAM")
+    await chat.press("Book ✓")
+    assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
+    assert "You will get a calendar file." in chat.texts[-1]
+    assert "reminder the day before" not in chat.texts[-1]  # it is today
+    [appointment] = await _appointments(session_factory)
+    assert appointment.starts_at == at(MONDAY, 10, 10)
 
 
 async def test_a_parent_with_two_children_picks_the_child_first(
@@ -148,6 +167,39 @@ async def test_a_parent_of_one_child_is_not_asked_which(
     assert "Who is the appointment for?" not in chat.question
     # The child has no trajectory: nothing to book, said plainly.
     assert "There is nothing you can book right now." in chat.question
+
+
+async def test_a_child_nothing_can_be_booked_for_is_not_offered_but_named(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session, session.begin():
+        await add_guardian(session, world.parent, world.outsider)  # no trajectory at all
+    chat = await Chat(session_factory, world.parent, BOOK.id).open()
+    assert "Who is the appointment for?" in chat.question
+    names = {world.newcomer.display_name, world.student.display_name}
+    assert set(chat.labels()[:2]) == names
+    assert world.outsider.display_name not in chat.labels()
+    assert f"Nothing can be booked for {world.outsider.display_name} at the moment." in (
+        chat.question
+    )
+    assert chat.turn is not None
+    state = chat.turn.state
+    forged = Event(Action.CHOOSE, str(world.outsider.id), state.version)
+    await chat.send(replace(forged, run=state.run))
+    assert "That choice is not available" in chat.texts[0]
+
+
+async def test_the_one_child_that_can_book_is_chosen_and_the_other_named(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session, session.begin():
+        await add_guardian(session, world.other_parent, world.newcomer)
+    chat = await Chat(session_factory, world.other_parent, BOOK.id).open()
+    assert "Who is the appointment for?" not in chat.question  # only the newcomer can book
+    assert chat.labels()[0] == "Intake meeting"
+    assert f"Nothing can be booked for {world.outsider.display_name} at the moment." in (
+        chat.question
+    )
 
 
 async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(

@@ -79,7 +79,7 @@ async def test_a_questionnaire_link_opens_again_until_the_questionnaire_is_sent(
             handle_event,
             person=parent,
             flow_id=EXIT_PARENT.id,
-            event=Event(Action.CHOOSE, "4", turn.state.version),
+            event=Event(Action.CHOOSE, "4", turn.state.version, turn.state.run),
             now=NOW,
         )
     turn = await unit(
@@ -90,7 +90,7 @@ async def test_a_questionnaire_link_opens_again_until_the_questionnaire_is_sent(
         handle_event,
         person=parent,
         flow_id=EXIT_PARENT.id,
-        event=Event(Action.CONFIRM, "", turn.state.version),
+        event=Event(Action.CONFIRM, "", turn.state.version, turn.state.run),
         now=NOW,
     )
     assert turn.finished

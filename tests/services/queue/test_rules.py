@@ -6,6 +6,7 @@ import pytest
 
 from dialogs.text import Text
 from services.queue.rules import (
+    SYSTEM_ACTIONS,
     ItemState,
     QueueAction,
     allowed_actions,
@@ -57,7 +58,7 @@ def test_a_referral_allows_what_the_table_says(
     state: ItemState, expected: frozenset[QueueAction]
 ) -> None:
     assert _allowed(state) == expected
-    for action in QueueAction:
+    for action in set(QueueAction) - SYSTEM_ACTIONS:
         assert allows(state, action) is (action in expected)
         assert (refusal(state, action) is None) is (action in expected)
 
@@ -203,7 +204,7 @@ def test_decline_reason_and_note_limits() -> None:
 
 def test_the_action_values_are_the_web_form_names() -> None:
     # The referral page tests "take" in actions etc.; the Telegram callbacks carry these too.
-    assert {a.value for a in QueueAction} == {
+    assert {a.value for a in set(QueueAction) - SYSTEM_ACTIONS} == {
         "take",
         "care_team",
         "resume",
@@ -214,3 +215,18 @@ def test_the_action_values_are_the_web_form_names() -> None:
         "decline_timeout",
         "close",
     }
+
+
+@pytest.mark.parametrize("action", sorted(SYSTEM_ACTIONS))
+def test_a_referral_resolves_itself_only_while_waiting_for_its_intake(action: QueueAction) -> None:
+    # Issue 11: the accepted referral's item closes when the intake is held or the trajectory
+    # closes; never offered as a button, and nothing else can be resolved that way.
+    waiting = ItemState(REFERRAL, QueueStatus.WAITING, INTAKE, QueueDecision.ACCEPTED)
+    assert allows(waiting, action)
+    assert refusal(waiting, action) is None
+    assert action not in _allowed(waiting)
+    for state, _expected in REFERRAL_TABLE:
+        if state != waiting:
+            assert not allows(state, action)
+            assert refusal(state, action) is not None
+    assert not allows(ItemState(QueueKind.TIMEOUT_REQUEST, QueueStatus.NEW), action)

@@ -15,6 +15,7 @@ from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
+from services.appointments.closing import close_trajectory
 from services.conversations.runtime import Turn, handle_event
 from services.conversations.survey_chat import invitations_to_offer, open_survey, resume_survey
 from services.kernel.errors import InvalidTransition, NotAllowed
@@ -32,7 +33,6 @@ from services.surveys.invitations import (
 )
 from services.surveys.links import issue_survey_link, redeem_survey_token
 from services.surveys.results import close_survey_item, open_survey_result
-from services.trajectories.lifecycle import close_trajectory
 from storage.models import (
     AuditLog,
     Conversation,
@@ -50,7 +50,7 @@ from storage.models import (
     SurveyResponse,
     Trajectory,
 )
-from tests.support.factories import NOW, add_mentorship, add_person, add_trajectory
+from tests.support.factories import CLOSING, NOW, add_mentorship, add_person, add_trajectory
 from tests.support.survey_world import Respondent, button, invitation_of, survey_world
 from tests.support.units import unit
 
@@ -121,6 +121,7 @@ async def test_closing_invites_student_each_parent_and_the_mentor_once(
                 close_trajectory,
                 actor=world.zoco,
                 trajectory_id=world.trajectory_id,
+                closing=CLOSING,
                 now=NOW,
             )
     async with session_factory() as session, session.begin():
@@ -545,6 +546,7 @@ async def test_another_invitation_in_progress_is_finished_first(
             close_trajectory,
             actor=world.zoco,
             trajectory_id=trajectory.id,
+            closing=CLOSING,
             now=NOW,
         )
     async with session_factory() as session:

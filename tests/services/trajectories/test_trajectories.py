@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -9,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.appointments.closing import close_trajectory
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.outbox.store import cancel_pending
 from services.referrals.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.lifecycle import (
     TrajectoryPlan,
-    close_trajectory,
+    hold_intake,
     open_trajectory_of,
     set_plan,
     validate_plan,
@@ -26,12 +28,14 @@ from storage.models import (
     OutboxStatus,
     Person,
     Role,
+    School,
     SupportKind,
     Trajectory,
     TrajectoryEvaluation,
     TrajectoryStatus,
 )
 from tests.support.factories import (
+    CLOSING,
     NOW,
     add_mentorship,
     add_person,
@@ -155,7 +159,7 @@ async def test_the_database_allows_one_open_trajectory_per_student(
             await add_trajectory(session, mentor, student, status=TrajectoryStatus.PLANNED)
 
 
-async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
+async def test_the_plan_is_for_the_schools_staff_and_closing_for_its_care_coordinator(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     zoco, mentor, student, item_id = await _world(session_factory)
@@ -166,6 +170,9 @@ async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
     async with session_factory() as session, session.begin():
         other = await add_school(session, "elders")
         stranger = await add_person(session, other, "z9", Role.CARE_COORDINATOR)
+        school = await session.get_one(School, zoco.school_id)
+        coach = await add_person(session, school, "c1", Role.COACH)
+    plan = replace(PLAN, coach_id=coach.id)
     for actor in (mentor, stranger):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
@@ -174,9 +181,10 @@ async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
                     set_plan,
                     actor=actor,
                     trajectory_id=trajectory.id,
-                    plan=PLAN,
+                    plan=plan,
                     now=NOW,
                 )
+    for actor in (mentor, stranger, coach):
         async with session_factory() as session:
             with pytest.raises(NotAllowed):
                 await unit(
@@ -184,14 +192,22 @@ async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
                     close_trajectory,
                     actor=actor,
                     trajectory_id=trajectory.id,
+                    closing=CLOSING,
                     now=NOW,
                 )
+    # The coach makes the plan at the intake.
     async with session_factory() as session:
-        await unit(session, set_plan, actor=zoco, trajectory_id=trajectory.id, plan=PLAN, now=NOW)
+        await unit(session, set_plan, actor=coach, trajectory_id=trajectory.id, plan=plan, now=NOW)
+    await _hold_intake(session_factory, trajectory.id, coach)
     later = NOW + timedelta(days=90)
     async with session_factory() as session:
         closed = await unit(
-            session, close_trajectory, actor=zoco, trajectory_id=trajectory.id, now=later
+            session,
+            close_trajectory,
+            actor=zoco,
+            trajectory_id=trajectory.id,
+            closing=CLOSING,
+            now=later,
         )
         assert closed.status is TrajectoryStatus.CLOSED
     async with session_factory() as session:
@@ -201,12 +217,23 @@ async def test_set_plan_and_close_are_for_the_schools_care_coordinator_only(
                 close_trajectory,
                 actor=zoco,
                 trajectory_id=trajectory.id,
+                closing=CLOSING,
                 now=later,
             )
         stored = await session.get(Trajectory, trajectory.id)
         assert stored is not None
         assert stored.closed_by_id == zoco.id
         assert stored.goals == PLAN.goals
+        assert stored.coach_id == coach.id
+        assert stored.advice == CLOSING.advice
+
+
+async def _hold_intake(
+    session_factory: async_sessionmaker[AsyncSession], trajectory_id: int, coach: Person
+) -> TrajectoryStatus:
+    async with session_factory() as session, session.begin():
+        trajectory = await session.get_one(Trajectory, trajectory_id)
+        return await hold_intake(session=session, trajectory=trajectory, actor_id=coach.id, now=NOW)
 
 
 async def test_cancel_pending_withdraws_only_pending_rows_with_the_prefix(

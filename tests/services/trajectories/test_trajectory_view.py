@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.appointments.closing import close_trajectory
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.trajectories.evaluations import mark_evaluation_held
-from services.trajectories.lifecycle import TrajectoryPlan, close_trajectory, set_plan
+from services.trajectories.lifecycle import TrajectoryPlan, set_plan
 from services.trajectories.logbook import AuthorRole, add_logbook_entry, logbook_for
 from services.trajectories.rules import FlagKind, OverdueFlag
 from services.trajectories.view import InvitationState, list_trajectories, open_trajectory
@@ -30,6 +31,7 @@ from storage.models import (
     TrajectoryStatus,
 )
 from tests.support.factories import (
+    CLOSING,
     NOW,
     add_mentorship,
     add_person,
@@ -252,6 +254,7 @@ async def test_the_list_shows_flags_first_and_only_the_viewers_school(
         evaluations=(date(2026, 2, 27),),
         timeouts_in_plan=True,
         timeouts_per_week=2,
+        coach_id=world.coach.id,
     )
     async with session_factory() as session:
         await unit(
@@ -354,6 +357,7 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
         start=date(2026, 2, 2),
         end=date(2026, 6, 26),
         evaluations=(date(2026, 2, 27), date(2026, 4, 17)),
+        coach_id=world.coach.id,
     )
     async with session_factory() as session:
         await unit(
@@ -379,7 +383,11 @@ async def test_a_new_plan_replaces_coming_evaluations_and_keeps_held_ones(
             now=NOW,
         )
     second = TrajectoryPlan(
-        goals=first.goals, start=first.start, end=date(2026, 7, 3), evaluations=(date(2026, 5, 1),)
+        goals=first.goals,
+        start=first.start,
+        end=date(2026, 7, 3),
+        evaluations=(date(2026, 5, 1),),
+        coach_id=world.coach.id,
     )
     async with session_factory() as session:
         await unit(
@@ -503,6 +511,7 @@ async def test_only_staff_of_the_school_write_and_not_in_a_closed_trajectory(
             close_trajectory,
             actor=world.zoco,
             trajectory_id=world.trajectory_id,
+            closing=CLOSING,
             now=NOW,
         )
     async with session_factory() as session:
@@ -622,6 +631,7 @@ async def test_after_closing_the_page_shows_the_exit_questionnaire_invitations(
             close_trajectory,
             actor=world.zoco,
             trajectory_id=world.trajectory_id,
+            closing=CLOSING,
             now=NOW,
         )
     async with session_factory() as session:

@@ -1,0 +1,48 @@
+"""Every kind of outbox message, in one place: the registry every writer uses.
+
+A service that writes an `Outbox` row passes one of these (the writers' ``kind`` parameters are
+typed `OutboxKind`, so mypy refuses a bare string), and the outbox worker has a message for
+each (`bot.outbox.messages`). `tests/bot/test_outbox_kinds.py` checks both ends: no writer uses
+a string literal as a kind, every member has a message that renders in every language, and the
+rows the main journeys write all have one.
+
+A new kind is added here, with its message in `bot/outbox/messages.py` (English source text,
+then the catalogs), in the same change as its writer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row announces; the value is stored in ``outbox.kind`` and in dedup keys."""
+
+    #: Care coordinators: a new referral in the queue (`services.referrals.submission`).
+    REFERRAL_NEW = "referral.new"
+    #: The mentor who referred: the referral was accepted (`services.referrals.decisions`).
+    REFERRAL_ACCEPTED = "referral.accepted"
+    #: The mentor who referred: the referral was declined; the reason is read in the chat.
+    REFERRAL_DECLINED = "referral.declined"
+    #: Each parent of the student: accepted, please book the intake meeting.
+    REFERRAL_ACCEPTED_PARENT = "referral.accepted_parent"
+    #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
+    PERSON_UNREACHABLE = "person.unreachable"
+    #: A respondent: the exit questionnaire, and its reminders (`services.surveys.invitations`).
+    SURVEY_INVITE = "survey.invite"
+    SURVEY_REMINDER = "survey.reminder"
+    #: Care coordinators: an exit questionnaire was answered (`services.surveys.completion`).
+    SURVEY_COMPLETED = "survey.completed"
+    #: Appointments (`services.appointments.notices`): the mentor's intake question, the intake
+    #: cancelled because the mentor cannot come, reminders, calendar files, cancellations.
+    APPOINTMENT_MENTOR_CONFIRM = "appointment.mentor_confirm"
+    APPOINTMENT_MENTOR_DECLINED = "appointment.mentor_declined"
+    APPOINTMENT_REMINDER = "appointment.reminder"
+    APPOINTMENT_CALENDAR = "appointment.calendar"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    #: Care coordinators: a time-out request; the student: its decision.
+    TIMEOUT_REQUESTED = "timeout.requested"
+    TIMEOUT_DECIDED = "timeout.decided"
+
+
+__all__ = ["OutboxKind"]

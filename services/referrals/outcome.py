@@ -1,0 +1,98 @@
+"""The mentor's own view of the decision on a referral they sent, read inside the chat.
+
+The outbox notice (``referral.accepted`` / ``referral.declined``) names no student and carries
+no reason (a lock screen may show it); its button leads here, where the person who pressed is
+identified: only the mentor who sent the referral may read it, and reading it is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.text import N_, Text
+from services.kernel.access import reload_actor
+from services.kernel.audit import record_audit
+from services.kernel.errors import NotAllowed
+from storage.models import Person, QueueDecision, QueueItem, Referral
+
+log = logging.getLogger(__name__)
+
+#: The audit action of reading a decision.
+OUTCOME_VIEW = "referral.outcome_view"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralOutcome:
+    """What the mentor reads: which referral, and the decision (None: not decided yet).
+
+    ``reason`` is the care coordinator's reason for a decline, as written; ``parents_informed``
+    says whether the parents were asked to book the intake (only when the mentor said they
+    are informed).
+    """
+
+    referral_id: int
+    student_name: str
+    sent_at: datetime
+    decision: QueueDecision | None
+    decided_at: datetime | None
+    reason: str | None
+    parents_informed: bool
+
+
+async def referral_outcome(
+    *, session: AsyncSession, viewer: Person, referral_id: int, now: datetime
+) -> ReferralOutcome:
+    """The decision on ``referral_id`` for the mentor who sent it (a read, audited).
+
+    `NotAllowed` for anyone else and for an id that does not exist (the same answer, so an id
+    reveals nothing).
+    """
+    viewer = await reload_actor(session=session, actor=viewer)
+    refused = NotAllowed(Text.of(N_("This referral is not yours, or it does not exist.")))
+    referral = await session.get(Referral, referral_id)
+    if (
+        referral is None
+        or referral.mentor_id != viewer.id
+        or referral.school_id != viewer.school_id
+    ):
+        log.info("referral outcome %s refused to person_id=%s", referral_id, viewer.id)
+        raise refused
+    student = await session.get(Person, referral.student_id)
+    item = await session.scalar(
+        select(QueueItem)
+        .where(QueueItem.referral_id == referral.id, QueueItem.school_id == referral.school_id)
+        .order_by(QueueItem.id)
+        .limit(1)
+    )
+    decision = None if item is None else item.decision
+    record_audit(
+        session=session,
+        school_id=referral.school_id,
+        actor_id=viewer.id,
+        action=OUTCOME_VIEW,
+        subject_type="referral",
+        subject_id=referral.id,
+        details={"decision": None if decision is None else decision.value},
+        at=now,
+    )
+    return ReferralOutcome(
+        referral_id=referral.id,
+        student_name="" if student is None else student.display_name,
+        sent_at=referral.created_at,
+        decision=decision,
+        decided_at=None if item is None else item.decided_at,
+        reason=(
+            item.decision_reason
+            if item is not None and decision is QueueDecision.DECLINED
+            else None
+        ),
+        parents_informed=referral.parents_informed,
+    )
+
+
+__all__ = ["OUTCOME_VIEW", "ReferralOutcome", "referral_outcome"]
