@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.uow import run_unit_of_work
+from services.outbox.kinds import OutboxKind
 from services.queue.items import Audit, Notice, open_item
 from storage.models import AuditLog, Outbox, QueueItem, QueueKind, QueueStatus, Role
 from tests.support.factories import NOW, add_person, add_school
@@ -28,7 +29,7 @@ async def test_a_new_item_is_announced_to_every_coordinator_and_audited(
             school_id=school.id,
             kind=QueueKind.TIMEOUT_REQUEST,
             actor_id=student.id,
-            notice=Notice("timeout.requested"),
+            notice=Notice(OutboxKind.TIMEOUT_REQUESTED),
             audit=Audit("timeout.request", details={"student_id": student.id}),
             now=NOW,
         )
@@ -71,7 +72,9 @@ async def test_a_notice_and_audit_about_another_subject_name_the_item(
             school_id=school.id,
             kind=QueueKind.EXIT_SURVEY,
             actor_id=None,
-            notice=Notice("survey.completed", subject_id=41, payload={"survey_response_id": 41}),
+            notice=Notice(
+                OutboxKind.SURVEY_COMPLETED, subject_id=41, payload={"survey_response_id": 41}
+            ),
             audit=Audit("survey.complete", subject_type="survey_invitation", subject_id=40),
             now=NOW,
         )
@@ -97,7 +100,7 @@ async def test_nothing_is_kept_when_the_callers_transaction_fails(
             school_id=school.id,
             kind=QueueKind.TIMEOUT_REQUEST,
             actor_id=None,
-            notice=Notice("timeout.requested"),
+            notice=Notice(OutboxKind.TIMEOUT_REQUESTED),
             audit=Audit("timeout.request"),
             now=NOW,
         )
