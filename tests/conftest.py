@@ -172,6 +172,14 @@ async def engine(
 
 
 @pytest.fixture
+def migrated_url(engine: AsyncEngine, _test_database: _TestDatabase) -> str:
+    """URL of the test's database, a copy of the migrated template (for tests that start the
+    product as a separate process: `trajectbot init` there finds the schema at head)."""
+    del engine  # its fixture made the copy
+    return _test_database.url
+
+
+@pytest.fixture
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The application's session factory on the test database."""
     return create_sessionmaker(engine)

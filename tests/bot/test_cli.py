@@ -71,8 +71,9 @@ def trajectbot(
 
 
 @pytest.fixture
-async def demo_db(database_url: str) -> str:
+async def demo_db(migrated_url: str) -> str:
     """A migrated database holding the demo school, set up through the CLI itself."""
+    database_url = migrated_url  # a copy of the migrated template: init finds it at head
     assert trajectbot(database_url, "init").returncode == 0
     created = trajectbot(database_url, "demo-data", "--if-empty")
     assert created.returncode == 0, created.stderr

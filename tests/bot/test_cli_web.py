@@ -24,7 +24,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def demo_db(database_url: str) -> str:
+async def demo_db(migrated_url: str) -> str:
+    database_url = migrated_url  # a copy of the migrated template: init finds it at head
     assert trajectbot(database_url, "init").returncode == 0
     created = trajectbot(database_url, "demo-data", "--if-empty")
     assert created.returncode == 0, created.stderr
