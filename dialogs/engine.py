@@ -288,6 +288,12 @@ def _answer(
                 answers.pop(key, None)
             else:
                 answers[key] = changed
+    if step.derive is not None:
+        for key, derived in step.derive(value, state.answers, context).items():
+            if derived is None:
+                answers.pop(key, None)
+            else:
+                answers[key] = derived
     echo = Reply(
         ReplyKind.ANSWERED,
         (
@@ -377,8 +383,15 @@ def _read_date(step: Step, event: Event, context: FlowContext) -> AnswerValue | 
                 N_("I could not read that date. Please type it like {example}."), example=example
             )
         )
-    if parsed < context.today:
+    if parsed < context.today and step.max_days_back == 0:
         return _Invalid(Text.of(N_("That date has passed. Please choose today or a later day.")))
+    if parsed < context.today - timedelta(days=step.max_days_back):
+        return _Invalid(
+            Text.of(
+                N_("That date is too long ago. Please choose {limit} or later."),
+                limit=context.today - timedelta(days=step.max_days_back),
+            )
+        )
     if parsed > context.today + timedelta(days=step.max_days_ahead):
         return _Invalid(
             Text.of(

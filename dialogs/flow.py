@@ -65,6 +65,10 @@ Describe: TypeAlias = Callable[[AnswerValue], Text]
 #: Answers that change with this step's new answer (None removes one): picking another day
 #: drops the time picked for the old one. Gets the new value and the answers before it.
 Updates: TypeAlias = Callable[[AnswerValue, Answers], Mapping[str, AnswerValue | None]]
+#: As `Updates`, also given the context: facts about the chosen option that only the context
+#: knows, kept as answers of no step for later skip conditions (the student picked already
+#: has an open referral). Gets the new value, the answers before it and the context.
+Derive: TypeAlias = Callable[[AnswerValue, Answers, FlowContext], Mapping[str, AnswerValue | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class Step:
     ``options_from`` takes the options from the context (see `FlowContext`); ``search`` lets
     the person type part of a label to filter them (names: yes; days and times: no);
     ``empty`` is what the question says when the context offers no option at all.
+    ``updates`` and ``derive`` change other answers when this one is given (``derive`` also
+    reads the context: a fact about the chosen option for a later ``skip_if``).
     """
 
     key: str
@@ -87,6 +93,7 @@ class Step:
     empty: str | None = None
     describe: Describe | None = None
     updates: Updates | None = None
+    derive: Derive | None = None
     optional: bool = False
     skip_if: SkipIf | None = None
     validate: Validator | None = None
@@ -94,6 +101,9 @@ class Step:
     max_length: int = 1000
     min_choices: int = 1
     max_days_ahead: int = 365
+    #: How many days back a date may lie (0: today or later). A plan may start on the day
+    #: of an intake held last week.
+    max_days_back: int = 0
 
     def is_skipped(self, answers: Answers) -> bool:
         """True when the skip condition holds for these answers."""

@@ -94,6 +94,9 @@ class Catalog:
             return source.format_map(values)
 
     def _param(self, value: Param) -> str:
+        if isinstance(value, Text) and value.literal and value.msgid == "{value}":
+            # `Text.raw(x)`: shown exactly as `x` itself would be (isolated once, not twice).
+            return self._param(value.params["value"])
         if isinstance(value, Text):
             shown = self.render(value)
         elif isinstance(value, tuple):

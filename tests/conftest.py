@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -67,8 +68,13 @@ class _Postgres:
         return str(make_url(self.url).database)
 
     @property
+    def worker(self) -> str:
+        """This process's part of the server: pytest-xdist's worker id ("gw0", …), else ""."""
+        return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+    @property
     def template(self) -> str:
-        return f"{self.name}_template"
+        return f"{self.name}_{self.worker}template"
 
     async def admin(self, *statements: str) -> None:
         """Run statements outside a transaction (CREATE/DROP DATABASE need that)."""
@@ -137,7 +143,7 @@ async def _test_database(
         return
     postgres = migrated_templates.postgres
     assert postgres is not None, "the postgres variant needs --postgres-url"
-    name = f"{postgres.name}_t{next(_COUNTER)}"
+    name = f"{postgres.name}_{postgres.worker}t{next(_COUNTER)}"
     await postgres.admin(
         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
     )

@@ -53,6 +53,9 @@ OPEN_TIMEOUT_REQUEST = "tr:open:{queue_item_id}"
 #: Shows the decision on one referral to the mentor who sent it, with a decline's reason
 #: (`bot.telegram.callbacks.ReferralCallback`); storage checks the presser sent it.
 OPEN_REFERRAL_OUTCOME = "rf:show:{referral_id}"
+#: Shows the intake report of one trajectory to its student, a parent or a mentor
+#: (`bot.telegram.callbacks.IntakeReportCallback`); storage checks the presser may read it.
+OPEN_INTAKE_REPORT = "ir:show:{trajectory_id}"
 #: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
 MY_APPOINTMENTS = "m:appointments:"
 BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
@@ -138,6 +141,25 @@ def _referral_declined(payload: Mapping[str, Any]) -> _Content:
         (
             (
                 Text.of(N_("Show the decision and the reason")),
+                OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
+            ),
+        ),
+    )
+
+
+def _referral_merged(payload: Mapping[str, Any]) -> _Content:
+    referral_id = _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "News about a referral you sent: the student already had an open referral or "
+                "support, so the care coordinator has added yours to it. Nothing you wrote is "
+                "lost. Press the button to see which student it is."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Show the referral")),
                 OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
             ),
         ),
@@ -348,12 +370,34 @@ def _timeout_decided(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+def _intake_report(payload: Mapping[str, Any]) -> _Content:
+    # The notice shows on a lock screen: no name, no goals; the report itself (goals,
+    # agreements, dates, contacts) is shown in the chat after the presser is identified.
+    trajectory_id = _id(payload, "trajectory_id")
+    return _Content(
+        Text.of(
+            N_(
+                "The intake meeting has been held and the plan for the extra support at school "
+                "is ready. Press the button to read the intake report: the goals, the "
+                "agreements, the dates and who to contact."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Show the intake report")),
+                OPEN_INTAKE_REPORT.format(trajectory_id=trajectory_id),
+            ),
+        ),
+    )
+
+
 #: The message of every `OutboxKind` (tests/bot/test_outbox_kinds.py checks none is missing).
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     OutboxKind.REFERRAL_NEW: _referral_new,
     OutboxKind.REFERRAL_ACCEPTED: _referral_accepted,
     OutboxKind.REFERRAL_DECLINED: _referral_declined,
     OutboxKind.REFERRAL_ACCEPTED_PARENT: _referral_accepted_parent,
+    OutboxKind.REFERRAL_MERGED: _referral_merged,
     OutboxKind.SURVEY_INVITE: _survey_invite,
     OutboxKind.SURVEY_REMINDER: _survey_reminder,
     OutboxKind.SURVEY_COMPLETED: _survey_completed,
@@ -365,6 +409,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     APPOINTMENT_CANCELLED: _cancelled,
     TIMEOUT_REQUESTED: _timeout_requested,
     TIMEOUT_DECIDED: _timeout_decided,
+    OutboxKind.INTAKE_REPORT: _intake_report,
 }
 
 #: The kinds this worker can send.

@@ -113,3 +113,23 @@ class ReferralCallback(CallbackData, prefix="rf"):
 
     action: str
     referral: int
+
+
+class IntakeReportCallback(CallbackData, prefix="ir"):
+    """The button of an intake report notice: show the intake report of one trajectory.
+
+    Storage checks that the presser is its student, a parent (`Guardianship`) or a mentor
+    (`Mentorship`) of the student, and that the report exists (the trajectory is active).
+    """
+
+    action: str
+    trajectory: int
+
+
+class PlanCallback(CallbackData, prefix="pl"):
+    """A coach's or care coordinator's choice in "Plans to complete": open the plan flow of
+    one trajectory. The id carries no authority: storage checks that the presser is staff of
+    the trajectory's school and that it is still open."""
+
+    action: str
+    trajectory: int

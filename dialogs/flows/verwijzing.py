@@ -2,22 +2,75 @@
 
 Keys match `services.referrals.submission.ReferralDraft`. The student list comes from the context
 (``choices["mentees"]``): a mentor only ever sees and picks their own mentees.
+
+A mentee who already has an open referral or a running trajectory is in the context's
+``choices["existing"]``; picking one sets the hidden answer ``has_existing`` and asks one more
+question: the warning, with the open referral's date and stage (``details``), and a button to
+continue; « Back picks another student, Stop ends the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from dialogs.flow import Answers, AnswerValue, Flow, FlowContext, Option, Step, StepKind
 from dialogs.text import N_, Text
 
 MENTEES = "mentees"
+#: The context's options of the mentees with an open referral or a running trajectory (code:
+#: the student's id; the label is not shown, the warning lines come as the step's details).
+EXISTING = "existing"
+#: An answer of no step: the student picked has an open referral or trajectory.
+HAS_EXISTING = "has_existing"
+#: The step that warns about it.
+EXISTING_STEP = "existing_referral"
+CONTINUE = "continue"
 #: Free text long enough for a real help question, short enough for a phone.
 HELP_TEXT_MIN, HELP_TEXT_MAX = 10, 1000
 
 
 def _parents_informed(answers: Answers) -> bool:
     return answers.get("parents_informed") is True
+
+
+def _note_existing(
+    value: AnswerValue, before: Answers, context: FlowContext
+) -> Mapping[str, AnswerValue | None]:
+    # Another student asks again (or not at all); the same one keeps the answer given.
+    existing = {option.code for option in context.choices.get(EXISTING, ())}
+    changes: dict[str, AnswerValue | None] = {HAS_EXISTING: True if value in existing else None}
+    if before.get("student_id") != value:
+        changes[EXISTING_STEP] = None
+    return changes
+
+
+def _nothing_open(answers: Answers) -> bool:
+    return answers.get(HAS_EXISTING) is not True
+
+
+def existing_note(student: Text, sent_on: date, stage: Text) -> Text:
+    """One open referral or trajectory of the student picked, as the warning says it."""
+    return Text.of(
+        N_("Note: {student} already has a referral from {date} ({stage})."),
+        student=student,
+        date=sent_on,
+        stage=stage,
+    )
+
+
+def existing_details(notes: Sequence[Text]) -> Mapping[str, tuple[Text, ...]]:
+    """The context's ``details`` for these notes: under the warning (with the ways on) and
+    under the summary (so the mentor sees it again before sending)."""
+    if not notes:
+        return {}
+    ways_on = Text.of(
+        N_(
+            "You can still send a new referral: the care coordinator sees both and can "
+            "combine them. Or choose another student (« Back), or stop."
+        )
+    )
+    return {EXISTING_STEP: (*notes, ways_on), "summary": tuple(notes)}
 
 
 def _school_day(value: AnswerValue, _answers: Answers, _context: FlowContext) -> Text | None:
@@ -65,6 +118,15 @@ VERWIJZING = Flow(
             options_from=MENTEES,
             prompt=N_("Which student is this referral about?"),
             label=N_("Student"),
+            derive=_note_existing,
+        ),
+        Step(
+            EXISTING_STEP,
+            StepKind.SINGLE,
+            options=(Option(CONTINUE, Text.of(N_("Continue with a new referral"))),),
+            skip_if=_nothing_open,
+            prompt=N_("Before you go on:"),
+            label=N_("Already open"),
         ),
         Step(
             "help_question_student",

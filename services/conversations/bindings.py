@@ -19,14 +19,25 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
 from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
 from dialogs.flows.exit_survey import SURVEY_FLOWS
+from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
-from dialogs.flows.verwijzing import MENTEES, VERWIJZING
+from dialogs.flows.verwijzing import (
+    EXISTING,
+    MENTEES,
+    VERWIJZING,
+    existing_details,
+    existing_note,
+)
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import Text
 from services.accounts.people import mentees_of
 from services.appointments.timeout_requests import decline_timeout_request
 from services.conversations import appointment_bindings as appointment_flows
+from services.conversations import plan_bindings
 from services.queue.notes import add_note
 from services.referrals.decisions import decline
+from services.referrals.duplicates import open_referrals_of_mentees
+from services.referrals.rules import stage_label
 from services.referrals.submission import ReferralDraft, submit_referral
 from services.surveys.completion import complete_survey, survey_context
 from services.surveys.invitations import RESPONDENT_ROLES
@@ -91,16 +102,34 @@ class FlowBinding:
     preset: PresetBuilder | None = None
 
 
-async def _referral_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
+async def _referral_context(
+    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+) -> FlowContext:
+    """The mentor's own mentees; those with an open referral or trajectory; and, for the
+    student picked, the warning with each one's date and stage (`open_referrals_of_mentees`)."""
     mentees = await mentees_of(session=session, mentor=person)
-    options = tuple(
-        Option(
-            str(s.id),
-            Text.raw(f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name),
+    labels = {
+        str(s.id): Text.raw(
+            f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name
         )
         for s in mentees
+    }
+    existing = await open_referrals_of_mentees(session=session, mentor=person)
+    picked = str(answers.get("student_id", ""))
+    cases = existing.get(int(picked), ()) if picked in labels else ()
+    notes = tuple(
+        existing_note(labels[picked], case.sent_on, stage_label(case.stage)) for case in cases
     )
-    return FlowContext(today=today, choices=MappingProxyType({MENTEES: options}))
+    return FlowContext(
+        today=now.astimezone(SCHOOL_TIMEZONE).date(),
+        choices=MappingProxyType(
+            {
+                MENTEES: tuple(Option(code, label) for code, label in labels.items()),
+                EXISTING: tuple(Option(str(sid), labels[str(sid)]) for sid in existing),
+            }
+        ),
+        details=MappingProxyType(dict(existing_details(notes))),
+    )
 
 
 def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
@@ -212,12 +241,17 @@ def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
 
 
 _CARE = frozenset({Role.CARE_COORDINATOR})
+#: Who makes a trajectory's plan (at the intake): a coach or the care coordinator.
+_PLANNERS = frozenset({Role.COACH, Role.CARE_COORDINATOR})
 #: Who books appointments in chat (time-outs and talks: students; intakes: parents).
 _BOOKERS = frozenset({Role.STUDENT, Role.PARENT})
 BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
     {
         VERWIJZING.id: FlowBinding(
-            roles=frozenset({Role.MENTOR}), context=_referral_context, complete=_submit_referral
+            roles=frozenset({Role.MENTOR}),
+            context=_plain_context,
+            answers_context=_referral_context,
+            complete=_submit_referral,
         ),
         DECLINE.id: FlowBinding(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False
@@ -247,6 +281,15 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             answers_context=appointment_flows.cancel_context,
             preset=appointment_flows.cancel_preset,
             complete=appointment_flows.complete_cancel,
+            in_menu=False,
+        ),
+        # Started from "Plans to complete" with the trajectory as preset, never the menu.
+        PLAN.id: FlowBinding(
+            roles=_PLANNERS,
+            context=_plain_context,
+            answers_context=plan_bindings.plan_context,
+            preset=plan_bindings.plan_preset,
+            complete=plan_bindings.complete_plan,
             in_menu=False,
         ),
         **{

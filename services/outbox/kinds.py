@@ -26,6 +26,9 @@ class OutboxKind(StrEnum):
     REFERRAL_DECLINED = "referral.declined"
     #: Each parent of the student: accepted, please book the intake meeting.
     REFERRAL_ACCEPTED_PARENT = "referral.accepted_parent"
+    #: The mentor who sent a duplicate referral: it was merged into the student's open referral
+    #: or trajectory, its content kept there (`services.referrals.merging`).
+    REFERRAL_MERGED = "referral.merged"
     #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
     PERSON_UNREACHABLE = "person.unreachable"
     #: A respondent: the exit questionnaire, and its reminders (`services.surveys.invitations`).
@@ -43,6 +46,10 @@ class OutboxKind(StrEnum):
     #: Care coordinators: a time-out request; the student: its decision.
     TIMEOUT_REQUESTED = "timeout.requested"
     TIMEOUT_DECIDED = "timeout.decided"
+    #: The student, each parent and each mentor: the trajectory is active, its intake report
+    #: (goals, agreements, dates, contacts) can be read in the chat
+    #: (`services.trajectories.intake_report`).
+    INTAKE_REPORT = "trajectory.intake_report"
 
 
 __all__ = ["OutboxKind"]

@@ -18,6 +18,7 @@ from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
+from services.queue.duplicates import StudentCase, cases_of_student, merge_target
 from services.queue.rules import QueueAction, allowed_actions
 from storage.models import (
     AuditLog,
@@ -46,6 +47,8 @@ HISTORY_LABELS: dict[str, str] = {
     "queue.accept": N_("Accepted for an intake"),
     "queue.decline": N_("Declined"),
     "queue.note": N_("Note added"),
+    "queue.merge": N_("Merged into another open referral of the student"),
+    "queue.merged_in": N_("A duplicate referral was merged into this one"),
 }
 
 
@@ -119,6 +122,14 @@ class ReferralView:
     trajectory_id: int | None = None
     #: False for a coach's read-only view: internal notes and actions are the coordinator's.
     coordinator_view: bool = True
+    #: The student's other referrals in the school, newest first, with their items and
+    #: trajectories (a coach sees only those that led to a trajectory).
+    others: tuple[StudentCase, ...] = ()
+    #: The item of the student's open referral or running trajectory this one would be merged
+    #: into (`services.queue.duplicates.merge_target`); ``None``: nothing to merge into.
+    merge_into_id: int | None = None
+    #: This item was closed as a duplicate, merged into that item.
+    merged_into_id: int | None = None
 
     @property
     def actions(self) -> frozenset[QueueAction]:
@@ -128,13 +139,20 @@ class ReferralView:
             status=self.status,
             waiting_reason=self.waiting_reason,
             coordinator=self.coordinator_view,
+            open_duplicate=self.merge_into_id is not None,
         )
+
+    @property
+    def open_others(self) -> tuple[StudentCase, ...]:
+        """The student's other referrals that are still open (for "Also: …")."""
+        return tuple(case for case in self.others if case.is_open)
 
 
 async def open_referral(
     *, session: AsyncSession, viewer: Person, queue_item_id: int
 ) -> ReferralView:
-    """The full referral behind a queue item, with its notes and history; audited.
+    """The full referral behind a queue item, with its notes, history and the student's other
+    referrals and trajectories; audited.
 
     An operation in the caller's unit of work. A care coordinator of the item's school may
     open it; a coach of that school may read an accepted one (the student is coming to the
@@ -175,6 +193,15 @@ async def open_referral(
             .order_by(AuditLog.at, AuditLog.id)
         )
     ).all()
+    cases = await cases_of_student(
+        session=session, school_id=item.school_id, student_id=referral.student_id
+    )
+    target = merge_target(cases, referral_id=referral.id)
+    others = tuple(
+        case
+        for case in cases
+        if case.referral_id != referral.id and (coordinator_view or case.trajectory_id is not None)
+    )
     people = await people_by_id(
         session=session,
         school_id=item.school_id,
@@ -226,6 +253,9 @@ async def open_referral(
         paused_seconds=item.paused_seconds,
         trajectory_id=trajectory_id,
         coordinator_view=coordinator_view,
+        others=others,
+        merge_into_id=None if target is None else target.queue_item_id,
+        merged_into_id=item.merged_into_id,
     )
     record_audit(
         session=session,

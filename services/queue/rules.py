@@ -11,21 +11,25 @@ refused by the authorization before any rule is asked):
 =================  ===============================  ============================================
 kind               state                            actions
 =================  ===============================  ============================================
-referral           new                              take, care_team, decline, note
-referral           in_progress                      care_team, accept, decline, note
-referral           waiting for the care team (ZAT)  resume, accept, decline, note
+referral           new                              take, care_team, decline, note (+ merge)
+referral           in_progress                      care_team, accept, decline, note (+ merge)
+referral           waiting for the care team (ZAT)  resume, accept, decline, note (+ merge)
 referral           waiting for the intake           note (accepted: the decision is made);
                                                     system: intake_held, trajectory_closed
                                                     (→ closed, when that step is done)
 referral           closed                           note
 timeout_request    new (undecided)                  approve_timeout, decline_timeout
 timeout_request    closed (decided)                 nothing
-exit_survey        new / in_progress / waiting      close
+exit_survey        new / in_progress / waiting      close; system: survey_read (→ closed, when
+                                                    a care coordinator reads the answers)
 exit_survey        closed (handled)                 nothing
 =================  ===============================  ============================================
 
 Accepting needs analysis first (never from ``new``: a placement is never a single tap);
-turning a referral down places no one, so it is allowed until a decision is made.
+turning a referral down places no one, so it is allowed until a decision is made. Merging a
+duplicate into the student's open referral or running trajectory ("+ merge") is allowed while
+undecided, and only when such an other open one exists (``open_duplicate``, a fact the caller
+reads: `services.queue.duplicates`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class QueueAction(StrEnum):
     DECLINE = "decline"
     #: Referral: an internal note.
     NOTE = "note"
+    #: Referral: a duplicate, closed into the student's other open referral or trajectory
+    #: (its content added there as a note; the mentor told).
+    MERGE = "merge"
     #: Time-out request: book it as asked.
     APPROVE_TIMEOUT = "approve_timeout"
     #: Time-out request: turn it down with a reason.
@@ -73,12 +80,19 @@ class QueueAction(StrEnum):
     INTAKE_HELD = "intake_held"
     #: System (no button): the trajectory was closed; what still waits on it is resolved.
     TRAJECTORY_CLOSED = "trajectory_closed"
+    #: System (no button): a care coordinator read the questionnaire's answers; its step is
+    #: done (`services.surveys.results.open_survey_result`).
+    SURVEY_READ = "survey_read"
 
 
+#: What resolves an accepted referral waiting for its intake.
+REFERRAL_SYSTEM_ACTIONS = frozenset({QueueAction.INTAKE_HELD, QueueAction.TRAJECTORY_CLOSED})
+#: What resolves an open exit questionnaire result: its answers read.
+SURVEY_SYSTEM_ACTIONS = frozenset({QueueAction.SURVEY_READ})
 #: Actions no person chooses: a service makes them when the item's step is done elsewhere
-#: (`services.trajectories.lifecycle`). Never offered as buttons (`allowed_actions`), but
-#: `move_item` checks them against `system_actions` like any other.
-SYSTEM_ACTIONS = frozenset({QueueAction.INTAKE_HELD, QueueAction.TRAJECTORY_CLOSED})
+#: (`services.trajectories.lifecycle`, `services.surveys.results`). Never offered as buttons
+#: (`allowed_actions`), but `move_item` checks them against `system_actions` like any other.
+SYSTEM_ACTIONS = REFERRAL_SYSTEM_ACTIONS | SURVEY_SYSTEM_ACTIONS
 
 
 class ItemFacts(Protocol):
@@ -105,11 +119,14 @@ class ItemState:
     status: QueueStatus
     waiting_reason: WaitingReason | None = None
     decision: QueueDecision | None = None
+    #: Another referral or trajectory of the same student in the school is open (a referral's
+    #: item not closed, or a trajectory not closed): what a merge needs.
+    open_duplicate: bool = False
 
     @classmethod
-    def of(cls, item: ItemFacts) -> ItemState:
-        """The state of ``item`` as it is now."""
-        return cls(item.kind, item.status, item.waiting_reason, item.decision)
+    def of(cls, item: ItemFacts, *, open_duplicate: bool = False) -> ItemState:
+        """The state of ``item`` as it is now (``open_duplicate``: read by the caller)."""
+        return cls(item.kind, item.status, item.waiting_reason, item.decision, open_duplicate)
 
 
 _REFERRAL_ACTIONS: dict[tuple[QueueStatus, WaitingReason | None], frozenset[QueueAction]] = {
@@ -131,18 +148,24 @@ def allowed_actions(
     status: QueueStatus,
     waiting_reason: WaitingReason | None = None,
     coordinator: bool = True,
+    open_duplicate: bool = False,
 ) -> frozenset[QueueAction]:
     """The actions an item of ``kind`` in ``status`` (waiting for ``waiting_reason``) allows.
 
     ``coordinator`` is whether the person looking is a care coordinator of the item's school:
     only they act (a coach reading an accepted referral is offered nothing).
+    ``open_duplicate``: the student has another open referral or trajectory in the school, so
+    an undecided referral may be merged into it.
     """
     if not coordinator:
         return frozenset()
     if kind is QueueKind.REFERRAL:
         # A reason only means something while waiting; the note is open in every state.
         reason = waiting_reason if status is QueueStatus.WAITING else None
-        return _REFERRAL_ACTIONS.get((status, reason), frozenset({QueueAction.NOTE}))
+        undecided = _REFERRAL_ACTIONS.get((status, reason))
+        if undecided is None:
+            return frozenset({QueueAction.NOTE})
+        return undecided | {QueueAction.MERGE} if open_duplicate else undecided
     if status is QueueStatus.CLOSED:
         return frozenset()
     if kind is QueueKind.TIMEOUT_REQUEST:
@@ -155,13 +178,16 @@ def system_actions(
     *, kind: QueueKind, status: QueueStatus, waiting_reason: WaitingReason | None = None
 ) -> frozenset[QueueAction]:
     """The system resolutions an item allows: a referral waiting for its intake is resolved
-    when the intake is held or the trajectory closes."""
+    when the intake is held or the trajectory closes; an open exit questionnaire result when a
+    care coordinator reads its answers."""
     if (
         kind is QueueKind.REFERRAL
         and status is QueueStatus.WAITING
         and waiting_reason is WaitingReason.INTAKE
     ):
-        return SYSTEM_ACTIONS
+        return REFERRAL_SYSTEM_ACTIONS
+    if kind is QueueKind.EXIT_SURVEY and status is not QueueStatus.CLOSED:
+        return SURVEY_SYSTEM_ACTIONS
     return frozenset()
 
 
@@ -173,7 +199,10 @@ def allows(state: ItemState, action: QueueAction) -> bool:
             kind=state.kind, status=state.status, waiting_reason=state.waiting_reason
         )
     return action in allowed_actions(
-        kind=state.kind, status=state.status, waiting_reason=state.waiting_reason
+        kind=state.kind,
+        status=state.status,
+        waiting_reason=state.waiting_reason,
+        open_duplicate=state.open_duplicate,
     )
 
 
@@ -181,6 +210,8 @@ def refusal(state: ItemState, action: QueueAction) -> Text | None:
     """Why ``action`` is refused on an item in ``state``, or ``None`` when it is allowed."""
     if allows(state, action):
         return None
+    if action in SURVEY_SYSTEM_ACTIONS:
+        return Text.of(N_("This questionnaire result is already handled."))
     if action in SYSTEM_ACTIONS:
         return Text.of(N_("This referral is not waiting for its intake."))
     if action in (QueueAction.APPROVE_TIMEOUT, QueueAction.DECLINE_TIMEOUT):
@@ -196,6 +227,14 @@ def refusal(state: ItemState, action: QueueAction) -> Text | None:
         return Text.of(N_("This referral is already waiting for the care team."))
     if action is QueueAction.RESUME and state.status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS):
         return Text.of(N_("This referral is not waiting for the care team."))
+    undecided = state.decision is None and state.status is not QueueStatus.CLOSED
+    if action is QueueAction.MERGE and undecided:
+        return Text.of(
+            N_(
+                "There is no other open referral or running trajectory of this student to "
+                "merge this referral into."
+            )
+        )
     if action is QueueAction.ACCEPT and state.status is QueueStatus.NEW:
         return Text.of(
             N_(

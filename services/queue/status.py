@@ -27,12 +27,13 @@ from storage.models import QueueItem, QueueStatus
 log = logging.getLogger(__name__)
 
 
-def ensure_allowed(item: QueueItem, action: QueueAction) -> None:
+def ensure_allowed(item: QueueItem, action: QueueAction, *, open_duplicate: bool = False) -> None:
     """Raise `InvalidTransition` (with the rule's reason) unless ``item`` allows ``action``.
 
     For a check before other work (booking an approved time-out); `move_item` checks again.
+    ``open_duplicate`` is the fact a merge needs (`services.queue.duplicates`).
     """
-    problem = refusal(ItemState.of(item), action)
+    problem = refusal(ItemState.of(item, open_duplicate=open_duplicate), action)
     if problem is not None:
         raise InvalidTransition(problem)
 
@@ -45,6 +46,7 @@ async def move_item(
     to: QueueStatus,
     now: datetime,
     values: Mapping[str, object] | None = None,
+    open_duplicate: bool = False,
 ) -> QueueStatus:
     """Move ``item`` to status ``to`` for ``action`` (also setting ``values``); the old status.
 
@@ -53,8 +55,9 @@ async def move_item(
     ``action`` in the item's state, or when the item changed since it was read (SQLite gives
     no row lock and reads outside the write transaction): the loser gets the refusal for the
     state it lost to. ``item`` is refreshed afterwards. The caller writes the audit row.
+    ``open_duplicate`` is the fact a merge needs, read by the caller in its transaction.
     """
-    ensure_allowed(item, action)
+    ensure_allowed(item, action, open_duplicate=open_duplicate)
     from_status = item.status
     changed = await session.scalar(
         update(QueueItem)
@@ -70,7 +73,8 @@ async def move_item(
     await session.refresh(item)
     if changed is None:
         log.info("queue_item_id=%s changed concurrently; %s refused", item.id, action.value)
-        raise InvalidTransition(refusal(ItemState.of(item), action) or Text.of(CHANGED_MEANWHILE))
+        state = ItemState.of(item, open_duplicate=open_duplicate)
+        raise InvalidTransition(refusal(state, action) or Text.of(CHANGED_MEANWHILE))
     return from_status
 
 

@@ -32,7 +32,8 @@ class ReferralOutcome:
 
     ``reason`` is the care coordinator's reason for a decline, as written; ``parents_informed``
     says whether the parents were asked to book the intake (only when the mentor said they
-    are informed).
+    are informed); ``merged``: added to another open referral of the student (nothing of the
+    other one is shown: it may be another mentor's).
     """
 
     referral_id: int
@@ -42,6 +43,8 @@ class ReferralOutcome:
     decided_at: datetime | None
     reason: str | None
     parents_informed: bool
+    #: Closed as a duplicate: added to the student's referral or trajectory that was open.
+    merged: bool = False
 
 
 async def referral_outcome(
@@ -92,6 +95,7 @@ async def referral_outcome(
             else None
         ),
         parents_informed=referral.parents_informed,
+        merged=item is not None and item.merged_into_id is not None,
     )
 
 

@@ -64,6 +64,7 @@ async def referrals_with_stage(
                     waiting_reason=None if item is None else item.waiting_reason,
                     decision=None if item is None else item.decision,
                     trajectory_status=trajectory_status,
+                    merged=item is not None and item.merged_into_id is not None,
                 ),
             ),
         )

@@ -23,6 +23,8 @@ class ReferralStage(StrEnum):
     RUNNING = "running"
     TRAJECTORY_CLOSED = "trajectory_closed"
     DECLINED = "declined"
+    #: A duplicate, added to the student's open referral or trajectory.
+    MERGED = "merged"
     CLOSED = "closed"
 
 
@@ -34,6 +36,7 @@ _LABELS: dict[ReferralStage, str] = {
     ReferralStage.RUNNING: N_("accepted: the support is running"),
     ReferralStage.TRAJECTORY_CLOSED: N_("accepted: the support has ended"),
     ReferralStage.DECLINED: N_("not accepted"),
+    ReferralStage.MERGED: N_("added to the student's referral that was already open"),
     ReferralStage.CLOSED: N_("closed"),
 }
 
@@ -44,12 +47,15 @@ def referral_stage(
     waiting_reason: WaitingReason | None,
     decision: QueueDecision | None,
     trajectory_status: TrajectoryStatus | None,
+    merged: bool = False,
 ) -> ReferralStage:
     """The stage of a referral from its queue item and its trajectory (``None``: none).
 
     The decision comes first (declined; accepted: the trajectory's state says how far it
-    got); undecided, the item's status says who has it.
+    got); undecided, the item's status says who has it (``merged``: closed as a duplicate).
     """
+    if merged:
+        return ReferralStage.MERGED
     if decision is QueueDecision.DECLINED:
         return ReferralStage.DECLINED
     if decision is QueueDecision.ACCEPTED or trajectory_status is not None:

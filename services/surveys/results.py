@@ -1,5 +1,8 @@
 """Exit questionnaire results as the care coordinator reads them: the answers behind a queue
-item ``exit_survey``, and closing that item once handled.
+item ``exit_survey``. Reading them is the item's step: the first read by a care coordinator
+resolves the item itself (system action ``survey_read`` of `services.queue.rules`, through
+`move_item`, audited ``queue.resolve``); `close_survey_item` stays for a result marked handled
+without reading it there (and answers an old "Mark as handled" button kindly).
 
 Only a care coordinator of the item's school; views are audited with ids only. Services here
 take a session already in a transaction and never begin one.
@@ -17,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.text import N_, Text
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
-from services.kernel.errors import NotAllowed
-from services.queue.rules import QueueAction
+from services.kernel.errors import InvalidTransition, NotAllowed
+from services.queue.rules import QueueAction, system_actions
 from services.queue.status import move_item
 from storage.models import (
     Person,
@@ -95,16 +98,19 @@ async def _authorized_item(
 
 
 async def open_survey_result(
-    *, session: AsyncSession, viewer: Person, queue_item_id: int
+    *, session: AsyncSession, viewer: Person, queue_item_id: int, now: datetime
 ) -> SurveyResultView:
-    """A completed questionnaire behind a queue item (audited).
+    """A completed questionnaire behind a queue item (audited ``survey.view``); reading it
+    resolves the item when it is still open (issue 11: queue items resolve themselves when
+    their step is done), so the view shows it closed.
 
     Only a care coordinator of the item's school; anyone else, and any id that is not an
     exit-questionnaire item of their school, gets `NotAllowed`.
     """
     viewer, item, response, invitation = await _authorized_item(
-        session=session, actor=viewer, queue_item_id=queue_item_id, lock=False
+        session=session, actor=viewer, queue_item_id=queue_item_id, lock=True
     )
+    await _resolve_on_read(session=session, viewer=viewer, item=item, now=now)
     trajectory = await session.get(Trajectory, invitation.trajectory_id)
     assert trajectory is not None  # noqa: S101 - a foreign key guarantees it
     people = {
@@ -144,9 +150,51 @@ async def open_survey_result(
         subject_type="survey_response",
         subject_id=response.id,
         details={"queue_item_id": item.id},
+        at=now,
     )
     log.info("survey queue_item_id=%s opened by person_id=%s", item.id, viewer.id)
     return view
+
+
+async def _resolve_on_read(
+    *, session: AsyncSession, viewer: Person, item: QueueItem, now: datetime
+) -> None:
+    """Close an open result item because its answers were read (`QueueAction.SURVEY_READ`).
+
+    Of two coordinators reading at once one resolves it; the other reads it closed (a lost
+    compare-and-set changes nothing and is not an error here).
+    """
+    if QueueAction.SURVEY_READ not in system_actions(
+        kind=item.kind, status=item.status, waiting_reason=item.waiting_reason
+    ):
+        return
+    try:
+        before = await move_item(
+            session=session,
+            item=item,
+            action=QueueAction.SURVEY_READ,
+            to=QueueStatus.CLOSED,
+            now=now,
+            values={"assignee_id": item.assignee_id or viewer.id},
+        )
+    except InvalidTransition:
+        log.info("survey queue_item_id=%s was resolved meanwhile", item.id)
+        return
+    record_audit(
+        session=session,
+        school_id=item.school_id,
+        actor_id=viewer.id,
+        action="queue.resolve",
+        subject_type="queue_item",
+        subject_id=item.id,
+        details={
+            "survey_response_id": item.survey_response_id,
+            "because": QueueAction.SURVEY_READ.value,
+            "from_status": before.value,
+            "to_status": QueueStatus.CLOSED.value,
+        },
+        at=now,
+    )
 
 
 async def close_survey_item(

@@ -34,6 +34,7 @@ from services.queue.status import move_item
 from services.surveys.invitations import create_invitations
 from services.trajectories import rules
 from services.trajectories.access import school_zone
+from services.trajectories.intake_report import send_intake_report
 from services.trajectories.rules import PlanFacts, PlanGap, Step, plan_gaps
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
@@ -190,8 +191,13 @@ async def set_plan(
         details={"complete": not gaps},
         at=now,
     )
-    if rules.status_after_plan(trajectory.status, gaps) is TrajectoryStatus.ACTIVE:
-        _activate(trajectory=trajectory, actor_id=actor.id, now=now, session=session)
+    # Only a change of status activates: a plan changed on an active trajectory does not
+    # activate it (and send its intake report) again.
+    if (
+        trajectory.status is not TrajectoryStatus.ACTIVE
+        and rules.status_after_plan(trajectory.status, gaps) is TrajectoryStatus.ACTIVE
+    ):
+        await _activate(trajectory=trajectory, actor_id=actor.id, now=now, session=session)
     return trajectory
 
 
@@ -288,7 +294,7 @@ async def hold_intake(
     when its plan is complete, else "intake held — plan to complete" (`rules.status_after_
     intake`); the accepted referral's queue item is resolved. Idempotent; the new status.
 
-    Activation (with a complete plan) goes through `_activate`, the hook for the intake
+    Activation (with a complete plan) goes through `_activate`, which sends the intake
     report.
     """
     if trajectory.status is not TrajectoryStatus.PLANNED:
@@ -307,7 +313,7 @@ async def hold_intake(
         at=now,
     )
     if trajectory.status is TrajectoryStatus.ACTIVE:
-        _activate(trajectory=trajectory, actor_id=actor_id, now=now, session=session)
+        await _activate(trajectory=trajectory, actor_id=actor_id, now=now, session=session)
     await resolve_referral_item(
         session=session,
         trajectory=trajectory,
@@ -318,15 +324,15 @@ async def hold_intake(
     return trajectory.status
 
 
-def _activate(
+async def _activate(
     *, session: AsyncSession, trajectory: Trajectory, actor_id: int | None, now: datetime
 ) -> None:
     """The one place a trajectory becomes active: its intake held and its plan complete
     (from `hold_intake` or `set_plan`).
 
-    HOOK (issue 11, not done yet): the intake report (goals, agreements, dates, contacts) to
-    the student, the parents and the mentor in their language, and its PDF for the school's
-    student file, belongs here, written to the outbox in this same transaction.
+    In this same transaction the intake report's notice is written to the outbox for the
+    student, each parent and each mentor (`services.trajectories.intake_report`); the PDF for
+    the school's student file is made from the same data on request.
     """
     trajectory.status = TrajectoryStatus.ACTIVE
     trajectory.activated_at = now
@@ -339,6 +345,7 @@ def _activate(
         subject_id=trajectory.id,
         at=now,
     )
+    await send_intake_report(session=session, trajectory=trajectory, now=now)
 
 
 async def resolve_referral_item(

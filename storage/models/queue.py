@@ -100,6 +100,11 @@ class QueueItem(Base):
         str_enum(WaitingReason, "waiting_reason")
     )
     paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: A duplicate referral closed into another open one of the same student (its content
+    #: added there as a note): the item it was merged into (`services.referrals.merging`).
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queue_item.id", ondelete="SET NULL")
+    )
 
 
 class QueueNote(Base):

@@ -45,6 +45,7 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
     OutboxKind.REFERRAL_NEW: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_ACCEPTED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_DECLINED: [{"referral_id": 3, "queue_item_id": 4}],
+    OutboxKind.REFERRAL_MERGED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_ACCEPTED_PARENT: [{"referral_id": 3, "student_id": 5}],
     OutboxKind.PERSON_UNREACHABLE: [{"person_id": 6, "outbox_id": 7}],
     OutboxKind.SURVEY_INVITE: [{"invitation_id": 8}],
@@ -70,6 +71,7 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
         {"queue_item_id": 4, "approved": False},
         {"queue_item_id": 4, "approved": False, "reason": "trajectory_closed"},
     ],
+    OutboxKind.INTAKE_REPORT: [{"trajectory_id": 9}],
 }
 
 # --- the registry and the worker agree ---------------------------------------------------------

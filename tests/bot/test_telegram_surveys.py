@@ -34,6 +34,7 @@ from services.appointments.closing import close_trajectory
 from services.demo.school import create_demo_data
 from services.surveys.invitations import SurveyUnavailable, SurveyUnavailableReason
 from storage.models import (
+    AuditLog,
     Conversation,
     ConversationStatus,
     Person,
@@ -339,22 +340,16 @@ async def test_reminders_stop_once_answered(tg: Harness) -> None:
     assert len(tg.api.chat(USERS["nl"])) == before["nl"] + 2  # never more than two
 
 
-async def test_the_coordinator_reads_the_result_and_marks_it_handled(tg: Harness) -> None:
+async def test_the_coordinator_reads_the_result_and_the_item_resolves_itself(
+    tg: Harness,
+) -> None:
+    # Issue 11: queue items resolve themselves when their step is done; reading the answers
+    # is the step of a questionnaire result.
     zoco = TelegramUser(ZOCO_USER, "en")
     await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
     await _setup(tg, "ar")
     await _answer(tg, "ar", SCALE, TYPED["ar"])
     await tg.deliver()
-    notice = tg.api.last(ZOCO_USER)
-    assert notice.text == "An exit questionnaire has been answered. Open this chat to read it."
-    await tg.feed(zoco.press(notice, notice.data_for("Show the answers")))
-    result = tg.api.last(ZOCO_USER).text
-    assert "Answered by: Samira Oosterbeek-Haddou (parent)" in result
-    assert "About: Amira Oosterbeek-Haddou (3A)" in result
-    assert "P1 · I am satisfied with the support my child received.\n→ 4 · Agree" in result
-    assert "P3 · I had one contact person and was kept well informed.\n→ Don't know" in result
-    assert f"→ “{TYPED['ar']}” (written in Arabic)" in result
-    assert "answered in Arabic" in result
 
     await tg.feed(zoco.press(tg.api.last(ZOCO_USER), "m:queue:"))
     queue = tg.api.last(ZOCO_USER)
@@ -362,18 +357,37 @@ async def test_the_coordinator_reads_the_result_and_marks_it_handled(tg: Harness
     assert len(survey_rows) == 1
     assert survey_rows[0].endswith(" · questionnaire (parent) · Amira Oosterbeek-Haddou · new")
 
+    notice = next(
+        m
+        for m in tg.api.chat(ZOCO_USER)
+        if m.text == "An exit questionnaire has been answered. Open this chat to read it."
+    )
+    await tg.feed(zoco.press(notice, notice.data_for("Show the answers")))
     shown = tg.api.last(ZOCO_USER)
-    await tg.feed(zoco.press(shown, next(d for _, d in shown.buttons() if d.startswith("qs:"))))
-    opened = tg.api.last(ZOCO_USER)
-    await tg.feed(zoco.press(opened, opened.data_for("Mark as handled")))
-    assert "Exit questionnaire #" in tg.api.last(ZOCO_USER).text
-    assert "· closed" in tg.api.last(ZOCO_USER).text.splitlines()[0]
+    result = shown.text
+    assert "Answered by: Samira Oosterbeek-Haddou (parent)" in result
+    assert "About: Amira Oosterbeek-Haddou (3A)" in result
+    assert "P1 · I am satisfied with the support my child received.\n→ 4 · Agree" in result
+    assert "P3 · I had one contact person and was kept well informed.\n→ Don't know" in result
+    assert f"→ “{TYPED['ar']}” (written in Arabic)" in result
+    assert "answered in Arabic" in result
+    assert result.splitlines()[0].endswith("· closed")  # read: resolved
+    assert shown.markup is None  # nothing left to mark
     async with tg.app.sessions() as session:
         item = await session.scalar(
             select(QueueItem).where(QueueItem.kind == QueueKind.EXIT_SURVEY)
         )
+        resolved = await session.scalar(select(AuditLog).where(AuditLog.action == "queue.resolve"))
     assert item is not None
     assert item.status is QueueStatus.CLOSED
+    assert resolved is not None
+    assert resolved.details["because"] == "survey_read"
+
+    # Gone from the open queue; an old "Mark as handled" button says it is handled already.
+    await tg.feed(zoco.press(tg.api.last(ZOCO_USER), "m:queue:"))
+    assert not [d for _, d in tg.api.last(ZOCO_USER).buttons() if d.startswith("qs:")]
+    await tg.feed(zoco.press(tg.api.last(ZOCO_USER), f"qs:close:{item.id}"))
+    assert tg.api.last(ZOCO_USER).text == "This questionnaire result is already handled."
 
 
 async def test_a_parent_cannot_open_a_result(tg: Harness) -> None:

@@ -7,7 +7,7 @@ import pytest
 from dialogs.engine import question, start
 from dialogs.events import Action, Event, typed
 from dialogs.flow import Step, StepKind
-from dialogs.flows.verwijzing import VERWIJZING
+from dialogs.flows.verwijzing import HAS_EXISTING, VERWIJZING
 from dialogs.replies import ReplyKind
 from dialogs.state import DialogState, new_run_id
 from tests.dialogs.helpers import (
@@ -78,7 +78,8 @@ def test_typed_text_has_no_version() -> None:
 
 def test_every_verwijzing_button_fits_telegrams_64_bytes() -> None:
     chat = Chat(VERWIJZING, mentee_context())
-    chat.state = chat.state.evolve(version=10**6)  # a long conversation
+    # A long conversation, about a student with an open referral (so every step is asked).
+    chat.state = chat.state.evolve(version=10**6, answers={HAS_EXISTING: True})
     for step in VERWIJZING.steps:
         state = chat.state.evolve(step=step.key)
         for button in question(VERWIJZING, state, chat.context).buttons:

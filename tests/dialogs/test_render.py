@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,15 @@ def test_arabic_wraps_placeholder_values_in_isolates() -> None:
 
 def test_arabic_wraps_a_latin_name() -> None:
     assert AR.render(Text.raw("Zoë de Vries")) == "\u2068Zoë de Vries\u2069"
+
+
+def test_a_raw_value_inside_a_message_is_isolated_once() -> None:
+    # The same-day reminder showed "\u2068\u206810:00 ص\u2069\u2069": Text.raw nested in a
+    # placeholder was isolated by itself and again as the placeholder's value.
+    rendered = AR.render(Text.of("Starts at {time}.", time=Text.raw(time(10, 0))))
+    assert rendered.count(FSI) == 1
+    assert rendered.count(PDI) == 1
+    assert rendered == AR.render(Text.of("Starts at {time}.", time=time(10, 0)))
 
 
 def test_arabic_wraps_the_progress_of_a_real_question() -> None:

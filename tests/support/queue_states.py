@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.queue.rules import ItemState
-from storage.models import QueueDecision, QueueItem, QueueKind, QueueStatus, WaitingReason
+from services.referrals.submission import submit_referral
+from storage.models import (
+    Person,
+    QueueDecision,
+    QueueItem,
+    QueueKind,
+    QueueStatus,
+    Referral,
+    WaitingReason,
+)
+from tests.support.factories import draft
 
 #: Every state a referral's item can be in: the analysis steps, accepted and waiting for the
 #: intake, declined, accepted and closed (the demo's running trajectories), closed undecided.
@@ -23,6 +34,9 @@ REFERRAL_STATES: list[ItemState] = [
     ItemState(QueueKind.REFERRAL, QueueStatus.CLOSED, None, QueueDecision.ACCEPTED),
     ItemState(QueueKind.REFERRAL, QueueStatus.CLOSED),
 ]
+#: The same, while the student has another open referral (issue 11: a duplicate can be
+#: merged into it while undecided).
+REFERRAL_STATES += [replace(state, open_duplicate=True) for state in REFERRAL_STATES]
 
 #: A time-out request is open (new) or decided (closed, approved or declined).
 TIMEOUT_REQUEST_STATES: list[ItemState] = [
@@ -39,15 +53,31 @@ EXIT_SURVEY_STATES: list[ItemState] = [
 
 
 def state_id(state: ItemState) -> str:
-    """A readable test id: ``referral-waiting-care_team-none``."""
+    """A readable test id: ``referral-waiting-care_team-none`` (``…-duplicate`` when the
+    student has another open referral)."""
     parts = (state.kind, state.status, state.waiting_reason, state.decision)
-    return "-".join(str(part).lower() for part in parts)
+    tail = "-duplicate" if state.open_duplicate else ""
+    return "-".join(str(part).lower() for part in parts) + tail
 
 
 async def put_in_state(
     session: AsyncSession, item_id: int, state: ItemState, *, by: int, at: datetime
 ) -> None:
-    """Write ``state`` onto the item as the services would have left it, decided by ``by``."""
+    """Write ``state`` onto the item as the services would have left it, decided by ``by``.
+
+    With ``open_duplicate`` the item's mentor sends another referral of the same student (a
+    minute later, still new): the open one a duplicate can be merged into.
+    """
+    if state.open_duplicate:
+        item = await session.get_one(QueueItem, item_id)
+        referral = await session.get_one(Referral, item.referral_id)
+        mentor = await session.get_one(Person, referral.mentor_id)
+        await submit_referral(
+            session=session,
+            mentor=mentor,
+            draft=draft(referral.student_id, help_question_student="Een tweede verwijzing."),
+            now=at + timedelta(minutes=1),
+        )
     decided = state.decision is not None
     await session.execute(
         update(QueueItem)

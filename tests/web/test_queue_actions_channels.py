@@ -1,6 +1,7 @@
 """One rule, every channel: for every state a queue item can be in, the actions the Telegram
 keyboard offers equal the forms the web page shows equal `services.queue.rules.allowed_actions`
-(which the services enforce: `tests/services/queue/test_rules_enforced.py`).
+(which the services enforce: `tests/services/queue/test_rules_enforced.py`), with and without
+another open referral of the student (a duplicate can be merged into it while undecided).
 
 Each channel maps its own controls to actions here — the Telegram callback's action, the web
 form's path — so a channel that drifts from the rule (a button too many, a form missing) fails.
@@ -54,6 +55,7 @@ WEB_FORMS: dict[QueueKind, dict[str, QueueAction]] = {
         "accept": QueueAction.ACCEPT,
         "decline": QueueAction.DECLINE,
         "notes": QueueAction.NOTE,
+        "merge": QueueAction.MERGE,
     },
     QueueKind.TIMEOUT_REQUEST: {
         "approve": QueueAction.APPROVE_TIMEOUT,
@@ -73,6 +75,7 @@ def _rule(state: ItemState, *, coordinator: bool = True) -> frozenset[QueueActio
         status=state.status,
         waiting_reason=state.waiting_reason,
         coordinator=coordinator,
+        open_duplicate=state.open_duplicate,
     )
 
 

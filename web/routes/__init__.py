@@ -33,6 +33,7 @@ def areas() -> list[Area]:
         health,
         home,
         indicators,
+        intake_report,
         queue,
         timeout_requests,
         trajectories,
@@ -47,6 +48,7 @@ def areas() -> list[Area]:
         timeout_requests,
         trajectories,
         trajectory_page,
+        intake_report,
         chat,
         indicators,
     )

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -35,6 +36,7 @@ from services.referrals.decisions import (
     resume_analysis,
     take_in_analysis,
 )
+from services.referrals.merging import merge_duplicate
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
@@ -61,7 +63,7 @@ from web.deps import (
 )
 from web.errors import NotAvailable
 from web.nav import NavItem
-from web.pages import render_page
+from web.pages import page_language, render_page
 from web.runtime import Web
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ DONE: dict[str, str] = {
     "accept": N_("Accepted. The trajectory has been created; the mentor has been told."),
     "decline": N_("Declined. The mentor has been told (without the reason)."),
     "note": N_("Note added."),
+    "merge": N_(
+        "Merged into the open referral: what the mentor wrote is a note there, and the mentor "
+        "has been told."
+    ),
 }
 STATUS_FILTERS = ("open", "new", "in_progress", "waiting", "closed", "all")
 
@@ -477,6 +483,16 @@ async def note(
     return _done(item_id, "note")
 
 
+async def merge(
+    *, request: Request, web: WebDep, staff: CoordinatorDep, uow: UnitOfWorkDep, item_id: int
+) -> Response:
+    """Merge a duplicate into the student's open referral or trajectory (the note it leaves
+    there is written in the page's language)."""
+    catalog = web.catalog(page_language(request, staff.person.language))
+    action = partial(merge_duplicate, render=catalog.render)
+    return await _state_action(_Call(request, web, staff, uow), item_id, action, "merge")
+
+
 def build_router() -> APIRouter:
     """A fresh router with the queue, the referral page and its actions."""
     router = APIRouter()
@@ -489,6 +505,7 @@ def build_router() -> APIRouter:
         ("accept", accept),
         ("decline", decline_referral),
         ("notes", note),
+        ("merge", merge),
     ):
         router.add_api_route(
             f"/queue/{{item_id:int}}/{path}",

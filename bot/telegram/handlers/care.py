@@ -35,6 +35,7 @@ from dialogs.text import N_, Text
 from services.conversations.runtime import open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
+from services.queue.duplicates import StudentCase
 from services.queue.listing import QueueEntry, list_queue
 from services.queue.referral_view import ReferralView, open_referral
 from services.queue.rules import QueueAction
@@ -44,7 +45,8 @@ from services.referrals.decisions import (
     resume_analysis,
     take_in_analysis,
 )
-from storage.models import Person, QueueKind, QueueStatus
+from services.referrals.merging import merge_duplicate
+from storage.models import Person, QueueKind, QueueStatus, TrajectoryStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ BUTTONS: tuple[tuple[QueueAction, str], ...] = (
     (QueueAction.ACCEPT, N_("Accept for intake")),
     (QueueAction.DECLINE, N_("Decline…")),
     (QueueAction.NOTE, N_("Add a note")),
+    (QueueAction.MERGE, N_("Merge into the open referral")),
 )
 #: Actions that need typed text: they run as short flows (dialogs/flows/queue.py).
 TEXT_ACTIONS = {QueueAction.DECLINE.value: DECLINE_FLOW.id, QueueAction.NOTE.value: NOTE_FLOW.id}
@@ -204,7 +207,50 @@ def summary_text(view: ReferralView, catalog: Catalog) -> str:
             days=tuple(_label(WEEKDAYS, d.value) for d in view.intake_days),
         )
     )
+    also = also_line(view)
+    if also is not None:
+        lines.insert(3, also)
+    if view.merged_into_id is not None:
+        lines.insert(
+            1,
+            Text.of(N_("Merged into #{number}"), number=Text.raw(str(view.merged_into_id))),
+        )
     return "\n".join(catalog.render(line) for line in lines)
+
+
+def also_line(view: ReferralView) -> Text | None:
+    """The student's other open referrals and trajectories, with their numbers, in one line
+    ("Also: 1 open referral (#12) and 1 trajectory (#9)"); ``None`` when there are none."""
+    running = [
+        case
+        for case in view.open_others
+        if case.trajectory_status not in (None, TrajectoryStatus.CLOSED)
+    ]
+    referrals = [case for case in view.open_others if case not in running]
+    parts: list[Text] = []
+    if referrals:
+        parts.append(
+            Text.plural_of(
+                "{count} open referral ({numbers})",
+                "{count} open referrals ({numbers})",
+                len(referrals),
+                numbers=_numbers(referrals),
+            )
+        )
+    if running:
+        parts.append(
+            Text.plural_of(
+                "{count} trajectory ({numbers})",
+                "{count} trajectories ({numbers})",
+                len(running),
+                numbers=_numbers(running),
+            )
+        )
+    return Text.of(N_("Also: {cases}"), cases=tuple(parts)) if parts else None
+
+
+def _numbers(cases: list[StudentCase]) -> Text:
+    return Text.raw(", ".join(f"#{case.queue_item_id}" for case in cases if case.queue_item_id))
 
 
 def actions(view: ReferralView, catalog: Catalog) -> InlineKeyboardMarkup | None:
@@ -259,7 +305,19 @@ async def on_item(
             await show_turn(bot, chat_id, turn, catalog)
             return
         step = STEPS.get(callback_data.action)
-        if step is not None:
+        if callback_data.action == QueueAction.MERGE.value:
+            # The note the open referral gets is written in the presser's language.
+            await run_unit_of_work(
+                app.sessions,
+                lambda session: merge_duplicate(
+                    session=session,
+                    actor=person,
+                    queue_item_id=item,
+                    now=now,
+                    render=catalog.render,
+                ),
+            )
+        elif step is not None:
             await run_unit_of_work(
                 app.sessions,
                 lambda session: step(session=session, actor=person, queue_item_id=item, now=now),

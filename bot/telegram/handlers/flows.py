@@ -61,6 +61,22 @@ async def show_turn(
     await deliver(bot, chat_id, turn.flow, rendered, origin=origin)
 
 
+async def show_turn_then_menu(
+    bot: Bot,
+    app: App,
+    person: Person,
+    chat_id: int,
+    turn: Turn,
+    catalog: Catalog,
+    origin: Message | None = None,
+) -> None:
+    """`show_turn`, and the person's menu after it when the flow ended (sent or stopped): the
+    chat always offers what to do next (issue 11)."""
+    await show_turn(bot, chat_id, turn, catalog, origin)
+    if turn.finished:
+        await send_menu(bot, app, chat_id, person, catalog)
+
+
 async def on_flow_chosen(
     query: CallbackQuery,
     *,
@@ -119,7 +135,7 @@ async def on_flow_button(
         )
         return
     origin = query.message if isinstance(query.message, Message) else None
-    await show_turn(bot, query.message.chat.id, turn, catalog, origin)
+    await show_turn_then_menu(bot, app, person, query.message.chat.id, turn, catalog, origin)
 
 
 async def cmd_stop(
@@ -135,7 +151,7 @@ async def cmd_stop(
         await message.answer(catalog.render(Text.of(N_("There is nothing to stop."))))
         return
     turn = await _advance(app, person, flow_id, Event(Action.CANCEL))
-    await show_turn(bot, message.chat.id, turn, catalog)
+    await show_turn_then_menu(bot, app, person, message.chat.id, turn, catalog)
 
 
 async def on_text(
@@ -154,7 +170,7 @@ async def on_text(
         await send_menu(bot, app, message.chat.id, person, catalog)
         return
     turn = await _advance(app, person, flow_id, typed(message.text))
-    await show_turn(bot, message.chat.id, turn, catalog)
+    await show_turn_then_menu(bot, app, person, message.chat.id, turn, catalog)
 
 
 def build_router() -> Router:

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.app import App
 from bot.telegram.callbacks import MenuCallback
 from bot.telegram.handlers.menu import LOGBOOK
+from bot.telegram.render import send_text
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.kernel.uow import run_unit_of_work
@@ -115,7 +116,9 @@ async def on_logbook(
         )
     for index, text in enumerate(messages):
         last = index == len(messages) - 1
-        await bot.send_message(query.message.chat.id, text, reply_markup=markup if last else None)
+        # The budget counts characters, Telegram UTF-16 units (an emoji is two): a message
+        # that still passes the limit is sent in parts.
+        await send_text(bot, query.message.chat.id, text, markup if last else None)
     log.info("logbook page shown to person_id=%s (offset %s)", person.id, offset)
 
 

@@ -29,6 +29,7 @@ LOGBOOK = "logbook"
 MY_APPOINTMENTS = "appointments"
 TODAY = "today"
 WEB_LOGIN = "web_login"
+PLANS = "plans"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,8 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
         add(Text.of(N_("Today's appointments")), TODAY)
     if person.has_role(Role.CARE_COORDINATOR):
         add(Text.of(N_("Queue")), QUEUE)
+    if person.has_role(Role.COACH) or person.has_role(Role.CARE_COORDINATOR):
+        add(Text.of(N_("Plans to complete")), PLANS)  # the plan made at the intake
     if logbook:
         add(Text.of(N_("Logbook")), LOGBOOK)
     if any(person.has_role(role) for role in STAFF_ROLES):

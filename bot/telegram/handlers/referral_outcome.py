@@ -33,6 +33,17 @@ def outcome_lines(outcome: ReferralOutcome) -> list[Text]:
         "student": Text.raw(outcome.student_name),
         "date": outcome.sent_at.astimezone(SCHOOL_TIMEZONE).date(),
     }
+    if outcome.merged:
+        return [
+            Text.of(
+                N_(
+                    "Your referral for {student} (sent {date}) has been added to the referral "
+                    "for this student that was already open. What you wrote is kept with it; "
+                    "the care coordinator handles both together."
+                ),
+                **params,
+            )
+        ]
     if outcome.decision is QueueDecision.ACCEPTED:
         return [
             Text.of(N_("Your referral for {student} (sent {date}) has been accepted."), **params),

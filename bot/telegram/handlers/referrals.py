@@ -9,6 +9,7 @@ from bot.app import App
 from bot.telegram.callbacks import MenuCallback, ReferralCallback
 from bot.telegram.handlers.menu import MY_REFERRALS
 from bot.telegram.handlers.referral_outcome import on_referral_outcome
+from bot.telegram.render import send_text
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from services.kernel.uow import run_unit_of_work
@@ -50,7 +51,8 @@ async def on_my_referrals(
             for r in referrals[:SHOWN]
         ]
         text = "\n".join(lines)
-    await bot.send_message(query.message.chat.id, text)
+    # Twenty referrals with long names can pass Telegram's limit: sent in parts then.
+    await send_text(bot, query.message.chat.id, text)
 
 
 def build_router() -> Router:

@@ -1,5 +1,5 @@
 """The exit questionnaire in chat: respondents open it from its invitation; the care coordinator
-reads a completed one from the queue and marks it handled.
+reads a completed one from the queue, and reading it resolves its queue item (issue 11).
 
 Buttons carry ids only. Storage checks every press against the person who made it: only the
 invitation's own respondent opens it, and only while it is unused and not expired; only a care
@@ -198,7 +198,8 @@ async def on_survey_item(
     person: Person | None,
     catalog: Catalog,
 ) -> None:
-    """Open a completed questionnaire from the queue, or mark it handled; then show it."""
+    """Open a completed questionnaire from the queue (which resolves its item), or mark it
+    handled (an old card's button); then show it."""
     await query.answer()
     if person is None or query.message is None:
         return
@@ -216,8 +217,12 @@ async def on_survey_item(
             )
         view = await run_unit_of_work(
             app.sessions,
+            # Reading the answers resolves the item (its step is done): shown closed.
             lambda session: open_survey_result(
-                session=session, viewer=person, queue_item_id=callback_data.item
+                session=session,
+                viewer=person,
+                queue_item_id=callback_data.item,
+                now=datetime.now(UTC),
             ),
         )
     except (NotAllowed, InvalidTransition) as refusal:

@@ -6,6 +6,8 @@ import pytest
 
 from dialogs.text import Text
 from services.queue.rules import (
+    REFERRAL_SYSTEM_ACTIONS,
+    SURVEY_SYSTEM_ACTIONS,
     SYSTEM_ACTIONS,
     ItemState,
     QueueAction,
@@ -211,13 +213,14 @@ def test_the_action_values_are_the_web_form_names() -> None:
         "accept",
         "decline",
         "note",
+        "merge",
         "approve_timeout",
         "decline_timeout",
         "close",
     }
 
 
-@pytest.mark.parametrize("action", sorted(SYSTEM_ACTIONS))
+@pytest.mark.parametrize("action", sorted(REFERRAL_SYSTEM_ACTIONS))
 def test_a_referral_resolves_itself_only_while_waiting_for_its_intake(action: QueueAction) -> None:
     # Issue 11: the accepted referral's item closes when the intake is held or the trajectory
     # closes; never offered as a button, and nothing else can be resolved that way.
@@ -230,3 +233,74 @@ def test_a_referral_resolves_itself_only_while_waiting_for_its_intake(action: Qu
             assert not allows(state, action)
             assert refusal(state, action) is not None
     assert not allows(ItemState(QueueKind.TIMEOUT_REQUEST, QueueStatus.NEW), action)
+    assert not allows(ItemState(QueueKind.EXIT_SURVEY, QueueStatus.NEW), action)
+
+
+@pytest.mark.parametrize(
+    "status", [QueueStatus.NEW, QueueStatus.IN_PROGRESS, QueueStatus.WAITING], ids=str
+)
+def test_a_questionnaire_result_resolves_itself_when_read(status: QueueStatus) -> None:
+    # Issue 11: reading the answers is the item's step; a system action, never a button, and
+    # nothing but an open exit questionnaire result resolves that way.
+    assert SYSTEM_ACTIONS == REFERRAL_SYSTEM_ACTIONS | SURVEY_SYSTEM_ACTIONS
+    state = ItemState(QueueKind.EXIT_SURVEY, status)
+    assert allows(state, A.SURVEY_READ)
+    assert refusal(state, A.SURVEY_READ) is None
+    assert A.SURVEY_READ not in _allowed(state)
+    assert not allows(state, A.INTAKE_HELD)
+    handled = ItemState(QueueKind.EXIT_SURVEY, QueueStatus.CLOSED)
+    assert not allows(handled, A.SURVEY_READ)
+    assert refusal(handled, A.SURVEY_READ) == Text.of(
+        "This questionnaire result is already handled."
+    )
+    for referral, _expected in REFERRAL_TABLE:
+        assert not allows(referral, A.SURVEY_READ)
+    assert not allows(ItemState(QueueKind.TIMEOUT_REQUEST, QueueStatus.NEW), A.SURVEY_READ)
+
+
+# -- merging a duplicate (issue 11, item 5) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "expected"), REFERRAL_TABLE)
+def test_an_undecided_referral_can_be_merged_only_when_the_student_has_another_open_one(
+    state: ItemState, expected: frozenset[QueueAction]
+) -> None:
+    undecided = state.decision is None and state.status is not QueueStatus.CLOSED
+    with_duplicate = ItemState(
+        state.kind, state.status, state.waiting_reason, state.decision, open_duplicate=True
+    )
+    allowed = allowed_actions(
+        kind=state.kind,
+        status=state.status,
+        waiting_reason=state.waiting_reason,
+        open_duplicate=True,
+    )
+
+    assert allowed == (expected | {A.MERGE} if undecided else expected)
+    assert allows(with_duplicate, A.MERGE) is undecided
+    assert not allows(state, A.MERGE)  # nothing open to merge into: never
+    assert A.MERGE not in allowed_actions(
+        kind=state.kind,
+        status=state.status,
+        waiting_reason=state.waiting_reason,
+        coordinator=False,
+        open_duplicate=True,
+    )
+
+
+def test_a_merge_is_refused_with_the_reason() -> None:
+    nothing_open = refusal(ItemState(REFERRAL, QueueStatus.IN_PROGRESS), A.MERGE)
+    assert nothing_open is not None
+    assert "no other open referral" in nothing_open.msgid
+    declined = ItemState(
+        REFERRAL, QueueStatus.CLOSED, None, QueueDecision.DECLINED, open_duplicate=True
+    )
+    assert refusal(declined, A.MERGE) == already_decided(QueueDecision.DECLINED)
+    closed = ItemState(REFERRAL, QueueStatus.CLOSED, open_duplicate=True)
+    assert refusal(closed, A.MERGE) == already_decided(None)
+
+
+def test_no_other_kind_is_ever_merged() -> None:
+    for kind in (QueueKind.TIMEOUT_REQUEST, QueueKind.EXIT_SURVEY):
+        for status in QueueStatus:
+            assert A.MERGE not in allowed_actions(kind=kind, status=status, open_duplicate=True)

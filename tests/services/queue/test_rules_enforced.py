@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialogs.i18n import Catalogs
 from services.kernel.errors import InvalidTransition
 from services.kernel.uow import run_unit_of_work
 from services.queue.notes import add_note
@@ -21,6 +22,7 @@ from services.referrals.decisions import (
     resume_analysis,
     take_in_analysis,
 )
+from services.referrals.merging import merge_duplicate
 from storage.models import (
     Person,
     QueueItem,
@@ -36,6 +38,7 @@ from tests.support.factories import (
 from tests.support.queue_states import REFERRAL_STATES, put_in_state, state_id
 
 LATER = NOW + timedelta(hours=1)
+EN = Catalogs().get("en")
 
 Service = Callable[[AsyncSession, Person, int], Awaitable[object]]
 
@@ -58,6 +61,9 @@ SERVICES: dict[QueueAction, Service] = {
     QueueAction.NOTE: lambda s, actor, item: add_note(
         session=s, actor=actor, queue_item_id=item, text="Gebeld.", now=LATER
     ),
+    QueueAction.MERGE: lambda s, actor, item: merge_duplicate(
+        session=s, actor=actor, queue_item_id=item, now=LATER, render=EN.render
+    ),
 }
 
 
@@ -75,7 +81,10 @@ async def test_an_action_succeeds_exactly_when_the_rule_allows_it(
         item = await add_queued_referral(session, mentor, student)
         await put_in_state(session, item.id, state, by=zoco.id, at=NOW)
     allowed = action in allowed_actions(
-        kind=state.kind, status=state.status, waiting_reason=state.waiting_reason
+        kind=state.kind,
+        status=state.status,
+        waiting_reason=state.waiting_reason,
+        open_duplicate=state.open_duplicate,
     )
     if allowed:
         await run_unit_of_work(session_factory, lambda s: SERVICES[action](s, zoco, item.id))
@@ -85,4 +94,4 @@ async def test_an_action_succeeds_exactly_when_the_rule_allows_it(
     assert refused.value.reason == refusal(state, action)
     async with session_factory() as session:
         stored = await session.get_one(QueueItem, item.id)
-        assert ItemState.of(stored) == state
+        assert ItemState.of(stored, open_duplicate=state.open_duplicate) == state
