@@ -26,6 +26,7 @@ from services.appointments.notices import (
     REMINDER_DAY,
     TIMEOUT_DECIDED,
     TIMEOUT_REQUESTED,
+    TIMEOUT_TEACHER,
     TRAJECTORY_CLOSED,
     AppointmentNotice,
     CalendarNotice,
@@ -48,6 +49,9 @@ OPEN_SURVEY_ITEM = "qs:open:{queue_item_id}"
 #: The mentor's answer about one intake (`bot.telegram.callbacks.AppointmentCallback`):
 #: storage checks the presser is a mentor of the student and the version is still current.
 MENTOR_ANSWER = "ap:{action}:{appointment_id}:{version}"
+#: Shows the teacher which student a time-out notice is about (`AppointmentCallback`, action
+#: ``teacher``): storage checks the presser is the teacher who was told.
+TIMEOUT_WHO = "ap:teacher:{appointment_id}:{version}"
 #: Opens one time-out request (`bot.telegram.callbacks.TimeoutRequestCallback`).
 OPEN_TIMEOUT_REQUEST = "tr:open:{queue_item_id}"
 #: Shows the decision on one referral to the mentor who sent it, with a decline's reason
@@ -331,6 +335,29 @@ def _cancelled(payload: Mapping[str, Any]) -> _Content:
     return _Content(text)
 
 
+def _timeout_teacher(payload: Mapping[str, Any]) -> _Content:
+    notice = _appointment(payload)
+    if notice.ends_at is None or notice.version is None:
+        raise UnknownMessageError("time-out notice lacks ends_at or version")
+    end = notice.ends_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None)
+    return _Content(
+        Text.of(
+            N_(
+                "A student leaves your lesson for a time-out, with permission: {when} until "
+                "{end}. Press the button to see who."
+            ),
+            when=notice.starts_at,
+            end=Text.raw(end),
+        ),
+        (
+            (
+                Text.of(N_("Who is it?")),
+                TIMEOUT_WHO.format(appointment_id=notice.appointment_id, version=notice.version),
+            ),
+        ),
+    )
+
+
 def _timeout_requested(payload: Mapping[str, Any]) -> _Content:
     queue_item_id = _id(payload, "queue_item_id")
     return _Content(
@@ -407,6 +434,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     APPOINTMENT_REMINDER: _reminder,
     APPOINTMENT_CALENDAR: _calendar,
     APPOINTMENT_CANCELLED: _cancelled,
+    TIMEOUT_TEACHER: _timeout_teacher,
     TIMEOUT_REQUESTED: _timeout_requested,
     TIMEOUT_DECIDED: _timeout_decided,
     OutboxKind.INTAKE_REPORT: _intake_report,

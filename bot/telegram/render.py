@@ -48,8 +48,10 @@ async def deliver(
     replies: Sequence[RenderedReply],
     *,
     origin: Message | None = None,
+    closing: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Show ``replies`` in the chat; ``origin`` is the message whose button was pressed."""
+    """Show ``replies`` in the chat; ``origin`` is the message whose button was pressed;
+    ``closing`` goes on the flow's last message when it ended (the person's menu)."""
     pending = origin
     if pending is not None and len(replies) == 1 and replies[0].kind is ReplyKind.QUESTION:
         await edit_text(bot, pending, replies[0].text, keyboard(flow, replies[0]))
@@ -66,7 +68,10 @@ async def deliver(
             pending = None
         if reply.kind is ReplyKind.ANSWERED:
             continue  # typed answers are already visible as the person's own message
-        await send_text(bot, chat_id, reply.text, keyboard(flow, reply))
+        markup = keyboard(flow, reply)
+        if markup is None and reply.kind is ReplyKind.DONE:
+            markup = closing
+        await send_text(bot, chat_id, reply.text, markup)
 
 
 async def send_text(

@@ -30,9 +30,13 @@ FOR_STUDENT = "for_student"
 APPOINTMENT = "appointment_id"
 #: Set when the chosen time was taken meanwhile: the slots offered instead (nearest first).
 OFFERED = "offered"
+#: A time-out only, optional: the teacher whose lesson the student leaves (a person id).
+TEACHER = "teacher_id"
 
 #: The choices key of the children a parent may book for.
 STUDENTS = "students"
+#: The choices key of the school's teachers (and mentors) a time-out can be announced to.
+TEACHERS = "teachers"
 
 # Kind codes (the values of `storage.models.AppointmentKind`).
 INTAKE, GESPREK, TIME_OUT, EVALUATION = "intake", "gesprek", "time_out", "evaluation"
@@ -209,6 +213,18 @@ def _only_one_student(answers: Answers) -> bool:
     return FOR_STUDENT in answers
 
 
+def _not_a_time_out(answers: Answers) -> bool:
+    return answers.get(KIND) != TIME_OUT
+
+
+def teacher_to_tell(answers: Answers) -> str | None:
+    """The teacher to tell of a booked time-out: the one chosen, only for a time-out."""
+    value = answers.get(TEACHER)
+    if _not_a_time_out(answers) or not isinstance(value, str) or not value:
+        return None
+    return value
+
+
 # -- the steps and flows ---------------------------------------------------------------------
 
 STUDENT_STEP = Step(
@@ -262,6 +278,23 @@ TIME_STEP = Step(
     label=N_("Time"),
 )
 
+#: There is no timetable: the student names the lesson's teacher, or skips. The teacher reads
+#: the times only; the reason is never sent (`services.appointments.teacher_notice`).
+TEACHER_STEP = Step(
+    TEACHER,
+    StepKind.SINGLE,
+    options_from=TEACHERS,
+    search=True,
+    optional=True,
+    skip_if=_not_a_time_out,
+    empty=N_("No teachers can be chosen here yet. Please press “Skip”."),
+    prompt=N_(
+        "Whose lesson are you leaving? That teacher gets a short message with the times, "
+        "not the reason. You can also skip this."
+    ),
+    label=N_("Teacher told"),
+)
+
 
 def _summary(prompt: str) -> Step:
     """The last step: the answers, and the flow's confirm button."""
@@ -280,6 +313,7 @@ BOOK = Flow(
         KIND_STEP,
         DAY_STEP,
         TIME_STEP,
+        TEACHER_STEP,
         _summary(N_("Please check your appointment:")),
     ),
 )

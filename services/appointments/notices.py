@@ -17,6 +17,8 @@ appointment.calendar         each attendee       appointment_id, version, kind, 
                                                  ends_at, cancelled (bool)
 appointment.cancelled        attendees but the   appointment_id, kind, starts_at, late (bool)
                              one who cancelled   (an appointment that had no calendar file yet)
+appointment.timeout_teacher  the teacher whose   appointment_id, version, starts_at, ends_at
+                             lesson it is        (a time-out; who it is shows in the chat)
 timeout.requested            care coordinators   queue_item_id
 timeout.decided              the student         queue_item_id, approved (bool),
                                                  appointment_id (when approved)
@@ -41,6 +43,7 @@ APPOINTMENT_MENTOR_DECLINED = OutboxKind.APPOINTMENT_MENTOR_DECLINED
 APPOINTMENT_REMINDER = OutboxKind.APPOINTMENT_REMINDER
 APPOINTMENT_CALENDAR = OutboxKind.APPOINTMENT_CALENDAR
 APPOINTMENT_CANCELLED = OutboxKind.APPOINTMENT_CANCELLED
+TIMEOUT_TEACHER = OutboxKind.TIMEOUT_TEACHER
 TIMEOUT_REQUESTED = OutboxKind.TIMEOUT_REQUESTED
 TIMEOUT_DECIDED = OutboxKind.TIMEOUT_DECIDED
 
@@ -58,6 +61,7 @@ KINDS = frozenset(
         APPOINTMENT_REMINDER,
         APPOINTMENT_CALENDAR,
         APPOINTMENT_CANCELLED,
+        TIMEOUT_TEACHER,
         TIMEOUT_REQUESTED,
         TIMEOUT_DECIDED,
     }
@@ -294,6 +298,30 @@ def ask_mentors(
             due=now,
             now=now,
         )
+
+
+def tell_teacher(
+    session: AsyncSession, *, appointment: Appointment, teacher_id: int, now: datetime
+) -> None:
+    """Tell the teacher whose lesson the student leaves that a time-out is booked: the times
+    only (a lock screen in a classroom); the button shows who, inside the chat. Withdrawn with
+    the appointment's other pending rows when it is moved or cancelled before it went out."""
+    _add(
+        session,
+        school_id=appointment.school_id,
+        recipient_id=teacher_id,
+        kind=TIMEOUT_TEACHER,
+        payload={
+            "appointment_id": appointment.id,
+            "version": appointment.version,
+            "kind": appointment.kind.value,
+            "starts_at": _iso(appointment.starts_at),
+            "ends_at": _iso(appointment.ends_at),
+        },
+        dedup_key=f"{key_prefix(appointment.id)}v{appointment.version}:teacher:{teacher_id}",
+        due=now,
+        now=now,
+    )
 
 
 def mentor_declined(session: AsyncSession, *, appointment: Appointment, now: datetime) -> None:

@@ -150,6 +150,9 @@ async def move_appointment(
     appointment.coach_id = chosen.coach_id
     appointment.version = from_version + 1
     appointment.updated_at = now
+    # The teacher was told of the old time (a notice not sent yet is withdrawn above); the
+    # lesson at the new time may be someone else's.
+    appointment.teacher_id = None
     if appointment.kind is AppointmentKind.INTAKE:
         # The mentor agreed to a time, not to any time: ask again.
         appointment.status = AppointmentStatus.BOOKED

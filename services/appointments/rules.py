@@ -16,6 +16,7 @@ from storage.models import (
     HOLDING_STATUSES,
     AppointmentKind,
     AppointmentStatus,
+    Role,
     TimeoutRequestReason,
     TrajectoryStatus,
     Weekday,
@@ -265,4 +266,33 @@ def attendance_problem(
         return Text.of(
             N_("The mentor has not confirmed this intake, so it cannot be marked as held.")
         )
+    return None
+
+
+#: Who can be told that a student leaves their lesson for a time-out: the school's teachers
+#: (a mentor teaches too: the seeds' mentor is the class's teacher-coach).
+TEACHER_ROLES = (Role.TEACHER, Role.MENTOR)
+
+
+def teacher_notice_problem(
+    *,
+    kind: AppointmentKind,
+    status: AppointmentStatus,
+    ends_at: datetime,
+    now: datetime,
+    teacher_roles: Collection[Role],
+    same_school: bool,
+) -> Text | None:
+    """Why the chosen teacher cannot be told of this appointment, or ``None``.
+
+    Only a time-out that still holds its place and has not ended; only a teacher (or mentor)
+    of the appointment's school. Another school's person and someone who is not a teacher get
+    the same answer, so a forged choice learns nothing.
+    """
+    if not same_school or not any(role in TEACHER_ROLES for role in teacher_roles):
+        return Text.of(N_("Please choose one of the teachers shown."))
+    if kind is not AppointmentKind.TIME_OUT:
+        return Text.of(N_("Only a time-out is announced to the teacher."))
+    if status not in HOLDING or ends_at <= now:
+        return Text.of(N_("This time-out is no longer planned, so the teacher is not told."))
     return None

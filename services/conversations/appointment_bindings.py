@@ -30,6 +30,7 @@ from dialogs.flows.afspraken import (
     OFFERED,
     STUDENT,
     STUDENTS,
+    TEACHERS,
     TIME,
     TIME_OUT,
     appointment_text,
@@ -41,6 +42,7 @@ from dialogs.flows.afspraken import (
     slot_code,
     slot_start,
     student_of,
+    teacher_to_tell,
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
@@ -55,6 +57,7 @@ from services.appointments.errors import BookingRefused, SlotTaken
 from services.appointments.rules import is_late_cancel
 from services.appointments.schedule import DEFAULT_LATE_CANCEL_HOURS
 from services.appointments.slots import free_slots
+from services.appointments.teacher_notice import teachers_of_school, tell_teacher
 from services.appointments.timeout_requests import BookingRequested
 from services.appointments.views import AppointmentView, upcoming_for
 from services.kernel.errors import NotAllowed, Reroute
@@ -166,6 +169,9 @@ async def booking_context(
         choices[kinds_key_for(student)] = tuple(
             Option(kind.value, kind_label(kind.value)) for kind in open_kinds
         )
+    if answers.get(KIND) == TIME_OUT:
+        teachers = await teachers_of_school(session=session, school_id=person.school_id)
+        choices[TEACHERS] = tuple(Option(str(tid), Text.raw(name)) for tid, name in teachers)
     not_listed = _not_listed(cannot)
     # Under the child question; or under the kind question when that one was not asked.
     details = {STUDENT: not_listed, KIND: not_listed if FOR_STUDENT in answers else ()}
@@ -250,7 +256,20 @@ async def complete_booking(
             if kind.value == TIME_OUT
             else Text.of(N_("Your request went to the care coordinator, who will let you know.")),
         )
-    return booked_lines(result, now)
+    lines = booked_lines(result, now)
+    teacher = teacher_to_tell(answers)
+    if teacher is not None and teacher.isdigit():
+        # Checked again there (a teacher of the school, a time-out still planned); a refusal
+        # undoes the booking with it, and the summary says why.
+        await tell_teacher(
+            session=session,
+            actor=person,
+            appointment_id=result.appointment_id,
+            teacher_id=int(teacher),
+            now=now,
+        )
+        lines = (*lines, Text.of(N_("The teacher gets a message with the times, not the reason.")))
+    return lines
 
 
 # -- move and cancel -------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class OutboxKind(StrEnum):
     APPOINTMENT_REMINDER = "appointment.reminder"
     APPOINTMENT_CALENDAR = "appointment.calendar"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
+    #: The teacher whose lesson a student leaves for a time-out (`services.appointments.
+    #: teacher_notice`): the times only; who it is shows in the chat.
+    TIMEOUT_TEACHER = "appointment.timeout_teacher"
     #: Care coordinators: a time-out request; the student: its decision.
     TIMEOUT_REQUESTED = "timeout.requested"
     TIMEOUT_DECIDED = "timeout.decided"

@@ -184,7 +184,7 @@ async def merge_duplicate(
         Outbox(
             school_id=item.school_id,
             recipient_id=referral.mentor_id,
-            kind=REFERRAL_MERGED,
+            kind=OutboxKind.REFERRAL_MERGED,
             # Ids only: the mentor reads which student inside the chat.
             payload={"referral_id": referral.id, "queue_item_id": item.id},
             dedup_key=f"{REFERRAL_MERGED}:{referral.id}:{referral.mentor_id}",

@@ -235,6 +235,7 @@ class Appointment(Base):
         ForeignKeyConstraint(["school_id", "student_id"], ["person.school_id", "person.id"]),
         ForeignKeyConstraint(["school_id", "booked_by_id"], ["person.school_id", "person.id"]),
         ForeignKeyConstraint(["school_id", "coach_id"], ["person.school_id", "person.id"]),
+        ForeignKeyConstraint(["school_id", "teacher_id"], ["person.school_id", "person.id"]),
         UniqueConstraint("school_id", "id"),
         Index(None, "school_id", "starts_at"),
         Index(
@@ -276,6 +277,9 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column()
     attendance_marked_by_id: Mapped[int | None] = mapped_column()
+    #: The teacher whose lesson the student leaves for this time-out, told when it was booked
+    #: (``None``: nobody was told; a move forgets it, the notice was about the old time).
+    teacher_id: Mapped[int | None] = mapped_column()
 
 
 class TimeoutRequest(Base):

@@ -65,6 +65,7 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
         {**_APPOINTMENT, "late": False},
         {**_APPOINTMENT, "late": True},
     ],
+    OutboxKind.TIMEOUT_TEACHER: [{**_APPOINTMENT, "kind": "time_out", "ends_at": _ENDS}],
     OutboxKind.TIMEOUT_REQUESTED: [{"queue_item_id": 4}],
     OutboxKind.TIMEOUT_DECIDED: [
         {"queue_item_id": 4, "approved": True, "appointment_id": 12},

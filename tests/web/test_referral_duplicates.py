@@ -124,9 +124,7 @@ async def test_merging_closes_the_duplicate_adds_its_words_as_a_note_and_tells_t
     async with demo.app.sessions() as session:
         item = await session.get_one(QueueItem, duplicate)
         notes_stored = (await session.scalars(select(QueueNote))).all()
-        told = (
-            await session.scalars(select(Outbox).where(Outbox.kind == "referral.merged"))
-        ).all()
+        told = (await session.scalars(select(Outbox).where(Outbox.kind == "referral.merged"))).all()
     assert item.status is QueueStatus.CLOSED
     assert item.merged_into_id == demo.item_id
     assert [n.queue_item_id for n in notes_stored] == [demo.item_id]

@@ -28,6 +28,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from services.appointments.attendance import confirm_mentor_presence, mark_attendance
 from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.teacher_notice import timeout_for_teacher
 from services.appointments.timeout_requests import (
     TimeoutRequestView,
     approve_timeout_request,
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 #: Actions of `AppointmentCallback`; the outbox's mentor question uses YES, NO and SHOW.
 MOVE_ACTION, CANCEL_ACTION = "move", "cancel"
 YES, NO, SHOW = "yes", "no", "show"
+#: The teacher's "Who is it?" on a time-out notice (`bot.outbox.messages.TIMEOUT_WHO`).
+TEACHER = "teacher"
 ATTENDED, NO_SHOW = "attended", "no_show"
 #: Actions of `TimeoutRequestCallback` besides "open" (decline starts a flow for the reason).
 APPROVE, DECLINE = "approve", "decline"
@@ -261,6 +264,34 @@ async def _mentor_show(press: _Press) -> None:
         return
     text, markup = mentor_question(view, catalog)
     await _edit(press, text, markup)
+
+
+async def _teacher_show(press: _Press) -> None:
+    """Inside the chat, the teacher who was told reads who leaves their lesson (first name and
+    times, no reason); storage refuses anyone else."""
+    app, person, catalog, data = press.app, press.person, press.catalog, press.data
+    view = await run_unit_of_work(
+        app.sessions,
+        lambda session: timeout_for_teacher(
+            session=session, teacher=person, appointment_id=data.appointment, now=datetime.now(UTC)
+        ),
+    )
+    end = Text.raw(view.ends_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None))
+    student = Text.raw(view.student_given_name)
+    if view.cancelled:
+        line = Text.of(
+            N_("The time-out of {student} on {when} was cancelled."),
+            student=student,
+            when=view.starts_at,
+        )
+    else:
+        line = Text.of(
+            N_("{student} is in the time-out room: {when} until {end}."),
+            student=student,
+            when=view.starts_at,
+            end=end,
+        )
+    await _edit(press, _render(catalog, line), None)
 
 
 async def _mentor_answer(press: _Press) -> None:
@@ -543,6 +574,8 @@ async def on_appointment(
             await _start_change(press)
         elif action == SHOW:
             await _mentor_show(press)
+        elif action == TEACHER:
+            await _teacher_show(press)
         elif action in (YES, NO):
             await _mentor_answer(press)
         elif action in (ATTENDED, NO_SHOW):

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.app import App
 from bot.telegram.callbacks import FlowCallback, MenuCallback
-from bot.telegram.handlers.menu import OPEN_FLOW, send_menu
+from bot.telegram.handlers.menu import OPEN_FLOW, menu_keyboard, send_menu
 from bot.telegram.handlers.onboarding import not_linked_text
 from bot.telegram.render import deliver
 from dialogs.events import Action, Event, typed
@@ -54,27 +54,34 @@ async def _advance(app: App, person: Person, flow_id: str, event: Event) -> Turn
 
 
 async def show_turn(
-    bot: Bot, chat_id: int, turn: Turn, catalog: Catalog, origin: Message | None = None
-) -> None:
-    """Render a turn's replies in the reader's language and show them in the chat."""
-    rendered = [render_reply(reply, catalog) for reply in turn.replies]
-    await deliver(bot, chat_id, turn.flow, rendered, origin=origin)
-
-
-async def show_turn_then_menu(
     bot: Bot,
-    app: App,
-    person: Person,
     chat_id: int,
     turn: Turn,
     catalog: Catalog,
     origin: Message | None = None,
+    *,
+    closing: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """`show_turn`, and the person's menu after it when the flow ended (sent or stopped): the
-    chat always offers what to do next (issue 11)."""
-    await show_turn(bot, chat_id, turn, catalog, origin)
-    if turn.finished:
-        await send_menu(bot, app, chat_id, person, catalog)
+    """Render a turn's replies in the reader's language and show them in the chat
+    (``closing``: the buttons for the flow's last message, when it ended)."""
+    rendered = [render_reply(reply, catalog) for reply in turn.replies]
+    await deliver(bot, chat_id, turn.flow, rendered, origin=origin, closing=closing)
+
+
+async def show_turn_then_menu(
+    bot: Bot,
+    chat_id: int,
+    turn: Turn,
+    catalog: Catalog,
+    *,
+    app: App,
+    person: Person,
+    origin: Message | None = None,
+) -> None:
+    """`show_turn`; when the flow ended (sent or stopped) its last message carries the
+    person's menu, so the chat always offers what to do next (issue 11)."""
+    closing = await menu_keyboard(app, person, catalog) if turn.finished else None
+    await show_turn(bot, chat_id, turn, catalog, origin, closing=closing)
 
 
 async def on_flow_chosen(
@@ -135,7 +142,9 @@ async def on_flow_button(
         )
         return
     origin = query.message if isinstance(query.message, Message) else None
-    await show_turn_then_menu(bot, app, person, query.message.chat.id, turn, catalog, origin)
+    await show_turn_then_menu(
+        bot, query.message.chat.id, turn, catalog, app=app, person=person, origin=origin
+    )
 
 
 async def cmd_stop(
@@ -151,7 +160,7 @@ async def cmd_stop(
         await message.answer(catalog.render(Text.of(N_("There is nothing to stop."))))
         return
     turn = await _advance(app, person, flow_id, Event(Action.CANCEL))
-    await show_turn_then_menu(bot, app, person, message.chat.id, turn, catalog)
+    await show_turn_then_menu(bot, message.chat.id, turn, catalog, app=app, person=person)
 
 
 async def on_text(
@@ -170,7 +179,7 @@ async def on_text(
         await send_menu(bot, app, message.chat.id, person, catalog)
         return
     turn = await _advance(app, person, flow_id, typed(message.text))
-    await show_turn_then_menu(bot, app, person, message.chat.id, turn, catalog)
+    await show_turn_then_menu(bot, message.chat.id, turn, catalog, app=app, person=person)
 
 
 def build_router() -> Router:

@@ -44,6 +44,27 @@ class _MenuFacts:
 
 async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: Catalog) -> None:
     """Send the menu for this person's roles (an unfinished flow is offered first)."""
+    markup = await menu_keyboard(app, person, catalog)
+    if markup is None:
+        await bot.send_message(
+            chat_id,
+            catalog.render(
+                Text.of(
+                    N_(
+                        "There is nothing for you to do here yet. "
+                        "You will get a message when there is."
+                    )
+                )
+            ),
+        )
+        return
+    await bot.send_message(
+        chat_id, catalog.render(Text.of(N_("What would you like to do?"))), reply_markup=markup
+    )
+
+
+async def menu_keyboard(app: App, person: Person, catalog: Catalog) -> InlineKeyboardMarkup | None:
+    """The buttons of this person's menu (None when there is nothing for them to do yet)."""
 
     async def read(session: AsyncSession) -> _MenuFacts:
         return _MenuFacts(
@@ -90,21 +111,4 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
         add(Text.of(N_("Logbook")), LOGBOOK)
     if any(person.has_role(role) for role in STAFF_ROLES):
         add(Text.of(N_("Log in to the web app")), WEB_LOGIN)
-    if not rows:
-        await bot.send_message(
-            chat_id,
-            catalog.render(
-                Text.of(
-                    N_(
-                        "There is nothing for you to do here yet. "
-                        "You will get a message when there is."
-                    )
-                )
-            ),
-        )
-        return
-    await bot.send_message(
-        chat_id,
-        catalog.render(Text.of(N_("What would you like to do?"))),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
-    )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
