@@ -562,3 +562,403 @@ def staff_account_create(
         return 0
 
     sys.exit(_run(go()))
+
+
+def _read_password(settings: Settings, *, from_stdin: bool) -> str:
+    """A new password: the first line of stdin, or asked twice (hidden); exits 1 when weak."""
+    from services.accounts.staff_accounts import validate_password
+
+    catalog = _catalog(settings)
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            catalog.render(Text.of(N_("Password"))),
+            hide_input=True,
+            confirmation_prompt=catalog.render(Text.of(N_("The same password again"))),
+        )
+    problem = validate_password(password)
+    if problem is not None:
+        _say(settings, problem, err=True)
+        sys.exit(1)
+    return password
+
+
+def _parsed(settings: Settings, value: T | Text) -> T:
+    """A parsed value, or the problem printed and exit status 1."""
+    if isinstance(value, Text):
+        from bot.school_setup import refuse
+
+        sys.exit(refuse(_catalog(settings), [value]))
+    return value
+
+
+@main.group(help="A real school: create it (with its first administrator).")
+def school() -> None:
+    """Commands for schools."""
+
+
+@school.command(
+    "create",
+    help="Create a school on an empty (or shared) database, with its first administrator and "
+    "their web account; the region's school holidays become closed days.",
+)
+@click.option("--code", required=True, help="Short code, e.g. de-linde (lowercase, digits, -).")
+@click.option("--name", required=True, help="The school's name.")
+@click.option(
+    "--timezone", default="Europe/Amsterdam", show_default=True, help="The school's time zone."
+)
+@click.option("--region", required=True, help="School-holiday region: noord, midden or zuid.")
+@click.option("--admin", "admin_id", required=True, help="The administrator's id at the school.")
+@click.option("--admin-given-name", required=True, help="The administrator's given name.")
+@click.option("--admin-family-name", required=True, help="The administrator's family name.")
+@click.option("--admin-language", default="nl", show_default=True, help="nl, en, ar, tr, pl, uk.")
+@click.option("--username", help="Login name (default: the administrator's id).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts).",
+)
+@pass_settings
+def school_create(
+    settings: Settings,
+    *,
+    code: str,
+    name: str,
+    timezone: str,
+    region: str,
+    admin_id: str,
+    admin_given_name: str,
+    admin_family_name: str,
+    admin_language: str,
+    username: str | None,
+    password_stdin: bool,
+) -> None:
+    """The school, its admin (a person with the admin role) and the admin's web account."""
+    from bot.school_setup import refuse, run_school_create
+    from services.accounts.staff_accounts import new_credentials
+    from services.kernel.errors import InputInvalid
+    from services.settings.rules import parse_region
+    from services.settings.school import FirstAdmin
+
+    chosen = _parsed(settings, parse_region(region))
+    password = _read_password(settings, from_stdin=password_stdin)
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            try:
+                credentials = await new_credentials(username or admin_id, password)
+            except InputInvalid as refused:
+                return refuse(_catalog(settings), [refused.reason])
+            return await run_school_create(
+                app,
+                catalog=_catalog(settings),
+                code=code,
+                name=name,
+                timezone=timezone,
+                region=chosen,
+                admin=FirstAdmin(admin_id, admin_given_name, admin_family_name, admin_language),
+                credentials=credentials,
+                web_url=settings.web_url,
+            )
+
+    sys.exit(_run(go()))
+
+
+@main.group(
+    "settings",
+    help="A school's settings: appointment types, opening hours, closed days, coaches' hours, "
+    "booking rules. Every change applies to the next booking.",
+)
+def settings_group() -> None:
+    """Commands for a school's settings."""
+
+
+_SCHOOL_OPTION = click.option(
+    "--school", "school_code", help="School code (may be left out if there is one)."
+)
+
+
+def _setting(settings: Settings, school_code: str | None, work: Any) -> None:
+    from bot.school_setup import run_setting
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            return await run_setting(
+                app, catalog=_catalog(settings), school_code=school_code, work=work
+            )
+
+    sys.exit(_run(go()))
+
+
+@settings_group.command("show", help="Print the school's settings.")
+@_SCHOOL_OPTION
+@pass_settings
+def settings_show(settings: Settings, school_code: str | None) -> None:
+    """Types, hours, booking rules, coaches' hours and the coming closed days."""
+    from bot.school_setup import print_settings
+
+    async def go() -> int:
+        async with build_app(settings, log_level="WARNING") as app:
+            return await print_settings(app, catalog=_catalog(settings), school_code=school_code)
+
+    sys.exit(_run(go()))
+
+
+def _roles(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+
+
+@settings_group.command(
+    "type", help="Change an appointment type (intake, gesprek, time_out, evaluation)."
+)
+@click.argument("kind", type=click.Choice(["intake", "gesprek", "time_out", "evaluation"]))
+@_SCHOOL_OPTION
+@click.option("--duration", type=int, help="Minutes.")
+@click.option("--step", type=int, help="Minutes between possible start times.")
+@click.option("--buffer", type=int, help="Minutes after it that count as busy.")
+@click.option("--capacity", type=int, help="Places (time-out room); 1 for a coach.")
+@click.option("--bookable-by", help="Who books: student,parent,care_coordinator,coach.")
+@click.option("--attendees", help="Who attends: student,parent,mentor,coach.")
+@click.option("--lead-time", type=int, help="Minimum notice in minutes for this type.")
+@click.option("--school-lead-time", is_flag=True, help="Use the school's lead time instead.")
+@click.option("--active/--inactive", default=None, help="Offered or not.")
+@pass_settings
+def settings_type(
+    settings: Settings,
+    *,
+    kind: str,
+    school_code: str | None,
+    duration: int | None,
+    step: int | None,
+    buffer: int | None,
+    capacity: int | None,
+    bookable_by: str | None,
+    attendees: str | None,
+    lead_time: int | None,
+    school_lead_time: bool,
+    active: bool | None,
+) -> None:
+    """Unspecified values stay as they are."""
+    from services.settings.changes import TypeChange, set_appointment_type
+    from storage.models import AppointmentKind
+
+    change = TypeChange(
+        duration_minutes=duration,
+        step_minutes=step,
+        buffer_minutes=buffer,
+        capacity=capacity,
+        bookable_by=_roles(bookable_by),
+        attendees=_roles(attendees),
+        lead_time_minutes=lead_time,
+        school_lead_time=school_lead_time,
+        active=active,
+    )
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        await set_appointment_type(
+            session=session,
+            school_id=school_id,
+            actor=None,
+            kind=AppointmentKind(kind),
+            change=change,
+            now=now,
+        )
+        return [Text.of(N_("Appointment type “{kind}” saved."), kind=Text.raw(kind))]
+
+    _setting(settings, school_code, work)
+
+
+@settings_group.command(
+    "hours", help="Opening hours of one weekday: `hours mon 08:30-16:30`, or `hours sat closed`."
+)
+@click.argument("weekday")
+@click.argument("hours")
+@_SCHOOL_OPTION
+@pass_settings
+def settings_hours(settings: Settings, weekday: str, hours: str, school_code: str | None) -> None:
+    """No hours: the trajectvoorziening is closed that weekday."""
+    from services.settings.changes import set_opening_hours
+    from services.settings.rules import parse_span, parse_weekday
+
+    day = _parsed(settings, parse_weekday(weekday))
+    span = None if hours.strip().lower() == "closed" else _parsed(settings, parse_span(hours))
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        await set_opening_hours(
+            session=session, school_id=school_id, actor=None, weekday=day, hours=span, now=now
+        )
+        return [Text.of(N_("Opening hours saved."))]
+
+    _setting(settings, school_code, work)
+
+
+@settings_group.command(
+    "closed-day",
+    help="Close days (`closed-day add 2026-11-20 --label Studiedag`) or open them again "
+    "(`closed-day remove 2026-11-20`); --to for a range.",
+)
+@click.argument("action", type=click.Choice(["add", "remove"]))
+@click.argument("first")
+@click.option("--to", "last", help="Last day of a range (YYYY-MM-DD), included.")
+@click.option("--label", help="What the day is, e.g. Studiedag.")
+@_SCHOOL_OPTION
+@pass_settings
+def settings_closed_day(
+    settings: Settings,
+    *,
+    action: str,
+    first: str,
+    last: str | None,
+    label: str | None,
+    school_code: str | None,
+) -> None:
+    """Bookings already made on a closed day stay; new ones are refused."""
+    from bot.school_setup import parse_date
+    from services.settings.changes import add_closed_days, remove_closed_days
+
+    start = _parsed(settings, parse_date(first))
+    end = _parsed(settings, parse_date(last)) if last else start
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        if action == "add":
+            count = await add_closed_days(
+                session=session,
+                school_id=school_id,
+                actor=None,
+                start=start,
+                end=end,
+                label=label,
+                now=now,
+            )
+            return [
+                Text.plural_of("{count} day closed.", "{count} days closed.", count),
+            ]
+        count = await remove_closed_days(
+            session=session, school_id=school_id, actor=None, start=start, end=end, now=now
+        )
+        return [Text.plural_of("{count} day open again.", "{count} days open again.", count)]
+
+    _setting(settings, school_code, work)
+
+
+@settings_group.command(
+    "holidays", help="Close the school on the coming school holidays of its region (shipped data)."
+)
+@click.option("--region", help="noord, midden or zuid (default: the school's).")
+@_SCHOOL_OPTION
+@pass_settings
+def settings_holidays(settings: Settings, region: str | None, school_code: str | None) -> None:
+    """Days already closed stay; the region becomes the school's."""
+    from bot.school_setup import unchecked_line
+    from services.settings.changes import install_holidays
+    from services.settings.rules import parse_region
+    from services.settings.school import school_zone
+    from storage.models import School
+
+    chosen = _parsed(settings, parse_region(region)) if region else None
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        from services.kernel.errors import InputInvalid
+        from services.settings.rules import Region
+
+        found = await session.get_one(School, school_id)
+        target = chosen or (Region(found.region) if found.region else None)
+        if target is None:
+            raise InputInvalid(Text.of(N_("The school has no region yet: give --region.")))
+        done = await install_holidays(
+            session=session,
+            school_id=school_id,
+            actor=None,
+            region=target,
+            today=now.astimezone(school_zone(found)).date(),
+            now=now,
+        )
+        return [
+            Text.plural_of(
+                "{count} closed day added from the school holidays of the region.",
+                "{count} closed days added from the school holidays of the region.",
+                done.added,
+            ),
+            *unchecked_line(done.unchecked_years),
+        ]
+
+    _setting(settings, school_code, work)
+
+
+@settings_group.command(
+    "coach-hours",
+    help="A coach's hours for appointments on one weekday: `coach-hours coach1 mon 09:00-12:00 "
+    "13:00-16:00`; no spans: not available that day.",
+)
+@click.argument("coach")
+@click.argument("weekday")
+@click.argument("spans", nargs=-1)
+@_SCHOOL_OPTION
+@pass_settings
+def settings_coach_hours(
+    settings: Settings, coach: str, weekday: str, spans: tuple[str, ...], school_code: str | None
+) -> None:
+    """The spans replace the coach's hours of that weekday."""
+    from services.settings.changes import find_coach, set_coach_hours
+    from services.settings.rules import parse_span, parse_weekday
+
+    day = _parsed(settings, parse_weekday(weekday))
+    parsed = [_parsed(settings, parse_span(span)) for span in spans]
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        person = await find_coach(session=session, school_id=school_id, external_id=coach)
+        await set_coach_hours(
+            session=session,
+            school_id=school_id,
+            actor=None,
+            coach=person,
+            weekday=day,
+            spans=parsed,
+            now=now,
+        )
+        return [Text.of(N_("Hours of “{id}” saved."), id=Text.raw(coach))]
+
+    _setting(settings, school_code, work)
+
+
+@settings_group.command(
+    "booking", help="The school's booking rules and the time-out cap for new trajectories."
+)
+@click.option("--lead-time", type=int, help="Minimum notice in minutes (types without their own).")
+@click.option("--late-cancel-hours", type=int, help="A cancellation closer than this is late.")
+@click.option("--horizon-days", type=int, help="How many days ahead can be booked.")
+@click.option("--reminder-hour", type=int, help="Hour of the day-before reminder (0-23).")
+@click.option("--timeouts-per-week", type=int, help="Time-out cap a new trajectory starts with.")
+@_SCHOOL_OPTION
+@pass_settings
+def settings_booking(
+    settings: Settings,
+    *,
+    lead_time: int | None,
+    late_cancel_hours: int | None,
+    horizon_days: int | None,
+    reminder_hour: int | None,
+    timeouts_per_week: int | None,
+    school_code: str | None,
+) -> None:
+    """Unspecified values stay as they are."""
+    from services.settings.changes import BookingChange, set_booking_settings
+
+    change = BookingChange(
+        lead_time_minutes=lead_time,
+        late_cancel_hours=late_cancel_hours,
+        horizon_days=horizon_days,
+        day_reminder_hour=reminder_hour,
+        timeouts_per_week=timeouts_per_week,
+    )
+
+    async def work(session: AsyncSession, school_id: int, now: datetime) -> list[Text]:
+        await set_booking_settings(
+            session=session, school_id=school_id, actor=None, change=change, now=now
+        )
+        return [Text.of(N_("Booking rules saved."))]
+
+    _setting(settings, school_code, work)

@@ -22,7 +22,12 @@ async def find_school(*, session: AsyncSession, code: str | None) -> School:
     schools = list(await session.scalars(select(School).limit(2)))
     if not schools:
         raise NotFound(
-            Text.of(N_("There is no school yet: import people or run `trajectbot demo-data`."))
+            Text.of(
+                N_(
+                    "There is no school yet: create one with `trajectbot school create` "
+                    "(or try the demo: `trajectbot demo-data`)."
+                )
+            )
         )
     if len(schools) > 1:
         raise NotFound(Text.of(N_("There are several schools: choose one with --school CODE.")))

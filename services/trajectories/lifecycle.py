@@ -38,6 +38,7 @@ from services.trajectories.intake_report import send_intake_report
 from services.trajectories.rules import PlanFacts, PlanGap, Step, plan_gaps
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
+    BookingSettings,
     EvaluationKind,
     Person,
     PersonRole,
@@ -127,18 +128,25 @@ async def create_for_referral(
 ) -> Trajectory:
     """The ``planned`` trajectory of an accepted referral (the caller authorized the actor).
 
-    Without a plan the trajectory starts empty and time-out is in the plan only when the
-    referral asked for it; the coordinator completes the plan after the intake.
+    Without a plan the trajectory starts empty, time-out is in the plan only when the
+    referral asked for it, with the school's time-out cap (`BookingSettings.timeouts_per_week`,
+    set by the admin); the coordinator completes the plan after the intake.
     """
     if await open_trajectory_of(session=session, student_id=referral.student_id) is not None:
         # Also guaranteed by a partial unique index; this check gives the readable answer.
         raise InvalidTransition(Text.of(N_("This student already has an open trajectory.")))
+    cap = await session.scalar(
+        select(BookingSettings.timeouts_per_week).where(
+            BookingSettings.school_id == referral.school_id
+        )
+    )
     trajectory = Trajectory(
         school_id=referral.school_id,
         student_id=referral.student_id,
         referral_id=referral.id,
         status=TrajectoryStatus.PLANNED,
         timeouts_in_plan=SupportKind.TIME_OUT.value in referral.support,
+        timeouts_per_week=DEFAULT_TIMEOUTS_PER_WEEK if cap is None else cap,
         created_at=now,
     )
     session.add(trajectory)

@@ -88,6 +88,9 @@ class BookingSettings(Base):
             " AND day_reminder_hour >= 0 AND day_reminder_hour <= 23",
             name="sensible",
         ),
+        CheckConstraint(
+            "timeouts_per_week >= 0 AND timeouts_per_week <= 10", name="timeout_cap_in_range"
+        ),
     )
 
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
@@ -99,6 +102,8 @@ class BookingSettings(Base):
     horizon_days: Mapped[int] = mapped_column(default=21)
     #: The day-before reminder goes out at this hour, school time.
     day_reminder_hour: Mapped[int] = mapped_column(default=18)
+    #: The time-out cap a new trajectory starts with (time-outs per week; its plan can change it).
+    timeouts_per_week: Mapped[int] = mapped_column(default=2, server_default="2")
 
 
 class AppointmentType(Base):
@@ -173,6 +178,9 @@ class ClosedDay(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     day: Mapped[date] = mapped_column(Date)
+    #: What the day is (``Herfstvakantie``, ``Studiedag``), as the admin typed it or from the
+    #: shipped school holidays; ``None``: no label.
+    label: Mapped[str | None] = mapped_column(String(100))
 
 
 class CoachAvailability(Base):

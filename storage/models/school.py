@@ -19,4 +19,7 @@ class School(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    #: The Dutch school-holiday region (``noord``, ``midden``, ``zuid``); ``None``: not set
+    #: (a school made before issue 12, or the demo).
+    region: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -122,7 +122,7 @@ async def test_a_student_books_a_time_out(
     assert chat.labels()[0] == "Monday, March 2"  # today: a time-out needs no notice
     await chat.press("Tuesday, March 3")
     assert chat.labels()[0] == "8:30\u202fAM"  # opening time, in the reader's clock
-    await chat.press("8:30\u202fAM")
+    await chat.press("8:30\u202fAM", "Skip")  # whose lesson: not said
     assert "Time: 8:30\u202fAM" in chat.question
     turn = await chat.press("Book ✓")
 
@@ -141,7 +141,7 @@ async def test_a_student_books_the_time_out_that_is_running_now(
     chat = await Chat(session_factory, world.student, BOOK.id).open()
     await chat.press("Time-out moment", "Monday, March 2")
     assert chat.labels()[:2] == ["10:10\u202fAM", "11:00\u202fAM"]
-    await chat.press("10:10\u202fAM")
+    await chat.press("10:10\u202fAM", "Skip")
     await chat.press("Book ✓")
     assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
     assert "You will get a calendar file." in chat.texts[-1]
@@ -206,7 +206,7 @@ async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     chat = await Chat(session_factory, world.student, BOOK.id).open()
-    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM")
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM", "Skip")
     await _fill(session_factory, world, at(TUESDAY, 8, 30))  # someone else was quicker
 
     turn = await chat.press("Book ✓")
@@ -278,6 +278,7 @@ async def test_a_third_time_out_in_a_week_becomes_a_request(
     chat = await Chat(session_factory, world.student, BOOK.id).open()
     await chat.press("Time-out moment", "Wednesday, March 4")
     await chat.press_first_option()
+    await chat.press("Skip")  # whose lesson: not said
     turn = await chat.press("Book ✓")
     assert turn.state.status is Status.COMPLETED
     assert "now a request" in chat.texts[-1]
