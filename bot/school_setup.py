@@ -175,14 +175,14 @@ def _type_line(kind: TypeSetting) -> Text:
     return Text.of(
         N_(
             "  {kind}: {duration} min, start every {step} min, buffer {buffer} min, "
-            "{capacity} place(s), booked by {bookers}, attended by {attendees}, "
+            "{places}, booked by {bookers}, attended by {attendees}, "
             "lead time {lead}{inactive}"
         ),
         kind=Text.raw(kind.kind),
         duration=kind.duration_minutes,
         step=kind.step_minutes,
         buffer=kind.buffer_minutes,
-        capacity=kind.capacity,
+        places=Text.plural_of(N_("{count} place"), N_("{count} places"), kind.capacity),
         bookers=Text.raw(",".join(kind.bookable_by)),
         attendees=Text.raw(",".join(kind.attendees)),
         lead=Text.raw(

@@ -204,9 +204,12 @@ _after_day = _changing_clears(DAY, TIME, OFFERED)
 
 
 def _after_time(value: AnswerValue, before: Answers) -> Mapping[str, AnswerValue | None]:
-    del before
-    # An offered slot may lie on another day: the day follows the slot.
-    return {DAY: str(value)[:10], OFFERED: None}
+    # An offered slot may lie on another day: the day follows the slot. Another time may be
+    # another lesson: the teacher is asked again.
+    updates: dict[str, AnswerValue | None] = {DAY: str(value)[:10], OFFERED: None}
+    if before.get(TIME) != value:
+        updates[TEACHER] = None
+    return updates
 
 
 def _only_one_student(answers: Answers) -> bool:

@@ -100,12 +100,19 @@ async def _press_first_option(tg: Harness, user: User) -> Sent:
     return shown
 
 
+async def _skip_the_teacher(tg: Harness, user: User) -> None:
+    """A time-out asks whose lesson the student leaves (optional): skipped here."""
+    if "Whose lesson are you leaving?" in tg.api.last(user.id).text:
+        await _press(tg, user, "Skip")
+
+
 async def _to_summary(tg: Harness, user: User, kind: str) -> Sent:
     """From the menu: book ``kind`` on the first free day at the first free time."""
     await _press(tg, user, "Book an appointment")
     await _press(tg, user, kind)
     await _press_first_option(tg, user)  # the first day with room
     await _press_first_option(tg, user)  # its first free time
+    await _skip_the_teacher(tg, user)
     summary = tg.api.last(user.id)
     assert "Please check your appointment:" in summary.text
     return summary
@@ -153,6 +160,7 @@ async def test_a_student_books_a_time_out_by_buttons(tg: Harness) -> None:
     assert "Which day suits you?" in days.text
     await _press_first_option(tg, student)
     await _press_first_option(tg, student)
+    await _press(tg, student, "Skip")  # whose lesson: not said
     summary = tg.api.last(student.id)
     await tg.feed(student.press(summary, summary.data_for("Book ✓")))
 
@@ -212,6 +220,7 @@ async def test_a_full_slot_offers_the_nearest_free_times(tg: Harness) -> None:
     labels = [label for label, _ in offers.buttons()]
     assert len([label for label in labels if "," in label]) >= 1  # day and time, nearest first
     await tg.feed(student.press(offers, offers.buttons()[0][1]))
+    await _skip_the_teacher(tg, student)  # another time may be another lesson: asked again
     again = tg.api.last(student.id)
     assert "Please check your appointment:" in again.text  # every other answer kept
     assert "Appointment: Time-out moment" in again.text

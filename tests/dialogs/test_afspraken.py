@@ -91,7 +91,7 @@ def student_chat() -> LiveChat:
     return LiveChat(BOOK, build, **{FOR_STUDENT: "7"})
 
 
-def test_a_student_books_a_time_out_in_three_questions_and_a_summary() -> None:
+def test_a_student_books_a_time_out_in_four_questions_and_a_summary() -> None:
     chat = student_chat()
     assert "Question 1 of 3" in render(chat.question)  # no "who is it for" for a student
     assert labels(chat.question)[:2] == ["Time-out moment", "Support talk"]
@@ -103,6 +103,8 @@ def test_a_student_books_a_time_out_in_three_questions_and_a_summary() -> None:
         "10:30\u202fAM",
     ]  # only free times, in order
     chat.press("10:30\u202fAM")
+    assert "Question 4 of 4" in render(chat.question)  # a time-out: whose lesson (optional)
+    chat.press("Skip")
     summary = render(chat.question)
     assert "Appointment: Time-out moment" in summary
     assert "Day: Tuesday, November 24" in summary
@@ -136,7 +138,7 @@ def test_another_child_from_the_summary_asks_type_day_and_time_again() -> None:
     chat.press("Change an answer", "For", "Amira")
     assert chat.state.step == KIND
     assert set(chat.state.answers) == {STUDENT}
-    chat.press("Time-out moment", "Wednesday, November 25", "1:00\u202fPM")
+    chat.press("Time-out moment", "Wednesday, November 25", "1:00\u202fPM", "Skip")
     assert chat.state.step == "summary"
 
 
@@ -170,7 +172,7 @@ def test_no_free_day_says_so() -> None:
 def test_a_taken_time_offers_alternatives_across_days() -> None:
     """What the runtime does with `SlotTaken`: back to the time question, with the offers."""
     chat = student_chat()
-    chat.press("Time-out moment", "Tuesday, November 24", "10:30\u202fAM")
+    chat.press("Time-out moment", "Tuesday, November 24", "10:30\u202fAM", "Skip")
     offered = ["2026-11-24T0900", "2026-11-25T1300"]
     chat.state = chat.state.evolve(
         step=TIME, editing=True, answers={**chat.state.answers, OFFERED: offered}
@@ -181,6 +183,8 @@ def test_a_taken_time_offers_alternatives_across_days() -> None:
         "Wednesday, November 25, 1:00\u202fPM",
     ]
     chat.press("Wednesday, November 25, 1:00\u202fPM")
+    assert chat.state.step == "teacher_id"  # another time may be another lesson
+    chat.press("Skip")
     assert chat.state.step == "summary"
     assert chat.state.answers[DAY] == "2026-11-25"  # the day follows the slot
     assert chat.state.answers[TIME] == "2026-11-25T1300"

@@ -222,6 +222,8 @@ async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
     assert chat.labels()[0] == "Tuesday, March 3, 9:20\u202fAM"  # nearest first, day and time
 
     await chat.press("Tuesday, March 3, 9:20\u202fAM")
+    assert "Whose lesson are you leaving?" in chat.question  # another time, another lesson
+    await chat.press("Skip")
     assert "Time: 9:20\u202fAM" in chat.question
     turn = await chat.press("Book ✓")
     assert turn.state.status is Status.COMPLETED
