@@ -182,7 +182,7 @@ def _type_line(kind: TypeSetting) -> Text:
         duration=kind.duration_minutes,
         step=kind.step_minutes,
         buffer=kind.buffer_minutes,
-        places=Text.plural_of(N_("{count} place"), N_("{count} places"), kind.capacity),
+        places=Text.plural_of("{count} place", "{count} places", kind.capacity),
         bookers=Text.raw(",".join(kind.bookable_by)),
         attendees=Text.raw(",".join(kind.attendees)),
         lead=Text.raw(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -97,3 +98,31 @@ def test_compiled_catalog_is_used(language: str) -> None:
     catalog = catalogs.get(language)
     expected = {"nl": "Ja", "en": "Yes", "ar": "نعم", "tr": "Evet", "pl": "Tak", "uk": "Так"}
     assert catalog.gettext("Yes") == expected[language]
+
+
+def _marks_its_forms(node: ast.AST) -> bool:
+    """`Text.plural_of(N_("…"), N_("…"), n)`: extraction then takes the forms as two single
+    messages, the catalog has no plural entry, and every reader gets the English text."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "plural_of"
+        and any(
+            isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id == "N_"
+            for arg in node.args[:2]
+        )
+    )
+
+
+def test_plural_forms_are_plain_strings_so_they_are_extracted_as_plurals() -> None:
+    root = Path(__file__).resolve().parents[1]
+    found: list[str] = []
+    for package in ("bot", "dialogs", "services", "web"):
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            found.extend(
+                f"{path.relative_to(root)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if _marks_its_forms(node)
+            )
+    assert found == []

@@ -433,8 +433,8 @@ def time_out_agreement(report: IntakeReport) -> Text:
     """The agreement about time-out: part of the plan (with its weekly cap) or not."""
     if report.timeouts_in_plan:
         return Text.plural_of(
-            N_("Time-out is part of the plan: at most {count} time-out per week."),
-            N_("Time-out is part of the plan: at most {count} time-outs per week."),
+            "Time-out is part of the plan: at most {count} time-out per week.",
+            "Time-out is part of the plan: at most {count} time-outs per week.",
             report.timeouts_per_week,
         )
     return Text.of(N_("Time-out is not part of the plan."))

@@ -106,11 +106,13 @@ async def _skip_the_teacher(tg: Harness, user: User) -> None:
         await _press(tg, user, "Skip")
 
 
-async def _to_summary(tg: Harness, user: User, kind: str) -> Sent:
-    """From the menu: book ``kind`` on the first free day at the first free time."""
+async def _to_summary(tg: Harness, user: User, kind: str, day: int = 0) -> Sent:
+    """From the menu: book ``kind`` on the first free day (or the ``day``-th offered) at the
+    first free time."""
     await _press(tg, user, "Book an appointment")
     await _press(tg, user, kind)
-    await _press_first_option(tg, user)  # the first day with room
+    days = tg.api.last(user.id)
+    await tg.feed(user.press(days, days.buttons()[day][1]))
     await _press_first_option(tg, user)  # its first free time
     await _skip_the_teacher(tg, user)
     summary = tg.api.last(user.id)
@@ -231,8 +233,8 @@ async def test_a_full_slot_offers_the_nearest_free_times(tg: Harness) -> None:
     assert mine[0].starts_at != wanted
 
 
-async def _book_time_out(tg: Harness, student: User) -> Appointment:
-    summary = await _to_summary(tg, student, "Time-out moment")
+async def _book_time_out(tg: Harness, student: User, day: int = 0) -> Appointment:
+    summary = await _to_summary(tg, student, "Time-out moment", day)
     await tg.feed(student.press(summary, summary.data_for("Book ✓")))
     return (await _appointments(tg.app))[-1]
 
@@ -240,7 +242,10 @@ async def _book_time_out(tg: Harness, student: User) -> Appointment:
 async def test_move_and_cancel_from_my_appointments(tg: Harness) -> None:
     student = User(2040, "en")
     await tg.link(student, "lln13", Role.STUDENT)
-    booked = await _book_time_out(tg, student)
+    # The second day offered: never today, whose running block (bookable while half of it is
+    # left) cannot be moved, so the test does not depend on the hour it runs at.
+    booked = await _book_time_out(tg, student, day=1)
+    assert booked.starts_at.date() > datetime.now(UTC).date()
 
     await tg.feed(student.text("menu"))
     await _press(tg, student, "My appointments")
@@ -253,7 +258,8 @@ async def test_move_and_cancel_from_my_appointments(tg: Harness) -> None:
     assert entry.markup is None
     day = tg.api.last(student.id)
     assert "Now: Time-out moment, " in day.text
-    await _press_first_option(tg, student)
+    # The third day offered: neither today (its block may be running) nor the booked day.
+    await tg.feed(student.press(day, day.buttons()[2][1]))
     times = tg.api.last(student.id)
     await tg.feed(student.press(times, times.buttons()[0][1]))
     await _press(tg, student, "Move ✓")
@@ -261,6 +267,7 @@ async def test_move_and_cancel_from_my_appointments(tg: Harness) -> None:
     [moved] = await _appointments(tg.app)
     assert moved.id == booked.id
     assert moved.version == 2
+    assert moved.starts_at.date() > booked.starts_at.date()
 
     await tg.feed(student.text("menu"))
     await _press(tg, student, "My appointments")
