@@ -6,6 +6,7 @@ import ast
 import re
 import string
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 from babel.messages.catalog import Catalog, Message
@@ -100,7 +101,7 @@ def test_compiled_catalog_is_used(language: str) -> None:
     assert catalog.gettext("Yes") == expected[language]
 
 
-def _marks_its_forms(node: ast.AST) -> bool:
+def _marks_its_forms(node: ast.AST) -> TypeGuard[ast.Call]:
     """`Text.plural_of(N_("…"), N_("…"), n)`: extraction then takes the forms as two single
     messages, the catalog has no plural entry, and every reader gets the English text."""
     return (

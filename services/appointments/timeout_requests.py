@@ -306,23 +306,8 @@ async def decline_timeout_request(
     actor, item, request = await _timeout_request(
         session=session, actor=actor, queue_item_id=queue_item_id, lock=True
     )
-    await _decide(
-        session=session,
-        actor=actor,
-        item=item,
-        action=QueueAction.DECLINE_TIMEOUT,
-        decision=QueueDecision.DECLINED,
-        reason=cleaned,
-        now=now,
-    )
-    notices.timeout_decided(
-        session,
-        school_id=item.school_id,
-        queue_item_id=item.id,
-        student_id=request.student_id,
-        approved=False,
-        appointment_id=None,
-        now=now,
+    await _decline(
+        session=session, actor=actor, item=item, request=request, reason=cleaned, now=now
     )
     await session.flush()
     log.info("time-out request queue_item_id=%s declined by person_id=%s", item.id, actor.id)
@@ -353,26 +338,50 @@ async def decline_open_requests_of(
         )
     ).all()
     for item, request in rows:
-        await _decide(
+        await _decline(
             session=session,
             actor=actor,
             item=item,
-            action=QueueAction.DECLINE_TIMEOUT,
-            decision=QueueDecision.DECLINED,
+            request=request,
             reason=CLOSED_TRAJECTORY_REASON,
             now=now,
-        )
-        notices.timeout_decided(
-            session,
-            school_id=item.school_id,
-            queue_item_id=item.id,
-            student_id=request.student_id,
-            approved=False,
-            appointment_id=None,
-            now=now,
-            reason=notices.TRAJECTORY_CLOSED,
+            told_why=notices.TRAJECTORY_CLOSED,
         )
     return len(rows)
+
+
+async def _decline(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    item: QueueItem,
+    request: TimeoutRequest,
+    reason: str,
+    now: datetime,
+    told_why: str | None = None,
+) -> None:
+    """Close the (locked) request ``item`` as declined with the internal ``reason`` and tell
+    the student through the outbox (``timeout.decided``; ``told_why`` is the code the message
+    explains, never the care coordinator's own reason)."""
+    await _decide(
+        session=session,
+        actor=actor,
+        item=item,
+        action=QueueAction.DECLINE_TIMEOUT,
+        decision=QueueDecision.DECLINED,
+        reason=reason,
+        now=now,
+    )
+    notices.timeout_decided(
+        session,
+        school_id=item.school_id,
+        queue_item_id=item.id,
+        student_id=request.student_id,
+        approved=False,
+        appointment_id=None,
+        now=now,
+        reason=told_why,
+    )
 
 
 async def _timeout_request(

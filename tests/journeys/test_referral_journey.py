@@ -2,13 +2,15 @@
 
 A Dutch mentor (Telegram), an English-speaking care coordinator (the web app; Telegram for
 her notices), a coach (Telegram for attendance, the web for the plan), an Arabic parent (the
-web chat to book; Telegram for her notices) and a Ukrainian student (Telegram). One clock
+web chat to book; Telegram for her notices), a Ukrainian student (Telegram) and a Turkish
+teacher whose lesson the student leaves for a time-out (Telegram). One clock
 (`tests/support/journey.py`) moves through two weeks of school.
 
 After every step the test asserts what each person received since the previous step (text in
 their language from the catalogs, buttons, calendar files) and nothing else, and the queue's
 state. Expected messages are listed per step in `expected_*` functions, so a new notice is one
-more line there.
+more line there. Every flow in Telegram ends with a message that carries the person's menu
+(`assert_menu`).
 """
 
 from __future__ import annotations
@@ -102,6 +104,21 @@ REFERRAL_SENT = (
     "Your referral has been sent. The care coordinator will look at it within two school "
     "days and let you know the next step."
 )
+#: The menus that end a flow (sent or stopped), by their English labels.
+MENTOR_MENU = ("New referral", "My referrals")
+STUDENT_MENU = ("Book an appointment", "My appointments", "Logbook")
+TEACHER_TOLD = "The teacher gets a message with the times, not the reason."
+TIMEOUT_TEACHER = (
+    "A student leaves your lesson for a time-out, with permission: {when} until {end}. Press "
+    "the button to see who."
+)
+TIMEOUT_WHO = "{student} is in the time-out room: {when} until {end}."
+TIMEOUT_WHO_CANCELLED = "The time-out of {student} on {when} was cancelled."
+WHOSE_LESSON = (
+    "Whose lesson are you leaving? That teacher gets a short message with the times, not the "
+    "reason. You can also skip this."
+)
+DUPLICATE_NOTE = "Note: {student} already has a referral from {date} ({stage})."
 
 
 @pytest.fixture
@@ -117,7 +134,8 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
     mentor = journey.telegram(5003, "nl", school.mentor)
     student = journey.telegram(5004, "uk", school.student)
     parent = journey.telegram(5005, "ar", school.parent)
-    everyone = (zoco, coach, mentor, student, parent)
+    teacher = journey.telegram(5006, "tr", school.teacher)
+    everyone = (zoco, coach, mentor, student, parent, teacher)
 
     # 1. The mentor submits the referral in Telegram, in Dutch.
     journey.clock.set(at(MONDAY, 8, 45))
@@ -207,6 +225,22 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
     assert_received(everyone, expected_after_activation(mentor, student, parent))
     assert await journey.stage() == "active"
 
+    #    The parent reads the report behind the notice's button: in Arabic from the catalog,
+    #    with the goals as written and the coach as the fixed contact.
+    notice = parent.last()
+    assert notice.text == say("ar", INTAKE_REPORT)
+    report = await parent.press(notice, "Show the intake report")
+    assert [m.text for m in parent.received()] == [report.text]
+    for line in intake_report_lines():
+        assert catalog("ar").render(line) in report.text, report.text
+
+    #    The mentor starts a second referral for Taras: she is warned (the running one, its
+    #    date and stage), stops, and nothing is sent.
+    await start_a_duplicate_and_stop(mentor)
+    await journey.deliver()
+    assert_received(everyone, {})
+    assert await journey.referrals() == 1
+
     # 7. The parent books the evaluation meeting in the web chat.
     await phone.press(say("ar", "Book an appointment"))
     page = await phone.press(say("ar", "Evaluation meeting"))
@@ -230,26 +264,53 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
         ("final", PLAN_END, None),
     ]
 
-    # 9. The student books a support talk (next Tuesday) and a time-out (this afternoon), then
-    #    a second time-out this week: above the plan's one a week, so it becomes a request.
+    # 9. The student books a support talk (next Tuesday) and a time-out (this afternoon,
+    #    leaving the teacher's lesson: she is told the times), then a second time-out this
+    #    week: above the plan's one a week, so it becomes a request (which tells no teacher).
     journey.clock.set(at(EVALUATION_DAY, 11))
     talk, first_timeout = at(TALK_DAY, 8, 30), at(EVALUATION_DAY, 15, 10)
     await book_in_telegram(student, "Support talk", talk)
-    await book_in_telegram(student, "Time-out moment", first_timeout)
-    await book_in_telegram(student, "Time-out moment", at(EVALUATION_DAY, 14, 20))
+    booked = await book_in_telegram(student, "Time-out moment", first_timeout, teacher="Elif Aksoy")
+    assert say("uk", TEACHER_TOLD) in booked.text
+    request = await book_in_telegram(
+        student, "Time-out moment", at(EVALUATION_DAY, 14, 20), teacher="Elif Aksoy"
+    )
+    assert say("uk", TEACHER_TOLD) not in request.text  # a request tells nobody
     assert say("uk", TIMEOUT_BECOMES_REQUEST) in [m.text for m in student.received()]
     await journey.deliver()
+    timeout_end = await journey.appointment_end(first_timeout)
     assert_received(
-        everyone, expected_after_student_bookings(zoco, coach, student, talk, first_timeout)
+        everyone,
+        expected_after_student_bookings(
+            zoco=zoco,
+            coach=coach,
+            student=student,
+            teacher=teacher,
+            talk=talk,
+            timeout=first_timeout,
+            timeout_end=timeout_end,
+        ),
     )
     assert await journey.queue() == [
         ("referral", "closed", None, "accepted"),
         ("timeout_request", "new", None, None),
     ]
+    #    "Who is it?" shows the teacher the student's first name inside the chat.
+    notice = teacher.last()
+    who = notice.buttons()[0][1]
+    shown_who = await teacher.press(notice, "Who is it?")
+    assert shown_who is notice  # edited in place, its button gone
+    assert notice.text == say(
+        "tr", TIMEOUT_WHO, student=Text.raw("Taras"), when=first_timeout, end=wall_time(timeout_end)
+    )
+    assert notice.markup is None
+    assert "Kovalenko" not in notice.text  # the first name only
+    assert teacher.received() == []
 
     # 10. The care coordinator closes the trajectory on the web, with the final evaluation and
     #     the advice: the future appointments are cancelled (people told), the open time-out
-    #     request is declined, the questionnaires go out.
+    #     request is declined, the questionnaires go out. The teacher gets no second message
+    #     (docs/decisions.md, "The teacher of the lesson"); her button says it was cancelled.
     journey.clock.set(at(EVALUATION_DAY, 11, 30))
     await web.log_in("zoco", STAFF_PASSWORD)
     await web.get(f"/trajectories/{trajectory}/close")
@@ -276,11 +337,16 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
         ("referral", "closed", None, "accepted"),
         ("timeout_request", "closed", None, "declined"),
     ]
+    await teacher.press_data(notice, who)  # the same button, pressed again
+    assert notice.text == say(
+        "tr", TIMEOUT_WHO_CANCELLED, student=Text.raw("Taras"), when=first_timeout
+    )
+    assert teacher.received() == []
 
     # 11. The questionnaires: the student and the mentor in Telegram, the parent in the web
     #     chat. Each answer reaches the care coordinator as a queue item to read.
-    await answer_in_telegram(student)
-    await answer_in_telegram(mentor)
+    await answer_in_telegram(student, STUDENT_MENU)
+    await answer_in_telegram(mentor, (*MENTOR_MENU, "Logbook"))
     page = await phone.get("/chat")
     await phone.submit(page.form(say("ar", "Exit questionnaire"), "/chat/start"))
     await answer_in_web_chat(phone, "ar")
@@ -297,11 +363,76 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
     await web.get("/queue")
     assert web.text.count(f"<td>{say('en', 'exit questionnaire')}</td>") == 3  # open items
 
+    #    The care coordinator reads the student's answers in Telegram: reading is the item's
+    #    step, so it resolves itself (system action survey_read); the other two stay open.
+    first_notice = journey.api.chat(zoco.chat_id)[-3]
+    result = await zoco.press(first_notice, "Show the answers")
+    assert [m.text for m in zoco.received()] == [result.text]
+    assert "Answered by: Taras Kovalenko (student)" in result.text
+    assert "About: Taras Kovalenko (2B)" in result.text
+    assert result.text.splitlines()[0].endswith(" · closed")  # read: resolved
+    assert await journey.queue() == [
+        ("referral", "closed", None, "accepted"),
+        ("timeout_request", "closed", None, "declined"),
+        ("exit_survey", "closed", None, None),
+        ("exit_survey", "new", None, None),
+        ("exit_survey", "new", None, None),
+    ]
+    assert await journey.resolved_by() == ["intake_held", "survey_read"]
+    await web.get("/queue")
+    assert web.text.count(f"<td>{say('en', 'exit questionnaire')}</td>") == 2
+
     # 12. Two weeks later nothing more arrives: no reminder of a cancelled appointment, none of
     #     an answered questionnaire.
     journey.clock.advance(timedelta(weeks=2))
     await journey.deliver()
     assert_received(everyone, {})
+
+
+def wall_time(moment: datetime) -> Text:
+    """The time of day of ``moment`` at school, as the messages show it."""
+    return Text.raw(moment.astimezone(AMS).time().replace(tzinfo=None))
+
+
+def intake_report_lines() -> list[Text]:
+    """What the intake report says (some of it), rendered in the reader's language."""
+    return [
+        Text.of(
+            "Intake report: the extra support for {student} at {school}",
+            student=Text.raw("Taras Kovalenko"),
+            school=Text.raw("Journey College"),
+        ),
+        Text.of("Goals:\n{goals}", goals=Text.raw(ACCEPTED_PLAN["goals"])),
+        Text.of("Period: from {start} to {end}.", start=INTAKE_DAY, end=PLAN_END),
+        Text.of("Your fixed contact is the coach: {coach}.", coach=Text.raw("Coen Vlasblom")),
+    ]
+
+
+async def start_a_duplicate_and_stop(mentor: TelegramActor) -> None:
+    """A second referral for Taras: the warning (date and stage of the running one), then Stop:
+    the flow ends with the menu."""
+    menu = await mentor.send("/start")
+    question = await mentor.press(menu, "New referral")
+    warning = await mentor.press(question, "Taras Kovalenko (2B)")
+    assert say("nl", "Before you go on:") in warning.text
+    note = say(
+        "nl",
+        DUPLICATE_NOTE,
+        student=Text.raw("Taras Kovalenko (2B)"),
+        date=MONDAY,
+        stage=Text.of("accepted: the support is running"),
+    )
+    assert note in warning.text, warning.text
+    assert say("nl", "Continue with a new referral") in [label for label, _ in warning.buttons()]
+    stopped = await mentor.press(warning, "Stop")
+    assert stopped.text == say("nl", "Stopped. Nothing has been sent.")
+    assert_menu(stopped, "nl", (*MENTOR_MENU, "Logbook"))  # a trajectory of her mentee runs
+    mentor.received()  # the conversation itself, read
+
+
+def assert_menu(message: Sent, language: str, labels: tuple[str, ...]) -> None:
+    """``message`` carries the person's menu: these buttons, in their language."""
+    assert [label for label, _ in message.buttons()] == [say(language, x) for x in labels]
 
 
 def options(page: Page | None) -> list[tuple[str, str]]:
@@ -357,10 +488,12 @@ async def submit_referral(mentor: TelegramActor) -> None:
     await mentor.press(days, "Wednesday")
     summary = await mentor.press(days, "Done ✓")
     assert "Taras Kovalenko" in summary.text
-    await mentor.press(summary, "Send ✓")
+    done = await mentor.press(summary, "Send ✓")
     texts = [message.text for message in mentor.received()]
-    assert say("nl", REFERRAL_SENT) in texts
-    assert say("nl", "What would you like to do?") in texts[-1]  # the menu after the flow
+    # The flow's last message carries the menu: no separate "What would you like to do?".
+    assert done.text == say("nl", REFERRAL_SENT) == texts[-1]
+    assert_menu(done, "nl", MENTOR_MENU)
+    assert say("nl", "What would you like to do?") not in texts[-2:]
 
 
 async def mark_attended(coach: TelegramActor, kind: str) -> None:
@@ -373,15 +506,31 @@ async def mark_attended(coach: TelegramActor, kind: str) -> None:
     assert say(coach.language, "attended ✓") in cards[0].text
 
 
-async def book_in_telegram(student: TelegramActor, kind: str, when: datetime) -> None:
-    """Book ``kind`` at ``when`` from the menu, by buttons."""
+async def book_in_telegram(
+    student: TelegramActor, kind: str, when: datetime, *, teacher: str | None = None
+) -> Sent:
+    """Book ``kind`` at ``when`` from the menu, by buttons; for a time-out, name the teacher
+    whose lesson the student leaves (``None``: skip). The flow's last message."""
     local = when.astimezone(AMS)
     menu = await student.send("/start")
     question = await student.press(menu, "Book an appointment")
     question = await student.press(question, kind)
     question = await student.press_data(question, choice(question, local.date().isoformat()))
     question = await student.press_data(question, choice(question, local.strftime("%Y-%m-%dT%H%M")))
-    await student.press(question, "Book ✓")
+    if kind == "Time-out moment":
+        lines = say(student.language, WHOSE_LESSON)
+        assert lines in question.text
+        labels = [label for label, _ in question.buttons()]
+        assert labels[-2:] == [say(student.language, "Skip"), say(student.language, "Stop")]
+        if teacher is None:
+            question = await student.press(question, "Skip")
+        else:
+            # The school's teachers and mentors by family name (no student, coach or parent).
+            assert labels[:2] == ["Elif Aksoy", "Mila Verbeek"], labels
+            question = await student.press(question, teacher)
+    done = await student.press(question, "Book ✓")
+    assert_menu(done, student.language, STUDENT_MENU)  # the flow ends with the menu
+    return done
 
 
 def choice(message: Sent, value: str) -> str:
@@ -394,9 +543,9 @@ def choice(message: Sent, value: str) -> str:
     raise AssertionError(f"no choice {value!r} in {message.buttons()}")
 
 
-async def answer_in_telegram(person: TelegramActor) -> None:
+async def answer_in_telegram(person: TelegramActor, menu: tuple[str, ...]) -> None:
     """Open the questionnaire from its invitation, agree with every sentence, skip the open
-    question, send."""
+    question, send: the thanks carry the person's ``menu``."""
     invitation = next(
         m
         for m in reversed(person.journey.api.chat(person.chat_id))
@@ -413,8 +562,10 @@ async def answer_in_telegram(person: TelegramActor) -> None:
         else:
             break
     texts = [m.text for m in person.received()]
-    await person.press(question, "Send ✓")
-    assert say(person.language, SURVEY_THANKS) in [m.text for m in person.received()], texts
+    thanks = await person.press(question, "Send ✓")
+    assert thanks.text == say(person.language, SURVEY_THANKS), texts
+    assert_menu(thanks, person.language, menu)  # the flow ends with the menu
+    person.received()
 
 
 async def answer_in_web_chat(phone: ChatUser, language: str) -> None:
@@ -471,15 +622,28 @@ def expected_after_activation(
 
 
 def expected_after_student_bookings(
+    *,
     zoco: TelegramActor,
     coach: TelegramActor,
     student: TelegramActor,
+    teacher: TelegramActor,
     talk: datetime,
     timeout: datetime,
+    timeout_end: datetime,
 ) -> dict[TelegramActor, list[Expected]]:
-    """Calendar files for the talk (student, coach) and the time-out (student); the care
-    coordinator is asked about the second time-out."""
+    """Calendar files for the talk (student, coach) and the time-out (student); the teacher
+    of the lesson hears the time-out's times (no name: "Who is it?" shows it in the chat);
+    the care coordinator is asked about the second time-out."""
     return {
+        teacher: [
+            Expected.of(
+                "tr",
+                TIMEOUT_TEACHER,
+                when=timeout,
+                end=wall_time(timeout_end),
+                buttons=["Who is it?"],
+            )
+        ],
         zoco: [Expected.of("en", TIMEOUT_REQUESTED, buttons=["Show the request"])],
         coach: [Expected.of("en", CALENDAR, when=talk, document="ics")],
         student: [

@@ -316,6 +316,34 @@ class Journey:
             )
             return [(kind.value, due, held) for kind, due, held in rows]
 
+    async def referrals(self) -> int:
+        """How many referrals were sent."""
+        async with self.sessions() as session:
+            return len((await session.scalars(select(models.Referral.id))).all())
+
+    async def appointment_end(self, starts_at: datetime) -> datetime:
+        """When the (one) appointment starting at ``starts_at`` ends (UTC)."""
+        async with self.sessions() as session:
+            ends = (
+                await session.scalars(
+                    select(models.Appointment.ends_at).where(
+                        models.Appointment.starts_at == starts_at
+                    )
+                )
+            ).all()
+        assert len(ends) == 1, ends
+        return ends[0] if ends[0].tzinfo else ends[0].replace(tzinfo=UTC)
+
+    async def resolved_by(self) -> list[str]:
+        """Why queue items resolved themselves (audit ``queue.resolve``), oldest first."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(models.AuditLog)
+                .where(models.AuditLog.action == "queue.resolve")
+                .order_by(models.AuditLog.id)
+            )
+            return [str((row.details or {}).get("because")) for row in rows]
+
     async def invite(self, person_id: int, role: models.Role) -> str:
         """A personal link's token for ``person_id`` (an onboarding invitation)."""
         from services.accounts.invites import create_invite
@@ -395,6 +423,7 @@ class School:
     student: int
     other_student: int
     parent: int
+    teacher: int
 
 
 #: (external id, given name, family name, role, language, Telegram chat or None, group)
@@ -405,14 +434,16 @@ PEOPLE: tuple[tuple[str, str, str, models.Role, str, int | None, str | None], ..
     ("student", "Taras", "Kovalenko", models.Role.STUDENT, "uk", 5004, "2B"),
     ("student2", "Lotte", "Brinkhorst", models.Role.STUDENT, "nl", None, "2B"),
     ("parent", "Samira", "Kovalenko-Haddad", models.Role.PARENT, "ar", 5005, None),
+    ("teacher", "Elif", "Aksoy", models.Role.TEACHER, "tr", 5006, None),
 )
 
 
 async def build_school(sessions: async_sessionmaker[AsyncSession]) -> School:
     """A school with the default appointment types, a coach on duty Mon–Fri 8:30–16:30, a
     care coordinator and a coach with web accounts, a Dutch mentor of two students, a
-    Ukrainian student and their Arabic parent; Telegram chats linked (as `/start <invite>`
-    and the language screen would leave them: `tests/bot/test_telegram_flows.py` tests that)."""
+    Ukrainian student and their Arabic parent, a Turkish teacher; Telegram chats linked (as
+    `/start <invite>` and the language screen would leave them: `tests/bot/test_telegram_flows.py`
+    tests that)."""
     from services.accounts.staff_accounts import create_staff_account, hash_password
     from services.appointments.defaults import install_defaults
 
@@ -474,4 +505,5 @@ async def build_school(sessions: async_sessionmaker[AsyncSession]) -> School:
         student=ids["student"],
         other_student=ids["student2"],
         parent=ids["parent"],
+        teacher=ids["teacher"],
     )

@@ -179,30 +179,21 @@ def _done(trajectory_id: int, action: str) -> Response:
     return RedirectResponse(f"/trajectories/{trajectory_id}?done={action}", status_code=303)
 
 
-async def _change(
-    request: Request,
-    web: WebDep,
-    staff: Staff,
-    session: SessionDep,
-    trajectory_id: int,
-    *,
-    change: Callable[[AsyncSession], Awaitable[object]],
-    done: str,
-) -> Response:
-    """Run a change of the trajectory that has no form fields to keep (one unit of work).
+async def _attempt(
+    session: SessionDep, change: Callable[[AsyncSession], Awaitable[object]]
+) -> InvalidTransition | InputInvalid | None:
+    """Run a change of the trajectory in one unit of work; its refusal, or None when done.
 
-    Done: back to the page with ``?done=``. Not allowed (another school's, unknown): 404. Not
-    possible now (closed): the page again with why (409).
+    Not allowed (another school's, unknown id): 404. Not possible now (closed, the wrong
+    stage) or a value the service refuses: returned, for the page to show again with why.
     """
     try:
         await run_unit_of_work(session, change)
     except NotAllowed as refused:
         raise NotAvailable from refused
-    except InvalidTransition as refused:
-        return await _page(
-            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
-        )
-    return _done(trajectory_id, done)
+    except (InvalidTransition, InputInvalid) as refused:
+        return refused
+    return None
 
 
 async def trajectory_page(
@@ -257,20 +248,17 @@ async def save_plan(
             plan=form,
             plan_problems=problems,
         )
-    try:
-        await run_unit_of_work(
-            session,
-            lambda unit: set_plan(
-                session=unit,
-                actor=staff.person,
-                trajectory_id=trajectory_id,
-                plan=plan,
-                now=web.now(),
-            ),
-        )
-    except NotAllowed as refused:
-        raise NotAvailable from refused
-    except (InvalidTransition, InputInvalid) as refused:
+    refused = await _attempt(
+        session,
+        lambda unit: set_plan(
+            session=unit,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            plan=plan,
+            now=web.now(),
+        ),
+    )
+    if refused is not None:
         return await _page(
             request,
             web,
@@ -297,22 +285,17 @@ async def write_logbook(
     mentor."""
     problem = validate_logbook_text(text)
     if problem is None:
-        try:
-            await run_unit_of_work(
-                session,
-                lambda unit: add_logbook_entry(
-                    session=unit,
-                    author=staff.person,
-                    trajectory_id=trajectory_id,
-                    text=text,
-                    now=web.now(),
-                ),
-            )
-        except NotAllowed as refused:
-            raise NotAvailable from refused
-        except InputInvalid as refused:
-            problem = refused.reason
-        except InvalidTransition as refused:
+        refused = await _attempt(
+            session,
+            lambda unit: add_logbook_entry(
+                session=unit,
+                author=staff.person,
+                trajectory_id=trajectory_id,
+                text=text,
+                now=web.now(),
+            ),
+        )
+        if isinstance(refused, InvalidTransition):
             return await _page(
                 request,
                 web,
@@ -323,6 +306,8 @@ async def write_logbook(
                 error=refused.reason,
                 logbook_text=text,
             )
+        if refused is not None:
+            problem = refused.reason
     if problem is not None:
         return await _page(
             request,
@@ -348,27 +333,28 @@ async def evaluation_held(
     notes: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark a planned evaluation as held today, with what was said (optional)."""
-    try:
-        return await _change(
+    refused = await _attempt(
+        session,
+        lambda unit: mark_evaluation_held(
+            session=unit,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            evaluation_id=evaluation_id,
+            now=web.now(),
+            notes=notes,
+        ),
+    )
+    if refused is not None:
+        return await _page(
             request,
             web,
             staff,
             session,
             trajectory_id,
-            change=lambda unit: mark_evaluation_held(
-                session=unit,
-                actor=staff.person,
-                trajectory_id=trajectory_id,
-                evaluation_id=evaluation_id,
-                now=web.now(),
-                notes=notes,
-            ),
-            done="held",
+            status_code=422 if isinstance(refused, InputInvalid) else 409,
+            error=refused.reason,
         )
-    except InputInvalid as refused:
-        return await _page(
-            request, web, staff, session, trajectory_id, status_code=422, error=refused.reason
-        )
+    return _done(trajectory_id, "held")
 
 
 async def confirm_close(
@@ -399,20 +385,17 @@ async def close(
     still planned is cancelled and the exit questionnaire goes out, in the same transaction.
     A refusal shows the confirmation again with why and what was typed."""
     closing = Closing(advice=advice, final_evaluation=final_evaluation or None)
-    try:
-        await run_unit_of_work(
-            session,
-            lambda unit: close_trajectory(
-                session=unit,
-                actor=staff.person,
-                trajectory_id=trajectory_id,
-                closing=closing,
-                now=web.now(),
-            ),
-        )
-    except NotAllowed as refused:
-        raise NotAvailable from refused
-    except (InvalidTransition, InputInvalid) as refused:
+    refused = await _attempt(
+        session,
+        lambda unit: close_trajectory(
+            session=unit,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            closing=closing,
+            now=web.now(),
+        ),
+    )
+    if refused is not None:
         return await _page(
             request,
             web,
