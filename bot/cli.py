@@ -510,24 +510,11 @@ def staff_account_create(
         create_staff_account,
         find_staff_member,
         new_credentials,
-        validate_password,
     )
     from services.kernel.errors import InputInvalid
     from services.kernel.uow import run_unit_of_work
 
-    catalog = _catalog(settings)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt(
-            catalog.render(Text.of(N_("Password"))),
-            hide_input=True,
-            confirmation_prompt=catalog.render(Text.of(N_("The same password again"))),
-        )
-    problem = validate_password(password)
-    if problem is not None:
-        _say(settings, problem, err=True)
-        sys.exit(1)
+    password = _read_password(settings, from_stdin=password_stdin)
 
     async def go() -> int:
         async with build_app(settings, log_level="WARNING") as app:

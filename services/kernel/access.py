@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.kernel.errors import NotAllowed
-from storage.models import Mentorship, Person, Role
+from storage.models import Guardianship, Mentorship, Person, Role
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,18 @@ async def is_mentor_of(*, session: AsyncSession, mentor: Person, student_id: int
             Mentorship.school_id == mentor.school_id,
             Mentorship.mentor_id == mentor.id,
             Mentorship.student_id == student_id,
+        )
+    )
+    return found is not None
+
+
+async def is_parent_of(*, session: AsyncSession, parent: Person, student_id: int) -> bool:
+    """Whether a Guardianship row links ``parent`` to the student within the parent's school."""
+    found = await session.scalar(
+        select(Guardianship.id).where(
+            Guardianship.school_id == parent.school_id,
+            Guardianship.parent_id == parent.id,
+            Guardianship.student_id == student_id,
         )
     )
     return found is not None

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.text import N_, Text
 from services.accounts.people import care_coordinators_of
-from services.kernel.access import reload_actor
+from services.kernel.access import is_mentor_of, is_parent_of, reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
@@ -251,29 +251,19 @@ async def intake_report_for_staff(
 async def _reader_role(
     session: AsyncSession, reader: Person, trajectory: Trajectory
 ) -> ReaderRole | None:
-    """In which role ``reader`` may read the trajectory's report (the links read now)."""
-    if reader.has_role(Role.STUDENT) and reader.id == trajectory.student_id:
+    """In which role ``reader`` may read the trajectory's report (the links read now; the
+    trajectory is of the reader's school)."""
+    student_id = trajectory.student_id
+    if reader.has_role(Role.STUDENT) and reader.id == student_id:
         return ReaderRole.STUDENT
-    if reader.has_role(Role.PARENT):
-        parent = await session.scalar(
-            select(Guardianship.id).where(
-                Guardianship.school_id == trajectory.school_id,
-                Guardianship.parent_id == reader.id,
-                Guardianship.student_id == trajectory.student_id,
-            )
-        )
-        if parent is not None:
-            return ReaderRole.PARENT
-    if reader.has_role(Role.MENTOR):
-        mentor = await session.scalar(
-            select(Mentorship.id).where(
-                Mentorship.school_id == trajectory.school_id,
-                Mentorship.mentor_id == reader.id,
-                Mentorship.student_id == trajectory.student_id,
-            )
-        )
-        if mentor is not None:
-            return ReaderRole.MENTOR
+    if reader.has_role(Role.PARENT) and await is_parent_of(
+        session=session, parent=reader, student_id=student_id
+    ):
+        return ReaderRole.PARENT
+    if reader.has_role(Role.MENTOR) and await is_mentor_of(
+        session=session, mentor=reader, student_id=student_id
+    ):
+        return ReaderRole.MENTOR
     return None
 
 

@@ -15,11 +15,10 @@ from aiogram.types import CallbackQuery
 
 from bot.app import App
 from bot.telegram.callbacks import IntakeReportCallback
+from bot.telegram.presses import accept_press, run_or_refuse
 from bot.telegram.render import send_text
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from services.kernel.errors import NotAllowed
-from services.kernel.uow import run_unit_of_work
 from services.trajectories.intake_report import (
     ReaderReport,
     intake_report_for_reader,
@@ -47,28 +46,29 @@ async def on_intake_report(
     catalog: Catalog,
 ) -> None:
     """Show the intake report of the button's trajectory, if the presser may read it."""
-    await query.answer()
-    if person is None or query.message is None:
+    press = await accept_press(query, person)
+    if press is None:
         return
-    chat_id = query.message.chat.id
+    chat_id = press.chat_id
     if callback_data.action != SHOW:
         await bot.send_message(chat_id, catalog.render(Text.of(N_("This button no longer works."))))
         return
-    try:
-        view = await run_unit_of_work(
-            app.sessions,
-            lambda session: intake_report_for_reader(
-                session=session,
-                reader=person,
-                trajectory_id=callback_data.trajectory,
-                now=utcnow(),
-            ),
-        )
-    except NotAllowed as refusal:
-        await bot.send_message(chat_id, catalog.render(refusal.reason))
+    view = await run_or_refuse(
+        lambda session: intake_report_for_reader(
+            session=session,
+            reader=press.person,
+            trajectory_id=callback_data.trajectory,
+            now=utcnow(),
+        ),
+        app=app,
+        bot=bot,
+        chat_id=chat_id,
+        catalog=catalog,
+    )
+    if view is None:
         return
     await send_text(bot, chat_id, render_report(view, catalog))
-    log.info("intake report %s shown to person_id=%s", callback_data.trajectory, person.id)
+    log.info("intake report %s shown to person_id=%s", callback_data.trajectory, press.person.id)
 
 
 def build_router() -> Router:

@@ -20,11 +20,11 @@ from bot.app import App
 from bot.telegram.callbacks import MenuCallback, PlanCallback
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import PLANS
+from bot.telegram.presses import accept_press, run_or_refuse
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.conversations.plan_chat import open_plan
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.kernel.uow import run_unit_of_work
 from services.trajectories.plans import PlanToComplete, plans_to_complete
 from storage.models import Person, TrajectoryStatus
 
@@ -51,19 +51,20 @@ async def on_plans(
     query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
 ) -> None:
     """The plans to complete, as buttons (or why there are none)."""
-    await query.answer()
-    if person is None or query.message is None:
+    press = await accept_press(query, person)
+    if press is None:
         return
-    chat_id = query.message.chat.id
-    try:
-        plans = await run_unit_of_work(
-            app.sessions,
-            lambda session: plans_to_complete(
-                session=session, viewer=person, now=datetime.now(UTC)
-            ),
-        )
-    except NotAllowed as refusal:
-        await bot.send_message(chat_id, catalog.render(refusal.reason))
+    chat_id = press.chat_id
+    plans = await run_or_refuse(
+        lambda session: plans_to_complete(
+            session=session, viewer=press.person, now=datetime.now(UTC)
+        ),
+        app=app,
+        bot=bot,
+        chat_id=chat_id,
+        catalog=catalog,
+    )
+    if plans is None:
         return
     if not plans:
         await bot.send_message(
@@ -96,25 +97,27 @@ async def on_plan(
     catalog: Catalog,
 ) -> None:
     """Start (or resume) the plan flow of one trajectory, checked again first."""
-    await query.answer()
-    if person is None or query.message is None:
+    press = await accept_press(query, person)
+    if press is None:
         return
-    chat_id = query.message.chat.id
+    chat_id = press.chat_id
     if callback_data.action != OPEN:
         return
-    try:
-        turn = await run_unit_of_work(
-            app.sessions,
-            lambda session: open_plan(
-                session=session,
-                person=person,
-                trajectory_id=callback_data.trajectory,
-                now=datetime.now(UTC),
-            ),
-        )
-    except (NotAllowed, InvalidTransition) as refusal:
-        log.info("plan of a trajectory refused for person %s", person.id)
-        await bot.send_message(chat_id, catalog.render(refusal.reason))
+    turn = await run_or_refuse(
+        lambda session: open_plan(
+            session=session,
+            person=press.person,
+            trajectory_id=callback_data.trajectory,
+            now=datetime.now(UTC),
+        ),
+        app=app,
+        bot=bot,
+        chat_id=chat_id,
+        catalog=catalog,
+        refusals=(NotAllowed, InvalidTransition),
+    )
+    if turn is None:
+        log.info("plan of a trajectory refused for person %s", press.person.id)
         return
     await show_turn(bot, chat_id, turn, catalog)
 

@@ -14,11 +14,10 @@ from aiogram.types import CallbackQuery
 
 from bot.app import App
 from bot.telegram.callbacks import ReferralCallback
+from bot.telegram.presses import accept_press, run_or_refuse
 from bot.telegram.render import send_text
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Param, Text
-from services.kernel.errors import NotAllowed
-from services.kernel.uow import run_unit_of_work
 from services.referrals.outcome import ReferralOutcome, referral_outcome
 from storage.models import Person, QueueDecision, utcnow
 
@@ -83,21 +82,22 @@ async def on_referral_outcome(
     catalog: Catalog,
 ) -> None:
     """Show the decision on the referral of the button, if the presser sent it."""
-    await query.answer()
-    if person is None or query.message is None:
+    press = await accept_press(query, person)
+    if press is None:
         return
-    chat_id = query.message.chat.id
+    chat_id = press.chat_id
     if callback_data.action != SHOW:
         await bot.send_message(chat_id, catalog.render(Text.of(N_("This button no longer works."))))
         return
-    try:
-        outcome = await run_unit_of_work(
-            app.sessions,
-            lambda session: referral_outcome(
-                session=session, viewer=person, referral_id=callback_data.referral, now=utcnow()
-            ),
-        )
-    except NotAllowed as refusal:
-        await bot.send_message(chat_id, catalog.render(refusal.reason))
+    outcome = await run_or_refuse(
+        lambda session: referral_outcome(
+            session=session, viewer=press.person, referral_id=callback_data.referral, now=utcnow()
+        ),
+        app=app,
+        bot=bot,
+        chat_id=chat_id,
+        catalog=catalog,
+    )
+    if outcome is None:
         return
     await send_text(bot, chat_id, "\n\n".join(catalog.render(t) for t in outcome_lines(outcome)))

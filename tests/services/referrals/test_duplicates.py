@@ -27,10 +27,12 @@ from storage.models import (
     AuditLog,
     Outbox,
     Person,
+    QueueDecision,
     QueueItem,
     QueueNote,
     QueueStatus,
     Role,
+    School,
     TrajectoryStatus,
 )
 from tests.support.factories import (
@@ -368,3 +370,44 @@ async def test_only_a_care_coordinator_of_the_school_may_merge(
                 render=EN.render,
             )
     assert (await _item(session_factory, duplicate.id)).status is QueueStatus.NEW
+
+
+async def test_a_coach_sees_only_the_students_referrals_that_led_to_a_trajectory(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    w = await _world(session_factory)
+    async with session_factory() as session, session.begin():
+        coach = await add_person(
+            session, await session.get_one(School, w.zoco.school_id), "c1", Role.COACH
+        )
+        earlier = await add_trajectory(session, w.mentor, w.sam, status=TrajectoryStatus.CLOSED)
+        accepted = await add_trajectory(session, w.mentor, w.sam, status=TrajectoryStatus.PLANNED)
+        open_only = await add_queued_referral(session, w.other_mentor, w.sam)
+        items = {
+            t.id: await session.scalar(
+                select(QueueItem).where(QueueItem.referral_id == t.referral_id)
+            )
+            for t in (earlier, accepted)
+        }
+        for item in items.values():
+            assert item is not None
+            await session.execute(
+                update(QueueItem)
+                .where(QueueItem.id == item.id)
+                .values(
+                    status=QueueStatus.WAITING,
+                    decision=QueueDecision.ACCEPTED,
+                    decided_at=NOW,
+                    decided_by_id=w.zoco.id,
+                )
+            )
+    reading, closed_one = items[accepted.id], items[earlier.id]
+    assert reading is not None
+    assert closed_one is not None
+
+    as_coach = await unit(session_factory, open_referral, viewer=coach, queue_item_id=reading.id)
+    as_zoco = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=reading.id)
+
+    assert [c.trajectory_id for c in as_coach.others] == [earlier.id]
+    assert {c.queue_item_id for c in as_zoco.others} == {open_only.id, closed_one.id}
+    assert as_coach.actions == frozenset()
