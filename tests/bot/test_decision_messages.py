@@ -16,27 +16,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from aiogram import Bot
-from aiolimiter import AsyncLimiter
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import build_app
-from bot.config import Settings
 from bot.outbox.messages import BOOK_AN_APPOINTMENT, KINDS, OutgoingMessage
-from bot.outbox.pacing import ChatPacer
-from bot.outbox.telegram_sender import TelegramSender
-from bot.outbox.worker import OutboxWorker
 from bot.telegram.callbacks import MenuCallback, QueueCallback, ReferralCallback
-from bot.telegram.dispatcher import create_dispatcher
 from bot.telegram.handlers.referral_outcome import outcome_lines
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
-from services.accounts.people import get_person_by_external_id
-from services.accounts.schools import find_school
-from services.demo.school import create_demo_data
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import NO_CHAT
@@ -53,8 +41,8 @@ from storage.models import (
     Role,
     School,
 )
+from tests.bot.demo_bot import demo_bot, demo_person, send_outbox
 from tests.bot.telegram_fakes import Person as User
-from tests.bot.telegram_fakes import RecordingSession
 from tests.bot.test_outbox_worker import Clock, FakeSender, fast_worker
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW, add_mentorship, add_person, add_school, draft
@@ -315,40 +303,8 @@ async def test_decline_tells_the_mentor_who_reads_the_reason_in_the_chat(
 @pytest.fixture
 async def tg(engine: AsyncEngine, database_url: str) -> AsyncIterator[Harness]:
     del engine  # migrated by the fixture; the app builds its own engine on the same URL
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        telegram_bot_token=SecretStr("42:TEST"),
-        flood_limit=1000,
-    )
-    async with build_app(settings) as app:
-        async with app.sessions() as session:
-            await unit(session, create_demo_data, if_empty=True)
-        api = RecordingSession()
-        bot = Bot("42:TEST", session=api)
-        yield Harness(app, bot, create_dispatcher(app), api)
-
-
-async def _demo(tg: Harness, external_id: str) -> Person:
-    async with tg.app.sessions() as session:
-        school = await find_school(session=session, code="demo")
-        person = await get_person_by_external_id(
-            session=session, school_id=school.id, external_id=external_id
-        )
-        assert person is not None
-        return person
-
-
-async def _send_outbox(tg: Harness) -> None:
-    worker = OutboxWorker(
-        sender=TelegramSender(tg.bot),
-        sessions=tg.app.sessions,
-        catalogs=tg.app.catalogs,
-        overall=AsyncLimiter(100_000, 1),
-        chats=ChatPacer(0.0),
-    )
-    while await worker.drain_once():
-        pass
+    async with demo_bot(database_url) as demo:
+        yield Harness(demo.app, demo.bot, demo.dispatcher, demo.api)
 
 
 async def test_in_telegram_a_dutch_mentor_and_an_arabic_parent_hear_the_decisions(
@@ -358,11 +314,14 @@ async def test_in_telegram_a_dutch_mentor_and_an_arabic_parent_hear_the_decision
     await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
     await tg.link(mentor, "mentor2", Role.MENTOR, "nl")
     await tg.link(parent, "ouder1", Role.PARENT, "ar")
-    ruben = await _demo(tg, "mentor2")
-    amira, bram = await _demo(tg, "lln15"), await _demo(tg, "lln13")  # ouder1 is Amira's
+    ruben = await demo_person(tg.app, "mentor2")
+    amira, bram = (
+        await demo_person(tg.app, "lln15"),
+        await demo_person(tg.app, "lln13"),
+    )  # ouder1 is Amira's
     accepted_item = await _submit(tg.app.sessions, ruben, amira)
     declined_item = await _submit(tg.app.sessions, ruben, bram)
-    await _send_outbox(tg)  # the coordinator's "new referral" notices
+    await send_outbox(tg.app, tg.bot)  # the coordinator's "new referral" notices
 
     # The care coordinator accepts one and declines the other with the chat's buttons.
     await tg.feed(
@@ -381,7 +340,7 @@ async def test_in_telegram_a_dutch_mentor_and_an_arabic_parent_hear_the_decision
     await tg.feed(zoco.press(tg.api.last(zoco.id), tg.api.last(zoco.id).data_for("Send")))
     assert "The referral is declined." in tg.api.last(zoco.id).text
     before = {user.id: len(tg.api.chat(user.id)) for user in (mentor, parent)}
-    await _send_outbox(tg)
+    await send_outbox(tg.app, tg.bot)
 
     # The Dutch mentor: two decisions, no names, each with its button.
     accepted_notice, declined_notice = tg.api.chat(mentor.id)[before[mentor.id] :]

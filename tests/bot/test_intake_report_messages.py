@@ -9,28 +9,16 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from aiogram import Bot
-from aiolimiter import AsyncLimiter
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_app
-from bot.config import Settings
 from bot.outbox.messages import OPEN_INTAKE_REPORT, build_message
-from bot.outbox.pacing import ChatPacer
-from bot.outbox.telegram_sender import TelegramSender
-from bot.outbox.worker import OutboxWorker
 from bot.telegram.callbacks import IntakeReportCallback
 from bot.telegram.chunks import MESSAGE_LIMIT, utf16_length
-from bot.telegram.dispatcher import create_dispatcher
 from bot.telegram.handlers.intake_report import render_report
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.i18n import FSI, PDI, Catalogs
 from dialogs.text import Text
-from services.accounts.people import get_person_by_external_id
-from services.accounts.schools import find_school
-from services.demo.school import create_demo_data
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
 from services.trajectories.intake_report import (
@@ -40,9 +28,9 @@ from services.trajectories.intake_report import (
     ReaderRole,
 )
 from services.trajectories.lifecycle import TrajectoryPlan, set_plan
-from storage.models import EvaluationKind, Outbox, Person, Role, TrajectoryStatus
+from storage.models import EvaluationKind, Outbox, Role, TrajectoryStatus
+from tests.bot.demo_bot import demo_bot, demo_person, send_outbox
 from tests.bot.telegram_fakes import Person as User
-from tests.bot.telegram_fakes import RecordingSession
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW, add_trajectory
 from tests.support.units import unit
@@ -146,40 +134,8 @@ def test_the_longest_report_is_sent_within_telegrams_limit() -> None:
 @pytest.fixture
 async def tg(engine: AsyncEngine, database_url: str) -> AsyncIterator[Harness]:
     del engine  # migrated by the fixture; the app builds its own engine on the same URL
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        telegram_bot_token=SecretStr("42:TEST"),
-        flood_limit=1000,
-    )
-    async with build_app(settings) as app:
-        async with app.sessions() as session:
-            await unit(session, create_demo_data, if_empty=True)
-        api = RecordingSession()
-        bot = Bot("42:TEST", session=api)
-        yield Harness(app, bot, create_dispatcher(app), api)
-
-
-async def _demo(tg: Harness, external_id: str) -> Person:
-    async with tg.app.sessions() as session:
-        school = await find_school(session=session, code="demo")
-        person = await get_person_by_external_id(
-            session=session, school_id=school.id, external_id=external_id
-        )
-        assert person is not None
-        return person
-
-
-async def _send_outbox(tg: Harness) -> None:
-    worker = OutboxWorker(
-        sender=TelegramSender(tg.bot),
-        sessions=tg.app.sessions,
-        catalogs=tg.app.catalogs,
-        overall=AsyncLimiter(100_000, 1),
-        chats=ChatPacer(0.0),
-    )
-    while await worker.drain_once():
-        pass
+    async with demo_bot(database_url) as demo:
+        yield Harness(demo.app, demo.bot, demo.dispatcher, demo.api)
 
 
 async def test_in_telegram_an_arabic_parent_and_a_dutch_mentor_read_the_intake_report(
@@ -190,9 +146,9 @@ async def test_in_telegram_an_arabic_parent_and_a_dutch_mentor_read_the_intake_r
     await tg.link(mentor, "mentor2", Role.MENTOR, "nl")
     await tg.link(other, "ouder2", Role.PARENT, "nl")
     amira, ruben, coach = (
-        await _demo(tg, "lln15"),
-        await _demo(tg, "mentor2"),
-        await _demo(tg, "coach"),
+        await demo_person(tg.app, "lln15"),
+        await demo_person(tg.app, "mentor2"),
+        await demo_person(tg.app, "coach"),
     )
     async with tg.app.sessions() as session, session.begin():
         trajectory = await add_trajectory(
@@ -215,7 +171,7 @@ async def test_in_telegram_an_arabic_parent_and_a_dutch_mentor_read_the_intake_r
             )
         )
     assert {amira.id, ruben.id} <= recipients
-    await _send_outbox(tg)
+    await send_outbox(tg.app, tg.bot)
 
     (notice_ar,) = tg.api.chat(parent.id)[before[parent.id] :]
     (notice_nl,) = tg.api.chat(mentor.id)[before[mentor.id] :]

@@ -18,8 +18,9 @@ from dialogs.text import Text
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
 from storage.models import QueueItem, QueueNote, QueueStatus, Role
+from tests.bot.demo_bot import demo_person, send_outbox
 from tests.bot.telegram_fakes import Person as User
-from tests.bot.test_decision_messages import _demo, _send_outbox, _submit, tg
+from tests.bot.test_decision_messages import _submit, tg
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW
 
@@ -64,7 +65,7 @@ async def test_the_mentor_is_warned_the_coordinator_merges_and_the_mentor_hears_
     zoco, mentor = User(3200, "en"), User(3201, "nl")
     await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
     await tg.link(mentor, "mentor2", Role.MENTOR, "nl")
-    ruben, bram = await _demo(tg, "mentor2"), await _demo(tg, "lln13")
+    ruben, bram = await demo_person(tg.app, "mentor2"), await demo_person(tg.app, "lln13")
     first = await _submit(tg.app.sessions, ruben, bram, help_question_student="Eerste vraag.")
 
     # The mentor starts a new referral in the chat and picks Bram: warned, with the stage.
@@ -107,7 +108,7 @@ async def test_the_mentor_is_warned_the_coordinator_merges_and_the_mentor_hears_
     assert "Tweede vraag." in note
 
     # The mentor's phone: no name; the button shows, inside the chat, what happened.
-    await _send_outbox(tg)
+    await send_outbox(tg.app, tg.bot)
     (notice,) = tg.api.chat(mentor.id)[before:]
     assert notice.text == NL.render(Text.of(MERGED))
     assert "Bram" not in notice.text

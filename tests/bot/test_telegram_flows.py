@@ -13,21 +13,17 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import App, build_app
-from bot.config import Settings
+from bot.app import App
 from bot.telegram.callbacks import FlowCallback, QueueCallback
-from bot.telegram.dispatcher import create_dispatcher
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
-from services.demo.school import create_demo_data
 from storage.models import QueueDecision, QueueItem, Referral, Role, WaitingReason
+from tests.bot.demo_bot import demo_bot
 from tests.bot.telegram_fakes import Person, RecordingSession, Sent, update
-from tests.support.units import unit
 
 
 @dataclass
@@ -68,18 +64,8 @@ def flood_limit() -> int:
 @pytest.fixture
 async def tg(engine: AsyncEngine, database_url: str, flood_limit: int) -> AsyncIterator[Harness]:
     del engine  # migrated by the fixture; the app builds its own engine on the same URL
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        telegram_bot_token=SecretStr("42:TEST"),
-        flood_limit=flood_limit,
-    )
-    async with build_app(settings) as app:
-        async with app.sessions() as session:
-            await unit(session, create_demo_data, if_empty=True)
-        api = RecordingSession()
-        bot = Bot("42:TEST", session=api)
-        yield Harness(app, bot, create_dispatcher(app), api)
+    async with demo_bot(database_url, flood_limit=flood_limit) as demo:
+        yield Harness(demo.app, demo.bot, demo.dispatcher, demo.api)
 
 
 async def _count(app: App, model: type[Referral] | type[QueueItem]) -> int:

@@ -15,23 +15,19 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from aiolimiter import AsyncLimiter
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import App, build_app
-from bot.config import Settings
+from bot.app import App
 from bot.outbox import ChatPacer, OutboxWorker
 from bot.outbox.telegram_sender import TelegramSender
 from bot.telegram.callbacks import FlowCallback, SurveyCallback
-from bot.telegram.dispatcher import create_dispatcher
 from dialogs.text import N_, Text
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.appointments.closing import close_trajectory
-from services.demo.school import create_demo_data
 from services.surveys.invitations import SurveyUnavailable, SurveyUnavailableReason
 from storage.models import (
     AuditLog,
@@ -46,6 +42,7 @@ from storage.models import (
     SurveyInvitation,
     SurveyResponse,
 )
+from tests.bot.demo_bot import demo_bot
 from tests.bot.telegram_fakes import Person as TelegramUser
 from tests.bot.telegram_fakes import RecordingSession, Sent, update
 from tests.support.factories import CLOSING, add_trajectory
@@ -124,18 +121,8 @@ class Harness:
 @pytest.fixture
 async def tg(engine: AsyncEngine, database_url: str) -> AsyncIterator[Harness]:
     del engine  # migrated by the fixture; the app builds its own engine on the same URL
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        telegram_bot_token=SecretStr("42:TEST"),
-        flood_limit=1000,
-    )
-    async with build_app(settings) as app:
-        async with app.sessions() as session:
-            await unit(session, create_demo_data, if_empty=True)
-        api = RecordingSession()
-        bot = Bot("42:TEST", session=api)
-        yield Harness(app, bot, create_dispatcher(app), api)
+    async with demo_bot(database_url) as demo:
+        yield Harness(demo.app, demo.bot, demo.dispatcher, demo.api)
 
 
 def _invitation_message(tg: Harness, user: int) -> Sent:
