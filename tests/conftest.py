@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from services.kernel.uow import run_unit_of_work
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from tests.support import outbox_guard
@@ -183,6 +184,19 @@ def migrated_url(engine: AsyncEngine, _test_database: _TestDatabase) -> str:
     product as a separate process: `trajectbot init` there finds the schema at head)."""
     del engine  # its fixture made the copy
     return _test_database.url
+
+
+@pytest.fixture
+async def demo_url(migrated_url: str, session_factory: async_sessionmaker[AsyncSession]) -> str:
+    """URL of a migrated database holding the demo school, made in this process (the
+    `trajectbot demo-data` command itself is tested in tests/bot/test_cli_web.py)."""
+    from services.demo.school import create_demo_data
+
+    summary = await run_unit_of_work(
+        session_factory, lambda session: create_demo_data(session=session, if_empty=True)
+    )
+    assert summary.created
+    return migrated_url
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ async def demo_db(migrated_url: str) -> str:
     assert created.returncode == 0, created.stderr
     assert f"password “{DEMO_PASSWORD}”" in created.stdout
     assert "zoco, coach, admin, swv" in created.stdout
+    assert "mentor1" in created.stdout
     return database_url
 
 
