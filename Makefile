@@ -73,7 +73,7 @@ typecheck: $(STAMP)
 # One process: make test PYTEST_WORKERS=0.
 PYTEST_WORKERS ?= auto
 pytest: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint typecheck pytest
 
@@ -84,7 +84,7 @@ PG_USER ?= postgres
 test-postgres: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
 	@db=trajectbot_test_$$(date +%s)_$$$$; \
 	createdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) "$$db" || { echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT)"; exit 1; }; \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m postgres --postgres-url="postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$$db"; rc=$$?; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m postgres --postgres-url="postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$$db"; rc=$$?; \
 	dropdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) --if-exists "$$db"; exit $$rc
 
 extract: $(STAMP)
