@@ -59,3 +59,5 @@ class Outbox(Base):
     #: Why the last attempt did not deliver: a short code (``timeout``, ``blocked``), never text
     #: from the message or the person.
     last_error: Mapped[str | None] = mapped_column(String(64))
+    #: The channel the row was sent by (``telegram`` / ``email``); NULL until it went.
+    channel: Mapped[str | None] = mapped_column(String(16))

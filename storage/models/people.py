@@ -53,7 +53,17 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="nl")
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Telegram cannot reach the person (blocked the bot); e-mail is tracked apart.
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The e-mail address (from the administration system or the person); NULL: none.
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: The address bounced or was refused: not tried again until it is changed.
+    email_unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: ``telegram`` or ``email``; NULL: Telegram when a chat is linked, else e-mail.
+    channel_preference: Mapped[str | None] = mapped_column(String(16))
+    #: The administration system no longer lists the person (a leaver): the history stays,
+    #: access ends.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Loaded together with the person (selectin) so that `has_role` never triggers lazy IO,
