@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.kernel.errors import NotFound
-from storage.models import School
+from storage.models import DEFAULT_TIMEOUTS_PER_WEEK, BookingSettings, School
 
 
 async def find_school(*, session: AsyncSession, code: str | None) -> School:
@@ -32,3 +32,16 @@ async def find_school(*, session: AsyncSession, code: str | None) -> School:
     if len(schools) > 1:
         raise NotFound(Text.of(N_("There are several schools: choose one with --school CODE.")))
     return schools[0]
+
+
+async def school_timeout_cap(*, session: AsyncSession, school_id: int) -> int:
+    """The time-out cap a new trajectory of the school starts with (set by the admin).
+
+    `BookingSettings.timeouts_per_week`; a school without booking settings (made before
+    issue 12) has the model's default. The one reader both the accept form's proposal and
+    `services.trajectories.lifecycle` use, so the form shows what accepting would store.
+    """
+    cap = await session.scalar(
+        select(BookingSettings.timeouts_per_week).where(BookingSettings.school_id == school_id)
+    )
+    return DEFAULT_TIMEOUTS_PER_WEEK if cap is None else cap

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
+from services.accounts.schools import school_timeout_cap
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
 from services.queue.rules import QueueAction, allowed_actions
 from storage.models import (
+    DEFAULT_TIMEOUTS_PER_WEEK,
     AuditLog,
     Person,
     QueueDecision,
@@ -130,6 +132,8 @@ class ReferralView:
     merge_into_id: int | None = None
     #: This item was closed as a duplicate, merged into that item.
     merged_into_id: int | None = None
+    #: The school's time-out cap: what a new trajectory's plan starts with.
+    timeouts_cap: int = DEFAULT_TIMEOUTS_PER_WEEK
 
     @property
     def actions(self) -> frozenset[QueueAction]:
@@ -256,6 +260,7 @@ async def open_referral(
         others=others,
         merge_into_id=None if target is None else target.queue_item_id,
         merged_into_id=item.merged_into_id,
+        timeouts_cap=await school_timeout_cap(session=session, school_id=item.school_id),
     )
     record_audit(
         session=session,

@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.accounts.schools import school_timeout_cap
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
@@ -38,7 +39,6 @@ from services.trajectories.intake_report import send_intake_report
 from services.trajectories.rules import PlanFacts, PlanGap, Step, plan_gaps
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
-    BookingSettings,
     EvaluationKind,
     Person,
     PersonRole,
@@ -135,18 +135,14 @@ async def create_for_referral(
     if await open_trajectory_of(session=session, student_id=referral.student_id) is not None:
         # Also guaranteed by a partial unique index; this check gives the readable answer.
         raise InvalidTransition(Text.of(N_("This student already has an open trajectory.")))
-    cap = await session.scalar(
-        select(BookingSettings.timeouts_per_week).where(
-            BookingSettings.school_id == referral.school_id
-        )
-    )
+    cap = await school_timeout_cap(session=session, school_id=referral.school_id)
     trajectory = Trajectory(
         school_id=referral.school_id,
         student_id=referral.student_id,
         referral_id=referral.id,
         status=TrajectoryStatus.PLANNED,
         timeouts_in_plan=SupportKind.TIME_OUT.value in referral.support,
-        timeouts_per_week=DEFAULT_TIMEOUTS_PER_WEEK if cap is None else cap,
+        timeouts_per_week=cap,
         created_at=now,
     )
     session.add(trajectory)

@@ -8,7 +8,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from storage.models import Outbox, QueueStatus, Trajectory, TrajectoryEvaluation, WaitingReason
+from storage.models import (
+    BookingSettings,
+    Outbox,
+    QueueItem,
+    QueueStatus,
+    Trajectory,
+    TrajectoryEvaluation,
+    WaitingReason,
+)
 from tests.web.conftest import BrowserFactory
 from tests.web.staff_client import Browser, StaffWorld
 
@@ -312,3 +320,27 @@ async def test_a_partnership_viewer_sees_no_childs_data(
         assert (await viewer.get(path)).status_code == 403
     assert (await viewer.get(f"/queue/{demo.item_id}")).status_code == 404
     assert "Noor" not in viewer.text
+
+
+async def test_the_accept_form_proposes_the_schools_time_out_cap(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    """The admin's cap (not the model's default) is what the form starts with."""
+    async with demo.app.sessions() as session, session.begin():
+        school_id = await session.scalar(
+            select(QueueItem.school_id).where(QueueItem.id == demo.item_id)
+        )
+        settings = await session.scalar(
+            select(BookingSettings).where(BookingSettings.school_id == school_id)
+        )
+        if settings is None:
+            settings = BookingSettings(school_id=school_id)
+            session.add(settings)
+        settings.timeouts_per_week = 4
+    zoco = await _zoco(browsers)
+    await zoco.get(f"/queue/{demo.item_id}")
+    await zoco.post(f"/queue/{demo.item_id}/take")
+    page = (await zoco.get(f"/queue/{demo.item_id}")).text
+    field = re.search(r'<input id="timeouts_per_week"[^>]*>', page)
+    assert field is not None
+    assert 'value="4"' in field.group(0)

@@ -185,6 +185,7 @@ class PlanForm:
             end=end.isoformat(),
             evaluations=evaluations + [""] * (EVALUATION_FIELDS - 1),
             timeouts_in_plan=SupportKind.TIME_OUT in view.support,
+            timeouts_per_week=str(view.timeouts_cap),
         )
 
     def parse(self) -> tuple[TrajectoryPlan | None, dict[str, Text]]:
