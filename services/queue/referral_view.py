@@ -20,7 +20,7 @@ from services.accounts.schools import school_timeout_cap
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
-from services.queue.rules import QueueAction, allowed_actions
+from services.queue.rules import ItemState, QueueAction, allowed_actions, refusal
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
     AuditLog,
@@ -144,6 +144,25 @@ class ReferralView:
             waiting_reason=self.waiting_reason,
             coordinator=self.coordinator_view,
             open_duplicate=self.merge_into_id is not None,
+        )
+
+    def refusal_of(self, action: QueueAction) -> Text | None:
+        """Why the reader may not do ``action`` now (the services' own words), or ``None``.
+
+        A channel that asks for text before acting (the decline reason) asks this first, so
+        nobody types a reason for an action the rules will refuse.
+        """
+        if not self.coordinator_view:
+            return Text.of(N_("This is not available for your role."))
+        return refusal(
+            ItemState(
+                kind=QueueKind.REFERRAL,
+                status=self.status,
+                waiting_reason=self.waiting_reason,
+                decision=self.decision,
+                open_duplicate=self.merge_into_id is not None,
+            ),
+            action,
         )
 
     @property

@@ -287,11 +287,9 @@ async def on_item(
     try:
         if callback_data.action in TEXT_ACTIONS:
             flow_id = TEXT_ACTIONS[callback_data.action]
-            # Check the item is this person's to act on before asking for any text.
-            await run_unit_of_work(
-                app.sessions,
-                lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
-            )
+            # Check the item is this person's to act on, and the action allowed now, before
+            # asking for any text.
+            await _check_allowed(app, person, item, QueueAction(callback_data.action))
             turn = await run_unit_of_work(
                 app.sessions,
                 lambda session: open_flow(
@@ -333,6 +331,17 @@ async def on_item(
     # A referral of long answers is over Telegram's 4,096 characters: several messages, the
     # actions on the last.
     await send_text(bot, chat_id, summary_text(view, catalog), actions(view, catalog))
+
+
+async def _check_allowed(app: App, person: Person, item: int, action: QueueAction) -> None:
+    """Raise the services' refusal when ``person`` may not do ``action`` on ``item`` now."""
+    current = await run_unit_of_work(
+        app.sessions,
+        lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
+    )
+    refused = current.refusal_of(action)
+    if refused is not None:
+        raise InvalidTransition(refused)
 
 
 def build_router() -> Router:
