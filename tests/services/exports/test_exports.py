@@ -38,9 +38,10 @@ from services.exports.views import (
     magister_export,
 )
 from services.kernel.errors import NotAllowed
-from storage.models import AppointmentKind, AppointmentStatus, AuditLog, Person
+from storage.models import AppointmentKind, AppointmentStatus, AuditLog, Person, Trajectory
 from tests.support.export_world import (
     ADVICE,
+    AMS,
     FINAL_NOTES,
     GOALS,
     PRIVATE_EVALUATION,
@@ -69,7 +70,10 @@ def _week(value: str = WEEK) -> Week:
 @pytest.fixture
 async def world(session: AsyncSession) -> ExportWorld:
     async with session.begin():
-        return await build_export_world(session)
+        built = await build_export_world(session)
+    # Detached, loaded: a refused export's rollback cannot expire what the tests read.
+    session.expunge_all()
+    return built
 
 
 async def _magister(
@@ -147,10 +151,7 @@ async def test_the_week_turns_at_monday_midnight_school_time_across_summer_time(
 ) -> None:
     """Summer time starts on Sunday 29 March 2026: week 14 begins at 22:00 UTC, not 23:00."""
     async with session.begin():
-        trajectory_id = world.trajectories["sam"]
-        from storage.models import Trajectory
-
-        trajectory = await session.get_one(Trajectory, trajectory_id)
+        trajectory = await session.get_one(Trajectory, world.trajectories["sam"])
         for starts_at in (
             datetime(2026, 3, 29, 21, 30, tzinfo=UTC),  # Sunday 23:30 CEST: week 13
             datetime(2026, 3, 29, 22, 30, tzinfo=UTC),  # Monday 00:30 CEST: week 14
@@ -193,7 +194,11 @@ async def test_the_lvs_summary_is_the_fixture_byte_for_byte(
         "Data van de aantekeningen in het logboek",
         "Logboek",
     ]
-    sam, nina, otto = world.trajectories["sam"], world.trajectories["nina"], world.trajectories["otto"]
+    sam, nina, otto = (
+        world.trajectories["sam"],
+        world.trajectories["nina"],
+        world.trajectories["otto"],
+    )
     assert rows == [
         [
             "100117", "Nina Aydın", "2026-W10", "lopend", "1", "1", "0", "1", "1", "0", "",
@@ -276,7 +281,10 @@ async def test_only_the_schools_care_coordinator_or_admin_may_export(
             channel=Channel.WEB,
         )
     async with session.begin():
-        assert list(await session.scalars(select(AuditLog).where(AuditLog.action.like("export.%")))) == []
+        assert (
+            list(await session.scalars(select(AuditLog).where(AuditLog.action.like("export.%"))))
+            == []
+        )
 
 
 async def test_every_export_is_audited_with_ids_and_counts_only(
@@ -371,6 +379,6 @@ async def test_a_closing_report_needs_a_closed_trajectory_of_the_school(
 
 
 def test_the_boundary_instants_of_the_fixture_week() -> None:
-    start, end = _week().bounds(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam"))
+    start, end = _week().bounds(AMS)
     assert start == at(date(2026, 3, 2), 0, 0) == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
     assert end == datetime(2026, 3, 8, 23, 0, tzinfo=UTC)
