@@ -3,6 +3,7 @@
     trajectbot export magister --school CODE --week 2026-W49 --out FILE
     trajectbot export lvs --school CODE --week 2026-W49 --out FILE [--text]
     trajectbot export closing-report --trajectory ID [--school CODE] --out FILE
+    trajectbot export intake-report --trajectory ID [--school CODE] --out FILE
 
 Registered on `bot.cli.main`. Like `bot.cli`, this module imports only click and
 `dialogs.text`: each command imports its machinery (`bot.export_files`) when it runs, so
@@ -81,3 +82,16 @@ def export_closing_report(trajectory_id: int, school_code: str | None, out: Path
     from bot.export_files import closing_report  # noqa: PLC0415
 
     sys.exit(closing_report(school_code=school_code, trajectory_id=trajectory_id, out=out))
+
+
+@export.command(
+    "intake-report", help="The intake report of a trajectory (PDF for the student file)."
+)
+@click.option("--trajectory", "trajectory_id", required=True, type=int, help="The trajectory's id.")
+@_SCHOOL
+@_OUT
+def export_intake_report(trajectory_id: int, school_code: str | None, out: Path) -> None:
+    """Goals, period, agreements and evaluation dates, as agreed at the intake."""
+    from bot.export_files import intake_report  # noqa: PLC0415
+
+    sys.exit(intake_report(school_code=school_code, trajectory_id=trajectory_id, out=out))

@@ -38,8 +38,12 @@ from services.exports.views import (
 from services.exports.views import (
     closing_report as closing_report_of,
 )
+from services.exports.views import (
+    intake_report as intake_report_of,
+)
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import run_unit_of_work
+from services.trajectories.intake_report_pdf import render_intake_report_pdf
 
 #: What an export does in its unit of work: (how to make the file, what to say when written).
 Made = tuple[Callable[[], bytes], Text]
@@ -175,5 +179,25 @@ def closing_report(*, school_code: str | None, trajectory_id: int, out: Path) ->
         catalog = app.catalogs.get(SCHOOL_LANGUAGE)
         said = Text.of(N_("Closing report written to {file}."), file=Text.raw(str(out)))
         return (lambda: render_closing_report_pdf(report, catalog)), said
+
+    return _export(settings, school_code=school_code, out=out, work=work)
+
+
+def intake_report(*, school_code: str | None, trajectory_id: int, out: Path) -> int:
+    """A trajectory's intake report as a PDF (the one the trajectory page links)."""
+    settings = load_settings()
+
+    async def work(app: App, session: AsyncSession, school_id: int, now: datetime) -> Made:
+        report = await intake_report_of(
+            session=session,
+            actor=None,
+            school_id=school_id,
+            trajectory_id=trajectory_id,
+            now=now,
+            channel=Channel.CLI,
+        )
+        catalog = app.catalogs.get(SCHOOL_LANGUAGE)
+        said = Text.of(N_("Intake report written to {file}."), file=Text.raw(str(out)))
+        return (lambda: render_intake_report_pdf(report, catalog)), said
 
     return _export(settings, school_code=school_code, out=out, work=work)

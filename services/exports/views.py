@@ -33,6 +33,9 @@ from services.exports.rules import (
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
+from services.trajectories.intake_report import DOWNLOAD as INTAKE_DOWNLOAD
+from services.trajectories.intake_report import IntakeReport
+from services.trajectories.intake_report import _load_report as load_intake_report
 from storage.models import Person, Role, School, Trajectory, TrajectoryStatus
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,10 @@ VIEW = "export.view"
 _NOT_FOR_YOU = N_("This is not available for your role.")
 _NO_REPORT = N_("This closing report is not available to you.")
 _NOT_CLOSED = N_("The closing report is ready once the trajectory is closed.")
+_NO_INTAKE_REPORT = N_(
+    "There is no intake report of this trajectory: the intake has not been held with a "
+    "complete plan, or the trajectory is not of this school."
+)
 
 
 class Channel(StrEnum):
@@ -264,6 +271,48 @@ async def closing_report(
         school_id=school.id,
         actor_id=actor_id,
         action=CLOSING_REPORT,
+        subject_type="trajectory",
+        subject_id=trajectory.id,
+        details={"channel": channel.value},
+        at=now,
+    )
+    return report
+
+
+async def intake_report(
+    *,
+    session: AsyncSession,
+    actor: Person | None,
+    school_id: int,
+    trajectory_id: int,
+    now: datetime,
+    channel: Channel,
+) -> IntakeReport:
+    """The intake report of a trajectory of the school for the student file, for the command
+    line (``actor=None``) or a care coordinator or administrator of the school; audited as the
+    web's download (``trajectory.intake_report.download``) with the channel.
+
+    `NotAllowed` as `closing_report`, and for a trajectory without an intake report yet.
+    """
+    school, actor_id = await export_school(session=session, actor=actor, school_id=school_id)
+    trajectory = await session.scalar(
+        select(Trajectory)
+        .where(Trajectory.id == trajectory_id, Trajectory.school_id == school.id)
+        .execution_options(populate_existing=True)
+    )
+    report = (
+        None
+        if trajectory is None
+        else await load_intake_report(session=session, trajectory=trajectory, now=now)
+    )
+    if trajectory is None or report is None:
+        log.info("intake report %s refused (school_id=%s)", trajectory_id, school.id)
+        raise NotAllowed(Text.of(_NO_INTAKE_REPORT))
+    record_audit(
+        session=session,
+        school_id=school.id,
+        actor_id=actor_id,
+        action=INTAKE_DOWNLOAD,
         subject_type="trajectory",
         subject_id=trajectory.id,
         details={"channel": channel.value},

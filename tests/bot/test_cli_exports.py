@@ -92,6 +92,20 @@ async def test_the_closing_report_of_a_closed_trajectory_only(
     assert "The closing report is ready once the trajectory is closed." in done.stderr
     assert not refused.exists()
 
+    intake = tmp_path / "intake.pdf"
+    done = trajectbot(
+        database_url, "export", "intake-report", "--school", "vmbo-noord",
+        "--trajectory", str(world.trajectories["otto"]), "--out", str(intake),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"Intake report written to {intake}." in done.stderr
+    text = " ".join(
+        " ".join((page.extract_text() or "").split())
+        for page in PdfReader(io.BytesIO(intake.read_bytes())).pages
+    )
+    assert "Intakeverslag" in text
+    assert " ".join(GOALS.split()) in text
+
 
 async def test_an_unknown_school_or_week_is_refused(
     world: ExportWorld, database_url: str, session: AsyncSession, tmp_path: Path

@@ -34,10 +34,12 @@ from services.exports.views import (
     Channel,
     LvsOutput,
     closing_report,
+    intake_report,
     lvs_summary,
     magister_export,
 )
 from services.kernel.errors import NotAllowed
+from services.trajectories.intake_report import DOWNLOAD as INTAKE_DOWNLOAD
 from storage.models import AppointmentKind, AppointmentStatus, AuditLog, Person, Trajectory
 from tests.support.export_world import (
     ADVICE,
@@ -382,3 +384,47 @@ def test_the_boundary_instants_of_the_fixture_week() -> None:
     start, end = _week().bounds(AMS)
     assert start == at(date(2026, 3, 2), 0, 0) == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
     assert end == datetime(2026, 3, 8, 23, 0, tzinfo=UTC)
+
+
+async def test_the_intake_report_for_the_student_file_from_the_command_line(
+    session: AsyncSession, world: ExportWorld
+) -> None:
+    report = await in_unit(
+        intake_report,
+        session=session,
+        actor=None,
+        school_id=world.school.id,
+        trajectory_id=world.trajectories["otto"],
+        now=NOW,
+        channel=Channel.CLI,
+    )
+    assert report.goals == GOALS
+    assert report.coach_name == "Coen Brandsma"
+    # Nina's plan has no coach: no intake report; a mentor may not export at all.
+    with pytest.raises(NotAllowed):
+        await in_unit(
+            intake_report,
+            session=session,
+            actor=None,
+            school_id=world.school.id,
+            trajectory_id=world.trajectories["nina"],
+            now=NOW,
+            channel=Channel.CLI,
+        )
+    with pytest.raises(NotAllowed):
+        await in_unit(
+            intake_report,
+            session=session,
+            actor=world.mentor,
+            school_id=world.school.id,
+            trajectory_id=world.trajectories["otto"],
+            now=NOW,
+            channel=Channel.WEB,
+        )
+    async with session.begin():
+        rows = list(
+            await session.scalars(select(AuditLog).where(AuditLog.action == INTAKE_DOWNLOAD))
+        )
+    assert [(r.actor_id, r.subject_id, r.details) for r in rows] == [
+        (None, world.trajectories["otto"], {"channel": "cli"})
+    ]
