@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditLog
 from tests.bot.test_cli import trajectbot
+from tests.bot.test_cli_imports import _help_in_fresh_interpreter
 from tests.support.export_world import ADVICE, GOALS, ExportWorld, build_export_world
 
 FIXTURES = Path(__file__).resolve().parents[1] / "support" / "fixtures" / "exports"
@@ -133,3 +134,11 @@ async def test_an_unknown_school_or_week_is_refused(
     assert "There are several schools" in several.stderr
     assert not out.exists()
     assert await _audit(session) == []
+
+
+def test_export_help_imports_no_heavy_machinery() -> None:
+    found = _help_in_fresh_interpreter(["export", "magister", "--help"])
+
+    assert found["code"] == 0
+    assert "--week" in str(found["help"])
+    assert found["heavy"] == []
