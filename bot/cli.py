@@ -949,3 +949,8 @@ def settings_booking(
         return [Text.of(N_("Booking rules saved."))]
 
     _setting(settings, school_code, work)
+
+
+from bot.cli_exports import export  # noqa: E402 - registered last: bot/cli_exports.py
+
+main.add_command(export)

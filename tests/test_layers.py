@@ -45,6 +45,7 @@ SERVICE_ORDER = (
     "appointments",
     "settings",
     "indicators",
+    "exports",
     "conversations",
     "demo",
 )

@@ -157,9 +157,10 @@ def _names(names: tuple[str, ...]) -> str:
 class _Document(FPDF):
     """An A4 page with the embedded fonts, text shaping on, and a page footer."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, footer: str = N_("Intake report · page {page}")) -> None:
         super().__init__(format="A4")
         self._catalog = catalog
+        self._footer = footer
         self.add_font(_FAMILY, "", str(_FONTS / "DejaVuSans.ttf"))
         self.add_font(_FAMILY, "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
         self.set_margins(20, 20, 20)
@@ -177,9 +178,7 @@ class _Document(FPDF):
         """The page number at the foot of every page."""
         self.set_y(-14)
         self.set_font(_FAMILY, "", 8)
-        label = self._catalog.render(
-            Text.of(N_("Intake report · page {page}"), page=Text.raw(str(self.page_no())))
-        )
+        label = self._catalog.render(Text.of(self._footer, page=Text.raw(str(self.page_no()))))
         self.cell(0, 5, label, align="C")
 
     def label_row(self, label: str, value: str) -> None:
@@ -213,4 +212,18 @@ class _Document(FPDF):
         return _LINE * max(len(lines), 1)
 
 
-__all__ = ["FILE_LANGUAGE", "MEDIA_TYPE", "file_name", "render_intake_report_pdf"]
+#: The page, fonts and shaping of this report, shared by the other documents for the student
+#: file (`services.exports.closing_report_pdf`); ``footer`` is the page footer's message id.
+ReportDocument = _Document
+FONT_FAMILY = _FAMILY
+LINE_HEIGHT = _LINE
+
+__all__ = [
+    "FILE_LANGUAGE",
+    "FONT_FAMILY",
+    "LINE_HEIGHT",
+    "MEDIA_TYPE",
+    "ReportDocument",
+    "file_name",
+    "render_intake_report_pdf",
+]
