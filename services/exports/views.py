@@ -35,7 +35,7 @@ from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.trajectories.intake_report import DOWNLOAD as INTAKE_DOWNLOAD
 from services.trajectories.intake_report import IntakeReport
-from services.trajectories.intake_report import _load_report as load_intake_report
+from services.trajectories.intake_report import load_report as load_intake_report
 from storage.models import Person, Role, School, Trajectory, TrajectoryStatus
 
 log = logging.getLogger(__name__)

@@ -204,7 +204,7 @@ async def intake_report_for_reader(
     if trajectory is None or role is None:
         log.info("intake report %s refused to person_id=%s", trajectory_id, reader.id)
         raise NotAllowed(Text.of(_NOT_AVAILABLE))
-    report = await _load_report(session=session, trajectory=trajectory, now=now)
+    report = await load_report(session=session, trajectory=trajectory, now=now)
     if report is None:
         raise NotAllowed(Text.of(_NOT_YET))
     record_audit(
@@ -232,7 +232,7 @@ async def intake_report_for_staff(
     actor, trajectory, _zone = await staff_trajectory(
         session=session, actor=actor, trajectory_id=trajectory_id
     )
-    report = await _load_report(session=session, trajectory=trajectory, now=now)
+    report = await load_report(session=session, trajectory=trajectory, now=now)
     if report is None:
         log.info("intake report %s: no complete plan yet", trajectory_id)
         raise NotAllowed(Text.of(_NOT_YET))
@@ -267,10 +267,13 @@ async def _reader_role(
     return None
 
 
-async def _load_report(
+async def load_report(
     *, session: AsyncSession, trajectory: Trajectory, now: datetime
 ) -> IntakeReport | None:
-    """The report's data, or ``None`` while there is none (not activated, or a plan gap)."""
+    """The report's data, or ``None`` while there is none (not activated, or a plan gap).
+
+    The caller has authorized the reader (the web page, the chat, `trajectbot export`).
+    """
     evaluations = tuple(
         EvaluationDate(kind, due_on, held_on)
         for kind, due_on, held_on in await session.execute(
