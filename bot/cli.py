@@ -949,4 +949,6 @@ def settings_booking(
         return [Text.of(N_("Booking rules saved."))]
 
     _setting(settings, school_code, work)
+
+
 import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)

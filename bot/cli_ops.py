@@ -133,12 +133,12 @@ def _fail(settings: Settings, error: BackupError) -> None:
 
 def _backup_file(target: Path, backend: str) -> Path:
     """``target`` itself, or a time-stamped file inside it when it is a directory."""
-    from storage.backup import timestamp  # noqa: PLC0415
+    from storage.backup import timestamp, unused_name  # noqa: PLC0415
 
     if not target.is_dir():
         return target
     suffix = ".db" if backend == "sqlite" else ".dump"
-    return target / f"{_PREFIX}{timestamp()}{suffix}"
+    return unused_name(target / f"{_PREFIX}{timestamp()}{suffix}")
 
 
 def _prune(settings: Settings, directory: Path, keep: int) -> None:
@@ -255,7 +255,12 @@ def restore(settings: Settings, file: Path, yes: bool) -> None:
                 )
             )
         )
-        if not click.confirm(question, default=False, err=True):
+        try:
+            confirmed = click.confirm(question, default=False, err=True)
+        except click.Abort:  # end of input, Ctrl-C
+            click.echo(err=True)
+            confirmed = False
+        if not confirmed:
             _say(settings, Text.of(N_("Nothing was restored (confirm with --yes).")), err=True)
             sys.exit(NOT_CONFIRMED)
     try:

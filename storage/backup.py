@@ -142,6 +142,16 @@ def timestamp(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def unused_name(path: Path) -> Path:
+    """``path``, or with ``-2``, ``-3``… (before a ``.db``/``.dump`` suffix) when it exists."""
+    stem, suffix = (path.stem, path.suffix) if path.suffix in (".db", ".dump") else (path.name, "")
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{stem}-{number}{suffix}")
+    return candidate
+
+
 def backend(url: str) -> str:
     """``sqlite`` or ``postgresql`` (anything else: ValueError)."""
     name = make_url(url).get_backend_name()
@@ -310,7 +320,9 @@ def restore_sqlite(
     database.parent.mkdir(parents=True, exist_ok=True)
     previous: Path | None = None
     if database.exists():
-        previous = database.with_name(f"{database.name}.before-restore-{timestamp(now)}")
+        previous = unused_name(
+            database.with_name(f"{database.name}.before-restore-{timestamp(now)}")
+        )
         _copy_sqlite(database, previous)
     temporary = _temporary_beside(database)
     try:
@@ -512,7 +524,7 @@ async def restore_postgres(
         raise DatabaseInUseError
     target = PgTarget.from_url(url)
     env = target.environment()
-    previous = previous_dir / f"{target.name}.before-restore-{timestamp(now)}.dump"
+    previous = unused_name(previous_dir / f"{target.name}.before-restore-{timestamp(now)}.dump")
     _run_program(["pg_dump", "--format=custom", "--no-password", f"--file={previous}"], env)
     await _drop_tables_not_in(url, _archive_tables(check.file, env))
     _run_program(
