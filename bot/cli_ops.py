@@ -16,6 +16,7 @@ only click and `dialogs.text` are imported at module level (`tests/bot/test_cli_
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,7 +133,8 @@ def _fail(settings: Settings, error: BackupError) -> None:
 
 
 def _backup_file(target: Path, backend: str) -> Path:
-    """``target`` itself, or a time-stamped file inside it when it is a directory."""
+    """``target`` itself, or a time-stamped file inside it when it is a directory (one that
+    exists, or one named with a trailing slash: made)."""
     from storage.backup import timestamp, unused_name  # noqa: PLC0415
 
     if not target.is_dir():
@@ -149,7 +151,7 @@ def _prune(settings: Settings, directory: Path, keep: int) -> None:
             for path in directory.iterdir()
             if path.is_file() and path.name.startswith(_PREFIX) and path.suffix in (".db", ".dump")
         ),
-        key=lambda path: path.name,  # the time stamp sorts by name
+        key=lambda path: (path.stat().st_mtime_ns, path.name),  # oldest first
     )
     for old in ours[: max(len(ours) - keep, 0)]:
         old.unlink()
@@ -165,11 +167,11 @@ def _prune(settings: Settings, directory: Path, keep: int) -> None:
 
 @main.command(
     help=(
-        "Back up the database to FILE (or, if FILE is a directory, to a time-stamped file in "
-        "it), while the app keeps running; the copy is checked."
+        "Back up the database to FILE while the app keeps running; the copy is checked. A "
+        "directory (existing, or written with a trailing slash) gets a time-stamped file."
     )
 )
-@click.argument("target", metavar="FILE", type=click.Path(path_type=Path))
+@click.argument("target", metavar="FILE", type=click.Path())
 @click.option(
     "--keep",
     type=click.IntRange(min=1),
@@ -177,12 +179,15 @@ def _prune(settings: Settings, directory: Path, keep: int) -> None:
     help="With a directory: keep only this many newest backups there.",
 )
 @pass_settings
-def backup(settings: Settings, target: Path, keep: int | None) -> None:
+def backup(settings: Settings, target: str, keep: int | None) -> None:
     """SQLite: online backup API; PostgreSQL: pg_dump --format=custom."""
     from storage import backup as b  # noqa: PLC0415
 
     kind = b.backend(settings.database_url)
-    file = _backup_file(target, kind)
+    if target.endswith(("/", os.sep)):
+        Path(target).mkdir(parents=True, exist_ok=True)
+    directory = Path(target)
+    file = _backup_file(directory, kind)
     result: BackupResult
     try:
         if kind == "sqlite":
@@ -204,8 +209,8 @@ def backup(settings: Settings, target: Path, keep: int | None) -> None:
             revision=_raw(result.revision),
         ),
     )
-    if keep is not None and target.is_dir():
-        _prune(settings, target, keep)
+    if keep is not None and directory.is_dir():
+        _prune(settings, directory, keep)
 
 
 @main.command(

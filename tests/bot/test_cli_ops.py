@@ -302,3 +302,15 @@ def test_the_postgresql_connection_travels_in_the_environment_without_printing_t
     )
     assert env["PGPASSWORD"] == "geheim"
     assert env["PGSSLMODE"] == "require"
+
+
+@pytest.mark.sqlite_only
+def test_backups_into_a_directory_keep_the_newest(migrated_url: str, tmp_path: Path) -> None:
+    directory = tmp_path / "backups"
+    written = []
+    for _ in range(3):
+        said = _ok(trajectbot(migrated_url, "backup", "--keep", "2", f"{directory}/"))
+        written.append(said.split("Backup written: ", 1)[1].split(" (", 1)[0])
+    assert len(set(written)) == 3  # never the same name twice, even within one second
+    assert f"Removed the old backup {written[0]} (--keep 2)." in said
+    assert sorted(str(path) for path in directory.iterdir()) == sorted(written[1:])
