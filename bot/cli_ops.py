@@ -5,7 +5,8 @@ PostgreSQL); this module words the outcome in the CLI's language and picks the e
 
 0  done
 1  the file cannot be restored: missing, not a database, not trajectbot's, damaged, of the
-   other database kind, or made by a newer version (its schema revision is unknown here)
+   other database kind, or made by a newer version (its schema revision is unknown here);
+   or a backup would overwrite the database itself
 2  not possible now: the database is in use, it does not exist, ``pg_dump``/``pg_restore`` are
    missing or failed, the upgrade after a restore failed
 3  the restore was not confirmed (answer "y", or pass ``--yes``)
@@ -56,6 +57,11 @@ def _fail(settings: Settings, error: BackupError) -> None:
                     "(`trajectbot init` creates it)."
                 ),
                 database=_raw(path),
+            )
+        case b.SameFileError(path=path):
+            text = Text.of(
+                N_("{file} is the database itself: write the backup to another file."),
+                file=_raw(path),
             )
         case b.FileMissingError(path=path):
             text = Text.of(N_("{file} does not exist."), file=_raw(path))

@@ -98,6 +98,13 @@ class NewerRevisionError(BackupError):
     revision: str
 
 
+@dataclass
+class SameFileError(BackupError):
+    """The backup would be written over the database itself."""
+
+    path: Path
+
+
 class DatabaseInUseError(BackupError):
     """Another program holds the database open: stop trajectbot before restoring."""
 
@@ -234,6 +241,8 @@ def backup_sqlite(database: Path, target: Path) -> BackupResult:
     """Copy the live SQLite ``database`` to ``target``, consistently, atomically, verified."""
     if not database.is_file():
         raise DatabaseMissingError(database)
+    if target.resolve() == database.resolve():
+        raise SameFileError(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_beside(target)
     temporary.unlink(missing_ok=True)

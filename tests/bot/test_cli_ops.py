@@ -314,3 +314,15 @@ def test_backups_into_a_directory_keep_the_newest(migrated_url: str, tmp_path: P
     assert len(set(written)) == 3  # never the same name twice, even within one second
     assert f"Removed the old backup {written[0]} (--keep 2)." in said
     assert sorted(str(path) for path in directory.iterdir()) == sorted(written[1:])
+
+
+@pytest.mark.sqlite_only
+def test_a_backup_never_overwrites_the_database_itself(migrated_url: str) -> None:
+    database = Path(str(make_url(migrated_url).database))
+    before = database.stat().st_size
+    refused = trajectbot(migrated_url, "backup", str(database))
+    assert refused.returncode == 1
+    assert f"{database} is the database itself: write the backup to another file." in (
+        refused.stderr
+    )
+    assert database.stat().st_size == before
