@@ -99,6 +99,15 @@ class NewerRevisionError(BackupError):
 
 
 @dataclass
+class CopyFailedError(BackupError):
+    """Writing the copy failed (disk full, no permission, database locked too long); the
+    file that was there before is untouched."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
 class SameFileError(BackupError):
     """The backup would be written over the database itself."""
 
@@ -243,6 +252,13 @@ def backup_sqlite(database: Path, target: Path) -> BackupResult:
         raise DatabaseMissingError(database)
     if target.resolve() == database.resolve():
         raise SameFileError(target)
+    try:
+        return _backup_sqlite(database, target)
+    except (sqlite3.Error, OSError) as exc:
+        raise CopyFailedError(target, str(exc)) from exc
+
+
+def _backup_sqlite(database: Path, target: Path) -> BackupResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_beside(target)
     temporary.unlink(missing_ok=True)
@@ -326,21 +342,28 @@ def restore_sqlite(
     """
     if sqlite_in_use(database):
         raise DatabaseInUseError
-    database.parent.mkdir(parents=True, exist_ok=True)
     previous: Path | None = None
-    if database.exists():
-        previous = unused_name(
-            database.with_name(f"{database.name}.before-restore-{timestamp(now)}")
-        )
-        _copy_sqlite(database, previous)
-    temporary = _temporary_beside(database)
     try:
-        shutil.copyfile(check.file, temporary)
-        for suffix in ("-wal", "-shm", "-journal"):
-            database.with_name(database.name + suffix).unlink(missing_ok=True)
-        _place(temporary, database)
-    finally:
-        temporary.unlink(missing_ok=True)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        if database.exists():
+            previous = unused_name(
+                database.with_name(f"{database.name}.before-restore-{timestamp(now)}")
+            )
+            try:
+                _copy_sqlite(database, previous)
+            except BaseException:
+                previous.unlink(missing_ok=True)
+                raise
+        temporary = _temporary_beside(database)
+        try:
+            shutil.copyfile(check.file, temporary)
+            for suffix in ("-wal", "-shm", "-journal"):
+                database.with_name(database.name + suffix).unlink(missing_ok=True)
+            _place(temporary, database)
+        finally:
+            temporary.unlink(missing_ok=True)
+    except (sqlite3.Error, OSError) as exc:
+        raise CopyFailedError(database, str(exc)) from exc
     return previous
 
 

@@ -5,6 +5,7 @@ database, and the files a restore must refuse — each with its message and exit
 from __future__ import annotations
 
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -326,3 +327,35 @@ def test_a_backup_never_overwrites_the_database_itself(migrated_url: str) -> Non
         refused.stderr
     )
     assert database.stat().st_size == before
+
+
+def _limit_file_size() -> None:
+    # Files may not grow past 64 KiB: what a full disk does to the copy (CPython ignores
+    # SIGXFSZ, so the write fails with EFBIG instead of killing the process).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+@pytest.mark.sqlite_only
+def test_a_backup_that_cannot_be_written_keeps_the_previous_one(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "backups" / "nightly.db"
+    _ok(trajectbot(migrated_url, "backup", str(target)))
+    good = target.read_bytes()
+    env = {**os.environ, "DATABASE_URL": migrated_url, "CLI_LANGUAGE": "en"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(target)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+        preexec_fn=_limit_file_size,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"Writing {target} failed: " in done.stderr
+    assert "Nothing was changed." in done.stderr
+    assert "Traceback" not in done.stderr
+    assert target.read_bytes() == good  # the previous backup is intact
+    assert [path.name for path in target.parent.iterdir()] == ["nightly.db"]  # no leftovers
