@@ -7,9 +7,9 @@ PostgreSQL); this module words the outcome in the CLI's language and picks the e
 1  the file cannot be restored: missing, not a database, not trajectbot's, damaged, of the
    other database kind, or made by a newer version (its schema revision is unknown here);
    or a backup would overwrite the database itself
-2  not possible now: the database is in use, it does not exist, ``pg_dump``/``pg_restore`` are
-   missing or failed, writing the copy failed (disk full, permissions), the upgrade after a
-   restore failed
+2  not possible now: the database is in use, does not exist or does not answer;
+   ``pg_dump``/``pg_restore`` are missing or failed; writing the copy failed (disk full,
+   permissions); the upgrade after a restore failed
 3  the restore was not confirmed (answer "y", or pass ``--yes``)
 
 Registered on `bot.cli.main` by one line at the end of `bot/cli.py`. Like the rest of the CLI,
@@ -64,6 +64,12 @@ def _fail(settings: Settings, error: BackupError) -> None:
             text = Text.of(
                 N_("Writing {file} failed: {reason}. Nothing was changed."),
                 file=_raw(path),
+                reason=_raw(reason),
+            )
+        case b.DatabaseUnreachableError(reason=reason):
+            code = NOT_NOW
+            text = Text.of(
+                N_("The database does not answer: {reason}. Nothing was changed."),
                 reason=_raw(reason),
             )
         case b.SameFileError(path=path):

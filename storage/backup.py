@@ -35,6 +35,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import create_engine
 from storage.migrate import alembic_config, upgrade_database
@@ -104,6 +105,13 @@ class CopyFailedError(BackupError):
     file that was there before is untouched."""
 
     path: Path
+    reason: str
+
+
+@dataclass
+class DatabaseUnreachableError(BackupError):
+    """The PostgreSQL server did not answer (down, wrong address, refused login)."""
+
     reason: str
 
 
@@ -513,8 +521,22 @@ def check_postgres_backup(file: Path) -> RestoreCheck:
     return _check_revision(file, revision)
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, one line, no statement (and never the URL's password)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines() or [type(original).__name__]
+    return lines[0][:200]
+
+
 async def postgres_in_use(url: str) -> bool:
     """True when any other session is connected to the database."""
+    try:
+        return await _postgres_in_use(url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnreachableError(_reason(exc)) from exc
+
+
+async def _postgres_in_use(url: str) -> bool:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -558,7 +580,10 @@ async def restore_postgres(
     env = target.environment()
     previous = unused_name(previous_dir / f"{target.name}.before-restore-{timestamp(now)}.dump")
     _run_program(["pg_dump", "--format=custom", "--no-password", f"--file={previous}"], env)
-    await _drop_tables_not_in(url, _archive_tables(check.file, env))
+    try:
+        await _drop_tables_not_in(url, _archive_tables(check.file, env))
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnreachableError(_reason(exc)) from exc
     _run_program(
         [
             "pg_restore",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -359,3 +360,34 @@ def test_a_backup_that_cannot_be_written_keeps_the_previous_one(
     assert "Traceback" not in done.stderr
     assert target.read_bytes() == good  # the previous backup is intact
     assert [path.name for path in target.parent.iterdir()] == ["nightly.db"]  # no leftovers
+
+
+def test_a_truncated_pg_dump_archive_is_reported_damaged(tmp_path: Path) -> None:
+    if shutil.which("pg_restore") is None:
+        pytest.skip("no pg_restore")
+    archive = tmp_path / "a.dump"
+    archive.write_bytes(b"PGDMP")  # the header, and nothing after it
+    url = "postgresql+asyncpg://beheer:geheim@127.0.0.1:1/nergens"
+    done = trajectbot(url, "restore", str(archive), "--yes")
+    assert done.returncode == 1
+    assert f"{archive} is damaged: the integrity check failed. Nothing was changed." in (
+        done.stderr
+    )
+    assert "geheim" not in done.stdout + done.stderr
+
+
+async def test_restoring_into_a_postgresql_that_does_not_answer_says_so(
+    engine: AsyncEngine, migrated_url: str, tmp_path: Path
+) -> None:
+    if _is_sqlite(migrated_url):
+        pytest.skip("PostgreSQL only")
+    await engine.dispose()
+    backup = tmp_path / "b.dump"
+    _ok(trajectbot(migrated_url, "backup", str(backup)))
+    away = make_url(migrated_url).set(port=1, password="geheim")
+    done = trajectbot(away.render_as_string(hide_password=False), "restore", str(backup), "--yes")
+    assert done.returncode == 2, done.stderr
+    assert "The database does not answer: " in done.stderr
+    assert "Nothing was changed." in done.stderr
+    assert "geheim" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
