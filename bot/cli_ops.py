@@ -204,12 +204,15 @@ def backup(settings: Settings, target: str, keep: int | None) -> None:
     from storage import backup as b  # noqa: PLC0415
 
     kind = b.backend(settings.database_url)
-    if target.endswith(("/", os.sep)):
-        Path(target).mkdir(parents=True, exist_ok=True)
     directory = Path(target)
-    file = _backup_file(directory, kind)
     result: BackupResult
     try:
+        if target.endswith(("/", os.sep)):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise b.CopyFailedError(directory, exc.strerror or str(exc)) from exc
+        file = _backup_file(directory, kind)
         if kind == "sqlite":
             result = b.backup_sqlite(b.sqlite_path(settings.database_url), file)
         else:
