@@ -542,8 +542,10 @@ async def _postgres_in_use(url: str) -> bool:
         async with engine.connect() as connection:
             others = await connection.scalar(
                 text(
+                    # Client sessions only: an autovacuum worker is not "in use".
                     "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
                 )
             )
     finally:
