@@ -954,3 +954,5 @@ def settings_booking(
 from bot.cli_exports import export  # noqa: E402 - registered last: bot/cli_exports.py
 
 main.add_command(export)
+
+import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)

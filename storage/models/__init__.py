@@ -19,6 +19,7 @@ from storage.models.appointments import (
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.conversations import Conversation, ConversationStatus
+from storage.models.health import HealthCheck
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
@@ -64,6 +65,7 @@ __all__ = [
     "ConversationStatus",
     "EvaluationKind",
     "Guardianship",
+    "HealthCheck",
     "Invite",
     "LogbookEntry",
     "LoginLink",
