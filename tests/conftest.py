@@ -48,11 +48,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "_test_database" not in metafunc.fixturenames:
         return
-    backends = [pytest.param("sqlite", id="sqlite")]
     sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    postgres_only = metafunc.definition.get_closest_marker("postgres_only") is not None
+    backends = [] if postgres_only else [pytest.param("sqlite", id="sqlite")]
     if metafunc.config.getoption("--postgres-url") and not sqlite_only:
         backends.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
+    if not backends:
+        # A PostgreSQL-only test without --postgres-url: deselected below (never reported as
+        # skipped); `make test-postgres` runs it.
+        backends.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
     metafunc.parametrize("_test_database", backends, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL-only tests when no PostgreSQL is given (reported as
+    deselected, not skipped: nothing stands in for them)."""
+    if config.getoption("--postgres-url"):
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @dataclass(frozen=True)

@@ -385,11 +385,11 @@ def test_a_truncated_pg_dump_archive_is_reported_damaged(tmp_path: Path) -> None
     assert "geheim" not in done.stdout + done.stderr
 
 
+@pytest.mark.postgres_only
 async def test_restoring_into_a_postgresql_that_does_not_answer_says_so(
     engine: AsyncEngine, migrated_url: str, tmp_path: Path
 ) -> None:
-    if _is_sqlite(migrated_url):
-        pytest.skip("PostgreSQL only")
+    assert not _is_sqlite(migrated_url)
     await engine.dispose()
     backup = tmp_path / "b.dump"
     _ok(trajectbot(migrated_url, "backup", str(backup)))
