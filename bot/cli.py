@@ -803,8 +803,8 @@ def settings_closed_day(
     school_code: str | None,
 ) -> None:
     """Bookings already made on a closed day stay; new ones are refused."""
-    from bot.school_setup import parse_date
     from services.settings.changes import add_closed_days, remove_closed_days
+    from services.settings.rules import parse_date
 
     start = _parsed(settings, parse_date(first))
     end = _parsed(settings, parse_date(last)) if last else start
