@@ -35,6 +35,7 @@ def areas() -> list[Area]:
         indicators,
         intake_report,
         queue,
+        settings,
         timeout_requests,
         trajectories,
         trajectory_page,
@@ -51,5 +52,6 @@ def areas() -> list[Area]:
         intake_report,
         chat,
         indicators,
+        settings,
     )
     return [_area(module) for module in modules]
