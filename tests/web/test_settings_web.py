@@ -114,8 +114,14 @@ async def test_care_coordinators_coaches_and_mentors_are_refused(
     assert token is not None
     answer = await person.client.post(
         "/settings/booking",
-        data={"csrf_token": token.group(1), "lead_time_minutes": "0", "late_cancel_hours": "1",
-              "horizon_days": "5", "day_reminder_hour": "8", "timeouts_per_week": "9"},
+        data={
+            "csrf_token": token.group(1),
+            "lead_time_minutes": "0",
+            "late_cancel_hours": "1",
+            "horizon_days": "5",
+            "day_reminder_hour": "8",
+            "timeouts_per_week": "9",
+        },
     )
     assert answer.status_code == 403
     assert await demo.audit("settings.booking") == []
@@ -183,7 +189,9 @@ async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
         assert answer.status_code == 403, path
         assert "This form was not sent from this site" in admin.text
     async with demo.app.sessions() as session:
-        assert await session.scalar(select(ClosedDay).where(ClosedDay.day == date(2031, 1, 6))) is None
+        assert (
+            await session.scalar(select(ClosedDay).where(ClosedDay.day == date(2031, 1, 6))) is None
+        )
     assert await demo.audit("settings.closed_days.add") == []
 
 
@@ -224,13 +232,17 @@ async def test_an_appointment_type_is_changed_and_audited(
     await admin.get("/settings/types")
     answer = await admin.post(
         "/settings/types/time_out",
-        _type_form(capacity="6", step="25", duration="25", bookable_by=["student", "care_coordinator"]),
+        _type_form(
+            capacity="6", step="25", duration="25", bookable_by=["student", "care_coordinator"]
+        ),
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/settings/types?done=type"
     page = await admin.get(answer.headers["location"])
     assert "The appointment type has been saved." in admin.text
-    assert 'id="time_out-capacity" name="capacity" inputmode="numeric" size="5" value="6"' in page.text
+    assert (
+        'id="time_out-capacity" name="capacity" inputmode="numeric" size="5" value="6"' in page.text
+    )
     row = await _type_row(demo, AppointmentKind.TIME_OUT)
     assert (row.capacity, row.step_minutes, row.duration_minutes) == (6, 25, 25)
     assert sorted(row.bookable_by) == ["care_coordinator", "student"]
@@ -259,11 +271,11 @@ async def test_a_refused_type_shows_the_problems_next_to_the_fields_and_keeps_th
     assert 'id="time_out-duration-problem"' in answer.text
     assert "“lang” is not a whole number" in admin.text
     assert 'value="lang"' in answer.text
-    answer = await admin.post(
-        "/settings/types/time_out", _type_form(capacity="99", attendees=[])
-    )
+    answer = await admin.post("/settings/types/time_out", _type_form(capacity="99", attendees=[]))
     assert answer.status_code == 422
-    capacity = re.search(r'<p class="problem" id="time_out-capacity-problem"[^>]*>(.*?)</p>', admin.text)
+    capacity = re.search(
+        r'<p class="problem" id="time_out-capacity-problem"[^>]*>(.*?)</p>', admin.text
+    )
     assert capacity is not None
     assert capacity.group(1) == "The room must have from 1 to 50 places."
     assert 'id="time_out-attendees-problem"' in answer.text
@@ -271,7 +283,9 @@ async def test_a_refused_type_shows_the_problems_next_to_the_fields_and_keeps_th
     # A coach's type follows the quarter hours (next to the step).
     answer = await admin.post(
         "/settings/types/gesprek",
-        _type_form(duration="30", step="20", capacity="1", lead_time="", attendees=["student", "coach"]),
+        _type_form(
+            duration="30", step="20", capacity="1", lead_time="", attendees=["student", "coach"]
+        ),
     )
     assert answer.status_code == 422
     assert 'id="gesprek-step-problem"' in answer.text
@@ -415,7 +429,9 @@ async def test_refused_opening_hours_keep_every_weekday_as_typed_and_change_noth
     assert "“8” is not a time" in friday.group(1)
     assert thursday is None  # the page's own check stopped before the service
     assert 'name="opens_0" value="07:45"' in answer.text
-    answer = await admin.post("/settings/hours", _week(mon=("07:45", "15:00"), thu=("16:00", "09:00")))
+    answer = await admin.post(
+        "/settings/hours", _week(mon=("07:45", "15:00"), thu=("16:00", "09:00"))
+    )
     assert answer.status_code == 422
     thursday = re.search(r'id="hours-3-problem"[^>]*>(.*?)</p>', admin.text)
     assert thursday is not None
@@ -529,13 +545,17 @@ async def test_the_regions_school_holidays_of_one_school_year_are_added(
     closed = await _closed(demo)
     labels = {label for label in closed.values() if label}
     assert {"Herfstvakantie", "Kerstvakantie", "Zomervakantie"} <= labels
-    (audited,) = [row for row in await demo.audit("settings.holidays") if row.school_id == demo.school_id]
+    (audited,) = [
+        row for row in await demo.audit("settings.holidays") if row.school_id == demo.school_id
+    ]
     assert audited.actor_id == demo.ids["admin"]
     assert audited.details["school_year"] == year
     assert audited.details["region"] == "zuid"
     assert audited.details["added"] > 30
     # A school year that is not in the data: refused, nothing added.
-    answer = await admin.post("/settings/closed-days/holidays", {"region": "zuid", "year": "1999-2000"})
+    answer = await admin.post(
+        "/settings/closed-days/holidays", {"region": "zuid", "year": "1999-2000"}
+    )
     assert answer.status_code == 422
     assert "There are no school holidays for the school year “1999-2000”" in admin.text
     assert len(await demo.audit("settings.holidays")) == 2  # this one and the other school's

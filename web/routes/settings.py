@@ -24,11 +24,13 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.afspraken import KIND_LABELS
+from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
@@ -131,11 +133,20 @@ def _minutes(value: time) -> str:
     return value.isoformat("minutes")
 
 
-def weekday_names(request: Request, staff: Staff) -> list[str]:
+def _catalog(request: Request, staff: Staff) -> Catalog:
+    return web_of(request).catalog(page_language(request, staff.person.language))
+
+
+def weekday_names(catalog: Catalog) -> list[str]:
     """Monday … Sunday in the page's language (Babel's CLDR names)."""
-    catalog = web_of(request).catalog(page_language(request, staff.person.language))
     days = catalog.locale.days["format"]["wide"]
     return [str(days[day]) for day in DAYS]
+
+
+def full_date(catalog: Catalog) -> Callable[[date], str]:
+    """A day with its weekday and year in the page's language ("Thursday, December 24,
+    2026"): closed days and holidays run into the next years."""
+    return lambda day: format_date(day, "full", locale=catalog.locale)
 
 
 async def _settings(session: AsyncSession, staff: Staff, now: datetime) -> SchoolSettings:
@@ -170,6 +181,7 @@ def _page(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
+    catalog = _catalog(request, staff)
     return render_page(
         request,
         f"settings/{template}",
@@ -179,7 +191,9 @@ def _page(
         sections=SECTIONS,
         section=section,
         done=Text.of(DONE[done]) if done in DONE else None,
-        weekdays=weekday_names(request, staff),
+        section_done=done,
+        weekdays=weekday_names(catalog),
+        full_date=full_date(catalog),
         labels=labels,
         names={
             "kind": KIND_LABELS,
@@ -952,16 +966,17 @@ async def save_booking(
 def build_router() -> APIRouter:
     """A fresh router with the settings area."""
     router = APIRouter()
-    for path, endpoint in (
+    pages: tuple[tuple[str, Callable[..., Awaitable[Response]]], ...] = (
         ("/settings", overview),
         ("/settings/types", types_page),
         ("/settings/hours", hours_page),
         ("/settings/closed-days", closed_page),
         ("/settings/coaches", coaches_page),
         ("/settings/booking", booking_page),
-    ):
+    )
+    for path, endpoint in pages:
         router.add_api_route(path, endpoint, methods=["GET"])
-    for path, endpoint in (
+    forms: tuple[tuple[str, Callable[..., Awaitable[Response]]], ...] = (
         ("/settings/types/{kind}", save_type),
         ("/settings/types/{kind}/add", add_type),
         ("/settings/hours", save_hours),
@@ -970,6 +985,7 @@ def build_router() -> APIRouter:
         ("/settings/closed-days/holidays", add_holidays),
         ("/settings/coaches/{coach_id:int}", save_coach),
         ("/settings/booking", save_booking),
-    ):
+    )
+    for path, endpoint in forms:
         router.add_api_route(path, endpoint, methods=["POST"], dependencies=[CsrfProtected])
     return router
