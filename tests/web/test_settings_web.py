@@ -302,25 +302,28 @@ async def test_the_problem_is_in_the_administrators_language(
 ) -> None:
     admin = await _admin(browser_for, language="nl")
     await admin.get("/settings/booking")
-    answer = await admin.post(
-        "/settings/booking",
-        {
-            "lead_time_minutes": "120",
-            "late_cancel_hours": "24",
-            "horizon_days": "500",
-            "day_reminder_hour": "18",
-            "timeouts_per_week": "twee",
-        },
-    )
+    typed = {
+        "lead_time_minutes": "120",
+        "late_cancel_hours": "24",
+        "horizon_days": "500",
+        "day_reminder_hour": "18",
+        "timeouts_per_week": "2",
+    }
+    # Refused by the service's rule.
+    answer = await admin.post("/settings/booking", typed)
     assert answer.status_code == 422
     horizon = re.search(r'id="horizon_days-problem"[^>]*>(.*?)</p>', admin.text)
-    timeouts = re.search(r'id="timeouts_per_week-problem"[^>]*>(.*?)</p>', admin.text)
     assert horizon is not None
+    assert horizon.group(1) == "Maximaal vooruit inplannen moet 1 tot en met 120 dagen zijn."
+    assert 'value="500"' in answer.text
+    # Not a number: refused before the service.
+    answer = await admin.post("/settings/booking", {**typed, "timeouts_per_week": "twee"})
+    assert answer.status_code == 422
+    timeouts = re.search(r'id="timeouts_per_week-problem"[^>]*>(.*?)</p>', admin.text)
     assert timeouts is not None
-    assert horizon.group(1) == "Vooruit boeken kan van 1 tot 120 dagen."
     assert "“twee” is geen heel getal" in timeouts.group(1)
     assert 'value="twee"' in answer.text
-    assert 'value="500"' in answer.text
+    assert "Instellingen" in admin.text
 
 
 # --- booking rules -------------------------------------------------------------------------
