@@ -835,9 +835,12 @@ def settings_closed_day(
     "holidays", help="Close the school on the coming school holidays of its region (shipped data)."
 )
 @click.option("--region", help="noord, midden or zuid (default: the school's).")
+@click.option("--school-year", help="Only this school year, e.g. 2027-2028 (default: all coming).")
 @_SCHOOL_OPTION
 @pass_settings
-def settings_holidays(settings: Settings, region: str | None, school_code: str | None) -> None:
+def settings_holidays(
+    settings: Settings, region: str | None, school_year: str | None, school_code: str | None
+) -> None:
     """Days already closed stay; the region becomes the school's."""
     from bot.school_setup import unchecked_line
     from services.settings.changes import install_holidays
@@ -862,6 +865,7 @@ def settings_holidays(settings: Settings, region: str | None, school_code: str |
             region=target,
             today=now.astimezone(school_zone(found)).date(),
             now=now,
+            school_year=school_year,
         )
         return [
             Text.plural_of(
