@@ -93,8 +93,26 @@ async def test_the_admin_opens_every_page_and_sees_the_entry_in_the_navigation(
         assert answer.status_code == 200, path
         assert 'href="/settings"' in answer.text.split("<main")[0], path
     overview = _text(_main((await admin.get("/settings")).text))
-    assert "De Trajectschool (demo)" in overview or "demo" in overview
     assert "Europe/Amsterdam" in overview
+    assert "Vmbo Zuid" not in overview
+    coaches = _main((await admin.get("/settings/coaches")).text)
+    assert "Jeroen Trajectveld" in coaches
+
+
+@pytest.mark.parametrize("language", ["nl", "ar", "tr", "pl", "uk"])
+async def test_every_page_is_in_the_administrators_language(
+    world: tuple[SettingsWorld, httpx.ASGITransport], browser_for: object, language: str
+) -> None:
+    admin = await _admin(browser_for, language=language)
+    english = ("Opening hours", "Closed days", "Booking rules", "Save", "Who books")
+    for path in PAGES:
+        answer = await admin.get(path)
+        assert answer.status_code == 200, (language, path)
+        main = _main(admin.text)
+        assert not [word for word in english if f">{word}<" in main], (language, path)
+    assert f'lang="{language}"' in admin.text
+    if language == "ar":
+        assert 'dir="rtl"' in admin.text
 
 
 @pytest.mark.parametrize("username", ["zoco", "coach", "mentor1"])
@@ -147,7 +165,8 @@ async def test_another_schools_admin_sees_and_changes_only_their_own_school(
     assert "vmbo-zuid" in page
     assert "South" in page  # the region
     coaches = (await other.get("/settings/coaches")).text
-    assert "Karim" not in coaches  # the demo school's coach is not listed
+    assert "Trajectveld" not in coaches  # the demo school's coach is not listed
+    assert "The school has no coaches yet" in other.text
     # The demo school's coach, addressed by id: not found, nothing written.
     coach_id = demo.ids["coach"]
     answer = await other.post(f"/settings/coaches/{coach_id}", {"day_0": "08:00-09:00"})
