@@ -407,7 +407,7 @@ async def add_type(
     web = web_of(request)
     found = await _settings(session, staff, web.now())
     if chosen.value not in _missing_kinds(found):
-        return _done("/settings/types", "type_added")
+        return RedirectResponse("/settings/types", status_code=303)  # added meanwhile
     await _run(
         session,
         lambda unit: set_appointment_type(
