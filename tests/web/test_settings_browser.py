@@ -199,6 +199,13 @@ async def test_the_first_admin_logs_in_changes_the_hours_and_closes_a_day(
     assert wide == []  # the page's content fits (the header wraps on its own)
     await small.goto(site.url + "/settings/closed-days")
     await shots.take(small, "closed-days-phone")
+    # In Arabic, right to left.
+    await phone.add_cookies([{"name": "trajectbot_lang", "value": "ar", "url": site.url}])
+    await small.goto(site.url + "/settings/types")
+    assert await small.evaluate("document.documentElement.dir") == "rtl"
+    await expect(small.get_by_role("heading", level=1)).to_contain_text("الإعدادات")
+    assert await small.evaluate(OVERFLOWING, 390) == []
+    await shots.take(small, "types-phone-arabic")
     await phone.close()
     await context.close()
 

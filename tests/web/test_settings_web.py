@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.appointments.access import bookable_kinds
 from services.appointments.slots import Slot, free_slots
 from services.demo.school import DEMO_PASSWORD
 from storage.models import (
@@ -314,6 +315,36 @@ async def test_a_refused_type_shows_the_problems_next_to_the_fields_and_keeps_th
     assert (await _type_row(demo, AppointmentKind.TIME_OUT)).capacity == 4
     assert (await _type_row(demo, AppointmentKind.GESPREK)).step_minutes == 30
     assert await demo.audit("settings.appointment_type") == []
+
+
+async def test_a_missing_type_is_added_with_the_standard_settings(
+    world: tuple[SettingsWorld, httpx.ASGITransport], browser_for: object
+) -> None:
+    demo, _ = world
+    async with demo.app.sessions() as session, session.begin():
+        await session.execute(
+            delete(AppointmentType).where(
+                AppointmentType.school_id == demo.school_id,
+                AppointmentType.kind == AppointmentKind.EVALUATION,
+            )
+        )
+    admin = await _admin(browser_for)
+    page = await admin.get("/settings/types")
+    assert 'action="/settings/types/evaluation/add"' in page.text
+    assert 'id="type-evaluation"' not in page.text
+    answer = await admin.post("/settings/types/evaluation/add")
+    assert answer.status_code == 303
+    page = await admin.get(answer.headers["location"])
+    assert "The appointment type has been added with the standard settings." in admin.text
+    assert 'id="type-evaluation"' in page.text
+    assert 'action="/settings/types/evaluation/add"' not in page.text
+    row = await _type_row(demo, AppointmentKind.EVALUATION)
+    assert (row.duration_minutes, row.step_minutes, row.buffer_minutes) == (45, 30, 15)
+    (audited,) = await demo.audit("settings.appointment_type")
+    assert audited.details["kind"] == "evaluation"
+    assert audited.actor_id == demo.ids["admin"]
+    # An unknown kind is not found.
+    assert (await admin.post("/settings/types/haircut/add")).status_code == 404
 
 
 async def test_the_problem_is_in_the_administrators_language(
@@ -691,3 +722,25 @@ async def test_a_change_on_the_web_shows_in_the_booking_options_at_once(
     assert all(moment.weekday() != 1 for moment in local)
     assert all(moment.time() >= time(10, 0) for moment in local if moment.weekday() == 0)
     assert any(moment.weekday() == 0 for moment in local)
+
+    # A type no longer offered: the chat's "which kind?" question leaves it out.
+    daan = await demo.person("lln01")
+    async with demo.app.sessions() as session:
+        kinds = await bookable_kinds(
+            session=session, person=daan, student_id=daan.id, now=demo.clock.now
+        )
+    assert AppointmentKind.GESPREK in kinds
+    await admin.get("/settings/types")
+    answer = await admin.post(
+        "/settings/types/gesprek",
+        _type_form(
+            duration="30", step="30", lead_time="", attendees=["student", "coach"], active=""
+        ),
+    )
+    assert answer.status_code == 303
+    async with demo.app.sessions() as session:
+        kinds = await bookable_kinds(
+            session=session, person=daan, student_id=daan.id, now=demo.clock.now
+        )
+    assert AppointmentKind.GESPREK not in kinds
+    assert AppointmentKind.TIME_OUT in kinds
