@@ -953,3 +953,8 @@ def settings_booking(
         return [Text.of(N_("Booking rules saved."))]
 
     _setting(settings, school_code, work)
+
+
+from bot.cli_websettings import login_link  # noqa: E402 - a command in a module of its own
+
+staff_account.add_command(login_link)
