@@ -803,8 +803,8 @@ def settings_closed_day(
     school_code: str | None,
 ) -> None:
     """Bookings already made on a closed day stay; new ones are refused."""
-    from bot.school_setup import parse_date
     from services.settings.changes import add_closed_days, remove_closed_days
+    from services.settings.rules import parse_date
 
     start = _parsed(settings, parse_date(first))
     end = _parsed(settings, parse_date(last)) if last else start
@@ -835,9 +835,12 @@ def settings_closed_day(
     "holidays", help="Close the school on the coming school holidays of its region (shipped data)."
 )
 @click.option("--region", help="noord, midden or zuid (default: the school's).")
+@click.option("--school-year", help="Only this school year, e.g. 2027-2028 (default: all coming).")
 @_SCHOOL_OPTION
 @pass_settings
-def settings_holidays(settings: Settings, region: str | None, school_code: str | None) -> None:
+def settings_holidays(
+    settings: Settings, region: str | None, school_year: str | None, school_code: str | None
+) -> None:
     """Days already closed stay; the region becomes the school's."""
     from bot.school_setup import unchecked_line
     from services.settings.changes import install_holidays
@@ -862,6 +865,7 @@ def settings_holidays(settings: Settings, region: str | None, school_code: str |
             region=target,
             today=now.astimezone(school_zone(found)).date(),
             now=now,
+            school_year=school_year,
         )
         return [
             Text.plural_of(
@@ -951,8 +955,10 @@ def settings_booking(
     _setting(settings, school_code, work)
 
 
-from bot.cli_exports import export  # noqa: E402 - registered last: bot/cli_exports.py
+# Commands kept in modules of their own, registered after every command above.
+import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)
+from bot.cli_exports import export  # noqa: E402
+from bot.cli_websettings import login_link  # noqa: E402
 
 main.add_command(export)
-
-import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)
+staff_account.add_command(login_link)

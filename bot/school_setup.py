@@ -8,7 +8,7 @@ of these commands runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import TypeVar
 
 import click
@@ -253,14 +253,3 @@ async def print_settings(app: App, *, catalog: Catalog, school_code: str | None)
     for line in out:
         say(catalog, line)
     return 0
-
-
-def parse_date(value: str) -> date | Text:
-    """A date ``YYYY-MM-DD``, or what is wrong."""
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return Text.of(
-            N_("“{value}” is not a date: write it as YYYY-MM-DD, for example 2026-10-19."),
-            value=Text.raw(value),
-        )

@@ -22,15 +22,15 @@ from services.accounts.people import get_person_by_external_id
 from services.appointments.defaults import DEFAULT_TYPES
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
-from services.settings.holidays import holidays_for
+from services.settings.holidays import holidays_for, school_years
 from services.settings.rules import (
     WEEKDAYS,
     Region,
     TypeValues,
-    booking_problems,
+    booking_field_problems,
     label_problem,
     spans_overlap,
-    type_problems,
+    type_field_problems,
 )
 from storage.models import (
     AppointmentKind,
@@ -51,17 +51,32 @@ log = logging.getLogger(__name__)
 MAX_CLOSED_RANGE_DAYS = 120
 
 
-def _refuse(problems: list[Text]) -> None:
+def _refuse(problems: list[tuple[str, Text]]) -> None:
     if problems:
-        raise InputInvalid(problems[0]) if len(problems) == 1 else SettingsInvalid(problems)
+        raise SettingsInvalid([problem for _field, problem in problems], fields=problems)
 
 
 class SettingsInvalid(InputInvalid):
-    """Several things are wrong with a change; ``problems`` lists them all, ``reason`` the first."""
+    """Several things are wrong with a change; ``problems`` lists them all, ``reason`` the first.
 
-    def __init__(self, problems: list[Text]) -> None:
+    ``fields``: each problem with the field it is about, when known (a form shows it there).
+    """
+
+    def __init__(
+        self, problems: list[Text], *, fields: list[tuple[str, Text]] | None = None
+    ) -> None:
         super().__init__(problems[0])
         self.problems: tuple[Text, ...] = tuple(problems)
+        self.fields: tuple[tuple[str, Text], ...] = tuple(fields or ())
+
+
+def field_problems(error: InputInvalid) -> dict[str, Text]:
+    """The first problem per field of a refused change (empty when no field is known)."""
+    found: dict[str, Text] = {}
+    if isinstance(error, SettingsInvalid):
+        for name, problem in error.fields:
+            found.setdefault(name, problem)
+    return found
 
 
 def problems_of(error: InputInvalid) -> tuple[Text, ...]:
@@ -170,7 +185,7 @@ async def set_appointment_type(
         attendees=change.attendees if change.attendees is not None else frozenset(row.attendees),
         lead_time_minutes=lead_time,
     )
-    _refuse(type_problems(values))
+    _refuse(type_field_problems(values))
     row.duration_minutes = values.duration_minutes
     row.step_minutes = values.step_minutes
     row.buffer_minutes = values.buffer_minutes
@@ -365,16 +380,26 @@ async def install_holidays(
     region: Region,
     today: date,
     now: datetime,
+    school_year: str | None = None,
 ) -> HolidaysInstalled:
-    """Close the school on the shipped school holidays of ``region`` that have not ended yet.
+    """Close the school on the shipped school holidays of ``region`` that have not ended yet
+    (only those of ``school_year``, e.g. ``"2027-2028"``, when given).
 
     Days already closed keep their row (their label is set when they had none). The region is
-    stored as the school's.
+    stored as the school's. `InputInvalid` for a school year the shipped data does not have
+    (or that is over).
     """
     await require_admin(session=session, actor=actor, school_id=school_id)
+    if school_year is not None and school_year not in school_years(from_day=today):
+        raise InputInvalid(
+            Text.of(
+                N_("There are no school holidays for the school year “{year}” in this version."),
+                year=Text.raw(school_year),
+            )
+        )
     school = await session.get_one(School, school_id)
     school.region = region.value
-    holidays = holidays_for(region, from_day=today)
+    holidays = holidays_for(region, from_day=today, school_year=school_year)
     existing = {
         row.day: row
         for row in await session.scalars(
@@ -405,6 +430,7 @@ async def install_holidays(
         subject_id=school_id,
         now=now,
         region=region.value,
+        school_year=school_year,
         added=added,
     )
     return HolidaysInstalled(region, added, len(holidays), unchecked)
@@ -421,6 +447,15 @@ async def find_coach(*, session: AsyncSession, school_id: int, external_id: str)
         raise InputInvalid(
             Text.of(N_("“{id}” is not a coach of the school."), id=Text.raw(external_id))
         )
+    return person
+
+
+async def coach_of_school(*, session: AsyncSession, school_id: int, coach_id: int) -> Person:
+    """The coach with id ``coach_id`` of the school; `NotFound` otherwise (another school's
+    person and an unknown id alike)."""
+    person = await session.get(Person, coach_id)
+    if person is None or person.school_id != school_id or not person.has_role(Role.COACH):
+        raise NotFound(Text.of(N_("This coach was not found.")))
     return person
 
 
@@ -514,7 +549,7 @@ async def set_booking_settings(
         "day_reminder_hour": _keep(change.day_reminder_hour, row.day_reminder_hour),
         "timeouts_per_week": _keep(change.timeouts_per_week, row.timeouts_per_week),
     }
-    _refuse(booking_problems(**merged))
+    _refuse(booking_field_problems(**merged))
     row.lead_time_minutes = merged["lead_time_minutes"]
     row.late_cancel_hours = merged["late_cancel_hours"]
     row.horizon_days = merged["horizon_days"]

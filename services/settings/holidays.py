@@ -58,6 +58,24 @@ def all_holidays(path: Path = HOLIDAYS_FILE) -> tuple[Holiday, ...]:
     return tuple(found)
 
 
-def holidays_for(region: Region, *, from_day: date) -> list[Holiday]:
-    """The region's holidays that have not ended before ``from_day``."""
-    return [h for h in all_holidays() if h.region is region and h.end >= from_day]
+def holidays_for(
+    region: Region, *, from_day: date, school_year: str | None = None
+) -> list[Holiday]:
+    """The region's holidays that have not ended before ``from_day`` (of ``school_year`` only,
+    when given)."""
+    return [
+        h
+        for h in all_holidays()
+        if h.region is region
+        and h.end >= from_day
+        and (school_year is None or h.school_year == school_year)
+    ]
+
+
+def school_years(*, from_day: date) -> list[str]:
+    """The school years in the file with a holiday not ended before ``from_day``, in order."""
+    years: list[str] = []
+    for holiday in all_holidays():
+        if holiday.end >= from_day and holiday.school_year not in years:
+            years.append(holiday.school_year)
+    return years

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -127,6 +128,17 @@ def parse_time(value: str) -> time | Text:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+def parse_date(value: str) -> date | Text:
+    """A date ``YYYY-MM-DD`` (as a form's date field sends it), or what is wrong."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return Text.of(
+            N_("“{value}” is not a date: write it as YYYY-MM-DD, for example 2026-10-19."),
+            value=Text.raw(value),
+        )
+
+
 def parse_span(value: str) -> tuple[time, time] | Text:
     """A span of the day ``09:00-12:00`` (start before end), or what is wrong."""
     parts = value.split("-")
@@ -153,74 +165,117 @@ def spans_overlap(spans: list[tuple[time, time]]) -> bool:
 
 def type_problems(values: TypeValues) -> list[Text]:
     """Everything wrong with an appointment type's settings (empty when they are fine)."""
-    problems: list[Text] = []
+    return [problem for _field, problem in type_field_problems(values)]
+
+
+def type_field_problems(values: TypeValues) -> list[tuple[str, Text]]:
+    """`type_problems` with the field each is about (``duration``, ``step``, ``buffer``,
+    ``capacity``, ``lead_time``, ``bookable_by``, ``attendees``), so a form shows each
+    problem next to its field."""
+    problems: list[tuple[str, Text]] = []
     if not 1 <= values.duration_minutes <= MAX_DURATION_MINUTES:
         problems.append(
-            Text.of(
-                N_("The duration must be from 1 to {maximum} minutes."),
-                maximum=MAX_DURATION_MINUTES,
+            (
+                "duration",
+                Text.of(
+                    N_("The duration must be from 1 to {maximum} minutes."),
+                    maximum=MAX_DURATION_MINUTES,
+                ),
             )
         )
     if not 1 <= values.step_minutes <= MAX_DURATION_MINUTES:
         problems.append(
-            Text.of(
-                N_("The step between start times must be from 1 to {maximum} minutes."),
-                maximum=MAX_DURATION_MINUTES,
+            (
+                "step",
+                Text.of(
+                    N_("The step between start times must be from 1 to {maximum} minutes."),
+                    maximum=MAX_DURATION_MINUTES,
+                ),
             )
         )
     if not 0 <= values.buffer_minutes <= MAX_DURATION_MINUTES:
         problems.append(
-            Text.of(
-                N_("The buffer must be from 0 to {maximum} minutes."),
-                maximum=MAX_DURATION_MINUTES,
+            (
+                "buffer",
+                Text.of(
+                    N_("The buffer must be from 0 to {maximum} minutes."),
+                    maximum=MAX_DURATION_MINUTES,
+                ),
             )
         )
     if values.resource is AppointmentResource.COACH:
         if values.capacity != 1:
             problems.append(
-                Text.of(N_("An appointment with a coach has one place: its capacity is 1."))
+                (
+                    "capacity",
+                    Text.of(N_("An appointment with a coach has one place: its capacity is 1.")),
+                )
             )
-        if any(
-            minutes % COACH_CELL_MINUTES
-            for minutes in (values.duration_minutes, values.step_minutes, values.buffer_minutes)
-        ):
+        off_grid = [
+            name
+            for name, minutes in (
+                ("duration", values.duration_minutes),
+                ("step", values.step_minutes),
+                ("buffer", values.buffer_minutes),
+            )
+            if minutes % COACH_CELL_MINUTES
+        ]
+        if off_grid:
             problems.append(
-                Text.of(
-                    N_(
-                        "A coach's appointments follow the quarter hours: duration, step and "
-                        "buffer must be multiples of {minutes} minutes (for example 30 or 45)."
+                (
+                    off_grid[0],
+                    Text.of(
+                        N_(
+                            "A coach's appointments follow the quarter hours: duration, step "
+                            "and buffer must be multiples of {minutes} minutes (for example 30 "
+                            "or 45)."
+                        ),
+                        minutes=COACH_CELL_MINUTES,
                     ),
-                    minutes=COACH_CELL_MINUTES,
                 )
             )
     elif not 1 <= values.capacity <= MAX_ROOM_PLACES:
         problems.append(
-            Text.of(N_("The room must have from 1 to {maximum} places."), maximum=MAX_ROOM_PLACES)
+            (
+                "capacity",
+                Text.of(
+                    N_("The room must have from 1 to {maximum} places."),
+                    maximum=MAX_ROOM_PLACES,
+                ),
+            )
         )
     if values.lead_time_minutes is not None and not (
         0 <= values.lead_time_minutes <= MAX_LEAD_TIME_MINUTES
     ):
-        problems.append(
-            Text.of(
-                N_("The lead time must be from 0 to {maximum} minutes."),
-                maximum=MAX_LEAD_TIME_MINUTES,
-            )
-        )
+        problems.append(("lead_time", _lead_time_problem()))
     if not values.bookable_by or not values.bookable_by <= BOOKERS:
         problems.append(
-            Text.of(
-                N_("Who books: one or more of {roles}."),
-                roles=Text.raw(", ".join(sorted(BOOKERS))),
+            (
+                "bookable_by",
+                Text.of(
+                    N_("Who books: one or more of {roles}."),
+                    roles=Text.raw(", ".join(sorted(BOOKERS))),
+                ),
             )
         )
     if not values.attendees or not values.attendees <= ATTENDEES:
         problems.append(
-            Text.of(
-                N_("Who attends: one or more of {roles}."),
-                roles=Text.raw(", ".join(sorted(ATTENDEES))),
+            (
+                "attendees",
+                Text.of(
+                    N_("Who attends: one or more of {roles}."),
+                    roles=Text.raw(", ".join(sorted(ATTENDEES))),
+                ),
             )
         )
     return problems
+
+
+def _lead_time_problem() -> Text:
+    return Text.of(
+        N_("The lead time must be from 0 to {maximum} minutes."),
+        maximum=MAX_LEAD_TIME_MINUTES,
+    )
 
 
 def booking_problems(
@@ -232,36 +287,105 @@ def booking_problems(
     timeouts_per_week: int,
 ) -> list[Text]:
     """Everything wrong with a school's booking settings (empty when they are fine)."""
-    problems: list[Text] = []
-    if not 0 <= lead_time_minutes <= MAX_LEAD_TIME_MINUTES:
-        problems.append(
-            Text.of(
-                N_("The lead time must be from 0 to {maximum} minutes."),
-                maximum=MAX_LEAD_TIME_MINUTES,
-            )
+    return [
+        problem
+        for _field, problem in booking_field_problems(
+            lead_time_minutes=lead_time_minutes,
+            late_cancel_hours=late_cancel_hours,
+            horizon_days=horizon_days,
+            day_reminder_hour=day_reminder_hour,
+            timeouts_per_week=timeouts_per_week,
         )
+    ]
+
+
+def booking_field_problems(
+    *,
+    lead_time_minutes: int,
+    late_cancel_hours: int,
+    horizon_days: int,
+    day_reminder_hour: int,
+    timeouts_per_week: int,
+) -> list[tuple[str, Text]]:
+    """`booking_problems` with the field each is about (the keyword's name)."""
+    problems: list[tuple[str, Text]] = []
+    if not 0 <= lead_time_minutes <= MAX_LEAD_TIME_MINUTES:
+        problems.append(("lead_time_minutes", _lead_time_problem()))
     if not 0 <= late_cancel_hours <= MAX_LATE_CANCEL_HOURS:
         problems.append(
-            Text.of(
-                N_("The late-cancel window must be from 0 to {maximum} hours."),
-                maximum=MAX_LATE_CANCEL_HOURS,
+            (
+                "late_cancel_hours",
+                Text.of(
+                    N_("The late-cancel window must be from 0 to {maximum} hours."),
+                    maximum=MAX_LATE_CANCEL_HOURS,
+                ),
             )
         )
     if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
         problems.append(
-            Text.of(N_("Booking ahead must be from 1 to {maximum} days."), maximum=MAX_HORIZON_DAYS)
+            (
+                "horizon_days",
+                Text.of(
+                    N_("Booking ahead must be from 1 to {maximum} days."),
+                    maximum=MAX_HORIZON_DAYS,
+                ),
+            )
         )
     if not 0 <= day_reminder_hour <= 23:
-        problems.append(Text.of(N_("The reminder hour must be from 0 to 23.")))
+        problems.append(
+            ("day_reminder_hour", Text.of(N_("The reminder hour must be from 0 to 23.")))
+        )
     if not 0 <= timeouts_per_week <= MAX_TIMEOUTS_PER_WEEK:
         problems.append(
-            Text.of(
-                N_("Time-outs per week must be a number from {minimum} to {maximum}."),
-                minimum=0,
-                maximum=MAX_TIMEOUTS_PER_WEEK,
+            (
+                "timeouts_per_week",
+                Text.of(
+                    N_("Time-outs per week must be a number from {minimum} to {maximum}."),
+                    minimum=0,
+                    maximum=MAX_TIMEOUTS_PER_WEEK,
+                ),
             )
         )
     return problems
+
+
+def parse_number(value: str) -> int | Text:
+    """A whole number typed in a form (``"30"``), or what is wrong."""
+    cleaned = value.strip()
+    if not cleaned or not (cleaned.isascii() and cleaned.lstrip("-").isdigit()):
+        return Text.of(
+            N_("“{value}” is not a whole number: write digits only, for example 30."),
+            value=Text.raw(value),
+        )
+    if len(cleaned) > 9:
+        return Text.of(N_("This number is too large."))
+    return int(cleaned)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedRun:
+    """Closed days that follow each other with the same label: shown and removed as one."""
+
+    start: date
+    end: date
+    label: str | None
+
+    @property
+    def days(self) -> int:
+        """How many days the run has."""
+        return (self.end - self.start).days + 1
+
+
+def closed_runs(days: Iterable[tuple[date, str | None]]) -> list[ClosedRun]:
+    """Closed days (in order of day) grouped into runs of consecutive days with one label."""
+    runs: list[ClosedRun] = []
+    for day, label in days:
+        last = runs[-1] if runs else None
+        if last is not None and last.label == label and day == last.end + timedelta(days=1):
+            runs[-1] = ClosedRun(last.start, day, label)
+        else:
+            runs.append(ClosedRun(day, day, label))
+    return runs
 
 
 def label_problem(label: str) -> Text | None:

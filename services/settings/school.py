@@ -25,7 +25,12 @@ from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid
 from services.kernel.languages import SUPPORTED_LANGUAGES
 from services.kernel.text_input import clean_text
-from services.settings.changes import HolidaysInstalled, SettingsInvalid, install_holidays
+from services.settings.changes import (
+    HolidaysInstalled,
+    SettingsInvalid,
+    install_holidays,
+    require_admin,
+)
 from services.settings.rules import (
     Region,
     school_code_problem,
@@ -293,3 +298,15 @@ async def school_settings(
         day_reminder_hour=rules.day_reminder_hour if rules else 18,
         timeouts_per_week=rules.timeouts_per_week if rules else 2,
     )
+
+
+async def settings_for_admin(
+    *, session: AsyncSession, actor: Person, now: datetime
+) -> SchoolSettings:
+    """The settings of ``actor``'s school as its administrator sees them (closed days from
+    today, school-local); `NotAllowed` unless ``actor`` is an administrator of that school
+    (re-read from the database)."""
+    await require_admin(session=session, actor=actor, school_id=actor.school_id)
+    school = await session.get_one(School, actor.school_id)
+    today = now.astimezone(school_zone(school)).date()
+    return await school_settings(session=session, school_id=school.id, from_day=today)

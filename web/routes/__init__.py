@@ -36,6 +36,7 @@ def areas() -> list[Area]:
         indicators,
         intake_report,
         queue,
+        settings,
         timeout_requests,
         trajectories,
         trajectory_page,
@@ -53,5 +54,6 @@ def areas() -> list[Area]:
         chat,
         indicators,
         exports,
+        settings,
     )
     return [_area(module) for module in modules]
