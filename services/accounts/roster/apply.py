@@ -138,15 +138,12 @@ async def write_links(
 ) -> None:
     """Add and remove the mentor and parent links of one batch."""
     names = {ext for link in (*added, *removed) for ext in (link.holder, link.student)}
-    ids = dict(
-        (
-            await session.execute(
-                select(Person.external_id, Person.id).where(
-                    Person.school_id == school_id, Person.external_id.in_(names)
-                )
-            )
-        ).tuples()
+    found = await session.execute(
+        select(Person.external_id, Person.id).where(
+            Person.school_id == school_id, Person.external_id.in_(names)
+        )
     )
+    ids: dict[str, int] = {external_id: person_id for external_id, person_id in found.all()}
     for kind, model, holder in (
         ("mentor", Mentorship, Mentorship.mentor_id),
         ("parent", Guardianship, Guardianship.parent_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dialogs.text import N_, Text
@@ -83,6 +83,22 @@ class Roster:
     skipped: int = 0
     #: File-level problems (a missing file or column): nothing can be imported at all.
     fatal: tuple[BadRow, ...] = field(default=())
+    #: The roles on the bad rows, by external id (a link to them says "not a student").
+    bad_row_roles: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+
+
+def unreadable(source: str, problems: Iterable[BadRow]) -> Roster:
+    """A roster of no one: the source could not be read (``fatal`` says why)."""
+    return Roster(
+        source=source,
+        people=(),
+        mentor_of={},
+        parent_of={},
+        managed_roles=ROSTER_ROLES,
+        fields=frozenset(),
+        full=False,
+        fatal=tuple(problems),
+    )
 
 
 def too_long(*, line: int, column: str, limit: int) -> Text:

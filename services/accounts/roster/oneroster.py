@@ -42,6 +42,7 @@ from services.accounts.roster.model import (
     check_email,
     check_external_id,
     check_name,
+    unreadable,
 )
 from storage.models import Role
 
@@ -108,7 +109,7 @@ def parse_bundle(files: Mapping[str, bytes], *, school_code: str, source: str) -
     """The roster of the school ``school_code`` in the bundle's ``files`` (pure)."""
     missing = [name for name in REQUIRED_FILES if name not in files]
     if missing:
-        return _fatal(
+        return unreadable(
             source,
             [
                 BadRow(name, 0, Text.of(N_("The file {file} is missing."), file=Text.raw(name)))
@@ -118,7 +119,7 @@ def parse_bundle(files: Mapping[str, bytes], *, school_code: str, source: str) -
     try:
         tables = {name: read_table(data, name) for name, data in files.items()}
     except Undecodable as undecodable:
-        return _fatal(source, [undecodable.problem])
+        return unreadable(source, [undecodable.problem])
     fatal = [
         problem
         for name, needed in _NEEDED_COLUMNS.items()
@@ -134,10 +135,10 @@ def parse_bundle(files: Mapping[str, bytes], *, school_code: str, source: str) -
             )
         )
     if fatal:
-        return _fatal(source, fatal)
+        return unreadable(source, fatal)
     org = _school_org(tables["orgs.csv"], school_code)
     if isinstance(org, BadRow):
-        return _fatal(source, [org])
+        return unreadable(source, [org])
     return _Mapper(tables, org, source).roster()
 
 
@@ -160,19 +161,6 @@ def _missing_columns(table: Table, needed: tuple[str, ...]) -> list[BadRow]:
         for column in needed
         if column not in table.columns
     ]
-
-
-def _fatal(source: str, problems: list[BadRow]) -> Roster:
-    return Roster(
-        source=source,
-        people=(),
-        mentor_of={},
-        parent_of={},
-        managed_roles=ROSTER_ROLES,
-        fields=frozenset(),
-        full=False,
-        fatal=tuple(problems),
-    )
 
 
 def _active(row: Row) -> bool:

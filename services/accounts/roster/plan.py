@@ -276,6 +276,8 @@ def _check_links(
     def is_student(ext: str) -> bool | None:
         if ext in people:
             return Role.STUDENT in new_roles[ext]
+        if ext in roster.bad_row_roles:
+            return Role.STUDENT in roster.bad_row_roles[ext]
         if ext in state.people:
             return Role.STUDENT in state.people[ext].roles
         return None

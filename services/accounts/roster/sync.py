@@ -1,0 +1,101 @@
+"""One import run: read, plan, and (unless it is a dry run) write in batches.
+
+The order keeps the app responsive and a refused run harmless: the school is looked up (a
+short read), the file is read and parsed in a worker thread, the school's people are read
+(one read), the plan is made in a worker thread, and only then, when there is no bad row
+(or ``skip_bad_rows`` says to leave them out), is anything written (`apply.apply_plan`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.accounts.roster.apply import (
+    DEFAULT_BATCH_SIZE,
+    ApplyStats,
+    apply_plan,
+    load_state,
+)
+from services.accounts.roster.decoding import Undecodable
+from services.accounts.roster.model import BadRow, Roster, unreadable
+from services.accounts.roster.oneroster import (
+    BundleUnreadable,
+    is_bundle,
+    parse_bundle,
+    read_bundle,
+)
+from services.accounts.roster.plan import Plan, make_plan
+from services.accounts.roster.project_csv import parse_project_csv
+from services.accounts.schools import find_school
+from services.kernel.uow import run_unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a run found and did.
+
+    ``fatal``: the source could not be read at all (no plan). ``refused``: there were bad
+    rows and they were not to be skipped, so nothing was written. ``written``: the plan was
+    applied (``stats`` says how).
+    """
+
+    source: str
+    kind: str
+    fatal: tuple[BadRow, ...] = ()
+    plan: Plan | None = None
+    refused: bool = False
+    written: bool = False
+    stats: ApplyStats | None = None
+
+
+def load_roster(path: Path, *, school_code: str) -> tuple[str, Roster]:
+    """The roster in ``path`` (a OneRoster directory or .zip, else the project's CSV) and
+    the kind of source (``oneroster`` / ``csv``). Reads the file: call it in a thread."""
+    if is_bundle(path):
+        try:
+            files = read_bundle(path)
+        except BundleUnreadable as unreadable_bundle:
+            return "oneroster", unreadable(path.name, [unreadable_bundle.problem])
+        return "oneroster", parse_bundle(files, school_code=school_code, source=path.name)
+    try:
+        return "csv", parse_project_csv(path.read_bytes(), path.name)
+    except Undecodable as undecodable:
+        return "csv", unreadable(path.name, [undecodable.problem])
+
+
+async def sync_people(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    path: Path,
+    school_code: str | None,
+    now: datetime,
+    dry_run: bool = False,
+    full: bool | None = None,
+    skip_bad_rows: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> SyncResult:
+    """Import ``path`` into the school ``school_code`` (`NotFound` when there is none)."""
+    school = await run_unit_of_work(
+        sessions, lambda session: find_school(session=session, code=school_code)
+    )
+    school_id, code = school.id, school.code
+    kind, roster = await asyncio.to_thread(load_roster, path, school_code=code)
+    if roster.fatal:
+        return SyncResult(source=roster.source, kind=kind, fatal=roster.fatal)
+    state = await run_unit_of_work(
+        sessions, lambda session: load_state(session=session, school_id=school_id)
+    )
+    plan = await asyncio.to_thread(make_plan, roster, state, full=full)
+    if plan.bad_rows and not skip_bad_rows:
+        return SyncResult(source=roster.source, kind=kind, plan=plan, refused=True)
+    if dry_run:
+        return SyncResult(source=roster.source, kind=kind, plan=plan)
+    stats = await apply_plan(
+        sessions, school_id=school_id, plan=plan, source=kind, now=now, batch_size=batch_size
+    )
+    return SyncResult(source=roster.source, kind=kind, plan=plan, written=True, stats=stats)
