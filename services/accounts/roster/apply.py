@@ -143,7 +143,7 @@ async def write_links(
             Person.school_id == school_id, Person.external_id.in_(names)
         )
     )
-    ids: dict[str, int] = {external_id: person_id for external_id, person_id in found.all()}
+    ids: dict[str, int] = {row.external_id: row.id for row in found}
     for kind, model, holder in (
         ("mentor", Mentorship, Mentorship.mentor_id),
         ("parent", Guardianship, Guardianship.parent_id),
