@@ -123,6 +123,16 @@ def make_plan(roster: Roster, state: SchoolState, *, full: bool | None = None) -
     bad_holders = {bad.external_id for bad in link_bad}
     bad_ids = {bad.external_id for bad in (*roster.bad_rows, *link_bad) if bad.external_id}
 
+    ending = _absent(state, people, bad_ids) if full else []
+    # Who has left after this sync (a person listed again comes back).
+    left = {
+        ext
+        for ext, current in state.people.items()
+        if current.ended and (ext not in people or people[ext].ended)
+    }
+    left |= {ext for ext, person in people.items() if person.ended}
+    left |= set(ending)
+
     added: list[Change] = []
     changed: list[Change] = []
     ended: list[str] = []
@@ -146,7 +156,7 @@ def make_plan(roster: Roster, state: SchoolState, *, full: bool | None = None) -
                 unchanged += 1
             continue
         values = _changed_values(person, current, new_roles[ext], roster.fields)
-        link_changes, plus, minus = _link_diff(ext, roster, state)
+        link_changes, plus, minus = _link_diff(ext, roster, state, left)
         links_added.extend(plus)
         links_removed.extend(minus)
         if values.get("ended") is False:
@@ -159,20 +169,9 @@ def make_plan(roster: Roster, state: SchoolState, *, full: bool | None = None) -
         for kind, wanted in _wanted_links(roster):
             links_added.extend(
                 Link(kind, change.external_id, student)
-                for student in sorted(wanted.get(change.external_id, ()))
+                for student in sorted(wanted.get(change.external_id, frozenset()) - left)
             )
-
-    ending: list[Change] = []
-    if full:
-        for ext, current in state.people.items():
-            if (
-                ext not in people
-                and ext not in bad_ids
-                and not current.ended
-                and current.roles & ROSTER_ROLES
-            ):
-                ending.append(Change(ext, {"ended": True}))
-                ended.append(ext)
+    ended.extend(ending)
 
     counts: Counter[Role] = Counter(
         role for person in roster.people if not person.ended for role in person.roles
@@ -190,14 +189,30 @@ def make_plan(roster: Roster, state: SchoolState, *, full: bool | None = None) -
         bad_rows=tuple(bad),
         full=full,
         skipped=roster.skipped,
-        writes=(*added, *changed, *ending),
+        writes=(*added, *changed, *(Change(ext, {"ended": True}) for ext in ending)),
     )
 
 
+def _absent(state: SchoolState, people: Mapping[str, RosterPerson], bad_ids: set[str]) -> list[str]:
+    """Who a full sync ends: not in the roster, no bad row, not ended, a roster role."""
+    return [
+        ext
+        for ext, current in state.people.items()
+        if ext not in people
+        and ext not in bad_ids
+        and not current.ended
+        and current.roles & ROSTER_ROLES
+    ]
+
+
 def _link_diff(
-    ext: str, roster: Roster, state: SchoolState
+    ext: str, roster: Roster, state: SchoolState, left: set[str]
 ) -> tuple[tuple[str, ...], list[Link], list[Link]]:
-    """Which link fields of ``ext`` change, the links to add and the links to remove."""
+    """Which link fields of ``ext`` change, the links to add and the links to remove.
+
+    Links to students who have left (or leave now) are neither added nor removed: the
+    history of a leaver stays as it was.
+    """
     names: list[str] = []
     plus: list[Link] = []
     minus: list[Link] = []
@@ -205,8 +220,8 @@ def _link_diff(
         if ext not in wanted:
             continue
         before = _current_links(state, kind).get(ext, frozenset())
-        added = sorted(wanted[ext] - before)
-        removed = sorted(before - wanted[ext])
+        added = sorted(wanted[ext] - before - left)
+        removed = sorted(before - wanted[ext] - left)
         if added or removed:
             names.append(f"{kind}_of")
         plus.extend(Link(kind, ext, student) for student in added)
@@ -276,8 +291,9 @@ def _check_links(
     def is_student(ext: str) -> bool | None:
         if ext in people:
             return Role.STUDENT in new_roles[ext]
-        if ext in roster.bad_row_roles:
-            return Role.STUDENT in roster.bad_row_roles[ext]
+        if ext in roster.bad_row_roles and ext not in state.people:
+            # A student whose own row is bad is unknown until that row is fixed.
+            return None if Role.STUDENT in roster.bad_row_roles[ext] else False
         if ext in state.people:
             return Role.STUDENT in state.people[ext].roles
         return None
