@@ -60,13 +60,27 @@ class Table:
 def decode(data: bytes, file: str) -> tuple[str, str]:
     """The text of ``data`` and the encoding it was read in; `Undecodable` when neither fits."""
     if data.startswith(codecs.BOM_UTF8):
-        return _strict(data[len(codecs.BOM_UTF8) :], "utf-8", file), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _strict(data, "utf-16", file), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return _strict(data, "cp1252", file), "cp1252"
+        text, encoding = _strict(data[len(codecs.BOM_UTF8) :], "utf-8", file), "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, encoding = _strict(data, "utf-16", file), "utf-16"
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = _strict(data, "cp1252", file), "cp1252"
+    if "\x00" in text:
+        # A spreadsheet (.xlsx), a zip or another binary file: no CSV.
+        raise Undecodable(
+            BadRow(
+                file,
+                text.count("\n", 0, text.index("\x00")) + 1,
+                Text.of(
+                    N_("The file {file} is not a CSV file: save it as CSV in UTF-8."),
+                    file=Text.raw(file),
+                ),
+            )
+        )
+    return text, encoding
 
 
 def _strict(data: bytes, encoding: str, file: str) -> str:
@@ -87,17 +101,6 @@ def _strict(data: bytes, encoding: str, file: str) -> str:
                 ),
             )
         ) from error
-    if "\x00" in text:
-        raise Undecodable(
-            BadRow(
-                file,
-                text.count("\n", 0, text.index("\x00")) + 1,
-                Text.of(
-                    N_("The file {file} is not a CSV file: save it as CSV in UTF-8."),
-                    file=Text.raw(file),
-                ),
-            )
-        )
     return text
 
 
