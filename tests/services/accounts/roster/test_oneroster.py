@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from dialogs.text import Text
 from services.accounts.roster.model import RosterPerson
 from services.accounts.roster.oneroster import parse_bundle, read_bundle
 from storage.models import Role
@@ -106,10 +107,10 @@ def test_the_school_is_chosen_by_identifier(tmp_path: Path) -> None:
     assert other.people[0].group == "1A"
     unknown = parse_bundle(files, school_code="elders", source="b")
     assert unknown.people == ()
-    assert [(f.file, f.reason.params["identifiers"]) for f in unknown.fatal] == [
-        ("orgs.csv", unknown.fatal[0].reason.params["identifiers"])
-    ]
-    assert "VMBO-NOORD, 12XY00" in str(unknown.fatal[0].reason.params["identifiers"])
+    assert [f.file for f in unknown.fatal] == ["orgs.csv"]
+    identifiers = unknown.fatal[0].reason.params["identifiers"]
+    assert isinstance(identifiers, Text)
+    assert identifiers.params["value"] == "VMBO-NOORD, 12XY00"
 
 
 def test_missing_files_and_columns_are_fatal() -> None:

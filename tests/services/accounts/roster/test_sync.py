@@ -83,7 +83,8 @@ async def test_a_dry_run_plans_everything_and_writes_nothing(
     assert plan is not None
     assert [change.external_id for change in plan.added] == ADDED
     assert plan.full
-    assert plan.changed == () and plan.ended == ()
+    assert plan.changed == ()
+    assert plan.ended == ()
     assert plan.role_counts == {Role.STUDENT: 3, Role.PARENT: 4, Role.TEACHER: 3, Role.MENTOR: 2}
     # stu-1004 leaves and is not in the school: neither added nor linked.
     assert sorted((link.kind, link.holder, link.student) for link in plan.links_added) == [
@@ -187,7 +188,8 @@ async def test_a_leaver_keeps_the_history_loses_access_and_can_come_back(
     async with sessions() as session:
         assert await count(session, Mentorship) == 3
         admin = await get_person_by_external_id(session=session, school_id=1, external_id="beheer")
-        assert admin is not None and admin.ended_at is None
+        assert admin is not None
+        assert admin.ended_at is None
 
     # Access lost: the web login, the running web session, Telegram, the web chat, links.
     again = await log_in(sessions=sessions, username="aklasema", password=PASSWORD, now=NOW)
@@ -257,7 +259,8 @@ async def test_bad_rows_write_nothing_unless_skipped(
         ).encode("cp1252")
     )
     refused = await sync_people(sessions, path=csv, school_code=None, now=NOW)
-    assert refused.refused and not refused.written
+    assert refused.refused
+    assert not refused.written
     assert refused.plan is not None
     assert [(b.file, b.line, b.reason.msgid) for b in refused.plan.bad_rows] == [
         ("leerlingen.csv", 3, "Line {line}: {column} is empty."),
@@ -290,7 +293,8 @@ async def test_a_full_csv_sync_ends_the_absent(
         "external_id,roles,given_name,family_name\nL1,student,Daan,Akkerveld\n", encoding="utf-8"
     )
     partial = await sync_people(sessions, path=csv, school_code=None, now=NOW)
-    assert partial.plan is not None and partial.plan.is_empty
+    assert partial.plan is not None
+    assert partial.plan.is_empty
     full = await sync_people(sessions, path=csv, school_code=None, now=NOW, full=True)
     assert full.plan is not None
     assert full.plan.ended == ("L2",)
