@@ -3,7 +3,10 @@
 Large imports must not block the app: on SQLite one writer holds the whole database, so a
 100,000-row import in one transaction would keep every login and chat waiting for minutes.
 `apply_plan` writes `DEFAULT_BATCH_SIZE` people (then links) per transaction through
-`run_unit_of_work`; between two batches any other unit of work gets its turn. Everything
+`run_unit_of_work`, and pauses `DEFAULT_PAUSE_SECONDS` between two batches. The pause is
+needed: every transaction begins IMMEDIATE (storage/db.py) and SQLite's busy handler is not
+fair — a login waiting for the lock polls at most every 100 ms, so batches begun back to back
+would win every time and the login would wait for the whole import. Everything
 is parsed and planned before the first write, so a refused import writes nothing. A run
 that stops half-way (a crash) leaves the batches written so far; running the same file
 again completes it (a sync can be repeated).
@@ -11,6 +14,7 @@ again completes it (a sync can be repeated).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections import defaultdict
@@ -29,6 +33,8 @@ from services.kernel.uow import run_unit_of_work
 from storage.models import Guardianship, Mentorship, Person, PersonRole, Role
 
 DEFAULT_BATCH_SIZE = 500
+#: The gap between two batches in which waiting writers (a login, a chat) get the lock.
+DEFAULT_PAUSE_SECONDS = 0.1
 T = TypeVar("T")
 
 
@@ -228,9 +234,10 @@ async def apply_plan(
     source: str,
     now: datetime,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    pause_seconds: float = DEFAULT_PAUSE_SECONDS,
 ) -> ApplyStats:
     """Write ``plan`` in batches of ``batch_size``, each its own unit of work; audit once."""
-    timer = _Timer()
+    timer = _Timer(pause_seconds)
     for chunk in _chunks(plan.writes, batch_size):
         await timer.run(
             sessions,
@@ -265,7 +272,8 @@ async def _links_batch(
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, pause_seconds: float) -> None:
+        self.pause_seconds = pause_seconds
         self.count = 0
         self.longest = 0.0
 
@@ -274,6 +282,8 @@ class _Timer:
         sessions: async_sessionmaker[AsyncSession],
         work: Callable[[AsyncSession], Awaitable[T]],
     ) -> T:
+        if self.count:
+            await asyncio.sleep(self.pause_seconds)
         started = time.perf_counter()
         result = await run_unit_of_work(sessions, work)
         self.count += 1

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.roster.apply import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_PAUSE_SECONDS,
     ApplyStats,
     apply_plan,
     load_state,
@@ -78,6 +79,7 @@ async def sync_people(
     full: bool | None = None,
     skip_bad_rows: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    pause_seconds: float = DEFAULT_PAUSE_SECONDS,
 ) -> SyncResult:
     """Import ``path`` into the school ``school_code`` (`NotFound` when there is none)."""
     school = await run_unit_of_work(
@@ -96,6 +98,12 @@ async def sync_people(
     if dry_run:
         return SyncResult(source=roster.source, kind=kind, plan=plan)
     stats = await apply_plan(
-        sessions, school_id=school_id, plan=plan, source=kind, now=now, batch_size=batch_size
+        sessions,
+        school_id=school_id,
+        plan=plan,
+        source=kind,
+        now=now,
+        batch_size=batch_size,
+        pause_seconds=pause_seconds,
     )
     return SyncResult(source=roster.source, kind=kind, plan=plan, written=True, stats=stats)
