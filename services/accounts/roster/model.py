@@ -83,8 +83,9 @@ class Roster:
     skipped: int = 0
     #: File-level problems (a missing file or column): nothing can be imported at all.
     fatal: tuple[BadRow, ...] = field(default=())
-    #: The roles on the bad rows, by external id (a link to them says "not a student").
-    bad_row_roles: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    #: The bad rows read as far as they go: their links are checked too (every problem is
+    #: reported at once), and a link to one of them says whether it names a student.
+    rejected: tuple[RosterPerson, ...] = ()
 
 
 def unreadable(source: str, problems: Iterable[BadRow]) -> Roster:

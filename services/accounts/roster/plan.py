@@ -119,8 +119,7 @@ def make_plan(roster: Roster, state: SchoolState, *, full: bool | None = None) -
         ext: _roles(person, state.people.get(ext), roster.managed_roles)
         for ext, person in people.items()
     }
-    link_bad = _check_links(roster, people, new_roles, state)
-    bad_holders = {bad.external_id for bad in link_bad}
+    link_bad, bad_holders = _check_links(roster, people, new_roles, state)
     bad_ids = {bad.external_id for bad in (*roster.bad_rows, *link_bad) if bad.external_id}
 
     ending = _absent(state, people, bad_ids) if full else []
@@ -287,23 +286,29 @@ def _check_links(
     people: Mapping[str, RosterPerson],
     new_roles: Mapping[str, frozenset[Role]],
     state: SchoolState,
-) -> list[BadRow]:
+) -> tuple[list[BadRow], set[str]]:
+    """The bad links (of good and bad rows) and the good rows they make bad."""
+    rejected: dict[str, RosterPerson] = {}
+    for person in roster.rejected:
+        rejected.setdefault(person.external_id, person)
+
     def is_student(ext: str) -> bool | None:
         if ext in people:
             return Role.STUDENT in new_roles[ext]
-        if ext in roster.bad_row_roles and ext not in state.people:
+        if ext in rejected and ext not in state.people:
             # A student whose own row is bad is unknown until that row is fixed.
-            return None if Role.STUDENT in roster.bad_row_roles[ext] else False
+            return None if Role.STUDENT in rejected[ext].roles else False
         if ext in state.people:
             return Role.STUDENT in state.people[ext].roles
         return None
 
+    checks = [
+        (person, (*roster.mentor_of.get(holder, ()), *roster.parent_of.get(holder, ())))
+        for holder, person in people.items()
+    ] + [(person, person.link_order) for person in roster.rejected]
     bad: list[BadRow] = []
-    for holder, person in people.items():
-        targets = (
-            *sorted(roster.mentor_of.get(holder, ())),
-            *sorted(roster.parent_of.get(holder, ())),
-        )
+    holders: set[str] = set()
+    for index, (person, targets) in enumerate(checks):
         for target in _file_order(person, targets):
             student = is_student(target)
             if student is None:
@@ -320,8 +325,10 @@ def _check_links(
                 )
             else:
                 continue
-            bad.append(BadRow(person.file, person.line, reason, holder))
-    return bad
+            bad.append(BadRow(person.file, person.line, reason, person.external_id or None))
+            if index < len(people):
+                holders.add(person.external_id)
+    return bad, holders
 
 
 def _file_order(person: RosterPerson, targets: tuple[str, ...]) -> tuple[str, ...]:

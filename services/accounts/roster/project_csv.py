@@ -68,7 +68,7 @@ def parse_table(table: Table) -> Roster:
     mentor_of: dict[str, frozenset[str]] = {}
     parent_of: dict[str, frozenset[str]] = {}
     first_line: dict[str, int] = {}
-    bad_row_roles: dict[str, frozenset[Role]] = {}
+    rejected: list[RosterPerson] = []
     if not fatal:
         for row in table.rows:
             external_id = row.get("external_id")
@@ -88,8 +88,7 @@ def parse_table(table: Table) -> Roster:
                 first_line[external_id] = row.line
             if problems:
                 bad.extend(BadRow(file, row.line, p, external_id or None) for p in problems)
-                if external_id:
-                    bad_row_roles.setdefault(external_id, _roles(row)[0])
+                rejected.append(_person(row, file))
                 continue
             people.append(_person(row, file))
             if "mentor_of" in columns:
@@ -106,7 +105,7 @@ def parse_table(table: Table) -> Roster:
         full=False,
         bad_rows=tuple(sorted(bad, key=lambda b: b.line)),
         fatal=tuple(fatal),
-        bad_row_roles=bad_row_roles,
+        rejected=tuple(rejected),
     )
 
 
