@@ -127,11 +127,7 @@ def report_lines(result: SyncResult, *, dry_run: bool) -> list[tuple[Text, bool]
         else:
             lines.append(
                 (
-                    Text.plural_of(
-                        "Bad rows left out: {count}.",
-                        "Bad rows left out: {count}.",
-                        len(plan.bad_rows),
-                    ),
+                    Text.of(N_("Bad rows left out: {count}."), count=len(plan.bad_rows)),
                     False,
                 )
             )
