@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialogs.text import N_, Text
+
 from services.accounts.roster.apply import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAUSE_SECONDS,
@@ -89,6 +91,14 @@ async def sync_people(
     kind, roster = await asyncio.to_thread(load_roster, path, school_code=code)
     if roster.fatal:
         return SyncResult(source=roster.source, kind=kind, fatal=roster.fatal)
+    if not roster.people and (roster.full if full is None else full):
+        # An empty export (a wrong filter, a failed run) would end everyone: refused.
+        empty = BadRow(
+            roster.source,
+            0,
+            Text.of(N_("The file lists nobody: a full sync would end everyone. Nothing done.")),
+        )
+        return SyncResult(source=roster.source, kind=kind, fatal=(empty,))
     state = await run_unit_of_work(
         sessions, lambda session: load_state(session=session, school_id=school_id)
     )

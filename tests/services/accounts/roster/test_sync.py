@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.invites import create_invite, redeem_invite
@@ -300,3 +300,20 @@ async def test_a_full_csv_sync_ends_the_absent(
     assert full.plan.ended == ("L2",)
     assert (await _person(sessions, "L2")).ended_at is not None
     assert (await _person(sessions, "beheer")).ended_at is None
+
+
+async def test_a_full_sync_of_an_empty_file_is_refused(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await sync_people(sessions, path=BUNDLE, school_code=None, now=NOW)
+    empty = tmp_path / "leeg.csv"
+    empty.write_text("external_id,roles,given_name,family_name\n", encoding="utf-8")
+    refused = await sync_people(sessions, path=empty, school_code=None, now=NOW, full=True)
+    assert [bad.reason.msgid for bad in refused.fatal] == [
+        "The file lists nobody: a full sync would end everyone. Nothing done."
+    ]
+    async with sessions() as session:
+        ended = await session.scalar(
+            select(func.count()).select_from(Person).where(Person.ended_at.is_not(None))
+        )
+    assert ended == 0
