@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.text import N_, Text
-
 from services.accounts.roster.apply import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAUSE_SECONDS,
