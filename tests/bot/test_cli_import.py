@@ -62,12 +62,24 @@ async def test_a_dutch_excel_file_dry_run_sync_and_repeat(
     assert "Nothing to change: the school already matches the file." in again.stdout.splitlines()
     assert again.stdout.splitlines()[-1] == "Imported. New: 0. Changed: 0. Ended: 0."
 
+    # A full sync of a file without Zoë ends her: history kept, unknown to the chat.
+    without = tmp_path / "zonder-zoe.csv"
+    without.write_bytes(b"\r\n".join(line for line in EXCEL.split(b"\r\n") if b"L2;" not in line))
+    ended = trajectbot(school_db, "import", str(without), "--full")
+    assert ended.returncode == 0, ended.stderr
+    assert "Ended (1): L2" in ended.stdout.splitlines()
+    chat = trajectbot(school_db, "chat", "--as", "L2", "--lang", "en", lines=["0"])
+    assert chat.returncode == 1
+    assert "Nobody with id “L2” was found." in chat.stdout
+    async with session_factory() as session:
+        assert await count(session, Person) == 3
+
     # The bundle is a full sync: the CSV's people are not in it and would leave.
     bundle = trajectbot(school_db, "import", str(BUNDLE), "--dry-run", language="nl")
     assert bundle.returncode == 0, bundle.stderr
     lines = bundle.stdout.splitlines()
     assert lines[0] == "Proefrun: er is niets opgeslagen."
-    assert "Beëindigd (3): L1, L2, M1" in lines
+    assert "Beëindigd (2): L1, M1" in lines
     assert "Niet geïmporteerd, met opzet (andere rollen, andere scholen): 2." in lines
 
 
