@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 )
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--school", "school_code", help="School code (may be left out if there is one).")
+@click.option(
+    "--org",
+    help="OneRoster: the school's org (sourcedId or identifier, e.g. the BRIN number) when its "
+    "identifier is not the school code.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option(
     "--full/--partial",
@@ -50,6 +55,7 @@ def import_cmd(
     source: Path,
     *,
     school_code: str | None,
+    org: str | None,
     dry_run: bool,
     full: bool | None,
     skip_bad_rows: bool,
@@ -74,6 +80,7 @@ def import_cmd(
                 full=full,
                 skip_bad_rows=skip_bad_rows,
                 batch_size=batch_size,
+                org=org,
             )
 
     result = _run(go())

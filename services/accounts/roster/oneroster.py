@@ -7,7 +7,8 @@ product needs no birth date, sex or timetable.
 
 The mapping (docs/architecture.md, "People from the administration system"):
 
-- the school: the org of type ``school`` whose ``identifier`` is the school's code (any
+- the school: the org named by ``org`` (its ``sourcedId`` or ``identifier``, e.g. the BRIN
+  number), else the org of type ``school`` whose ``identifier`` is the school's code (any
   case), else the bundle's only school; users and classes of other orgs are skipped;
 - ``sourcedId`` → external id (at most 64 characters); ``givenName`` (``preferredGivenName``,
   the roepnaam, when filled in) and ``middleName familyName`` (the tussenvoegsel first: "van
@@ -105,8 +106,10 @@ def read_bundle(path: Path) -> dict[str, bytes]:
     return files
 
 
-def parse_bundle(files: Mapping[str, bytes], *, school_code: str, source: str) -> Roster:
-    """The roster of the school ``school_code`` in the bundle's ``files`` (pure)."""
+def parse_bundle(
+    files: Mapping[str, bytes], *, school_code: str, source: str, org: str | None = None
+) -> Roster:
+    """The roster of the school ``school_code`` (the org ``org``) in the bundle (pure)."""
     missing = [name for name in REQUIRED_FILES if name not in files]
     if missing:
         return unreadable(
@@ -136,10 +139,10 @@ def parse_bundle(files: Mapping[str, bytes], *, school_code: str, source: str) -
         )
     if fatal:
         return unreadable(source, fatal)
-    org = _school_org(tables["orgs.csv"], school_code)
-    if isinstance(org, BadRow):
-        return unreadable(source, [org])
-    return _Mapper(tables, org, source).roster()
+    chosen = _school_org(tables["orgs.csv"], school_code, org)
+    if isinstance(chosen, BadRow):
+        return unreadable(source, [chosen])
+    return _Mapper(tables, chosen, source).roster()
 
 
 _NEEDED_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -167,21 +170,25 @@ def _active(row: Row) -> bool:
     return row.get("status").lower() != "tobedeleted"
 
 
-def _school_org(orgs: Table, school_code: str) -> str | BadRow:
+def _school_org(orgs: Table, school_code: str, org: str | None) -> str | BadRow:
     """The sourcedId of the school's org, or why it cannot be chosen."""
     active = [row for row in orgs.rows if _active(row)]
     schools = [row for row in active if row.get("type").lower() == "school"] or active
-    for row in schools:
-        if row.get("identifier").lower() == school_code.lower():
+    wanted = (org or school_code).lower()
+    for row in active if org else schools:
+        if wanted in {row.get("identifier").lower(), row.get("sourcedid").lower()}:
             return row.get("sourcedid")
-    if len(schools) == 1:
+    if org is None and len(schools) == 1:
         return schools[0].get("sourcedid")
     return BadRow(
         "orgs.csv",
         0,
         Text.of(
-            N_("No school in orgs.csv has the identifier “{code}”: it lists {identifiers}."),
-            code=Text.raw(school_code),
+            N_(
+                "No school in orgs.csv has the identifier “{code}”: it lists {identifiers}. "
+                "Choose one with --org."
+            ),
+            code=Text.raw(org or school_code),
             identifiers=Text.raw(", ".join(row.get("identifier") or "?" for row in schools)),
         ),
     )

@@ -55,7 +55,7 @@ class SyncResult:
     stats: ApplyStats | None = None
 
 
-def load_roster(path: Path, *, school_code: str) -> tuple[str, Roster]:
+def load_roster(path: Path, *, school_code: str, org: str | None = None) -> tuple[str, Roster]:
     """The roster in ``path`` (a OneRoster directory or .zip, else the project's CSV) and
     the kind of source (``oneroster`` / ``csv``). Reads the file: call it in a thread."""
     if is_bundle(path):
@@ -63,7 +63,7 @@ def load_roster(path: Path, *, school_code: str) -> tuple[str, Roster]:
             files = read_bundle(path)
         except BundleUnreadable as unreadable_bundle:
             return "oneroster", unreadable(path.name, [unreadable_bundle.problem])
-        return "oneroster", parse_bundle(files, school_code=school_code, source=path.name)
+        return "oneroster", parse_bundle(files, school_code=school_code, source=path.name, org=org)
     try:
         return "csv", parse_project_csv(path.read_bytes(), path.name)
     except Undecodable as undecodable:
@@ -81,13 +81,14 @@ async def sync_people(
     skip_bad_rows: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_seconds: float = DEFAULT_PAUSE_SECONDS,
+    org: str | None = None,
 ) -> SyncResult:
     """Import ``path`` into the school ``school_code`` (`NotFound` when there is none)."""
     school = await run_unit_of_work(
         sessions, lambda session: find_school(session=session, code=school_code)
     )
     school_id, code = school.id, school.code
-    kind, roster = await asyncio.to_thread(load_roster, path, school_code=code)
+    kind, roster = await asyncio.to_thread(load_roster, path, school_code=code, org=org)
     if roster.fatal:
         return SyncResult(source=roster.source, kind=kind, fatal=roster.fatal)
     if not roster.people and (roster.full if full is None else full):

@@ -105,6 +105,10 @@ def test_the_school_is_chosen_by_identifier(tmp_path: Path) -> None:
     other = parse_bundle(files, school_code="12xy00", source="b")
     assert [p.external_id for p in other.people] == ["stu-9001"]
     assert other.people[0].group == "1A"
+    by_org = parse_bundle(files, school_code="de-linde", source="b", org="org-linde")
+    assert by_org.people == EXPECTED
+    by_brin = parse_bundle(files, school_code="de-linde", source="b", org="12xy00")
+    assert [p.external_id for p in by_brin.people] == ["stu-9001"]
     unknown = parse_bundle(files, school_code="elders", source="b")
     assert unknown.people == ()
     assert [f.file for f in unknown.fatal] == ["orgs.csv"]
