@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.accounts import staff_accounts
 from services.accounts.roster.sync import sync_people
 from services.accounts.staff_accounts import (
     LoginStatus,
@@ -21,6 +24,13 @@ from tests.support.factories import NOW, add_person, add_school
 
 PASSWORD = "a-long-enough-password"
 ROWS = 1500
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast argon2 parameters: the test measures the database lock, not the hash."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(staff_accounts, "password_hasher", lambda: cheap)
 
 
 async def test_staff_log_in_while_a_large_import_is_written(
