@@ -126,3 +126,22 @@ async def test_an_unreadable_file_is_refused_without_a_traceback(
     assert bundle.returncode == 1
     assert "orgs.csv: The file orgs.csv is missing." in bundle.stderr.splitlines()
     assert "Traceback" not in bundle.stderr
+
+
+async def test_the_dry_run_names_the_changed_fields(school_db: str, tmp_path: Path) -> None:
+    csv = tmp_path / "leerlingen.csv"
+    csv.write_bytes(EXCEL)
+    assert trajectbot(school_db, "import", str(csv)).returncode == 0
+    changed = tmp_path / "leerlingen-nieuw.csv"
+    changed.write_bytes(
+        EXCEL.replace(
+            b"L2;student;Zo\xeb;Eemsteden;2B;;;;", b"L2;student;Zo\xeb;Eemsteden;3A;;;;z@example.nl"
+        ).replace(b'"L1;L2"', b'"L1"')
+    )
+    dry = trajectbot(school_db, "import", str(changed), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert "Changed L2: group_name, email" in lines
+    assert "Changed M1: mentor_of" in lines
+    assert "Mentor and parent links: 0 new, 1 removed." in lines
+    assert "Unchanged: 1." in lines
