@@ -58,16 +58,19 @@ class SyncResult:
 def load_roster(path: Path, *, school_code: str, org: str | None = None) -> tuple[str, Roster]:
     """The roster in ``path`` (a OneRoster directory or .zip, else the project's CSV) and
     the kind of source (``oneroster`` / ``csv``). Reads the file: call it in a thread."""
-    if is_bundle(path):
-        try:
-            files = read_bundle(path)
-        except BundleUnreadable as unreadable_bundle:
-            return "oneroster", unreadable(path.name, [unreadable_bundle.problem])
-        return "oneroster", parse_bundle(files, school_code=school_code, source=path.name, org=org)
+    kind = "oneroster" if is_bundle(path) else "csv"
     try:
-        return "csv", parse_project_csv(path.read_bytes(), path.name)
+        if kind == "oneroster":
+            files = read_bundle(path)
+            return kind, parse_bundle(files, school_code=school_code, source=path.name, org=org)
+        return kind, parse_project_csv(path.read_bytes(), path.name)
+    except BundleUnreadable as unreadable_bundle:
+        return kind, unreadable(path.name, [unreadable_bundle.problem])
     except Undecodable as undecodable:
-        return "csv", unreadable(path.name, [undecodable.problem])
+        return kind, unreadable(path.name, [undecodable.problem])
+    except OSError:
+        cannot = Text.of(N_("The file {file} cannot be opened."), file=Text.raw(path.name))
+        return kind, unreadable(path.name, [BadRow(path.name, 0, cannot)])
 
 
 async def sync_people(

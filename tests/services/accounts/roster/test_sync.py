@@ -317,3 +317,12 @@ async def test_a_full_sync_of_an_empty_file_is_refused(
             select(func.count()).select_from(Person).where(Person.ended_at.is_not(None))
         )
     assert ended == 0
+
+
+async def test_a_file_that_cannot_be_opened_is_a_reason(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    gone = tmp_path / "people.csv"
+    gone.symlink_to(tmp_path / "elsewhere.csv")  # a link to a file that is not there
+    result = await sync_people(sessions, path=gone, school_code=None, now=NOW)
+    assert [bad.reason.msgid for bad in result.fatal] == ["The file {file} cannot be opened."]
