@@ -9,10 +9,12 @@ short read), the file is read and parsed in a worker thread, the school's people
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.text import N_, Text
@@ -35,6 +37,8 @@ from services.accounts.roster.plan import Plan, make_plan
 from services.accounts.roster.project_csv import parse_project_csv
 from services.accounts.schools import find_school
 from services.kernel.uow import run_unit_of_work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +114,32 @@ async def sync_people(
         return SyncResult(source=roster.source, kind=kind, plan=plan, refused=True)
     if dry_run:
         return SyncResult(source=roster.source, kind=kind, plan=plan)
-    stats = await apply_plan(
-        sessions,
-        school_id=school_id,
-        plan=plan,
-        source=kind,
-        now=now,
-        batch_size=batch_size,
-        pause_seconds=pause_seconds,
+    try:
+        stats = await apply_plan(
+            sessions,
+            school_id=school_id,
+            plan=plan,
+            source=kind,
+            now=now,
+            batch_size=batch_size,
+            pause_seconds=pause_seconds,
+        )
+    except SQLAlchemyError as error:
+        # The message would carry the rows' values (names): only the kind of error is logged.
+        log.warning("import into school_id=%s stopped: %s", school_id, type(error).__name__)
+        stopped = Text.of(
+            N_(
+                "The import stopped half-way: the database refused a batch. What was written "
+                "stays; run the same file again."
+            )
+        )
+        return SyncResult(
+            source=roster.source, kind=kind, plan=plan, fatal=(BadRow(roster.source, 0, stopped),)
+        )
+    log.info(
+        "import into school_id=%s: %s transactions, longest %.2f s",
+        school_id,
+        stats.transactions,
+        stats.longest_seconds,
     )
     return SyncResult(source=roster.source, kind=kind, plan=plan, written=True, stats=stats)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.invites import create_invite, redeem_invite
 from services.accounts.people import get_person_by_external_id, get_person_by_telegram_id
+from services.accounts.roster import apply as roster_apply
 from services.accounts.roster.sync import sync_people
 from services.accounts.staff_accounts import (
     LoginStatus,
@@ -326,3 +328,21 @@ async def test_a_file_that_cannot_be_opened_is_a_reason(
     gone.symlink_to(tmp_path / "elsewhere.csv")  # a link to a file that is not there
     result = await sync_people(sessions, path=gone, school_code=None, now=NOW)
     assert [bad.reason.msgid for bad in result.fatal] == ["The file {file} cannot be opened."]
+
+
+async def test_a_batch_the_database_refuses_stops_the_run_with_a_reason(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(**_: object) -> None:
+        raise OperationalError("INSERT …", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(roster_apply, "write_links", refuse)
+    stopped = await sync_people(sessions, path=BUNDLE, school_code=None, now=NOW)
+    assert [bad.reason.msgid[:31] for bad in stopped.fatal] == ["The import stopped half-way: th"]
+    async with sessions() as session:
+        assert await count(session, Person) == 11  # the people batch stays
+    monkeypatch.undo()
+    again = await sync_people(sessions, path=BUNDLE, school_code=None, now=NOW)
+    assert again.plan is not None
+    assert again.plan.added == ()
+    assert len(again.plan.links_added) == 7  # the same file completes the run
