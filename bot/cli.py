@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.config import Settings
     from dialogs.i18n import Catalog
-    from services.accounts.importer import ImportReport
     from storage.models import StaffAccount
 
 T = TypeVar("T")
@@ -178,55 +176,6 @@ def _demo_login_text(accounts: tuple[str, ...]) -> Text:
         password=Text.raw(DEMO_PASSWORD),
         usernames=Text.raw(", ".join(accounts)),
     )
-
-
-@main.command("import", help="Import students, parents, mentors and their links from a CSV file.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--school", "school_code", help="School code (may be left out if there is one).")
-@pass_settings
-def import_people_cmd(settings: Settings, csv_file: Path, school_code: str | None) -> None:
-    """All rows or none: every bad row is reported with its line number."""
-    import asyncio
-
-    from services.accounts.importer import import_people
-    from services.accounts.schools import find_school
-    from services.kernel.errors import ImportFailed
-    from services.kernel.uow import run_unit_of_work
-
-    async def go() -> int:
-        async with build_app(settings) as app:
-            content = await asyncio.to_thread(csv_file.read_text, encoding="utf-8-sig")
-
-            async def import_rows(session: AsyncSession) -> ImportReport:
-                school = await find_school(session=session, code=school_code)
-                return await import_people(session=session, school_id=school.id, rows=content)
-
-            try:
-                report = await run_unit_of_work(app.sessions, import_rows)
-            except ImportFailed as failed:
-                _say(
-                    settings,
-                    Text.plural_of(
-                        "Nothing was imported: {count} problem found.",
-                        "Nothing was imported: {count} problems found.",
-                        len(failed.errors),
-                    ),
-                    err=True,
-                )
-                for error in failed.errors:
-                    _say(settings, error, err=True)
-                return 1
-        _say(
-            settings,
-            Text.of(
-                N_("Imported. New: {created}. Updated: {updated}."),
-                created=len(report.created),
-                updated=len(report.updated),
-            ),
-        )
-        return 0
-
-    sys.exit(_run(go()))
 
 
 @main.command(help="Talk to the bot in this terminal, as one person (no Telegram needed).")
@@ -958,7 +907,9 @@ def settings_booking(
 # Commands kept in modules of their own, registered after every command above.
 import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)
 from bot.cli_exports import export  # noqa: E402
+from bot.cli_import import import_cmd  # noqa: E402
 from bot.cli_websettings import login_link  # noqa: E402
 
 main.add_command(export)
+main.add_command(import_cmd)
 staff_account.add_command(login_link)

@@ -96,9 +96,11 @@ class TerminalChat:
     async def _person(self) -> Person | None:
         async def find(session: AsyncSession) -> Person | None:
             school = await find_school(session=session, code=self._school_code)
-            return await get_person_by_external_id(
+            person = await get_person_by_external_id(
                 session=session, school_id=school.id, external_id=self._external_id
             )
+            # A person who has left (ended by a sync) is unknown to every channel.
+            return None if person is None or person.ended_at is not None else person
 
         return await run_unit_of_work(self._app.sessions, find)
 

@@ -89,6 +89,10 @@ async def redeem_invite(
         raise InviteInvalid(InviteInvalidReason.USED)
     if invite.expires_at <= now:
         raise InviteInvalid(InviteInvalidReason.EXPIRED)
+    ended = await session.scalar(select(Person.ended_at).where(Person.id == invite.person_id))
+    if ended is not None:
+        log.info("invite refused invite_id=%s: the person has left", invite.id)
+        raise InviteInvalid(InviteInvalidReason.UNKNOWN)
 
     holder = await session.scalar(
         select(Person.id).where(

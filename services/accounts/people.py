@@ -27,9 +27,12 @@ async def get_person_by_external_id(
 async def get_person_by_telegram_id(
     *, session: AsyncSession, telegram_user_id: int
 ) -> Person | None:
-    """The person whose account is linked to this Telegram user, or ``None``."""
+    """The person whose account is linked to this Telegram user, or ``None``.
+
+    A person who has left (``ended_at`` set by a sync) is ``None``: unknown to the channels.
+    """
     result = await session.scalars(
-        select(Person).where(Person.telegram_user_id == telegram_user_id)
+        select(Person).where(Person.telegram_user_id == telegram_user_id, Person.ended_at.is_(None))
     )
     return result.one_or_none()
 

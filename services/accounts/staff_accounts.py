@@ -10,7 +10,8 @@ Creating an account likewise hashes the password (`new_credentials`) before its 
 After `MAX_FAILED_ATTEMPTS` wrong passwords in a row the account is locked for `LOCKOUT`;
 while locked, no password is even checked. Failed attempts are audited with the account id
 only (never the username typed); attempts for unknown usernames cannot be tied to a school
-and are only logged, without the name.
+and are only logged, without the name. The account of a person who has left (``ended_at``,
+set by a sync of the administration system) is treated as an unknown username.
 """
 
 from __future__ import annotations
@@ -256,7 +257,13 @@ async def _login_candidate(*, session: AsyncSession, username: str, now: datetim
     account = await session.scalar(
         select(StaffAccount).where(StaffAccount.username == username.strip().lower())
     )
-    if account is None:
+    ended = (
+        None
+        if account is None
+        else await session.scalar(select(Person.ended_at).where(Person.id == account.person_id))
+    )
+    if account is None or ended is not None:
+        # A person who has left (ended by a sync) is treated as an unknown username.
         return _Candidate(None, None, _dummy_hash())
     return _Candidate(account.id, _locked_until(account, now), account.password_hash)
 

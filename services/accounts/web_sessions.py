@@ -111,8 +111,8 @@ async def resolve_session(
     if row is None:
         return None
     person = await session.get(Person, row.person_id, populate_existing=True)
-    if person is None:
-        return None
+    if person is None or person.ended_at is not None:
+        return None  # a person who has left has no access, whatever sessions they had
     return StaffSession(row.id, row.account_id, person, row.csrf_secret, row.expires_at)
 
 
@@ -143,7 +143,7 @@ async def create_login_link(
     (`STAFF_ROLES`) and has a web account. Audited as ``web.login_link`` with ids only.
     """
     person = await reload_actor(session=session, actor=person)
-    if not any(person.has_role(role) for role in STAFF_ROLES):
+    if person.ended_at is not None or not any(person.has_role(role) for role in STAFF_ROLES):
         log.info("login link refused: person_id=%s holds no staff role", person.id)
         raise NotAllowed(Text.of(N_("This is not available for your role.")))
     account = await session.scalar(select(StaffAccount).where(StaffAccount.person_id == person.id))
@@ -202,7 +202,12 @@ async def redeem_login_link(
     account = await session.scalar(
         select(StaffAccount).where(StaffAccount.person_id == link.person_id)
     )
-    if account is None or (account.locked_until is not None and account.locked_until > now):
+    ended = await session.scalar(select(Person.ended_at).where(Person.id == link.person_id))
+    if (
+        account is None
+        or ended is not None
+        or (account.locked_until is not None and account.locked_until > now)
+    ):
         log.info("login link refused: no usable account for person_id=%s", link.person_id)
         raise LoginLinkInvalid("no usable account")
     account.last_login_at = now

@@ -204,6 +204,8 @@ async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatL
     digest = hash_token(token)
     invite = await session.scalar(select(Invite).where(Invite.token_hash == digest))
     if invite is not None:
+        if await _has_left(session, invite.person_id):
+            raise ChatLinkInvalid(LinkProblem.UNKNOWN)
         language = await _language_of(session, invite.person_id)
         if invite.used_at is not None:
             raise ChatLinkInvalid(LinkProblem.USED, language)
@@ -225,7 +227,15 @@ async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatL
             else LinkProblem.EXPIRED
         )
         raise ChatLinkInvalid(problem, known) from None
+    if link.respondent.ended_at is not None:
+        raise ChatLinkInvalid(LinkProblem.UNKNOWN)
     return ChatLink(LinkKind.SURVEY, link.respondent.language, link.invitation.id)
+
+
+async def _has_left(session: AsyncSession, person_id: int) -> bool:
+    """Whether the person has left the school (ended by a sync): their links open nothing."""
+    ended = await session.scalar(select(Person.ended_at).where(Person.id == person_id))
+    return ended is not None
 
 
 async def _language_of(session: AsyncSession, person_id: int) -> str:
@@ -314,8 +324,8 @@ async def resolve_chat_session(
     if row is None:
         return None
     person = await session.get(Person, row.person_id, populate_existing=True)
-    if person is None:
-        return None
+    if person is None or person.ended_at is not None:
+        return None  # a person who has left is unknown to the chat
     flash = None
     if take_flash and row.flash:
         flash = Flash.from_json(row.flash)

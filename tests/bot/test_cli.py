@@ -204,18 +204,19 @@ async def test_import_reports_every_bad_row_and_writes_nothing(
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
         "Nothing was imported: 5 problems found.",
-        "Line 3: external_id S1 is also on line 2.",
-        "Line 4: unknown role wizard.",
-        "Line 4: mentor_of is filled in, but the role mentor is not.",
-        "Line 5: unsupported language xx.",
-        "Line 5: unknown student S9.",
+        "bad.csv: Line 3: external_id S1 is also on line 2.",
+        "bad.csv: Line 4: unknown role wizard.",
+        "bad.csv: Line 4: mentor_of is filled in, but the role mentor is not.",
+        "bad.csv: Line 5: unsupported language xx.",
+        "bad.csv: Line 5: unknown student S9.",
+        "Fix the rows, or import the others with --skip-bad-rows.",
     ]
 
     good = tmp_path / "good.csv"
     good.write_text(GOOD_CSV, encoding="utf-8")
     imported = trajectbot(demo_db, "import", str(good), "--school", "demo")
     assert imported.returncode == 0, imported.stderr
-    assert "Imported. New: 4. Updated: 0." in imported.stdout
+    assert "Imported. New: 4. Changed: 0. Ended: 0." in imported.stdout
     chat = trajectbot(demo_db, "chat", "--as", "M1", "--lang", "en", lines=["1"])
     assert "Fenna Zwartbol (1C)" in chat.stdout
     assert "Omar Yildiztepe (1C)" in chat.stdout
