@@ -419,7 +419,7 @@ def run(settings: Settings) -> None:
                 )
             ),
         )
-    _serve(settings, with_bot=with_bot)
+    _serve(settings, with_bot=with_bot, with_outbox=True)
 
 
 @main.command(help="Run the web app only (staff dashboard, indicators, web chat).")
@@ -429,7 +429,7 @@ def web(settings: Settings) -> None:
     _serve(settings, with_bot=False)
 
 
-def _serve(settings: Settings, *, with_bot: bool) -> None:
+def _serve(settings: Settings, *, with_bot: bool, with_outbox: bool = False) -> None:
     from bot.runner import PortInUseError, serve, web_lines
     from services.demo.school import demo_accounts
     from services.kernel.uow import run_unit_of_work
@@ -462,6 +462,7 @@ def _serve(settings: Settings, *, with_bot: bool) -> None:
                 with_bot=with_bot,
                 announce=lambda text: _say(settings, text),
                 startup_lines=lines,
+                with_outbox=with_outbox or with_bot,
             )
         )
     except PortInUseError:

@@ -35,8 +35,14 @@ async def serve(
     with_bot: bool,
     announce: Announce,
     startup_lines: Callable[[App], Awaitable[list[Text]]] | None = None,
+    with_outbox: bool | None = None,
 ) -> None:
-    """Serve the web app (and, when ``with_bot``, the Telegram bot) until stopped."""
+    """Serve the web app (and, when ``with_bot``, the Telegram bot) until stopped.
+
+    ``with_outbox`` (default: ``with_bot``): also run the outbox worker with whichever
+    channels are configured; without the bot that is e-mail alone (a school whose parents
+    have only e-mail still gets its notices).
+    """
     async with build_app(settings) as app:
         try:
             sock = bind_socket(settings.web_host, settings.web_port)
@@ -49,6 +55,8 @@ async def serve(
         stop_bot: Callable[[], Awaitable[None]] | None = None
         if with_bot:
             stop_bot = await _start_bot(app, parts)
+        elif (with_bot if with_outbox is None else with_outbox) and settings.smtp_configured:
+            stop_bot = _start_email_outbox(app, parts)
         for line in await startup_lines(app) if startup_lines else []:
             announce(line)
         waiter = asyncio.create_task(stop.wait())
@@ -83,6 +91,26 @@ async def _start_bot(app: App, parts: list[asyncio.Task[object]]) -> Callable[[]
         with contextlib.suppress(RuntimeError):  # polling had already stopped
             await dispatcher.stop_polling()
         await bot.session.close()
+
+    return stop
+
+
+def _start_email_outbox(
+    app: App, parts: list[asyncio.Task[object]]
+) -> Callable[[], Awaitable[None]]:
+    """Start the outbox worker with the e-mail channel only (no Telegram token)."""
+    from bot.outbox.email_sender import email_sender_from  # noqa: PLC0415
+    from bot.outbox.worker import OutboxWorker  # noqa: PLC0415
+
+    worker = OutboxWorker(
+        email_sender=email_sender_from(app.settings), sessions=app.sessions, catalogs=app.catalogs
+    )
+    worker_stop = asyncio.Event()
+    parts.append(asyncio.create_task(worker.run(worker_stop)))
+    log.info("outbox worker started for e-mail only (no TELEGRAM_BOT_TOKEN)")
+
+    async def stop() -> None:
+        worker_stop.set()
 
     return stop
 
