@@ -950,3 +950,9 @@ def settings_booking(
         return [Text.of(N_("Booking rules saved."))]
 
     _setting(settings, school_code, work)
+
+
+# The e-mail channel's commands (contact, email, outbox): bot/cli_email.py.
+from bot.cli_email import register as _register_email  # noqa: E402 - needs main above
+
+_register_email(main)
