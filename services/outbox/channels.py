@@ -28,6 +28,7 @@ __all__ = [
     "choose_channel",
     "not_configured_code",
     "parse_preference",
+    "reachable",
 ]
 
 
@@ -127,3 +128,9 @@ def choose_channel(contact: Contact, configured: Collection[Channel]) -> Channel
 def not_configured_code(channel: Channel) -> str:
     """The ``last_error`` of a row waiting for ``channel``."""
     return EMAIL_NOT_CONFIGURED if channel is Channel.EMAIL else TELEGRAM_NOT_CONFIGURED
+
+
+def reachable(contact: Contact) -> bool:
+    """Whether any channel could bring ``contact`` a notice (configured here or not)."""
+    choice = choose_channel(contact, (Channel.TELEGRAM, Channel.EMAIL))
+    return choice.channel is not None

@@ -138,6 +138,7 @@ async def test_a_student_books_the_time_out_that_is_running_now(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     # 10:30: the block 10:10-11:00 is running and half of it is still to come.
+    await _give_email(session_factory, world.student)  # a channel: the promise holds
     chat = await Chat(session_factory, world.student, BOOK.id).open()
     await chat.press("Time-out moment", "Monday, March 2")
     assert chat.labels()[:2] == ["10:10\u202fAM", "11:00\u202fAM"]
@@ -148,6 +149,26 @@ async def test_a_student_books_the_time_out_that_is_running_now(
     assert "reminder the day before" not in chat.texts[-1]  # it is today
     [appointment] = await _appointments(session_factory)
     assert appointment.starts_at == at(MONDAY, 10, 10)
+
+
+async def test_no_calendar_file_is_promised_to_someone_no_notice_can_reach(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    # No Telegram chat and no e-mail address: the chat says so instead of promising.
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Monday, March 2")
+    await chat.press("10:10\u202fAM", "Skip")
+    await chat.press("Book ✓")
+    assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
+    assert "calendar file." not in chat.texts[-1]
+    assert "The school cannot send you the calendar file or a reminder" in chat.texts[-1]
+
+
+async def _give_email(sessions: async_sessionmaker[AsyncSession], person: Person) -> None:
+    async with sessions() as session, session.begin():
+        stored = await session.get_one(Person, person.id)
+        stored.email = f"{person.external_id}@example.org"
+    person.email = f"{person.external_id}@example.org"
 
 
 async def test_a_parent_with_two_children_picks_the_child_first(
