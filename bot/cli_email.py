@@ -198,16 +198,10 @@ def email_bounce(address: str) -> None:
     _say(
         settings,
         Text.plural_of(
-            N_(
-                "The address is marked as not working for {count} person; their care "
-                "coordinators are told. A new address clears the mark "
-                "(`trajectbot contact set`)."
-            ),
-            N_(
-                "The address is marked as not working for {count} people; their care "
-                "coordinators are told. A new address clears the mark "
-                "(`trajectbot contact set`)."
-            ),
+            "The address is marked as not working for {count} person; their care "
+            "coordinators are told. A new address clears the mark (`trajectbot contact set`).",
+            "The address is marked as not working for {count} people; their care "
+            "coordinators are told. A new address clears the mark (`trajectbot contact set`).",
             len(marked),
         ),
     )
