@@ -116,7 +116,6 @@ def render_email(message: OutgoingMessage, *, sender: str, web_url: str) -> Emai
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or None
     mail["Message-ID"] = make_msgid(domain=domain)
-    mail["Content-Language"] = message.language
     # Out-of-office replies and the like should not answer an automatic message.
     mail["Auto-Submitted"] = "auto-generated"
     plain = [message.text]
@@ -137,6 +136,8 @@ def render_email(message: OutgoingMessage, *, sender: str, web_url: str) -> Emai
             filename=message.attachment.filename,
             params=params,
         )
+    # Last: set_content / add_alternative / add_attachment move Content-* headers into parts.
+    mail["Content-Language"] = message.language
     return mail
 
 
