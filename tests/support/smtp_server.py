@@ -2,7 +2,8 @@
 receives, and the product's e-mail sender pointed at it.
 
 Use the ``smtp_server`` fixture (import ``smtp_server_fixture`` into the test module or a
-conftest, with ``# noqa: F401``, and ask for ``smtp_server``) and read the mail back as `email.message.EmailMessage` objects: ``smtp_server.messages``,
+conftest, with ``# noqa: F401``, and ask for ``smtp_server``) and read the mail back as
+`email.message.EmailMessage` objects: ``smtp_server.messages``,
 ``smtp_server.to("ouder@example.org")``, ``await smtp_server.wait_for(count)``. Addresses in
 ``smtp_server.refuse`` get ``550`` at RCPT (a refused address), those in ``smtp_server.defer``
 ``451`` (try again later). `sender_for` builds the product's `EmailSender` for it, and
