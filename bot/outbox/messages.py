@@ -229,7 +229,8 @@ def _person_email_unreachable(payload: Mapping[str, Any]) -> _Content:
         Text.of(
             N_(
                 "An e-mail could not be delivered: someone's e-mail address was refused or "
-                "no longer works. Open the queue to see who, and ask for a new address."
+                "no longer works. See who under “Contact details” in the web app, and ask "
+                "for a new address."
             )
         )
     )

@@ -36,11 +36,18 @@ _ADDRESS = re.compile(
 #: The stored preferences (``auto`` is stored as NULL).
 PREFERENCES = ("telegram", "email", "auto")
 
+#: The longest person number (``person.external_id``).
+NUMBER_MAX = 64
+
 __all__ = [
     "EMAIL_MAX",
     "KEEP",
+    "NUMBER_MAX",
     "PREFERENCES",
     "ContactDetails",
+    "ContactOverview",
+    "ContactRow",
+    "contact_overview",
     "find_person",
     "normalize_email",
     "set_contact",
@@ -66,6 +73,31 @@ class ContactDetails:
     email_unreachable: bool
     preference: str
     telegram_linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """One person's contact channels as staff see them on the contact page."""
+
+    person_id: int
+    number: str
+    name: str
+    roles: tuple[str, ...]
+    email: str | None
+    email_unreachable_at: datetime | None
+    preference: str
+    telegram_linked: bool
+    telegram_unreachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactOverview:
+    """The contact page: the people whose address does not work, and one person if asked."""
+
+    not_working: tuple[ContactRow, ...]
+    person: ContactRow | None
+    #: A number was asked for and nobody at the school has it.
+    unknown_number: bool = False
 
 
 def normalize_email(raw: str) -> str | None:
@@ -104,6 +136,69 @@ async def find_person(*, session: AsyncSession, school_id: int, external_id: str
             )
         )
     return person
+
+
+async def _require_staff(session: AsyncSession, actor: Person) -> Person:
+    """``actor`` re-read: an administrator or care coordinator, else `NotAllowed`."""
+    staff = await session.get(Person, actor.id, populate_existing=True)
+    if staff is None or not (staff.has_role(Role.ADMIN) or staff.has_role(Role.CARE_COORDINATOR)):
+        log.info("refused: contact details for person_id=%s", actor.id)
+        raise NotAllowed(
+            Text.of(N_("Only an administrator or care coordinator of the school can do this."))
+        )
+    return staff
+
+
+def _row(person: Person) -> ContactRow:
+    return ContactRow(
+        person_id=person.id,
+        number=person.external_id,
+        name=person.display_name,
+        roles=tuple(sorted(role.role.value for role in person.roles)),
+        email=person.email,
+        email_unreachable_at=person.email_unreachable_at,
+        preference=person.channel_preference or "auto",
+        telegram_linked=person.telegram_chat_id is not None,
+        telegram_unreachable=person.unreachable_at is not None,
+    )
+
+
+async def contact_overview(
+    *, session: AsyncSession, viewer: Person, number: str | None, now: datetime
+) -> ContactOverview:
+    """The contact page of ``viewer``'s school: everyone whose e-mail address does not work
+    (refused or bounced, newest first), and the person with ``number`` when given.
+
+    For an administrator or care coordinator (re-read; `NotAllowed` otherwise). Opening a
+    person's details is audited as ``contact.view``.
+    """
+    staff = await _require_staff(session, viewer)
+    not_working = await session.scalars(
+        select(Person)
+        .where(Person.school_id == staff.school_id, Person.email_unreachable_at.is_not(None))
+        .order_by(Person.email_unreachable_at.desc(), Person.id)
+        .limit(200)
+    )
+    rows = tuple(_row(person) for person in not_working)
+    wanted = clean_text(number or "")[:NUMBER_MAX]
+    if not wanted:
+        return ContactOverview(rows, None)
+    person = await session.scalar(
+        select(Person).where(Person.school_id == staff.school_id, Person.external_id == wanted)
+    )
+    if person is None:
+        return ContactOverview(rows, None, unknown_number=True)
+    record_audit(
+        session=session,
+        school_id=staff.school_id,
+        actor_id=staff.id,
+        action="contact.view",
+        subject_type="person",
+        subject_id=person.id,
+        at=now,
+    )
+    await session.flush()
+    return ContactOverview(rows, _row(person))
 
 
 async def set_contact(

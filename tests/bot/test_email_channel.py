@@ -372,7 +372,8 @@ async def test_a_refused_address_is_marked_and_the_care_coordinator_is_told(
         (
             800_001,
             "An e-mail could not be delivered: someone's e-mail address was refused or no "
-            "longer works. Open the queue to see who, and ask for a new address.",
+            "longer works. See who under “Contact details” in the web app, and ask for a new "
+            "address.",
         )
     ], [m.text for m in telegram.sent]
     [entry] = audit

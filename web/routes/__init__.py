@@ -30,6 +30,7 @@ def areas() -> list[Area]:
     from web.routes import (  # noqa: PLC0415
         auth,
         chat,
+        contacts,
         health,
         home,
         indicators,
@@ -51,5 +52,6 @@ def areas() -> list[Area]:
         intake_report,
         chat,
         indicators,
+        contacts,
     )
     return [_area(module) for module in modules]
