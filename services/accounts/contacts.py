@@ -113,7 +113,7 @@ def normalize_email(raw: str) -> str | None:
             Text.of(N_("An e-mail address has at most {max} characters."), max=Text.raw(EMAIL_MAX))
         )
     local, _, domain = text.rpartition("@")
-    if not _ADDRESS.match(text) or len(local) > _LOCAL_MAX or ".." in text:
+    if not _ADDRESS.fullmatch(text) or len(local) > _LOCAL_MAX or ".." in text:
         raise InputInvalid(
             Text.of(
                 N_("“{value}” is not an e-mail address. Example: ouder@example.nl"),
