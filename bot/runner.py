@@ -59,6 +59,8 @@ async def serve(
             stop_bot = _start_email_outbox(app, parts)
         for line in await startup_lines(app) if startup_lines else []:
             announce(line)
+        if stop_bot is not None:
+            announce(email_line(settings))
         waiter = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({waiter, *parts}, return_when=asyncio.FIRST_COMPLETED)
@@ -120,6 +122,21 @@ def _on_signals(callback: Callable[[], None]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, callback)
+
+
+def email_line(settings: Settings) -> Text:
+    """Whether the outbox sends e-mail (for people without Telegram), and through what."""
+    if settings.smtp_configured:
+        return Text.of(
+            N_("E-mail notices go out through {host}."),
+            host=Text.raw(f"{settings.smtp_host}:{settings.smtp_port_or_default}"),
+        )
+    return Text.of(
+        N_(
+            "E-mail is not configured (SMTP_HOST, SMTP_FROM): notices for people without "
+            "Telegram wait. `trajectbot outbox waiting` counts them."
+        )
+    )
 
 
 def web_lines(settings: Settings) -> list[Text]:

@@ -671,5 +671,6 @@ async def test_run_without_a_telegram_token_sends_email(
     [mail] = smtp_server.to(PIA)
     assert "https://trajectbot.school.example/c/" in plain_text(mail)
     assert "outbox worker started for e-mail only" in said
+    assert f"E-mail notices go out through 127.0.0.1:{smtp_server.port}." in said
     assert PIA not in said
     assert "Traceback" not in said
