@@ -145,7 +145,8 @@ def _link_url(message: OutgoingMessage, web_url: str) -> str | None:
     if message.link is None:
         return None
     if message.link.token is not None:
-        return f"{web_url}/c/{message.link.token}"
+        then = f"?then={message.link.then}" if message.link.then else ""
+        return f"{web_url}/c/{message.link.token}{then}"
     return f"{web_url}/login"
 
 

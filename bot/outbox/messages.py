@@ -90,10 +90,12 @@ class OutgoingButton:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingLink:
-    """An e-mail's link: ``token`` a one-time web chat link's, None for the staff web app."""
+    """An e-mail's link: ``token`` a one-time web chat link's, None for the staff web app;
+    ``then`` where the web chat goes once opened (``intake-report/<id>``), None: the chat."""
 
     label: str
     token: str | None = None
+    then: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,7 +568,11 @@ def _email_link(
     """The link an e-mail carries in place of the Telegram buttons (None: no link)."""
     if claimed.link_token is not None:
         label = content.buttons[0][0] if content.buttons else Text.of(OPEN_WEB_CHAT)
-        return OutgoingLink(render(label), claimed.link_token)
+        then = None
+        if claimed.kind == OutboxKind.INTAKE_REPORT:
+            # Straight to the report, as Telegram's button shows it.
+            then = f"intake-report/{_id(claimed.payload, 'trajectory_id')}"
+        return OutgoingLink(render(label), claimed.link_token, then)
     if claimed.kind in WEB_CHAT_LINK_KINDS:
         # A person without a role the web chat serves: nothing to open.
         return None

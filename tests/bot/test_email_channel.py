@@ -37,7 +37,7 @@ from services.conversations.web_chat import LinkProblem
 from services.kernel.uow import run_unit_of_work
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import WAIT_FOR_CHANNEL, WaitingCount, count_waiting
-from services.trajectories.intake_report import send_intake_report
+from services.trajectories.lifecycle import TrajectoryPlan, hold_intake, set_plan
 from storage.models import (
     AppointmentKind,
     AuditLog,
@@ -48,7 +48,7 @@ from storage.models import (
     Trajectory,
 )
 from tests.bot.test_cli import trajectbot
-from tests.support.booking_world import NOW, WEDNESDAY, World, at, build_world
+from tests.support.booking_world import NOW, TUESDAY, WEDNESDAY, World, at, build_world
 from tests.support.smtp_server import (
     TEST_FROM,
     SmtpTestServer,
@@ -66,6 +66,7 @@ from web.routes.chat import LINK_PROBLEMS
 CATALOGS = Catalogs()
 ROOT = Path(__file__).resolve().parents[2]
 PIA = "pia.ouder@example.org"
+GOALS = "Rustig blijven in de les en op tijd hulp vragen bij de mentor."
 LINK = re.compile(r"http://testserver/c/([A-Za-z0-9_-]+)")
 Factory = async_sessionmaker[AsyncSession]
 
@@ -264,16 +265,40 @@ async def test_an_email_only_parent_gets_the_intake_confirmation_with_the_calend
     assert calendar_attachment(reminder) is None
 
 
-async def test_an_email_only_parent_gets_the_intake_report_notice_in_dutch(
-    session_factory: Factory, world: World, smtp_server: SmtpTestServer
+async def test_an_email_only_parent_gets_the_intake_report_and_reads_it_on_the_web(
+    session_factory: Factory, world: World, smtp_server: SmtpTestServer, database_url: str
 ) -> None:
     await set_contact(session_factory, world.parent.id, email=PIA, language="nl")
-    async with session_factory() as session, session.begin():
+    # The newcomer's trajectory: the coach makes the plan, the intake is held: it becomes
+    # active and the intake report notice goes to the student, the parent and the mentor.
+    async with session_factory() as session:
         trajectory = await session.scalar(
-            select(Trajectory).where(Trajectory.student_id == world.student.id)
+            select(Trajectory).where(Trajectory.student_id == world.newcomer.id)
         )
-        assert trajectory is not None
-        await send_intake_report(session=session, trajectory=trajectory, now=NOW)
+    assert trajectory is not None
+    plan = TrajectoryPlan(
+        goals=GOALS,
+        start=TUESDAY,
+        end=TUESDAY + timedelta(weeks=10),
+        evaluations=(TUESDAY + timedelta(weeks=4),),
+        timeouts_in_plan=False,
+        timeouts_per_week=0,
+        coach_id=world.coach.id,
+    )
+    await run_unit_of_work(
+        session_factory,
+        lambda s: set_plan(
+            session=s, actor=world.coach, trajectory_id=trajectory.id, plan=plan, now=NOW
+        ),
+    )
+
+    async def held(session: AsyncSession) -> object:
+        stored = await session.get_one(Trajectory, trajectory.id)
+        return await hold_intake(
+            session=session, trajectory=stored, actor_id=world.coach.id, now=NOW
+        )
+
+    await run_unit_of_work(session_factory, held)
     await drain(worker(session_factory, Clock(), server=smtp_server))
 
     [mail] = smtp_server.to(PIA)
@@ -287,7 +312,11 @@ async def test_an_email_only_parent_gets_the_intake_report_notice_in_dutch(
     )
     assert text.startswith(notice)
     assert say("nl", "Show the intake report") in text
-    assert LINK.search(text)
+    # The notice names nobody and carries no goals; the link opens the report itself.
+    assert GOALS not in mail.as_string()
+    found = re.search(r"http://testserver(/c/[A-Za-z0-9_-]+\?then=intake-report/(\d+))", text)
+    assert found is not None
+    assert int(found.group(2)) == trajectory.id
     assert say("nl", "Show the intake report") in html_text(mail)
     [row] = [
         r
@@ -295,6 +324,31 @@ async def test_an_email_only_parent_gets_the_intake_report_notice_in_dutch(
         if r.recipient_id == world.parent.id
     ]
     assert (row.status, row.channel) == (OutboxStatus.SENT, "email")
+
+    async with chat_app(database_url, NOW + timedelta(hours=1)) as web:
+        parent = web.user()
+        landing = await parent.get(found.group(1))
+        assert landing.status == 200
+        await parent.submit(landing.forms[0])
+        assert parent.page is not None
+        assert parent.page.status == 200
+        assert parent.page.lang == "nl"
+        assert say("nl", "Intake report") in parent.page.text
+        assert GOALS in parent.page.text
+        # Once: the same link again is refused.
+        again = await web.user().get(found.group(1))
+        assert again.status == 410
+        # Another trajectory's report is not shown to this parent.
+        other = await parent.get(f"/chat/intake-report/{trajectory.id + 1000}")
+        assert other.status == 404
+        assert GOALS not in other.text
+    async with session_factory() as session:
+        reads = list(
+            await session.scalars(
+                select(AuditLog).where(AuditLog.action == "trajectory.intake_report.read")
+            )
+        )
+    assert [(a.actor_id, a.subject_id) for a in reads] == [(world.parent.id, trajectory.id)]
 
 
 async def test_the_questionnaire_invitation_carries_a_link_that_logs_in_once(
