@@ -37,6 +37,7 @@ from services.conversations.web_chat import LinkProblem
 from services.kernel.uow import run_unit_of_work
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import WAIT_FOR_CHANNEL, WaitingCount, count_waiting
+from services.referrals.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.lifecycle import TrajectoryPlan, hold_intake, set_plan
 from storage.models import (
     AppointmentKind,
@@ -49,6 +50,7 @@ from storage.models import (
 )
 from tests.bot.test_cli import trajectbot
 from tests.support.booking_world import NOW, TUESDAY, WEDNESDAY, World, at, build_world
+from tests.support.factories import add_queued_referral
 from tests.support.smtp_server import (
     TEST_FROM,
     SmtpTestServer,
@@ -60,6 +62,7 @@ from tests.support.smtp_server import (
     smtp_server_fixture,  # noqa: F401 - the smtp_server fixture
 )
 from tests.support.survey_world import survey_world
+from tests.support.units import unit
 from tests.web.chat_client import chat_app
 from web.routes.chat import LINK_PROBLEMS
 
@@ -388,6 +391,45 @@ async def test_the_questionnaire_invitation_carries_a_link_that_logs_in_once(
         invite = await session.scalar(select(Invite).where(Invite.person_id == parent.id))
     assert invite is not None
     assert invite.used_at is not None
+
+
+async def test_the_invitation_to_book_the_intake_opens_the_booking_in_the_web_chat(
+    session_factory: Factory, world: World, smtp_server: SmtpTestServer, database_url: str
+) -> None:
+    """Accepted: the parent without Telegram is asked by e-mail to choose a time, in Turkish,
+    and the link opens the web chat where the booking starts."""
+    address = "piet.ouder@example.org"
+    await set_contact(session_factory, world.other_parent.id, email=address, language="tr")
+    async with session_factory() as session, session.begin():
+        item = await add_queued_referral(session, world.mentor, world.outsider)
+    await unit(session_factory, take_in_analysis, actor=world.zoco, queue_item_id=item.id, now=NOW)
+    await unit(session_factory, accept_for_intake, actor=world.zoco, queue_item_id=item.id, now=NOW)
+    await drain(worker(session_factory, Clock(), server=smtp_server))
+
+    [mail] = smtp_server.to(address)
+    assert mail["Subject"] == say("tr", "Please choose a time for the intake meeting")
+    text = plain_text(mail)
+    assert text.startswith(
+        say(
+            "tr",
+            "News from the school about your child.\n"
+            "Your child has been accepted for extra support at school. The first step is an "
+            "intake meeting with you, your child, the mentor and a coach. Press the button to "
+            "choose a time.",
+        )
+    )
+    assert world.outsider.given_name not in mail.as_string()
+    found = LINK.search(text)
+    assert found is not None
+    async with chat_app(database_url, NOW + timedelta(hours=1)) as web:
+        parent = web.user()
+        page = await parent.open_link(found.group(1))
+        assert page.lang == "tr"
+        book_label = say("tr", "Book an appointment")
+        assert book_label in [form.button for form in page.forms]
+        started = await parent.press(book_label)
+        assert started.status == 200
+        assert say("tr", "Intake meeting") in [form.button for form in started.forms]
 
 
 # --- refusals, deferrals, and no SMTP ---------------------------------------------------------
