@@ -216,16 +216,26 @@ def outbox_group() -> None:
 
 
 @outbox_group.command(
-    "waiting", help="Count the notices waiting for a channel that is not configured."
+    "waiting",
+    help="Count the notices waiting for a channel that is not configured here (.env).",
 )
 def outbox_waiting() -> None:
     """Per kind: how many notices wait, and for which channel (counts only, no names)."""
+    from services.outbox.channels import Channel
     from services.outbox.store import count_waiting
 
     settings = _settings()
+    configured = [
+        channel
+        for channel, present in (
+            (Channel.TELEGRAM, settings.telegram_configured),
+            (Channel.EMAIL, settings.smtp_configured),
+        )
+        if present
+    ]
 
     async def work(session: AsyncSession) -> list[WaitingCount]:
-        return await count_waiting(session=session)
+        return await count_waiting(session=session, configured=configured)
 
     counts = _execute(settings, work)
     if not counts:

@@ -215,12 +215,12 @@ class OutboxWorker:
     async def _announce_waiting(self) -> None:
         """Log once how many notices wait for a channel that is not configured (counts only)."""
         counts = await run_unit_of_work(
-            self._sessions, lambda session: outbox_store.count_waiting(session=session)
+            self._sessions,
+            lambda session: outbox_store.count_waiting(session=session, configured=self.channels),
         )
         per_channel: dict[str, int] = {}
         for count in counts:
-            if count.waiting_for not in self._senders:
-                per_channel[count.waiting_for] = per_channel.get(count.waiting_for, 0) + count.count
+            per_channel[count.waiting_for] = per_channel.get(count.waiting_for, 0) + count.count
         for channel, total in sorted(per_channel.items()):
             hint = "SMTP_HOST" if channel == Channel.EMAIL else "TELEGRAM_BOT_TOKEN"
             log.warning(

@@ -314,21 +314,57 @@ async def _web_chat_link(session: AsyncSession, person_id: int, now: datetime) -
     )
 
 
-async def count_waiting(*, session: AsyncSession) -> list[WaitingCount]:
-    """Pending rows waiting for a channel that is not configured, counted per kind.
+async def count_waiting(
+    *, session: AsyncSession, configured: Collection[Channel]
+) -> list[WaitingCount]:
+    """Pending rows that wait for a channel not in ``configured``, counted per kind.
 
-    A query (ids and counts only). ``waiting_for`` is ``email`` or ``telegram``.
+    A query (counts only). Decided by the same rule as `claim_due`
+    (`services.outbox.channels.choose_channel`) from the recipients' contact channels, so it
+    also counts rows no worker has looked at yet (none runs without a channel). Rows whose
+    recipient has no usable channel at all are not waiting: `claim_due` settles them.
+    ``waiting_for`` is ``email`` or ``telegram``.
     """
     rows = await session.execute(
-        select(Outbox.kind, Outbox.last_error, Outbox.school_id, func.count())
-        .where(Outbox.status == OutboxStatus.PENDING, Outbox.last_error.in_(WAITING_CODES))
-        .group_by(Outbox.kind, Outbox.last_error, Outbox.school_id)
+        select(
+            Outbox.kind,
+            Outbox.school_id,
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_not(None),
+            Person.email.is_not(None),
+            Person.email_unreachable_at.is_not(None),
+            Person.channel_preference,
+            func.count(),
+        )
+        .join(Person, Person.id == Outbox.recipient_id)
+        .where(Outbox.status == OutboxStatus.PENDING)
+        .group_by(
+            Outbox.kind,
+            Outbox.school_id,
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_not(None),
+            Person.email.is_not(None),
+            Person.email_unreachable_at.is_not(None),
+            Person.channel_preference,
+        )
     )
     totals: dict[tuple[str, str], tuple[int, set[int]]] = {}
-    for kind, code, school_id, count in rows:
-        channel = Channel.EMAIL if code == EMAIL_NOT_CONFIGURED else Channel.TELEGRAM
-        total, schools = totals.get((kind, channel.value), (0, set()))
-        totals[(kind, channel.value)] = (total + int(count), schools | {school_id})
+    for kind, school_id, chat, blocked, email, bounced, preference, count in rows:
+        choice = choose_channel(
+            Contact(
+                chat_linked=bool(chat),
+                telegram_unreachable=bool(blocked),
+                has_email=bool(email),
+                email_unreachable=bool(bounced),
+                preference=preference,
+            ),
+            configured,
+        )
+        if choice.waiting_for is None:
+            continue
+        key = (kind, choice.waiting_for.value)
+        total, schools = totals.get(key, (0, set()))
+        totals[key] = (total + int(count), schools | {school_id})
     return [
         WaitingCount(kind, channel, total, tuple(sorted(schools)))
         for (kind, channel), (total, schools) in sorted(totals.items())

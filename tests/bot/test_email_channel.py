@@ -35,6 +35,7 @@ from services.appointments.notices import APPOINTMENT_CALENDAR, APPOINTMENT_REMI
 from services.appointments.views import AppointmentView
 from services.conversations.web_chat import LinkProblem
 from services.kernel.uow import run_unit_of_work
+from services.outbox.channels import Channel
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import WAIT_FOR_CHANNEL, WaitingCount, count_waiting
 from services.referrals.decisions import accept_for_intake, take_in_analysis
@@ -530,6 +531,12 @@ async def test_without_smtp_the_notices_wait_and_say_so(
     row_id = await enqueue(
         session_factory, world.school.id, world.parent.id, OutboxKind.REFERRAL_ACCEPTED_PARENT
     )
+    # Counted even before any worker looked at it (none runs without a channel).
+    async with session_factory() as session:
+        before = await count_waiting(session=session, configured=())
+    assert [(c.kind, c.waiting_for, c.count) for c in before] == [
+        (OutboxKind.REFERRAL_ACCEPTED_PARENT, "email", 1)
+    ]
     telegram = FakeTelegram()
     telegram_only = worker(session_factory, Clock(), telegram=telegram)
     with caplog.at_level(logging.INFO):
@@ -539,7 +546,7 @@ async def test_without_smtp_the_notices_wait_and_say_so(
     assert telegram.sent == []
     async with session_factory() as session:
         row = await session.get_one(Outbox, row_id)
-        waiting = await count_waiting(session=session)
+        waiting = await count_waiting(session=session, configured=(Channel.TELEGRAM,))
     assert (row.status, row.last_error, row.attempts) == (
         OutboxStatus.PENDING,
         "email_not_configured",
@@ -574,7 +581,7 @@ async def test_without_smtp_the_notices_wait_and_say_so(
     assert mail["Subject"] == say("nl", "Please choose a time for the intake meeting")
     async with session_factory() as session:
         sent = await session.get_one(Outbox, row_id)
-        left = await count_waiting(session=session)
+        left = await count_waiting(session=session, configured=(Channel.TELEGRAM, Channel.EMAIL))
     assert (sent.status, sent.channel, sent.last_error) == (OutboxStatus.SENT, "email", None)
     assert left == []
 
