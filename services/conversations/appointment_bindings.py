@@ -229,8 +229,21 @@ def booked_lines(
     a calendar file."""
     when = appointment_text(view.kind.value, view.starts_at)
     if not reachable:
+        waits = view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed
         return (
             Text.of(N_("Booked: {appointment}."), appointment=when),
+            *(
+                (
+                    Text.of(
+                        N_(
+                            "The mentor is asked to confirm being there; the intake is "
+                            "confirmed as soon as they do."
+                        )
+                    ),
+                )
+                if waits
+                else ()
+            ),
             Text.of(NO_CHANNEL_LINE),
         )
     if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:

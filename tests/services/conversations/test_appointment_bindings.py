@@ -20,8 +20,10 @@ from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
+from dialogs.text import Text
 from services.appointments.booking import book
 from services.appointments.views import AppointmentView, upcoming_for
+from services.conversations.appointment_bindings import NO_CHANNEL_LINE, booked_lines
 from services.conversations.runtime import Turn, handle_event, open_flow
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import run_unit_of_work
@@ -162,6 +164,32 @@ async def test_no_calendar_file_is_promised_to_someone_no_notice_can_reach(
     assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
     assert "calendar file." not in chat.texts[-1]
     assert "The school cannot send you the calendar file or a reminder" in chat.texts[-1]
+
+
+async def test_an_intake_waiting_for_the_mentor_is_said_without_a_promise(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session:
+        view = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=at(TUESDAY, 13),
+                now=NOW,
+            ),
+        )
+    assert isinstance(view, AppointmentView)
+    assert not view.mentor_confirmed
+    unreachable = [EN.render(line) for line in booked_lines(view, NOW, reachable=False)]
+    assert unreachable[1:] == [
+        "The mentor is asked to confirm being there; the intake is confirmed as soon as they do.",
+        EN.render(Text.of(NO_CHANNEL_LINE)),
+    ]
+    reachable = [EN.render(line) for line in booked_lines(view, NOW)]
+    assert reachable[1].endswith("You will get the calendar file then.")
 
 
 async def _give_email(sessions: async_sessionmaker[AsyncSession], person: Person) -> None:
