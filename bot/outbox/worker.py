@@ -197,7 +197,10 @@ class OutboxWorker:
             ),
         )
         if batch.waiting and not self._announced_waiting:
-            await self._announce_waiting()
+            try:
+                await self._announce_waiting()
+            except Exception as exc:  # never lose the claimed rows over a log line
+                log.warning("outbox: counting the waiting notices failed: %s", type(exc).__name__)
         return batch
 
     async def _wake_and_announce(self) -> None:
