@@ -538,6 +538,9 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
         attachment = Attachment(f"appointment-{entry.appointment_id}.ics", data)
     text = catalog.render(content.text)
     if claimed.channel is Channel.EMAIL:
+        subject = _SUBJECTS.get(claimed.kind)
+        if subject is None:
+            raise UnknownMessageError(f"no e-mail subject for kind {claimed.kind!r}")
         return OutgoingMessage(
             outbox_id=claimed.outbox_id,
             chat_id=None,
@@ -545,7 +548,7 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
             attachment=attachment,
             channel=Channel.EMAIL,
             email=claimed.email,
-            subject=catalog.render(Text.of(_SUBJECTS[claimed.kind])),
+            subject=catalog.render(Text.of(subject)),
             link=_email_link(claimed, content, catalog.render),
             language=claimed.language,
             footer=catalog.render(Text.of(EMAIL_FOOTER)),
