@@ -112,6 +112,12 @@ async def test_another_school_and_other_roles_get_nothing(
     await coach.log_in("coach")
     assert (await coach.get(PATH)).status_code == 403
 
+    admin = await browsers()
+    await admin.log_in("admin")
+    shown = await admin.get(f"{PATH}?number=ouder2")
+    assert shown.status_code == 200
+    assert "Olena Bremhorst" in admin.text
+
     zoco = await browsers()
     await zoco.log_in("zoco")
     await zoco.get(f"{PATH}?number=ouder2")
