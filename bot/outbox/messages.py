@@ -538,9 +538,7 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
         attachment = Attachment(f"appointment-{entry.appointment_id}.ics", data)
     text = catalog.render(content.text)
     if claimed.channel is Channel.EMAIL:
-        subject = _SUBJECTS.get(claimed.kind)
-        if subject is None:
-            raise UnknownMessageError(f"no e-mail subject for kind {claimed.kind!r}")
+        subject = email_subject(claimed.kind)
         return OutgoingMessage(
             outbox_id=claimed.outbox_id,
             chat_id=None,
@@ -548,7 +546,7 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
             attachment=attachment,
             channel=Channel.EMAIL,
             email=claimed.email,
-            subject=catalog.render(Text.of(subject)),
+            subject=catalog.render(subject),
             link=_email_link(claimed, content, catalog.render),
             language=claimed.language,
             footer=catalog.render(Text.of(EMAIL_FOOTER)),
@@ -598,9 +596,15 @@ def message_texts(kind: str, payload: Mapping[str, Any]) -> tuple[Text, ...]:
     if builder is None:
         raise UnknownMessageError(f"no text for kind {kind!r}")
     content = builder(payload)
-    subject = Text.of(_SUBJECTS[kind]) if kind in _SUBJECTS else None
-    extra = (subject,) if subject is not None else ()
-    return (content.text, *(label for label, _ in content.buttons), *extra)
+    return (content.text, *(label for label, _ in content.buttons))
+
+
+def email_subject(kind: str) -> Text:
+    """The subject of a ``kind`` e-mail, before rendering (`UnknownMessageError` if none)."""
+    subject = _SUBJECTS.get(kind)
+    if subject is None:
+        raise UnknownMessageError(f"no e-mail subject for kind {kind!r}")
+    return Text.of(subject)
 
 
 def _id(payload: Mapping[str, Any], key: str) -> int:

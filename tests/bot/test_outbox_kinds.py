@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import messages
-from bot.outbox.messages import KINDS, build_message, message_texts
+from bot.outbox.messages import KINDS, build_message, email_subject, message_texts
 from dialogs.i18n import LANGUAGES, Catalogs
 from dialogs.text import Text
 from services.outbox.channels import Channel
@@ -343,6 +343,8 @@ def test_every_kind_renders_as_an_email_in_every_language(kind: OutboxKind, lang
         for part in (message.subject, message.footer):
             assert not _PLACEHOLDER.search(part), f"a placeholder is left in {part!r}"
         if language != "en":
+            missing = _untranslated(language, (email_subject(kind),))
+            assert not missing, f"{kind} has no {language} translation of its subject"
             assert (
                 message.subject
                 != build_message(
