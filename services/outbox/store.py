@@ -497,7 +497,7 @@ async def mark_unreachable(
     reason: str,
     channel: Channel = Channel.TELEGRAM,
 ) -> bool:
-    """The recipient cannot be reached by ``channel``: stop trying it.
+    """The recipient cannot be reached by ``channel``: stop trying it (that channel).
 
     Telegram: they blocked the bot, deleted their account or have no chat. E-mail: the
     server refused the address. In the caller's transaction the row becomes ``unreachable``
@@ -506,7 +506,9 @@ async def mark_unreachable(
     every other care coordinator of their school gets a ``person.unreachable`` /
     ``person.email_unreachable`` notice (ids only; the dedup key names the row that found
     out) and the change is audited. Of two workers finding out about one person at once only
-    one notifies. ``reason`` is a short code (``blocked``, ``deactivated``,
+    one notifies. When the person still has another usable channel (an address after a
+    blocked bot, a chat after a refused address) the row goes back to ``pending``, due now, to
+    be sent by it. ``reason`` is a short code (``blocked``, ``deactivated``,
     ``chat_not_found``, ``email_refused``). False when the row is not ``sending``.
     """
     if not await _settle(
@@ -532,21 +534,62 @@ async def mark_unreachable(
     )
     if _rowcount(became) != 1:
         log.info("outbox_id=%s: person_id=%s was already unreachable", outbox_id, person_id)
-        return True
-    await _tell_unreachable(
-        session,
-        school_id=school_id,
-        person_id=person_id,
-        kind=PERSON_EMAIL_UNREACHABLE if channel is Channel.EMAIL else PERSON_UNREACHABLE,
-        found_by=f"{outbox_id}",
-        payload={"person_id": person_id, "outbox_id": outbox_id},
-        details={"outbox_id": outbox_id, "reason": reason},
-        now=now,
-    )
-    log.info(
-        "person_id=%s unreachable (%s, %s) via outbox_id=%s", person_id, channel, reason, outbox_id
-    )
+    else:
+        await _tell_unreachable(
+            session,
+            school_id=school_id,
+            person_id=person_id,
+            kind=PERSON_EMAIL_UNREACHABLE if channel is Channel.EMAIL else PERSON_UNREACHABLE,
+            found_by=f"{outbox_id}",
+            payload={"person_id": person_id, "outbox_id": outbox_id},
+            details={"outbox_id": outbox_id, "reason": reason},
+            now=now,
+        )
+        log.info(
+            "person_id=%s unreachable (%s, %s) via outbox_id=%s",
+            person_id,
+            channel,
+            reason,
+            outbox_id,
+        )
+    if await _other_channel_left(session, person_id):
+        # Telegram blocked but an address works (or the reverse): this notice is not lost,
+        # the next claim sends it by the other channel (or waits for it).
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.UNREACHABLE)
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        log.info("outbox_id=%s: tried again by the other channel", outbox_id)
     return True
+
+
+async def _other_channel_left(session: AsyncSession, person_id: int) -> bool:
+    """Whether ``person_id`` still has a usable channel (configured here or not)."""
+    row = (
+        await session.execute(
+            select(
+                Person.telegram_chat_id,
+                Person.unreachable_at,
+                Person.email,
+                Person.email_unreachable_at,
+                Person.channel_preference,
+            ).where(Person.id == person_id)
+        )
+    ).one()
+    chat, blocked, email, bounced, preference = row
+    choice = choose_channel(
+        Contact(
+            chat_linked=chat is not None,
+            telegram_unreachable=blocked is not None,
+            has_email=bool(email),
+            email_unreachable=bounced is not None,
+            preference=preference,
+        ),
+        (Channel.TELEGRAM, Channel.EMAIL),
+    )
+    return choice.channel is not None
 
 
 async def record_email_bounce(*, session: AsyncSession, address: str, now: datetime) -> list[int]:

@@ -26,7 +26,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.outbox import ChatPacer, OutboxWorker, OutgoingMessage
+from bot.outbox import ChatPacer, OutboxWorker, OutgoingMessage, Unreachable
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
 from services.appointments.attendance import confirm_mentor_presence
@@ -92,8 +92,12 @@ class FakeTelegram:
     """Records what would have gone by Telegram."""
 
     sent: list[OutgoingMessage] = field(default_factory=list)
+    #: Chats that blocked the bot.
+    blocked: set[int] = field(default_factory=set)
 
     async def send(self, message: OutgoingMessage) -> None:
+        if message.chat_id in self.blocked:
+            raise Unreachable("blocked")
         self.sent.append(message)
 
 
@@ -489,6 +493,29 @@ async def test_a_refused_address_is_marked_and_the_care_coordinator_is_told(
         again = await session.get_one(Outbox, later)
     assert (again.status, again.last_error) == (OutboxStatus.UNREACHABLE, "known_unreachable")
     assert smtp_server.messages == []
+
+
+async def test_a_parent_who_blocked_the_bot_gets_the_notice_by_email_instead(
+    session_factory: Factory, world: World, smtp_server: SmtpTestServer
+) -> None:
+    await set_contact(session_factory, world.parent.id, email=PIA, chat=800_003)
+    await set_contact(session_factory, world.zoco.id, chat=800_004, language="en")
+    row_id = await enqueue(
+        session_factory, world.school.id, world.parent.id, OutboxKind.REFERRAL_ACCEPTED_PARENT
+    )
+    telegram = FakeTelegram(blocked={800_003})
+    await drain(worker(session_factory, Clock(), server=smtp_server, telegram=telegram))
+
+    [mail] = smtp_server.to(PIA)
+    assert mail["Subject"] == say("nl", "Please choose a time for the intake meeting")
+    async with session_factory() as session:
+        row = await session.get_one(Outbox, row_id)
+        parent = await session.get_one(Person, world.parent.id)
+    assert (row.status, row.channel) == (OutboxStatus.SENT, "email")
+    assert parent.unreachable_at == NOW
+    assert parent.email_unreachable_at is None
+    # The care coordinator still hears that Telegram no longer reaches the parent.
+    assert [m.chat_id for m in telegram.sent if "blocked the bot" in m.text] == [800_004]
 
 
 async def test_a_deferred_address_is_tried_again_later(
