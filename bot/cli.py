@@ -368,7 +368,7 @@ def run(settings: Settings) -> None:
                 )
             ),
         )
-    _serve(settings, with_bot=with_bot)
+    _serve(settings, with_bot=with_bot, with_outbox=True)
 
 
 @main.command(help="Run the web app only (staff dashboard, indicators, web chat).")
@@ -378,7 +378,7 @@ def web(settings: Settings) -> None:
     _serve(settings, with_bot=False)
 
 
-def _serve(settings: Settings, *, with_bot: bool) -> None:
+def _serve(settings: Settings, *, with_bot: bool, with_outbox: bool = False) -> None:
     from bot.runner import PortInUseError, serve, web_lines
     from services.demo.school import demo_accounts
     from services.kernel.uow import run_unit_of_work
@@ -411,6 +411,7 @@ def _serve(settings: Settings, *, with_bot: bool) -> None:
                 with_bot=with_bot,
                 announce=lambda text: _say(settings, text),
                 startup_lines=lines,
+                with_outbox=with_outbox or with_bot,
             )
         )
     except PortInUseError:
@@ -906,6 +907,7 @@ def settings_booking(
 
 # Commands kept in modules of their own, registered after every command above.
 import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)
+from bot.cli_email import register as _register_email  # noqa: E402
 from bot.cli_exports import export  # noqa: E402
 from bot.cli_import import import_cmd  # noqa: E402
 from bot.cli_websettings import login_link  # noqa: E402
@@ -913,3 +915,4 @@ from bot.cli_websettings import login_link  # noqa: E402
 main.add_command(export)
 main.add_command(import_cmd)
 staff_account.add_command(login_link)
+_register_email(main)  # contact, email, outbox

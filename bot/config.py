@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,19 @@ class Settings(BaseSettings):
     web_secure_cookies: bool | None = None
     #: How long a staff login lasts (absolute, not extended by activity).
     web_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    #: E-mail, the second channel (parents without Telegram): the SMTP server the outbox
+    #: sends through. Empty SMTP_HOST: no e-mail; notices for e-mail-only people wait.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    #: The sender address (``Naam school <noreply@school.example>``); required with SMTP_HOST.
+    smtp_from: str | None = None
+    #: ``starttls`` (port 587, the default), ``tls`` (implicit TLS, port 465) or ``none``
+    #: (a relay on the local network or the test server).
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    #: Seconds to wait for the SMTP server.
+    smtp_timeout: float = Field(default=30.0, gt=0)
     locales_path: Path = DEFAULT_LOCALES_PATH
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"
@@ -56,6 +70,24 @@ class Settings(BaseSettings):
         if self.web_base_url:
             return self.web_base_url.rstrip("/")
         return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def smtp_configured(self) -> bool:
+        """Whether the e-mail channel can run: a host and a sender address."""
+        return bool(self.smtp_host) and bool(self.smtp_from)
+
+    @property
+    def telegram_configured(self) -> bool:
+        """Whether the Telegram bot (and its outbox channel) can run: a token is set."""
+        token = self.telegram_bot_token
+        return token is not None and bool(token.get_secret_value())
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        """SMTP_PORT, or the usual port of SMTP_SECURITY (465 tls, 587 starttls, 25 none)."""
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
 
     @property
     def cookies_secure(self) -> bool:

@@ -35,8 +35,14 @@ async def serve(
     with_bot: bool,
     announce: Announce,
     startup_lines: Callable[[App], Awaitable[list[Text]]] | None = None,
+    with_outbox: bool | None = None,
 ) -> None:
-    """Serve the web app (and, when ``with_bot``, the Telegram bot) until stopped."""
+    """Serve the web app (and, when ``with_bot``, the Telegram bot) until stopped.
+
+    ``with_outbox`` (default: ``with_bot``): also run the outbox worker with whichever
+    channels are configured; without the bot that is e-mail alone (a school whose parents
+    have only e-mail still gets its notices).
+    """
     async with build_app(settings) as app:
         try:
             sock = bind_socket(settings.web_host, settings.web_port)
@@ -49,8 +55,12 @@ async def serve(
         stop_bot: Callable[[], Awaitable[None]] | None = None
         if with_bot:
             stop_bot = await _start_bot(app, parts)
+        elif (with_bot if with_outbox is None else with_outbox) and settings.smtp_configured:
+            stop_bot = _start_email_outbox(app, parts)
         for line in await startup_lines(app) if startup_lines else []:
             announce(line)
+        if stop_bot is not None:
+            announce(email_line(settings))
         waiter = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({waiter, *parts}, return_when=asyncio.FIRST_COMPLETED)
@@ -87,11 +97,46 @@ async def _start_bot(app: App, parts: list[asyncio.Task[object]]) -> Callable[[]
     return stop
 
 
+def _start_email_outbox(
+    app: App, parts: list[asyncio.Task[object]]
+) -> Callable[[], Awaitable[None]]:
+    """Start the outbox worker with the e-mail channel only (no Telegram token)."""
+    from bot.outbox.email_sender import email_sender_from  # noqa: PLC0415
+    from bot.outbox.worker import OutboxWorker  # noqa: PLC0415
+
+    worker = OutboxWorker(
+        email_sender=email_sender_from(app.settings), sessions=app.sessions, catalogs=app.catalogs
+    )
+    worker_stop = asyncio.Event()
+    parts.append(asyncio.create_task(worker.run(worker_stop)))
+    log.info("outbox worker started for e-mail only (no TELEGRAM_BOT_TOKEN)")
+
+    async def stop() -> None:
+        worker_stop.set()
+
+    return stop
+
+
 def _on_signals(callback: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, callback)
+
+
+def email_line(settings: Settings) -> Text:
+    """Whether the outbox sends e-mail (for people without Telegram), and through what."""
+    if settings.smtp_configured:
+        return Text.of(
+            N_("E-mail notices go out through {host}."),
+            host=Text.raw(f"{settings.smtp_host}:{settings.smtp_port_or_default}"),
+        )
+    return Text.of(
+        N_(
+            "E-mail is not configured (SMTP_HOST, SMTP_FROM): notices for people without "
+            "Telegram wait. `trajectbot outbox waiting` counts them."
+        )
+    )
 
 
 def web_lines(settings: Settings) -> list[Text]:

@@ -4,6 +4,11 @@ A notification shows on a lock screen, so it names no student and carries no car
 it says that something is waiting and offers a button; the details appear inside the chat,
 after the Telegram layer has identified who pressed it (domain.md, "Lock screens"). The payload
 holds ids only, and the ids go into button payloads, never into the text.
+
+The same texts go by e-mail (`bot.outbox.email_sender`) to a person whose channel is e-mail:
+then the message also has a subject (per kind, translated) and, instead of buttons, a link:
+a one-time web chat link (`services.outbox.channels.WEB_CHAT_LINK_KINDS`, labelled like the
+Telegram button) or, for staff notices, the staff web app's login page.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from services.appointments.notices import (
     parse_appointment_payload,
     parse_calendar_payload,
 )
+from services.outbox.channels import WEB_CHAT_LINK_KINDS, Channel
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
 
@@ -83,14 +89,36 @@ class OutgoingButton:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingLink:
+    """An e-mail's link: ``token`` a one-time web chat link's, None for the staff web app;
+    ``then`` where the web chat goes once opened (``intake-report/<id>``), None: the chat."""
+
+    label: str
+    token: str | None = None
+    then: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """One rendered message for one chat; ``outbox_id`` is for the logs."""
+    """One rendered message for one chat or one address; ``outbox_id`` is for the logs.
+
+    Telegram: ``chat_id``, ``text``, ``buttons``, ``attachment``. E-mail: ``email``,
+    ``subject``, ``text``, ``link``, ``attachment``.
+    """
 
     outbox_id: int
-    chat_id: int
+    chat_id: int | None
     text: str
     buttons: tuple[OutgoingButton, ...] = ()
     attachment: Attachment | None = None
+    channel: Channel = Channel.TELEGRAM
+    email: str | None = None
+    subject: str = ""
+    link: OutgoingLink | None = None
+    #: E-mail: the recipient's language (the HTML part's lang and direction) and the line
+    #: that says why they get it.
+    language: str = "nl"
+    footer: str = ""
 
 
 class UnknownMessageError(ValueError):
@@ -192,6 +220,19 @@ def _person_unreachable(payload: Mapping[str, Any]) -> _Content:
             N_(
                 "A message could not be delivered: someone has blocked the bot or left "
                 "Telegram. Open the queue to see who."
+            )
+        )
+    )
+
+
+def _person_email_unreachable(payload: Mapping[str, Any]) -> _Content:
+    _id(payload, "person_id")
+    return _Content(
+        Text.of(
+            N_(
+                "An e-mail could not be delivered: someone's e-mail address was refused or "
+                "no longer works. See who under “Contact details” in the web app, and ask "
+                "for a new address."
             )
         )
     )
@@ -429,6 +470,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     OutboxKind.SURVEY_REMINDER: _survey_reminder,
     OutboxKind.SURVEY_COMPLETED: _survey_completed,
     OutboxKind.PERSON_UNREACHABLE: _person_unreachable,
+    OutboxKind.PERSON_EMAIL_UNREACHABLE: _person_email_unreachable,
     APPOINTMENT_MENTOR_CONFIRM: _mentor_confirm,
     APPOINTMENT_MENTOR_DECLINED: _mentor_declined,
     APPOINTMENT_REMINDER: _reminder,
@@ -442,6 +484,36 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
 
 #: The kinds this worker can send.
 KINDS = frozenset(_BUILDERS)
+
+#: The subject of each kind's e-mail: says what it is about, never who (like the text).
+_SUBJECTS: dict[str, str] = {
+    OutboxKind.REFERRAL_NEW: N_("A new referral in your queue"),
+    OutboxKind.REFERRAL_ACCEPTED: N_("News about a referral you sent"),
+    OutboxKind.REFERRAL_DECLINED: N_("News about a referral you sent"),
+    OutboxKind.REFERRAL_MERGED: N_("News about a referral you sent"),
+    OutboxKind.REFERRAL_ACCEPTED_PARENT: N_("Please choose a time for the intake meeting"),
+    OutboxKind.PERSON_UNREACHABLE: N_("A message could not be delivered"),
+    OutboxKind.PERSON_EMAIL_UNREACHABLE: N_("An e-mail could not be delivered"),
+    OutboxKind.SURVEY_INVITE: N_("A short questionnaire from the school"),
+    OutboxKind.SURVEY_REMINDER: N_("Reminder: the school's short questionnaire"),
+    OutboxKind.SURVEY_COMPLETED: N_("An exit questionnaire has been answered"),
+    APPOINTMENT_MENTOR_CONFIRM: N_("Can you be at the intake meeting?"),
+    APPOINTMENT_MENTOR_DECLINED: N_("The intake meeting has been cancelled"),
+    APPOINTMENT_REMINDER: N_("Reminder of your appointment"),
+    APPOINTMENT_CALENDAR: N_("Your appointment at school"),
+    APPOINTMENT_CANCELLED: N_("An appointment has been cancelled"),
+    TIMEOUT_TEACHER: N_("A student leaves your lesson for a time-out"),
+    TIMEOUT_REQUESTED: N_("A time-out request is waiting"),
+    TIMEOUT_DECIDED: N_("Your time-out request"),
+    OutboxKind.INTAKE_REPORT: N_("The intake report is ready"),
+}
+#: The e-mail link's label for a notice without buttons in Telegram, or a staff notice.
+STAFF_WEB_APP = N_("Log in to the web app")
+OPEN_WEB_CHAT = N_("Open the chat")
+EMAIL_FOOTER = N_(
+    "You receive this e-mail because the school has this address for you. Please do not "
+    "reply to it: open the link, or contact the school."
+)
 
 
 def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessage:
@@ -464,16 +536,54 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
             cancelled=entry.cancelled,
         )
         attachment = Attachment(f"appointment-{entry.appointment_id}.ics", data)
+    text = catalog.render(content.text)
+    if claimed.channel is Channel.EMAIL:
+        subject = email_subject(claimed.kind)
+        return OutgoingMessage(
+            outbox_id=claimed.outbox_id,
+            chat_id=None,
+            text=text,
+            attachment=attachment,
+            channel=Channel.EMAIL,
+            email=claimed.email,
+            subject=catalog.render(subject),
+            link=_email_link(claimed, content, catalog.render),
+            language=claimed.language,
+            footer=catalog.render(Text.of(EMAIL_FOOTER)),
+        )
     return OutgoingMessage(
         outbox_id=claimed.outbox_id,
         chat_id=claimed.chat_id,
-        text=catalog.render(content.text),
+        text=text,
         buttons=tuple(
             OutgoingButton(label=catalog.render(label), payload=payload)
             for label, payload in content.buttons
         ),
         attachment=attachment,
     )
+
+
+def _email_link(
+    claimed: ClaimedMessage, content: _Content, render: Callable[[Text], str]
+) -> OutgoingLink | None:
+    """The link an e-mail carries in place of the Telegram buttons (None: no link)."""
+    if claimed.link_token is not None:
+        label = content.buttons[0][0] if content.buttons else Text.of(OPEN_WEB_CHAT)
+        then = None
+        if claimed.kind == OutboxKind.INTAKE_REPORT:
+            # Straight to the report, as Telegram's button shows it.
+            then = f"intake-report/{_id(claimed.payload, 'trajectory_id')}"
+        return OutgoingLink(render(label), claimed.link_token, then)
+    if claimed.kind in WEB_CHAT_LINK_KINDS:
+        # A person without a role the web chat serves: nothing to open.
+        return None
+    if content.buttons or claimed.kind in _STAFF_NOTICES:
+        return OutgoingLink(render(Text.of(STAFF_WEB_APP)))
+    return None
+
+
+#: Staff notices without a button in Telegram that still point to the web app by e-mail.
+_STAFF_NOTICES = frozenset({OutboxKind.PERSON_UNREACHABLE, OutboxKind.PERSON_EMAIL_UNREACHABLE})
 
 
 def message_texts(kind: str, payload: Mapping[str, Any]) -> tuple[Text, ...]:
@@ -487,6 +597,14 @@ def message_texts(kind: str, payload: Mapping[str, Any]) -> tuple[Text, ...]:
         raise UnknownMessageError(f"no text for kind {kind!r}")
     content = builder(payload)
     return (content.text, *(label for label, _ in content.buttons))
+
+
+def email_subject(kind: str) -> Text:
+    """The subject of a ``kind`` e-mail, before rendering (`UnknownMessageError` if none)."""
+    subject = _SUBJECTS.get(kind)
+    if subject is None:
+        raise UnknownMessageError(f"no e-mail subject for kind {kind!r}")
+    return Text.of(subject)
 
 
 def _id(payload: Mapping[str, Any], key: str) -> int:

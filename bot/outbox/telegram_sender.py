@@ -57,6 +57,9 @@ class TelegramSender:
         With an attachment (an appointment's .ics) it goes as a document, the text as its
         caption.
         """
+        if message.chat_id is None:
+            # Not a Telegram message (the worker routes e-mail elsewhere): nothing to try.
+            raise PermanentFailure("no_chat")
         markup = (
             InlineKeyboardMarkup(
                 inline_keyboard=[

@@ -17,6 +17,12 @@ A row that was claimed but certainly not handed to the sender yet (the worker wa
 while it waited for its turn) is released back to ``pending``.
 
 Pacing is per worker: run one outbox worker per bot token, or split the rate between them.
+
+Channels: the worker has a sender per configured channel (Telegram, e-mail or both);
+`claim_due` chooses each row's channel among them (`services.outbox.channels`). Rows whose
+only usable channel is not configured wait (``pending``, ``last_error``
+``email_not_configured``); the worker says once, at start and when it first meets such rows,
+how many wait (counts only), and wakes them when it starts with that channel.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ from bot.outbox.sender import (
 from dialogs.i18n import Catalogs
 from services.kernel.uow import run_unit_of_work
 from services.outbox import store as outbox_store
-from services.outbox.store import ClaimedMessage
+from services.outbox.channels import Channel
+from services.outbox.store import ClaimedBatch, ClaimedMessage
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,7 +92,8 @@ class RetryPolicy:
 class OutboxWorker:
     """Sends the outbox. `run` for the bot's process, `drain_once` for tests and scripts.
 
-    Everything it depends on is passed in: the ``sender`` (Telegram, or a fake), the session
+    Everything it depends on is passed in: the ``sender`` (Telegram, or a fake) and/or the
+    ``email_sender`` (SMTP, or a fake), the session
     factory, the catalogs, a wall ``clock`` (what "due" means; the pacing itself runs on the
     event loop's monotonic clock) and the limiters (``overall``: by default one message every
     1/30 s; ``chats``: by default one message per chat per second).
@@ -94,7 +102,8 @@ class OutboxWorker:
     def __init__(
         self,
         *,
-        sender: Sender,
+        sender: Sender | None = None,
+        email_sender: Sender | None = None,
         sessions: async_sessionmaker[AsyncSession],
         catalogs: Catalogs,
         clock: Callable[[], datetime] = utcnow,
@@ -105,7 +114,14 @@ class OutboxWorker:
         poll_interval: float = 2.0,
         send_timeout: float = 30.0,
     ) -> None:
-        self._sender = sender
+        self._senders: dict[Channel, Sender] = {}
+        if sender is not None:
+            self._senders[Channel.TELEGRAM] = sender
+        if email_sender is not None:
+            self._senders[Channel.EMAIL] = email_sender
+        if not self._senders:
+            raise ValueError("an outbox worker needs at least one channel's sender")
+        self._announced_waiting = False
         self._sessions = sessions
         self._catalogs = catalogs
         self._clock = clock
@@ -135,7 +151,11 @@ class OutboxWorker:
         sender; the ones being sent stay ``sending``.
         """
         in_flight: set[asyncio.Task[None]] = set()
-        log.info("outbox worker started")
+        log.info("outbox worker started (channels: %s)", ", ".join(sorted(self._senders)))
+        try:
+            await self._wake_and_announce()
+        except Exception as exc:  # the database may be briefly away; the claims retry
+            log.error("outbox start-up check failed: %s", type(exc).__name__)  # noqa: TRY400
         try:
             while not stop.is_set():
                 room = self._batch_size - len(in_flight)
@@ -164,11 +184,56 @@ class OutboxWorker:
         finally:
             log.info("outbox worker stopped")
 
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """The channels this worker can send by."""
+        return frozenset(self._senders)
+
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
-        return await run_unit_of_work(
+        batch: ClaimedBatch = await run_unit_of_work(
             self._sessions,
-            lambda session: outbox_store.claim_due(session=session, now=self._clock(), limit=limit),
+            lambda session: outbox_store.claim_due(
+                session=session, now=self._clock(), limit=limit, channels=self.channels
+            ),
         )
+        if batch.waiting and not self._announced_waiting:
+            try:
+                await self._announce_waiting()
+            except Exception as exc:  # never lose the claimed rows over a log line
+                log.warning("outbox: counting the waiting notices failed: %s", type(exc).__name__)
+        return batch
+
+    async def _wake_and_announce(self) -> None:
+        """Make rows that waited for one of our channels due now; say what still waits."""
+        woken = await run_unit_of_work(
+            self._sessions,
+            lambda session: outbox_store.wake_waiting(
+                session=session, channels=self.channels, now=self._clock()
+            ),
+        )
+        if woken:
+            log.info("outbox: %s notices that waited for a channel are due now", woken)
+        await self._announce_waiting()
+
+    async def _announce_waiting(self) -> None:
+        """Log once how many notices wait for a channel that is not configured (counts only)."""
+        counts = await run_unit_of_work(
+            self._sessions,
+            lambda session: outbox_store.count_waiting(session=session, configured=self.channels),
+        )
+        per_channel: dict[str, int] = {}
+        for count in counts:
+            per_channel[count.waiting_for] = per_channel.get(count.waiting_for, 0) + count.count
+        for channel, total in sorted(per_channel.items()):
+            hint = "SMTP_HOST" if channel == Channel.EMAIL else "TELEGRAM_BOT_TOKEN"
+            log.warning(
+                "outbox: %s notices wait for the %s channel, which is not configured (set %s); "
+                "`trajectbot outbox waiting` lists them per kind",
+                total,
+                channel,
+                hint,
+            )
+            self._announced_waiting = True
 
     async def _deliver(self, message: ClaimedMessage) -> None:
         """Send one claimed row and store the outcome. Never raises (but for cancellation)."""
@@ -179,9 +244,10 @@ class OutboxWorker:
             await self._store_failed(message, UNKNOWN_MESSAGE)
             return
         handed_over = False
+        key = _pace_key(message)
         try:
-            async with self._chats.turn(message.chat_id) as turn:
-                paused = self._paused_for(message.chat_id)
+            async with self._chats.turn(key) as turn:
+                paused = self._paused_for(key)
                 if paused > timedelta(0):
                     await self._store(
                         message,
@@ -199,7 +265,7 @@ class OutboxWorker:
                 handed_over = True
                 error = await self._attempt(outgoing)
                 if isinstance(error, RetryAfter):
-                    self._pause(message.chat_id, error.seconds)
+                    self._pause(key, error.seconds)
         except asyncio.CancelledError:
             if not handed_over:
                 await asyncio.shield(self._release(message))
@@ -210,7 +276,7 @@ class OutboxWorker:
         """Hand the message to the sender; the error in the worker's terms, None when sent."""
         try:
             async with asyncio.timeout(self._send_timeout):
-                await self._sender.send(outgoing)
+                await self._senders[outgoing.channel].send(outgoing)
         except SendError as exc:
             return exc
         except TimeoutError:
@@ -228,7 +294,9 @@ class OutboxWorker:
             log.debug("outbox_id=%s sent (attempt %s)", outbox_id, attempt)
             await self._store(
                 message,
-                lambda s: outbox_store.mark_sent(session=s, outbox_id=outbox_id, now=self._clock()),
+                lambda s: outbox_store.mark_sent(
+                    session=s, outbox_id=outbox_id, now=self._clock(), channel=message.channel
+                ),
             )
             return
         code = error.code
@@ -237,7 +305,11 @@ class OutboxWorker:
             await self._store(
                 message,
                 lambda s: outbox_store.mark_unreachable(
-                    session=s, outbox_id=outbox_id, now=self._clock(), reason=code
+                    session=s,
+                    outbox_id=outbox_id,
+                    now=self._clock(),
+                    reason=code,
+                    channel=message.channel,
                 ),
             )
         elif isinstance(error, RetryAfter | TemporaryFailure) and not self._retry.exhausted(
@@ -321,6 +393,14 @@ class OutboxWorker:
             del self._paused[chat_id]
             return timedelta(0)
         return left
+
+
+def _pace_key(message: ClaimedMessage) -> int:
+    """Whose turn a message waits for: its Telegram chat, or (e-mail) its recipient."""
+    if message.channel is Channel.TELEGRAM and message.chat_id is not None:
+        return message.chat_id
+    # Telegram's private chat ids are positive: negative keys never collide with them.
+    return -message.recipient_id
 
 
 async def _wait(stop: asyncio.Event, tasks: set[asyncio.Task[None]], seconds: float | None) -> None:

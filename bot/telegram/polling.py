@@ -9,6 +9,7 @@ from aiogram import Bot
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.outbox.email_sender import email_sender_from
 from bot.outbox.telegram_sender import TelegramSender
 from bot.outbox.worker import OutboxWorker
 from bot.telegram.dispatcher import create_bot, create_dispatcher
@@ -17,8 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def outbox_worker(app: App, bot: Bot) -> OutboxWorker:
-    """The worker that delivers what storage queued, through this bot."""
-    return OutboxWorker(sender=TelegramSender(bot), sessions=app.sessions, catalogs=app.catalogs)
+    """The worker that delivers what storage queued, through this bot (and by e-mail when
+    SMTP is configured)."""
+    return OutboxWorker(
+        sender=TelegramSender(bot),
+        email_sender=email_sender_from(app.settings),
+        sessions=app.sessions,
+        catalogs=app.catalogs,
+    )
 
 
 async def run_polling(settings: Settings) -> None:

@@ -61,6 +61,7 @@ from services.appointments.teacher_notice import teachers_of_school, tell_teache
 from services.appointments.timeout_requests import BookingRequested
 from services.appointments.views import AppointmentView, upcoming_for
 from services.kernel.errors import NotAllowed, Reroute
+from services.outbox.channels import Contact, reachable
 from storage.models import AppointmentKind, BookingSettings, Person
 
 log = logging.getLogger(__name__)
@@ -198,10 +199,53 @@ def _taken(taken: SlotTaken) -> Reroute:
     )
 
 
-def booked_lines(view: AppointmentView, now: datetime | None = None) -> tuple[Text, ...]:
+#: Said instead of "you will get a calendar file" to someone no notice can reach.
+NO_CHANNEL_LINE = N_(
+    "The school cannot send you the calendar file or a reminder: you have no Telegram chat "
+    "with the bot and the school has no working e-mail address for you. Please note the "
+    "time, and ask the school to add your e-mail address."
+)
+
+
+def can_receive_notices(person: Person) -> bool:
+    """Whether the calendar file and reminders can reach ``person`` (Telegram or e-mail)."""
+    return reachable(
+        Contact(
+            chat_linked=person.telegram_chat_id is not None,
+            telegram_unreachable=person.unreachable_at is not None,
+            has_email=bool(person.email),
+            email_unreachable=person.email_unreachable_at is not None,
+            preference=person.channel_preference,
+        )
+    )
+
+
+def booked_lines(
+    view: AppointmentView, now: datetime | None = None, *, reachable: bool = True
+) -> tuple[Text, ...]:
     """What the person reads once the booking is made (booked for today, at ``now``: no
-    day-before reminder is promised; a time-out is often for now)."""
+    day-before reminder is promised; a time-out is often for now). A person no notice can
+    reach (``reachable`` False: no Telegram chat, no working e-mail address) is not promised
+    a calendar file."""
     when = appointment_text(view.kind.value, view.starts_at)
+    if not reachable:
+        waits = view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed
+        return (
+            Text.of(N_("Booked: {appointment}."), appointment=when),
+            *(
+                (
+                    Text.of(
+                        N_(
+                            "The mentor is asked to confirm being there; the intake is "
+                            "confirmed as soon as they do."
+                        )
+                    ),
+                )
+                if waits
+                else ()
+            ),
+            Text.of(NO_CHANNEL_LINE),
+        )
     if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
         return (
             Text.of(N_("Booked: {appointment}."), appointment=when),
@@ -256,7 +300,7 @@ async def complete_booking(
             if kind.value == TIME_OUT
             else Text.of(N_("Your request went to the care coordinator, who will let you know.")),
         )
-    lines = booked_lines(result, now)
+    lines = booked_lines(result, now, reachable=can_receive_notices(person))
     teacher = teacher_to_tell(answers)
     if teacher is not None and teacher.isdigit():
         # Checked again there (a teacher of the school, a time-out still planned); a refusal
@@ -373,7 +417,9 @@ async def complete_move(
             N_("Moved to {appointment}."),
             appointment=appointment_text(result.kind.value, result.starts_at),
         ),
-        Text.of(N_("You will get an updated calendar file.")),
+        Text.of(N_("You will get an updated calendar file."))
+        if can_receive_notices(person)
+        else Text.of(NO_CHANNEL_LINE),
     )
 
 

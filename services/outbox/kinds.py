@@ -31,6 +31,9 @@ class OutboxKind(StrEnum):
     REFERRAL_MERGED = "referral.merged"
     #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
     PERSON_UNREACHABLE = "person.unreachable"
+    #: Care coordinators: someone's e-mail address was refused or bounced
+    #: (`services.outbox.store.mark_unreachable` for e-mail, `record_email_bounce`).
+    PERSON_EMAIL_UNREACHABLE = "person.email_unreachable"
     #: A respondent: the exit questionnaire, and its reminders (`services.surveys.invitations`).
     SURVEY_INVITE = "survey.invite"
     SURVEY_REMINDER = "survey.reminder"

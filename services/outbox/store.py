@@ -17,37 +17,62 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.accounts.invites import create_invite
 from services.accounts.people import care_coordinators_of
 from services.kernel.audit import record_audit
+from services.outbox.channels import (
+    EMAIL_NOT_CONFIGURED,
+    TELEGRAM_NOT_CONFIGURED,
+    WEB_CHAT_LINK_KINDS,
+    Channel,
+    Contact,
+    choose_channel,
+    not_configured_code,
+)
 from services.outbox.kinds import OutboxKind
-from storage.models import Outbox, OutboxStatus, Person
+from storage.models import Outbox, OutboxStatus, Person, Role
 
 log = logging.getLogger(__name__)
 
 PERSON_UNREACHABLE = OutboxKind.PERSON_UNREACHABLE
+PERSON_EMAIL_UNREACHABLE = OutboxKind.PERSON_EMAIL_UNREACHABLE
 
 #: ``last_error`` codes `claim_due` writes for rows it settles without sending.
 NO_CHAT = "no_chat"
 KNOWN_UNREACHABLE = "known_unreachable"
 #: ``last_error`` of a row withdrawn because its ``not_after`` had passed before it was sent.
 TOO_LATE = "too_late"
+#: ``last_error`` of rows waiting for a channel this worker does not have.
+WAITING_CODES = (EMAIL_NOT_CONFIGURED, TELEGRAM_NOT_CONFIGURED)
+#: How long a row waiting for a channel that is not configured stays out of the claims (a
+#: worker started with the channel pulls them forward at once: `wake_waiting`).
+WAIT_FOR_CHANNEL = timedelta(minutes=15)
+#: How long the web chat link in an e-mail can be used (once).
+EMAIL_LINK_TTL = timedelta(days=14)
+#: The role an e-mail's web chat link is made out for, in this order of preference.
+_LINK_ROLES = (Role.PARENT, Role.STUDENT, Role.MENTOR, Role.TEACHER, Role.COACH)
 
 __all__ = [
     "KNOWN_UNREACHABLE",
     "NO_CHAT",
+    "PERSON_EMAIL_UNREACHABLE",
     "PERSON_UNREACHABLE",
     "TOO_LATE",
+    "WAITING_CODES",
+    "ClaimedBatch",
     "ClaimedMessage",
     "SendingMessage",
+    "WaitingCount",
     "claim_due",
+    "count_waiting",
     "list_sending",
     "mark_failed",
     "mark_reachable",
@@ -55,7 +80,9 @@ __all__ = [
     "mark_sent",
     "mark_unreachable",
     "notify_care_coordinators",
+    "record_email_bounce",
     "release",
+    "wake_waiting",
 ]
 
 
@@ -64,15 +91,38 @@ class ClaimedMessage:
     """What the sender needs to deliver one claimed row; ids and codes only, never names.
 
     ``attempt`` counts the claims of this row, this one included (1 on the first try).
+    ``channel`` is the channel chosen for it: Telegram (``chat_id``) or e-mail (``email``, and
+    for the kinds that ask the reader to act, ``link_token``: a one-time web chat link).
     """
 
     outbox_id: int
     kind: str
     payload: Mapping[str, Any]
     recipient_id: int
-    chat_id: int
+    chat_id: int | None
     language: str
     attempt: int
+    channel: Channel = Channel.TELEGRAM
+    email: str | None = None
+    link_token: str | None = None
+
+
+class ClaimedBatch(list[ClaimedMessage]):
+    """What `claim_due` claimed, plus how many rows it put back to wait for a channel."""
+
+    def __init__(self, messages: list[ClaimedMessage] | None = None, waiting: int = 0) -> None:
+        super().__init__(messages or [])
+        self.waiting = waiting
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCount:
+    """Pending rows of one kind waiting for a channel that is not configured."""
+
+    kind: str
+    waiting_for: str
+    count: int
+    school_ids: tuple[int, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +137,30 @@ class SendingMessage:
     claimed_at: datetime | None
 
 
-async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMessage]:
+async def claim_due(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    channels: Collection[Channel] = (Channel.TELEGRAM,),
+) -> ClaimedBatch:
     """Claim up to ``limit`` pending rows due at ``now`` (oldest due first) for this worker.
 
     One unit of work of the worker. The claimed rows are ``sending`` when it commits, with
-    ``attempts`` raised by one and ``claimed_at = now``; no other worker can claim them. Rows whose
-    recipient cannot be reached by Telegram at all (no chat linked, or already marked
-    unreachable) are settled here as ``unreachable`` and not returned: there is nothing to try,
-    and the care coordinator was already told when the person became unreachable. Pending rows
-    whose ``not_after`` has passed are withdrawn (``cancelled``, ``last_error`` `TOO_LATE`).
+    ``attempts`` raised by one and ``claimed_at = now``; no other worker can claim them. Each
+    row's channel is chosen by `services.outbox.channels.choose_channel` among the worker's
+    ``channels``. Rows whose recipient cannot be reached at all (no usable channel: no chat
+    and no address, or both marked unreachable) are settled here as ``unreachable`` and not
+    returned: there is nothing to try, and the care coordinator was already told when the
+    person became unreachable. Rows whose only usable channel is not one of ``channels`` go
+    back to ``pending`` (their claim uncounted) with ``last_error`` ``email_not_configured`` /
+    ``telegram_not_configured``, due `WAIT_FOR_CHANNEL` later: they wait, they are not lost.
+    An e-mail of a kind in `WEB_CHAT_LINK_KINDS` gets a one-time web chat link (an invite
+    made here). Pending rows whose ``not_after`` has passed are withdrawn (``cancelled``,
+    ``last_error`` `TOO_LATE`).
     """
     if limit <= 0:
-        return []
+        return ClaimedBatch()
     # Rows whose deadline passed before they could go (a reminder of an invitation that
     # expired while no worker ran) are withdrawn, never sent late.
     await session.execute(
@@ -140,7 +202,7 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
     )
     ids = sorted(claimed)
     if not ids:
-        return []
+        return ClaimedBatch()
     rows = await session.execute(
         select(
             Outbox.id,
@@ -151,6 +213,9 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
             Person.telegram_chat_id,
             Person.language,
             Person.unreachable_at,
+            Person.email,
+            Person.email_unreachable_at,
+            Person.channel_preference,
         )
         .join(Person, Person.id == Outbox.recipient_id)
         .where(Outbox.id.in_(ids))
@@ -158,23 +223,69 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
     )
     messages: list[ClaimedMessage] = []
     settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
-    for outbox_id, kind, payload, attempts, person_id, chat_id, language, gone in rows:
-        if gone is not None:
-            settle[KNOWN_UNREACHABLE].append(outbox_id)
-        elif chat_id is None:
-            settle[NO_CHAT].append(outbox_id)
+    waiting: dict[str, list[int]] = {}
+    for (
+        outbox_id,
+        kind,
+        payload,
+        attempts,
+        person_id,
+        chat_id,
+        language,
+        gone,
+        email,
+        email_gone,
+        preference,
+    ) in rows:
+        choice = choose_channel(
+            Contact(
+                chat_linked=chat_id is not None,
+                telegram_unreachable=gone is not None,
+                has_email=bool(email),
+                email_unreachable=email_gone is not None,
+                preference=preference,
+            ),
+            channels,
+        )
+        if choice.waiting_for is not None:
+            waiting.setdefault(not_configured_code(choice.waiting_for), []).append(outbox_id)
+        elif choice.channel is None:
+            # Nothing usable: as before e-mail existed, a chat that blocked the bot is
+            # "known unreachable", no chat at all is "no chat".
+            code = KNOWN_UNREACHABLE if gone is not None or email_gone is not None else NO_CHAT
+            settle[code].append(outbox_id)
         else:
+            token = None
+            if choice.channel is Channel.EMAIL and kind in WEB_CHAT_LINK_KINDS:
+                token = await _web_chat_link(session, person_id, now)
             messages.append(
                 ClaimedMessage(
                     outbox_id=outbox_id,
                     kind=kind,
                     payload=MappingProxyType(dict(payload)),
                     recipient_id=person_id,
-                    chat_id=chat_id,
+                    chat_id=chat_id if choice.channel is Channel.TELEGRAM else None,
                     language=language,
                     attempt=attempts,
+                    channel=choice.channel,
+                    email=email if choice.channel is Channel.EMAIL else None,
+                    link_token=token,
                 )
             )
+    for code, parked in waiting.items():
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(parked))
+            .values(
+                status=OutboxStatus.PENDING,
+                attempts=Outbox.attempts - 1,
+                claimed_at=None,
+                next_attempt_at=now + WAIT_FOR_CHANNEL,
+                last_error=code,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        log.info("outbox waiting for a channel (%s): outbox_ids=%s", code, parked)
     for code, settled in settle.items():
         if settled:
             await session.execute(
@@ -184,7 +295,99 @@ async def claim_due(*, session: AsyncSession, now: datetime, limit: int) -> list
                 .execution_options(synchronize_session=False)
             )
             log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
-    return messages
+    return ClaimedBatch(messages, waiting=sum(len(parked) for parked in waiting.values()))
+
+
+async def _web_chat_link(session: AsyncSession, person_id: int, now: datetime) -> str | None:
+    """A one-time web chat link (an onboarding invite's token) for an e-mail to ``person_id``.
+
+    None when the person holds none of the roles the web chat serves.
+    """
+    person = await session.get(Person, person_id)
+    if person is None:  # pragma: no cover - the foreign key keeps the recipient
+        return None
+    role = next((r for r in _LINK_ROLES if person.has_role(r)), None)
+    if role is None:
+        return None
+    return await create_invite(
+        session=session, person=person, role=role, ttl=EMAIL_LINK_TTL, now=now
+    )
+
+
+async def count_waiting(
+    *, session: AsyncSession, configured: Collection[Channel]
+) -> list[WaitingCount]:
+    """Pending rows that wait for a channel not in ``configured``, counted per kind.
+
+    A query (counts only). Decided by the same rule as `claim_due`
+    (`services.outbox.channels.choose_channel`) from the recipients' contact channels, so it
+    also counts rows no worker has looked at yet (none runs without a channel). Rows whose
+    recipient has no usable channel at all are not waiting: `claim_due` settles them.
+    ``waiting_for`` is ``email`` or ``telegram``.
+    """
+    rows = await session.execute(
+        select(
+            Outbox.kind,
+            Outbox.school_id,
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_not(None),
+            Person.email.is_not(None),
+            Person.email_unreachable_at.is_not(None),
+            Person.channel_preference,
+            func.count(),
+        )
+        .join(Person, Person.id == Outbox.recipient_id)
+        .where(Outbox.status == OutboxStatus.PENDING)
+        .group_by(
+            Outbox.kind,
+            Outbox.school_id,
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_not(None),
+            Person.email.is_not(None),
+            Person.email_unreachable_at.is_not(None),
+            Person.channel_preference,
+        )
+    )
+    totals: dict[tuple[str, str], tuple[int, set[int]]] = {}
+    for kind, school_id, chat, blocked, email, bounced, preference, count in rows:
+        choice = choose_channel(
+            Contact(
+                chat_linked=bool(chat),
+                telegram_unreachable=bool(blocked),
+                has_email=bool(email),
+                email_unreachable=bool(bounced),
+                preference=preference,
+            ),
+            configured,
+        )
+        if choice.waiting_for is None:
+            continue
+        key = (kind, choice.waiting_for.value)
+        total, schools = totals.get(key, (0, set()))
+        totals[key] = (total + int(count), schools | {school_id})
+    return [
+        WaitingCount(kind, channel, total, tuple(sorted(schools)))
+        for (kind, channel), (total, schools) in sorted(totals.items())
+    ]
+
+
+async def wake_waiting(
+    *, session: AsyncSession, channels: Collection[Channel], now: datetime
+) -> int:
+    """Make rows waiting for one of ``channels`` due now (a worker that has it just started).
+
+    An operation; returns how many rows were woken.
+    """
+    codes = [not_configured_code(channel) for channel in channels]
+    if not codes:
+        return 0
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.status == OutboxStatus.PENDING, Outbox.last_error.in_(codes))
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
 
 
 async def cancel_pending(*, session: AsyncSession, key_prefix: str) -> int:
@@ -244,10 +447,13 @@ async def notify_care_coordinators(
         )
 
 
-async def mark_sent(*, session: AsyncSession, outbox_id: int, now: datetime) -> bool:
-    """Record that Telegram accepted the message.
+async def mark_sent(
+    *, session: AsyncSession, outbox_id: int, now: datetime, channel: Channel = Channel.TELEGRAM
+) -> bool:
+    """Record that the channel (Telegram, or the SMTP server) accepted the message.
 
-    False (and nothing changes) when the row is not ``sending``, i.e. not this worker's.
+    ``outbox.channel`` records which. False (and nothing changes) when the row is not
+    ``sending``, i.e. not this worker's.
     """
     return await _settle(
         session,
@@ -255,6 +461,7 @@ async def mark_sent(*, session: AsyncSession, outbox_id: int, now: datetime) -> 
         status=OutboxStatus.SENT,
         sent_at=now,
         last_error=None,
+        channel=channel.value,
     )
 
 
@@ -283,18 +490,34 @@ async def mark_failed(*, session: AsyncSession, outbox_id: int, error: str) -> b
 
 
 async def mark_unreachable(
-    *, session: AsyncSession, outbox_id: int, now: datetime, reason: str
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    now: datetime,
+    reason: str,
+    channel: Channel = Channel.TELEGRAM,
 ) -> bool:
-    """The recipient blocked the bot, deleted their account or has no chat: stop trying.
+    """The recipient cannot be reached by ``channel``: stop trying it (that channel).
 
-    In the caller's transaction the row becomes ``unreachable``, the recipient gets
-    ``Person.unreachable_at = now`` and, if that is news (they were reachable until now), every
-    other care coordinator of their school gets a ``person.unreachable`` notice (ids only; the
-    dedup key names the row that found out) and the change is audited. Of two workers finding
-    out about one person at once only one notifies. ``reason`` is a short code (``blocked``,
-    ``deactivated``, ``chat_not_found``). False when the row is not ``sending``.
+    Telegram: they blocked the bot, deleted their account or have no chat. E-mail: the
+    server refused the address. In the caller's transaction the row becomes ``unreachable``
+    (``outbox.channel`` says by which channel), the recipient gets ``Person.unreachable_at``
+    (Telegram) or ``Person.email_unreachable_at`` (e-mail) ``= now`` and, if that is news,
+    every other care coordinator of their school gets a ``person.unreachable`` /
+    ``person.email_unreachable`` notice (ids only; the dedup key names the row that found
+    out) and the change is audited. Of two workers finding out about one person at once only
+    one notifies. When the person still has another usable channel (an address after a
+    blocked bot, a chat after a refused address) the row goes back to ``pending``, due now, to
+    be sent by it. ``reason`` is a short code (``blocked``, ``deactivated``,
+    ``chat_not_found``, ``email_refused``). False when the row is not ``sending``.
     """
-    if not await _settle(session, outbox_id, status=OutboxStatus.UNREACHABLE, last_error=reason):
+    if not await _settle(
+        session,
+        outbox_id,
+        status=OutboxStatus.UNREACHABLE,
+        last_error=reason,
+        channel=channel.value,
+    ):
         return False
     row = (
         await session.execute(
@@ -302,15 +525,129 @@ async def mark_unreachable(
         )
     ).one()
     school_id, person_id = row
+    mark = Person.email_unreachable_at if channel is Channel.EMAIL else Person.unreachable_at
     became = await session.execute(
         update(Person)
-        .where(Person.id == person_id, Person.unreachable_at.is_(None))
-        .values(unreachable_at=now)
+        .where(Person.id == person_id, mark.is_(None))
+        .values({mark: now})
         .execution_options(synchronize_session=False)
     )
     if _rowcount(became) != 1:
         log.info("outbox_id=%s: person_id=%s was already unreachable", outbox_id, person_id)
-        return True
+    else:
+        await _tell_unreachable(
+            session,
+            school_id=school_id,
+            person_id=person_id,
+            kind=PERSON_EMAIL_UNREACHABLE if channel is Channel.EMAIL else PERSON_UNREACHABLE,
+            found_by=f"{outbox_id}",
+            payload={"person_id": person_id, "outbox_id": outbox_id},
+            details={"outbox_id": outbox_id, "reason": reason},
+            now=now,
+        )
+        log.info(
+            "person_id=%s unreachable (%s, %s) via outbox_id=%s",
+            person_id,
+            channel,
+            reason,
+            outbox_id,
+        )
+    if await _other_channel_left(session, person_id):
+        # Telegram blocked but an address works (or the reverse): this notice is not lost,
+        # the next claim sends it by the other channel (or waits for it).
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.UNREACHABLE)
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        log.info("outbox_id=%s: tried again by the other channel", outbox_id)
+    return True
+
+
+async def _other_channel_left(session: AsyncSession, person_id: int) -> bool:
+    """Whether ``person_id`` still has a usable channel (configured here or not)."""
+    row = (
+        await session.execute(
+            select(
+                Person.telegram_chat_id,
+                Person.unreachable_at,
+                Person.email,
+                Person.email_unreachable_at,
+                Person.channel_preference,
+            ).where(Person.id == person_id)
+        )
+    ).one()
+    chat, blocked, email, bounced, preference = row
+    choice = choose_channel(
+        Contact(
+            chat_linked=chat is not None,
+            telegram_unreachable=blocked is not None,
+            has_email=bool(email),
+            email_unreachable=bounced is not None,
+            preference=preference,
+        ),
+        (Channel.TELEGRAM, Channel.EMAIL),
+    )
+    return choice.channel is not None
+
+
+async def record_email_bounce(*, session: AsyncSession, address: str, now: datetime) -> list[int]:
+    """A bounce arrived later for ``address``: mark it unreachable and tell the coordinators.
+
+    An operation (the command line's ``trajectbot email bounce``). Every person with this
+    address (compared case-insensitively) whose address was not yet marked gets
+    ``email_unreachable_at = now``; their school's care coordinators get a
+    ``person.email_unreachable`` notice and it is audited. Returns the ids of the people newly
+    marked (empty: unknown address, or already marked).
+    """
+    wanted = address.strip().lower()
+    if not wanted:
+        return []
+    people = list(
+        await session.scalars(
+            select(Person)
+            .where(func.lower(Person.email) == wanted, Person.email_unreachable_at.is_(None))
+            .order_by(Person.id)
+        )
+    )
+    marked = []
+    for person in people:
+        became = await session.execute(
+            update(Person)
+            .where(Person.id == person.id, Person.email_unreachable_at.is_(None))
+            .values(email_unreachable_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(became) != 1:
+            continue
+        marked.append(person.id)
+        await _tell_unreachable(
+            session,
+            school_id=person.school_id,
+            person_id=person.id,
+            kind=PERSON_EMAIL_UNREACHABLE,
+            found_by=f"bounce-{person.id}-{int(now.timestamp())}",
+            payload={"person_id": person.id, "bounce": True},
+            details={"reason": "bounce"},
+            now=now,
+        )
+    log.info("e-mail bounce recorded for person_ids=%s", marked)
+    return marked
+
+
+async def _tell_unreachable(
+    session: AsyncSession,
+    *,
+    school_id: int,
+    person_id: int,
+    kind: OutboxKind,
+    found_by: str,
+    payload: Mapping[str, int | bool],
+    details: Mapping[str, int | str],
+    now: datetime,
+) -> None:
+    """Tell every other care coordinator of the school that ``person_id`` is unreachable."""
     notified = []
     for coordinator in await care_coordinators_of(session=session, school_id=school_id):
         if coordinator.id == person_id:
@@ -319,9 +656,9 @@ async def mark_unreachable(
             Outbox(
                 school_id=school_id,
                 recipient_id=coordinator.id,
-                kind=OutboxKind.PERSON_UNREACHABLE,
-                payload={"person_id": person_id, "outbox_id": outbox_id},
-                dedup_key=f"{PERSON_UNREACHABLE}:{outbox_id}:{coordinator.id}",
+                kind=kind,
+                payload=dict(payload),
+                dedup_key=f"{kind}:{found_by}:{coordinator.id}",
                 next_attempt_at=now,
                 created_at=now,
             )
@@ -333,21 +670,13 @@ async def mark_unreachable(
         session=session,
         school_id=school_id,
         actor_id=None,
-        action=PERSON_UNREACHABLE,
+        action=kind,
         subject_type="person",
         subject_id=person_id,
-        details={"outbox_id": outbox_id, "reason": reason, "notified": notified},
+        details={**details, "notified": notified},
         at=now,
     )
     await session.flush()
-    log.info(
-        "person_id=%s unreachable (%s) via outbox_id=%s; notified=%s",
-        person_id,
-        reason,
-        outbox_id,
-        notified,
-    )
-    return True
 
 
 async def release(*, session: AsyncSession, outbox_ids: Collection[int], now: datetime) -> int:

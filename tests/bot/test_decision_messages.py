@@ -134,6 +134,7 @@ async def _drain(sessions: async_sessionmaker[AsyncSession]) -> dict[int, list[O
         pass
     received: dict[int, list[OutgoingMessage]] = {}
     for message in sender.delivered:
+        assert message.chat_id is not None
         received.setdefault(message.chat_id, []).append(message)
     return received
 

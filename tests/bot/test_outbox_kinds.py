@@ -21,9 +21,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import messages
-from bot.outbox.messages import KINDS, build_message, message_texts
+from bot.outbox.messages import KINDS, build_message, email_subject, message_texts
 from dialogs.i18n import LANGUAGES, Catalogs
 from dialogs.text import Text
+from services.outbox.channels import Channel
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
 from storage.models import Outbox, Role
@@ -48,6 +49,10 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
     OutboxKind.REFERRAL_MERGED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_ACCEPTED_PARENT: [{"referral_id": 3, "student_id": 5}],
     OutboxKind.PERSON_UNREACHABLE: [{"person_id": 6, "outbox_id": 7}],
+    OutboxKind.PERSON_EMAIL_UNREACHABLE: [
+        {"person_id": 6, "outbox_id": 7},
+        {"person_id": 6, "bounce": True},
+    ],
     OutboxKind.SURVEY_INVITE: [{"invitation_id": 8}],
     OutboxKind.SURVEY_REMINDER: [{"invitation_id": 8}],
     OutboxKind.SURVEY_COMPLETED: [{"queue_item_id": 4}],
@@ -295,3 +300,65 @@ def test_every_kind_renders_in_every_language(kind: OutboxKind, language: str) -
         if language != "en":
             missing = _untranslated(language, message_texts(kind, payload))
             assert not missing, f"{kind} has no {language} translation of {missing}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(OutboxKind))
+def test_every_kind_renders_as_an_email_in_every_language(kind: OutboxKind, language: str) -> None:
+    """By e-mail the same text goes, with a translated subject and a link for the buttons."""
+    for payload in SAMPLES[kind]:
+        claimed = ClaimedMessage(
+            outbox_id=1,
+            kind=kind,
+            payload=payload,
+            recipient_id=2,
+            chat_id=None,
+            language=language,
+            attempt=1,
+            channel=Channel.EMAIL,
+            email="ouder@example.org",
+            link_token="t0ken",
+        )
+        telegram = build_message(
+            ClaimedMessage(
+                outbox_id=1,
+                kind=kind,
+                payload=payload,
+                recipient_id=2,
+                chat_id=3,
+                language=language,
+                attempt=1,
+            ),
+            CATALOGS,
+        )
+        message = build_message(claimed, CATALOGS)
+        assert message.text == telegram.text
+        assert message.subject.strip()
+        assert "\n" not in message.subject
+        assert message.footer.strip()
+        assert not message.buttons
+        if telegram.buttons:
+            assert message.link is not None
+            assert message.link.label.strip()
+        for part in (message.subject, message.footer):
+            assert not _PLACEHOLDER.search(part), f"a placeholder is left in {part!r}"
+        if language != "en":
+            missing = _untranslated(language, (email_subject(kind),))
+            assert not missing, f"{kind} has no {language} translation of its subject"
+            assert (
+                message.subject
+                != build_message(
+                    ClaimedMessage(
+                        outbox_id=1,
+                        kind=kind,
+                        payload=payload,
+                        recipient_id=2,
+                        chat_id=None,
+                        language="en",
+                        attempt=1,
+                        channel=Channel.EMAIL,
+                        email="ouder@example.org",
+                    ),
+                    CATALOGS,
+                ).subject
+            ), f"{kind}: the {language} subject is not translated"

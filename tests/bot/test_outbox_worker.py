@@ -88,7 +88,7 @@ class Call:
 class FakeSender:
     """Records every call; raises the next planned failure for the chat, if any."""
 
-    failures: dict[int, list[BaseException]] = field(default_factory=dict)
+    failures: dict[int | None, list[BaseException]] = field(default_factory=dict)
     delay: float = 0.0
     hang_first: float = 0.0
     calls: list[Call] = field(default_factory=list)
@@ -457,7 +457,9 @@ async def test_blocked_person_is_marked_and_coordinators_are_told(
     # The coordinators get the notice (no name in it); the blocked person gets nothing more.
     await enqueue(session_factory, school.id, [mentor], at=NOW)
     await drain(worker)
-    assert sorted(m.chat_id for m in sender.delivered) == sorted(map(chat_of, school.coordinators))
+    assert sorted(m.chat_id or 0 for m in sender.delivered) == sorted(
+        map(chat_of, school.coordinators)
+    )
     assert {m.text for m in sender.delivered} == {UNREACHABLE_TEXT}
     assert [c.message.chat_id for c in sender.calls].count(chat_of(mentor)) == 1
     rows = await outbox_rows(session_factory)
@@ -532,7 +534,7 @@ async def test_every_row_is_sent_exactly_once(
     rows = await outbox_rows(session_factory)
     assert {row.status for row in rows.values()} == {OutboxStatus.SENT}
     # Within one chat the order of the queue is kept.
-    per_chat: dict[int, list[int]] = defaultdict(list)
+    per_chat: dict[int | None, list[int]] = defaultdict(list)
     for message in sender.delivered:
         per_chat[message.chat_id].append(message.outbox_id)
     assert all(sent == sorted(sent) for sent in per_chat.values())
@@ -656,7 +658,7 @@ async def test_pacing_keeps_to_telegram_limits(
     busiest = max(sum(t <= other < t + 1.0 for other in times) for t in times)
     assert busiest <= 30
     assert busiest >= 25  # paced, not trickled
-    per_chat: dict[int, list[float]] = defaultdict(list)
+    per_chat: dict[int | None, list[float]] = defaultdict(list)
     for call in sender.calls:
         per_chat[call.message.chat_id].append(call.at)
     busy_times = per_chat.pop(chat_of(busy))

@@ -30,6 +30,7 @@ def areas() -> list[Area]:
     from web.routes import (  # noqa: PLC0415
         auth,
         chat,
+        contacts,
         exports,
         health,
         home,
@@ -55,5 +56,6 @@ def areas() -> list[Area]:
         indicators,
         exports,
         settings,
+        contacts,
     )
     return [_area(module) for module in modules]

@@ -16,11 +16,13 @@ refuses a button of an older version of the conversation (stale or forged) kindl
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
@@ -50,6 +52,7 @@ from services.conversations.web_chat import (
 )
 from services.kernel.errors import NotAllowed
 from services.surveys.invitations import SurveyUnavailable
+from services.trajectories.intake_report import intake_report_for_reader, report_lines
 from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import CSRF_REFUSED
@@ -97,10 +100,18 @@ BUTTON_REFUSED = Text.of(N_("This button is not for you, or no longer works."))
 LEFT = Text.of(N_("You have closed the chat on this device. Your answers are saved."))
 
 
+#: Where a personal link may send the browser after opening the chat (the e-mail's link to an
+#: intake report): ``?then=intake-report/<trajectory id>`` on ``/c/<token>``; nothing else.
+_THEN = re.compile(r"intake-report/[1-9][0-9]{0,11}")
+INTAKE_REPORT_PATH = f"{CHAT_PATH}/intake-report"
+
+
 # -- personal links ------------------------------------------------------------------------
 
 
-async def link_page(request: Request, web: WebDep, uow: UnitOfWorkDep, token: str) -> Response:
+async def link_page(
+    request: Request, web: WebDep, uow: UnitOfWorkDep, token: str, then: str = ""
+) -> Response:
     """The confirmation page of a personal link (GET does not use the link)."""
     try:
         link = await uow(lambda s: inspect_chat_link(session=s, token=token, now=web.now()))
@@ -113,6 +124,7 @@ async def link_page(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         language=link.language,
         token=token,
         survey=link.kind is LinkKind.SURVEY,
+        then=then if _THEN.fullmatch(then) else "",
     )
 
 
@@ -123,7 +135,9 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         opened = await uow(lambda s: redeem_chat_link(session=s, token=token, now=now))
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
-    response = RedirectResponse(BACK_TO_CHAT, status_code=303)
+    then = await form_value(request, "then") or ""
+    target = f"{CHAT_PATH}/{then}" if _THEN.fullmatch(then) else BACK_TO_CHAT
+    response = RedirectResponse(target, status_code=303)
     set_cookie(
         response,
         CHAT_COOKIE,
@@ -203,6 +217,58 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
+
+
+async def intake_report_page(
+    request: Request, web: WebDep, uow: UnitOfWorkDep, trajectory_id: int
+) -> Response:
+    """The intake report for the student, a parent or a mentor (the e-mail's link leads here:
+    what Telegram shows after the notice's button). The service checks the reader and audits."""
+    chat = await _chat(request, web, uow)
+    if chat is None:
+        return _no_session(request)
+    catalog = web.catalog(chat.person.language)
+    person_id = chat.person.id
+    if chat.survey_invitation_id is not None:
+        # A questionnaire link's session is for that questionnaire only.
+        refused: Text = Text.of(_REPORT_NOT_HERE)
+    else:
+
+        async def read(session: AsyncSession) -> list[str]:
+            view = await intake_report_for_reader(
+                session=session, reader=chat.person, trajectory_id=trajectory_id, now=web.now()
+            )
+            # Rendered while the session is open: the report's parts are read lazily.
+            return [catalog.render(line) for line in report_lines(view)]
+
+        try:
+            lines = await uow(read)
+        except NotAllowed as not_allowed:
+            refused = not_allowed.reason
+        else:
+            return render_page(
+                request,
+                "chat/intake_report.html",
+                staff=None,
+                language=catalog.language,
+                lines=lines,
+            )
+    log.info("web chat intake report %s refused (person %s)", trajectory_id, person_id)
+    return render_page(
+        request,
+        "chat/message.html",
+        staff=None,
+        status_code=404,
+        language=catalog.language,
+        message=refused,
+        thanks=False,
+        back=True,
+    )
+
+
+_REPORT_NOT_HERE = N_(
+    "This page is not available here. Please open the chat from the school's link."
+)
 
 
 async def start_flow(
@@ -462,6 +528,9 @@ def build_router() -> APIRouter:
         "/c/{token}", open_link, methods=["POST"], dependencies=[FormCsrfProtected]
     )
     router.add_api_route(CHAT_PATH, chat_page, methods=["GET"])
+    router.add_api_route(
+        f"{INTAKE_REPORT_PATH}/{{trajectory_id:int}}", intake_report_page, methods=["GET"]
+    )
     router.add_api_route(f"{CHAT_PATH}/start", start_flow, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/press", press, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/text", answer_text, methods=["POST"])

@@ -20,8 +20,10 @@ from dialogs.i18n import Catalogs
 from dialogs.render import render_reply
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
+from dialogs.text import Text
 from services.appointments.booking import book
 from services.appointments.views import AppointmentView, upcoming_for
+from services.conversations.appointment_bindings import NO_CHANNEL_LINE, booked_lines
 from services.conversations.runtime import Turn, handle_event, open_flow
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import run_unit_of_work
@@ -138,6 +140,7 @@ async def test_a_student_books_the_time_out_that_is_running_now(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     # 10:30: the block 10:10-11:00 is running and half of it is still to come.
+    await _give_email(session_factory, world.student)  # a channel: the promise holds
     chat = await Chat(session_factory, world.student, BOOK.id).open()
     await chat.press("Time-out moment", "Monday, March 2")
     assert chat.labels()[:2] == ["10:10\u202fAM", "11:00\u202fAM"]
@@ -148,6 +151,52 @@ async def test_a_student_books_the_time_out_that_is_running_now(
     assert "reminder the day before" not in chat.texts[-1]  # it is today
     [appointment] = await _appointments(session_factory)
     assert appointment.starts_at == at(MONDAY, 10, 10)
+
+
+async def test_no_calendar_file_is_promised_to_someone_no_notice_can_reach(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    # No Telegram chat and no e-mail address: the chat says so instead of promising.
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Monday, March 2")
+    await chat.press("10:10\u202fAM", "Skip")
+    await chat.press("Book ✓")
+    assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
+    assert "calendar file." not in chat.texts[-1]
+    assert "The school cannot send you the calendar file or a reminder" in chat.texts[-1]
+
+
+async def test_an_intake_waiting_for_the_mentor_is_said_without_a_promise(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session:
+        view = await run_unit_of_work(
+            session,
+            lambda work: book(
+                session=work,
+                actor=world.parent,
+                student_id=world.newcomer.id,
+                kind=AppointmentKind.INTAKE,
+                starts_at=at(TUESDAY, 13),
+                now=NOW,
+            ),
+        )
+    assert isinstance(view, AppointmentView)
+    assert not view.mentor_confirmed
+    unreachable = [EN.render(line) for line in booked_lines(view, NOW, reachable=False)]
+    assert unreachable[1:] == [
+        "The mentor is asked to confirm being there; the intake is confirmed as soon as they do.",
+        EN.render(Text.of(NO_CHANNEL_LINE)),
+    ]
+    reachable = [EN.render(line) for line in booked_lines(view, NOW)]
+    assert reachable[1].endswith("You will get the calendar file then.")
+
+
+async def _give_email(sessions: async_sessionmaker[AsyncSession], person: Person) -> None:
+    async with sessions() as session, session.begin():
+        stored = await session.get_one(Person, person.id)
+        stored.email = f"{person.external_id}@example.org"
+    person.email = f"{person.external_id}@example.org"
 
 
 async def test_a_parent_with_two_children_picks_the_child_first(
