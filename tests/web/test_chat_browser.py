@@ -38,6 +38,7 @@ from storage.models import (
 from tests.support import booking_world
 from tests.support.chat_factories import build_chat_world
 from tests.support.factories import NOW
+from tests.support.screenshots import screenshot
 from tests.web.chat_client import chat_app
 from web.app import create_web_app
 from web.server import bind_socket, bound_port, build_server
@@ -108,7 +109,7 @@ async def phone(browser: Browser, locale: str) -> Page:
 
 async def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await screenshot(page, str(ARTIFACTS / f"{name}.png"))
 
 
 async def tap(page: Page, text: str) -> None:

@@ -19,6 +19,7 @@ from bot.config import Settings
 from services.accounts.staff_accounts import create_staff_account, hash_password
 from tests.support.export_world import ExportWorld, build_export_world
 from tests.support.factories import NOW
+from tests.support.screenshots import screenshot
 from tests.web.test_chat_browser import CHROMIUM
 from web.app import create_web_app
 
@@ -102,7 +103,7 @@ async def test_a_care_coordinator_picks_a_week_and_downloads(
     async with page.expect_navigation():
         await page.get_by_role("button", name="Tonen").click()
     assert page.url.endswith("/exports?week=2026-W10")
-    await page.screenshot(path=ARTIFACTS / "exports-week.png", full_page=True)
+    await screenshot(page, ARTIFACTS / "exports-week.png")
 
     async with page.expect_download() as info:
         await page.locator("#download-magister").click()

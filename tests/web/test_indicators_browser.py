@@ -25,6 +25,7 @@ from bot.config import Settings
 from services.accounts.staff_accounts import create_staff_account, hash_password
 from storage.models import Person
 from tests.support.indicator_world import NOW, IndicatorWorld, build_indicator_world
+from tests.support.screenshots import screenshot
 from tests.web.test_chat_browser import CHROMIUM
 from web.app import create_web_app
 
@@ -121,7 +122,7 @@ async def _download_xlsx(page: Page, name: str) -> Path:
 
 async def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await screenshot(page, str(ARTIFACTS / f"{name}.png"))
 
 
 def _column(sheet: Worksheet, header: str) -> list[object]:

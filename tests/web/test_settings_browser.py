@@ -27,6 +27,7 @@ from services.settings.holidays import holidays_for
 from services.settings.rules import Region
 from services.settings.school import FirstAdmin
 from storage.models import AuditLog, ClosedDay, OpeningHours, School
+from tests.support.screenshots import screenshot
 from tests.web.staff_client import Clock
 from web.app import create_web_app
 from web.server import bind_socket, bound_port, build_server
@@ -109,9 +110,7 @@ class Shots:
 
     async def take(self, page: Page, what: str) -> None:
         self.count += 1
-        await page.screenshot(
-            path=str(self.folder / f"{self.count:02d}-{what}.png"), full_page=True
-        )
+        await screenshot(page, str(self.folder / f"{self.count:02d}-{what}.png"))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from bot.app import build_app
 from bot.config import Settings
 from services.demo.school import DEMO_PASSWORD
 from storage.models import QueueStatus, Trajectory
+from tests.support.screenshots import screenshot
 from tests.web.staff_client import OTHER_PASSWORD, Clock, StaffWorld, build_world
 from web.app import create_web_app
 from web.server import bind_socket, bound_port, build_server
@@ -88,9 +89,7 @@ class Shots:
 
     async def take(self, page: Page, what: str) -> None:
         self.count += 1
-        await page.screenshot(
-            path=str(self.folder / f"{self.count:02d}-{what}.png"), full_page=True
-        )
+        await screenshot(page, str(self.folder / f"{self.count:02d}-{what}.png"))
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from services.accounts.schools import find_school
 from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import LogbookEntry, SurveyInvitation, Trajectory, TrajectoryStatus
 from tests.support.factories import add_trajectory
+from tests.support.screenshots import screenshot
 from tests.support.units import unit
 from tests.web.test_chat_browser import CHROMIUM
 from tests.web.test_chat_browser import live_server as _live_server
@@ -81,7 +82,7 @@ async def logged_in(browser: Browser, base: str, username: str) -> tuple[Browser
 
 async def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await screenshot(page, str(ARTIFACTS / f"{name}.png"))
 
 
 async def press(page: Page, name: str) -> None:
