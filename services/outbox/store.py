@@ -26,6 +26,7 @@ from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.invites import create_invite
+from services.accounts.leavers import ENDED
 from services.accounts.people import care_coordinators_of
 from services.kernel.audit import record_audit
 from services.outbox.channels import (
@@ -61,6 +62,7 @@ EMAIL_LINK_TTL = timedelta(days=14)
 _LINK_ROLES = (Role.PARENT, Role.STUDENT, Role.MENTOR, Role.TEACHER, Role.COACH)
 
 __all__ = [
+    "ENDED",
     "KNOWN_UNREACHABLE",
     "NO_CHAT",
     "PERSON_EMAIL_UNREACHABLE",
@@ -157,7 +159,9 @@ async def claim_due(
     ``telegram_not_configured``, due `WAIT_FOR_CHANNEL` later: they wait, they are not lost.
     An e-mail of a kind in `WEB_CHAT_LINK_KINDS` gets a one-time web chat link (an invite
     made here). Pending rows whose ``not_after`` has passed are withdrawn (``cancelled``,
-    ``last_error`` `TOO_LATE`).
+    ``last_error`` `TOO_LATE`). Rows addressed to a person who has left (``ended_at``) are
+    withdrawn too (``cancelled``, ``last_error`` `ENDED`), on every channel: a leaver is
+    sent nothing (`services.accounts.leavers`).
     """
     if limit <= 0:
         return ClaimedBatch()
@@ -216,6 +220,7 @@ async def claim_due(
             Person.email,
             Person.email_unreachable_at,
             Person.channel_preference,
+            Person.ended_at,
         )
         .join(Person, Person.id == Outbox.recipient_id)
         .where(Outbox.id.in_(ids))
@@ -224,6 +229,7 @@ async def claim_due(
     messages: list[ClaimedMessage] = []
     settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
     waiting: dict[str, list[int]] = {}
+    left: list[int] = []
     for (
         outbox_id,
         kind,
@@ -236,7 +242,11 @@ async def claim_due(
         email,
         email_gone,
         preference,
+        ended_at,
     ) in rows:
+        if ended_at is not None:
+            left.append(outbox_id)
+            continue
         choice = choose_channel(
             Contact(
                 chat_linked=chat_id is not None,
@@ -286,6 +296,14 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
         log.info("outbox waiting for a channel (%s): outbox_ids=%s", code, parked)
+    if left:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(left))
+            .values(status=OutboxStatus.CANCELLED, last_error=ENDED)
+            .execution_options(synchronize_session=False)
+        )
+        log.info("outbox withdrawn, the recipient has left: outbox_ids=%s", left)
     for code, settled in settle.items():
         if settled:
             await session.execute(
@@ -322,7 +340,8 @@ async def count_waiting(
     A query (counts only). Decided by the same rule as `claim_due`
     (`services.outbox.channels.choose_channel`) from the recipients' contact channels, so it
     also counts rows no worker has looked at yet (none runs without a channel). Rows whose
-    recipient has no usable channel at all are not waiting: `claim_due` settles them.
+    recipient has no usable channel at all, or has left, are not waiting: `claim_due`
+    settles them.
     ``waiting_for`` is ``email`` or ``telegram``.
     """
     rows = await session.execute(
@@ -337,7 +356,7 @@ async def count_waiting(
             func.count(),
         )
         .join(Person, Person.id == Outbox.recipient_id)
-        .where(Outbox.status == OutboxStatus.PENDING)
+        .where(Outbox.status == OutboxStatus.PENDING, Person.ended_at.is_(None))
         .group_by(
             Outbox.kind,
             Outbox.school_id,
