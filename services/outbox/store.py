@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.accounts.invites import create_invite
+from services.accounts.invites import create_invite, reissue_invite
 from services.accounts.leavers import ENDED
 from services.accounts.people import care_coordinators_of
 from services.kernel.audit import record_audit
@@ -38,6 +38,7 @@ from services.outbox.channels import (
     choose_channel,
     not_configured_code,
 )
+from services.outbox.invitations import INVITE_UNAVAILABLE
 from services.outbox.kinds import OutboxKind
 from storage.models import Outbox, OutboxStatus, Person, Role
 
@@ -161,7 +162,10 @@ async def claim_due(
     made here). Pending rows whose ``not_after`` has passed are withdrawn (``cancelled``,
     ``last_error`` `TOO_LATE`). Rows addressed to a person who has left (``ended_at``) are
     withdrawn too (``cancelled``, ``last_error`` `ENDED`), on every channel: a leaver is
-    sent nothing (`services.accounts.leavers`).
+    sent nothing (`services.accounts.leavers`). A personal invitation (``person.invitation``)
+    goes by e-mail only (a linked chat is already in), with a fresh token for the row's own
+    invite (`services.accounts.invites.reissue_invite`); an invite used or expired before it
+    went withdraws the row (``cancelled``, ``last_error`` ``invite_unavailable``).
     """
     if limit <= 0:
         return ClaimedBatch()
@@ -230,6 +234,7 @@ async def claim_due(
     settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
     waiting: dict[str, list[int]] = {}
     left: list[int] = []
+    spent: list[int] = []
     for (
         outbox_id,
         kind,
@@ -247,9 +252,11 @@ async def claim_due(
         if ended_at is not None:
             left.append(outbox_id)
             continue
+        invitation = kind == OutboxKind.PERSON_INVITATION
         choice = choose_channel(
             Contact(
-                chat_linked=chat_id is not None,
+                # A personal invitation to the web chat goes by e-mail only.
+                chat_linked=chat_id is not None and not invitation,
                 telegram_unreachable=gone is not None,
                 has_email=bool(email),
                 email_unreachable=email_gone is not None,
@@ -266,7 +273,18 @@ async def claim_due(
             settle[code].append(outbox_id)
         else:
             token = None
-            if choice.channel is Channel.EMAIL and kind in WEB_CHAT_LINK_KINDS:
+            if invitation:
+                # The link of the row's own invite: a fresh token for it, made now.
+                token = await reissue_invite(
+                    session=session,
+                    invite_id=_invite_id(payload),
+                    person_id=person_id,
+                    now=now,
+                )
+                if token is None:
+                    spent.append(outbox_id)
+                    continue
+            elif choice.channel is Channel.EMAIL and kind in WEB_CHAT_LINK_KINDS:
                 token = await _web_chat_link(session, person_id, now)
             messages.append(
                 ClaimedMessage(
@@ -296,14 +314,15 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
         log.info("outbox waiting for a channel (%s): outbox_ids=%s", code, parked)
-    if left:
-        await session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(left))
-            .values(status=OutboxStatus.CANCELLED, last_error=ENDED)
-            .execution_options(synchronize_session=False)
-        )
-        log.info("outbox withdrawn, the recipient has left: outbox_ids=%s", left)
+    for code, withdrawn in ((ENDED, left), (INVITE_UNAVAILABLE, spent)):
+        if withdrawn:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(withdrawn))
+                .values(status=OutboxStatus.CANCELLED, last_error=code)
+                .execution_options(synchronize_session=False)
+            )
+            log.info("outbox withdrawn (%s): outbox_ids=%s", code, withdrawn)
     for code, settled in settle.items():
         if settled:
             await session.execute(
@@ -314,6 +333,11 @@ async def claim_due(
             )
             log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
     return ClaimedBatch(messages, waiting=sum(len(parked) for parked in waiting.values()))
+
+
+def _invite_id(payload: Mapping[str, Any]) -> int:
+    value = payload.get("invite_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 async def _web_chat_link(session: AsyncSession, person_id: int, now: datetime) -> str | None:
