@@ -155,8 +155,8 @@ def _smtp_warning(app: App, catalog: Catalog) -> None:
             catalog.render(
                 Text.of(
                     N_(
-                        "E-mail is not set up (SMTP_HOST, SMTP_FROM): the invitations wait in "
-                        "the outbox until it is."
+                        "E-mail is not set up (SMTP_HOST, SMTP_FROM): the invitations wait "
+                        "until it is."
                     )
                 )
             ),
@@ -222,8 +222,8 @@ async def send_invitation_by_email(
         catalog.render(
             Text.of(
                 N_(
-                    "The invitation goes by e-mail to the address the school has (the outbox "
-                    "sends it). Its link works once and is valid until {date}."
+                    "The invitation goes by e-mail to the address the school has, sent by "
+                    "`trajectbot run`. Its link works once and is valid until {date}."
                 ),
                 date=outcome.expires_at,
             )

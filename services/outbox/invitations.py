@@ -122,7 +122,7 @@ async def send_invitation(
     row = Outbox(
         school_id=person.school_id,
         recipient_id=person.id,
-        kind=PERSON_INVITATION,
+        kind=OutboxKind.PERSON_INVITATION,
         payload={"invite_id": invite.id, "expires_at": invite.expires_at.isoformat()},
         dedup_key=f"{PERSON_INVITATION}:{invite.id}",
         next_attempt_at=now,
