@@ -110,9 +110,9 @@ REFERRAL_SENT = (
 MENTOR_MENU = ("New referral", "My referrals")
 STUDENT_MENU = ("Book an appointment", "My appointments", "Logbook")
 TEACHER_TOLD = "The teacher gets a message with the times, not the reason."
-TIMEOUT_TEACHER = (
-    "A student leaves your lesson for a time-out, with permission: {when} until {end}. Press "
-    "the button to see who."
+TIMEOUT_TEACHER = Notice(
+    "A student leaves your lesson for a time-out, with permission: {when} until {end}.",
+    "Press the button to see who.",
 )
 TIMEOUT_WHO = "{student} is in the time-out room: {when} until {end}."
 TIMEOUT_WHO_CANCELLED = "The time-out of {student} on {when} was cancelled."
