@@ -395,7 +395,8 @@ async def count_waiting(
     for kind, school_id, chat, blocked, email, bounced, preference, count in rows:
         choice = choose_channel(
             Contact(
-                chat_linked=bool(chat),
+                # As `claim_due`: a personal invitation goes by e-mail only.
+                chat_linked=bool(chat) and kind != OutboxKind.PERSON_INVITATION,
                 telegram_unreachable=bool(blocked),
                 has_email=bool(email),
                 email_unreachable=bool(bounced),

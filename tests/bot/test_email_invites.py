@@ -274,3 +274,18 @@ async def test_the_bulk_invitation_skips_telegram_no_email_leavers_and_recent_in
     assert "Invited by e-mail: 0" in again.stdout
     assert "Skipped, invited in the last 7 days: 2" in again.stdout
     assert len(await invitations(session_factory)) == 1
+
+
+async def test_the_invitation_goes_by_email_even_when_a_chat_is_linked(
+    session_factory: Factory, world: World, smtp_server: SmtpTestServer, migrated_url: str
+) -> None:
+    """A personal invitation to the web chat is an e-mail; Telegram has no use for it."""
+    await set_contact(session_factory, world.other_parent.id, email=PIET, chat=9002)
+    sent = await asyncio.to_thread(trajectbot, migrated_url, "invite", "p2", "--send")
+    assert sent.returncode == 0, sent.stderr
+    telegram = FakeTelegram()
+    await drain(worker(session_factory, soon(), server=smtp_server, telegram=telegram))
+    assert telegram.sent == []
+    assert len(smtp_server.to(PIET)) == 1
+    [row] = await invitations(session_factory)
+    assert (row.status, row.channel) == (OutboxStatus.SENT, "email")
