@@ -265,40 +265,6 @@ def survey_report_cmd(
 
 
 @main.command(
-    help="Print a personal invitation link (Telegram and web chat) and write its QR codes (PNG)."
-)
-@click.argument("person")
-@click.option("--school", "school_code", help="School code (may be left out if there is one).")
-@click.option("--role", help="The role to invite as (default: the person's main role).")
-@click.option(
-    "--days",
-    default=14,
-    show_default=True,
-    type=click.IntRange(1, 60),
-    help="Days the link stays valid.",
-)
-@pass_settings
-def invite(
-    settings: Settings, person: str, school_code: str | None, role: str | None, days: int
-) -> None:
-    """Single use, expiring, stored only as a hash: the link is shown once, here."""
-    from bot.invites import make_invitation
-
-    async def go() -> int:
-        async with build_app(settings, log_level="WARNING") as app:
-            return await make_invitation(
-                app,
-                external_id=person,
-                school_code=school_code,
-                role=role,
-                days=days,
-                catalog=_catalog(settings),
-            )
-
-    sys.exit(_run(go()))
-
-
-@main.command(
     "survey-link",
     help="Print a web chat link for each open exit questionnaire of a person (no Telegram "
     "needed) and write its QR code (PNG).",
@@ -910,9 +876,11 @@ import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on mai
 from bot.cli_email import register as _register_email  # noqa: E402
 from bot.cli_exports import export  # noqa: E402
 from bot.cli_import import import_cmd  # noqa: E402
+from bot.cli_invites import invite  # noqa: E402
 from bot.cli_websettings import login_link  # noqa: E402
 
 main.add_command(export)
 main.add_command(import_cmd)
+main.add_command(invite)
 staff_account.add_command(login_link)
 _register_email(main)  # contact, email, outbox

@@ -8,13 +8,17 @@ holds ids only, and the ids go into button payloads, never into the text.
 The same texts go by e-mail (`bot.outbox.email_sender`) to a person whose channel is e-mail:
 then the message also has a subject (per kind, translated) and, instead of buttons, a link:
 a one-time web chat link (`services.outbox.channels.WEB_CHAT_LINK_KINDS`, labelled like the
-Telegram button) or, for staff notices, the staff web app's login page.
+Telegram button) or, for staff notices, the staff web app's login page. A notice's sentence
+that tells the reader what to press in Telegram ("Press the button to …", "Open this chat …")
+is a msgid of its own (`_Content.prompt`): Telegram shows it after the text, the e-mail leaves
+it out and ends with the link line instead (one source text per notice, no e-mail copies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
@@ -69,6 +73,11 @@ OPEN_INTAKE_REPORT = "ir:show:{trajectory_id}"
 #: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
 MY_APPOINTMENTS = "m:appointments:"
 BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
+
+
+#: Telegram's prompts that more than one notice shares (their translations must fit each).
+OPEN_CHAT_TO_SEE = N_("Open this chat to see it.")
+SEE_WHICH_STUDENT = N_("Press the button to see which student it is.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +140,19 @@ class _Content:
     buttons: tuple[tuple[Text, str], ...] = ()
     #: An appointment whose .ics goes with the message (its title in the reader's language).
     calendar: CalendarNotice | None = None
+    #: The sentence that tells a Telegram reader what to press ("Press the button to …",
+    #: "Open this chat …"), its own msgid: Telegram shows it after ``text`` (on a new line
+    #: when ``prompt_on_new_line``), the e-mail leaves it out and ends with its link line.
+    prompt: Text | None = None
+    prompt_on_new_line: bool = False
 
 
 def _referral_new(payload: Mapping[str, Any]) -> _Content:
     queue_item_id = _id(payload, "queue_item_id")
     return _Content(
-        Text.of(N_("There is a new referral in your queue. Open this chat to see it.")),
+        Text.of(N_("There is a new referral in your queue.")),
         ((Text.of(N_("Show the referral")), OPEN_QUEUE_ITEM.format(queue_item_id=queue_item_id)),),
+        prompt=Text.of(OPEN_CHAT_TO_SEE),
     )
 
 
@@ -148,7 +163,7 @@ def _referral_accepted(payload: Mapping[str, Any]) -> _Content:
             N_(
                 "News about a referral you sent: it has been accepted.\n"
                 "The next step is the intake meeting; you will be asked whether you can be "
-                "there. Press the button to see which student it is."
+                "there."
             )
         ),
         (
@@ -157,25 +172,24 @@ def _referral_accepted(payload: Mapping[str, Any]) -> _Content:
                 OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
             ),
         ),
+        prompt=Text.of(SEE_WHICH_STUDENT),
     )
 
 
 def _referral_declined(payload: Mapping[str, Any]) -> _Content:
     referral_id = _id(payload, "referral_id")
     return _Content(
-        Text.of(
-            N_(
-                "News about a referral you sent: it has not been accepted.\n"
-                "Press the button to see which student it is and the care coordinator's "
-                "reason."
-            )
-        ),
+        Text.of(N_("News about a referral you sent: it has not been accepted.")),
         (
             (
                 Text.of(N_("Show the decision and the reason")),
                 OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
             ),
         ),
+        prompt=Text.of(
+            N_("Press the button to see which student it is and the care coordinator's reason.")
+        ),
+        prompt_on_new_line=True,
     )
 
 
@@ -186,7 +200,7 @@ def _referral_merged(payload: Mapping[str, Any]) -> _Content:
             N_(
                 "News about a referral you sent: the student already had an open referral or "
                 "support, so the care coordinator has added yours to it. Nothing you wrote is "
-                "lost. Press the button to see which student it is."
+                "lost."
             )
         ),
         (
@@ -195,6 +209,7 @@ def _referral_merged(payload: Mapping[str, Any]) -> _Content:
                 OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
             ),
         ),
+        prompt=Text.of(SEE_WHICH_STUDENT),
     )
 
 
@@ -205,11 +220,11 @@ def _referral_accepted_parent(payload: Mapping[str, Any]) -> _Content:
             N_(
                 "News from the school about your child.\n"
                 "Your child has been accepted for extra support at school. The first step is "
-                "an intake meeting with you, your child, the mentor and a coach. Press the "
-                "button to choose a time."
+                "an intake meeting with you, your child, the mentor and a coach."
             )
         ),
         ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
+        prompt=Text.of(N_("Press the button to choose a time.")),
     )
 
 
@@ -277,13 +292,14 @@ def _survey_reminder(payload: Mapping[str, Any]) -> _Content:
 def _survey_completed(payload: Mapping[str, Any]) -> _Content:
     queue_item_id = _id(payload, "queue_item_id")
     return _Content(
-        Text.of(N_("An exit questionnaire has been answered. Open this chat to read it.")),
+        Text.of(N_("An exit questionnaire has been answered.")),
         (
             (
                 Text.of(N_("Show the answers")),
                 OPEN_SURVEY_ITEM.format(queue_item_id=queue_item_id),
             ),
         ),
+        prompt=Text.of(N_("Open this chat to read it.")),
     )
 
 
@@ -383,10 +399,7 @@ def _timeout_teacher(payload: Mapping[str, Any]) -> _Content:
     end = notice.ends_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None)
     return _Content(
         Text.of(
-            N_(
-                "A student leaves your lesson for a time-out, with permission: {when} until "
-                "{end}. Press the button to see who."
-            ),
+            N_("A student leaves your lesson for a time-out, with permission: {when} until {end}."),
             when=notice.starts_at,
             end=Text.raw(end),
         ),
@@ -396,19 +409,21 @@ def _timeout_teacher(payload: Mapping[str, Any]) -> _Content:
                 TIMEOUT_WHO.format(appointment_id=notice.appointment_id, version=notice.version),
             ),
         ),
+        prompt=Text.of(N_("Press the button to see who.")),
     )
 
 
 def _timeout_requested(payload: Mapping[str, Any]) -> _Content:
     queue_item_id = _id(payload, "queue_item_id")
     return _Content(
-        Text.of(N_("A time-out request is waiting for your decision. Open this chat to see it.")),
+        Text.of(N_("A time-out request is waiting for your decision.")),
         (
             (
                 Text.of(N_("Show the request")),
                 OPEN_TIMEOUT_REQUEST.format(queue_item_id=queue_item_id),
             ),
         ),
+        prompt=Text.of(OPEN_CHAT_TO_SEE),
     )
 
 
@@ -446,8 +461,7 @@ def _intake_report(payload: Mapping[str, Any]) -> _Content:
         Text.of(
             N_(
                 "The intake meeting has been held and the plan for the extra support at school "
-                "is ready. Press the button to read the intake report: the goals, the "
-                "agreements, the dates and who to contact."
+                "is ready."
             )
         ),
         (
@@ -456,6 +470,38 @@ def _intake_report(payload: Mapping[str, Any]) -> _Content:
                 OPEN_INTAKE_REPORT.format(trajectory_id=trajectory_id),
             ),
         ),
+        prompt=Text.of(
+            N_(
+                "Press the button to read the intake report: the goals, the agreements, the "
+                "dates and who to contact."
+            )
+        ),
+    )
+
+
+def _person_invitation(payload: Mapping[str, Any]) -> _Content:
+    # Sent by e-mail only (`services.outbox.store.claim_due`); the link is the row's own
+    # invite, given a fresh token when the row is claimed.
+    _id(payload, "invite_id")
+    expires = payload.get("expires_at")
+    try:
+        until = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+    except ValueError:
+        until = None
+    if until is None or until.tzinfo is None:
+        raise UnknownMessageError("payload lacks a valid expires_at")
+    return _Content(
+        Text.of(
+            N_(
+                "The school invites you to its chat about the extra support at school (the "
+                "support room). In the chat you can book and move appointments, read the "
+                "intake report and answer the school's questions, in your own language. It "
+                "opens in the web browser: no app is needed.\n\n"
+                "The link below is personal: it works once, until {date}. Please do not pass "
+                "it on."
+            ),
+            date=until,
+        )
     )
 
 
@@ -480,6 +526,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     TIMEOUT_REQUESTED: _timeout_requested,
     TIMEOUT_DECIDED: _timeout_decided,
     OutboxKind.INTAKE_REPORT: _intake_report,
+    OutboxKind.PERSON_INVITATION: _person_invitation,
 }
 
 #: The kinds this worker can send.
@@ -506,13 +553,16 @@ _SUBJECTS: dict[str, str] = {
     TIMEOUT_REQUESTED: N_("A time-out request is waiting"),
     TIMEOUT_DECIDED: N_("Your time-out request"),
     OutboxKind.INTAKE_REPORT: N_("The intake report is ready"),
+    OutboxKind.PERSON_INVITATION: N_("Your personal link to the school's chat"),
 }
 #: The e-mail link's label for a notice without buttons in Telegram, or a staff notice.
 STAFF_WEB_APP = N_("Log in to the web app")
 OPEN_WEB_CHAT = N_("Open the chat")
+#: Neutral (no "you" in Dutch: neither "je" nor "u"), because parents, students and staff
+#: all get it (docs/glossary.md, Style).
 EMAIL_FOOTER = N_(
-    "You receive this e-mail because the school has this address for you. Please do not "
-    "reply to it: open the link, or contact the school."
+    "This e-mail was sent automatically to the e-mail address the school has on file. "
+    "Replies to it are not read: for questions, please contact the school."
 )
 
 
@@ -538,6 +588,8 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
         attachment = Attachment(f"appointment-{entry.appointment_id}.ics", data)
     text = catalog.render(content.text)
     if claimed.channel is Channel.EMAIL:
+        # No button to press in an e-mail: its link line (`bot.outbox.email_sender`) says
+        # what to open, so Telegram's prompt is left out.
         subject = email_subject(claimed.kind)
         return OutgoingMessage(
             outbox_id=claimed.outbox_id,
@@ -551,6 +603,9 @@ def build_message(claimed: ClaimedMessage, catalogs: Catalogs) -> OutgoingMessag
             language=claimed.language,
             footer=catalog.render(Text.of(EMAIL_FOOTER)),
         )
+    if content.prompt is not None:
+        separator = "\n" if content.prompt_on_new_line else " "
+        text = f"{text}{separator}{catalog.render(content.prompt)}"
     return OutgoingMessage(
         outbox_id=claimed.outbox_id,
         chat_id=claimed.chat_id,
@@ -597,6 +652,15 @@ def message_texts(kind: str, payload: Mapping[str, Any]) -> tuple[Text, ...]:
         raise UnknownMessageError(f"no text for kind {kind!r}")
     content = builder(payload)
     return (content.text, *(label for label, _ in content.buttons))
+
+
+def message_prompt(kind: str, payload: Mapping[str, Any]) -> Text | None:
+    """The sentence Telegram adds to ``kind``'s text to say what to press (None: none); the
+    e-mail leaves it out. Raises `UnknownMessageError` as `build_message` does."""
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise UnknownMessageError(f"no text for kind {kind!r}")
+    return builder(payload).prompt
 
 
 def email_subject(kind: str) -> Text:

@@ -67,6 +67,38 @@ async def create_invite(
     return token
 
 
+async def reissue_invite(
+    *, session: AsyncSession, invite_id: int, person_id: int, now: datetime
+) -> str | None:
+    """A new raw token for the invite ``invite_id`` of ``person_id``; None when it cannot be
+    used any more (used, expired, another person's, or the person has left).
+
+    An operation: joins the caller's transaction and flushes. Only the token's hash is stored,
+    so whoever sends an invite later (the outbox, `services.outbox.invitations`) cannot read
+    the token back: it gives the same invite (same id, expiry and single use) a fresh token
+    at send time, by a conditional UPDATE; an earlier token of it stops working.
+    """
+    token = secrets.token_urlsafe(24)
+    ended = await session.scalar(select(Person.ended_at).where(Person.id == person_id))
+    if ended is not None:
+        return None
+    result = await session.execute(
+        update(Invite)
+        .where(
+            Invite.id == invite_id,
+            Invite.person_id == person_id,
+            Invite.used_at.is_(None),
+            Invite.expires_at > now,
+        )
+        .values(token_hash=hash_token(token))
+        .execution_options(synchronize_session=False)
+    )
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        log.info("invite_id=%s cannot be sent any more", invite_id)
+        return None
+    return token
+
+
 async def redeem_invite(
     *,
     session: AsyncSession,

@@ -56,6 +56,10 @@ class OutboxKind(StrEnum):
     #: (goals, agreements, dates, contacts) can be read in the chat
     #: (`services.trajectories.intake_report`).
     INTAKE_REPORT = "trajectory.intake_report"
+    #: A person without Telegram (a parent with only an e-mail address): their personal
+    #: invitation to the web chat, sent by e-mail with the link of that invite
+    #: (`services.outbox.invitations`, `trajectbot invite --send`).
+    PERSON_INVITATION = "person.invitation"
 
 
 __all__ = ["OutboxKind"]

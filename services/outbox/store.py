@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.accounts.invites import create_invite
+from services.accounts.invites import create_invite, reissue_invite
+from services.accounts.leavers import ENDED
 from services.accounts.people import care_coordinators_of
 from services.kernel.audit import record_audit
 from services.outbox.channels import (
@@ -37,6 +38,7 @@ from services.outbox.channels import (
     choose_channel,
     not_configured_code,
 )
+from services.outbox.invitations import INVITE_UNAVAILABLE
 from services.outbox.kinds import OutboxKind
 from storage.models import Outbox, OutboxStatus, Person, Role
 
@@ -61,6 +63,7 @@ EMAIL_LINK_TTL = timedelta(days=14)
 _LINK_ROLES = (Role.PARENT, Role.STUDENT, Role.MENTOR, Role.TEACHER, Role.COACH)
 
 __all__ = [
+    "ENDED",
     "KNOWN_UNREACHABLE",
     "NO_CHAT",
     "PERSON_EMAIL_UNREACHABLE",
@@ -157,7 +160,12 @@ async def claim_due(
     ``telegram_not_configured``, due `WAIT_FOR_CHANNEL` later: they wait, they are not lost.
     An e-mail of a kind in `WEB_CHAT_LINK_KINDS` gets a one-time web chat link (an invite
     made here). Pending rows whose ``not_after`` has passed are withdrawn (``cancelled``,
-    ``last_error`` `TOO_LATE`).
+    ``last_error`` `TOO_LATE`). Rows addressed to a person who has left (``ended_at``) are
+    withdrawn too (``cancelled``, ``last_error`` `ENDED`), on every channel: a leaver is
+    sent nothing (`services.accounts.leavers`). A personal invitation (``person.invitation``)
+    goes by e-mail only (a linked chat is already in), with a fresh token for the row's own
+    invite (`services.accounts.invites.reissue_invite`); an invite used or expired before it
+    went withdraws the row (``cancelled``, ``last_error`` ``invite_unavailable``).
     """
     if limit <= 0:
         return ClaimedBatch()
@@ -216,6 +224,7 @@ async def claim_due(
             Person.email,
             Person.email_unreachable_at,
             Person.channel_preference,
+            Person.ended_at,
         )
         .join(Person, Person.id == Outbox.recipient_id)
         .where(Outbox.id.in_(ids))
@@ -224,6 +233,8 @@ async def claim_due(
     messages: list[ClaimedMessage] = []
     settle: dict[str, list[int]] = {NO_CHAT: [], KNOWN_UNREACHABLE: []}
     waiting: dict[str, list[int]] = {}
+    left: list[int] = []
+    spent: list[int] = []
     for (
         outbox_id,
         kind,
@@ -236,10 +247,16 @@ async def claim_due(
         email,
         email_gone,
         preference,
+        ended_at,
     ) in rows:
+        if ended_at is not None:
+            left.append(outbox_id)
+            continue
+        invitation = kind == OutboxKind.PERSON_INVITATION
         choice = choose_channel(
             Contact(
-                chat_linked=chat_id is not None,
+                # A personal invitation to the web chat goes by e-mail only.
+                chat_linked=chat_id is not None and not invitation,
                 telegram_unreachable=gone is not None,
                 has_email=bool(email),
                 email_unreachable=email_gone is not None,
@@ -256,7 +273,18 @@ async def claim_due(
             settle[code].append(outbox_id)
         else:
             token = None
-            if choice.channel is Channel.EMAIL and kind in WEB_CHAT_LINK_KINDS:
+            if invitation:
+                # The link of the row's own invite: a fresh token for it, made now.
+                token = await reissue_invite(
+                    session=session,
+                    invite_id=_invite_id(payload),
+                    person_id=person_id,
+                    now=now,
+                )
+                if token is None:
+                    spent.append(outbox_id)
+                    continue
+            elif choice.channel is Channel.EMAIL and kind in WEB_CHAT_LINK_KINDS:
                 token = await _web_chat_link(session, person_id, now)
             messages.append(
                 ClaimedMessage(
@@ -286,6 +314,15 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
         log.info("outbox waiting for a channel (%s): outbox_ids=%s", code, parked)
+    for code, withdrawn in ((ENDED, left), (INVITE_UNAVAILABLE, spent)):
+        if withdrawn:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(withdrawn))
+                .values(status=OutboxStatus.CANCELLED, last_error=code)
+                .execution_options(synchronize_session=False)
+            )
+            log.info("outbox withdrawn (%s): outbox_ids=%s", code, withdrawn)
     for code, settled in settle.items():
         if settled:
             await session.execute(
@@ -296,6 +333,11 @@ async def claim_due(
             )
             log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
     return ClaimedBatch(messages, waiting=sum(len(parked) for parked in waiting.values()))
+
+
+def _invite_id(payload: Mapping[str, Any]) -> int:
+    value = payload.get("invite_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 async def _web_chat_link(session: AsyncSession, person_id: int, now: datetime) -> str | None:
@@ -322,7 +364,8 @@ async def count_waiting(
     A query (counts only). Decided by the same rule as `claim_due`
     (`services.outbox.channels.choose_channel`) from the recipients' contact channels, so it
     also counts rows no worker has looked at yet (none runs without a channel). Rows whose
-    recipient has no usable channel at all are not waiting: `claim_due` settles them.
+    recipient has no usable channel at all, or has left, are not waiting: `claim_due`
+    settles them.
     ``waiting_for`` is ``email`` or ``telegram``.
     """
     rows = await session.execute(
@@ -337,7 +380,7 @@ async def count_waiting(
             func.count(),
         )
         .join(Person, Person.id == Outbox.recipient_id)
-        .where(Outbox.status == OutboxStatus.PENDING)
+        .where(Outbox.status == OutboxStatus.PENDING, Person.ended_at.is_(None))
         .group_by(
             Outbox.kind,
             Outbox.school_id,
@@ -352,7 +395,8 @@ async def count_waiting(
     for kind, school_id, chat, blocked, email, bounced, preference, count in rows:
         choice = choose_channel(
             Contact(
-                chat_linked=bool(chat),
+                # As `claim_due`: a personal invitation goes by e-mail only.
+                chat_linked=bool(chat) and kind != OutboxKind.PERSON_INVITATION,
                 telegram_unreachable=bool(blocked),
                 has_email=bool(email),
                 email_unreachable=bool(bounced),

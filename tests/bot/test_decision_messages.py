@@ -46,6 +46,7 @@ from tests.bot.telegram_fakes import Person as User
 from tests.bot.test_outbox_worker import Clock, FakeSender, fast_worker
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW, add_mentorship, add_person, add_school, draft
+from tests.support.notices import Notice, telegram_text
 from tests.support.units import unit
 
 CATALOGS = Catalogs()
@@ -53,19 +54,21 @@ NL, AR, EN = CATALOGS.get("nl"), CATALOGS.get("ar"), CATALOGS.get("en")
 LATER = NOW + timedelta(hours=1)
 REASON = "Eerst een gesprek met Bram en zijn ouders; over zes weken opnieuw bekijken."
 
-ACCEPTED = (
+ACCEPTED = Notice(
     "News about a referral you sent: it has been accepted.\n"
-    "The next step is the intake meeting; you will be asked whether you can be there. "
-    "Press the button to see which student it is."
+    "The next step is the intake meeting; you will be asked whether you can be there.",
+    "Press the button to see which student it is.",
 )
-DECLINED = (
-    "News about a referral you sent: it has not been accepted.\n"
-    "Press the button to see which student it is and the care coordinator's reason."
+DECLINED = Notice(
+    "News about a referral you sent: it has not been accepted.",
+    "Press the button to see which student it is and the care coordinator's reason.",
+    new_line=True,
 )
-PARENT = (
+PARENT = Notice(
     "News from the school about your child.\n"
     "Your child has been accepted for extra support at school. The first step is an intake "
-    "meeting with you, your child, the mentor and a coach. Press the button to choose a time."
+    "meeting with you, your child, the mentor and a coach.",
+    "Press the button to choose a time.",
 )
 
 
@@ -156,7 +159,7 @@ async def test_accept_tells_the_mentor_and_asks_each_parent_to_book_the_intake(
 
     # The Dutch mentor: the decision, no name (lock screen), a button to read it in the chat.
     (told,) = received[_chat(world.mentor)]
-    assert told.text == NL.render(Text.of(ACCEPTED))
+    assert told.text == telegram_text(NL, ACCEPTED)
     assert "Amira" not in told.text
     (button,) = told.buttons
     assert button.label == NL.render(Text.of("Show the decision"))
@@ -165,7 +168,7 @@ async def test_accept_tells_the_mentor_and_asks_each_parent_to_book_the_intake(
 
     # The Arabic parent: accepted, how to book the intake, the button that opens the booking.
     (asked,) = received[_chat(world.parent_ar)]
-    assert asked.text == AR.render(Text.of(PARENT))
+    assert asked.text == telegram_text(AR, PARENT)
     assert "Amira" not in asked.text
     (book,) = asked.buttons
     assert book.payload == BOOK_AN_APPOINTMENT
@@ -262,7 +265,7 @@ async def test_decline_tells_the_mentor_who_reads_the_reason_in_the_chat(
     )
     received = await _drain(session_factory)
     (told,) = received[_chat(world.mentor)]
-    assert told.text == NL.render(Text.of(DECLINED))
+    assert told.text == telegram_text(NL, DECLINED)
     assert "Bram" not in told.text
     assert REASON not in told.text  # never on the lock screen
     (button,) = told.buttons
@@ -345,14 +348,14 @@ async def test_in_telegram_a_dutch_mentor_and_an_arabic_parent_hear_the_decision
 
     # The Dutch mentor: two decisions, no names, each with its button.
     accepted_notice, declined_notice = tg.api.chat(mentor.id)[before[mentor.id] :]
-    assert accepted_notice.text == NL.render(Text.of(ACCEPTED))
-    assert declined_notice.text == NL.render(Text.of(DECLINED))
+    assert accepted_notice.text == telegram_text(NL, ACCEPTED)
+    assert declined_notice.text == telegram_text(NL, DECLINED)
     for notice in (accepted_notice, declined_notice):
         assert "Amira" not in notice.text
         assert "Bram" not in notice.text
     # The Arabic parent: asked to book, with the Arabic "Book an appointment" button.
     (asked,) = tg.api.chat(parent.id)[before[parent.id] :]
-    assert asked.text == AR.render(Text.of(PARENT))
+    assert asked.text == telegram_text(AR, PARENT)
     ((label, data),) = asked.buttons()
     assert label == AR.render(Text.of(BOOK_APPOINTMENT.title))
     assert data == BOOK_AN_APPOINTMENT

@@ -33,14 +33,15 @@ from tests.bot.demo_bot import demo_bot, demo_person, send_outbox
 from tests.bot.telegram_fakes import Person as User
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW, add_trajectory
+from tests.support.notices import Notice, telegram_text
 from tests.support.units import unit
 
 CATALOGS = Catalogs()
 NL, AR = CATALOGS.get("nl"), CATALOGS.get("ar")
-NOTICE = (
-    "The intake meeting has been held and the plan for the extra support at school is ready. "
+NOTICE = Notice(
+    "The intake meeting has been held and the plan for the extra support at school is ready.",
     "Press the button to read the intake report: the goals, the agreements, the dates and who "
-    "to contact."
+    "to contact.",
 )
 GOALS = "Amira blijft rustig in de les en vraagt hulp als het te veel wordt."
 START, INTERIM, END = date(2026, 3, 2), date(2026, 4, 15), date(2026, 6, 26)
@@ -83,7 +84,7 @@ def test_the_notice_names_nobody_and_opens_the_report(language: str) -> None:
     )
     message = build_message(claimed, CATALOGS)
     catalog = CATALOGS.get(language)
-    assert message.text == catalog.render(Text.of(NOTICE))
+    assert message.text == telegram_text(catalog, NOTICE)
     assert "Amira" not in message.text
     assert "rustig" not in message.text
     ((button),) = message.buttons
@@ -176,8 +177,8 @@ async def test_in_telegram_an_arabic_parent_and_a_dutch_mentor_read_the_intake_r
     (notice_ar,) = tg.api.chat(parent.id)[before[parent.id] :]
     (notice_nl,) = tg.api.chat(mentor.id)[before[mentor.id] :]
     assert tg.api.chat(other.id)[before[other.id] :] == []  # not Amira's parent
-    assert notice_ar.text == AR.render(Text.of(NOTICE))
-    assert notice_nl.text == NL.render(Text.of(NOTICE))
+    assert notice_ar.text == telegram_text(AR, NOTICE)
+    assert notice_nl.text == telegram_text(NL, NOTICE)
     for notice in (notice_ar, notice_nl):
         assert "Amira" not in notice.text
         assert GOALS not in notice.text

@@ -21,7 +21,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import messages
-from bot.outbox.messages import KINDS, build_message, email_subject, message_texts
+from bot.outbox.messages import (
+    KINDS,
+    build_message,
+    email_subject,
+    message_prompt,
+    message_texts,
+)
 from dialogs.i18n import LANGUAGES, Catalogs
 from dialogs.text import Text
 from services.outbox.channels import Channel
@@ -78,6 +84,7 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
         {"queue_item_id": 4, "approved": False, "reason": "trajectory_closed"},
     ],
     OutboxKind.INTAKE_REPORT: [{"trajectory_id": 9}],
+    OutboxKind.PERSON_INVITATION: [{"invite_id": 10, "expires_at": "2026-03-17T07:30:00+00:00"}],
 }
 
 # --- the registry and the worker agree ---------------------------------------------------------
@@ -298,7 +305,9 @@ def test_every_kind_renders_in_every_language(kind: OutboxKind, language: str) -
             assert button.label.strip()
             assert len(button.payload.encode()) <= CALLBACK_DATA_LIMIT
         if language != "en":
-            missing = _untranslated(language, message_texts(kind, payload))
+            prompt = message_prompt(kind, payload)
+            texts = (*message_texts(kind, payload), *((prompt,) if prompt else ()))
+            missing = _untranslated(language, texts)
             assert not missing, f"{kind} has no {language} translation of {missing}"
 
 
@@ -332,7 +341,18 @@ def test_every_kind_renders_as_an_email_in_every_language(kind: OutboxKind, lang
             CATALOGS,
         )
         message = build_message(claimed, CATALOGS)
-        assert message.text == telegram.text
+        # Telegram's "Press the button …" sentence is left out: the e-mail has a link instead.
+        prompt = message_prompt(kind, payload)
+        if prompt is None:
+            assert message.text == telegram.text
+        else:
+            said = CATALOGS.get(language).render(prompt)
+            assert telegram.text in (f"{message.text} {said}", f"{message.text}\n{said}")
+            assert said not in message.text
+            assert message.link is not None
+        if language == "en":
+            assert "button" not in message.text
+            assert "this chat" not in message.text
         assert message.subject.strip()
         assert "\n" not in message.subject
         assert message.footer.strip()

@@ -23,15 +23,16 @@ from tests.bot.telegram_fakes import Person as User
 from tests.bot.test_decision_messages import _submit, tg
 from tests.bot.test_telegram_flows import Harness
 from tests.support.factories import NOW
+from tests.support.notices import Notice, telegram_text
 
 __all__ = ["tg"]  # the fixture, shared with the decision messages' tests
 
 CATALOGS = Catalogs()
 NL, EN = CATALOGS.get("nl"), CATALOGS.get("en")
-MERGED = (
+MERGED = Notice(
     "News about a referral you sent: the student already had an open referral or support, so "
-    "the care coordinator has added yours to it. Nothing you wrote is lost. Press the button "
-    "to see which student it is."
+    "the care coordinator has added yours to it. Nothing you wrote is lost.",
+    "Press the button to see which student it is.",
 )
 
 
@@ -51,7 +52,7 @@ def _claimed(payload: dict[str, int], language: str) -> ClaimedMessage:
 def test_the_merged_notice_names_no_one_and_its_button_opens_the_outcome(language: str) -> None:
     catalog = CATALOGS.get(language)
     sent = build_message(_claimed({"referral_id": 7, "queue_item_id": 9}, language), CATALOGS)
-    assert sent.text == catalog.render(Text.of(MERGED))
+    assert sent.text == telegram_text(catalog, MERGED)
     assert [(b.label, b.payload) for b in sent.buttons] == [
         (catalog.render(Text.of("Show the referral")), OPEN_REFERRAL_OUTCOME.format(referral_id=7))
     ]
@@ -110,7 +111,7 @@ async def test_the_mentor_is_warned_the_coordinator_merges_and_the_mentor_hears_
     # The mentor's phone: no name; the button shows, inside the chat, what happened.
     await send_outbox(tg.app, tg.bot)
     (notice,) = tg.api.chat(mentor.id)[before:]
-    assert notice.text == NL.render(Text.of(MERGED))
+    assert notice.text == telegram_text(NL, MERGED)
     assert "Bram" not in notice.text
     ((_label, data),) = notice.buttons()
     assert data.startswith(OPEN_REFERRAL_OUTCOME.split("{")[0])

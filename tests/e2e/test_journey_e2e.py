@@ -20,12 +20,13 @@ from storage.models import Person, QueueItem, Role
 from tests.e2e.conftest import Harness
 from tests.e2e.test_bot_e2e import DEMO_STUDENT_NAMES, _up_to_the_summary
 from tests.support.journey import say
+from tests.support.notices import Notice
 from tests.support.units import unit
 
-ACCEPTED = (
+ACCEPTED = Notice(
     "News about a referral you sent: it has been accepted.\n"
-    "The next step is the intake meeting; you will be asked whether you can be there. "
-    "Press the button to see which student it is."
+    "The next step is the intake meeting; you will be asked whether you can be there.",
+    "Press the button to see which student it is.",
 )
 
 

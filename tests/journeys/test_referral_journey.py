@@ -36,6 +36,7 @@ from tests.support.journey import (
     catalog,
     say,
 )
+from tests.support.notices import Notice
 from tests.web.chat_client import ChatUser, Page
 
 MONDAY = date(2026, 3, 2)
@@ -51,15 +52,16 @@ ACCEPTED_PLAN = {
     "timeouts_in_plan": "on",
     "timeouts_per_week": "1",
 }
-MENTOR_ACCEPTED = (
+MENTOR_ACCEPTED = Notice(
     "News about a referral you sent: it has been accepted.\n"
-    "The next step is the intake meeting; you will be asked whether you can be there. "
-    "Press the button to see which student it is."
+    "The next step is the intake meeting; you will be asked whether you can be there.",
+    "Press the button to see which student it is.",
 )
-PARENT_ACCEPTED = (
+PARENT_ACCEPTED = Notice(
     "News from the school about your child.\n"
     "Your child has been accepted for extra support at school. The first step is an intake "
-    "meeting with you, your child, the mentor and a coach. Press the button to choose a time."
+    "meeting with you, your child, the mentor and a coach.",
+    "Press the button to choose a time.",
 )
 MENTOR_CONFIRM = (
     "You are asked to be at an intake meeting on {when}. Can you be there? The "
@@ -86,10 +88,10 @@ CANCELLED = (
 )
 REMINDER_DAY = "A reminder: you have an appointment tomorrow, {when}."
 REMINDER_HOUR = "A reminder: your appointment starts at {time}."
-INTAKE_REPORT = (
-    "The intake meeting has been held and the plan for the extra support at school is ready. "
+INTAKE_REPORT = Notice(
+    "The intake meeting has been held and the plan for the extra support at school is ready.",
     "Press the button to read the intake report: the goals, the agreements, the dates and who "
-    "to contact."
+    "to contact.",
 )
 TIMEOUT_REQUESTED = "A time-out request is waiting for your decision. Open this chat to see it."
 TIMEOUT_CLOSED = (
@@ -108,9 +110,9 @@ REFERRAL_SENT = (
 MENTOR_MENU = ("New referral", "My referrals")
 STUDENT_MENU = ("Book an appointment", "My appointments", "Logbook")
 TEACHER_TOLD = "The teacher gets a message with the times, not the reason."
-TIMEOUT_TEACHER = (
-    "A student leaves your lesson for a time-out, with permission: {when} until {end}. Press "
-    "the button to see who."
+TIMEOUT_TEACHER = Notice(
+    "A student leaves your lesson for a time-out, with permission: {when} until {end}.",
+    "Press the button to see who.",
 )
 TIMEOUT_WHO = "{student} is in the time-out room: {when} until {end}."
 TIMEOUT_WHO_CANCELLED = "The time-out of {student} on {when} was cancelled."

@@ -49,6 +49,7 @@ from storage import models
 from storage.models import QueueItem
 from tests.bot.telegram_fakes import Person as TelegramUser
 from tests.bot.telegram_fakes import RecordingSession, Sent, update
+from tests.support.notices import Notice, telegram_text
 from tests.web.chat_client import ChatUser
 from tests.web.staff_client import Browser
 from web.app import create_web_app
@@ -62,9 +63,12 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=AMS).astimezone(UTC)
 
 
-def say(language: str, msgid: str, **params: Param) -> str:
+def say(language: str, msgid: str | Notice, **params: Param) -> str:
     """``msgid`` (English source) as a person in ``language`` reads it: the catalog's
-    translation through the product's gettext, so tests need not hard-code foreign text."""
+    translation through the product's gettext, so tests need not hard-code foreign text. A
+    `Notice` (an outbox text and its Telegram prompt) as Telegram shows it."""
+    if isinstance(msgid, Notice):
+        return telegram_text(CATALOGS.get(language), msgid, **params)
     return CATALOGS.get(language).render(Text.of(msgid, **params))
 
 
@@ -138,7 +142,7 @@ class Expected:
     def of(
         cls,
         language: str,
-        msgid: str,
+        msgid: str | Notice,
         *,
         buttons: Iterable[str] = (),
         document: str | None = None,

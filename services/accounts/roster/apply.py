@@ -26,6 +26,7 @@ from typing import TypeVar, cast
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.accounts.leavers import withdraw_notices
 from services.accounts.roster.plan import Change, Current, Link, LinkKind, Plan, SchoolState
 from services.kernel.audit import record_audit
 from services.kernel.languages import DEFAULT_LANGUAGE
@@ -105,6 +106,8 @@ async def write_people(
 
     People already in the school are updated through the ORM; new people are inserted with
     two bulk statements (people, then their roles), which is what makes a batch short.
+    People who end here get their pending outbox rows withdrawn in the same transaction
+    (`services.accounts.leavers.withdraw_notices`): a leaver is sent no reminder.
     """
     wanted = [change.external_id for change in changes]
     existing = {
@@ -114,13 +117,17 @@ async def write_people(
         )
     }
     new: list[Change] = []
+    leaving: list[int] = []
     for change in changes:
         person = existing.get(change.external_id)
         if person is None:
             new.append(change)
         else:
+            if change.values.get("ended") is True:
+                leaving.append(person.id)
             _set_values(person, change, now)
     await session.flush()
+    await withdraw_notices(session=session, person_ids=leaving)
     if not new:
         return
     inserted = await session.execute(
