@@ -21,7 +21,7 @@ from services.appointments.access import (
 from services.appointments.cancelling import release_and_cancel
 from services.appointments.errors import BookingRefused
 from services.appointments.schedule import load_schedule
-from services.appointments.views import AppointmentView, view_of
+from services.appointments.views import AppointmentView, upcoming_for, view_of
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
@@ -38,6 +38,25 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+async def intake_question(
+    *, session: AsyncSession, mentor: Person, appointment_id: int, now: datetime
+) -> AppointmentView:
+    """The intake a mentor is asked about, with the student's name (a query).
+
+    What the notice's "Which student?" shows in Telegram and the web chat's intake page: only
+    an upcoming intake of a student the person mentors; `NotAllowed` for anything else (an
+    unknown id, another mentor's student, a cancelled or past intake: the same answer).
+    """
+    if mentor.has_role(Role.MENTOR):
+        for view in await upcoming_for(session=session, person=mentor, now=now):
+            if view.appointment_id == appointment_id and view.kind is AppointmentKind.INTAKE:
+                return view
+    log.info(
+        "refused: intake question appointment_id=%s to person_id=%s", appointment_id, mentor.id
+    )
+    raise NotAllowed(Text.of(NOT_AVAILABLE))
 
 
 async def confirm_mentor_presence(

@@ -16,7 +16,6 @@ refuses a button of an older version of the conversation (stale or forged) kindl
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -51,6 +50,7 @@ from services.conversations.web_chat import (
     set_flash,
 )
 from services.kernel.errors import NotAllowed
+from services.outbox.channels import ChatTarget, parse_chat_target
 from services.surveys.invitations import SurveyUnavailable
 from services.trajectories.intake_report import intake_report_for_reader, report_lines
 from web.chat_render import render_messages, render_question, transcript
@@ -100,10 +100,11 @@ BUTTON_REFUSED = Text.of(N_("This button is not for you, or no longer works."))
 LEFT = Text.of(N_("You have closed the chat on this device. Your answers are saved."))
 
 
-#: Where a personal link may send the browser after opening the chat (the e-mail's link to an
-#: intake report): ``?then=intake-report/<trajectory id>`` on ``/c/<token>``; nothing else.
-_THEN = re.compile(r"intake-report/[1-9][0-9]{0,11}")
-INTAKE_REPORT_PATH = f"{CHAT_PATH}/intake-report"
+#: Where a personal link may send the browser after opening the chat (an e-mail's link to the
+#: action of its notice): ``?then=<target>/<id>`` on ``/c/<token>``, a
+#: `services.outbox.channels.ChatTarget` (the intake report, the mentor's intake question, the
+#: decision on a referral, who leaves the lesson); nothing else.
+INTAKE_REPORT_PATH = f"{CHAT_PATH}/{ChatTarget.INTAKE_REPORT.value}"
 
 
 # -- personal links ------------------------------------------------------------------------
@@ -124,7 +125,7 @@ async def link_page(
         language=link.language,
         token=token,
         survey=link.kind is LinkKind.SURVEY,
-        then=then if _THEN.fullmatch(then) else "",
+        then=then if parse_chat_target(then) is not None else "",
     )
 
 
@@ -136,7 +137,7 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
     then = await form_value(request, "then") or ""
-    target = f"{CHAT_PATH}/{then}" if _THEN.fullmatch(then) else BACK_TO_CHAT
+    target = f"{CHAT_PATH}/{then}" if parse_chat_target(then) is not None else BACK_TO_CHAT
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         response,
@@ -187,9 +188,9 @@ class _Menu:
 async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """The chat: earlier answers, what the last action answered, the current question."""
     now = web.now()
-    chat = await _chat(request, web, uow, take_flash=True)
+    chat = await request_chat(request, web, uow, take_flash=True)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     catalog = web.catalog(chat.person.language)
     menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)))
     current = await uow(
@@ -224,14 +225,14 @@ async def intake_report_page(
 ) -> Response:
     """The intake report for the student, a parent or a mentor (the e-mail's link leads here:
     what Telegram shows after the notice's button). The service checks the reader and audits."""
-    chat = await _chat(request, web, uow)
+    chat = await request_chat(request, web, uow)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     catalog = web.catalog(chat.person.language)
     person_id = chat.person.id
     if chat.survey_invitation_id is not None:
         # A questionnaire link's session is for that questionnaire only.
-        refused: Text = Text.of(_REPORT_NOT_HERE)
+        refused: Text = Text.of(REPORT_NOT_HERE)
     else:
 
         async def read(session: AsyncSession) -> list[str]:
@@ -266,7 +267,7 @@ async def intake_report_page(
     )
 
 
-_REPORT_NOT_HERE = N_(
+REPORT_NOT_HERE = N_(
     "This page is not available here. Please open the chat from the school's link."
 )
 
@@ -278,7 +279,7 @@ async def start_flow(
     entry: Annotated[str, Form()] = "",
 ) -> Response:
     """Start (or resume) a flow of the menu; only an entry the server derives itself counts."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
@@ -312,7 +313,7 @@ async def press(
     payload: Annotated[str, Form()] = "",
 ) -> Response:
     """A button of the current question."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
@@ -337,7 +338,7 @@ async def answer_text(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """A typed answer (free text, a date, part of a name to search)."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
@@ -363,7 +364,7 @@ async def choose_language(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the person's language, as /taal does, and show the chat in it."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     if code in LANGUAGES:
@@ -376,7 +377,7 @@ async def choose_language(
 
 async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """Close the chat on this device (the answers stay saved)."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     token = request.cookies.get(CHAT_COOKIE, "")
@@ -396,7 +397,7 @@ async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def _chat(
+async def request_chat(
     request: Request, web: Web, uow: UnitOfWork, *, take_flash: bool = False
 ) -> ChatSession | None:
     token = request.cookies.get(CHAT_COOKIE)
@@ -407,15 +408,15 @@ async def _chat(
     )
 
 
-async def _posted_chat(request: Request, web: Web, uow: UnitOfWork) -> ChatSession | Response:
+async def posted_chat(request: Request, web: Web, uow: UnitOfWork) -> ChatSession | Response:
     """The chat a form was posted in, or the page that refuses the post.
 
     Every POST of the chat needs the session cookie (401 otherwise) and the session's CSRF
     token in the form (403 otherwise).
     """
-    chat = await _chat(request, web, uow)
+    chat = await request_chat(request, web, uow)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     if not tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD)):
         return _csrf_refused(request, web, chat)
     return chat
@@ -435,7 +436,7 @@ def _csrf_refused(request: Request, web: Web, chat: ChatSession) -> Response:
     )
 
 
-def _no_session(request: Request) -> Response:
+def no_session_page(request: Request) -> Response:
     return render_page(
         request, "chat/message.html", staff=None, status_code=401, message=NO_SESSION, thanks=False
     )
