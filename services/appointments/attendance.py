@@ -104,7 +104,6 @@ async def confirm_mentor_presence(
         if not appointment.mentor_confirmed:
             await _mentor_yes(session=session, mentor=mentor, appointment=appointment, now=now)
     else:
-        notices.mentor_declined(session, appointment=appointment, now=now)
         await release_and_cancel(
             session=session,
             actor_id=mentor.id,
@@ -112,6 +111,9 @@ async def confirm_mentor_presence(
             now=now,
             notify_except=(appointment.booked_by_id,),
         )
+        # After the cancellation: it withdraws every pending notice of the appointment, and
+        # would withdraw this one too (the booker never heard the mentor cannot come).
+        notices.mentor_declined(session, appointment=appointment, now=now)
         record_audit(
             session=session,
             school_id=appointment.school_id,

@@ -142,12 +142,13 @@ async def _read(
     if chat is None:
         return no_session_page(request)
     catalog = web.catalog(chat.person.language)
+    person_id = chat.person.id  # read now: a refusal rolls back and expires the person
     if chat.survey_invitation_id is not None:
         return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
     try:
         lines = await uow(lambda s: read(s, chat))
     except NotAllowed as refused:
-        log.info("web chat %s %s refused (person %s)", what, target_id, chat.person.id)
+        log.info("web chat %s %s refused (person %s)", what, target_id, person_id)
         return _refusal(request, catalog, refused.reason)
     return _action_page(request, chat, catalog, title=title, lines=lines)
 
@@ -160,6 +161,7 @@ async def intake_confirm_page(
     if chat is None:
         return no_session_page(request)
     catalog = web.catalog(chat.person.language)
+    person_id = chat.person.id  # read now: a refusal rolls back and expires the person
     if chat.survey_invitation_id is not None:
         return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
     try:
@@ -169,7 +171,7 @@ async def intake_confirm_page(
             )
         )
     except NotAllowed as refused:
-        log.info("web chat intake %s refused (person %s)", appointment_id, chat.person.id)
+        log.info("web chat intake %s refused (person %s)", appointment_id, person_id)
         return _refusal(request, catalog, refused.reason)
     return _action_page(
         request,
@@ -199,6 +201,7 @@ async def answer_intake(
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
+    person_id = chat.person.id  # read now: a refusal rolls back and expires the person
     if chat.survey_invitation_id is not None:
         return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
     if answer not in (YES, NO) or not version.isdigit() or len(version) > 9:
@@ -216,7 +219,7 @@ async def answer_intake(
             )
         )
     except NotAllowed as refused:
-        log.info("web chat intake answer %s refused (person %s)", appointment_id, chat.person.id)
+        log.info("web chat intake answer %s refused (person %s)", appointment_id, person_id)
         return _refusal(request, catalog, refused.reason)
     except (BookingRefused, InvalidTransition) as refused:
         return _refusal(request, catalog, refused.reason, status_code=409)
