@@ -59,6 +59,20 @@ async def intake_question(
     raise NotAllowed(Text.of(NOT_AVAILABLE))
 
 
+async def open_intake_questions(
+    *, session: AsyncSession, mentor: Person, now: datetime
+) -> list[AppointmentView]:
+    """The upcoming intakes of the person's mentees still waiting for their answer (a query;
+    empty for anyone who is no mentor). Earliest first."""
+    if not mentor.has_role(Role.MENTOR):
+        return []
+    return [
+        view
+        for view in await upcoming_for(session=session, person=mentor, now=now)
+        if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed
+    ]
+
+
 async def confirm_mentor_presence(
     *,
     session: AsyncSession,

@@ -312,6 +312,31 @@ async def test_an_answer_about_an_intake_that_has_changed_since_the_page_is_refu
     assert (await appointment(session_factory, booked.appointment_id)).mentor_confirmed is False
 
 
+async def test_the_mentors_chat_lists_the_intakes_waiting_for_their_answer(
+    session_factory: Factory, world: World, database_url: str
+) -> None:
+    await set_contact(session_factory, world.mentor.id, language="en")
+    booked = await book_intake(session_factory, world)
+    max_ = await add_second_mentor(session_factory, world)
+    intake = f"/chat/intake-confirm/{booked.appointment_id}"
+    async with chat_app(database_url, LATER) as web:
+        mila = await chat_of(web, session_factory, world.mentor)
+        assert mila.page is not None
+        assert "Waiting for your answer:" in mila.page.text
+        assert f'href="{intake}"' in mila.page.body
+        assert world.newcomer.given_name in mila.page.text
+        # Another mentor's chat does not list it.
+        other = await chat_of(web, session_factory, max_)
+        assert other.page is not None
+        assert intake not in other.page.body
+        assert "Waiting for your answer:" not in other.page.text
+        # Answered: no longer waiting.
+        await mila.get(intake)
+        await mila.press("Yes, I will be there")
+        assert mila.page is not None
+        assert intake not in mila.page.body
+
+
 # -- the decision on a referral ----------------------------------------------------------------
 
 

@@ -25,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
+from dialogs.flows.afspraken import appointment_text
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
+from services.appointments.attendance import open_intake_questions
 from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
 from services.conversations.web_chat import (
@@ -202,6 +204,19 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         question = render_question(current.flow, current.question, catalog)
         history = transcript(current.flow, current.state, current.context, catalog)
     others = [e for e in menu.entries if current is None or e.flow_id != current.flow.id]
+    to_answer: list[tuple[str, str]] = []
+    if chat.survey_invitation_id is None:
+        # A mentor's intakes still waiting for their answer (what the e-mails asked).
+        waiting = await uow(lambda s: open_intake_questions(session=s, mentor=chat.person, now=now))
+        to_answer = [
+            (
+                f"{CHAT_PATH}/{ChatTarget.INTAKE_CONFIRM.value}/{view.appointment_id}",
+                catalog.render(
+                    appointment_text(view.kind.value, view.starts_at, view.student_name)
+                ),
+            )
+            for view in waiting
+        ]
     return render_page(
         request,
         "chat/chat.html",
@@ -215,6 +230,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         draft=flash.draft or "",
         question=question,
         menu=[(entry.key, entry.title) for entry in others],
+        to_answer=to_answer,
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
