@@ -13,6 +13,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.appointments.teacher_notice import TeacherTimeoutView
 from services.appointments.views import AppointmentView
+from storage.models import AppointmentKind
 
 #: The mentor's answers to the intake question (the buttons in both channels).
 YES_LABEL = N_("Yes, I will be there")
@@ -24,6 +25,7 @@ __all__ = [
     "intake_question_lines",
     "mentor_answer_lines",
     "teacher_timeout_lines",
+    "upcoming_lines",
 ]
 
 
@@ -74,3 +76,14 @@ def teacher_timeout_lines(view: TeacherTimeoutView) -> list[Text]:
             end=end,
         )
     ]
+
+
+def upcoming_lines(view: AppointmentView, *, viewer_id: int) -> list[Text]:
+    """One upcoming appointment as its student, parent or mentor reads it ("My appointments")."""
+    student = None if view.student_id == viewer_id else view.student_name
+    lines = [appointment_text(view.kind.value, view.starts_at, student)]
+    if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
+        lines.append(Text.of(N_("Waiting for the mentor to confirm.")))
+    if view.coach_name:
+        lines.append(Text.of(N_("With {name}"), name=Text.raw(view.coach_name)))
+    return lines

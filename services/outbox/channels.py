@@ -93,10 +93,21 @@ class ChatTarget(StrEnum):
     REFERRAL_OUTCOME = "referral-outcome"
     #: Who leaves the teacher's lesson for a time-out (appointment id).
     TIMEOUT_WHO = "timeout-who"
+    #: The person's upcoming appointments ("My appointments"; no id).
+    APPOINTMENTS = "appointments"
+    #: The booking flow, opened at once ("Book an appointment"; no id).
+    BOOK = "book"
 
 
-#: The target of each kind's e-mail link, and the payload key holding its id.
-_TARGET_OF_KIND: dict[str, tuple[ChatTarget, str]] = {
+#: The targets without an id.
+_TARGETS_WITHOUT_ID = frozenset({ChatTarget.APPOINTMENTS, ChatTarget.BOOK})
+
+
+#: The target of each kind's e-mail link, and the payload key holding its id (None: none).
+_TARGET_OF_KIND: dict[str, tuple[ChatTarget, str | None]] = {
+    OutboxKind.REFERRAL_ACCEPTED_PARENT: (ChatTarget.BOOK, None),
+    OutboxKind.APPOINTMENT_MENTOR_DECLINED: (ChatTarget.BOOK, None),
+    OutboxKind.APPOINTMENT_REMINDER: (ChatTarget.APPOINTMENTS, None),
     OutboxKind.INTAKE_REPORT: (ChatTarget.INTAKE_REPORT, "trajectory_id"),
     OutboxKind.APPOINTMENT_MENTOR_CONFIRM: (ChatTarget.INTAKE_CONFIRM, "appointment_id"),
     OutboxKind.REFERRAL_ACCEPTED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
@@ -105,7 +116,11 @@ _TARGET_OF_KIND: dict[str, tuple[ChatTarget, str]] = {
     OutboxKind.TIMEOUT_TEACHER: (ChatTarget.TIMEOUT_WHO, "appointment_id"),
 }
 _TARGET = re.compile(
-    "(" + "|".join(re.escape(t.value) for t in ChatTarget) + ")/([1-9][0-9]{0,11})"
+    "("
+    + "|".join(re.escape(t.value) for t in ChatTarget if t not in _TARGETS_WITHOUT_ID)
+    + ")/([1-9][0-9]{0,11})|("
+    + "|".join(re.escape(t.value) for t in _TARGETS_WITHOUT_ID)
+    + ")"
 )
 
 #: Staff notices: the staff web app's page to show after logging in (``/login?next=``), by
@@ -125,21 +140,29 @@ def _payload_id(payload: Mapping[str, Any], key: str) -> int | None:
 
 
 def chat_target(kind: str, payload: Mapping[str, Any]) -> str | None:
-    """Where the web chat link of a ``kind`` e-mail leads once opened (``intake-confirm/12``),
-    or None: the chat itself (its menu)."""
+    """Where the web chat link of a ``kind`` e-mail leads once opened (``intake-confirm/12``,
+    ``appointments``), or None: the chat itself (its menu)."""
+    if kind == OutboxKind.TIMEOUT_DECIDED:
+        # Approved: "My appointments", as the Telegram button; refused: no button, the chat.
+        return ChatTarget.APPOINTMENTS.value if payload.get("approved") is True else None
     found = _TARGET_OF_KIND.get(kind)
     if found is None:
         return None
     target, key = found
+    if key is None:
+        return target.value
     target_id = _payload_id(payload, key)
     return None if target_id is None else f"{target.value}/{target_id}"
 
 
-def parse_chat_target(value: str) -> tuple[ChatTarget, int] | None:
-    """A ``then`` value the web chat accepts (one of `ChatTarget` and an id), else None."""
+def parse_chat_target(value: str) -> tuple[ChatTarget, int | None] | None:
+    """A ``then`` value the web chat accepts (one of `ChatTarget`, with its id when it takes
+    one), else None."""
     found = _TARGET.fullmatch(value)
     if found is None:
         return None
+    if found.group(3) is not None:
+        return ChatTarget(found.group(3)), None
     return ChatTarget(found.group(1)), int(found.group(2))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox.messages import STAFF_WEB_APP
 from services.accounts.invites import create_invite
+from services.appointments.attendance import confirm_mentor_presence
 from services.appointments.booking import book
 from services.appointments.notices import APPOINTMENT_CALENDAR, APPOINTMENT_MENTOR_CONFIRM
 from services.appointments.teacher_notice import tell_teacher
@@ -121,7 +122,7 @@ async def chat_of(
     async with sessions() as session, session.begin():
         stored = await session.get_one(Person, person.id)
         token = await create_invite(
-            session=session, person=stored, role=role, ttl=timedelta(days=1), now=NOW
+            session=session, person=stored, role=role, ttl=timedelta(days=14), now=NOW
         )
     user = web.user()
     await user.open_link(token)
@@ -252,6 +253,14 @@ async def test_no_i_cannot_come_cancels_the_intake_and_asks_the_parent_to_choose
     assert news["Subject"] == say("nl", "The intake meeting has been cancelled")
     assert say("nl", "Book an appointment") in plain_text(news)
     assert calendar_attachment(news) is None
+    # Its link opens the booking at once, as the Telegram button does.
+    found = re.search(r"http://testserver(/c/[A-Za-z0-9_-]+\?then=book)\s", plain_text(news))
+    assert found is not None
+    async with chat_app(database_url, LATER) as web:
+        pia = await follow(web, found.group(1))
+        assert pia.page is not None
+        # The booking's first question: which child (the parent has two).
+        assert world.newcomer.display_name in [form.button for form in pia.page.forms]
 
 
 async def test_another_mentor_cannot_answer_for_someone_elses_intake_by_a_forged_address(
@@ -335,6 +344,53 @@ async def test_the_mentors_chat_lists_the_intakes_waiting_for_their_answer(
         await mila.press("Yes, I will be there")
         assert mila.page is not None
         assert intake not in mila.page.body
+
+
+async def test_my_appointments_in_the_web_chat_from_the_reminders_link(
+    session_factory: Factory, world: World, smtp_server: SmtpTestServer, database_url: str
+) -> None:
+    await set_contact(session_factory, world.parent.id, email=PIA, language="nl")
+    booked = await book_intake(session_factory, world)
+    clock = Clock(at(WEDNESDAY, 10) - timedelta(hours=16))
+    await drain(worker(session_factory, clock, server=smtp_server))
+    reminders = [
+        m for m in smtp_server.to(PIA) if m["Subject"] == say("nl", "Reminder of your appointment")
+    ]
+    assert reminders == []  # not confirmed yet: no reminder
+    async with session_factory() as session, session.begin():
+        stored = await session.get_one(Appointment, booked.appointment_id)
+        mentor = await session.get_one(Person, world.mentor.id)
+    await unit(
+        session_factory,
+        confirm_mentor_presence,
+        mentor=mentor,
+        appointment_id=stored.id,
+        now=NOW,
+        present=True,
+    )
+    await drain(worker(session_factory, clock, server=smtp_server))
+    [reminder] = [
+        m for m in smtp_server.to(PIA) if m["Subject"] == say("nl", "Reminder of your appointment")
+    ]
+    text = plain_text(reminder)
+    assert say("nl", "My appointments") in text
+    found = re.search(r"http://testserver(/c/[A-Za-z0-9_-]+\?then=appointments)\s", text)
+    assert found is not None
+    async with chat_app(database_url, clock.now) as web:
+        pia = await follow(web, found.group(1))
+        assert pia.page is not None
+        assert pia.page.status == 200
+        assert say("nl", "My appointments") in pia.page.text
+        assert world.newcomer.given_name in pia.page.text
+        # The chat's own page links to it too; a stranger's browser has no session.
+        chat = await pia.get("/chat")
+        assert 'href="/chat/appointments"' in chat.body
+        assert (await web.user().get("/chat/appointments")).status == 401
+        # Another parent sees only their own (none).
+        piet = await chat_of(web, session_factory, world.other_parent, Role.PARENT)
+        theirs = await piet.get("/chat/appointments")
+        assert world.newcomer.given_name not in theirs.text
+        assert say("nl", "You have no upcoming appointments.") in theirs.text
 
 
 # -- the decision on a referral ----------------------------------------------------------------
@@ -479,9 +535,25 @@ def test_the_targets_of_the_email_links() -> None:
     assert chat_target(OutboxKind.TIMEOUT_TEACHER, {"appointment_id": 5}) == "timeout-who/5"
     assert chat_target(OutboxKind.INTAKE_REPORT, {"trajectory_id": 2}) == "intake-report/2"
     assert chat_target(OutboxKind.SURVEY_INVITE, {"invitation_id": 2}) is None
+    assert chat_target(OutboxKind.APPOINTMENT_REMINDER, {"appointment_id": 2}) == "appointments"
+    assert chat_target(OutboxKind.TIMEOUT_DECIDED, {"approved": True}) == "appointments"
+    assert chat_target(OutboxKind.TIMEOUT_DECIDED, {"approved": False}) is None
+    assert chat_target(OutboxKind.REFERRAL_ACCEPTED_PARENT, {"referral_id": 2}) == "book"
+    assert parse_chat_target("appointments") == (ChatTarget.APPOINTMENTS, None)
+    assert parse_chat_target("book") == (ChatTarget.BOOK, None)
     assert chat_target(OutboxKind.TIMEOUT_TEACHER, {"appointment_id": True}) is None
     assert parse_chat_target("intake-confirm/12") == (ChatTarget.INTAKE_CONFIRM, 12)
-    for bad in ("intake-confirm/0", "intake-confirm/12/x", "queue/1", "timeout-who/-1", ""):
+    bad_targets = (
+        "intake-confirm/0",
+        "intake-confirm/12/x",
+        "intake-confirm",
+        "book/1",
+        "appointments/x",
+        "queue/1",
+        "timeout-who/-1",
+        "",
+    )
+    for bad in bad_targets:
         assert parse_chat_target(bad) is None
     assert staff_page(OutboxKind.REFERRAL_NEW, {"queue_item_id": 4}) == "/queue/4"
     assert staff_page(OutboxKind.TIMEOUT_REQUESTED, {"queue_item_id": 4}) == (

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
-from dialogs.flows.afspraken import appointment_text
+from dialogs.flows.afspraken import BOOK, appointment_text
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
@@ -55,6 +55,7 @@ from services.kernel.errors import NotAllowed
 from services.outbox.channels import ChatTarget, parse_chat_target
 from services.surveys.invitations import SurveyUnavailable
 from services.trajectories.intake_report import intake_report_for_reader, report_lines
+from storage.models import Role
 from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import CSRF_REFUSED
@@ -139,7 +140,9 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
     then = await form_value(request, "then") or ""
-    target = f"{CHAT_PATH}/{then}" if parse_chat_target(then) is not None else BACK_TO_CHAT
+    chosen = parse_chat_target(then)
+    book = chosen is not None and chosen[0] is ChatTarget.BOOK
+    target = f"{CHAT_PATH}/{then}" if chosen is not None and not book else BACK_TO_CHAT
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         response,
@@ -155,7 +158,28 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
         if chat is not None:
             await _open_survey(uow, web, chat, opened.survey_invitation_id)
+    elif book:
+        # "Book an appointment": the booking opens at once, as the Telegram button opens it.
+        chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
+        if chat is not None:
+            await _open_menu_flow(uow, web, chat, BOOK.id)
     return response
+
+
+async def _open_menu_flow(uow: UnitOfWork, web: Web, chat: ChatSession, flow_id: str) -> None:
+    """Start ``flow_id`` if the person's menu has it (else the chat shows its menu)."""
+    catalog = web.catalog(chat.person.language)
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    if flow_id not in menu.allowed:
+        return
+    try:
+        turn = await uow(
+            lambda s: open_flow(session=s, person=chat.person, flow_id=flow_id, now=web.now())
+        )
+    except NotAllowed as refusal:
+        await _flash(uow, chat, [_notice(refusal.reason)], catalog)
+        return
+    await _flash(uow, chat, turn.replies, catalog)
 
 
 def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
@@ -231,6 +255,8 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         question=question,
         menu=[(entry.key, entry.title) for entry in others],
         to_answer=to_answer,
+        appointments=chat.survey_invitation_id is None
+        and any(chat.person.has_role(role) for role in _HAVE_APPOINTMENTS),
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
@@ -282,6 +308,9 @@ async def intake_report_page(
         back=True,
     )
 
+
+#: Who has "My appointments" in the chat (their own, their children's, their mentees').
+_HAVE_APPOINTMENTS = (Role.STUDENT, Role.PARENT, Role.MENTOR)
 
 REPORT_NOT_HERE = N_(
     "This page is not available here. Please open the chat from the school's link."

@@ -41,10 +41,12 @@ from services.appointments.action_texts import (
     intake_question_lines,
     mentor_answer_lines,
     teacher_timeout_lines,
+    upcoming_lines,
 )
 from services.appointments.attendance import confirm_mentor_presence, intake_question
 from services.appointments.errors import BookingRefused
 from services.appointments.teacher_notice import timeout_for_teacher
+from services.appointments.views import upcoming_for
 from services.conversations.web_chat import ChatSession, Flash, set_flash
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.outbox.channels import ChatTarget
@@ -71,12 +73,14 @@ NAV = ()
 INTAKE_CONFIRM_PATH = f"{CHAT_PATH}/{ChatTarget.INTAKE_CONFIRM.value}"
 REFERRAL_OUTCOME_PATH = f"{CHAT_PATH}/{ChatTarget.REFERRAL_OUTCOME.value}"
 TIMEOUT_WHO_PATH = f"{CHAT_PATH}/{ChatTarget.TIMEOUT_WHO.value}"
+APPOINTMENTS_PATH = f"{CHAT_PATH}/{ChatTarget.APPOINTMENTS.value}"
 
 #: The mentor's two answers, as posted by the intake page's buttons.
 YES, NO = "yes", "no"
 _REFUSED = (NotAllowed, BookingRefused, InvalidTransition)
 
 __all__ = [
+    "APPOINTMENTS_PATH",
     "INTAKE_CONFIRM_PATH",
     "NO",
     "REFERRAL_OUTCOME_PATH",
@@ -273,6 +277,37 @@ async def timeout_who_page(
     )
 
 
+async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
+    """ "My appointments": the person's upcoming appointments, as Telegram lists them (their
+    own, their children's, the intakes and evaluations of their mentees)."""
+    chat = await request_chat(request, web, uow)
+    if chat is None:
+        return no_session_page(request)
+    catalog = web.catalog(chat.person.language)
+    if chat.survey_invitation_id is not None:
+        return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
+    viewer_id = chat.person.id
+    views = await uow(lambda s: upcoming_for(session=s, person=chat.person, now=web.now()))
+    entries = [
+        "\n".join(catalog.render(line) for line in upcoming_lines(view, viewer_id=viewer_id))
+        for view in views[:MAX_LISTED]
+    ]
+    empty = Text.of(N_("You have no upcoming appointments."))
+    return render_page(
+        request,
+        "chat/appointments.html",
+        staff=None,
+        language=catalog.language,
+        title=catalog.render(Text.of(N_("My appointments"))),
+        entries=entries,
+        empty=catalog.render(empty),
+    )
+
+
+#: The list shows at most this many (as Telegram's).
+MAX_LISTED = 10
+
+
 def build_router() -> APIRouter:
     """A fresh router with the notice actions of the web chat."""
     router = APIRouter()
@@ -288,4 +323,5 @@ def build_router() -> APIRouter:
     router.add_api_route(
         f"{TIMEOUT_WHO_PATH}/{{appointment_id:int}}", timeout_who_page, methods=["GET"]
     )
+    router.add_api_route(APPOINTMENTS_PATH, appointments_page, methods=["GET"])
     return router

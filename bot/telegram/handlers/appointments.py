@@ -32,6 +32,7 @@ from services.appointments.action_texts import (
     intake_question_lines,
     mentor_answer_lines,
     teacher_timeout_lines,
+    upcoming_lines,
 )
 from services.appointments.attendance import (
     confirm_mentor_presence,
@@ -52,7 +53,6 @@ from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.queue.rules import QueueAction, allowed_actions
 from storage.models import (
-    AppointmentKind,
     AppointmentStatus,
     Person,
     QueueDecision,
@@ -127,13 +127,7 @@ async def _edit(press: _Press, text: str, markup: InlineKeyboardMarkup | None) -
 
 def upcoming_text(view: AppointmentView, person: Person, catalog: Catalog) -> str:
     """One upcoming appointment as its student or parent reads it in the chat."""
-    student = None if view.student_id == person.id else view.student_name
-    lines = [appointment_text(view.kind.value, view.starts_at, student)]
-    if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
-        lines.append(Text.of(N_("Waiting for the mentor to confirm.")))
-    if view.coach_name:
-        lines.append(Text.of(N_("With {name}"), name=Text.raw(view.coach_name)))
-    return _render(catalog, *lines)
+    return _render(catalog, *upcoming_lines(view, viewer_id=person.id))
 
 
 async def on_my_appointments(
