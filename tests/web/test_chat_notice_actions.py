@@ -391,6 +391,33 @@ async def test_my_appointments_in_the_web_chat_from_the_reminders_link(
         theirs = await piet.get("/chat/appointments")
         assert world.newcomer.given_name not in theirs.text
         assert say("nl", "You have no upcoming appointments.") in theirs.text
+        # Nor can they cancel it by posting its address with their own CSRF token.
+        piet_csrf = (await piet.get("/chat")).forms[0].fields["csrf_token"]
+        forged = await piet.post(
+            f"/chat/appointments/{booked.appointment_id}/cancel", {"csrf_token": piet_csrf}
+        )
+        assert forged.status_code == 303
+        refused = await piet.get("/chat")
+        assert say("nl", "Cancel ✓") not in refused.text
+        assert say("nl", "Yes, cancel it") not in [f.button for f in refused.forms]
+
+        # Pia moves or cancels it from the list, as with Telegram's buttons.
+        listed = await pia.get("/chat/appointments")
+        move = listed.form(say("nl", "Move"))
+        assert move.action == f"/chat/appointments/{booked.appointment_id}/move"
+        await pia.submit(move)
+        assert pia.page is not None
+        assert say("nl", "Move an appointment") in pia.page.text
+        await pia.press(say("nl", "Stop"))
+        listed = await pia.get("/chat/appointments")
+        await pia.submit(listed.form(say("nl", "Cancel")))
+        assert pia.page is not None
+        await pia.press(say("nl", "Yes, cancel it"))
+        assert pia.page is not None
+        assert 'class="bubble done"' in pia.page.body
+    assert (await appointment(session_factory, booked.appointment_id)).status is (
+        AppointmentStatus.CANCELLED
+    )
 
 
 # -- the decision on a referral ----------------------------------------------------------------

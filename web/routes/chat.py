@@ -46,6 +46,7 @@ from services.conversations.web_chat import (
     current_conversation,
     end_chat_session,
     inspect_chat_link,
+    item_flows,
     redeem_chat_link,
     resolve_chat_session,
     set_chat_language,
@@ -169,8 +170,10 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
 async def _open_menu_flow(uow: UnitOfWork, web: Web, chat: ChatSession, flow_id: str) -> None:
     """Start ``flow_id`` if the person's menu has it (else the chat shows its menu)."""
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
-    if flow_id not in menu.allowed:
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
+    if flow_id not in allowed_flow_ids(menu.entries):
         return
     try:
         turn = await uow(
@@ -202,10 +205,12 @@ def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
 @dataclass(frozen=True, slots=True)
 class _Menu:
     entries: list[MenuEntry]
+    #: Flows started from an item's button (Move / Cancel), not from the menu.
+    items: frozenset[str] = frozenset()
 
     @property
     def allowed(self) -> frozenset[str]:
-        return allowed_flow_ids(self.entries)
+        return allowed_flow_ids(self.entries) | self.items
 
     def entry(self, key: str) -> MenuEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -218,7 +223,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
     if chat is None:
         return no_session_page(request)
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)))
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)), item_flows(chat))
     current = await uow(
         lambda s: current_conversation(session=s, chat=chat, allowed=menu.allowed, now=now)
     )
@@ -328,7 +333,9 @@ async def start_flow(
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     chosen = menu.entry(entry)
     if chosen is None:
         log.info("web chat: menu entry refused for person %s", chat.person.id)
@@ -363,7 +370,9 @@ async def press(
         return chat
     catalog = web.catalog(chat.person.language)
     event = Event.decode(payload)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     if event is None or flow not in menu.allowed:
         # A forged or foreign button: refuse kindly, reveal nothing, show the current question.
         log.info("web chat: button refused for person %s", chat.person.id)
@@ -387,7 +396,9 @@ async def answer_text(
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     if flow not in menu.allowed:
         log.info("web chat: typed answer refused for person %s", chat.person.id)
         await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog, draft=text)

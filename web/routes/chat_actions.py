@@ -31,7 +31,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.flows.afspraken import kind_label
+from dialogs.flows.afspraken import APPOINTMENT, CANCEL, MOVE, kind_label
 from dialogs.i18n import Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
@@ -46,7 +46,8 @@ from services.appointments.action_texts import (
 from services.appointments.attendance import confirm_mentor_presence, intake_question
 from services.appointments.errors import BookingRefused
 from services.appointments.teacher_notice import timeout_for_teacher
-from services.appointments.views import upcoming_for
+from services.conversations.appointment_bindings import changeable_upcoming
+from services.conversations.runtime import open_flow
 from services.conversations.web_chat import ChatSession, Flash, set_flash
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.outbox.channels import ChatTarget
@@ -279,7 +280,8 @@ async def timeout_who_page(
 
 async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """ "My appointments": the person's upcoming appointments, as Telegram lists them (their
-    own, their children's, the intakes and evaluations of their mentees)."""
+    own, their children's, the intakes and evaluations of their mentees), each with Move and
+    Cancel when they may change it."""
     chat = await request_chat(request, web, uow)
     if chat is None:
         return no_session_page(request)
@@ -287,12 +289,14 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
     if chat.survey_invitation_id is not None:
         return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
     viewer_id = chat.person.id
-    views = await uow(lambda s: upcoming_for(session=s, person=chat.person, now=web.now()))
+    views = await uow(lambda s: changeable_upcoming(session=s, person=chat.person, now=web.now()))
     entries = [
-        "\n".join(catalog.render(line) for line in upcoming_lines(view, viewer_id=viewer_id))
-        for view in views[:MAX_LISTED]
+        (
+            [catalog.render(line) for line in upcoming_lines(view, viewer_id=viewer_id)],
+            f"{APPOINTMENTS_PATH}/{view.appointment_id}" if changeable else None,
+        )
+        for view, changeable in views[:MAX_LISTED]
     ]
-    empty = Text.of(N_("You have no upcoming appointments."))
     return render_page(
         request,
         "chat/appointments.html",
@@ -300,8 +304,49 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
         language=catalog.language,
         title=catalog.render(Text.of(N_("My appointments"))),
         entries=entries,
-        empty=catalog.render(empty),
+        empty=catalog.render(Text.of(N_("You have no upcoming appointments."))),
+        move=(MOVE_ACTION, catalog.render(Text.of(N_("Move")))),
+        cancel=(CANCEL_ACTION, catalog.render(Text.of(N_("Cancel")))),
+        chat_csrf=chat.csrf_token,
+        csrf_field=CSRF_FIELD,
     )
+
+
+async def change_appointment(
+    request: Request, web: WebDep, uow: UnitOfWorkDep, appointment_id: int, action: str
+) -> Response:
+    """Move or Cancel on "My appointments": the flow, preset with the appointment, exactly as
+    Telegram's buttons start it (its preset refuses an appointment the person may not change).
+    """
+    chat = await posted_chat(request, web, uow)
+    if isinstance(chat, Response):
+        return chat
+    catalog = web.catalog(chat.person.language)
+    person_id = chat.person.id  # read now: a refusal rolls back and expires the person
+    flow_id = _FLOW_OF.get(action)
+    if chat.survey_invitation_id is not None or flow_id is None:
+        return _refusal(request, catalog, BUTTON_REFUSED)
+    try:
+        turn = await uow(
+            lambda s: open_flow(
+                session=s,
+                person=chat.person,
+                flow_id=flow_id,
+                now=web.now(),
+                preset={APPOINTMENT: str(appointment_id)},
+            )
+        )
+        replies = list(turn.replies)
+    except NotAllowed as refused:
+        log.info("web chat %s of %s refused (person %s)", action, appointment_id, person_id)
+        replies = [Reply(ReplyKind.NOTICE, (refused.reason,))]
+    flash = Flash(tuple((b.kind, b.text) for b in render_messages(replies, catalog)))
+    await uow(lambda s: set_flash(session=s, session_id=chat.session_id, flash=flash))
+    return RedirectResponse(BACK_TO_CHAT, status_code=303)
+
+
+MOVE_ACTION, CANCEL_ACTION = "move", "cancel"
+_FLOW_OF = {MOVE_ACTION: MOVE.id, CANCEL_ACTION: CANCEL.id}
 
 
 #: The list shows at most this many (as Telegram's).
@@ -324,4 +369,9 @@ def build_router() -> APIRouter:
         f"{TIMEOUT_WHO_PATH}/{{appointment_id:int}}", timeout_who_page, methods=["GET"]
     )
     router.add_api_route(APPOINTMENTS_PATH, appointments_page, methods=["GET"])
+    router.add_api_route(
+        f"{APPOINTMENTS_PATH}/{{appointment_id:int}}/{{action}}",
+        change_appointment,
+        methods=["POST"],
+    )
     return router
