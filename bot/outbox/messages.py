@@ -571,6 +571,9 @@ def _email_link(
     """The link an e-mail carries in place of the Telegram buttons (None: no link)."""
     if claimed.link_token is not None:
         label = content.buttons[0][0] if content.buttons else Text.of(OPEN_WEB_CHAT)
+        if claimed.kind in _ANSWER_IN_CHAT:
+            # A link labelled "Yes, I will be there" would promise an answer it does not give.
+            label = Text.of(ANSWER_IN_CHAT)
         # Straight to the action of the notice's button (the report, the mentor's question,
         # the decision, who leaves the lesson), as Telegram shows it; else the chat's menu.
         return OutgoingLink(
@@ -586,6 +589,10 @@ def _email_link(
         )
     return None
 
+
+#: Notices whose Telegram buttons are answers: the e-mail's link opens the question instead.
+_ANSWER_IN_CHAT = frozenset({OutboxKind.APPOINTMENT_MENTOR_CONFIRM})
+ANSWER_IN_CHAT = N_("Open the chat to answer")
 
 #: Staff notices without a button in Telegram that still point to the web app by e-mail.
 _STAFF_NOTICES = frozenset({OutboxKind.PERSON_UNREACHABLE, OutboxKind.PERSON_EMAIL_UNREACHABLE})

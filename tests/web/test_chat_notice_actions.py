@@ -153,8 +153,9 @@ async def test_an_email_only_mentor_confirms_the_intake_from_the_email_and_the_p
             when=booked.starts_at,
         )
     )
-    # Labelled like the first Telegram button; no /login link (a mentor has no web account).
-    assert say("ar", "Yes, I will be there") in text
+    # A link to the question (not labelled as an answer); no /login (no web account).
+    assert say("ar", "Open the chat to answer") in text
+    assert say("ar", "Yes, I will be there") not in text
     assert "/login" not in text
     path, appointment_id = link_in(text, ChatTarget.INTAKE_CONFIRM)
     assert appointment_id == booked.appointment_id
