@@ -44,6 +44,7 @@ from storage.models import (
 )
 from tests.bot.test_email_channel import Clock, drain, say, set_contact, worker
 from tests.support.booking_world import NOW, TUESDAY, WEDNESDAY, World, at, build_world
+from tests.support.chat_factories import build_chat_world
 from tests.support.factories import add_mentorship, add_person, add_queued_referral
 from tests.support.smtp_server import (
     SmtpTestServer,
@@ -555,6 +556,30 @@ async def test_a_link_leads_only_to_a_known_target(
         )
         assert opened.status_code == 303
         assert opened.headers["location"] == "/chat#current"
+
+
+async def test_a_questionnaire_links_session_opens_none_of_the_actions(
+    session_factory: Factory, database_url: str
+) -> None:
+    async with session_factory() as session:
+        chat_world = await build_chat_world(session)
+    async with chat_app(database_url, LATER) as web:
+        parent = web.user()
+        await parent.open_link(chat_world.survey_token)
+        for path in (
+            "/chat/intake-confirm/1",
+            "/chat/referral-outcome/1",
+            "/chat/timeout-who/1",
+            "/chat/appointments",
+        ):
+            page = await parent.get(path)
+            assert page.status == 403, path
+        assert parent.page is not None
+        csrf = (await parent.get("/chat")).forms[0].fields["csrf_token"]
+        posted = await parent.post("/chat/intake-confirm/1", {"csrf_token": csrf, "answer": "yes"})
+        assert posted.status_code == 403
+        moved = await parent.post("/chat/appointments/1/move", {"csrf_token": csrf})
+        assert moved.status_code == 403
 
 
 def test_the_targets_of_the_email_links() -> None:
