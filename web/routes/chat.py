@@ -105,9 +105,9 @@ LEFT = Text.of(N_("You have closed the chat on this device. Your answers are sav
 
 
 #: Where a personal link may send the browser after opening the chat (an e-mail's link to the
-#: action of its notice): ``?then=<target>/<id>`` on ``/c/<token>``, a
+#: action of its notice): ``?then=<target>[/<id>]`` on ``/c/<token>``, a
 #: `services.outbox.channels.ChatTarget` (the intake report, the mentor's intake question, the
-#: decision on a referral, who leaves the lesson); nothing else.
+#: decision on a referral, who leaves the lesson, "My appointments", the booking); nothing else.
 INTAKE_REPORT_PATH = f"{CHAT_PATH}/{ChatTarget.INTAKE_REPORT.value}"
 
 
