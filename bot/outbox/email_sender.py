@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import urlencode
 
 import aiosmtplib
 
@@ -147,6 +148,8 @@ def _link_url(message: OutgoingMessage, web_url: str) -> str | None:
     if message.link.token is not None:
         then = f"?then={message.link.then}" if message.link.then else ""
         return f"{web_url}/c/{message.link.token}{then}"
+    if message.link.then:
+        return f"{web_url}/login?{urlencode({'next': message.link.then})}"
     return f"{web_url}/login"
 
 

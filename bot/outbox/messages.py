@@ -42,7 +42,7 @@ from services.appointments.notices import (
     parse_appointment_payload,
     parse_calendar_payload,
 )
-from services.outbox.channels import WEB_CHAT_LINK_KINDS, Channel
+from services.outbox.channels import WEB_CHAT_LINK_KINDS, Channel, chat_target, staff_page
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
 
@@ -100,7 +100,9 @@ class OutgoingButton:
 @dataclass(frozen=True, slots=True)
 class OutgoingLink:
     """An e-mail's link: ``token`` a one-time web chat link's, None for the staff web app;
-    ``then`` where the web chat goes once opened (``intake-report/<id>``), None: the chat."""
+    ``then`` where the web chat goes once opened (``intake-confirm/<id>``, a
+    `services.outbox.channels.ChatTarget`), or for the staff web app the page to show after
+    logging in (``/queue/<id>``); None: the chat's menu, the staff start page."""
 
     label: str
     token: str | None = None
@@ -624,18 +626,28 @@ def _email_link(
     """The link an e-mail carries in place of the Telegram buttons (None: no link)."""
     if claimed.link_token is not None:
         label = content.buttons[0][0] if content.buttons else Text.of(OPEN_WEB_CHAT)
-        then = None
-        if claimed.kind == OutboxKind.INTAKE_REPORT:
-            # Straight to the report, as Telegram's button shows it.
-            then = f"intake-report/{_id(claimed.payload, 'trajectory_id')}"
-        return OutgoingLink(render(label), claimed.link_token, then)
+        if claimed.kind in _ANSWER_IN_CHAT:
+            # A link labelled "Yes, I will be there" would promise an answer it does not give.
+            label = Text.of(ANSWER_IN_CHAT)
+        # Straight to the action of the notice's button (the report, the mentor's question,
+        # the decision, who leaves the lesson), as Telegram shows it; else the chat's menu.
+        return OutgoingLink(
+            render(label), claimed.link_token, chat_target(claimed.kind, claimed.payload)
+        )
     if claimed.kind in WEB_CHAT_LINK_KINDS:
         # A person without a role the web chat serves: nothing to open.
         return None
     if content.buttons or claimed.kind in _STAFF_NOTICES:
-        return OutgoingLink(render(Text.of(STAFF_WEB_APP)))
+        # Staff log in to the web app; the page the notice is about comes after the login.
+        return OutgoingLink(
+            render(Text.of(STAFF_WEB_APP)), then=staff_page(claimed.kind, claimed.payload)
+        )
     return None
 
+
+#: Notices whose Telegram buttons are answers: the e-mail's link opens the question instead.
+_ANSWER_IN_CHAT = frozenset({OutboxKind.APPOINTMENT_MENTOR_CONFIRM})
+ANSWER_IN_CHAT = N_("Open the chat to answer")
 
 #: Staff notices without a button in Telegram that still point to the web app by e-mail.
 _STAFF_NOTICES = frozenset({OutboxKind.PERSON_UNREACHABLE, OutboxKind.PERSON_EMAIL_UNREACHABLE})

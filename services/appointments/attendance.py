@@ -21,7 +21,7 @@ from services.appointments.access import (
 from services.appointments.cancelling import release_and_cancel
 from services.appointments.errors import BookingRefused
 from services.appointments.schedule import load_schedule
-from services.appointments.views import AppointmentView, view_of
+from services.appointments.views import AppointmentView, upcoming_for, view_of
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
@@ -38,6 +38,39 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+async def intake_question(
+    *, session: AsyncSession, mentor: Person, appointment_id: int, now: datetime
+) -> AppointmentView:
+    """The intake a mentor is asked about, with the student's name (a query).
+
+    What the notice's "Which student?" shows in Telegram and the web chat's intake page: only
+    an upcoming intake of a student the person mentors; `NotAllowed` for anything else (an
+    unknown id, another mentor's student, a cancelled or past intake: the same answer).
+    """
+    if mentor.has_role(Role.MENTOR):
+        for view in await upcoming_for(session=session, person=mentor, now=now):
+            if view.appointment_id == appointment_id and view.kind is AppointmentKind.INTAKE:
+                return view
+    log.info(
+        "refused: intake question appointment_id=%s to person_id=%s", appointment_id, mentor.id
+    )
+    raise NotAllowed(Text.of(NOT_AVAILABLE))
+
+
+async def open_intake_questions(
+    *, session: AsyncSession, mentor: Person, now: datetime
+) -> list[AppointmentView]:
+    """The upcoming intakes of the person's mentees still waiting for their answer (a query;
+    empty for anyone who is no mentor). Earliest first."""
+    if not mentor.has_role(Role.MENTOR):
+        return []
+    return [
+        view
+        for view in await upcoming_for(session=session, person=mentor, now=now)
+        if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed
+    ]
 
 
 async def confirm_mentor_presence(
@@ -85,7 +118,6 @@ async def confirm_mentor_presence(
         if not appointment.mentor_confirmed:
             await _mentor_yes(session=session, mentor=mentor, appointment=appointment, now=now)
     else:
-        notices.mentor_declined(session, appointment=appointment, now=now)
         await release_and_cancel(
             session=session,
             actor_id=mentor.id,
@@ -93,6 +125,9 @@ async def confirm_mentor_presence(
             now=now,
             notify_except=(appointment.booked_by_id,),
         )
+        # After the cancellation: it withdraws every pending notice of the appointment, and
+        # would withdraw this one too (the booker never heard the mentor cannot come).
+        notices.mentor_declined(session, appointment=appointment, now=now)
         record_audit(
             session=session,
             school_id=appointment.school_id,

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.engine import question
 from dialogs.flow import Flow, FlowContext
 from dialogs.flows import get_flow
+from dialogs.flows.afspraken import CANCEL, MOVE
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_FLOWS, SURVEY_INVITATION
 from dialogs.replies import Reply
 from dialogs.state import DialogState
@@ -414,6 +415,17 @@ async def chat_menu(*, session: AsyncSession, chat: ChatSession, now: datetime) 
     return entries
 
 
+#: Flows started from an item's own button rather than the menu (Move / Cancel on "My
+#: appointments"): the chat may act in them too; the runtime re-checks the roles and the
+#: flow's preset and completion check the appointment is the person's.
+ITEM_FLOWS = frozenset({MOVE.id, CANCEL.id})
+
+
+def item_flows(chat: ChatSession) -> frozenset[str]:
+    """The item flows this browser may act in (none for a questionnaire link's session)."""
+    return ITEM_FLOWS if chat.survey_invitation_id is None else frozenset()
+
+
 def allowed_flow_ids(entries: Sequence[MenuEntry]) -> frozenset[str]:
     """The flows this browser may act in: those of its menu (the runtime re-checks roles)."""
     return frozenset(entry.flow_id for entry in entries)
@@ -462,6 +474,7 @@ async def current_conversation(
 
 __all__ = [
     "DRAFT_KEEP_MAX",
+    "ITEM_FLOWS",
     "WEB_CHAT_TTL",
     "ChatLink",
     "ChatLinkInvalid",
@@ -477,6 +490,7 @@ __all__ = [
     "current_conversation",
     "end_chat_session",
     "inspect_chat_link",
+    "item_flows",
     "redeem_chat_link",
     "resolve_chat_session",
     "set_chat_language",

@@ -11,9 +11,11 @@ given up as unreachable.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from services.outbox.kinds import OutboxKind
 
@@ -23,12 +25,16 @@ __all__ = [
     "WEB_CHAT_LINK_KINDS",
     "Channel",
     "ChannelChoice",
+    "ChatTarget",
     "Contact",
     "Preference",
+    "chat_target",
     "choose_channel",
     "not_configured_code",
+    "parse_chat_target",
     "parse_preference",
     "reachable",
+    "staff_page",
 ]
 
 
@@ -51,21 +57,125 @@ class Preference(StrEnum):
 TELEGRAM_NOT_CONFIGURED = "telegram_not_configured"
 EMAIL_NOT_CONFIGURED = "email_not_configured"
 
-#: Kinds whose e-mail carries a personal web chat link that logs the reader in once: the
-#: notices that ask a parent or student to act or to read something in the chat (book the
-#: intake, the questionnaire, the intake report, their appointments). Staff notices point to
-#: the staff web app instead (staff log in there with their own account).
+#: Kinds whose e-mail carries a personal web chat link that logs the reader in once: every
+#: notice whose Telegram message has a button, sent to someone without a staff web account
+#: (parent, student, mentor, teacher): book the intake, the questionnaire, the intake report,
+#: their appointments, and the mentor's and teacher's own actions (confirm the intake, read
+#: the decision on a referral, see who leaves the lesson). Staff notices point to the staff
+#: web app instead (staff log in there with their own account).
 WEB_CHAT_LINK_KINDS: frozenset[str] = frozenset(
     {
+        OutboxKind.REFERRAL_ACCEPTED,
+        OutboxKind.REFERRAL_DECLINED,
+        OutboxKind.REFERRAL_MERGED,
         OutboxKind.REFERRAL_ACCEPTED_PARENT,
         OutboxKind.SURVEY_INVITE,
         OutboxKind.SURVEY_REMINDER,
+        OutboxKind.APPOINTMENT_MENTOR_CONFIRM,
         OutboxKind.APPOINTMENT_MENTOR_DECLINED,
         OutboxKind.APPOINTMENT_REMINDER,
+        OutboxKind.TIMEOUT_TEACHER,
         OutboxKind.TIMEOUT_DECIDED,
         OutboxKind.INTAKE_REPORT,
     }
 )
+
+
+class ChatTarget(StrEnum):
+    """A page of the web chat a personal link may lead to once opened (``?then=<target>/<id>``):
+    the action behind the notice's Telegram button. Nothing else is accepted."""
+
+    #: The intake report of a trajectory (student, parent, mentor).
+    INTAKE_REPORT = "intake-report"
+    #: The mentor's question about an intake (appointment id): yes / no.
+    INTAKE_CONFIRM = "intake-confirm"
+    #: The decision on a referral (referral id), for the mentor who sent it.
+    REFERRAL_OUTCOME = "referral-outcome"
+    #: Who leaves the teacher's lesson for a time-out (appointment id).
+    TIMEOUT_WHO = "timeout-who"
+    #: The person's upcoming appointments ("My appointments"; no id).
+    APPOINTMENTS = "appointments"
+    #: The booking flow, opened at once ("Book an appointment"; no id).
+    BOOK = "book"
+
+
+#: The targets without an id.
+_TARGETS_WITHOUT_ID = frozenset({ChatTarget.APPOINTMENTS, ChatTarget.BOOK})
+
+
+#: The target of each kind's e-mail link, and the payload key holding its id (None: none).
+_TARGET_OF_KIND: dict[str, tuple[ChatTarget, str | None]] = {
+    OutboxKind.REFERRAL_ACCEPTED_PARENT: (ChatTarget.BOOK, None),
+    OutboxKind.APPOINTMENT_MENTOR_DECLINED: (ChatTarget.BOOK, None),
+    OutboxKind.APPOINTMENT_REMINDER: (ChatTarget.APPOINTMENTS, None),
+    OutboxKind.INTAKE_REPORT: (ChatTarget.INTAKE_REPORT, "trajectory_id"),
+    OutboxKind.APPOINTMENT_MENTOR_CONFIRM: (ChatTarget.INTAKE_CONFIRM, "appointment_id"),
+    OutboxKind.REFERRAL_ACCEPTED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
+    OutboxKind.REFERRAL_DECLINED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
+    OutboxKind.REFERRAL_MERGED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
+    OutboxKind.TIMEOUT_TEACHER: (ChatTarget.TIMEOUT_WHO, "appointment_id"),
+}
+_TARGET = re.compile(
+    "("
+    + "|".join(re.escape(t.value) for t in ChatTarget if t not in _TARGETS_WITHOUT_ID)
+    + ")/([1-9][0-9]{0,11})|("
+    + "|".join(re.escape(t.value) for t in _TARGETS_WITHOUT_ID)
+    + ")"
+)
+
+#: Staff notices: the staff web app's page to show after logging in (``/login?next=``), by
+#: the payload key holding its id (None: the page needs no id).
+_STAFF_PAGE_OF_KIND: dict[str, tuple[str, str | None]] = {
+    OutboxKind.REFERRAL_NEW: ("/queue/{id}", "queue_item_id"),
+    OutboxKind.TIMEOUT_REQUESTED: ("/queue/timeout-requests/{id}", "queue_item_id"),
+    OutboxKind.PERSON_EMAIL_UNREACHABLE: ("/contacts", None),
+}
+
+
+def _payload_id(payload: Mapping[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None
+    return value
+
+
+def chat_target(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """Where the web chat link of a ``kind`` e-mail leads once opened (``intake-confirm/12``,
+    ``appointments``), or None: the chat itself (its menu)."""
+    if kind == OutboxKind.TIMEOUT_DECIDED:
+        # Approved: "My appointments", as the Telegram button; refused: no button, the chat.
+        return ChatTarget.APPOINTMENTS.value if payload.get("approved") is True else None
+    found = _TARGET_OF_KIND.get(kind)
+    if found is None:
+        return None
+    target, key = found
+    if key is None:
+        return target.value
+    target_id = _payload_id(payload, key)
+    return None if target_id is None else f"{target.value}/{target_id}"
+
+
+def parse_chat_target(value: str) -> tuple[ChatTarget, int | None] | None:
+    """A ``then`` value the web chat accepts (one of `ChatTarget`, with its id when it takes
+    one), else None."""
+    found = _TARGET.fullmatch(value)
+    if found is None:
+        return None
+    if found.group(3) is not None:
+        return ChatTarget(found.group(3)), None
+    return ChatTarget(found.group(1)), int(found.group(2))
+
+
+def staff_page(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """The staff web app's page a staff notice of ``kind`` is about (None: the start page)."""
+    found = _STAFF_PAGE_OF_KIND.get(kind)
+    if found is None:
+        return None
+    page, key = found
+    if key is None:
+        return page
+    page_id = _payload_id(payload, key)
+    return None if page_id is None else page.format(id=page_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.text import N_, Text
+from dialogs.i18n import SCHOOL_TIMEZONE
+from dialogs.text import N_, Param, Text
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
@@ -99,4 +100,51 @@ async def referral_outcome(
     )
 
 
-__all__ = ["OUTCOME_VIEW", "ReferralOutcome", "referral_outcome"]
+__all__ = ["OUTCOME_VIEW", "ReferralOutcome", "outcome_lines", "referral_outcome"]
+
+
+def outcome_lines(outcome: ReferralOutcome) -> list[Text]:
+    """What the mentor reads about one decision, one `Text` per paragraph (the same in the
+    Telegram chat and the web chat)."""
+    params: dict[str, Param] = {
+        "student": Text.raw(outcome.student_name),
+        "date": outcome.sent_at.astimezone(SCHOOL_TIMEZONE).date(),
+    }
+    if outcome.merged:
+        return [
+            Text.of(
+                N_(
+                    "Your referral for {student} (sent {date}) has been added to the referral "
+                    "for this student that was already open. What you wrote is kept with it; "
+                    "the care coordinator handles both together."
+                ),
+                **params,
+            )
+        ]
+    if outcome.decision is QueueDecision.ACCEPTED:
+        return [
+            Text.of(N_("Your referral for {student} (sent {date}) has been accepted."), **params),
+            Text.of(
+                N_(
+                    "The parents have been asked to book the intake meeting. You will be "
+                    "asked whether you can be there."
+                )
+                if outcome.parents_informed
+                else N_(
+                    "The parents were not informed yet, so the bot did not ask them: the care "
+                    "coordinator contacts them about the intake meeting. You will be asked "
+                    "whether you can be there."
+                )
+            ),
+        ]
+    if outcome.decision is QueueDecision.DECLINED:
+        return [
+            Text.of(
+                N_("Your referral for {student} (sent {date}) has not been accepted."), **params
+            ),
+            Text.of(
+                N_("The care coordinator's reason: {reason}"),
+                reason=Text.raw(outcome.reason or ""),
+            ),
+        ]
+    return [Text.of(N_("Your referral for {student} (sent {date}) is not decided yet."), **params)]

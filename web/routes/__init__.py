@@ -30,6 +30,7 @@ def areas() -> list[Area]:
     from web.routes import (  # noqa: PLC0415
         auth,
         chat,
+        chat_actions,
         contacts,
         exports,
         health,
@@ -53,6 +54,7 @@ def areas() -> list[Area]:
         trajectory_page,
         intake_report,
         chat,
+        chat_actions,
         indicators,
         exports,
         settings,

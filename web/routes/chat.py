@@ -16,7 +16,6 @@ refuses a button of an older version of the conversation (stale or forged) kindl
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -26,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
+from dialogs.flows.afspraken import BOOK, appointment_text
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
+from services.appointments.attendance import open_intake_questions
 from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
 from services.conversations.web_chat import (
@@ -45,14 +46,17 @@ from services.conversations.web_chat import (
     current_conversation,
     end_chat_session,
     inspect_chat_link,
+    item_flows,
     redeem_chat_link,
     resolve_chat_session,
     set_chat_language,
     set_flash,
 )
 from services.kernel.errors import NotAllowed
+from services.outbox.channels import ChatTarget, parse_chat_target
 from services.surveys.invitations import SurveyUnavailable
 from services.trajectories.intake_report import intake_report_for_reader, report_lines
+from storage.models import Role
 from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import CSRF_REFUSED
@@ -100,10 +104,11 @@ BUTTON_REFUSED = Text.of(N_("This button is not for you, or no longer works."))
 LEFT = Text.of(N_("You have closed the chat on this device. Your answers are saved."))
 
 
-#: Where a personal link may send the browser after opening the chat (the e-mail's link to an
-#: intake report): ``?then=intake-report/<trajectory id>`` on ``/c/<token>``; nothing else.
-_THEN = re.compile(r"intake-report/[1-9][0-9]{0,11}")
-INTAKE_REPORT_PATH = f"{CHAT_PATH}/intake-report"
+#: Where a personal link may send the browser after opening the chat (an e-mail's link to the
+#: action of its notice): ``?then=<target>[/<id>]`` on ``/c/<token>``, a
+#: `services.outbox.channels.ChatTarget` (the intake report, the mentor's intake question, the
+#: decision on a referral, who leaves the lesson, "My appointments", the booking); nothing else.
+INTAKE_REPORT_PATH = f"{CHAT_PATH}/{ChatTarget.INTAKE_REPORT.value}"
 
 
 # -- personal links ------------------------------------------------------------------------
@@ -124,7 +129,7 @@ async def link_page(
         language=link.language,
         token=token,
         survey=link.kind is LinkKind.SURVEY,
-        then=then if _THEN.fullmatch(then) else "",
+        then=then if parse_chat_target(then) is not None else "",
     )
 
 
@@ -136,7 +141,9 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     except ChatLinkInvalid as invalid:
         return _link_problem(request, invalid)
     then = await form_value(request, "then") or ""
-    target = f"{CHAT_PATH}/{then}" if _THEN.fullmatch(then) else BACK_TO_CHAT
+    chosen = parse_chat_target(then)
+    book = chosen is not None and chosen[0] is ChatTarget.BOOK
+    target = f"{CHAT_PATH}/{then}" if chosen is not None and not book else BACK_TO_CHAT
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         response,
@@ -152,7 +159,30 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
         if chat is not None:
             await _open_survey(uow, web, chat, opened.survey_invitation_id)
+    elif book:
+        # "Book an appointment": the booking opens at once, as the Telegram button opens it.
+        chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
+        if chat is not None:
+            await _open_menu_flow(uow, web, chat, BOOK.id)
     return response
+
+
+async def _open_menu_flow(uow: UnitOfWork, web: Web, chat: ChatSession, flow_id: str) -> None:
+    """Start ``flow_id`` if the person's menu has it (else the chat shows its menu)."""
+    catalog = web.catalog(chat.person.language)
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
+    if flow_id not in allowed_flow_ids(menu.entries):
+        return
+    try:
+        turn = await uow(
+            lambda s: open_flow(session=s, person=chat.person, flow_id=flow_id, now=web.now())
+        )
+    except NotAllowed as refusal:
+        await _flash(uow, chat, [_notice(refusal.reason)], catalog)
+        return
+    await _flash(uow, chat, turn.replies, catalog)
 
 
 def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
@@ -175,10 +205,12 @@ def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
 @dataclass(frozen=True, slots=True)
 class _Menu:
     entries: list[MenuEntry]
+    #: Flows started from an item's button (Move / Cancel), not from the menu.
+    items: frozenset[str] = frozenset()
 
     @property
     def allowed(self) -> frozenset[str]:
-        return allowed_flow_ids(self.entries)
+        return allowed_flow_ids(self.entries) | self.items
 
     def entry(self, key: str) -> MenuEntry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -187,11 +219,11 @@ class _Menu:
 async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """The chat: earlier answers, what the last action answered, the current question."""
     now = web.now()
-    chat = await _chat(request, web, uow, take_flash=True)
+    chat = await request_chat(request, web, uow, take_flash=True)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)))
+    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=now)), item_flows(chat))
     current = await uow(
         lambda s: current_conversation(session=s, chat=chat, allowed=menu.allowed, now=now)
     )
@@ -201,6 +233,19 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         question = render_question(current.flow, current.question, catalog)
         history = transcript(current.flow, current.state, current.context, catalog)
     others = [e for e in menu.entries if current is None or e.flow_id != current.flow.id]
+    to_answer: list[tuple[str, str]] = []
+    if chat.survey_invitation_id is None:
+        # A mentor's intakes still waiting for their answer (what the e-mails asked).
+        waiting = await uow(lambda s: open_intake_questions(session=s, mentor=chat.person, now=now))
+        to_answer = [
+            (
+                f"{CHAT_PATH}/{ChatTarget.INTAKE_CONFIRM.value}/{view.appointment_id}",
+                catalog.render(
+                    appointment_text(view.kind.value, view.starts_at, view.student_name)
+                ),
+            )
+            for view in waiting
+        ]
     return render_page(
         request,
         "chat/chat.html",
@@ -214,6 +259,9 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         draft=flash.draft or "",
         question=question,
         menu=[(entry.key, entry.title) for entry in others],
+        to_answer=to_answer,
+        appointments=chat.survey_invitation_id is None
+        and any(chat.person.has_role(role) for role in _HAVE_APPOINTMENTS),
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
@@ -224,14 +272,14 @@ async def intake_report_page(
 ) -> Response:
     """The intake report for the student, a parent or a mentor (the e-mail's link leads here:
     what Telegram shows after the notice's button). The service checks the reader and audits."""
-    chat = await _chat(request, web, uow)
+    chat = await request_chat(request, web, uow)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     catalog = web.catalog(chat.person.language)
     person_id = chat.person.id
     if chat.survey_invitation_id is not None:
         # A questionnaire link's session is for that questionnaire only.
-        refused: Text = Text.of(_REPORT_NOT_HERE)
+        refused: Text = Text.of(REPORT_NOT_HERE)
     else:
 
         async def read(session: AsyncSession) -> list[str]:
@@ -266,7 +314,10 @@ async def intake_report_page(
     )
 
 
-_REPORT_NOT_HERE = N_(
+#: Who has "My appointments" in the chat (their own, their children's, their mentees').
+_HAVE_APPOINTMENTS = (Role.STUDENT, Role.PARENT, Role.MENTOR)
+
+REPORT_NOT_HERE = N_(
     "This page is not available here. Please open the chat from the school's link."
 )
 
@@ -278,11 +329,13 @@ async def start_flow(
     entry: Annotated[str, Form()] = "",
 ) -> Response:
     """Start (or resume) a flow of the menu; only an entry the server derives itself counts."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     chosen = menu.entry(entry)
     if chosen is None:
         log.info("web chat: menu entry refused for person %s", chat.person.id)
@@ -312,12 +365,14 @@ async def press(
     payload: Annotated[str, Form()] = "",
 ) -> Response:
     """A button of the current question."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
     event = Event.decode(payload)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     if event is None or flow not in menu.allowed:
         # A forged or foreign button: refuse kindly, reveal nothing, show the current question.
         log.info("web chat: button refused for person %s", chat.person.id)
@@ -337,11 +392,13 @@ async def answer_text(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """A typed answer (free text, a date, part of a name to search)."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     catalog = web.catalog(chat.person.language)
-    menu = _Menu(await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())))
+    menu = _Menu(
+        await uow(lambda s: chat_menu(session=s, chat=chat, now=web.now())), item_flows(chat)
+    )
     if flow not in menu.allowed:
         log.info("web chat: typed answer refused for person %s", chat.person.id)
         await _flash(uow, chat, [_notice(BUTTON_REFUSED)], catalog, draft=text)
@@ -363,7 +420,7 @@ async def choose_language(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the person's language, as /taal does, and show the chat in it."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     if code in LANGUAGES:
@@ -376,7 +433,7 @@ async def choose_language(
 
 async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
     """Close the chat on this device (the answers stay saved)."""
-    chat = await _posted_chat(request, web, uow)
+    chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
     token = request.cookies.get(CHAT_COOKIE, "")
@@ -396,7 +453,7 @@ async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def _chat(
+async def request_chat(
     request: Request, web: Web, uow: UnitOfWork, *, take_flash: bool = False
 ) -> ChatSession | None:
     token = request.cookies.get(CHAT_COOKIE)
@@ -407,15 +464,15 @@ async def _chat(
     )
 
 
-async def _posted_chat(request: Request, web: Web, uow: UnitOfWork) -> ChatSession | Response:
+async def posted_chat(request: Request, web: Web, uow: UnitOfWork) -> ChatSession | Response:
     """The chat a form was posted in, or the page that refuses the post.
 
     Every POST of the chat needs the session cookie (401 otherwise) and the session's CSRF
     token in the form (403 otherwise).
     """
-    chat = await _chat(request, web, uow)
+    chat = await request_chat(request, web, uow)
     if chat is None:
-        return _no_session(request)
+        return no_session_page(request)
     if not tokens_match(chat.csrf_token, await form_value(request, CSRF_FIELD)):
         return _csrf_refused(request, web, chat)
     return chat
@@ -435,7 +492,7 @@ def _csrf_refused(request: Request, web: Web, chat: ChatSession) -> Response:
     )
 
 
-def _no_session(request: Request) -> Response:
+def no_session_page(request: Request) -> Response:
     return render_page(
         request, "chat/message.html", staff=None, status_code=401, message=NO_SESSION, thanks=False
     )

@@ -26,7 +26,19 @@ from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment
 from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
-from services.appointments.attendance import confirm_mentor_presence, mark_attendance
+from services.appointments.action_texts import (
+    NO_LABEL,
+    YES_LABEL,
+    intake_question_lines,
+    mentor_answer_lines,
+    teacher_timeout_lines,
+    upcoming_lines,
+)
+from services.appointments.attendance import (
+    confirm_mentor_presence,
+    intake_question,
+    mark_attendance,
+)
 from services.appointments.errors import BookingRefused, SlotTaken
 from services.appointments.teacher_notice import timeout_for_teacher
 from services.appointments.timeout_requests import (
@@ -34,19 +46,17 @@ from services.appointments.timeout_requests import (
     approve_timeout_request,
     open_timeout_request,
 )
-from services.appointments.views import AppointmentView, appointments_on, upcoming_for
+from services.appointments.views import AppointmentView, appointments_on
 from services.conversations.appointment_bindings import changeable_upcoming
 from services.conversations.runtime import flows_for, open_flow, school_today
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.queue.rules import QueueAction, allowed_actions
 from storage.models import (
-    AppointmentKind,
     AppointmentStatus,
     Person,
     QueueDecision,
     QueueKind,
-    Role,
     TimeoutRequestReason,
 )
 
@@ -117,13 +127,7 @@ async def _edit(press: _Press, text: str, markup: InlineKeyboardMarkup | None) -
 
 def upcoming_text(view: AppointmentView, person: Person, catalog: Catalog) -> str:
     """One upcoming appointment as its student or parent reads it in the chat."""
-    student = None if view.student_id == person.id else view.student_name
-    lines = [appointment_text(view.kind.value, view.starts_at, student)]
-    if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
-        lines.append(Text.of(N_("Waiting for the mentor to confirm.")))
-    if view.coach_name:
-        lines.append(Text.of(N_("With {name}"), name=Text.raw(view.coach_name)))
-    return _render(catalog, *lines)
+    return _render(catalog, *upcoming_lines(view, viewer_id=person.id))
 
 
 async def on_my_appointments(
@@ -220,11 +224,7 @@ async def _start_change(press: _Press) -> None:
 
 def mentor_question(view: AppointmentView, catalog: Catalog) -> tuple[str, InlineKeyboardMarkup]:
     """The intake with the student's name (inside the chat only) and the yes / no buttons."""
-    text = _render(
-        catalog,
-        appointment_text(view.kind.value, view.starts_at, view.student_name),
-        Text.of(N_("Can you be there? The intake is only confirmed when you are.")),
-    )
+    text = _render(catalog, *intake_question_lines(view))
 
     def answer(label: Text, action: str) -> InlineKeyboardButton:
         data = AppointmentCallback(
@@ -234,8 +234,8 @@ def mentor_question(view: AppointmentView, catalog: Catalog) -> tuple[str, Inlin
 
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
-            [answer(Text.of(N_("Yes, I will be there")), YES)],
-            [answer(Text.of(N_("No, I cannot come")), NO)],
+            [answer(Text.of(YES_LABEL), YES)],
+            [answer(Text.of(NO_LABEL), NO)],
         ]
     )
     return text, markup
@@ -243,24 +243,18 @@ def mentor_question(view: AppointmentView, catalog: Catalog) -> tuple[str, Inlin
 
 async def _mentor_show(press: _Press) -> None:
     bot, app, person, catalog, data = press.bot, press.app, press.person, press.catalog, press.data
-    chat_id = press.chat_id
-    view = None
-    if person.has_role(Role.MENTOR):
-        upcoming = await run_unit_of_work(
+    try:
+        view = await run_unit_of_work(
             app.sessions,
-            lambda session: upcoming_for(session=session, person=person, now=datetime.now(UTC)),
+            lambda session: intake_question(
+                session=session,
+                mentor=person,
+                appointment_id=data.appointment,
+                now=datetime.now(UTC),
+            ),
         )
-        for candidate in upcoming:
-            if (
-                candidate.appointment_id == data.appointment
-                and candidate.kind is AppointmentKind.INTAKE
-            ):
-                view = candidate
-    if view is None:
-        log.info("intake details refused for person %s", person.id)
-        await bot.send_message(
-            chat_id, catalog.render(Text.of(N_("This appointment is not available to you.")))
-        )
+    except NotAllowed as refusal:
+        await bot.send_message(press.chat_id, catalog.render(refusal.reason))
         return
     text, markup = mentor_question(view, catalog)
     await _edit(press, text, markup)
@@ -276,22 +270,7 @@ async def _teacher_show(press: _Press) -> None:
             session=session, teacher=person, appointment_id=data.appointment, now=datetime.now(UTC)
         ),
     )
-    end = Text.raw(view.ends_at.astimezone(SCHOOL_TIMEZONE).time().replace(tzinfo=None))
-    student = Text.raw(view.student_given_name)
-    if view.cancelled:
-        line = Text.of(
-            N_("The time-out of {student} on {when} was cancelled."),
-            student=student,
-            when=view.starts_at,
-        )
-    else:
-        line = Text.of(
-            N_("{student} is in the time-out room: {when} until {end}."),
-            student=student,
-            when=view.starts_at,
-            end=end,
-        )
-    await _edit(press, _render(catalog, line), None)
+    await _edit(press, _render(catalog, *teacher_timeout_lines(view)), None)
 
 
 async def _mentor_answer(press: _Press) -> None:
@@ -308,25 +287,7 @@ async def _mentor_answer(press: _Press) -> None:
             version=data.version or None,
         ),
     )
-    when = appointment_text(view.kind.value, view.starts_at, view.student_name)
-    if present:
-        text = _render(
-            catalog,
-            when,
-            Text.of(N_("Thank you. The intake is confirmed; everyone gets the calendar file.")),
-        )
-    else:
-        text = _render(
-            catalog,
-            when,
-            Text.of(
-                N_(
-                    "Thank you for letting us know. The intake is cancelled and whoever booked "
-                    "it is asked to choose another time."
-                )
-            ),
-        )
-    await _edit(press, text, None)
+    await _edit(press, _render(catalog, *mentor_answer_lines(view, present=present)), None)
 
 
 # -- the coach's day -------------------------------------------------------------------------

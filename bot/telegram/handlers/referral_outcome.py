@@ -16,60 +16,16 @@ from bot.app import App
 from bot.telegram.callbacks import ReferralCallback
 from bot.telegram.presses import accept_press, run_or_refuse
 from bot.telegram.render import send_text
-from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
-from dialogs.text import N_, Param, Text
-from services.referrals.outcome import ReferralOutcome, referral_outcome
-from storage.models import Person, QueueDecision, utcnow
+from dialogs.i18n import Catalog
+from dialogs.text import N_, Text
+from services.referrals.outcome import outcome_lines, referral_outcome
+from storage.models import Person, utcnow
 
 log = logging.getLogger(__name__)
 
 SHOW = "show"
 
-
-def outcome_lines(outcome: ReferralOutcome) -> list[Text]:
-    """What the mentor reads about one decision, one `Text` per paragraph."""
-    params: dict[str, Param] = {
-        "student": Text.raw(outcome.student_name),
-        "date": outcome.sent_at.astimezone(SCHOOL_TIMEZONE).date(),
-    }
-    if outcome.merged:
-        return [
-            Text.of(
-                N_(
-                    "Your referral for {student} (sent {date}) has been added to the referral "
-                    "for this student that was already open. What you wrote is kept with it; "
-                    "the care coordinator handles both together."
-                ),
-                **params,
-            )
-        ]
-    if outcome.decision is QueueDecision.ACCEPTED:
-        return [
-            Text.of(N_("Your referral for {student} (sent {date}) has been accepted."), **params),
-            Text.of(
-                N_(
-                    "The parents have been asked to book the intake meeting. You will be "
-                    "asked whether you can be there."
-                )
-                if outcome.parents_informed
-                else N_(
-                    "The parents were not informed yet, so the bot did not ask them: the care "
-                    "coordinator contacts them about the intake meeting. You will be asked "
-                    "whether you can be there."
-                )
-            ),
-        ]
-    if outcome.decision is QueueDecision.DECLINED:
-        return [
-            Text.of(
-                N_("Your referral for {student} (sent {date}) has not been accepted."), **params
-            ),
-            Text.of(
-                N_("The care coordinator's reason: {reason}"),
-                reason=Text.raw(outcome.reason or ""),
-            ),
-        ]
-    return [Text.of(N_("Your referral for {student} (sent {date}) is not decided yet."), **params)]
+__all__ = ["SHOW", "on_referral_outcome", "outcome_lines"]
 
 
 async def on_referral_outcome(
