@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_the_first_failures_are_free_then_the_wait_doubles_up_to_the_cap() -> No
     assert waits[:PAIR_FREE] == [timedelta(0)] * PAIR_FREE
     grown = waits[PAIR_FREE:]
     assert grown[:4] == [FIRST_DELAY, 2 * FIRST_DELAY, 4 * FIRST_DELAY, 8 * FIRST_DELAY]
-    assert all(later >= earlier for earlier, later in zip(grown, grown[1:], strict=False))
+    assert all(later >= earlier for earlier, later in pairwise(grown))
     assert max(grown) == MAX_DELAY
     assert progressive_delay(10_000, PAIR_FREE) == MAX_DELAY  # no overflow, still the cap
 
