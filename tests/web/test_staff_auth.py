@@ -413,3 +413,20 @@ async def test_an_unknown_address_gets_a_translated_page(
     answer = await visitor.get("/no/such/page")
     assert answer.status_code == 404
     assert "does not exist or is not available to you" in visitor.text
+
+
+async def test_the_wait_is_said_in_the_readers_language(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    del demo
+    dutch = await browsers(language="nl")
+    dutch.client.headers["X-Forwarded-For"] = "192.0.2.90"
+    for guess in range(PAIR_FREE + 1):
+        await dutch.log_in("coach", f"guess-number-{guess}")
+    assert dutch.page is not None
+    assert dutch.page.status_code == 429
+    assert "Te veel pogingen; probeer het over 1 minuut opnieuw." in dutch.text
+    polish = await browsers(language="pl")
+    polish.client.headers["X-Forwarded-For"] = "192.0.2.90"
+    await polish.log_in("coach", "one-more-guess")
+    assert "Zbyt wiele prób. Czas oczekiwania przed kolejną próbą: 1 minuta." in polish.text
