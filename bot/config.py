@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.i18n import DEFAULT_LOCALES_PATH
@@ -46,6 +48,11 @@ class Settings(BaseSettings):
     web_secure_cookies: bool | None = None
     #: How long a staff login lasts (absolute, not extended by activity).
     web_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    #: Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or
+    #: networks). The login throttle counts failures per client address; behind a proxy every
+    #: request comes from the proxy, so its header names the client. Empty: the header is
+    #: ignored. Default: a proxy on this machine (the documented deployment).
+    web_trusted_proxies: str = "127.0.0.1,::1"
     #: E-mail, the second channel (parents without Telegram): the SMTP server the outbox
     #: sends through. Empty SMTP_HOST: no e-mail; notices for e-mail-only people wait.
     smtp_host: str | None = None
@@ -63,6 +70,29 @@ class Settings(BaseSettings):
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"
     log_level: str = "INFO"
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an IP address or network (e.g. 127.0.0.1, "
+                        "10.0.0.0/8, ::1)"
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """WEB_TRUSTED_PROXIES as networks (a single address is a /32 or /128)."""
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.web_trusted_proxies.split(",")
+            if part.strip()
+        )
 
     @property
     def web_url(self) -> str:

@@ -9,13 +9,13 @@ import gettext
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time, match_skeleton
+from babel.dates import format_date, format_time, format_timedelta, match_skeleton
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import Translations
@@ -112,6 +112,11 @@ class Catalog:
         elif isinstance(value, time):
             # A school-local time of day: "10:30" in nl, the locale's own short form elsewhere.
             shown = format_time(value, "short", locale=self.locale)
+        elif isinstance(value, timedelta):
+            # "15 minutes", "1 minuut": whole minutes or more, never rounded up to hours.
+            shown = format_timedelta(
+                value, granularity="minute", threshold=60, format="long", locale=self.locale
+            )
         elif isinstance(value, int):
             shown = format_decimal(value, locale=self.locale)
         else:

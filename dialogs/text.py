@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import TypeAlias
 
-#: What a placeholder may hold. Dates and times of day are formatted per locale at render
-#: time; a nested `Text` is rendered first, a tuple of them is joined as a list in the
-#: reader's language.
-Param: TypeAlias = "str | int | date | datetime | time | Text | tuple[Text, ...]"
+#: What a placeholder may hold. Dates, times of day and durations (``timedelta``: "15
+#: minutes") are formatted per locale at render time; a nested `Text` is rendered first, a
+#: tuple of them is joined as a list in the reader's language.
+Param: TypeAlias = "str | int | date | datetime | time | timedelta | Text | tuple[Text, ...]"
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention for "mark, translate later"

@@ -6,6 +6,10 @@
   personal data).
 - Cookies are HttpOnly and SameSite; Secure when the app is reached over HTTPS
   (`bot.config.Settings.cookies_secure`).
+- The client address (`client_address`, for the login throttle) is the peer of the
+  connection; X-Forwarded-For is believed only when that peer is a trusted proxy
+  (``WEB_TRUSTED_PROXIES``), and then the right-most address that is not itself a trusted
+  proxy is the client (the left part of the header is whatever the client wrote).
 - CSRF: a logged-in form carries the session's synchronizer token (stored with the session);
   a form before login (the login form, a login link's confirmation) carries a random token
   that must equal an HttpOnly cookie set with the form (double submit).
@@ -13,8 +17,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from starlette.requests import Request
@@ -82,6 +88,41 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self._app(scope, receive, send_with_headers)
+
+
+def _in_networks(address: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return any(parsed.version == network.version and parsed in network for network in networks)
+
+
+def client_address(
+    request: Request, trusted_proxies: Sequence[IPv4Network | IPv6Network]
+) -> str | None:
+    """The address of the client behind ``request`` (``None`` when the server knows none).
+
+    The connection's peer, unless that peer is one of ``trusted_proxies``: then the
+    X-Forwarded-For chain is read from the right, skipping trusted proxies, and the first
+    address that is not one is the client. An untrusted peer's header is ignored (anyone can
+    write it).
+    """
+    peer = request.client.host if request.client is not None else None
+    if peer is None or not trusted_proxies or not _in_networks(peer, trusted_proxies):
+        return peer
+    chain = [
+        part.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for part in header.split(",")
+        if part.strip()
+    ]
+    for hop in reversed(chain):
+        if not _in_networks(hop, trusted_proxies):
+            return hop
+    return chain[0] if chain else peer
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:

@@ -2,7 +2,9 @@
 
 The caller binds the socket (so "port in use" is a clear message, and tests can ask for port
 0) and handles signals (one loop may also run the Telegram poller and the outbox worker).
-Access logs are off: paths can hold a login link's token.
+Access logs are off: paths can hold a login link's token. uvicorn's own proxy-header
+handling is off: the app reads X-Forwarded-For itself, only from ``WEB_TRUSTED_PROXIES``
+(`web.security.client_address`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def build_server(web_app: FastAPI) -> uvicorn.Server:
         lifespan="off",
         ws="none",
         server_header=False,
+        proxy_headers=False,
     )
     return _Server(config)
 

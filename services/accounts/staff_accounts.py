@@ -3,15 +3,22 @@
 An account only proves who is at the keyboard; what they may see and do comes from the
 person's roles, read from the database on every request. Logging in takes three steps so that
 the slow password check (argon2, ~0.1–0.2 s, in a thread) never holds a write transaction:
-read the account (one unit of work), verify the password outside any transaction, then record
-the outcome (a session, or a failed attempt and perhaps a lock) in one short unit of work.
+read the account and the throttle's counters (one unit of work), verify the password outside
+any transaction, then record the outcome (a session, or a failure) in one short unit of work.
 Creating an account likewise hashes the password (`new_credentials`) before its unit of work.
 
-After `MAX_FAILED_ATTEMPTS` wrong passwords in a row the account is locked for `LOCKOUT`;
-while locked, no password is even checked. Failed attempts are audited with the account id
-only (never the username typed); attempts for unknown usernames cannot be tied to a school
-and are only logged, without the name. The account of a person who has left (``ended_at``,
-set by a sync of the administration system) is treated as an unknown username.
+No account is ever locked (issue 13: a lock anyone can trigger is a weapon against staff).
+Recent failures are counted per (username typed, client address) and per client address, and
+after a few the form asks for a progressive wait (`services.accounts.rules`); while a wait
+runs, no password is even checked, and the answer is the same whether the username exists or
+not. A successful login clears that username's failures from that address. The owner is never
+locked out by others: the bot's one-time login link is not throttled.
+
+Failed (``web.login_failed``) and throttled (``web.login_throttled``) attempts on a known
+account are audited with the account id and a digest tag of the address (never the password
+or the address itself); attempts for unknown usernames cannot be tied to a school and are only
+logged, without the name. The account of a person who has left (``ended_at``, set by a sync
+of the administration system) is treated as an unknown username.
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.text import N_, Text
+from services.accounts.login_throttle import clear_failures, recent_failures, record_failure
 from services.accounts.people import get_person_by_external_id
+from services.accounts.rules import RecentFailures, address_key, required_wait, username_key
 from services.accounts.schools import find_school
 from services.accounts.web_sessions import (
     SESSION_TTL,
@@ -45,8 +54,6 @@ from storage.models import Person, StaffAccount
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
@@ -58,16 +65,21 @@ class LoginStatus(StrEnum):
     OK = "ok"
     #: Unknown username or wrong password (one answer for both).
     INVALID = "invalid"
-    LOCKED = "locked"
+    #: Too many recent failures: the password was not checked (known or unknown username).
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
-    """The result of `log_in`: a new session when ``status`` is ``ok``."""
+    """The result of `log_in`: a new session when ``status`` is ``ok``.
+
+    ``retry_after`` is the wait before the next attempt is checked: always set when
+    ``throttled``, and set with ``invalid`` when this failure started a wait.
+    """
 
     status: LoginStatus
     session: NewSession | None = None
-    locked_until: datetime | None = None
+    retry_after: timedelta | None = None
 
 
 @lru_cache(maxsize=1)
@@ -207,8 +219,20 @@ async def create_staff_account(
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     account_id: int | None
-    locked_until: datetime | None
+    school_id: int | None
     password_hash: str
+    wait: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    username_hash: str
+    address_hash: str
+
+    @property
+    def address_tag(self) -> str:
+        """A short, stable tag of the client address for the audit (a digest, not the address)."""
+        return self.address_hash[:16]
 
 
 async def log_in(
@@ -218,42 +242,45 @@ async def log_in(
     password: str,
     now: datetime,
     session_ttl: timedelta = SESSION_TTL,
+    client_address: str | None = None,
 ) -> LoginOutcome:
-    """Check a username and password; on success start a web session.
+    """Check a username and password from ``client_address``; on success start a web session.
 
     Two units of work, each begun through `run_unit_of_work` (``sessions`` as it takes them:
     the factory, or a session with no transaction open), with the password check between
-    them outside any transaction. See the module docstring for the lock-out and the audit.
+    them outside any transaction. While the throttle asks for a wait
+    (`services.accounts.rules.required_wait`) the password is not checked at all. See the
+    module docstring for the throttle and the audit.
     """
+    keys = _Keys(username_key(username), address_key(client_address))
     candidate = await run_unit_of_work(
-        sessions, lambda session: _login_candidate(session=session, username=username, now=now)
+        sessions,
+        lambda session: _login_candidate(session=session, username=username, keys=keys, now=now),
     )
-    if candidate.account_id is None:
-        await asyncio.to_thread(verify_password, candidate.password_hash, password)
-        log.info("login failed: unknown username")
-        return LoginOutcome(LoginStatus.INVALID)
-    if candidate.locked_until is not None:
-        log.info("login refused: account_id=%s is locked", candidate.account_id)
-        return LoginOutcome(LoginStatus.LOCKED, locked_until=candidate.locked_until)
+    if candidate.wait > timedelta(0):
+        return LoginOutcome(LoginStatus.THROTTLED, retry_after=candidate.wait)
+    # Unknown usernames are checked against a dummy hash: they take as long as a wrong password.
     matches = await asyncio.to_thread(verify_password, candidate.password_hash, password)
-    account_id = candidate.account_id
     outcome = await run_unit_of_work(
         sessions,
         lambda session: _record_login(
             session=session,
-            account_id=account_id,
+            candidate=candidate,
+            keys=keys,
             password=password,
-            matches=matches,
+            matches=matches and candidate.account_id is not None,
             now=now,
             session_ttl=session_ttl,
         ),
     )
     if outcome.status is LoginStatus.OK:
-        log.info("login ok account_id=%s", account_id)
+        log.info("login ok account_id=%s", candidate.account_id)
     return outcome
 
 
-async def _login_candidate(*, session: AsyncSession, username: str, now: datetime) -> _Candidate:
+async def _login_candidate(
+    *, session: AsyncSession, username: str, keys: _Keys, now: datetime
+) -> _Candidate:
     account = await session.scalar(
         select(StaffAccount).where(StaffAccount.username == username.strip().lower())
     )
@@ -262,30 +289,60 @@ async def _login_candidate(*, session: AsyncSession, username: str, now: datetim
         if account is None
         else await session.scalar(select(Person.ended_at).where(Person.id == account.person_id))
     )
+    recent = await recent_failures(
+        session=session, username_hash=keys.username_hash, address_hash=keys.address_hash, now=now
+    )
+    wait = required_wait(recent, now)
     if account is None or ended is not None:
         # A person who has left (ended by a sync) is treated as an unknown username.
-        return _Candidate(None, None, _dummy_hash())
-    return _Candidate(account.id, _locked_until(account, now), account.password_hash)
+        candidate = _Candidate(None, None, _dummy_hash(), wait)
+    else:
+        candidate = _Candidate(account.id, account.school_id, account.password_hash, wait)
+    if wait > timedelta(0):
+        _audit_attempt(
+            session=session,
+            candidate=candidate,
+            keys=keys,
+            action="web.login_throttled",
+            recent=recent,
+            wait=wait,
+            now=now,
+        )
+    return candidate
 
 
 async def _record_login(
     *,
     session: AsyncSession,
-    account_id: int,
+    candidate: _Candidate,
+    keys: _Keys,
     password: str,
     matches: bool,
     now: datetime,
     session_ttl: timedelta,
 ) -> LoginOutcome:
-    account = await session.get_one(StaffAccount, account_id, populate_existing=True)
-    locked_until = _locked_until(account, now)
-    if locked_until is not None:
-        # Locked by a concurrent attempt while this password was being checked.
-        return LoginOutcome(LoginStatus.LOCKED, locked_until=locked_until)
-    if not matches:
-        return await _record_failure(session=session, account=account, now=now)
-    account.failed_attempts = 0
-    account.locked_until = None
+    if not matches or candidate.account_id is None:
+        recent = await record_failure(
+            session=session,
+            username_hash=keys.username_hash,
+            address_hash=keys.address_hash,
+            now=now,
+        )
+        wait = required_wait(recent, now)
+        _audit_attempt(
+            session=session,
+            candidate=candidate,
+            keys=keys,
+            action="web.login_failed",
+            recent=recent,
+            wait=wait,
+            now=now,
+        )
+        return LoginOutcome(LoginStatus.INVALID, retry_after=wait if wait > timedelta(0) else None)
+    account = await session.get_one(StaffAccount, candidate.account_id, populate_existing=True)
+    await clear_failures(
+        session=session, username_hash=keys.username_hash, address_hash=keys.address_hash
+    )
     account.last_login_at = now
     if password_hasher().check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
@@ -295,44 +352,51 @@ async def _record_login(
     return LoginOutcome(LoginStatus.OK, session=started)
 
 
-def _locked_until(account: StaffAccount, now: datetime) -> datetime | None:
-    if account.locked_until is not None and account.locked_until > now:
-        return account.locked_until
-    return None
+def _audit_attempt(
+    *,
+    session: AsyncSession,
+    candidate: _Candidate,
+    keys: _Keys,
+    action: str,
+    recent: RecentFailures,
+    wait: timedelta,
+    now: datetime,
+) -> None:
+    """Audit a failed or throttled attempt on a known account; only log one on an unknown name.
 
-
-async def _record_failure(
-    *, session: AsyncSession, account: StaffAccount, now: datetime
-) -> LoginOutcome:
-    # Counted in SQL, so concurrent wrong guesses each count.
-    attempts = await session.scalar(
-        update(StaffAccount)
-        .where(StaffAccount.id == account.id)
-        .values(failed_attempts=StaffAccount.failed_attempts + 1)
-        .returning(StaffAccount.failed_attempts)
-        .execution_options(synchronize_session=False)
-    )
-    attempts = int(attempts or 0)
-    locked_until = None
-    if attempts >= MAX_FAILED_ATTEMPTS:
-        locked_until = now + LOCKOUT
-        await session.execute(
-            update(StaffAccount)
-            .where(StaffAccount.id == account.id)
-            .values(failed_attempts=0, locked_until=locked_until)
-            .execution_options(synchronize_session=False)
+    Never the password; never an unknown username (it cannot be tied to a school, and the
+    ``login_failure`` rows hold only its digest). The client address appears as a digest tag.
+    """
+    wait_seconds = int(wait.total_seconds())
+    if candidate.account_id is None or candidate.school_id is None:
+        log.info(
+            "%s: unknown username address=%s failures=%s wait_seconds=%s",
+            action,
+            keys.address_tag,
+            recent.pair,
+            wait_seconds,
         )
+        return
     record_audit(
         session=session,
-        school_id=account.school_id,
+        school_id=candidate.school_id,
         actor_id=None,
-        action="web.login_failed",
+        action=action,
         subject_type="staff_account",
-        subject_id=account.id,
-        details={"attempts": attempts, "locked": locked_until is not None},
+        subject_id=candidate.account_id,
+        details={
+            "address": keys.address_tag,
+            "failures": recent.pair,
+            "address_failures": recent.address,
+            "wait_seconds": wait_seconds,
+        },
         at=now,
     )
-    log.info("login failed account_id=%s attempts=%s", account.id, attempts)
-    if locked_until is not None:
-        return LoginOutcome(LoginStatus.LOCKED, locked_until=locked_until)
-    return LoginOutcome(LoginStatus.INVALID)
+    log.info(
+        "%s account_id=%s address=%s failures=%s wait_seconds=%s",
+        action,
+        candidate.account_id,
+        keys.address_tag,
+        recent.pair,
+        wait_seconds,
+    )

@@ -16,6 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +36,22 @@ STAFF_ROLES = frozenset({Role.CARE_COORDINATOR, Role.COACH, Role.ADMIN, Role.PAR
 LOGIN_LINK_TTL = timedelta(minutes=10)
 
 
+class LinkProblem(StrEnum):
+    """Why a login link cannot be used (each gets its own message)."""
+
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    #: The link was valid, but its person has no usable web account any more.
+    NO_ACCOUNT = "no_account"
+
+
 class LoginLinkInvalid(StorageError):  # noqa: N818 - named like InviteInvalid
-    """A login link is unknown, expired or already used (one answer for all three)."""
+    """A login link cannot be used; ``problem`` says why (unknown, used, expired, no account)."""
+
+    def __init__(self, problem: LinkProblem) -> None:
+        super().__init__(f"login link {problem.value}")
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +196,10 @@ async def redeem_login_link(
 ) -> NewSession:
     """Use a login link once and start a session.
 
-    `LoginLinkInvalid` when the token is unknown, expired or used, or the account is gone or
-    locked. The link is spent by a conditional UPDATE, so of two redemptions one wins.
+    `LoginLinkInvalid` (with the `LinkProblem`) when the token is unknown, used or expired, or
+    the account is gone. The link is spent by a conditional UPDATE, so of two redemptions one
+    wins. The login throttle does not apply: a valid link from the bot always works, so a
+    stranger guessing passwords can never lock the owner out.
     """
     link_id = await session.scalar(
         update(LoginLink)
@@ -196,19 +213,28 @@ async def redeem_login_link(
         .execution_options(synchronize_session=False)
     )
     if link_id is None:
-        log.info("login link refused: unknown, expired or used")
-        raise LoginLinkInvalid("login link invalid")
+        problem = await _link_problem(session=session, token=token)
+        log.info("login link refused: %s", problem.value)
+        raise LoginLinkInvalid(problem)
     link = await session.get_one(LoginLink, link_id)
     account = await session.scalar(
         select(StaffAccount).where(StaffAccount.person_id == link.person_id)
     )
     ended = await session.scalar(select(Person.ended_at).where(Person.id == link.person_id))
-    if (
-        account is None
-        or ended is not None
-        or (account.locked_until is not None and account.locked_until > now)
-    ):
+    if account is None or ended is not None:
         log.info("login link refused: no usable account for person_id=%s", link.person_id)
-        raise LoginLinkInvalid("no usable account")
+        raise LoginLinkInvalid(LinkProblem.NO_ACCOUNT)
     account.last_login_at = now
     return await start_session(session=session, account=account, method="link", now=now, ttl=ttl)
+
+
+async def _link_problem(*, session: AsyncSession, token: str) -> LinkProblem:
+    """Why the link of ``token`` could not be spent: never seen, used before, or too old."""
+    found = (
+        await session.execute(
+            select(LoginLink.id, LoginLink.used_at).where(LoginLink.token_hash == hash_token(token))
+        )
+    ).first()
+    if found is None:
+        return LinkProblem.UNKNOWN
+    return LinkProblem.USED if found.used_at is not None else LinkProblem.EXPIRED

@@ -42,7 +42,7 @@ from storage.models.trajectories import (
     TrajectoryStatus,
 )
 from storage.models.updates import ProcessedUpdate
-from storage.models.web import LogbookEntry, LoginLink, StaffAccount, WebSession
+from storage.models.web import LogbookEntry, LoginFailure, LoginLink, StaffAccount, WebSession
 from storage.models.web_chat import WebChatSession
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "HealthCheck",
     "Invite",
     "LogbookEntry",
+    "LoginFailure",
     "LoginLink",
     "Mentorship",
     "OpeningHours",

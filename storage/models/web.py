@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -15,7 +15,8 @@ class StaffAccount(Base):
 
     What the account may do comes from the person's roles, read again on every request; the
     account only proves who is at the keyboard. ``password_hash`` is an argon2id hash.
-    After too many failed attempts the account is locked until ``locked_until``.
+    ``failed_attempts`` and ``locked_until`` are no longer used (the hard lock-out was replaced
+    by `LoginFailure` throttling, migration 0018); kept so that a downgrade loses nothing.
     """
 
     __tablename__ = "staff_account"
@@ -79,6 +80,25 @@ class LoginLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginFailure(Base):
+    """One wrong password (or unknown username) recently typed at the login form.
+
+    The login throttle counts these per (username, client address) and per client address
+    (`services.accounts.rules.required_wait`). Neither is stored as typed: ``username_hash`` and
+    ``address_hash`` are SHA-256 digests (`services.accounts.rules.username_key` and
+    ``address_key``), so an unknown username leaves no readable trace. Not school-owned (an
+    unknown username has no school); rows older than the throttle window are swept on write.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index(None, "address_hash", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class LogbookEntry(Base):

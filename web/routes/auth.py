@@ -2,7 +2,9 @@
 switcher.
 
 A login link is opened with GET (from Telegram) but spent only by the POST of its confirmation
-page: link previews and prefetching cannot use it up.
+page: link previews and prefetching cannot use it up. The login form is throttled per client
+address (`services.accounts.rules`; the address from `web.security.client_address`); a login
+link never is, so its owner always gets in. A refused link says why: used, expired, unknown.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from dialogs.i18n import LANGUAGES
 from dialogs.text import N_, Text
-from services.accounts.staff_accounts import PASSWORD_MAX, LoginStatus, log_in
+from services.accounts.rules import wait_in_minutes
+from services.accounts.staff_accounts import PASSWORD_MAX, LoginOutcome, LoginStatus, log_in
 from services.accounts.web_sessions import (
+    LinkProblem,
     LoginLinkInvalid,
     NewSession,
     end_session,
@@ -37,6 +41,7 @@ from web.security import (
     FORM_COOKIE,
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
+    client_address,
     delete_cookie,
     set_cookie,
 )
@@ -46,12 +51,42 @@ log = logging.getLogger(__name__)
 NAV: tuple[NavItem, ...] = ()
 
 WRONG_LOGIN = Text.of(N_("The username or password is not right."))
-LINK_INVALID = Text.of(
-    N_(
-        "This login link cannot be used: it was used before, or it is older than 10 minutes. "
-        "Ask the bot for a new one with /login."
-    )
-)
+#: Why a login link was refused, with the page's status code.
+LINK_REFUSED: dict[LinkProblem, tuple[Text, int]] = {
+    LinkProblem.USED: (
+        Text.of(
+            N_("This login link has already been used. Ask the bot for a new one with /login.")
+        ),
+        410,
+    ),
+    LinkProblem.EXPIRED: (
+        Text.of(
+            N_(
+                "This login link has expired: a login link works for 10 minutes. Ask the bot "
+                "for a new one with /login."
+            )
+        ),
+        410,
+    ),
+    LinkProblem.UNKNOWN: (
+        Text.of(
+            N_(
+                "This login link is not valid. Check that you opened the whole link, or ask "
+                "the bot for a new one with /login."
+            )
+        ),
+        404,
+    ),
+    LinkProblem.NO_ACCOUNT: (
+        Text.of(
+            N_(
+                "This login link no longer works: you have no account for the web app any "
+                "more. Ask the administrator."
+            )
+        ),
+        403,
+    ),
+}
 USERNAME_MAX = 64
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -88,7 +123,7 @@ async def login(
     """Check the password; a session cookie on success, the form with the reason otherwise."""
     username = username.strip()[:USERNAME_MAX]
     if not username or not password or len(password) > PASSWORD_MAX:
-        outcome_status, locked_until, started = LoginStatus.INVALID, None, None
+        outcome = LoginOutcome(LoginStatus.INVALID)
     else:
         # Two units of work in the request's session, the password checked between them.
         outcome = await log_in(
@@ -97,26 +132,32 @@ async def login(
             password=password,
             now=web.now(),
             session_ttl=web.session_ttl,
+            client_address=client_address(request, web.settings.trusted_proxies),
         )
-        outcome_status, locked_until, started = (
-            outcome.status,
-            outcome.locked_until,
-            outcome.session,
-        )
-    if outcome_status is LoginStatus.OK and started is not None:
-        return _logged_in(web, started, next)
-    if outcome_status is LoginStatus.LOCKED and locked_until is not None:
+    if outcome.status is LoginStatus.OK and outcome.session is not None:
+        return _logged_in(web, outcome.session, next)
+    wait = wait_in_minutes(outcome.retry_after) if outcome.retry_after is not None else None
+    if outcome.status is LoginStatus.THROTTLED and wait is not None:
         error = Text.of(
             N_(
-                "Too many failed attempts: this account is locked until {time}. Try again "
-                "then, or ask the bot for a login link."
+                "Too many attempts; try again in {wait}. Linked to the bot? Send /login to the "
+                "bot for a login link: it always works."
             ),
-            time=locked_until,
+            wait=wait,
         )
         status_code = 429
+    elif wait is not None:
+        error = Text.of(
+            N_(
+                "The username or password is not right. Too many attempts; try again in "
+                "{wait}, or send /login to the bot for a login link."
+            ),
+            wait=wait,
+        )
+        status_code = 401
     else:
         error, status_code = WRONG_LOGIN, 401
-    return form_page(
+    response = form_page(
         request,
         web,
         "login.html",
@@ -125,6 +166,9 @@ async def login(
         username=username,
         error=error,
     )
+    if wait is not None:
+        response.headers["Retry-After"] = str(int(wait.total_seconds()))
+    return response
 
 
 async def logout(*, request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
@@ -145,14 +189,20 @@ async def login_link_page(*, request: Request, web: WebDep, token: str) -> Respo
 async def login_with_link(
     *, request: Request, web: WebDep, uow: UnitOfWorkDep, token: str
 ) -> Response:
-    """Spend the link and log in; a link used before, expired or unknown is refused."""
+    """Spend the link and log in (never throttled); a refused link's page says why."""
     try:
         started = await uow(
             lambda s: redeem_login_link(session=s, token=token, now=web.now(), ttl=web.session_ttl)
         )
-    except LoginLinkInvalid:
+    except LoginLinkInvalid as refused:
+        message, status_code = LINK_REFUSED[refused.problem]
         return render_page(
-            request, "error.html", staff=None, status_code=410, message=LINK_INVALID, status=410
+            request,
+            "error.html",
+            staff=None,
+            status_code=status_code,
+            message=message,
+            status=status_code,
         )
     return _logged_in(web, started, "/")
 

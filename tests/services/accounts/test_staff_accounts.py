@@ -1,4 +1,4 @@
-"""Staff accounts, web sessions and login links in storage: rules, lock-out, single use, audit."""
+"""Staff accounts, web sessions and login links in storage: rules, throttle, single use, audit."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.accounts.rules import FIRST_DELAY, PAIR_FREE
 from services.accounts.staff_accounts import (
-    LOCKOUT,
-    MAX_FAILED_ATTEMPTS,
     LoginStatus,
     create_staff_account,
     find_staff_member,
@@ -22,6 +21,7 @@ from services.accounts.staff_accounts import (
 )
 from services.accounts.web_sessions import (
     LOGIN_LINK_TTL,
+    LinkProblem,
     LoginLinkInvalid,
     create_login_link,
     end_session,
@@ -30,7 +30,7 @@ from services.accounts.web_sessions import (
 )
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
-from storage.models import AuditLog, Person, Role, StaffAccount, WebSession
+from storage.models import AuditLog, LoginFailure, Person, Role, StaffAccount, WebSession
 from tests.support.factories import NOW, add_person, add_school
 
 PASSWORD = "a-long-enough-password"
@@ -136,38 +136,91 @@ async def test_log_in_starts_a_session_that_resolves_to_the_person(
 
 
 @pytest.mark.usefixtures("people")
-async def test_the_lock_counts_consecutive_failures_and_ends(
+async def test_failures_ask_for_a_growing_wait_per_address_and_a_success_resets(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     account = await _create(session_factory, "z1", "zoco")
 
-    async def attempt(password: str, at: timedelta = timedelta(0)) -> LoginStatus:
+    async def attempt(
+        password: str, at: timedelta = timedelta(0), address: str = "192.0.2.10"
+    ) -> tuple[LoginStatus, timedelta | None]:
         async with session_factory() as session:
             outcome = await log_in(
-                sessions=session, username="zoco", password=password, now=NOW + at
+                sessions=session,
+                username="zoco",
+                password=password,
+                now=NOW + at,
+                client_address=address,
             )
-        return outcome.status
+        return outcome.status, outcome.retry_after
 
-    # A success in between resets the count.
-    for _ in range(MAX_FAILED_ATTEMPTS - 1):
-        assert await attempt("wrong-password!") is LoginStatus.INVALID
-    assert await attempt(PASSWORD) is LoginStatus.OK
-    for _ in range(MAX_FAILED_ATTEMPTS - 1):
-        assert await attempt("wrong-password!") is LoginStatus.INVALID
-    assert await attempt("wrong-password!") is LoginStatus.LOCKED
-    assert await attempt(PASSWORD, LOCKOUT - timedelta(seconds=1)) is LoginStatus.LOCKED
-    assert await attempt(PASSWORD, LOCKOUT) is LoginStatus.OK
+    # A success in between resets the count of this address.
+    for _ in range(PAIR_FREE - 1):
+        assert await attempt("wrong-password!") == (LoginStatus.INVALID, None)
+    assert (await attempt(PASSWORD))[0] is LoginStatus.OK
+    for _ in range(PAIR_FREE - 1):
+        assert await attempt("wrong-password!") == (LoginStatus.INVALID, None)
+    # The failure that starts a wait says so; during the wait nothing is checked, not even the
+    # right password, and nothing is counted.
+    assert await attempt("wrong-password!") == (LoginStatus.INVALID, FIRST_DELAY)
+    status, wait = await attempt(PASSWORD, FIRST_DELAY - timedelta(seconds=1))
+    assert (status, wait) == (LoginStatus.THROTTLED, timedelta(seconds=1))
+    # The same account from another address is not slowed down at all.
+    assert (await attempt(PASSWORD, address="198.51.100.7"))[0] is LoginStatus.OK
+    # After the wait the password is checked again.
+    assert (await attempt(PASSWORD, FIRST_DELAY))[0] is LoginStatus.OK
     async with session_factory() as session:
         failures = list(
             await session.scalars(
                 select(AuditLog).where(AuditLog.action == "web.login_failed").order_by(AuditLog.id)
             )
         )
-    assert len(failures) == 2 * (MAX_FAILED_ATTEMPTS - 1) + 1
-    assert {(row.subject_type, row.subject_id) for row in failures} == {
+        throttled = list(
+            await session.scalars(select(AuditLog).where(AuditLog.action == "web.login_throttled"))
+        )
+        left = list(await session.scalars(select(LoginFailure)))
+    assert len(failures) == 2 * (PAIR_FREE - 1) + 1
+    assert len(throttled) == 1
+    assert {(row.subject_type, row.subject_id) for row in failures + throttled} == {
         ("staff_account", account.id)
     }
-    assert all(set(row.details) == {"attempts", "locked"} for row in failures)
+    assert all(
+        set(row.details) == {"address", "failures", "address_failures", "wait_seconds"}
+        for row in failures + throttled
+    )
+    assert [row.details["failures"] for row in failures] == [1, 2, 3, 4, 1, 2, 3, 4, 5]
+    assert failures[-1].details["wait_seconds"] == FIRST_DELAY.total_seconds()
+    # Neither the address nor the password is stored or audited as typed.
+    assert "192.0.2.10" not in str([row.details for row in failures + throttled])
+    assert left == []  # the success cleared this address's failures
+
+
+async def test_an_unknown_username_is_throttled_like_a_known_one_and_not_audited(
+    people: dict[str, Person], session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    del people
+    await _create(session_factory, "z1", "zoco")
+    answers: dict[str, list[tuple[LoginStatus, timedelta | None]]] = {}
+    for username in ("zoco", "nobody-here"):
+        answers[username] = []
+        for _ in range(PAIR_FREE + 1):
+            async with session_factory() as session:
+                outcome = await log_in(
+                    sessions=session,
+                    username=username,
+                    password="wrong-password!",
+                    now=NOW,
+                    client_address=f"192.0.2.{len(username)}",
+                )
+            answers[username].append((outcome.status, outcome.retry_after))
+    assert answers["zoco"] == answers["nobody-here"]
+    assert answers["zoco"][-1] == (LoginStatus.THROTTLED, FIRST_DELAY)
+    async with session_factory() as session:
+        audited = list(await session.scalars(select(AuditLog.details)))
+        stored = list(await session.scalars(select(LoginFailure.username_hash)))
+    assert "nobody-here" not in str(audited)
+    assert len(stored) == 2 * PAIR_FREE
+    assert all(len(digest) == 64 and "nobody" not in digest for digest in stored)
 
 
 async def test_a_login_link_is_for_staff_with_an_account_and_works_once(
@@ -186,13 +239,16 @@ async def test_a_login_link_is_for_staff_with_an_account_and_works_once(
         started = await redeem_login_link(session=session, token=token, now=NOW)
     assert started.person_id == people["coach"].id
     async with session_factory() as session, session.begin():
-        with pytest.raises(LoginLinkInvalid):
+        with pytest.raises(LoginLinkInvalid) as used:
             await redeem_login_link(session=session, token=token, now=NOW)
+    assert used.value.problem is LinkProblem.USED
     async with session_factory() as session, session.begin():
         late = await create_login_link(session=session, person=people["coach"], now=NOW)
     async with session_factory() as session, session.begin():
-        with pytest.raises(LoginLinkInvalid):
+        with pytest.raises(LoginLinkInvalid) as expired:
             await redeem_login_link(session=session, token=late, now=NOW + LOGIN_LINK_TTL)
+    assert expired.value.problem is LinkProblem.EXPIRED
     async with session_factory() as session, session.begin():
-        with pytest.raises(LoginLinkInvalid):
+        with pytest.raises(LoginLinkInvalid) as unknown:
             await redeem_login_link(session=session, token="made-up", now=NOW)
+    assert unknown.value.problem is LinkProblem.UNKNOWN
