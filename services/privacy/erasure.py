@@ -1,7 +1,8 @@
 """Erasing a person (AVG art. 17) and erasing the care data of trajectories (retention).
 
 An erased person's row stays as a pseudonymised anchor ("Verwijderd 1234", no external id,
-no contact, no Telegram ids, no roles, no links, no accounts): every row that points at it
+no contact, no Telegram ids, no links, no accounts; the roles stay, they are counted, e.g. the
+enrolled students, and name nobody; ``ended_at`` ends all access): every row that points at it
 (referrals, trajectories, appointments, outbox, queue items) keeps its foreign key, so the
 erasure never fails on one and the indicators count what they counted before. Free text the
 person wrote, and free text about them as a student, is removed (NOT NULL text columns become
@@ -386,7 +387,6 @@ async def erase_person(
     person.channel_preference = None
     person.ended_at = person.ended_at or now
     person.erased_at = now
-    person.roles.clear()
     await session.flush()
     log.info("person erased person_id=%s trajectories=%s", pid, len(trajectory_ids))
     return Erasure(

@@ -201,7 +201,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         question = render_question(current.flow, current.question, catalog)
         history = transcript(current.flow, current.state, current.context, catalog)
     others = [e for e in menu.entries if current is None or e.flow_id != current.flow.id]
-    return render_page(
+    page = render_page(
         request,
         "chat/chat.html",
         staff=None,
@@ -217,6 +217,16 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
+    # Sliding: the cookie's week starts again with every view, as the session's end does.
+    set_cookie(
+        page,
+        CHAT_COOKIE,
+        request.cookies.get(CHAT_COOKIE, ""),
+        secure=web.cookies_secure,
+        max_age=int(WEB_CHAT_TTL.total_seconds()),
+        path=CHAT_PATH,
+    )
+    return page
 
 
 async def intake_report_page(
