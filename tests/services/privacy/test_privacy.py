@@ -180,7 +180,7 @@ async def test_who_may_export_and_erase(session: AsyncSession, world: PrivacyWor
             channel=Channel.WEB,
         )
     async with session.begin():
-        sam = await session.get_one(Person, world.sam.id)
+        sam = await session.get_one(Person, world.sam.id, populate_existing=True)
         assert sam.erased_at is None
 
 
@@ -231,7 +231,7 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
         assert f"PLANT-otto-{planted}" in dump
     assert OTTO[1] in dump
     async with session.begin():
-        sam = await session.get_one(Person, world.sam.id)
+        sam = await session.get_one(Person, world.sam.id, populate_existing=True)
         assert sam.display_name == f"Verwijderd {world.sam.id}"
         assert sam.erased_at is not None and sam.ended_at is not None
         assert sam.telegram_user_id is None and sam.email is None
@@ -264,7 +264,7 @@ async def test_a_student_with_an_open_trajectory_is_erased_only_by_force(
             now=NOW,
             channel=Channel.CLI,
         )
-    assert "still open" in refused.value.reason.message
+    assert "still open" in refused.value.reason.msgid
 
     await in_unit(
         erase,
@@ -276,7 +276,9 @@ async def test_a_student_with_an_open_trajectory_is_erased_only_by_force(
         force=True,
     )
     async with session.begin():
-        trajectory = await session.get_one(Trajectory, world.trajectories["sam"])
+        trajectory = await session.get_one(
+            Trajectory, world.trajectories["sam"], populate_existing=True
+        )
         assert trajectory.status is TrajectoryStatus.CLOSED
         assert trajectory.goals is None and trajectory.care_erased_at is not None
     assert "PLANT-sam" not in await _dump(session)
