@@ -36,6 +36,7 @@ def areas() -> list[Area]:
         home,
         indicators,
         intake_report,
+        privacy,
         queue,
         settings,
         timeout_requests,
@@ -57,5 +58,6 @@ def areas() -> list[Area]:
         exports,
         settings,
         contacts,
+        privacy,
     )
     return [_area(module) for module in modules]
