@@ -194,9 +194,10 @@ def set_retention(*, school_code: str | None, months: int) -> int:
         return 1
     _say(
         settings,
-        Text.of(
-            N_("Care data of closed trajectories is now kept {months} months after closing."),
-            months=months,
+        Text.plural_of(
+            "Care data of closed trajectories is now kept {count} month after closing.",
+            "Care data of closed trajectories is now kept {count} months after closing.",
+            months,
         ),
     )
     return 0

@@ -104,7 +104,9 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
     assert OTTO[1] not in text
     for secret in ("HASH-sam", "CSRF-sam", "PLANT-sam-flash", "token_hash", "password_hash"):
         assert secret not in text
-    assert "Marit" not in text and "Zora" not in text and "Coby" not in text
+    assert "Marit" not in text
+    assert "Zora" not in text
+    assert "Coby" not in text
     # The outbox: kinds and dates only.
     assert set(data["outbox"][0]) == {"id", "kind", "status", "channel", "created_at", "sent_at"}
     assert data["web_accounts"][0]["username"] == "sam.login"
@@ -243,8 +245,10 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
     async with session.begin():
         sam = await session.get_one(Person, world.sam.id, populate_existing=True)
         assert sam.display_name == f"Verwijderd {world.sam.id}"
-        assert sam.erased_at is not None and sam.ended_at is not None
-        assert sam.telegram_user_id is None and sam.email is None
+        assert sam.erased_at is not None
+        assert sam.ended_at is not None
+        assert sam.telegram_user_id is None
+        assert sam.email is None
         trail = list(await session.scalars(select(AuditLog).order_by(AuditLog.id)))
         erased_row = trail[-1]
     # The trail kept every row (plus the erasure's own), with its ids.
@@ -290,7 +294,8 @@ async def test_a_student_with_an_open_trajectory_is_erased_only_by_force(
             Trajectory, world.trajectories["sam"], populate_existing=True
         )
         assert trajectory.status is TrajectoryStatus.CLOSED
-        assert trajectory.goals is None and trajectory.care_erased_at is not None
+        assert trajectory.goals is None
+        assert trajectory.care_erased_at is not None
     assert "PLANT-sam" not in await _dump(session)
 
 

@@ -18,8 +18,8 @@ from services.privacy.views import set_retention
 from storage.models import (
     AuditLog,
     Invite,
-    LoginLink,
     LogbookEntry,
+    LoginLink,
     ProcessedUpdate,
     Referral,
     School,
