@@ -5,7 +5,8 @@ Retention: the care data of a trajectory closed longer ago than its school's
 ``care_retention_months`` (24 unless set) is erased with `erasure.erase_care_data` (the rows
 stay for the indicators). Pruning: processed Telegram update ids older than
 `rules.PROCESSED_UPDATE_DAYS`, expired staff web sessions, login links and web chat sessions,
-and invitations that were used or have expired. Each school's run is audited (counts only).
+and invitations used or expired more than `rules.INVITE_KEEP_DAYS` ago. Each school's run is
+audited (counts only).
 
 Services here take a session already in a transaction and never begin one.
 """
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.audit import record_audit
 from services.privacy.erasure import erase_care_data
-from services.privacy.rules import processed_update_cutoff, retention_cutoff
+from services.privacy.rules import invite_cutoff, processed_update_cutoff, retention_cutoff
 from storage.models import (
     Invite,
     LoginLink,
@@ -114,7 +115,10 @@ async def prune(*, session: AsyncSession, now: datetime, dry_run: bool = False) 
         (ProcessedUpdate, ProcessedUpdate.processed_at < processed_update_cutoff(now)),
         (WebSession, WebSession.expires_at <= now),
         (LoginLink, or_(LoginLink.expires_at <= now, LoginLink.used_at.is_not(None))),
-        (Invite, or_(Invite.expires_at <= now, Invite.used_at.is_not(None))),
+        (
+            Invite,
+            or_(Invite.expires_at <= invite_cutoff(now), Invite.used_at <= invite_cutoff(now)),
+        ),
         (WebChatSession, WebChatSession.expires_at <= now),
     ]
     counts: list[int] = []

@@ -25,6 +25,16 @@ MAX_RETENTION_MONTHS = 120
 #: Telegram redelivers an update for at most a day; ids older than this are pruned.
 PROCESSED_UPDATE_DAYS = 14
 
+#: A used or expired invitation is kept this long (the bulk invitation skips a parent invited
+#: in the last N days, `services.outbox.invitations`), then pruned.
+INVITE_KEEP_DAYS = 30
+
+
+def invite_cutoff(now: datetime) -> datetime:
+    """Invitations used or expired before this instant are pruned."""
+    return now - timedelta(days=INVITE_KEEP_DAYS)
+
+
 #: What replaces a name, an address or a username found in an audit row's details.
 SCRUBBED = "[erased]"
 
