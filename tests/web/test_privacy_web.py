@@ -104,3 +104,14 @@ async def test_an_administrator_erases_after_typing_the_name(
     [row] = await demo.audit("privacy.erase")
     assert (row.actor_id, row.subject_id) == (demo.ids["admin"], person_id)
     assert "Noor" not in str(row.details)
+
+
+async def test_the_settings_overview_shows_the_retention_period(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    admin = await browsers()
+    await admin.log_in("admin")
+    page = await admin.get("/settings")
+    assert page.status_code == 200
+    assert 'data-retention="24"' in page.text
+    assert "Care data of a closed trajectory is erased 24 months after closing." in admin.text
