@@ -147,18 +147,21 @@ def report_lines(result: Housekeeping) -> list[Text]:
         Text.of(
             N_(
                 "Pruned: {updates} update ids, {sessions} staff sessions, {links} login links, "
-                "{invites} invitations, {chats} web chat sessions."
+                "{invites} invitations, {chats} web chat sessions, {conversations} finished "
+                "conversations."
             )
             if not result.dry_run
             else N_(
                 "Would prune: {updates} update ids, {sessions} staff sessions, {links} login "
-                "links, {invites} invitations, {chats} web chat sessions."
+                "links, {invites} invitations, {chats} web chat sessions, {conversations} "
+                "finished conversations."
             ),
             updates=pruned.processed_updates,
             sessions=pruned.web_sessions,
             links=pruned.login_links,
             invites=pruned.invites,
             chats=pruned.web_chat_sessions,
+            conversations=pruned.conversations,
         )
     )
     return lines

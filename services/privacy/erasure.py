@@ -27,6 +27,7 @@ from dialogs.text import N_, Text
 from services.appointments.cancelling import release_and_cancel
 from services.kernel.errors import InputInvalid
 from services.privacy.rules import (
+    answers_about,
     erased_external_id,
     erased_names,
     identity_tokens,
@@ -334,8 +335,21 @@ async def erase_person(
         .values(text=""),
     )
 
-    # Access, links and what only served them.
+    # Other people's conversations about them (a mentor's referral or booking in progress or
+    # finished: its answers hold the texts typed about the student).
     deleted = 0
+    for conversation in list(
+        await session.scalars(
+            select(Conversation).where(
+                Conversation.school_id == person.school_id, Conversation.person_id != pid
+            )
+        )
+    ):
+        if answers_about(conversation.state or {}, pid, trajectory_ids):
+            await session.delete(conversation)
+            deleted += 1
+
+    # Access, links and what only served them.
     for model, column in (
         (Conversation, Conversation.person_id),
         (Invite, Invite.person_id),

@@ -5,8 +5,9 @@ Retention: the care data of a trajectory closed longer ago than its school's
 ``care_retention_months`` (24 unless set) is erased with `erasure.erase_care_data` (the rows
 stay for the indicators). Pruning: processed Telegram update ids older than
 `rules.PROCESSED_UPDATE_DAYS`, expired staff web sessions, login links and web chat sessions,
-and invitations used or expired more than `rules.INVITE_KEEP_DAYS` ago. Each school's run is
-audited (counts only).
+invitations used or expired more than `rules.INVITE_KEEP_DAYS` ago, and finished conversations
+(their stored answers) `rules.FINISHED_CONVERSATION_DAYS` after their last change. Each school's
+run is audited (counts only).
 
 Services here take a session already in a transaction and never begin one.
 """
@@ -23,8 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.audit import record_audit
 from services.privacy.erasure import erase_care_data
-from services.privacy.rules import invite_cutoff, processed_update_cutoff, retention_cutoff
+from services.privacy.rules import (
+    finished_conversation_cutoff,
+    invite_cutoff,
+    processed_update_cutoff,
+    retention_cutoff,
+)
 from storage.models import (
+    Conversation,
+    ConversationStatus,
     Invite,
     LoginLink,
     ProcessedUpdate,
@@ -59,6 +67,7 @@ class Pruned:
     login_links: int
     invites: int
     web_chat_sessions: int
+    conversations: int
 
     @property
     def total(self) -> int:
@@ -69,6 +78,7 @@ class Pruned:
             + self.login_links
             + self.invites
             + self.web_chat_sessions
+            + self.conversations
         )
 
 
@@ -120,6 +130,11 @@ async def prune(*, session: AsyncSession, now: datetime, dry_run: bool = False) 
             or_(Invite.expires_at <= invite_cutoff(now), Invite.used_at <= invite_cutoff(now)),
         ),
         (WebChatSession, WebChatSession.expires_at <= now),
+        (
+            Conversation,
+            (Conversation.status != ConversationStatus.ACTIVE)
+            & (Conversation.updated_at < finished_conversation_cutoff(now)),
+        ),
     ]
     counts: list[int] = []
     for model, condition in targets:

@@ -25,6 +25,27 @@ MAX_RETENTION_MONTHS = 120
 #: Telegram redelivers an update for at most a day; ids older than this are pruned.
 PROCESSED_UPDATE_DAYS = 14
 
+#: A finished conversation (completed or cancelled) keeps its answers, free text included, for
+#: nothing: the chat only continues active ones. Pruned this long after its last change.
+FINISHED_CONVERSATION_DAYS = 30
+
+
+def finished_conversation_cutoff(now: datetime) -> datetime:
+    """Finished conversations last changed before this instant are pruned."""
+    return now - timedelta(days=FINISHED_CONVERSATION_DAYS)
+
+
+def answers_about(state: Mapping[str, Any], person_id: int, trajectory_ids: Iterable[int]) -> bool:
+    """Whether a stored conversation state's answers are about this student (the student or
+    one of their trajectories was chosen in it)."""
+    answers = state.get("answers")
+    if not isinstance(answers, Mapping):
+        return False
+    if str(answers.get("student_id")) == str(person_id):
+        return True
+    return str(answers.get("trajectory_id")) in {str(t) for t in trajectory_ids}
+
+
 #: A used or expired invitation is kept this long (the bulk invitation skips a parent invited
 #: in the last N days, `services.outbox.invitations`), then pruned.
 INVITE_KEEP_DAYS = 30

@@ -18,6 +18,7 @@ from storage.models import (
     AuditLog,
     CoachAvailability,
     Conversation,
+    ConversationStatus,
     EvaluationKind,
     Guardianship,
     Invite,
@@ -205,6 +206,16 @@ async def _plant(
                 flow="logbook",
                 step="text",
                 state={"answers": {"text": f"{mark}conversation"}},
+                version=1,
+            ),
+            # The mentor's finished conversation about the student: its answers hold the text.
+            Conversation(
+                school_id=school.id,
+                person_id=mentor.id,
+                flow="verwijzing" if tag == "sam" else "afspraken",
+                step=None,
+                state={"answers": {"student_id": str(student.id), "tried": f"{mark}mentor-typed"}},
+                status=ConversationStatus.COMPLETED,
                 version=1,
             ),
             Outbox(

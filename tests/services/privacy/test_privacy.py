@@ -239,7 +239,7 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
     ):
         assert trace.casefold() not in dump.casefold(), trace
     # Ottokar's data is untouched.
-    for planted in ("goals", "logbook", "note", "survey", "help-student"):
+    for planted in ("goals", "logbook", "note", "survey", "help-student", "mentor-typed"):
         assert f"PLANT-otto-{planted}" in dump
     assert OTTO[1] in dump
     async with session.begin():

@@ -17,6 +17,8 @@ from services.privacy.rules import months_before, retention_cutoff
 from services.privacy.views import set_retention
 from storage.models import (
     AuditLog,
+    Conversation,
+    ConversationStatus,
     Invite,
     LogbookEntry,
     LoginLink,
@@ -135,12 +137,15 @@ async def test_pruning_removes_what_expired_and_keeps_what_lives(session: AsyncS
 
     assert (pruned.processed_updates, pruned.web_sessions, pruned.login_links) == (1, 2, 2)
     assert (pruned.invites, pruned.web_chat_sessions) == (2, 1)
+    assert pruned.conversations == 2  # the mentor's two finished ones; the active ones stay
     async with session.begin():
         assert list(await session.scalars(select(ProcessedUpdate.update_id))) == [2]
         assert await session.scalar(select(func.count()).select_from(WebSession)) == 0
         assert await session.scalar(select(func.count()).select_from(LoginLink)) == 0
         assert await session.scalar(select(func.count()).select_from(Invite)) == 0
         assert await session.scalar(select(func.count()).select_from(WebChatSession)) == 1
+        statuses = list(await session.scalars(select(Conversation.status)))
+        assert statuses == [ConversationStatus.ACTIVE] * 2
 
 
 async def test_the_worker_runs_it_and_keeps_running(
