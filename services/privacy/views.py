@@ -41,6 +41,8 @@ VIEW = "privacy.view"
 RETENTION_SETTING = "settings.retention"
 
 _NOT_FOR_YOU = N_("This is not available for your role.")
+#: The largest id an INTEGER column holds on PostgreSQL (a larger one would be a database error).
+_MAX_ID = 2**31 - 1
 _NO_PERSON = N_("There is no such person at this school.")
 
 
@@ -75,6 +77,8 @@ async def _authorized(
             log.info("privacy refused: person_id=%s", fresh.id)
             raise NotAllowed(Text.of(_NOT_FOR_YOU))
         actor_id, school_id = fresh.id, fresh.school_id
+    if not 0 < person_id <= _MAX_ID:
+        raise NotFound(Text.of(_NO_PERSON))  # outside the column's range: nobody
     person = await session.get(Person, person_id, populate_existing=True)
     if person is None or (school_id is not None and person.school_id != school_id):
         raise NotFound(Text.of(_NO_PERSON))
@@ -83,6 +87,8 @@ async def _authorized(
 
 async def find_person(*, session: AsyncSession, school_id: int, external_id: str) -> Person:
     """The person of the school with this external id (student number, staff code)."""
+    if not external_id or len(external_id) > 64 or not external_id.isprintable():
+        raise NotFound(Text.of(_NO_PERSON))  # no stored number has controls (or NUL)
     person = await session.scalar(
         select(Person).where(Person.school_id == school_id, Person.external_id == external_id)
     )

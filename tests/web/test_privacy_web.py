@@ -69,6 +69,8 @@ async def test_others_are_refused(demo: StaffWorld, browsers: BrowserFactory) ->
     zoco = await browsers()
     await zoco.log_in("zoco")
     assert (await zoco.get(f"{PATH}/people/999999999")).status_code == 404
+    assert (await zoco.get(f"{PATH}/people/{2**63 + 5}")).status_code == 404
+    assert (await zoco.get(f"{PATH}?number=S%001")).status_code == 404
     await zoco.get(f"{PATH}/people/{person_id}")
     refused = await zoco.post(f"{PATH}/people/{person_id}/erase", {"name": demo.student_name})
     assert refused.status_code == 403
