@@ -884,3 +884,4 @@ main.add_command(import_cmd)
 main.add_command(invite)
 staff_account.add_command(login_link)
 _register_email(main)  # contact, email, outbox
+import bot.cli_privacy as _privacy  # noqa: E402, F401  (registers `privacy` on main)

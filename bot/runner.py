@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.housekeeping import run_daily
 from dialogs.text import N_, Text
 from web.app import create_web_app
 from web.server import bind_socket, build_server
@@ -52,6 +53,7 @@ async def serve(
         stop = asyncio.Event()
         _on_signals(stop.set)
         parts: list[asyncio.Task[object]] = [asyncio.create_task(server.serve(sockets=[sock]))]
+        parts.append(asyncio.create_task(run_daily(app.sessions, stop)))  # retention, pruning
         stop_bot: Callable[[], Awaitable[None]] | None = None
         if with_bot:
             stop_bot = await _start_bot(app, parts)

@@ -233,6 +233,15 @@ async def print_settings(app: App, *, catalog: Catalog, school_code: str | None)
             cap=found.timeouts_per_week,
         )
     )
+    out.append(
+        Text.plural_of(
+            "Retention: care data of a closed trajectory is erased {count} month after closing "
+            "(`trajectbot privacy set-retention`)",
+            "Retention: care data of a closed trajectory is erased {count} months after closing "
+            "(`trajectbot privacy set-retention`)",
+            found.care_retention_months,
+        )
+    )
     out.append(Text.of(N_("Coaches' hours:")))
     for coach in found.coaches:
         days = "; ".join(

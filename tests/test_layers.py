@@ -46,6 +46,7 @@ SERVICE_ORDER = (
     "settings",
     "indicators",
     "exports",
+    "privacy",
     "conversations",
     "demo",
 )

@@ -63,8 +63,13 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-#: How long a browser stays signed in to the web chat after opening a personal link.
-WEB_CHAT_TTL = timedelta(days=30)
+#: How long a browser stays signed in to the web chat after its last page view (sliding: each
+#: view of the chat moves the end, `resolve_chat_session`); a week covers a parent who answers
+#: over a few evenings, and a shared or lost device is signed out a week after its last use
+#: (docs/decisions.md, "The web chat's cookie").
+WEB_CHAT_TTL = timedelta(days=7)
+#: The end is moved at most this often (a page view inside it writes nothing).
+WEB_CHAT_SLIDE_STEP = timedelta(hours=1)
 #: A refused typed answer is put back in the box up to this length (longer is never valid).
 DRAFT_KEEP_MAX = 8000
 
@@ -331,6 +336,8 @@ async def resolve_chat_session(
     if take_flash and row.flash:
         flash = Flash.from_json(row.flash)
         row.flash = None
+    if take_flash and row.expires_at < now + WEB_CHAT_TTL - WEB_CHAT_SLIDE_STEP:
+        row.expires_at = now + WEB_CHAT_TTL  # a page view: the week starts again
     return ChatSession(row.id, person, row.csrf_secret, row.survey_invitation_id, flash)
 
 
@@ -475,6 +482,7 @@ async def current_conversation(
 __all__ = [
     "DRAFT_KEEP_MAX",
     "ITEM_FLOWS",
+    "WEB_CHAT_SLIDE_STEP",
     "WEB_CHAT_TTL",
     "ChatLink",
     "ChatLinkInvalid",

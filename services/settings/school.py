@@ -220,6 +220,8 @@ class SchoolSettings:
     horizon_days: int
     day_reminder_hour: int
     timeouts_per_week: int
+    #: Months after closing that a trajectory's care data is kept (`services.privacy`).
+    care_retention_months: int = 24
 
 
 async def school_settings(
@@ -297,6 +299,7 @@ async def school_settings(
         horizon_days=rules.horizon_days if rules else 21,
         day_reminder_hour=rules.day_reminder_hour if rules else 18,
         timeouts_per_week=rules.timeouts_per_week if rules else 2,
+        care_retention_months=school.care_retention_months,
     )
 
 

@@ -64,6 +64,9 @@ class Person(Base):
     #: The administration system no longer lists the person (a leaver): the history stays,
     #: access ends.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The person was erased (AVG): names, contacts and free text gone, the row kept as a
+    #: pseudonymised anchor ("Verwijderd 1234") for the aggregates (`services.privacy.erasure`).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Loaded together with the person (selectin) so that `has_role` never triggers lazy IO,

@@ -22,4 +22,7 @@ class School(Base):
     #: The Dutch school-holiday region (``noord``, ``midden``, ``zuid``); ``None``: not set
     #: (a school made before issue 12, or the demo).
     region: Mapped[str | None] = mapped_column(String(8))
+    #: How long the care data of a closed trajectory is kept after closing (months); the
+    #: retention rule (`services.privacy.retention`) erases it afterwards.
+    care_retention_months: Mapped[int] = mapped_column(default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -107,6 +107,9 @@ class Trajectory(Base):
     closed_by_id: Mapped[int | None] = mapped_column()
     #: The advice for the school at closing (handelingsadvies); required to close.
     advice: Mapped[str | None] = mapped_column(Text)
+    #: The care data (free text of the trajectory, its referral, notes, logbook, questionnaire
+    #: answers) was erased: by the school's retention rule or an erasure (`services.privacy`).
+    care_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TrajectoryEvaluation(Base):

@@ -14,16 +14,23 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.backup import PgTarget, describe_url
 from storage.db import create_engine
-from storage.migrate import downgrade_database, schema_is_current, upgrade_database
+from storage.migrate import (
+    alembic_config,
+    downgrade_database,
+    schema_is_current,
+    upgrade_database,
+)
 from tests.bot.test_cli import ROOT, trajectbot
 
-HEAD = "0018_login_throttle"
+#: The newest migration: what a fresh backup records.
+HEAD = str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
 def _is_sqlite(url: str) -> bool:

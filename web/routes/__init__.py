@@ -37,6 +37,7 @@ def areas() -> list[Area]:
         home,
         indicators,
         intake_report,
+        privacy,
         queue,
         settings,
         timeout_requests,
@@ -59,5 +60,6 @@ def areas() -> list[Area]:
         exports,
         settings,
         contacts,
+        privacy,
     )
     return [_area(module) for module in modules]

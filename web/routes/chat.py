@@ -246,7 +246,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
             )
             for view in waiting
         ]
-    return render_page(
+    page = render_page(
         request,
         "chat/chat.html",
         staff=None,
@@ -265,6 +265,16 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
+    # Sliding: the cookie's week starts again with every view, as the session's end does.
+    set_cookie(
+        page,
+        CHAT_COOKIE,
+        request.cookies.get(CHAT_COOKIE, ""),
+        secure=web.cookies_secure,
+        max_age=int(WEB_CHAT_TTL.total_seconds()),
+        path=CHAT_PATH,
+    )
+    return page
 
 
 async def intake_report_page(
