@@ -26,6 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialogs.text import N_, Text
+from services.kernel.ids import id_in_range
 from web.security import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,16 @@ CSRF_REFUSED = Text.of(
     )
 )
 SERVER_ERROR = Text.of(N_("Something went wrong on our side. Please try again in a moment."))
+
+
+def ids_in_range(request: Request) -> None:
+    """Every route's dependency: an id in the path that no row can have (≥ 2^31, 0) is "not
+    found", before the route's own checks and before the database sees it
+    (`services.kernel.ids`). Starlette's ``{…:int}`` takes any digit string, however long;
+    negative and non-numeric ids do not match the route at all (404 too)."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not id_in_range(value):
+            raise NotAvailable
 
 
 def safe_next(path: str | None) -> str:
