@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
+from bot.cli_guard import GuardedGroup
 from dialogs.text import N_, Text
 
 if TYPE_CHECKING:
@@ -65,11 +66,24 @@ def pass_settings(command: Callable[Concatenate[Settings, P], T]) -> Callable[P,
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from bot.app import DatabaseNotReadyError
+    from bot.settings_error import SettingsError
     from services.kernel.errors import NotFound
 
     try:
         return asyncio.run(coro)
+    except (OSError, OperationalError, InterfaceError) as unreachable:
+        # The database cannot be opened (a SQLite file in a directory that cannot be made) or
+        # reached (no server, wrong host or password): one line (`bot.cli_guard`), no traceback.
+        raise SettingsError(
+            "DATABASE_URL",
+            Text.of(
+                N_("the database cannot be opened or reached ({problem})."),
+                problem=Text.raw(type(unreachable).__name__),
+            ),
+        ) from None
     except NotFound as missing:
         _say(load_settings(), missing.reason, err=True)
         sys.exit(1)
@@ -94,7 +108,7 @@ def _say(settings: Settings, text: Text, *, err: bool = False) -> None:
     click.echo(_catalog(settings).render(text), err=err)
 
 
-@click.group(help="trajectbot: the assistant of the trajectvoorziening.")
+@click.group(cls=GuardedGroup, help="trajectbot: the assistant of the trajectvoorziening.")
 def main() -> None:
     """Entry point of the console script."""
 

@@ -34,7 +34,7 @@ def _forged(bad: str) -> list[str]:
         fields: dict[str, Any] = kind.model_fields
         if not any(f.annotation is int for n, f in fields.items() if n != "version"):
             continue
-        prefix = kind.__prefix__  # type: ignore[attr-defined]
+        prefix = kind.__prefix__
         for action in ACTIONS:
             parts = [prefix]
             for name, field in fields.items():

@@ -32,7 +32,7 @@ def _id_routes(transport: httpx.ASGITransport) -> list[tuple[str, str]]:
             if included is not None:
                 walk(included.routes)
             elif isinstance(route, APIRoute) and _INT_PARAM.search(route.path):
-                found.extend((method, route.path) for method in sorted(route.methods))
+                found.extend((method, route.path) for method in sorted(route.methods or ()))
 
     walk(transport.app.routes)  # type: ignore[attr-defined]
     return found
