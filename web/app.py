@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.app import App
 from storage.models import utcnow
-from web.errors import CrashGuardMiddleware, ids_in_range, install_error_handlers
+from web.errors import CrashGuardMiddleware, install_error_handlers, possible_path
 from web.routes import areas
 from web.runtime import Web
 from web.security import SecurityHeadersMiddleware
@@ -31,7 +31,7 @@ def create_web_app(app: App, *, clock: Callable[[], datetime] = utcnow) -> FastA
         redoc_url=None,
         openapi_url=None,
         # First on every route: an id out of any column's range is "not found" (404).
-        dependencies=[Depends(ids_in_range)],
+        dependencies=[Depends(possible_path)],
     )
     nav = tuple(item for area in areas() for item in area.nav)
     web_app.state.web = Web(app=app, environment=create_environment(), clock=clock, nav=nav)

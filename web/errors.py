@@ -26,6 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialogs.text import N_, Text
+from dialogs.typed_text import has_control
 from services.kernel.ids import id_in_range
 from web.security import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,13 +64,16 @@ CSRF_REFUSED = Text.of(
 SERVER_ERROR = Text.of(N_("Something went wrong on our side. Please try again in a moment."))
 
 
-def ids_in_range(request: Request) -> None:
-    """Every route's dependency: an id in the path that no row can have (≥ 2^31, 0) is "not
-    found", before the route's own checks and before the database sees it
-    (`services.kernel.ids`). Starlette's ``{…:int}`` takes any digit string, however long;
-    negative and non-numeric ids do not match the route at all (404 too)."""
+def possible_path(request: Request) -> None:
+    """Every route's dependency: a path naming what no row can be is "not found", before the
+    route's own checks and before the database sees it — an id no row can have (≥ 2^31, 0:
+    `services.kernel.ids`; Starlette's ``{…:int}`` takes any digit string, however long, while
+    negative and non-numeric ids do not match the route at all) or a token with a control
+    character (``%00``: PostgreSQL refuses a NUL in a query)."""
     for value in request.path_params.values():
         if isinstance(value, int) and not id_in_range(value):
+            raise NotAvailable
+        if isinstance(value, str) and has_control(value):
             raise NotAvailable
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
+from sqlalchemy import select
 
 from bot.telegram import callbacks
-from storage.models import Role
+from storage.models import Referral, Role
 from tests.bot.telegram_fakes import Person
 from tests.bot.test_telegram_flows import Harness
 from tests.bot.test_telegram_flows import flood_limit as _flood_limit
@@ -85,3 +86,52 @@ async def test_stop_and_unknown_commands_are_answered_for_a_known_person(tg: Har
     await tg.feed(mentor.text("/nonsense"))
     assert tg.api.chat(1305)[-2].text.startswith("I do not know that command.")
     assert "What would you like to do?" in tg.api.last(1305).text
+
+
+async def test_a_referral_refuses_controls_and_stores_no_bidi_controls(tg: Harness) -> None:
+    mentor, chat = Person(1306, "en"), 1306
+    await tg.link(mentor, "mentor2", Role.MENTOR)
+    await tg.feed(mentor.press(tg.api.last(chat), "m:flow:verwijzing"))
+    question = tg.api.last(chat)
+    await tg.feed(mentor.press(question, question.data_for("Lieke")))
+
+    await tg.feed(mentor.text("She wants\x00 to feel less anxious."))
+    assert "invisible control character" in tg.api.chat(chat)[-2].text
+    assert await _referrals(tg) == []  # asked again, nothing taken
+    for answer in (
+        "\u202eShe wants to feel less anxious in class.",
+        "How can I \u2067help\u2069 her take part?\u202c",
+        "A fixed seat\r\nnear the window.",
+    ):
+        await tg.feed(mentor.text(answer))
+    for _ in range(2):  # what works at home / at school: skip
+        await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for("Skip")))
+    for label in ("High", "Yes", "Time-out", "Done"):
+        await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
+    await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).buttons()[0][1]))
+    for label in ("Wednesday", "Done", "Send"):
+        await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
+    assert "Your referral has been sent" in tg.api.last(chat).text
+
+    (referral,) = await _referrals(tg)
+    assert referral.help_question_student == "She wants to feel less anxious in class."
+    assert referral.help_question_teacher == "How can I help her take part?"
+    assert referral.tried == "A fixed seat\nnear the window."
+
+    # The care coordinator's card shows it without the override (isolates come from rendering).
+    zoco = Person(1307, "en")
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR)
+    await tg.feed(zoco.press(tg.api.last(1307), "m:queue:"))
+    queue = tg.api.last(1307)
+    await tg.feed(zoco.press(queue, queue.buttons()[0][1]))
+    card = tg.api.last(1307).text
+    assert "less anxious in class" in card
+    assert not BIDI & set(card)
+
+
+BIDI = set("\u202a\u202b\u202c\u202d\u202e")
+
+
+async def _referrals(tg: Harness) -> list[Referral]:
+    async with tg.app.sessions() as session:
+        return list(await session.scalars(select(Referral)))
