@@ -5,7 +5,6 @@ Nothing is built at import time; `build_app` builds it all once per process and 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.logging_setup import configure_logging
 from dialogs.i18n import Catalogs
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import schema_is_current
@@ -39,12 +39,7 @@ async def build_app(settings: Settings, *, log_level: str | None = None) -> Asyn
     Refuses (`DatabaseNotReadyError`) to run on a database that is not migrated to the newest
     schema, rather than failing later on a missing table.
     """
-    logging.basicConfig(
-        level=(log_level or settings.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Alembic narrates every schema check at INFO; operators need its warnings only.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(log_level or settings.log_level)
     engine = create_engine(settings.database_url)
     try:
         if not await schema_is_current(engine):
