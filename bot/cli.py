@@ -66,24 +66,11 @@ def pass_settings(command: Callable[Concatenate[Settings, P], T]) -> Callable[P,
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     from bot.app import DatabaseNotReadyError
-    from bot.settings_error import SettingsError
     from services.kernel.errors import NotFound
 
     try:
         return asyncio.run(coro)
-    except (OSError, OperationalError, InterfaceError) as unreachable:
-        # The database cannot be opened (a SQLite file in a directory that cannot be made) or
-        # reached (no server, wrong host or password): one line (`bot.cli_guard`), no traceback.
-        raise SettingsError(
-            "DATABASE_URL",
-            Text.of(
-                N_("the database cannot be opened or reached ({problem})."),
-                problem=Text.raw(type(unreachable).__name__),
-            ),
-        ) from None
     except NotFound as missing:
         _say(load_settings(), missing.reason, err=True)
         sys.exit(1)
@@ -117,9 +104,11 @@ def main() -> None:
 @pass_settings
 def init(settings: Settings) -> None:
     """Run every pending migration."""
+    from bot.app import database_reachable
     from storage.migrate import upgrade_database
 
-    _run(upgrade_database(settings.database_url))
+    with database_reachable():
+        _run(upgrade_database(settings.database_url))
     _say(settings, Text.of(N_("The database is ready.")))
 
 

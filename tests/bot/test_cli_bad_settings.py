@@ -72,6 +72,20 @@ def test_a_bad_setting_is_one_line_and_exit_code_2(
     assert "secret" not in done.stderr  # a password in the address is never repeated
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite+aiosqlite:////proc/no/such/x.db", "postgresql+asyncpg://u:secret@127.0.0.1:1/x"],
+)
+def test_an_unreachable_database_is_one_line_for_a_command_that_builds_the_app(
+    url: str, tmp_path: Path
+) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CLI_LANGUAGE="en", DATABASE_URL=url)
+    done = _trajectbot(["queue", "--as", "zoco"], env, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
+    assert "DATABASE_URL is not valid: the database cannot be opened or reached" in done.stderr
+
+
 def test_every_command_goes_through_the_guard() -> None:
     from bot.cli import main
     from bot.cli_guard import GuardedGroup
