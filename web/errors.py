@@ -77,6 +77,19 @@ def possible_path(request: Request) -> None:
             raise NotAvailable
 
 
+#: Paths whose last part is a personal token (a link that logs someone in or opens a chat).
+_TOKEN_PATHS = ("/c/", "/login/link/")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` for a log line: a personal link's token replaced by ``…`` (a token in a log is
+    a way in for whoever reads the log)."""
+    for prefix in _TOKEN_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def safe_next(path: str | None) -> str:
     """A local path to return to after logging in (never another site)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -102,7 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_page(request, NOT_AVAILABLE, status_code=404)
 
     async def csrf_refused(request: Request, _exc: Exception) -> Response:
-        log.info("form refused: CSRF token missing or wrong (%s)", request.url.path)
+        log.info("form refused: CSRF token missing or wrong (%s)", loggable_path(request.url.path))
         return error_page(request, CSRF_REFUSED, status_code=403)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -147,7 +160,8 @@ class CrashGuardMiddleware:
         except Exception as exc:
             from web.pages import error_page  # noqa: PLC0415 - pages imports this module
 
-            log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", "?"))  # noqa: TRY400
+            path = loggable_path(str(scope.get("path", "?")))
+            log.error("unhandled %s on %s", type(exc).__name__, path)  # noqa: TRY400
             if started:
                 return
             response = error_page(Request(scope), SERVER_ERROR, status_code=500)

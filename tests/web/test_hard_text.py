@@ -4,6 +4,9 @@ the web chat, a token in a path)."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from storage.models import QueueNote, Trajectory
@@ -97,3 +100,16 @@ async def test_plan_goals_refuse_controls_and_drop_bidi_controls(
         (goals,) = await session.scalars(select(Trajectory.goals))
     assert goals == "Noor vraagt hulp voordat het misgaat."
     assert not OVERRIDES & set(goals)
+
+
+async def test_a_refused_form_on_a_personal_link_logs_no_token(
+    demo: StaffWorld, browsers: BrowserFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    del demo
+    browser = await browsers()
+    caplog.set_level(logging.DEBUG)
+    for path in ("/login/link/Sekr1tT0kenXYZ", "/c/Sekr1tT0kenXYZ"):
+        answer = await browser.post(path, {"csrf_token": "wrong"}, token=False)
+        assert answer.status_code == 403, path
+    assert caplog.records
+    assert "Sekr1tT0kenXYZ" not in "\n".join(r.getMessage() for r in caplog.records)
