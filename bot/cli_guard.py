@@ -1,9 +1,9 @@
 """The command line's one place for bad settings: one line on stderr, exit code 2.
 
-`load_settings` (`bot.config`) turns every unusable setting into a `SettingsError`, and so does
-`_run` (`bot.cli`) for a database that cannot be opened or reached; this group class catches it
-for every command, whichever module defines the command, so no operator sees a traceback for
-a typo in `.env`.
+`load_settings` (`bot.config`) turns every unusable setting into a `SettingsError`, and so
+does `bot.app.database_reachable` for a database that cannot be opened or reached; this group
+class catches it for every command, whichever module defines the command, so no operator sees
+a traceback for a typo in `.env`.
 """
 
 from __future__ import annotations
