@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
+from bot.cli_guard import GuardedGroup
 from dialogs.text import N_, Text
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def _say(settings: Settings, text: Text, *, err: bool = False) -> None:
     click.echo(_catalog(settings).render(text), err=err)
 
 
-@click.group(help="trajectbot: the assistant of the trajectvoorziening.")
+@click.group(cls=GuardedGroup, help="trajectbot: the assistant of the trajectvoorziening.")
 def main() -> None:
     """Entry point of the console script."""
 
@@ -103,9 +104,11 @@ def main() -> None:
 @pass_settings
 def init(settings: Settings) -> None:
     """Run every pending migration."""
+    from bot.app import database_reachable
     from storage.migrate import upgrade_database
 
-    _run(upgrade_database(settings.database_url))
+    with database_reachable():
+        _run(upgrade_database(settings.database_url))
     _say(settings, Text.of(N_("The database is ready.")))
 
 

@@ -7,10 +7,14 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from bot.settings_error import SettingsError
 from dialogs.i18n import DEFAULT_LOCALES_PATH
+from dialogs.text import N_, Text
 from storage.db import DEFAULT_DATABASE_URL
 
 
@@ -127,6 +131,66 @@ class Settings(BaseSettings):
         return self.web_url.startswith("https://")
 
 
+#: The drivers the product runs on (async SQLAlchemy).
+SUPPORTED_DATABASES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+#: The levels LOG_LEVEL may name (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def load_settings() -> Settings:
-    """Read settings now (never at import time)."""
-    return Settings()
+    """Read settings now (never at import time).
+
+    A setting that cannot be used raises `SettingsError` naming it and saying why (the command
+    line prints that one line and exits with code 2: `bot.cli_guard`).
+    """
+    try:
+        settings = Settings()
+    except ValidationError as invalid:
+        raise _first_problem(invalid) from None
+    problem = database_url_problem(settings.database_url)
+    if problem is not None:
+        raise SettingsError("DATABASE_URL", problem)
+    if settings.log_level.strip().upper() not in LOG_LEVELS:
+        raise SettingsError(
+            "LOG_LEVEL",
+            Text.of(
+                N_("“{value}” is not a log level: use DEBUG, INFO, WARNING or ERROR."),
+                value=Text.raw(settings.log_level[:40]),
+            ),
+        )
+    return settings
+
+
+def database_url_problem(url: str) -> Text | None:
+    """What is wrong with a DATABASE_URL, or None (the address itself is never repeated: it
+    may hold a password)."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number fails here
+    except (ArgumentError, ValueError):
+        return Text.of(
+            N_(
+                "it is not a database address (for example "
+                "sqlite+aiosqlite:///./var/trajectbot.db or "
+                "postgresql+asyncpg://user:password@host/trajectbot)."
+            )
+        )
+    if parsed.drivername not in SUPPORTED_DATABASES:
+        return Text.of(
+            N_(
+                "the database driver “{driver}” is not supported: use sqlite+aiosqlite:// or "
+                "postgresql+asyncpg://."
+            ),
+            driver=Text.raw(parsed.drivername[:40]),
+        )
+    return None
+
+
+def _first_problem(invalid: ValidationError) -> SettingsError:
+    """The first field pydantic refused, as the environment variable and its reason."""
+    error = invalid.errors(include_url=False, include_input=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    return SettingsError(
+        field.upper(),
+        Text.of(N_("the value is not accepted: {detail}."), detail=Text.raw(error["msg"])),
+    )

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TypeVar
 
+from dialogs import typed_text
 from dialogs.dates import parse_date
 from dialogs.events import Action, Event
 from dialogs.flow import Answers, AnswerValue, Flow, FlowContext, Option, Step, StepKind
@@ -348,6 +349,9 @@ def _read_value(
 
 
 def _read_text(step: Step, raw: str) -> AnswerValue | _Invalid:
+    refused = typed_text.control_problem(raw)
+    if refused is not None:
+        return _Invalid(refused)
     text = _clean_text(raw)
     if len(text) < step.min_length:
         return _Invalid(
@@ -403,9 +407,9 @@ def _read_date(step: Step, event: Event, context: FlowContext) -> AnswerValue | 
 
 
 def _clean_text(raw: str) -> str:
-    # Keep the person's words and line breaks; drop control characters and outer whitespace.
-    kept = "".join(ch for ch in raw if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    return unicodedata.normalize("NFC", kept).strip()
+    # Keep the person's words and line breaks; drop bidi controls and outer whitespace
+    # (`dialogs.typed_text`: control characters are refused before).
+    return typed_text.clean(raw)
 
 
 def _search(

@@ -33,15 +33,18 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
 
     For a SQLite file the parent directory is created and the pragmas above are set on every
     connection. ``foreign_keys=False`` is for migrations only (see `storage.migrate`).
+
+    Bound parameters (names, care texts) never appear in logs or in error messages
+    (``hide_parameters``); ``echo`` stays off (`bot.logging_setup`).
     """
     sa_url = make_url(url)
     if sa_url.get_backend_name() != "sqlite":
-        return create_async_engine(sa_url, pool_pre_ping=True)
+        return create_async_engine(sa_url, pool_pre_ping=True, hide_parameters=True)
 
     database = sa_url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(sa_url)
+    engine = create_async_engine(sa_url, hide_parameters=True)
     pragmas = _SQLITE_PRAGMAS if foreign_keys else (*_SQLITE_PRAGMAS, "PRAGMA foreign_keys=OFF")
 
     def set_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

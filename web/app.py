@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.app import App
 from storage.models import utcnow
-from web.errors import CrashGuardMiddleware, install_error_handlers
+from web.errors import CrashGuardMiddleware, install_error_handlers, possible_path
 from web.routes import areas
 from web.runtime import Web
 from web.security import SecurityHeadersMiddleware
@@ -30,6 +30,8 @@ def create_web_app(app: App, *, clock: Callable[[], datetime] = utcnow) -> FastA
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # First on every route: an id out of any column's range is "not found" (404).
+        dependencies=[Depends(possible_path)],
     )
     nav = tuple(item for area in areas() for item in area.nav)
     web_app.state.web = Web(app=app, environment=create_environment(), clock=clock, nav=nav)

@@ -26,6 +26,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialogs.text import N_, Text
+from dialogs.typed_text import has_control
+from services.kernel.ids import id_in_range
 from web.security import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,32 @@ CSRF_REFUSED = Text.of(
 SERVER_ERROR = Text.of(N_("Something went wrong on our side. Please try again in a moment."))
 
 
+def possible_path(request: Request) -> None:
+    """Every route's dependency: a path naming what no row can be is "not found", before the
+    route's own checks and before the database sees it — an id no row can have (≥ 2^31, 0:
+    `services.kernel.ids`; Starlette's ``{…:int}`` takes any digit string, however long, while
+    negative and non-numeric ids do not match the route at all) or a token with a control
+    character (``%00``: PostgreSQL refuses a NUL in a query)."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not id_in_range(value):
+            raise NotAvailable
+        if isinstance(value, str) and has_control(value):
+            raise NotAvailable
+
+
+#: Paths whose last part is a personal token (a link that logs someone in or opens a chat).
+_TOKEN_PATHS = ("/c/", "/login/link/")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` for a log line: a personal link's token replaced by ``…`` (a token in a log is
+    a way in for whoever reads the log)."""
+    for prefix in _TOKEN_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def safe_next(path: str | None) -> str:
     """A local path to return to after logging in (never another site)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -87,7 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_page(request, NOT_AVAILABLE, status_code=404)
 
     async def csrf_refused(request: Request, _exc: Exception) -> Response:
-        log.info("form refused: CSRF token missing or wrong (%s)", request.url.path)
+        log.info("form refused: CSRF token missing or wrong (%s)", loggable_path(request.url.path))
         return error_page(request, CSRF_REFUSED, status_code=403)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -132,7 +160,8 @@ class CrashGuardMiddleware:
         except Exception as exc:
             from web.pages import error_page  # noqa: PLC0415 - pages imports this module
 
-            log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", "?"))  # noqa: TRY400
+            path = loggable_path(str(scope.get("path", "?")))
+            log.error("unhandled %s on %s", type(exc).__name__, path)  # noqa: TRY400
             if started:
                 return
             response = error_page(Request(scope), SERVER_ERROR, status_code=500)

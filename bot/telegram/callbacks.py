@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from dialogs.events import Action, Event
+from services.kernel.ids import MAX_ID
+
+#: A row id in callback data. Out of range (≥ 2^31, negative, 0) the payload fails to unpack,
+#: so no handler's filter matches and the press is answered as a button that no longer works
+#: (`handlers.fallback`), never passed to the database (`services.kernel.ids`).
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A version counter carried by a button: 0 … MAX_ID, like an id.
+Counter = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 #: Telegram's limit on a button's callback data, in bytes (UTF-8).
 CALLBACK_DATA_LIMIT = 64
@@ -22,7 +33,7 @@ class FlowCallback(CallbackData, prefix="f"):
 
     flow: str
     action: str
-    version: int
+    version: Counter
     run: str = ""
     value: str = ""
 
@@ -65,7 +76,7 @@ class QueueCallback(CallbackData, prefix="q"):
     """A care coordinator's action on one queue item."""
 
     action: str
-    item: int
+    item: RowId
 
 
 class SurveyCallback(CallbackData, prefix="sv"):
@@ -76,14 +87,14 @@ class SurveyCallback(CallbackData, prefix="sv"):
     """
 
     action: str
-    invitation: int
+    invitation: RowId
 
 
 class SurveyItemCallback(CallbackData, prefix="qs"):
     """A care coordinator's action on one exit-questionnaire queue item (open, close)."""
 
     action: str
-    item: int
+    item: RowId
 
 
 class AppointmentCallback(CallbackData, prefix="ap"):
@@ -95,8 +106,8 @@ class AppointmentCallback(CallbackData, prefix="ap"):
     """
 
     action: str
-    appointment: int
-    version: int = 0
+    appointment: RowId
+    version: Counter = 0
 
 
 class TimeoutRequestCallback(CallbackData, prefix="tr"):
@@ -104,7 +115,7 @@ class TimeoutRequestCallback(CallbackData, prefix="tr"):
     decline: the reason is asked by a flow)."""
 
     action: str
-    item: int
+    item: RowId
 
 
 class ReferralCallback(CallbackData, prefix="rf"):
@@ -112,7 +123,7 @@ class ReferralCallback(CallbackData, prefix="rf"):
     decline's reason). Storage checks that the presser is the mentor who sent it."""
 
     action: str
-    referral: int
+    referral: RowId
 
 
 class IntakeReportCallback(CallbackData, prefix="ir"):
@@ -123,7 +134,7 @@ class IntakeReportCallback(CallbackData, prefix="ir"):
     """
 
     action: str
-    trajectory: int
+    trajectory: RowId
 
 
 class PlanCallback(CallbackData, prefix="pl"):
@@ -132,4 +143,4 @@ class PlanCallback(CallbackData, prefix="pl"):
     the trajectory's school and that it is still open."""
 
     action: str
-    trajectory: int
+    trajectory: RowId

@@ -27,7 +27,7 @@ from services.appointments.views import AppointmentView, view_of
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import clean_text, validate_text
 from services.queue.items import Audit, Notice, open_item
 from services.queue.rules import DECLINE_REASON_MAX, DECLINE_REASON_MIN, QueueAction
 from services.queue.status import ensure_allowed, move_item
@@ -412,7 +412,7 @@ async def _timeout_request(
 
 def _decline_reason(reason: str) -> str:
     cleaned = clean_text(reason)
-    problem = validate_length(cleaned, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+    problem = validate_text(reason, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
     if problem is not None:
         raise InputInvalid(problem)
     return cleaned

@@ -61,6 +61,7 @@ from services.appointments.teacher_notice import teachers_of_school, tell_teache
 from services.appointments.timeout_requests import BookingRequested
 from services.appointments.views import AppointmentView, upcoming_for
 from services.kernel.errors import NotAllowed, Reroute
+from services.kernel.ids import parse_id
 from services.outbox.channels import Contact, reachable
 from storage.models import AppointmentKind, BookingSettings, Person
 
@@ -301,15 +302,15 @@ async def complete_booking(
             else Text.of(N_("Your request went to the care coordinator, who will let you know.")),
         )
     lines = booked_lines(result, now, reachable=can_receive_notices(person))
-    teacher = teacher_to_tell(answers)
-    if teacher is not None and teacher.isdigit():
+    teacher_id = parse_id(teacher_to_tell(answers))
+    if teacher_id is not None:
         # Checked again there (a teacher of the school, a time-out still planned); a refusal
         # undoes the booking with it, and the summary says why.
         await tell_teacher(
             session=session,
             actor=person,
             appointment_id=result.appointment_id,
-            teacher_id=int(teacher),
+            teacher_id=teacher_id,
             now=now,
         )
         lines = (*lines, Text.of(N_("The teacher gets a message with the times, not the reason.")))

@@ -31,6 +31,7 @@ from dialogs.flows.plan import (
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.ids import parse_id
 from services.trajectories.access import NOT_AVAILABLE
 from services.trajectories.lifecycle import TrajectoryPlan, coaches_of, set_plan
 from services.trajectories.plans import StoredPlan, stored_plan
@@ -39,10 +40,10 @@ from storage.models import Person, TrajectoryStatus
 
 def trajectory_of(answers: Answers) -> int:
     """The preset trajectory id; `NotAllowed` when there is none (a forged start)."""
-    value = answers.get(TRAJECTORY)
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 12:
+    value = parse_id(answers.get(TRAJECTORY))
+    if value is None:
         raise NotAllowed(Text.of(NOT_AVAILABLE))
-    return int(value)
+    return value
 
 
 async def plan_preset(
@@ -132,8 +133,8 @@ def _details(stored: StoredPlan) -> dict[str, tuple[Text, ...]]:
 def plan_of(answers: Answers, stored: StoredPlan) -> TrajectoryPlan:
     """The confirmed answers as the plan `set_plan` validates again (the time-out agreements
     kept as stored)."""
-    coach = answers.get(COACH)
-    if not isinstance(coach, str) or not coach.isascii() or not coach.isdigit():
+    coach_id = parse_id(answers.get(COACH))
+    if coach_id is None:
         raise InputInvalid(Text.of(N_("Choose one of the school's coaches.")))
     return TrajectoryPlan(
         goals=str(answers[GOALS]),
@@ -142,7 +143,7 @@ def plan_of(answers: Answers, stored: StoredPlan) -> TrajectoryPlan:
         evaluations=evaluations_of(answers),
         timeouts_in_plan=stored.timeouts_in_plan,
         timeouts_per_week=stored.timeouts_per_week,
-        coach_id=int(coach),
+        coach_id=coach_id,
     )
 
 

@@ -24,6 +24,7 @@ from dialogs.replies import Reply, ReplyKind
 from dialogs.state import DialogState, Status
 from dialogs.text import N_, Text
 from services.conversations.runtime import Turn, open_flow
+from services.kernel.ids import parse_id
 from services.surveys.invitations import (
     OpenInvitation,
     SurveyUnavailable,
@@ -172,7 +173,7 @@ def _preset_of(row: Conversation | None) -> int | None:
     if row is None:
         return None
     value = DialogState.from_json(row.state).answers.get(SURVEY_INVITATION)
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return parse_id(value)
 
 
 def _end(row: Conversation) -> None:

@@ -8,17 +8,20 @@ translated message.
 
 from __future__ import annotations
 
-import unicodedata
-
 from dialogs.text import Text
+from dialogs.typed_text import clean, control_problem
 
 
 def clean_text(raw: str) -> str:
-    """``raw`` without control characters (line breaks and tabs kept) and outer whitespace, NFC."""
-    # As the dialog engine does: keep words and line breaks, drop control characters and
-    # outer whitespace, so a reason typed in the chat and one passed here count the same.
-    kept = "".join(ch for ch in raw if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    return unicodedata.normalize("NFC", kept).strip()
+    """``raw`` as stored: without control and bidi control characters (line breaks and tabs
+    kept), NFC, outer whitespace stripped — as the dialog engine does (`dialogs.typed_text`)."""
+    return clean(raw)
+
+
+def validate_text(raw: str, minimum: int, maximum: int) -> Text | None:
+    """What is wrong with typed ``raw``: a control character (NUL …), or its cleaned length;
+    ``None`` when it can be stored (as `clean_text` makes it)."""
+    return control_problem(raw) or validate_length(clean_text(raw), minimum, maximum)
 
 
 def validate_length(text: str, minimum: int, maximum: int) -> Text | None:

@@ -39,7 +39,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from dialogs.text import N_, Text
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import validate_text
 from storage.models import QueueDecision, QueueKind, QueueStatus, WaitingReason
 
 DECLINE_REASON_MIN = 5
@@ -256,9 +256,9 @@ def already_decided(decision: QueueDecision | None) -> Text:
 
 def validate_decline_reason(reason: str) -> Text | None:
     """What is wrong with a decline reason (5–1000 characters), or ``None`` when it is fine."""
-    return validate_length(clean_text(reason), DECLINE_REASON_MIN, DECLINE_REASON_MAX)
+    return validate_text(reason, DECLINE_REASON_MIN, DECLINE_REASON_MAX)
 
 
 def validate_note(text: str) -> Text | None:
     """What is wrong with a note (1–2000 characters), or ``None`` when it is fine."""
-    return validate_length(clean_text(text), NOTE_MIN, NOTE_MAX)
+    return validate_text(text, NOTE_MIN, NOTE_MAX)

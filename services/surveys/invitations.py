@@ -29,6 +29,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition
+from services.kernel.ids import parse_id
 from services.outbox.kinds import OutboxKind
 from services.surveys.rules import (
     REMINDERS,
@@ -326,4 +327,4 @@ async def open_invitations(
 def preset_invitation_id(answers: Answers) -> int | None:
     """The invitation a questionnaire run is about (its preset answer), if well-formed."""
     raw = answers.get(SURVEY_INVITATION)
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return parse_id(raw)

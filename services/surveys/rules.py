@@ -15,7 +15,7 @@ from dialogs.flow import Answers
 from dialogs.flows.exit_survey import OPEN_ANSWER_MAX, QUESTIONS, SCALE_CODES
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import clean_text, validate_text
 from storage.models import RespondentType, Role
 
 #: How long an invitation can be answered.
@@ -84,7 +84,7 @@ def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[Answe
             text = clean_text(value)
             if not text:
                 continue
-            problem = validate_length(text, 1, OPEN_ANSWER_MAX)
+            problem = validate_text(value, 1, OPEN_ANSWER_MAX)
             if problem is not None:
                 raise InputInvalid(problem)
             rows.append((question.code, None, text))

@@ -29,7 +29,7 @@ from services.accounts.schools import school_timeout_cap
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import clean_text, validate_text
 from services.queue.rules import QueueAction, system_actions
 from services.queue.status import move_item
 from services.surveys.invitations import create_invitations
@@ -99,7 +99,7 @@ WindDown = Callable[[AsyncSession, Person, Trajectory, datetime], Awaitable[None
 def validate_plan(plan: TrajectoryPlan) -> dict[str, Text]:
     """What is wrong with ``plan``, by field name (empty when it is fine)."""
     problems: dict[str, Text] = {}
-    goals_problem = validate_length(clean_text(plan.goals), GOALS_MIN, GOALS_MAX)
+    goals_problem = validate_text(plan.goals, GOALS_MIN, GOALS_MAX)
     if goals_problem is not None:
         problems["goals"] = goals_problem
     if plan.end < plan.start:

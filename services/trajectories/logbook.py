@@ -28,7 +28,7 @@ from services.accounts.people import people_by_id
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import clean_text, validate_text
 from services.trajectories.access import staff_trajectory
 from storage.models import (
     Guardianship,
@@ -77,7 +77,7 @@ class LogbookView:
 
 def validate_logbook_text(text: str) -> Text | None:
     """What is wrong with a logbook entry (after cleaning), or ``None``."""
-    return validate_length(clean_text(text), LOGBOOK_MIN, LOGBOOK_MAX)
+    return validate_text(text, LOGBOOK_MIN, LOGBOOK_MAX)
 
 
 async def add_logbook_entry(
@@ -90,7 +90,7 @@ async def add_logbook_entry(
     A closed trajectory's logbook is read-only (`InvalidTransition`).
     """
     cleaned = clean_text(text)
-    problem = validate_length(cleaned, LOGBOOK_MIN, LOGBOOK_MAX)
+    problem = validate_text(text, LOGBOOK_MIN, LOGBOOK_MAX)
     author, trajectory, _zone = await staff_trajectory(
         session=session, actor=author, trajectory_id=trajectory_id
     )

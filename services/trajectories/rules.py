@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 
 from dialogs.text import N_, Text
-from services.kernel.text_input import clean_text, validate_length
+from services.kernel.text_input import validate_text
 from storage.models import AppointmentStatus, EvaluationKind, Role, TrajectoryStatus
 
 #: Time-outs that count against the week's cap: everything that holds or used a place.
@@ -467,12 +467,12 @@ EVALUATION_NOTES_MAX = 4000
 
 def validate_advice(advice: str) -> Text | None:
     """What is wrong with the advice for the school (10–4000 characters), or ``None``."""
-    return validate_length(clean_text(advice), ADVICE_MIN, ADVICE_MAX)
+    return validate_text(advice, ADVICE_MIN, ADVICE_MAX)
 
 
 def validate_evaluation_notes(notes: str, *, required: bool) -> Text | None:
     """What is wrong with an evaluation's notes (required for the final one at closing)."""
-    return validate_length(clean_text(notes), ADVICE_MIN if required else 0, EVALUATION_NOTES_MAX)
+    return validate_text(notes, ADVICE_MIN if required else 0, EVALUATION_NOTES_MAX)
 
 
 def closing_refusal(

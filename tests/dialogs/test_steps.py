@@ -13,7 +13,9 @@ from dialogs.flow import FlowContext, Step, StepKind
 from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.replies import ReplyKind
 from dialogs.state import Status
+from dialogs.typed_text import CONTROL_REFUSED
 from tests.dialogs.helpers import (
+    EN,
     Chat,
     day,
     kinds,
@@ -234,11 +236,14 @@ def test_text_singular_message_for_a_limit_of_one() -> None:
     assert notices(chat.type("ab"))[0] == "That is too long: at most 1 character, yours has 2."
 
 
-def test_text_strips_control_characters_and_outer_whitespace() -> None:
+def test_text_refuses_control_characters_and_strips_outer_whitespace() -> None:
     chat = Chat(toy_flow(NOTE, AGREE))
 
-    chat.type("  \x00Hi\x07 y\x1bou\r \n")
+    refused = notices(chat.type("  \x00Hi\x07 y\x1bou"))
+    assert refused == [EN.render(CONTROL_REFUSED)]
+    assert chat.state.answers == {}
 
+    chat.type("  \u202eHi\u202c you\r \n")
     assert chat.state.answers == {"note": "Hi you"}
 
 

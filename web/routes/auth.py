@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dialogs.i18n import LANGUAGES
 from dialogs.text import N_, Text
+from dialogs.typed_text import has_control
 from services.accounts.rules import wait_in_minutes
 from services.accounts.staff_accounts import PASSWORD_MAX, LoginOutcome, LoginStatus, log_in
 from services.accounts.web_sessions import (
@@ -111,6 +112,14 @@ async def login_page(*, request: Request, web: WebDep, next: str = "/") -> Respo
     return form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
 
 
+CONTROL_IN_LOGIN = Text.of(
+    N_(
+        "The username or password contains an invisible control character (for example a "
+        "NUL). Please type them again."
+    )
+)
+
+
 async def login(
     *,
     request: Request,
@@ -121,6 +130,18 @@ async def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password; a session cookie on success, the form with the reason otherwise."""
+    if has_control(username) or has_control(password):
+        # A NUL (or another control character) can be no one's name or password, and must not
+        # reach the database (PostgreSQL refuses it: a 500); say so, nothing is counted.
+        return form_page(
+            request,
+            web,
+            "login.html",
+            status_code=400,
+            next=safe_next(next),
+            username="",
+            error=CONTROL_IN_LOGIN,
+        )
     username = username.strip()[:USERNAME_MAX]
     if not username or not password or len(password) > PASSWORD_MAX:
         outcome = LoginOutcome(LoginStatus.INVALID)

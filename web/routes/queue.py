@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.ids import parse_id
 from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
 from services.queue.notes import add_note
 from services.queue.referral_view import ReferralView, open_referral
@@ -203,7 +204,7 @@ class PlanForm:
             per_week = int(self.timeouts_per_week.strip() or DEFAULT_TIMEOUTS_PER_WEEK)
         except ValueError:
             per_week = -1
-        coach_id = int(self.coach) if self.coach.strip().isdigit() else None
+        coach_id = parse_id(self.coach.strip())
         plan = None
         if start is not None and end is not None:
             plan = TrajectoryPlan(

@@ -150,8 +150,9 @@ async def on_flow_button(
 async def cmd_stop(
     message: Message, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
 ) -> None:
-    """Stop the current flow (nothing is sent)."""
+    """Stop the current flow (nothing is sent); a stranger hears how to get access."""
     if person is None:
+        await message.answer(not_linked_text(catalog))
         return
     flow_id = await run_unit_of_work(
         app.sessions, lambda session: active_flow(session=session, person=person)
