@@ -34,6 +34,7 @@ from services.privacy.rules import (
     needs_scrub,
     scrub,
 )
+from services.queue.status import close_for_erasure, erase_decision_reasons
 from storage.models import (
     Appointment,
     AppointmentStatus,
@@ -50,7 +51,6 @@ from storage.models import (
     Person,
     QueueItem,
     QueueNote,
-    QueueStatus,
     Referral,
     StaffAccount,
     SurveyAnswer,
@@ -166,12 +166,7 @@ async def erase_care_data(
         )
     )
     done += await _rowcount(session, delete(QueueNote).where(QueueNote.queue_item_id.in_(item_ids)))
-    done += await _rowcount(
-        session,
-        update(QueueItem)
-        .where(QueueItem.id.in_(item_ids), QueueItem.decision_reason.is_not(None))
-        .values(decision_reason=""),
-    )
+    done += await erase_decision_reasons(session=session, where=QueueItem.id.in_(item_ids))
     done += await _rowcount(
         session,
         update(SurveyAnswer)
@@ -232,21 +227,17 @@ async def _force_close(
     trajectory.closed_at = now
     trajectory.closed_by_id = actor_id
     await session.flush()
-    await _rowcount(
-        session,
-        update(QueueItem)
-        .where(
-            QueueItem.status != QueueStatus.CLOSED,
-            or_(
-                QueueItem.referral_id == trajectory.referral_id,
-                QueueItem.id.in_(
-                    select(TimeoutRequest.queue_item_id).where(
-                        TimeoutRequest.trajectory_id == trajectory.id
-                    )
-                ),
+    await close_for_erasure(
+        session=session,
+        where=or_(
+            QueueItem.referral_id == trajectory.referral_id,
+            QueueItem.id.in_(
+                select(TimeoutRequest.queue_item_id).where(
+                    TimeoutRequest.trajectory_id == trajectory.id
+                )
             ),
-        )
-        .values(status=QueueStatus.CLOSED, waiting_since=None, waiting_reason=None, updated_at=now),
+        ),
+        now=now,
     )
 
 
@@ -298,11 +289,8 @@ async def erase_person(
             )
         ),
     )
-    texts += await _rowcount(
-        session,
-        update(QueueItem)
-        .where(QueueItem.referral_id.in_(referral_ids), QueueItem.decision_reason.is_not(None))
-        .values(decision_reason=""),
+    texts += await erase_decision_reasons(
+        session=session, where=QueueItem.referral_id.in_(referral_ids)
     )
     # Free text they wrote about others.
     texts += await _rowcount(
@@ -313,12 +301,7 @@ async def erase_person(
     )
     texts += await _rowcount(session, delete(QueueNote).where(QueueNote.author_id == pid))
     texts += await _rowcount(session, delete(LogbookEntry).where(LogbookEntry.author_id == pid))
-    texts += await _rowcount(
-        session,
-        update(QueueItem)
-        .where(QueueItem.decided_by_id == pid, QueueItem.decision_reason.is_not(None))
-        .values(decision_reason=""),
-    )
+    texts += await erase_decision_reasons(session=session, where=QueueItem.decided_by_id == pid)
     texts += await _rowcount(
         session,
         update(SurveyAnswer)

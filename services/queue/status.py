@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import Text
@@ -94,3 +94,30 @@ def clock_after(*, item: QueueItem, to: QueueStatus, now: datetime) -> dict[str,
     elif not waiting and to is QueueStatus.WAITING:
         values["waiting_since"] = now
     return values
+
+
+async def erase_decision_reasons(*, session: AsyncSession, where: ColumnElement[bool]) -> int:
+    """Empty the decline reasons of the items matching ``where`` (an erasure under the AVG:
+    `services.privacy.erasure`); the status and the age clock stay. The number of items."""
+    result = await session.execute(
+        update(QueueItem)
+        .where(where, QueueItem.decision_reason.is_not(None))
+        .values(decision_reason="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def close_for_erasure(
+    *, session: AsyncSession, where: ColumnElement[bool], now: datetime
+) -> int:
+    """Close the open items matching ``where`` of a trajectory closed because its student is
+    erased (`services.privacy.erasure`, forced): no rule is asked and nobody is told, since
+    the person they are about no longer exists for the school. The number of items."""
+    result = await session.execute(
+        update(QueueItem)
+        .where(where, QueueItem.status != QueueStatus.CLOSED)
+        .values(status=QueueStatus.CLOSED, waiting_since=None, waiting_reason=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
