@@ -1,0 +1,208 @@
+"""Fuzz: thousands of seeded, hostile Telegram updates and web requests against the real
+dispatcher and the real web app, on the demo school.
+
+Asserted: no exception escapes the dispatcher, no ERROR log record, no 5xx; every update from a
+person in a private chat gets an answer (a message, an edit or an answered button); a group gets
+at most one short line and no personal data; a stranger never sees a demo person's name.
+
+Bounded and reproducible: the seed is fixed (`generators.DEFAULT_SEED`), ``FUZZ_SEED=<n>``
+replays another; a failure message carries the seed and each offending input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.telegram import callbacks
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
+from storage.models import Person as PersonRow
+from storage.models import Role
+from tests.bot.demo_bot import DemoBot, demo_bot
+from tests.bot.telegram_fakes import Person, Sent, update
+from tests.fuzz import generators as gen
+
+SEED = int(os.environ.get("FUZZ_SEED", gen.DEFAULT_SEED))
+UPDATES = 2_000
+#: Demo people linked to Telegram users before the run: (external id, role, Telegram user id).
+LINKED = (
+    ("mentor1", Role.MENTOR, 501),
+    ("mentor2", Role.MENTOR, 502),
+    ("zoco", Role.CARE_COORDINATOR, 503),
+    ("coach", Role.COACH, 504),
+    ("lln01", Role.STUDENT, 505),
+    ("ouder1", Role.PARENT, 506),
+    ("admin", Role.ADMIN, 507),
+)
+STRANGERS = (900_001, 900_002, 900_003)
+GROUP_CHAT = -100_123
+
+
+class _Errors(logging.Handler):
+    """Keeps every ERROR (or worse) record of any logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def error_records() -> Iterator[list[logging.LogRecord]]:
+    handler = _Errors()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
+
+
+def _show(value: object, limit: int = 160) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}… ({len(shown)} chars)"
+
+
+def test_every_callback_prefix_is_fuzzed() -> None:
+    prefixes = {
+        cls.__prefix__
+        for cls in vars(callbacks).values()
+        if isinstance(cls, type)
+        and issubclass(cls, callbacks.CallbackData)
+        and cls is not callbacks.CallbackData
+    }
+    assert prefixes == set(gen.PREFIXES)
+
+
+async def _link(demo: DemoBot, user: Person, external_id: str, role: Role) -> None:
+    async with demo.app.sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id=external_id
+        )
+        assert person is not None
+        token = await create_invite(
+            session=session, person=person, role=role, now=datetime.now(UTC)
+        )
+    await demo.dispatcher.feed_update(demo.bot, update(demo.bot, user.text(f"/start {token}")))
+    screen = demo.api.last(user.id)
+    await demo.dispatcher.feed_update(
+        demo.bot, update(demo.bot, user.press(screen, f"lang:{user.user['language_code']}"))
+    )
+
+
+async def _names(demo: DemoBot) -> set[str]:
+    """Family names of the demo school (distinctive enough to search for in a transcript)."""
+    async with demo.app.sessions() as session:
+        rows = await session.scalars(select(PersonRow.family_name))
+        return {name for name in rows if len(name) >= 6}
+
+
+def _buttons(sent: list[Sent]) -> list[str]:
+    return [data for message in sent for _label, data in message.buttons() if data]
+
+
+def _reaction(calls: list[Any], chat_id: int, query_id: str | None) -> list[str]:
+    """What the bot did in ``chat_id`` (and for the callback ``query_id``): texts or markers."""
+    out: list[str] = []
+    for call in calls:
+        if isinstance(call, SendMessage | EditMessageText) and int(call.chat_id or 0) == chat_id:
+            out.append(call.text or "")
+        elif isinstance(call, SendDocument) and int(call.chat_id) == chat_id:
+            out.append(call.caption or "")
+        elif isinstance(call, EditMessageReplyMarkup) and int(call.chat_id or 0) == chat_id:
+            out.append("")
+        elif isinstance(call, AnswerCallbackQuery) and call.callback_query_id == query_id:
+            out.append(call.text or "")
+    return out
+
+
+def _ids(demo_ids: list[int]) -> list[int]:
+    return [*demo_ids, *range(1, 30)]
+
+
+async def test_telegram_updates(engine: AsyncEngine, database_url: str) -> None:
+    del engine  # migrated by the fixture; the app builds its own engine on the same URL
+    rng = random.Random(SEED)
+    failures: list[str] = []
+    started = time.monotonic()
+    async with demo_bot(database_url, flood_limit=10**6) as demo:
+        linked = []
+        for external_id, role, user_id in LINKED:
+            user = Person(user_id, rng.choice(("en", "nl", "ar", "tr", "pl", "uk")))
+            await _link(demo, user, external_id, role)
+            linked.append(user)
+        strangers = [Person(user_id, rng.choice(("en", "nl", None))) for user_id in STRANGERS]  # type: ignore[arg-type]
+        names = await _names(demo)
+        async with demo.app.sessions() as session:
+            known = _ids(list(await session.scalars(select(PersonRow.id))))
+        with error_records() as errors:
+            for step in range(UPDATES):
+                stranger = rng.random() < 0.25
+                user = rng.choice(strangers if stranger else linked)
+                where = rng.random()
+                chat_id = user.id
+                if where < 0.1:
+                    user = user.in_chat(GROUP_CHAT, rng.choice(("group", "supergroup")))
+                    chat_id = GROUP_CHAT
+                own = demo.api.chat(chat_id)
+                kind = rng.random()
+                query_id: str | None = None
+                if kind < 0.55:
+                    data = user.text(gen.text(rng))
+                elif kind < 0.95:
+                    target = own[-1] if own else Sent(1, chat_id, "?", None)
+                    demo.api.messages.setdefault(target.message_id, target)
+                    data = user.press(target, gen.callback_data(rng, known, _buttons(own[-5:])))
+                    query_id = data["callback_query"]["id"]
+                else:
+                    data = user.text("x")
+                    del data["message"]["text"]
+                    data["message"]["sticker"] = {
+                        "file_id": "s", "file_unique_id": "s", "type": "regular",
+                        "width": 1, "height": 1, "is_animated": False, "is_video": False,
+                    }  # fmt: skip
+                before = len(demo.api.calls)
+                label = f"step {step} (FUZZ_SEED={SEED}) user {user.id} chat {chat_id}: {_show(data)}"
+                try:
+                    await demo.dispatcher.feed_update(demo.bot, update(demo.bot, data))
+                except Exception as exc:  # noqa: BLE001 - the finding is the exception
+                    failures.append(f"{label}\n  raised {type(exc).__name__}: {_show(str(exc))}")
+                    continue
+                said = _reaction(demo.api.calls[before:], chat_id, query_id)
+                if chat_id == GROUP_CHAT:
+                    if len(said) > 1 or any(len(line) > 200 for line in said):
+                        failures.append(f"{label}\n  group got {_show(said)}")
+                elif not said:
+                    failures.append(f"{label}\n  no answer")
+                if (stranger or chat_id == GROUP_CHAT) and any(
+                    name in line for line in said for name in names
+                ):
+                    failures.append(f"{label}\n  personal data shown: {_show(said)}")
+            failures += [
+                f"ERROR log (FUZZ_SEED={SEED}): {r.name}: {_show(r.getMessage())}" for r in errors
+            ]
+    elapsed = time.monotonic() - started
+    assert not failures, f"{len(failures)} findings in {elapsed:.0f} s:\n" + "\n".join(
+        failures[:30]
+    )
