@@ -31,8 +31,10 @@ _CONTROLS = "".join(chr(c) for c in (*range(0, 32), 127, 0x85, 0x2028, 0x2029, 0
 _EMOJI = "😀🎉👩‍👩‍👧‍👦🏳️‍🌈🇳🇱✅❌🙈"
 _RTL = "مرحبا بك في المدرسة שלום"
 _SCRIPTS = "Zoë ÇŞĞİıöü Łódź Привіт 漢字 ﷽ 𝕏 \U0010ffff"
-_COMMANDS = ("/start", "/stop", "/login", "/help", "/taal", "/language", "/menu", "/foo",
-             "/START", "/start@trajectbot_test_bot", "/start@otherbot", "/", "//", "/stop now")  # fmt: skip
+_COMMANDS = (
+    *("/start", "/stop", "/login", "/help", "/taal", "/language", "/menu", "/foo", "/START"),
+    *("/start@trajectbot_test_bot", "/start@otherbot", "/", "//", "/stop now"),
+)
 
 
 def _alphabet(rng: random.Random) -> str:
