@@ -127,3 +127,37 @@ def _fit(data: str) -> str:
     """Cut to Telegram's 64 bytes (Telegram never delivers more)."""
     encoded = data.encode("utf-8")[:CALLBACK_DATA_LIMIT]
     return encoded.decode("utf-8", errors="ignore")
+
+
+def form_value(rng: random.Random, known: list[int]) -> str:
+    """A form field's value: an id, a date, a word, hostile text (sometimes huge)."""
+    choice = rng.randrange(8)
+    if choice < 2:
+        return number(rng, known)
+    if choice == 2:
+        return rng.choice(("2026-12-03", "2026-02-30", "9999-99-99", "12:00", "25:61", "on"))
+    if choice == 3:
+        return rng.choice(("nl", "en", "ar", "xx", "take", "accept", "decline", "true", "-1"))
+    return text(rng)
+
+
+def query_string(rng: random.Random, fields: list[str], known: list[int]) -> str:
+    """``?a=b&…`` with field names of the app's forms and hostile values (URL-encoded)."""
+    from urllib.parse import urlencode
+
+    names = [*fields, "next", "page", "q", "lang", "school", "status", "from", "to"]
+    pairs = [(rng.choice(names), form_value(rng, known)[:500]) for _ in range(rng.randrange(1, 4))]
+    if rng.random() < 0.2:
+        pairs.append(("next", rng.choice(("//evil.example", "https://evil.example", "/\\x"))))
+    return "?" + urlencode(pairs)
+
+
+def path_value(rng: random.Random, template: str, known: list[int]) -> str:
+    """A value for the path parameter ``template`` (``{id:int}``, ``{token}``): ids of every
+    kind, and for a text parameter words, tokens and hostile text (escaped as a browser does)."""
+    if ":int}" in template or rng.random() < 0.4:
+        return number(rng, known)
+    from urllib.parse import quote
+
+    word = rng.choice(ACTIONS) if rng.random() < 0.5 else rng.choice((token(rng), short(rng)))
+    return quote(word, safe="")

@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+import pytest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -28,18 +31,23 @@ from aiogram.methods import (
     SendDocument,
     SendMessage,
 )
+from argon2 import PasswordHasher
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.telegram import callbacks
+from services.accounts import staff_accounts
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.demo.school import DEMO_ACCOUNTS, DEMO_PASSWORD
 from storage.models import Person as PersonRow
 from storage.models import Role
 from tests.bot.demo_bot import DemoBot, demo_bot
 from tests.bot.telegram_fakes import Person, Sent, update
 from tests.fuzz import generators as gen
+from tests.web.staff_client import _CSRF, OTHER_PASSWORD, Browser, Clock, build_world, staff_app
 
 SEED = int(os.environ.get("FUZZ_SEED", gen.DEFAULT_SEED))
 UPDATES = 2_000
@@ -206,3 +214,144 @@ async def test_telegram_updates(engine: AsyncEngine, database_url: str) -> None:
     assert not failures, f"{len(failures)} findings in {elapsed:.0f} s:\n" + "\n".join(
         failures[:30]
     )
+
+
+REQUESTS = 1_500
+#: Web accounts: the demo school's four (`DEMO_ACCOUNTS`) and the second school's coordinator.
+ACCOUNTS = (*((name, DEMO_PASSWORD) for name in DEMO_ACCOUNTS), ("zoco-zuid", OTHER_PASSWORD))
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+_FIELD = re.compile(r'name="([^"]{1,60})"')
+_FORM = re.compile(r'<form[^>]*action="([^"]*)"(.*?)</form>', re.DOTALL)
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(url: str) -> str:
+    """A URL with its numbers blanked: the key of the forms posting there."""
+    return _DIGITS.sub("#", url.split("?", 1)[0])
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at minimal cost: the fuzz is about the web app, not argon2's cost."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(staff_accounts, "password_hasher", lambda: cheap)
+
+
+def _routes(routes: Sequence[object], prefix: str = "") -> list[tuple[str, set[str]]]:
+    """(path template, methods) of every route under ``routes`` (a mount: its root).
+
+    FastAPI 0.165 keeps an included router as one entry holding the original router (duck-typed
+    here: ``original_router`` and its include context's ``prefix``).
+    """
+    found: list[tuple[str, set[str]]] = []
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            context = getattr(route, "include_context", None)
+            found += _routes(router.routes, prefix + (getattr(context, "prefix", "") or ""))
+            continue
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        methods = set(getattr(route, "methods", None) or {"GET"}) & {"GET", "POST"}
+        found.append((prefix + path or "/", methods or {"GET"}))
+    return sorted(found, key=lambda pair: (pair[0], sorted(pair[1])))
+
+
+async def _logged_in(transport: httpx.ASGITransport, username: str, password: str) -> Browser:
+    browser = Browser(transport)
+    response = await browser.log_in(username, password)
+    assert response.status_code in (302, 303), (username, response.status_code)
+    return browser
+
+
+def _token(browser: Browser) -> str | None:
+    page = browser.page
+    found = _CSRF.search(page.text) if page is not None else None
+    return found.group(1) if found else None
+
+
+async def test_web_requests(
+    engine: AsyncEngine, database_url: str, cheap_password_hashing: None
+) -> None:
+    del engine, cheap_password_hashing  # the fixtures' work is done
+    rng = random.Random(SEED)
+    failures: list[str] = []
+    started = time.monotonic()
+    clock = Clock()
+    async with staff_app(database_url, clock) as (app, transport):
+        world = await build_world(app, clock)
+        web_app = transport.app
+        assert isinstance(web_app, FastAPI)
+        routes = _routes(web_app.routes)
+        paths = {path for path, _methods in routes}
+        assert len(routes) > 40, routes  # the walk found the app's routes
+        assert {"/login", "/healthz", "/static"} <= paths, paths
+        known = _ids([world.item_id, world.referral_id, world.other_item_id, *world.ids.values()])
+        browsers = [Browser(transport)] + [
+            await _logged_in(transport, name, password) for name, password in ACCOUNTS
+        ]
+        tokens: dict[int, str] = {}
+        fields: set[str] = set()
+        forms: dict[str, set[str]] = {}
+        try:
+            # A first walk with real ids: every page's form fields and each session's token.
+            for browser in browsers:
+                for path, methods in routes:
+                    if "GET" in methods and "logout" not in path:
+                        url = _PARAM.sub(lambda _m: str(rng.choice(known[:8])), path)
+                        await browser.get(url)
+                        page = browser.page.text if browser.page else ""
+                        fields.update(_FIELD.findall(page))
+                        for action, inner in _FORM.findall(page):
+                            forms.setdefault(_shape(action), set()).update(_FIELD.findall(inner))
+                        tokens.setdefault(id(browser), _token(browser) or "")
+            names = sorted(fields)
+            with error_records() as errors:
+                for step in range(REQUESTS):
+                    index = rng.randrange(len(browsers))
+                    browser = browsers[index]
+                    path, methods = rng.choice(routes)
+                    if index > 0 and "logout" in path:
+                        continue  # keep the staff sessions; the anonymous browser tries it
+                    method = rng.choice(sorted(methods)) if rng.random() < 0.9 else "POST"
+                    url = _PARAM.sub(lambda m: gen.path_value(rng, m.group(0), known), path)
+                    if rng.random() < 0.3:
+                        url += gen.query_string(rng, names, known)
+                    form: dict[str, str] = {}
+                    if method == "POST":
+                        csrf = rng.random()
+                        own = sorted(forms.get(_shape(url), ()))
+                        if own and rng.random() < 0.8:  # the page's own form, values fuzzed
+                            form = {name: gen.form_value(rng, known) for name in own}
+                        for _ in range(rng.randrange(0, 4)):
+                            form[rng.choice(names or ["x"])] = gen.form_value(rng, known)
+                        if csrf < 0.75:
+                            form["csrf_token"] = tokens.get(id(browser), "")
+                        elif csrf < 0.9:
+                            form["csrf_token"] = gen.short(rng)
+                        else:
+                            form.pop("csrf_token", None)
+                    label = f"step {step} (FUZZ_SEED={SEED}) {ACCOUNT_LABELS[index]}: {method} "
+                    label += f"{_show(url)} {_show(form)}"
+                    try:
+                        response = await browser.client.request(method, url, data=form or None)
+                    except Exception as exc:
+                        failures.append(f"{label}\n  raised {type(exc).__name__}: {exc}")
+                        continue
+                    if response.status_code >= 500:
+                        failures.append(f"{label}\n  answered {response.status_code}")
+                failures += [
+                    f"ERROR log (FUZZ_SEED={SEED}): {r.name}: {_show(r.getMessage())}"
+                    for r in errors
+                ]
+        finally:
+            for browser in browsers:
+                await browser.close()
+    elapsed = time.monotonic() - started
+    assert not failures, f"{len(failures)} findings in {elapsed:.0f} s:\n" + "\n".join(
+        failures[:30]
+    )
+
+
+ACCOUNT_LABELS = ("anonymous", *(name for name, _password in ACCOUNTS))
