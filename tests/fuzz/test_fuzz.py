@@ -36,6 +36,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import App
 from bot.telegram import callbacks
 from services.accounts import staff_accounts
 from services.accounts.invites import create_invite
@@ -47,6 +48,8 @@ from storage.models import Role
 from tests.bot.demo_bot import DemoBot, demo_bot
 from tests.bot.telegram_fakes import Person, Sent, update
 from tests.fuzz import generators as gen
+from tests.support.factories import NOW
+from tests.web.chat_client import Page
 from tests.web.staff_client import _CSRF, OTHER_PASSWORD, Browser, Clock, build_world, staff_app
 
 SEED = int(os.environ.get("FUZZ_SEED", gen.DEFAULT_SEED))
@@ -219,6 +222,8 @@ async def test_telegram_updates(engine: AsyncEngine, database_url: str) -> None:
 REQUESTS = 1_500
 #: Web accounts: the demo school's four (`DEMO_ACCOUNTS`) and the second school's coordinator.
 ACCOUNTS = (*((name, DEMO_PASSWORD) for name in DEMO_ACCOUNTS), ("zoco-zuid", OTHER_PASSWORD))
+#: Demo people in the web chat (a phone that opened an invitation link).
+CHAT_PEOPLE = (("mentor1", Role.MENTOR), ("lln01", Role.STUDENT), ("ouder1", Role.PARENT))
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 _FIELD = re.compile(r'name="([^"]{1,60})"')
 _FORM = re.compile(r'<form[^>]*action="([^"]*)"(.*?)</form>', re.DOTALL)
@@ -258,6 +263,27 @@ def _routes(routes: Sequence[object], prefix: str = "") -> list[tuple[str, set[s
     return sorted(found, key=lambda pair: (pair[0], sorted(pair[1])))
 
 
+async def _in_web_chat(
+    transport: httpx.ASGITransport, app: App, external_id: str, role: Role
+) -> Browser:
+    """A phone in the web chat as the demo person ``external_id`` (an invitation link opened)."""
+    async with app.sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        person = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id=external_id
+        )
+        assert person is not None
+        token = await create_invite(session=session, person=person, role=role, now=NOW)
+    browser = Browser(transport)
+    landing = await browser.get(f"/c/{token}")
+    form = Page(landing.status_code, landing.text).forms[0]
+    response = await browser.client.post(form.action, data=form.fields)
+    assert response.status_code == 303, (external_id, response.status_code)
+    chat = await browser.get("/chat")
+    assert chat.status_code == 200, (external_id, chat.status_code)
+    return browser
+
+
 async def _logged_in(transport: httpx.ASGITransport, username: str, password: str) -> Browser:
     browser = Browser(transport)
     response = await browser.log_in(username, password)
@@ -285,12 +311,15 @@ async def test_web_requests(
         assert isinstance(web_app, FastAPI)
         routes = _routes(web_app.routes)
         paths = {path for path, _methods in routes}
+        chat_routes = [(path, methods) for path, methods in routes if path.startswith("/chat")]
         assert len(routes) > 40, routes  # the walk found the app's routes
         assert {"/login", "/healthz", "/static"} <= paths, paths
         known = _ids([world.item_id, world.referral_id, world.other_item_id, *world.ids.values()])
         browsers = [Browser(transport)] + [
             await _logged_in(transport, name, password) for name, password in ACCOUNTS
         ]
+        for external_id, role in CHAT_PEOPLE:
+            browsers.append(await _in_web_chat(transport, app, external_id, role))
         tokens: dict[int, str] = {}
         fields: set[str] = set()
         forms: dict[str, set[str]] = {}
@@ -305,15 +334,20 @@ async def test_web_requests(
                         fields.update(_FIELD.findall(page))
                         for action, inner in _FORM.findall(page):
                             forms.setdefault(_shape(action), set()).update(_FIELD.findall(inner))
-                        tokens.setdefault(id(browser), _token(browser) or "")
+                        token = _token(browser)
+                        if token is not None:
+                            tokens.setdefault(id(browser), token)
             names = sorted(fields)
             with error_records() as errors:
                 for step in range(REQUESTS):
                     index = rng.randrange(len(browsers))
                     browser = browsers[index]
-                    path, methods = rng.choice(routes)
-                    if index > 0 and "logout" in path:
-                        continue  # keep the staff sessions; the anonymous browser tries it
+                    chatting = index > len(ACCOUNTS)
+                    path, methods = rng.choice(
+                        chat_routes if chatting and rng.random() < 0.6 else routes
+                    )
+                    if index > 0 and path in ("/logout", "/chat/leave"):
+                        continue  # keep the sessions; the anonymous browser tries these
                     method = rng.choice(sorted(methods)) if rng.random() < 0.9 else "POST"
                     url = _PARAM.sub(lambda m: gen.path_value(rng, m.group(0), known), path)
                     if rng.random() < 0.3:
@@ -354,4 +388,8 @@ async def test_web_requests(
     )
 
 
-ACCOUNT_LABELS = ("anonymous", *(name for name, _password in ACCOUNTS))
+ACCOUNT_LABELS = (
+    "anonymous",
+    *(name for name, _password in ACCOUNTS),
+    *(f"web chat {external_id}" for external_id, _role in CHAT_PEOPLE),
+)
