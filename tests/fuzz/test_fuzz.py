@@ -245,6 +245,9 @@ async def test_telegram_updates(engine: AsyncEngine, database_url: str) -> None:
 REQUESTS = 1_500
 #: Web accounts: the demo school's four (`DEMO_ACCOUNTS`) and the second school's coordinator.
 ACCOUNTS = (*((name, DEMO_PASSWORD) for name in DEMO_ACCOUNTS), ("zoco-zuid", OTHER_PASSWORD))
+#: Browsers that must never see a name of the demo school: nobody logged in, the second
+#: school's coordinator, the partnership (aggregates only).
+OUTSIDERS = ("anonymous", "zoco-zuid", "swv")
 #: Demo people in the web chat (a phone that opened an invitation link).
 CHAT_PEOPLE = (("mentor1", Role.MENTOR), ("lln01", Role.STUDENT), ("ouder1", Role.PARENT))
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -361,6 +364,14 @@ async def test_web_requests(
                         if token is not None:
                             tokens.setdefault(id(browser), token)
             names = sorted(fields)
+            async with app.sessions() as session:
+                rows = await session.scalars(
+                    select(PersonRow.family_name).where(
+                        PersonRow.school_id == world.school_id,
+                        PersonRow.external_id != "swv",  # their own name is in the header
+                    )
+                )
+                names_of_demo = {name for name in rows if len(name) >= 6}
             with error_records() as errors:
                 for step in range(REQUESTS):
                     index = rng.randrange(len(browsers))
@@ -398,6 +409,10 @@ async def test_web_requests(
                         continue
                     if response.status_code >= 500:
                         failures.append(f"{label}\n  answered {response.status_code}")
+                    elif ACCOUNT_LABELS[index] in OUTSIDERS:
+                        leaked = sorted(n for n in names_of_demo if n in response.text)
+                        if leaked:
+                            failures.append(f"{label}\n  shows demo names {leaked}")
                 failures += [
                     f"ERROR log (FUZZ_SEED={SEED}): {r.name}: {_show(r.getMessage())}"
                     for r in errors
