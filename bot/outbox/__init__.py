@@ -12,6 +12,7 @@ from bot.outbox.sender import (
     Sender,
     SendError,
     TemporaryFailure,
+    Uncertain,
     Unreachable,
 )
 from bot.outbox.worker import OutboxWorker, RetryPolicy
@@ -27,6 +28,7 @@ __all__ = [
     "SendError",
     "Sender",
     "TemporaryFailure",
+    "Uncertain",
     "UnknownMessageError",
     "Unreachable",
     "build_message",
