@@ -108,7 +108,7 @@ def outbox_cancel(outbox_ids: tuple[int, ...]) -> None:
 def _report(settings: Settings, changes: list[RowChange], done: str) -> None:
     refused = False
     for change in changes:
-        number = Text.raw(change.outbox_id)
+        number = Text.raw(str(change.outbox_id))  # an id, not a quantity: no grouping
         if change.changed:
             _say(settings, Text.of(done, id=number))
         elif change.before is None:

@@ -23,7 +23,7 @@ from storage.db import create_engine
 from storage.migrate import downgrade_database, schema_is_current, upgrade_database
 from tests.bot.test_cli import ROOT, trajectbot
 
-HEAD = "0017_health"
+HEAD = "0019_outbox_leases"
 
 
 def _is_sqlite(url: str) -> bool:
