@@ -4,9 +4,9 @@ One row's life here::
 
     claim_due (pending -> sending with a lease, one unit of work, exclusive)
       -> build the text in the recipient's language (no names, no care details)
-      -> wait for the chat's turn (1 per chat per second)
+      -> wait for the chat's turn (1 per chat per second) and the overall limiter (30/s)
       -> hand_over (still our claim? handed_at, lease renewed; one unit of work)
-      -> the overall limiter (30 per second) -> Sender.send
+      -> the same rate again on the wire -> Sender.send
       -> sent | pending again later (429, 5xx, not connected) | uncertain (a read timeout:
          resent or held by kind) | failed | unreachable (+ coordinator told)
 
@@ -137,6 +137,9 @@ class OutboxWorker:
         self._catalogs = catalogs
         self._clock = clock
         self._overall = overall if overall is not None else overall_limiter()
+        # The same rate again, right before the request: the hand-over's write sits between
+        # the two, so its varying time cannot bunch requests up on the wire.
+        self._wire = AsyncLimiter(self._overall.max_rate, self._overall.time_period)
         self._chats = chats if chats is not None else ChatPacer()
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
@@ -281,10 +284,13 @@ class OutboxWorker:
                         ),
                     )
                     return
+                # The overall limiter first, so that rows are handed over at the sending rate
+                # (a worker killed now leaves at most one or two handed over and not sent).
+                await self._overall.acquire()
                 if not await self._hand_over(message):
                     return
                 handed_over = True
-                await self._overall.acquire()
+                await self._wire.acquire()
                 turn.sending()
                 error = await self._attempt(outgoing)
                 if isinstance(error, RetryAfter):
