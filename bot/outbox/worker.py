@@ -5,8 +5,9 @@ One row's life here::
     claim_due (pending -> sending with a lease, one unit of work, exclusive)
       -> build the text in the recipient's language (no names, no care details)
       -> wait for the chat's turn (1 per chat per second) and the overall limiter (30/s)
-      -> hand_over (still our claim? handed_at, lease renewed; one unit of work)
-      -> the same rate again on the wire -> Sender.send
+      -> the send gate (one at a time, the same rate measured at the request):
+         hand_over (still our claim? handed_at, lease renewed; one unit of work)
+      -> Sender.send
       -> sent | pending again later (429, 5xx, not connected) | uncertain (a read timeout:
          resent or held by kind) | failed | unreachable (+ coordinator told)
 
@@ -137,9 +138,10 @@ class OutboxWorker:
         self._catalogs = catalogs
         self._clock = clock
         self._overall = overall if overall is not None else overall_limiter()
-        # The same rate again, right before the request: the hand-over's write sits between
-        # the two, so its varying time cannot bunch requests up on the wire.
-        self._wire = AsyncLimiter(self._overall.max_rate, self._overall.time_period)
+        # The same rate again, at the moment of the request: the hand-over runs inside it, so
+        # its varying write time cannot bunch requests up on the wire, and a worker killed
+        # at any moment has at most one row handed over and not yet sent.
+        self._gate = _SendGate(self._overall.time_period / self._overall.max_rate)
         self._chats = chats if chats is not None else ChatPacer()
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
@@ -284,13 +286,11 @@ class OutboxWorker:
                         ),
                     )
                     return
-                # The overall limiter first, so that rows are handed over at the sending rate
-                # (a worker killed now leaves at most one or two handed over and not sent).
                 await self._overall.acquire()
-                if not await self._hand_over(message):
-                    return
+                async with self._gate:
+                    if not await self._hand_over(message):
+                        return
                 handed_over = True
-                await self._wire.acquire()
                 turn.sending()
                 error = await self._attempt(outgoing)
                 if isinstance(error, RetryAfter):
@@ -475,6 +475,33 @@ class OutboxWorker:
             del self._paused[chat_id]
             return timedelta(0)
         return left
+
+
+class _SendGate:
+    """One request at a time through it, ``interval`` apart, timed from when each one left.
+
+    The hand-over's write happens inside, so the time it takes never brings two requests
+    closer than ``interval``, and only the row whose request is leaving is handed over.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        wait = self._next - asyncio.get_running_loop().time()
+        if wait > 0:
+            try:
+                await asyncio.sleep(wait)
+            except BaseException:
+                self._lock.release()
+                raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._next = asyncio.get_running_loop().time() + self._interval
+        self._lock.release()
 
 
 def _pace_key(message: ClaimedMessage) -> int:
