@@ -1,4 +1,4 @@
-"""The outbox worker: sends what storage queued, paced to Telegram's limits, at most once.
+"""The outbox worker: sends what storage queued, paced to Telegram's limits, at least once.
 
 Channel-free except `bot.outbox.telegram_sender`, the only module that imports aiogram (and is
 therefore not imported here).

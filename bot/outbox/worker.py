@@ -1,4 +1,4 @@
-"""The outbox worker: claims due rows, sends each at most once, paced, and stores the outcome.
+"""The outbox worker: claims due rows (leases), sends each at least once, paced, stores outcomes.
 
 One row's life here::
 
