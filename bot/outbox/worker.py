@@ -287,9 +287,8 @@ class OutboxWorker:
                     )
                     return
                 await self._overall.acquire()
-                async with self._gate:
-                    if not await self._hand_over(message):
-                        return
+                if not await self._gate.passing(self._hand_over(message)):
+                    return
                 handed_over = True
                 turn.sending()
                 error = await self._attempt(outgoing)
@@ -480,8 +479,9 @@ class OutboxWorker:
 class _SendGate:
     """One request at a time through it, ``interval`` apart, timed from when each one left.
 
-    The hand-over's write happens inside, so the time it takes never brings two requests
-    closer than ``interval``, and only the row whose request is leaving is handed over.
+    The hand-over's write runs inside, while the gate waits for the slot (the period is the
+    longer of the two, not their sum), so the time it takes never brings two requests closer
+    than ``interval``, and only the row whose request is leaving is handed over.
     """
 
     def __init__(self, interval: float) -> None:
@@ -489,19 +489,14 @@ class _SendGate:
         self._lock = asyncio.Lock()
         self._next = 0.0
 
-    async def __aenter__(self) -> None:
-        await self._lock.acquire()
-        wait = self._next - asyncio.get_running_loop().time()
-        if wait > 0:
-            try:
-                await asyncio.sleep(wait)
-            except BaseException:
-                self._lock.release()
-                raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._next = asyncio.get_running_loop().time() + self._interval
-        self._lock.release()
+    async def passing(self, work: Awaitable[bool]) -> bool:
+        """Run ``work`` (the hand-over) and wait for the slot; its result."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = max(self._next - loop.time(), 0.0)
+            result, _ = await asyncio.gather(work, asyncio.sleep(wait))
+            self._next = loop.time() + self._interval
+            return result
 
 
 def _pace_key(message: ClaimedMessage) -> int:
