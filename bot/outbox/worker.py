@@ -287,7 +287,7 @@ class OutboxWorker:
                     )
                     return
                 await self._overall.acquire()
-                if not await self._gate.passing(self._hand_over(message)):
+                if not await self._gate.passing(lambda: self._hand_over(message)):
                     return
                 handed_over = True
                 turn.sending()
@@ -479,22 +479,33 @@ class OutboxWorker:
 class _SendGate:
     """One request at a time through it, ``interval`` apart, timed from when each one left.
 
-    The hand-over's write runs inside, while the gate waits for the slot (the period is the
-    longer of the two, not their sum), so the time it takes never brings two requests closer
-    than ``interval``, and only the row whose request is leaving is handed over.
+    The hand-over's write runs inside, started as late as its recent duration allows, so it
+    ends about when the slot comes: the period is the longer of the write and the interval
+    (not their sum), the write's varying time never brings two requests closer than
+    ``interval``, and a worker killed at any moment has at most the leaving row handed over
+    and not sent.
     """
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
         self._lock = asyncio.Lock()
         self._next = 0.0
+        self._took = 0.0  # how long a hand-over took lately (smoothed)
 
-    async def passing(self, work: Awaitable[bool]) -> bool:
-        """Run ``work`` (the hand-over) and wait for the slot; its result."""
+    async def passing(self, work: Callable[[], Awaitable[bool]]) -> bool:
+        """Run ``work`` (the hand-over) just before the slot, then wait for the slot."""
         async with self._lock:
             loop = asyncio.get_running_loop()
-            wait = max(self._next - loop.time(), 0.0)
-            result, _ = await asyncio.gather(work, asyncio.sleep(wait))
+            early = self._next - self._took - loop.time()
+            if early > 0:
+                await asyncio.sleep(early)
+            started = loop.time()
+            result = await work()
+            took = loop.time() - started
+            self._took = min(0.8 * self._took + 0.2 * took, self._interval)
+            rest = self._next - loop.time()
+            if rest > 0:
+                await asyncio.sleep(rest)
             self._next = loop.time() + self._interval
             return result
 
