@@ -875,7 +875,7 @@ def settings_booking(
 
 
 # Commands kept in modules of their own, registered after every command above.
-import bot.cli_ops  # noqa: E402, F401  (registers `backup` and `restore` on main)
+import bot.cli_ops  # noqa: E402  (registers `backup` and `restore` on main)
 from bot.cli_email import register as _register_email  # noqa: E402
 from bot.cli_exports import export  # noqa: E402
 from bot.cli_import import import_cmd  # noqa: E402
@@ -887,4 +887,5 @@ main.add_command(import_cmd)
 main.add_command(invite)
 staff_account.add_command(login_link)
 _register_email(main)  # contact, email, outbox
+import bot.cli_outbox  # noqa: E402, F401  (adds list, retry, cancel to `outbox`)
 import bot.cli_privacy as _privacy  # noqa: E402, F401  (registers `privacy` on main)

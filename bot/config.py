@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
     #: Seconds to wait for the SMTP server.
     smtp_timeout: float = Field(default=30.0, gt=0)
+    #: How long an outbox worker's claim on a row holds (seconds); past it another worker (or
+    #: the same one after a restart) takes the row back. Longer than twice a send's timeout.
+    outbox_lease_seconds: float = Field(default=120.0, ge=61.0, le=3600.0)
     locales_path: Path = DEFAULT_LOCALES_PATH
     #: Language of the command line's own messages (staff tooling).
     cli_language: str = "nl"

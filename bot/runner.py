@@ -103,11 +103,16 @@ def _start_email_outbox(
     app: App, parts: list[asyncio.Task[object]]
 ) -> Callable[[], Awaitable[None]]:
     """Start the outbox worker with the e-mail channel only (no Telegram token)."""
+    from datetime import timedelta  # noqa: PLC0415
+
     from bot.outbox.email_sender import email_sender_from  # noqa: PLC0415
     from bot.outbox.worker import OutboxWorker  # noqa: PLC0415
 
     worker = OutboxWorker(
-        email_sender=email_sender_from(app.settings), sessions=app.sessions, catalogs=app.catalogs
+        email_sender=email_sender_from(app.settings),
+        sessions=app.sessions,
+        catalogs=app.catalogs,
+        lease=timedelta(seconds=app.settings.outbox_lease_seconds),
     )
     worker_stop = asyncio.Event()
     parts.append(asyncio.create_task(worker.run(worker_stop)))

@@ -1,4 +1,4 @@
-"""The outbox worker: sends what storage queued, paced to Telegram's limits, at most once.
+"""The outbox worker: sends what storage queued, paced to Telegram's limits, at least once.
 
 Channel-free except `bot.outbox.telegram_sender`, the only module that imports aiogram (and is
 therefore not imported here).
@@ -12,6 +12,7 @@ from bot.outbox.sender import (
     Sender,
     SendError,
     TemporaryFailure,
+    Uncertain,
     Unreachable,
 )
 from bot.outbox.worker import OutboxWorker, RetryPolicy
@@ -27,6 +28,7 @@ __all__ = [
     "SendError",
     "Sender",
     "TemporaryFailure",
+    "Uncertain",
     "UnknownMessageError",
     "Unreachable",
     "build_message",

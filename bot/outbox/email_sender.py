@@ -12,7 +12,10 @@ The SMTP server's answers, in the worker's terms:
 5xx to RCPT (``SMTPRecipientsRefused``)                `Unreachable` (``email_refused``):
                                                        the address is marked, the care
                                                        coordinators are told
-4xx to anything; connection refused/lost, timeouts     `TemporaryFailure` (retried)
+4xx to anything; no connection (refused, DNS, a       `TemporaryFailure` (retried)
+connect timeout)
+a timeout or a dropped connection once connected       `Uncertain` (the server may have
+                                                       taken the message)
 authentication or sender refused (our settings)        `TemporaryFailure` (logged as error)
 other 5xx (the message itself is refused)              `PermanentFailure`
 =====================================================  ====================================
@@ -32,7 +35,7 @@ import aiosmtplib
 
 from bot.config import Settings
 from bot.outbox.messages import OutgoingMessage
-from bot.outbox.sender import PermanentFailure, TemporaryFailure, Unreachable
+from bot.outbox.sender import PermanentFailure, TemporaryFailure, Uncertain, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +104,14 @@ class EmailSender:
             if 400 <= exc.code < 500:
                 raise TemporaryFailure("email_deferred") from exc
             raise PermanentFailure("email_rejected") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # Connection refused or lost, timeouts, STARTTLS not offered.
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError) as exc:
+            # No connection: nothing was sent.
+            raise TemporaryFailure("smtp_unavailable") from exc
+        except (aiosmtplib.SMTPServerDisconnected, TimeoutError) as exc:
+            # Connected, then no answer: the server may have taken the message.
+            raise Uncertain("smtp_uncertain") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Connection refused, DNS, STARTTLS not offered: before any message was sent.
             raise TemporaryFailure("smtp_unavailable") from exc
 
 

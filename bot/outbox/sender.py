@@ -31,9 +31,18 @@ class RetryAfter(SendError):
 
 
 class TemporaryFailure(SendError):
-    """Server error (5xx), network error or timeout: try again later, with backoff."""
+    """Surely not delivered, try again later with backoff: the server said so (5xx, an SMTP
+    4xx) or the request never left (connection refused, DNS, a connect timeout)."""
 
     code = "temporary"
+
+
+class Uncertain(SendError):
+    """The request went out and no answer came (a read timeout, the connection dropped): it
+    may have been delivered. Resent only for the kinds whose loss matters more than a
+    duplicate (`services.outbox.kinds.resend_when_uncertain`)."""
+
+    code = "uncertain"
 
 
 class Unreachable(SendError):

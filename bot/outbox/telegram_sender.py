@@ -4,7 +4,10 @@ Telegram's answers, in the worker's terms:
 
 =====================================================  ====================================
 429 Too Many Requests (``TelegramRetryAfter``)         `RetryAfter` (its ``retry_after``)
-5xx, network errors, timeouts                          `TemporaryFailure`
+5xx; the request never left (connection refused, DNS,  `TemporaryFailure`
+a connect timeout)
+a timeout or a dropped connection after the request    `Uncertain` (Telegram may have
+went out                                               delivered it)
 403 "bot was blocked by the user", "user is            `Unreachable` (``blocked``,
 deactivated", kicked; 400/404 "chat not found"         ``deactivated``, ``chat_not_found``…)
 other 400s (the message itself is refused)             `PermanentFailure`
@@ -28,9 +31,16 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import ClientConnectorError, ConnectionTimeoutError
 
 from bot.outbox.messages import OutgoingMessage
-from bot.outbox.sender import PermanentFailure, RetryAfter, TemporaryFailure, Unreachable
+from bot.outbox.sender import (
+    PermanentFailure,
+    RetryAfter,
+    TemporaryFailure,
+    Uncertain,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +101,14 @@ class TelegramSender:
                 )
         except TelegramRetryAfter as exc:
             raise RetryAfter(exc.retry_after) from exc
-        except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
-            raise TemporaryFailure(_code(exc)) from exc
+        except TelegramServerError as exc:
+            raise TemporaryFailure("server_error") from exc
+        except TelegramNetworkError as exc:
+            if never_left(exc):
+                raise TemporaryFailure("connect_failed") from exc
+            raise Uncertain("network_error") from exc
+        except TimeoutError as exc:
+            raise Uncertain("timeout") from exc
         except TelegramUnauthorizedError as exc:
             log.error("outbox_id=%s: Telegram refuses the bot token", message.outbox_id)  # noqa: TRY400
             raise TemporaryFailure("unauthorized") from exc
@@ -113,9 +129,12 @@ def _unreachable_reason(exc: TelegramAPIError) -> str | None:
     return None
 
 
-def _code(exc: BaseException) -> str:
-    if isinstance(exc, TelegramServerError):
-        return "server_error"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "network_error"
+def never_left(exc: BaseException) -> bool:
+    """Whether a network error happened before the request was sent: no connection was made.
+
+    aiohttp raises `ClientConnectorError` (refused, DNS, TLS handshake) and
+    `ConnectionTimeoutError` (the connect timeout) before writing anything; aiogram wraps them
+    in `TelegramNetworkError` (the cause). Anything else may have reached Telegram.
+    """
+    cause = exc.__cause__
+    return isinstance(cause, ClientConnectorError | ConnectionTimeoutError)

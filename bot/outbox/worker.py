@@ -1,20 +1,28 @@
-"""The outbox worker: claims due rows, sends each at most once, paced, and stores the outcome.
+"""The outbox worker: claims due rows (leases), sends each at least once, paced, stores outcomes.
 
 One row's life here::
 
-    claim_due (pending -> sending, one unit of work, exclusive)
+    claim_due (pending -> sending with a lease, one unit of work, exclusive)
       -> build the text in the recipient's language (no names, no care details)
-      -> wait for the chat's turn (1 per chat per second) and the overall limiter (30 per second)
+      -> wait for the chat's turn (1 per chat per second) and the overall limiter (30/s)
+      -> the send gate (one at a time, the same rate measured at the request):
+         hand_over (still our claim? handed_at, lease renewed; one unit of work)
       -> Sender.send
-      -> sent | pending again later (429, 5xx, timeout) | failed | unreachable (+ coordinator told)
+      -> sent | pending again later (429, 5xx, not connected) | uncertain (a read timeout:
+         resent or held by kind) | failed | unreachable (+ coordinator told)
 
-Each claim and each outcome is one unit of work begun here (`run_unit_of_work`, with its
-SQLite busy retry); `services.outbox.store` never begins.
-At most once: a row is only sent by the worker whose claim moved it to ``sending``, and a row
-that stays ``sending`` (the process died mid-send) is never sent again (see
-`services.outbox.store`).
+Each claim, each hand-over and each outcome is one unit of work begun here
+(`run_unit_of_work`, with its SQLite busy retry); `services.outbox.store` never begins.
+At least once: a claim is a lease (``lease``, default 2 minutes, ``OUTBOX_LEASE_SECONDS``); a
+row left ``sending`` by a worker that died is taken back by the next claim of any worker, and
+resent unless it was handed over and its kind is held when uncertain (see
+`services.outbox.store`). The claim's attempt number fences every write: a worker whose claim
+was taken back sends nothing and stores nothing. Duplicates come only from an attempt whose
+outcome is unknown, and only for the kinds that want it.
 A row that was claimed but certainly not handed to the sender yet (the worker was cancelled
-while it waited for its turn) is released back to ``pending``.
+while it waited for its turn) is released back to ``pending``. A worker waits ``start_pause``
+(one chat interval) before its first send, so the last second of a worker that was killed and
+restarted does not add to its own.
 
 Pacing is per worker: run one outbox worker per bot token, or split the rate between them.
 
@@ -45,13 +53,15 @@ from bot.outbox.sender import (
     Sender,
     SendError,
     TemporaryFailure,
+    Uncertain,
     Unreachable,
 )
 from dialogs.i18n import Catalogs
 from services.kernel.uow import run_unit_of_work
 from services.outbox import store as outbox_store
 from services.outbox.channels import Channel
-from services.outbox.store import ClaimedBatch, ClaimedMessage
+from services.outbox.kinds import resend_when_uncertain
+from services.outbox.store import DEFAULT_LEASE, ClaimedBatch, ClaimedMessage
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -113,6 +123,8 @@ class OutboxWorker:
         batch_size: int = 30,
         poll_interval: float = 2.0,
         send_timeout: float = 30.0,
+        lease: timedelta = DEFAULT_LEASE,
+        start_pause: float = 1.0,
     ) -> None:
         self._senders: dict[Channel, Sender] = {}
         if sender is not None:
@@ -126,11 +138,19 @@ class OutboxWorker:
         self._catalogs = catalogs
         self._clock = clock
         self._overall = overall if overall is not None else overall_limiter()
+        # The same rate again, at the moment of the request: the hand-over runs inside it, so
+        # its varying write time cannot bunch requests up on the wire, and a worker killed
+        # at any moment has at most one row handed over and not yet sent.
+        self._gate = _SendGate(self._overall.time_period / self._overall.max_rate)
         self._chats = chats if chats is not None else ChatPacer()
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._send_timeout = send_timeout
+        if lease.total_seconds() <= 2 * send_timeout:
+            raise ValueError("the lease must be longer than twice the send timeout")
+        self._lease = lease
+        self._start_pause = start_pause
         # Chats Telegram told us to leave alone (429), until when (wall clock). Entries go
         # when they expire, so this holds only the chats currently under flood control.
         self._paused: dict[int, datetime] = {}
@@ -156,6 +176,7 @@ class OutboxWorker:
             await self._wake_and_announce()
         except Exception as exc:  # the database may be briefly away; the claims retry
             log.error("outbox start-up check failed: %s", type(exc).__name__)  # noqa: TRY400
+        await _wait(stop, set(), self._start_pause)
         try:
             while not stop.is_set():
                 room = self._batch_size - len(in_flight)
@@ -193,7 +214,11 @@ class OutboxWorker:
         batch: ClaimedBatch = await run_unit_of_work(
             self._sessions,
             lambda session: outbox_store.claim_due(
-                session=session, now=self._clock(), limit=limit, channels=self.channels
+                session=session,
+                now=self._clock(),
+                limit=limit,
+                channels=self.channels,
+                lease=self._lease,
             ),
         )
         if batch.waiting and not self._announced_waiting:
@@ -257,12 +282,15 @@ class OutboxWorker:
                             now=self._clock(),
                             delay=paused,
                             error=CHAT_PAUSED,
+                            attempt=message.attempt,
                         ),
                     )
                     return
                 await self._overall.acquire()
-                turn.sending()
+                if not await self._gate.passing(lambda: self._hand_over(message)):
+                    return
                 handed_over = True
+                turn.sending()
                 error = await self._attempt(outgoing)
                 if isinstance(error, RetryAfter):
                     self._pause(key, error.seconds)
@@ -280,7 +308,8 @@ class OutboxWorker:
         except SendError as exc:
             return exc
         except TimeoutError:
-            return TemporaryFailure(TIMEOUT)
+            # The request went out and no answer came in time: it may have been delivered.
+            return Uncertain(TIMEOUT)
         except Exception as exc:
             # Unknown outcome: it may have been sent. At most once means: do not try again.
             # Type only: the exception's text may quote the message.
@@ -295,7 +324,11 @@ class OutboxWorker:
             await self._store(
                 message,
                 lambda s: outbox_store.mark_sent(
-                    session=s, outbox_id=outbox_id, now=self._clock(), channel=message.channel
+                    session=s,
+                    outbox_id=outbox_id,
+                    now=self._clock(),
+                    channel=message.channel,
+                    attempt=attempt,
                 ),
             )
             return
@@ -310,6 +343,18 @@ class OutboxWorker:
                     now=self._clock(),
                     reason=code,
                     channel=message.channel,
+                    attempt=attempt,
+                ),
+            )
+        elif isinstance(error, Uncertain) and not (
+            self._retry.exhausted(attempt) and resend_when_uncertain(message.kind)
+        ):
+            delay = self._retry.delay(attempt)
+            log.info("outbox_id=%s: %s on attempt %s (uncertain)", outbox_id, code, attempt)
+            await self._store(
+                message,
+                lambda s: outbox_store.mark_uncertain(
+                    session=s, outbox_id=outbox_id, now=self._clock(), delay=delay, attempt=attempt
                 ),
             )
         elif isinstance(error, RetryAfter | TemporaryFailure) and not self._retry.exhausted(
@@ -330,7 +375,12 @@ class OutboxWorker:
             await self._store(
                 message,
                 lambda s: outbox_store.mark_retry(
-                    session=s, outbox_id=outbox_id, now=self._clock(), delay=delay, error=code
+                    session=s,
+                    outbox_id=outbox_id,
+                    now=self._clock(),
+                    delay=delay,
+                    error=code,
+                    attempt=attempt,
                 ),
             )
         else:
@@ -340,8 +390,38 @@ class OutboxWorker:
     async def _store_failed(self, message: ClaimedMessage, code: str) -> None:
         await self._store(
             message,
-            lambda s: outbox_store.mark_failed(session=s, outbox_id=message.outbox_id, error=code),
+            lambda s: outbox_store.mark_failed(
+                session=s, outbox_id=message.outbox_id, error=code, attempt=message.attempt
+            ),
         )
+
+    async def _hand_over(self, message: ClaimedMessage) -> bool:
+        """Record the hand-over to the channel; False (send nothing) when the claim is gone.
+
+        A database error counts as gone: the row stays ``sending``, never handed over, and
+        the next claim after its lease sends it.
+        """
+        try:
+            handed: bool = await run_unit_of_work(
+                self._sessions,
+                lambda s: outbox_store.hand_over(
+                    session=s,
+                    outbox_id=message.outbox_id,
+                    attempt=message.attempt,
+                    now=self._clock(),
+                    lease=self._lease,
+                ),
+            )
+        except Exception as exc:
+            log.warning(
+                "outbox_id=%s: hand-over not stored (%s); left to its lease",
+                message.outbox_id,
+                type(exc).__name__,
+            )
+            return False
+        if not handed:
+            log.warning("outbox_id=%s: the claim was taken back; not sent", message.outbox_id)
+        return handed
 
     async def _release(self, message: ClaimedMessage) -> None:
         await self._store(
@@ -356,7 +436,8 @@ class OutboxWorker:
     ) -> None:
         """Run one storage unit of work, a few times if the database hiccups.
 
-        If it never succeeds the row stays ``sending`` and is not sent again; the log says so.
+        If it never succeeds the row stays ``sending`` until its lease runs out; then it is
+        treated as uncertain (`services.outbox.store.expire_leases`). The log says so.
         """
         for attempt in range(1, _STORE_TRIES + 1):
             try:
@@ -373,7 +454,7 @@ class OutboxWorker:
                     await asyncio.sleep(0.5 * 2**attempt)
             else:
                 return
-        log.error("outbox_id=%s: outcome not stored; it stays 'sending'", message.outbox_id)
+        log.error("outbox_id=%s: outcome not stored; left to its lease", message.outbox_id)
 
     def _pause(self, chat_id: int, seconds: float) -> None:
         now = self._clock()
@@ -393,6 +474,40 @@ class OutboxWorker:
             del self._paused[chat_id]
             return timedelta(0)
         return left
+
+
+class _SendGate:
+    """One request at a time through it, ``interval`` apart, timed from when each one left.
+
+    The hand-over's write runs inside, started as late as its recent duration allows, so it
+    ends about when the slot comes: the period is the longer of the write and the interval
+    (not their sum), the write's varying time never brings two requests closer than
+    ``interval``, and a worker killed at any moment has at most the leaving row handed over
+    and not sent.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+        self._took = 0.0  # how long a hand-over took lately (smoothed)
+
+    async def passing(self, work: Callable[[], Awaitable[bool]]) -> bool:
+        """Run ``work`` (the hand-over) just before the slot, then wait for the slot."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            early = self._next - self._took - loop.time()
+            if early > 0:
+                await asyncio.sleep(early)
+            started = loop.time()
+            result = await work()
+            took = loop.time() - started
+            self._took = min(0.8 * self._took + 0.2 * took, self._interval)
+            rest = self._next - loop.time()
+            if rest > 0:
+                await asyncio.sleep(rest)
+            self._next = loop.time() + self._interval
+            return result
 
 
 def _pace_key(message: ClaimedMessage) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from aiogram import Bot
 
@@ -25,6 +26,7 @@ def outbox_worker(app: App, bot: Bot) -> OutboxWorker:
         email_sender=email_sender_from(app.settings),
         sessions=app.sessions,
         catalogs=app.catalogs,
+        lease=timedelta(seconds=app.settings.outbox_lease_seconds),
     )
 
 

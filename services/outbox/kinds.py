@@ -62,4 +62,53 @@ class OutboxKind(StrEnum):
     PERSON_INVITATION = "person.invitation"
 
 
-__all__ = ["OutboxKind"]
+#: The kinds resent after an *uncertain* attempt (a read timeout after the request went out, a
+#: worker killed after handing the row over): their loss matters more than a duplicate. Every
+#: kind is in exactly one of these two sets (`tests/bot/test_outbox_leases.py`); the reason for
+#: each is in docs/operations.md ("Delivery guarantee").
+RESEND_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
+    {
+        # Someone must act, or would act wrongly, without it; a second copy is harmless.
+        OutboxKind.REFERRAL_NEW,
+        OutboxKind.REFERRAL_ACCEPTED,
+        OutboxKind.REFERRAL_DECLINED,
+        OutboxKind.REFERRAL_ACCEPTED_PARENT,
+        OutboxKind.REFERRAL_MERGED,
+        OutboxKind.PERSON_UNREACHABLE,
+        OutboxKind.PERSON_EMAIL_UNREACHABLE,
+        OutboxKind.SURVEY_INVITE,
+        OutboxKind.APPOINTMENT_MENTOR_CONFIRM,
+        OutboxKind.APPOINTMENT_MENTOR_DECLINED,
+        OutboxKind.APPOINTMENT_REMINDER,
+        # The same .ics UID twice updates one calendar entry: a duplicate costs nothing.
+        OutboxKind.APPOINTMENT_CALENDAR,
+        OutboxKind.APPOINTMENT_CANCELLED,
+        OutboxKind.TIMEOUT_TEACHER,
+        OutboxKind.TIMEOUT_REQUESTED,
+        OutboxKind.TIMEOUT_DECIDED,
+        OutboxKind.INTAKE_REPORT,
+    }
+)
+#: The kinds *not* resent after an uncertain attempt (status ``uncertain``, for an operator):
+#: a duplicate does more harm than a loss. A second reminder nags (and a reminder is itself a
+#: repeat); a "questionnaire answered" notice repeats what the results page shows; a second
+#: invitation e-mail carries a fresh token, which kills the link in the first one.
+HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
+    {
+        OutboxKind.SURVEY_REMINDER,
+        OutboxKind.SURVEY_COMPLETED,
+        OutboxKind.PERSON_INVITATION,
+    }
+)
+
+
+def resend_when_uncertain(kind: str) -> bool:
+    """Whether a row of ``kind`` is sent again after an attempt whose outcome is unknown.
+
+    An unknown kind (a row written by a newer version) is resent: losing it is the worse
+    mistake.
+    """
+    return kind not in HOLD_WHEN_UNCERTAIN
+
+
+__all__ = ["HOLD_WHEN_UNCERTAIN", "RESEND_WHEN_UNCERTAIN", "OutboxKind", "resend_when_uncertain"]

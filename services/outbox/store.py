@@ -1,12 +1,19 @@
 """The outbox seen from the worker that sends it: claim due rows, then store each outcome.
 
-Every row is sent **at most once**. `claim_due` moves a row from ``pending`` to ``sending`` with
-a conditional UPDATE (``… WHERE status = 'pending'``; on PostgreSQL the candidates are also
-picked ``FOR UPDATE SKIP LOCKED``), so of two workers only one gets it, on either database. The
-outcome (`mark_sent`, `mark_retry`, `mark_failed`, `mark_unreachable`) is only accepted from
-``sending``. A worker that dies between the claim and the outcome leaves the row in
-``sending``; it is never picked up again, because nobody can know whether Telegram delivered
-it. Operators find such rows with `list_sending`.
+Delivery is **at least once, with duplicates only where a kind asks for them**. A claim is a
+lease: `claim_due` moves a row from ``pending`` to ``sending`` with a conditional UPDATE
+(``… WHERE status = 'pending'``; on PostgreSQL the candidates are also picked ``FOR UPDATE
+SKIP LOCKED``), so of two workers only one gets it, on either database, and sets
+``lease_until``. The worker records the hand-over to the channel (`hand_over`: ``handed_at``,
+the lease renewed) just before it sends, and only while the claim is still its own (the
+claim's attempt number is the fencing token). A row still ``sending`` past its lease belongs to
+a worker that died: the next `claim_due` of any worker takes it back. Never handed over, it
+surely was not sent and is claimed again; handed over, its outcome is unknown (*uncertain*)
+and it is resent only when its kind's loss matters more than a duplicate
+(`services.outbox.kinds.resend_when_uncertain`), otherwise it becomes ``uncertain`` for an
+operator (``trajectbot outbox list --status uncertain``, ``retry``, ``cancel``). The outcome
+(`mark_sent`, `mark_retry`, `mark_failed`, `mark_unreachable`, `mark_uncertain`) is only
+accepted from ``sending`` (and, given ``attempt``, only for that claim).
 
 Every function here runs inside the caller's transaction and never begins or commits: the
 worker (`bot.outbox.worker`) begins each claim and each outcome as one unit of work through
@@ -22,7 +29,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.invites import create_invite, reissue_invite
@@ -39,7 +46,7 @@ from services.outbox.channels import (
     not_configured_code,
 )
 from services.outbox.invitations import INVITE_UNAVAILABLE
-from services.outbox.kinds import OutboxKind
+from services.outbox.kinds import HOLD_WHEN_UNCERTAIN, OutboxKind, resend_when_uncertain
 from storage.models import Outbox, OutboxStatus, Person, Role
 
 log = logging.getLogger(__name__)
@@ -57,18 +64,28 @@ WAITING_CODES = (EMAIL_NOT_CONFIGURED, TELEGRAM_NOT_CONFIGURED)
 #: How long a row waiting for a channel that is not configured stays out of the claims (a
 #: worker started with the channel pulls them forward at once: `wake_waiting`).
 WAIT_FOR_CHANNEL = timedelta(minutes=15)
+#: ``last_error`` of a row taken back from a worker whose lease ran out before it handed the
+#: row over (surely not sent).
+LEASE_EXPIRED = "lease_expired"
+#: ``last_error`` of a row whose last attempt may or may not have reached the person.
+UNCERTAIN = "uncertain"
+#: How long a claim holds by default (``OUTBOX_LEASE_SECONDS``): longer than a send may take.
+DEFAULT_LEASE = timedelta(minutes=2)
 #: How long the web chat link in an e-mail can be used (once).
 EMAIL_LINK_TTL = timedelta(days=14)
 #: The role an e-mail's web chat link is made out for, in this order of preference.
 _LINK_ROLES = (Role.PARENT, Role.STUDENT, Role.MENTOR, Role.TEACHER, Role.COACH)
 
 __all__ = [
+    "DEFAULT_LEASE",
     "ENDED",
     "KNOWN_UNREACHABLE",
+    "LEASE_EXPIRED",
     "NO_CHAT",
     "PERSON_EMAIL_UNREACHABLE",
     "PERSON_UNREACHABLE",
     "TOO_LATE",
+    "UNCERTAIN",
     "WAITING_CODES",
     "ClaimedBatch",
     "ClaimedMessage",
@@ -76,11 +93,14 @@ __all__ = [
     "WaitingCount",
     "claim_due",
     "count_waiting",
+    "expire_leases",
+    "hand_over",
     "list_sending",
     "mark_failed",
     "mark_reachable",
     "mark_retry",
     "mark_sent",
+    "mark_uncertain",
     "mark_unreachable",
     "notify_care_coordinators",
     "record_email_bounce",
@@ -146,11 +166,14 @@ async def claim_due(
     now: datetime,
     limit: int,
     channels: Collection[Channel] = (Channel.TELEGRAM,),
+    lease: timedelta = DEFAULT_LEASE,
 ) -> ClaimedBatch:
     """Claim up to ``limit`` pending rows due at ``now`` (oldest due first) for this worker.
 
-    One unit of work of the worker. The claimed rows are ``sending`` when it commits, with
-    ``attempts`` raised by one and ``claimed_at = now``; no other worker can claim them. Each
+    One unit of work of the worker. First the rows of workers whose lease ran out are taken
+    back (`expire_leases`). The claimed rows are ``sending`` when it commits, with
+    ``attempts`` raised by one, ``claimed_at = now`` and ``lease_until = now + lease``; no
+    other worker can claim them until the lease runs out. Each
     row's channel is chosen by `services.outbox.channels.choose_channel` among the worker's
     ``channels``. Rows whose recipient cannot be reached at all (no usable channel: no chat
     and no address, or both marked unreachable) are settled here as ``unreachable`` and not
@@ -169,6 +192,7 @@ async def claim_due(
     """
     if limit <= 0:
         return ClaimedBatch()
+    await expire_leases(session=session, now=now)
     # Rows whose deadline passed before they could go (a reminder of an invitation that
     # expired while no worker ran) are withdrawn, never sent late.
     await session.execute(
@@ -204,7 +228,13 @@ async def claim_due(
         # The status test in the UPDATE itself is what makes the claim exclusive: a row
         # another worker claimed after we picked it no longer matches.
         .where(Outbox.id.in_(candidates), Outbox.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, claimed_at=now)
+        .values(
+            status=OutboxStatus.SENDING,
+            attempts=Outbox.attempts + 1,
+            claimed_at=now,
+            lease_until=now + lease,
+            handed_at=None,
+        )
         .returning(Outbox.id)
         .execution_options(synchronize_session=False)
     )
@@ -308,6 +338,7 @@ async def claim_due(
                 status=OutboxStatus.PENDING,
                 attempts=Outbox.attempts - 1,
                 claimed_at=None,
+                lease_until=None,
                 next_attempt_at=now + WAIT_FOR_CHANNEL,
                 last_error=code,
             )
@@ -333,6 +364,68 @@ async def claim_due(
             )
             log.info("outbox not sendable (%s): outbox_ids=%s", code, settled)
     return ClaimedBatch(messages, waiting=sum(len(parked) for parked in waiting.values()))
+
+
+async def expire_leases(*, session: AsyncSession, now: datetime) -> tuple[int, int]:
+    """Take back the ``sending`` rows whose lease ran out (their worker died or hung).
+
+    An operation (part of every `claim_due`). A row never handed over goes back to
+    ``pending``, due now (``last_error`` `LEASE_EXPIRED`). A handed-over row may have reached
+    the person: a kind whose loss matters more goes back to ``pending`` too (``last_error``
+    `UNCERTAIN`), the others become ``uncertain``. Conditional on the lease, so a live
+    worker's renewed claim is never touched. Returns (rows pending again, rows uncertain).
+    """
+    expired = (
+        Outbox.status == OutboxStatus.SENDING,
+        or_(Outbox.lease_until.is_(None), Outbox.lease_until <= now),
+    )
+    held = await session.execute(
+        update(Outbox)
+        .where(
+            *expired,
+            Outbox.handed_at.is_not(None),
+            Outbox.kind.in_([kind.value for kind in HOLD_WHEN_UNCERTAIN]),
+        )
+        .values(status=OutboxStatus.UNCERTAIN, last_error=UNCERTAIN, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    back = await session.execute(
+        update(Outbox)
+        .where(*expired)
+        .values(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now,
+            lease_until=None,
+            last_error=case((Outbox.handed_at.is_(None), LEASE_EXPIRED), else_=UNCERTAIN),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    counts = (_rowcount(back), _rowcount(held))
+    if any(counts):
+        log.warning("outbox: leases ran out: %s rows to send again, %s uncertain (held)", *counts)
+    return counts
+
+
+async def hand_over(
+    *, session: AsyncSession, outbox_id: int, attempt: int, now: datetime, lease: timedelta
+) -> bool:
+    """Record that claim number ``attempt`` hands the row to its channel now; renew the lease.
+
+    An operation, its own unit of work just before the send. False when the claim is no
+    longer this worker's (its lease ran out and another worker took the row, or an operator
+    cancelled it): then the row must not be sent.
+    """
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == outbox_id,
+            Outbox.status == OutboxStatus.SENDING,
+            Outbox.attempts == attempt,
+        )
+        .values(handed_at=now, lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
 
 
 def _invite_id(payload: Mapping[str, Any]) -> int:
@@ -492,7 +585,12 @@ async def notify_care_coordinators(
 
 
 async def mark_sent(
-    *, session: AsyncSession, outbox_id: int, now: datetime, channel: Channel = Channel.TELEGRAM
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    now: datetime,
+    channel: Channel = Channel.TELEGRAM,
+    attempt: int | None = None,
 ) -> bool:
     """Record that the channel (Telegram, or the SMTP server) accepted the message.
 
@@ -502,15 +600,23 @@ async def mark_sent(
     return await _settle(
         session,
         outbox_id,
+        attempt=attempt,
         status=OutboxStatus.SENT,
         sent_at=now,
         last_error=None,
         channel=channel.value,
+        lease_until=None,
     )
 
 
 async def mark_retry(
-    *, session: AsyncSession, outbox_id: int, now: datetime, delay: timedelta, error: str
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    now: datetime,
+    delay: timedelta,
+    error: str,
+    attempt: int | None = None,
 ) -> bool:
     """Put the row back to ``pending``, due ``delay`` after ``now``; ``error`` is a short code.
 
@@ -519,18 +625,71 @@ async def mark_retry(
     return await _settle(
         session,
         outbox_id,
+        attempt=attempt,
         status=OutboxStatus.PENDING,
         next_attempt_at=now + max(delay, timedelta(0)),
         last_error=error,
+        lease_until=None,
     )
 
 
-async def mark_failed(*, session: AsyncSession, outbox_id: int, error: str) -> bool:
+async def mark_uncertain(
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    now: datetime,
+    delay: timedelta,
+    attempt: int | None = None,
+) -> OutboxStatus | None:
+    """The attempt may or may not have reached the person (the request went out, no answer).
+
+    A kind whose loss matters more than a duplicate goes back to ``pending``, due ``delay``
+    after ``now``; the others become ``uncertain`` (not resent; an operator decides). Both
+    with ``last_error`` `UNCERTAIN`. Returns the new status, None when the row is not this
+    claim's.
+    """
+    kind = await session.scalar(select(Outbox.kind).where(Outbox.id == outbox_id))
+    if kind is None:
+        return None
+    if resend_when_uncertain(kind):
+        status = OutboxStatus.PENDING
+        stored = await _settle(
+            session,
+            outbox_id,
+            attempt=attempt,
+            status=status,
+            next_attempt_at=now + max(delay, timedelta(0)),
+            last_error=UNCERTAIN,
+            lease_until=None,
+        )
+    else:
+        status = OutboxStatus.UNCERTAIN
+        stored = await _settle(
+            session,
+            outbox_id,
+            attempt=attempt,
+            status=status,
+            last_error=UNCERTAIN,
+            lease_until=None,
+        )
+    return status if stored else None
+
+
+async def mark_failed(
+    *, session: AsyncSession, outbox_id: int, error: str, attempt: int | None = None
+) -> bool:
     """Give the row up as ``failed`` (out of attempts, or a message Telegram refuses).
 
     ``error`` is a short code. False when the row is not ``sending``.
     """
-    return await _settle(session, outbox_id, status=OutboxStatus.FAILED, last_error=error)
+    return await _settle(
+        session,
+        outbox_id,
+        attempt=attempt,
+        status=OutboxStatus.FAILED,
+        last_error=error,
+        lease_until=None,
+    )
 
 
 async def mark_unreachable(
@@ -540,6 +699,7 @@ async def mark_unreachable(
     now: datetime,
     reason: str,
     channel: Channel = Channel.TELEGRAM,
+    attempt: int | None = None,
 ) -> bool:
     """The recipient cannot be reached by ``channel``: stop trying it (that channel).
 
@@ -558,6 +718,8 @@ async def mark_unreachable(
     if not await _settle(
         session,
         outbox_id,
+        attempt=attempt,
+        lease_until=None,
         status=OutboxStatus.UNREACHABLE,
         last_error=reason,
         channel=channel.value,
@@ -734,7 +896,7 @@ async def release(*, session: AsyncSession, outbox_ids: Collection[int], now: da
     result = await session.execute(
         update(Outbox)
         .where(Outbox.id.in_(list(outbox_ids)), Outbox.status == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, lease_until=None, handed_at=None)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
@@ -745,9 +907,9 @@ async def list_sending(
 ) -> list[SendingMessage]:
     """Rows in ``sending``, oldest claim first; with ``claimed_before`` only older claims.
 
-    A query (no writes, joins the caller's transaction if any). A row that stays here longer
-    than a send takes belongs to a worker that stopped mid-send: it may or may not have
-    reached the person and is deliberately not resent. An operator decides.
+    A query (no writes, joins the caller's transaction if any). A row that stays here past
+    its lease belongs to a worker that stopped mid-send; the next claim of any worker takes it
+    back (`expire_leases`).
     """
     query = select(Outbox).where(Outbox.status == OutboxStatus.SENDING)
     if claimed_before is not None:
@@ -784,12 +946,21 @@ async def mark_reachable(*, session: AsyncSession, person_id: int) -> bool:
 
 
 async def _settle(
-    session: AsyncSession, outbox_id: int, *, status: OutboxStatus, **values: object
+    session: AsyncSession,
+    outbox_id: int,
+    *,
+    status: OutboxStatus,
+    attempt: int | None = None,
+    **values: object,
 ) -> bool:
-    """Store an outcome, only if the row is still ``sending`` (the claim is this worker's)."""
+    """Store an outcome, only if the row is still ``sending`` (the claim is this worker's).
+
+    With ``attempt``, only if it is still that claim (not taken back after its lease).
+    """
+    same_claim = () if attempt is None else (Outbox.attempts == attempt,)
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING)
+        .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING, *same_claim)
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
     )

@@ -15,11 +15,14 @@ from storage.models.base import Base, UTCDateTime, str_enum, utcnow
 class OutboxStatus(StrEnum):
     """Delivery state; ``unreachable`` means the person blocked the bot or never started it.
 
-    ``sending`` is held by the worker that claimed the row, from the claim until the outcome is
-    stored. A row left in ``sending`` (the worker crashed mid-send) is never sent again, because
-    nobody can tell whether Telegram got it: an operator decides
-    (`services.outbox.store.list_sending`).
-    Scheduled rows (reminders) are ``pending`` with a future ``next_attempt_at``.
+    ``sending`` is held by the worker that claimed the row, as a lease: until
+    ``Outbox.lease_until``. A row left in ``sending`` past its lease (the worker was killed
+    mid-send) is claimed again by any worker (`services.outbox.store.claim_due`): at once when
+    it was never handed to the channel (``handed_at`` is NULL: it surely did not go); when it
+    was, the outcome is unknown, and it is resent only for the kinds whose loss matters more
+    than a duplicate (`services.outbox.kinds.RESEND_WHEN_UNCERTAIN`), the others become
+    ``uncertain``. Scheduled rows (reminders) are ``pending`` with a future
+    ``next_attempt_at``.
     """
 
     PENDING = "pending"
@@ -30,6 +33,11 @@ class OutboxStatus(StrEnum):
     #: Withdrawn before it was sent: a reminder for an appointment that was moved or
     #: cancelled, or for a questionnaire that was answered (`services.outbox.store.cancel_pending`).
     CANCELLED = "cancelled"
+    #: The last attempt may or may not have reached the person (a read timeout after the
+    #: request was sent, a worker killed mid-send) and the kind is one whose duplicate matters
+    #: more than its loss: not resent automatically; an operator decides
+    #: (``trajectbot outbox retry`` / ``cancel``).
+    UNCERTAIN = "uncertain"
 
 
 class Outbox(Base):
@@ -56,6 +64,12 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When a worker last claimed the row (moved it to ``sending``).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Until when the claim holds (``sending`` only): past it, any worker may claim the row
+    #: again. Set at the claim and renewed when the row is handed to the channel.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the current claim handed the row to the channel (NULL: not yet, so a claim that
+    #: ends here surely sent nothing). Cleared by every claim.
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Why the last attempt did not deliver: a short code (``timeout``, ``blocked``), never text
     #: from the message or the person.
     last_error: Mapped[str | None] = mapped_column(String(64))
