@@ -20,7 +20,7 @@ from services.conversations.runtime import Turn, handle_event
 from services.conversations.survey_chat import invitations_to_offer, open_survey, resume_survey
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
-from services.outbox.store import TOO_LATE, claim_due
+from services.outbox.store import TOO_LATE, claim_due, mark_sent
 from services.queue.listing import list_queue
 from services.surveys.completion import SURVEY_COMPLETED
 from services.surveys.invitations import (
@@ -417,6 +417,8 @@ async def test_completion_withdraws_the_reminders_and_they_are_never_claimed(
     uk_invitation = await invitation_of(session_factory, uk)
     async with session_factory() as session, session.begin():  # the invitations go out
         sent = await claim_due(session=session, now=NOW, limit=100)
+        for message in sent:  # and are delivered (a claim left open would be reclaimed)
+            assert await mark_sent(session=session, outbox_id=message.outbox_id, now=NOW)
     assert {m.recipient_id for m in sent if m.kind == SURVEY_INVITE} >= {ar.id, uk.id}
 
     await Respondent(session_factory, ar, ar_invitation, now=NOW + timedelta(days=1)).answer(
