@@ -4,12 +4,14 @@ A real worker process (`tests.support.outbox_runner`: the product's worker and T
 sender, Telegram's pacing) sends to a fake Bot API (aiohttp on 127.0.0.1) and is killed with
 SIGKILL ``--kills`` times, restarted each time, until every row is settled. Two runs: kills
 alone, then kills with ``--faults`` (default 20 %) of the requests answered 429, 500 or a
-timeout *after the message was delivered*. Half the rows are of a kind resent after an
-uncertain attempt (``referral.new``), half of a kind held (``survey.completed``); the figures
-count both classes apart. See `tests.support.outbox_proof` and docs/operations.md.
+timeout *after the message was delivered*. The rows are of a kind resent after an uncertain
+attempt (``timeout.requested``) or of a kind held (``survey.completed``) in the share of a
+school's real traffic (`tests.support.outbox_proof.SCHOOL_MIX`; ``--resend-share`` overrides
+it); the figures count both classes apart. See `tests.support.outbox_proof` and
+docs/operations.md.
 
     .venv/bin/python bench/outbox_kill.py [--sends 2400] [--kills 20] [--faults 0.2]
-                                         [--database-url URL]
+                                         [--resend-share F] [--database-url URL]
 
 Prints figures only (the bounded, asserted version is tests/bot/test_outbox_kill.py).
 """
@@ -30,7 +32,7 @@ import asyncio
 import tempfile
 
 from storage.migrate import upgrade_database
-from tests.support.outbox_proof import run_proof
+from tests.support.outbox_proof import run_proof, school_resend_share
 
 
 async def _one(title: str, url: str | None, workdir: Path, **options: float) -> None:
@@ -44,6 +46,7 @@ async def _one(title: str, url: str | None, workdir: Path, **options: float) -> 
         fault_rate=options["faults"],
         workdir=workdir,
         deadline=3600.0,
+        resend_share=options["resend_share"],
     )
     print(f"== {title}")
     for line in figures.lines():
@@ -56,13 +59,26 @@ async def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--faults", type=float, default=0.2)
     parser.add_argument(
+        "--resend-share",
+        type=float,
+        default=school_resend_share(),
+        help="share of rows of a kind resent when uncertain (default: a school's traffic)",
+    )
+    parser.add_argument(
         "--database-url", default=None, help="an empty database per run (default: SQLite files)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        print(f"rows of a kind resent when uncertain: {args.resend_share:.1%}")
         await _one(
-            "kills only", args.database_url, workdir, sends=args.sends, kills=args.kills, faults=0.0
+            "kills only",
+            args.database_url,
+            workdir,
+            sends=args.sends,
+            kills=args.kills,
+            faults=0.0,
+            resend_share=args.resend_share,
         )
         if args.database_url is None:
             await _one(
@@ -72,6 +88,7 @@ async def main() -> None:
                 sends=args.sends,
                 kills=args.kills,
                 faults=args.faults,
+                resend_share=args.resend_share,
             )
 
 

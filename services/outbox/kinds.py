@@ -63,40 +63,46 @@ class OutboxKind(StrEnum):
 
 
 #: The kinds resent after an *uncertain* attempt (a read timeout after the request went out, a
-#: worker killed after handing the row over): their loss matters more than a duplicate. Every
-#: kind is in exactly one of these two sets (`tests/bot/test_outbox_leases.py`); the reason for
-#: each is in docs/operations.md ("Delivery guarantee").
+#: worker killed after handing the row over): their loss would stall the process or send
+#: someone the wrong way, and nothing else reaches the person in time. Every kind is in exactly
+#: one of these two sets (`tests/bot/test_outbox_leases.py`); the reason for each is in
+#: docs/operations.md ("Delivery guarantee").
 RESEND_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
     {
-        # Someone must act, or would act wrongly, without it; a second copy is harmless.
+        # The parents must book the intake; without this notice the trajectory stalls.
+        OutboxKind.REFERRAL_ACCEPTED_PARENT,
+        # The intake waits for the mentor's answer; answering either copy works once.
+        OutboxKind.APPOINTMENT_MENTOR_CONFIRM,
+        OutboxKind.APPOINTMENT_MENTOR_DECLINED,
+        # Otherwise someone comes to school for nothing.
+        OutboxKind.APPOINTMENT_CANCELLED,
+        # Time-critical: a student leaves a lesson now.
+        OutboxKind.TIMEOUT_TEACHER,
+        OutboxKind.TIMEOUT_REQUESTED,
+        OutboxKind.TIMEOUT_DECIDED,
+    }
+)
+#: The kinds *not* resent after an uncertain attempt (status ``uncertain``, for an operator):
+#: another path reaches the person anyway, so a duplicate is the likelier harm. The queue and
+#: the web show new referrals, answered questionnaires and unreachable people; the mentor's
+#: "My referrals" shows the decision; every appointment has two reminders and a calendar file
+#: that carry the same time; a questionnaire invitation is followed by two reminders with the
+#: same button; the intake report is in the chat menu; a second invitation e-mail carries a
+#: fresh token, which kills the link in the first one.
+HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
+    {
         OutboxKind.REFERRAL_NEW,
         OutboxKind.REFERRAL_ACCEPTED,
         OutboxKind.REFERRAL_DECLINED,
-        OutboxKind.REFERRAL_ACCEPTED_PARENT,
         OutboxKind.REFERRAL_MERGED,
         OutboxKind.PERSON_UNREACHABLE,
         OutboxKind.PERSON_EMAIL_UNREACHABLE,
         OutboxKind.SURVEY_INVITE,
-        OutboxKind.APPOINTMENT_MENTOR_CONFIRM,
-        OutboxKind.APPOINTMENT_MENTOR_DECLINED,
-        OutboxKind.APPOINTMENT_REMINDER,
-        # The same .ics UID twice updates one calendar entry: a duplicate costs nothing.
-        OutboxKind.APPOINTMENT_CALENDAR,
-        OutboxKind.APPOINTMENT_CANCELLED,
-        OutboxKind.TIMEOUT_TEACHER,
-        OutboxKind.TIMEOUT_REQUESTED,
-        OutboxKind.TIMEOUT_DECIDED,
-        OutboxKind.INTAKE_REPORT,
-    }
-)
-#: The kinds *not* resent after an uncertain attempt (status ``uncertain``, for an operator):
-#: a duplicate does more harm than a loss. A second reminder nags (and a reminder is itself a
-#: repeat); a "questionnaire answered" notice repeats what the results page shows; a second
-#: invitation e-mail carries a fresh token, which kills the link in the first one.
-HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
-    {
         OutboxKind.SURVEY_REMINDER,
         OutboxKind.SURVEY_COMPLETED,
+        OutboxKind.APPOINTMENT_REMINDER,
+        OutboxKind.APPOINTMENT_CALENDAR,
+        OutboxKind.INTAKE_REPORT,
         OutboxKind.PERSON_INVITATION,
     }
 )

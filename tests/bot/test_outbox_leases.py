@@ -51,7 +51,7 @@ def test_every_kind_is_either_resent_or_held_when_uncertain() -> None:
 @pytest.mark.parametrize(
     ("kind", "after"),
     [
-        (OutboxKind.REFERRAL_NEW, OutboxStatus.PENDING),
+        (OutboxKind.TIMEOUT_REQUESTED, OutboxStatus.PENDING),
         (OutboxKind.SURVEY_COMPLETED, OutboxStatus.UNCERTAIN),
     ],
 )
@@ -96,7 +96,8 @@ async def test_a_request_that_never_left_is_retried_even_for_held_kinds(
     [
         (OutboxKind.SURVEY_COMPLETED, False, OutboxStatus.SENT, "lease_expired"),
         (OutboxKind.SURVEY_COMPLETED, True, OutboxStatus.UNCERTAIN, "uncertain"),
-        (OutboxKind.REFERRAL_NEW, True, OutboxStatus.SENT, "uncertain"),
+        (OutboxKind.TIMEOUT_REQUESTED, True, OutboxStatus.SENT, "uncertain"),
+        (OutboxKind.REFERRAL_NEW, True, OutboxStatus.UNCERTAIN, "uncertain"),
     ],
 )
 async def test_a_dead_worker_s_rows_after_the_lease(

@@ -46,6 +46,7 @@ from bot.outbox import (
 )
 from bot.outbox.telegram_sender import TelegramSender
 from dialogs.i18n import Catalogs
+from services.outbox.kinds import OutboxKind
 from services.outbox.store import (
     PERSON_UNREACHABLE,
     ClaimedMessage,
@@ -368,13 +369,15 @@ async def test_server_error_then_success(
 
 async def test_timeout_then_success(session_factory: async_sessionmaker[AsyncSession]) -> None:
     school = await make_school(session_factory, people=1)
-    [row_id] = await enqueue(session_factory, school.id, school.people)
+    [row_id] = await enqueue(
+        session_factory, school.id, school.people, kind=OutboxKind.TIMEOUT_REQUESTED
+    )
     sender, clock = FakeSender(hang_first=5.0), Clock()
     worker = fast_worker(session_factory, sender, clock, send_timeout=0.05)
 
     await drain(worker)
     row = (await outbox_rows(session_factory))[row_id]
-    # No answer in time: it may have arrived. A new referral's notice is resent all the same.
+    # No answer in time: it may have arrived. A time-out request's notice is resent all the same.
     assert (row.status, row.last_error) == (OutboxStatus.PENDING, "uncertain")
     clock.advance(5)
     await drain(worker)
