@@ -1,4 +1,4 @@
-""""About the support room" (issue 15.7): what students and parents read from the chat menu.
+""" "About the support room" (issue 15.7): what students and parents read from the chat menu.
 
 What the trajectvoorziening is, who works there, how time-out works, privacy (what is stored,
 who sees it, how long: the school's retention period) and the complaints route. Every school
@@ -20,7 +20,7 @@ from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed
-from services.kernel.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from services.kernel.languages import SUPPORTED_LANGUAGES
 from services.kernel.text_input import clean_text, validate_text
 from services.settings.changes import require_admin
 from storage.models import Person, Role, School, SchoolAboutText
@@ -118,12 +118,6 @@ async def about_texts_for_admin(*, session: AsyncSession, actor: Person) -> dict
     return {language: found.get(language, "") for language in SUPPORTED_LANGUAGES}
 
 
-async def retention_months(*, session: AsyncSession, school_id: int) -> int:
-    """The school's retention period (what the default privacy paragraph names)."""
-    school = await session.get_one(School, school_id)
-    return school.care_retention_months
-
-
 def about_problem(text: str) -> Text | None:
     """What is wrong with an administrator's text (after cleaning), or ``None``."""
     if not clean_text(text):
@@ -188,18 +182,3 @@ def _paragraphs(text: str) -> str:
     if current:
         paragraphs.append("\n".join(current))
     return "\n\n".join(paragraphs)
-
-
-__all__ = [
-    "ABOUT_MAX",
-    "DEFAULT_LANGUAGE",
-    "TITLE",
-    "AboutView",
-    "about_for",
-    "about_problem",
-    "about_texts_for_admin",
-    "default_about",
-    "may_read_about",
-    "retention_months",
-    "set_about_text",
-]

@@ -111,9 +111,7 @@ async def test_the_coach_marks_attended_then_writes_the_logbook_in_the_chat(tg: 
     summary = tg.api.last(COACH_USER)
     assert "Goed gesprek over de toetsweek." in summary.text
     await tg.feed(coach.press(summary, summary.buttons()[0][1]))
-    assert any(
-        "The logbook entry is saved." in m.text for m in tg.api.chat(COACH_USER)[-3:]
-    )
+    assert any("The logbook entry is saved." in m.text for m in tg.api.chat(COACH_USER)[-3:])
     async with tg.app.sessions() as session:
         marked = await session.get(Appointment, bram.id)
         entries = list(await session.scalars(select(LogbookEntry)))

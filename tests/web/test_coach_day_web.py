@@ -117,7 +117,9 @@ async def test_refusals_are_rechecked_on_the_server(web: ChatApp, world: CoachDa
     page = await coach.get("/day")
     token = _csrf(page)
     # Not started yet: the page offers no buttons, and a forged post is refused kindly.
-    early = await coach.post(f"/day/{world.later}/attendance", {"csrf_token": token, "mark": "attended"})
+    early = await coach.post(
+        f"/day/{world.later}/attendance", {"csrf_token": token, "mark": "attended"}
+    )
     assert early.status_code == 409
     assert "once the appointment has started" in early.text
     assert await _status(web, world.later) is AppointmentStatus.CONFIRMED
@@ -170,9 +172,7 @@ async def test_a_mentor_or_parent_without_a_staff_login_and_an_administrator_are
     refused = await nobody.client.get("/day")
     assert refused.status_code in (303, 307, 401)
     assert "Noor" not in refused.text
-    posted = await nobody.client.post(
-        f"/day/{world.started}/attendance", data={"mark": "attended"}
-    )
+    posted = await nobody.client.post(f"/day/{world.started}/attendance", data={"mark": "attended"})
     assert posted.status_code in (303, 307, 401, 403)
     admin = await log_in(web, "admin")
     page = await admin.get("/day")

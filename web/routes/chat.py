@@ -328,7 +328,7 @@ async def intake_report_page(
 
 
 async def about_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
-    """"About the support room" for a student or a parent: the school's text in their
+    """ "About the support room" for a student or a parent: the school's text in their
     language, else the default (the same `about_for` answer Telegram shows)."""
     chat = await request_chat(request, web, uow)
     if chat is None:

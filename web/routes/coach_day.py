@@ -149,6 +149,7 @@ def _clock(request: Request, web: Web, staff: Staff) -> Callable[[datetime], str
 
 async def day_page(
     request: Request,
+    *,
     web: WebDep,
     staff: TrajectoryStaffDep,
     session: SessionDep,
@@ -183,6 +184,7 @@ async def day_page(
 
 async def mark(
     request: Request,
+    *,
     web: WebDep,
     staff: TrajectoryStaffDep,
     session: SessionDep,
@@ -223,6 +225,7 @@ async def mark(
 
 async def write_logbook(
     request: Request,
+    *,
     web: WebDep,
     staff: TrajectoryStaffDep,
     session: SessionDep,
@@ -274,4 +277,3 @@ def build_router() -> APIRouter:
         dependencies=[CsrfProtected],
     )
     return router
-

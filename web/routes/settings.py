@@ -34,6 +34,13 @@ from dialogs.i18n import LANGUAGE_NAMES, Catalog
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
+from services.settings.about import (
+    ABOUT_MAX,
+    about_problem,
+    about_texts_for_admin,
+    default_about,
+    set_about_text,
+)
 from services.settings.changes import (
     BookingChange,
     TypeChange,
@@ -46,13 +53,6 @@ from services.settings.changes import (
     set_booking_settings,
     set_coach_hours,
     set_opening_hours,
-)
-from services.settings.about import (
-    ABOUT_MAX,
-    about_problem,
-    about_texts_for_admin,
-    default_about,
-    set_about_text,
 )
 from services.settings.holidays import Holiday, holidays_for, school_years
 from services.settings.rules import (

@@ -1,4 +1,4 @@
-""""About the support room" in Telegram (issue 15.7): the school's text, or the default, in
+""" "About the support room" in Telegram (issue 15.7): the school's text, or the default, in
 the person's language; a long text goes in parts within Telegram's limit
 (`bot.telegram.render.send_text`, `bot.telegram.chunks`)."""
 

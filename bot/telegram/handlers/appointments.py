@@ -37,12 +37,12 @@ from services.appointments.action_texts import (
     teacher_timeout_lines,
     upcoming_lines,
 )
+from services.appointments.agenda import Agenda, AgendaDay, coach_agenda
 from services.appointments.attendance import (
     confirm_mentor_presence,
     intake_question,
     mark_attendance,
 )
-from services.appointments.agenda import Agenda, AgendaDay, coach_agenda
 from services.appointments.errors import BookingRefused, SlotTaken
 from services.appointments.teacher_notice import timeout_for_teacher
 from services.appointments.timeout_requests import (
