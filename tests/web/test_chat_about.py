@@ -21,6 +21,7 @@ from storage.models import AuditLog, Person, Role, School, SchoolAboutText
 from tests.support.chat_factories import ChatWorld, build_chat_world
 from tests.support.factories import NOW, add_person
 from tests.web.chat_client import ChatApp, ChatUser, chat_app
+from web.routes.chat import REPORT_NOT_HERE
 
 CATALOGS = Catalogs()
 CLOCK = NOW + timedelta(hours=1)
@@ -171,3 +172,17 @@ async def test_the_settings_page_edits_one_language_within_the_limit(
     parent = web.user()  # a parent has no staff login: the settings ask for one
     refused = await parent.client.get("/settings/about")
     assert refused.status_code in (303, 307, 401)
+
+
+async def test_a_mentor_in_the_web_chat_is_refused_kindly(web: ChatApp, world: ChatWorld) -> None:
+    async with web.sessions() as session, session.begin():
+        mentor = await session.get_one(Person, world.mentor_id)
+        token = await create_invite(
+            session=session, person=mentor, role=Role.MENTOR, ttl=timedelta(days=14), now=NOW
+        )
+    browser = web.user()
+    page = await browser.open_link(token)
+    assert 'href="/chat/about"' not in page.body
+    refused = await browser.get("/chat/about")
+    assert refused.status == 404
+    assert rendered(refused.lang, Text.of(REPORT_NOT_HERE)) in refused.text

@@ -334,6 +334,8 @@ async def about_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respo
     if chat is None:
         return no_session_page(request)
     catalog = web.catalog(chat.person.language)
+    # Read now: a refusal rolls the request's session back and expires the person.
+    person_id = chat.person.id
     if chat.survey_invitation_id is None:
         try:
             view = await uow(lambda s: about_for(session=s, reader=chat.person))
@@ -348,7 +350,7 @@ async def about_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respo
                 title=Text.of(ABOUT_TITLE),
                 paragraphs=[catalog.render(paragraph) for paragraph in view.paragraphs],
             )
-    log.info("web chat about page refused (person %s)", chat.person.id)
+    log.info("web chat about page refused (person %s)", person_id)
     return render_page(
         request,
         "chat/message.html",
