@@ -50,7 +50,7 @@ from services.appointments.timeout_requests import (
     approve_timeout_request,
     open_timeout_request,
 )
-from services.appointments.views import AppointmentView, appointments_on
+from services.appointments.views import AppointmentView
 from services.conversations.appointment_bindings import changeable_upcoming
 from services.conversations.runtime import flows_for, open_flow, school_today
 from services.kernel.errors import InvalidTransition, NotAllowed, NotFound
@@ -333,18 +333,21 @@ def attendance_keyboard(view: AppointmentView, catalog: Catalog) -> InlineKeyboa
 async def on_today(
     query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
 ) -> None:
-    """Today's appointments of the coach's school, each with attended / no-show."""
+    """Today's appointments on the coach's agenda (their own and the room's: the web page's
+    `coach_agenda`), each with attended / no-show."""
     await query.answer()
     if person is None or query.message is None:
         return
     chat_id = query.message.chat.id
-    today = school_today(datetime.now(UTC))
+    now = datetime.now(UTC)
+    today = school_today(now)
     try:
-        views = await run_unit_of_work(
+        agenda = await run_unit_of_work(
             app.sessions,
-            lambda session: appointments_on(session=session, coach=person, day=today),
+            lambda session: coach_agenda(session=session, viewer=person, now=now, today=today),
         )
-    except NotAllowed as refusal:
+        views = [row.view for row in agenda.today_rows]
+    except (NotAllowed, NotFound) as refusal:
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
     await bot.send_message(
