@@ -55,7 +55,7 @@ NAV = (
         "/day",
         N_("Coach's day"),
         frozenset({Role.COACH, Role.CARE_COORDINATOR}),
-        order=15,
+        order=25,
     ),
 )
 
