@@ -14,13 +14,21 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dialogs.i18n import Catalogs
+from dialogs.text import Text
+from services.accounts.invites import create_invite
+from services.accounts.people import get_person_by_external_id
+from services.accounts.schools import find_school
 from services.demo.school import DEMO_PASSWORD
-from storage.models import Appointment, AppointmentStatus, LogbookEntry
+from services.settings.about import TITLE
+from storage.models import Appointment, AppointmentStatus, LogbookEntry, Role
 from tests.support.coach_day_world import CoachDayWorld, build_coach_day_world
+from tests.support.factories import NOW
 from tests.support.screenshots import screenshot
 from tests.web.test_chat_browser import CHROMIUM
 from tests.web.test_chat_browser import live_server as _live_server
 
+CATALOGS = Catalogs()
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "coach-day"
 #: Elements of the page's content that stick out to the right of a ``width`` screen.
 OVERFLOWING = """width => [...document.querySelectorAll('main *')]
@@ -114,3 +122,55 @@ async def test_the_coachs_day_on_a_phone(
     assert marked is not None
     assert marked.status is AppointmentStatus.ATTENDED
     assert entries == [world.trajectory_id]
+
+
+async def test_the_administrators_about_text_reaches_a_parent_on_a_phone(
+    live_server: tuple[str, async_sessionmaker[AsyncSession]],
+    world: CoachDayWorld,
+    chromium: Browser,
+) -> None:
+    """Issue 15.7: the admin edits the Arabic text on /settings/about (phone, 390 px); a parent
+    who reads Arabic opens the web chat and reads it right to left; the Ukrainian default stays."""
+    del world
+    base, sessions = live_server
+    admin = await chromium.new_context(viewport={"width": 390, "height": 844}, locale="en")
+    await admin.add_cookies([{"name": "trajectbot_lang", "value": "en", "url": base}])
+    page = await admin.new_page()
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Username").fill("admin")
+    await page.get_by_label("Password").fill(DEMO_PASSWORD)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in").click()
+    await page.goto(f"{base}/settings/about")
+    form = page.locator("#about-ar")
+    await form.get_by_label("العربية").fill("وحدة الدعم في مدرستنا.\n\nنحن هنا كل يوم.")
+    async with page.expect_navigation():
+        await form.get_by_role("button", name="Save this text").click()
+    await expect(page.get_by_role("status")).to_contain_text("The text has been saved.")
+    assert await page.evaluate(OVERFLOWING, 390) == []
+    await shot(page, "05-settings-about-phone")
+    await admin.close()
+
+    async with sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        parent = await get_person_by_external_id(
+            session=session, school_id=school.id, external_id="ouder1"
+        )
+        assert parent is not None
+        parent.language = "ar"
+        token = await create_invite(session=session, person=parent, role=Role.PARENT, now=NOW)
+    chat = await chromium.new_context(viewport={"width": 390, "height": 844}, locale="ar")
+    page = await chat.new_page()
+    await page.goto(f"{base}/c/{token}")
+    async with page.expect_navigation():
+        await page.get_by_role("button").first.click()
+    title = CATALOGS.get("ar").render(Text.of(TITLE))
+    async with page.expect_navigation():
+        await page.get_by_role("link", name=title).click()
+    assert await page.get_attribute("html", "dir") == "rtl"
+    await expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    await expect(page.locator(".about-paragraph").first).to_contain_text("وحدة الدعم في مدرستنا.")
+    await expect(page.locator(".about-paragraph")).to_have_count(2)
+    assert await page.evaluate(OVERFLOWING, 390) == []
+    await shot(page, "06-chat-about-arabic-phone")
+    await chat.close()
