@@ -8,6 +8,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
 from bot.telegram.handlers import (
+    about,
     appointments,
     care,
     fallback,
@@ -47,6 +48,7 @@ def routers() -> list[Router]:
         referrals.build_router(),
         appointments.build_router(),
         logbook.build_router(),
+        about.build_router(),
         intake_report.build_router(),
         plans.build_router(),
         web_login.build_router(),

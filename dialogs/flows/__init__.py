@@ -5,12 +5,24 @@ from __future__ import annotations
 from dialogs.flow import Flow
 from dialogs.flows.afspraken import BOOK, CANCEL, MOVE
 from dialogs.flows.exit_survey import SURVEY_FLOWS
+from dialogs.flows.logbook import AGENDA_LOGBOOK
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, TIMEOUT_DECLINE
 from dialogs.flows.verwijzing import VERWIJZING
 
 FLOWS: dict[str, Flow] = {
-    flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE, TIMEOUT_DECLINE, BOOK, MOVE, CANCEL, PLAN)
+    flow.id: flow
+    for flow in (
+        VERWIJZING,
+        DECLINE,
+        NOTE,
+        TIMEOUT_DECLINE,
+        BOOK,
+        MOVE,
+        CANCEL,
+        PLAN,
+        AGENDA_LOGBOOK,
+    )
 }
 FLOWS.update({flow.id: flow for flow in SURVEY_FLOWS.values()})
 

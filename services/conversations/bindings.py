@@ -19,6 +19,8 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import CANCEL as CANCEL_APPOINTMENT
 from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
 from dialogs.flows.exit_survey import SURVEY_FLOWS
+from dialogs.flows.logbook import AGENDA_LOGBOOK
+from dialogs.flows.logbook import APPOINTMENT as AGENDA_APPOINTMENT
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.flows.verwijzing import (
@@ -31,9 +33,16 @@ from dialogs.flows.verwijzing import (
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import Text
 from services.accounts.people import mentees_of
+from services.appointments.agenda import (
+    NOT_ON_AGENDA,
+    add_agenda_logbook_entry,
+    agenda_appointment,
+)
 from services.appointments.timeout_requests import decline_timeout_request
 from services.conversations import appointment_bindings as appointment_flows
 from services.conversations import plan_bindings
+from services.kernel.errors import NotAllowed, NotFound
+from services.kernel.ids import parse_id
 from services.queue.notes import add_note
 from services.referrals.decisions import decline
 from services.referrals.duplicates import open_referrals_of_mentees
@@ -206,6 +215,43 @@ async def _note(*, session: AsyncSession, person: Person, answers: Answers, now:
     )
 
 
+def _agenda_appointment_id(answers: Answers) -> int:
+    """The preset appointment id; `NotAllowed` when there is none (a forged start)."""
+    value = parse_id(answers.get(AGENDA_APPOINTMENT))
+    if value is None:
+        raise NotAllowed(Text.of(NOT_ON_AGENDA))
+    return value
+
+
+async def _agenda_logbook_preset(
+    *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+) -> Mapping[str, AnswerValue]:
+    """Nothing to add; refuses an appointment that is not on this coach's agenda."""
+    del now
+    try:
+        await agenda_appointment(
+            session=session, coach=person, appointment_id=_agenda_appointment_id(preset)
+        )
+    except NotFound as missing:
+        raise NotAllowed(missing.reason) from missing
+    return {}
+
+
+async def _agenda_logbook(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    try:
+        await add_agenda_logbook_entry(
+            session=session,
+            coach=person,
+            appointment_id=_agenda_appointment_id(answers),
+            text=str(answers["text"]),
+            now=now,
+        )
+    except NotFound as missing:
+        raise NotAllowed(missing.reason) from missing
+
+
 def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
     """The exit questionnaire of one respondent type: opened from its invitation only."""
 
@@ -290,6 +336,14 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             answers_context=plan_bindings.plan_context,
             preset=plan_bindings.plan_preset,
             complete=plan_bindings.complete_plan,
+            in_menu=False,
+        ),
+        # Offered after a coach marks attendance, with the appointment as preset.
+        AGENDA_LOGBOOK.id: FlowBinding(
+            roles=frozenset({Role.COACH}),
+            context=_plain_context,
+            preset=_agenda_logbook_preset,
+            complete=_agenda_logbook,
             in_menu=False,
         ),
         **{

@@ -32,7 +32,7 @@ from storage.models.queue import (
     WaitingReason,
 )
 from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
-from storage.models.school import School
+from storage.models.school import School, SchoolAboutText
 from storage.models.surveys import RespondentType, SurveyAnswer, SurveyInvitation, SurveyResponse
 from storage.models.trajectories import (
     DEFAULT_TIMEOUTS_PER_WEEK,
@@ -86,6 +86,7 @@ __all__ = [
     "RespondentType",
     "Role",
     "School",
+    "SchoolAboutText",
     "StaffAccount",
     "SupportKind",
     "SurveyAnswer",

@@ -108,7 +108,7 @@ REFERRAL_SENT = (
 )
 #: The menus that end a flow (sent or stopped), by their English labels.
 MENTOR_MENU = ("New referral", "My referrals")
-STUDENT_MENU = ("Book an appointment", "My appointments", "Logbook")
+STUDENT_MENU = ("Book an appointment", "My appointments", "Logbook", "About the support room")
 TEACHER_TOLD = "The teacher gets a message with the times, not the reason."
 TIMEOUT_TEACHER = Notice(
     "A student leaves your lesson for a time-out, with permission: {when} until {end}.",

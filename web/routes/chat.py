@@ -54,6 +54,8 @@ from services.conversations.web_chat import (
 )
 from services.kernel.errors import NotAllowed
 from services.outbox.channels import ChatTarget, parse_chat_target
+from services.settings.about import TITLE as ABOUT_TITLE
+from services.settings.about import about_for, may_read_about
 from services.surveys.invitations import SurveyUnavailable
 from services.trajectories.intake_report import intake_report_for_reader, report_lines
 from storage.models import Role
@@ -262,6 +264,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         to_answer=to_answer,
         appointments=chat.survey_invitation_id is None
         and any(chat.person.has_role(role) for role in _HAVE_APPOINTMENTS),
+        about=chat.survey_invitation_id is None and may_read_about(chat.person),
         scoped=chat.survey_invitation_id is not None,
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
@@ -319,6 +322,42 @@ async def intake_report_page(
         status_code=404,
         language=catalog.language,
         message=refused,
+        thanks=False,
+        back=True,
+    )
+
+
+async def about_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
+    """ "About the support room" for a student or a parent: the school's text in their
+    language, else the default (the same `about_for` answer Telegram shows)."""
+    chat = await request_chat(request, web, uow)
+    if chat is None:
+        return no_session_page(request)
+    catalog = web.catalog(chat.person.language)
+    # Read now: a refusal rolls the request's session back and expires the person.
+    person_id = chat.person.id
+    if chat.survey_invitation_id is None:
+        try:
+            view = await uow(lambda s: about_for(session=s, reader=chat.person))
+        except NotAllowed:
+            pass
+        else:
+            return render_page(
+                request,
+                "chat/about.html",
+                staff=None,
+                language=catalog.language,
+                title=Text.of(ABOUT_TITLE),
+                paragraphs=[catalog.render(paragraph) for paragraph in view.paragraphs],
+            )
+    log.info("web chat about page refused (person %s)", person_id)
+    return render_page(
+        request,
+        "chat/message.html",
+        staff=None,
+        status_code=404,
+        language=catalog.language,
+        message=Text.of(REPORT_NOT_HERE),
         thanks=False,
         back=True,
     )
@@ -598,6 +637,7 @@ def build_router() -> APIRouter:
     router.add_api_route(
         f"{INTAKE_REPORT_PATH}/{{trajectory_id:int}}", intake_report_page, methods=["GET"]
     )
+    router.add_api_route(f"{CHAT_PATH}/about", about_page, methods=["GET"])
     router.add_api_route(f"{CHAT_PATH}/start", start_flow, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/press", press, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/text", answer_text, methods=["POST"])

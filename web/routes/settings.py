@@ -30,10 +30,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.afspraken import KIND_LABELS
-from dialogs.i18n import Catalog
+from dialogs.i18n import LANGUAGE_NAMES, Catalog
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
+from services.settings.about import (
+    ABOUT_MAX,
+    about_problem,
+    about_texts_for_admin,
+    default_about,
+    set_about_text,
+)
 from services.settings.changes import (
     BookingChange,
     TypeChange,
@@ -86,6 +93,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("closed", "/settings/closed-days", N_("Closed days")),
     ("coaches", "/settings/coaches", N_("Coaches' hours")),
     ("booking", "/settings/booking", N_("Booking rules")),
+    ("about", "/settings/about", N_("About the support room")),
 )
 
 DONE: dict[str, str] = {
@@ -97,6 +105,7 @@ DONE: dict[str, str] = {
     "holidays": N_("The school holidays have been added as closed days."),
     "coach": N_("The coach's hours have been saved."),
     "booking": N_("The booking rules have been saved."),
+    "about": N_("The text has been saved. Students and parents read it from the chat menu."),
 }
 REGION_LABELS: dict[str, str] = {
     Region.NOORD.value: N_("North"),
@@ -963,6 +972,90 @@ async def save_booking(
     return _booking_page(request, staff, found, typed=typed, problems=problems, status_code=422)
 
 
+# --- about the support room ----------------------------------------------------------------
+
+
+async def _about_page(
+    request: Request,
+    staff: Staff,
+    session: SessionDep,
+    *,
+    done: str = "",
+    typed: Mapping[str, str] | None = None,
+    problems: Mapping[str, Text] | None = None,
+    status_code: int = 200,
+) -> Response:
+    web = web_of(request)
+    found = await _settings(session, staff, web.now())
+    stored = await _run(
+        session, lambda unit: about_texts_for_admin(session=unit, actor=staff.person)
+    )
+    texts = {**stored, **(typed or {})}
+    months = found.care_retention_months
+    defaults = {
+        language: "\n\n".join(
+            web.catalog(language).render(paragraph) for paragraph in default_about(months=months)
+        )
+        for language in texts
+    }
+    return _page(
+        request,
+        "about.html",
+        staff=staff,
+        found=found,
+        section="about",
+        done=done,
+        status_code=status_code,
+        texts=texts,
+        defaults=defaults,
+        language_names=LANGUAGE_NAMES,
+        about_max=ABOUT_MAX,
+        problems=problems or {},
+    )
+
+
+async def about_page(
+    request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
+) -> Response:
+    """The school's own "About the support room" text per language (empty: the default)."""
+    return await _about_page(request, staff, session, done=done)
+
+
+async def save_about(
+    request: Request,
+    *,
+    staff: AdminDep,
+    session: SessionDep,
+    language: str,
+    text: Field = "",
+) -> Response:
+    """Store one language's text (``settings.about``); an empty text brings the default back."""
+    web = web_of(request)
+    if language not in LANGUAGE_NAMES:
+        raise NotAvailable
+    problem = about_problem(text)
+    if problem is None:
+        try:
+            await _run(
+                session,
+                lambda unit: set_about_text(
+                    session=unit, actor=staff.person, language=language, text=text, now=web.now()
+                ),
+            )
+        except InputInvalid as refused:
+            problem = refused.reason
+        else:
+            return _done("/settings/about", "about")
+    return await _about_page(
+        request,
+        staff,
+        session,
+        typed={language: text},
+        problems={language: problem},
+        status_code=422,
+    )
+
+
 def build_router() -> APIRouter:
     """A fresh router with the settings area."""
     router = APIRouter()
@@ -973,6 +1066,7 @@ def build_router() -> APIRouter:
         ("/settings/closed-days", closed_page),
         ("/settings/coaches", coaches_page),
         ("/settings/booking", booking_page),
+        ("/settings/about", about_page),
     )
     for path, endpoint in pages:
         router.add_api_route(path, endpoint, methods=["GET"])
@@ -985,6 +1079,7 @@ def build_router() -> APIRouter:
         ("/settings/closed-days/holidays", add_holidays),
         ("/settings/coaches/{coach_id:int}", save_coach),
         ("/settings/booking", save_booking),
+        ("/settings/about/{language}", save_about),
     )
     for path, endpoint in forms:
         router.add_api_route(path, endpoint, methods=["POST"], dependencies=[CsrfProtected])

@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
 from bot.telegram.handlers.flows import show_turn
-from bot.telegram.handlers.menu import MY_APPOINTMENTS, OPEN_FLOW, TODAY
+from bot.telegram.handlers.menu import MY_APPOINTMENTS, OPEN_FLOW, TODAY, WEEK
+from bot.telegram.render import send_text
 from dialogs.flows.afspraken import APPOINTMENT, BOOK, CANCEL, MOVE, appointment_text, kind_label
+from dialogs.flows.logbook import AGENDA_LOGBOOK
+from dialogs.flows.logbook import APPOINTMENT as LOGBOOK_APPOINTMENT
 from dialogs.flows.queue import QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
@@ -34,6 +37,7 @@ from services.appointments.action_texts import (
     teacher_timeout_lines,
     upcoming_lines,
 )
+from services.appointments.agenda import Agenda, AgendaDay, coach_agenda
 from services.appointments.attendance import (
     confirm_mentor_presence,
     intake_question,
@@ -46,10 +50,10 @@ from services.appointments.timeout_requests import (
     approve_timeout_request,
     open_timeout_request,
 )
-from services.appointments.views import AppointmentView, appointments_on
+from services.appointments.views import AppointmentView
 from services.conversations.appointment_bindings import changeable_upcoming
 from services.conversations.runtime import flows_for, open_flow, school_today
-from services.kernel.errors import InvalidTransition, NotAllowed
+from services.kernel.errors import InvalidTransition, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
 from services.queue.rules import QueueAction, allowed_actions
 from storage.models import (
@@ -68,6 +72,8 @@ YES, NO, SHOW = "yes", "no", "show"
 #: The teacher's "Who is it?" on a time-out notice (`bot.outbox.messages.TIMEOUT_WHO`).
 TEACHER = "teacher"
 ATTENDED, NO_SHOW = "attended", "no_show"
+#: After a mark: write the logbook entry of the appointment's trajectory (a flow).
+LOGBOOK_ACTION = "logbook"
 #: Actions of `TimeoutRequestCallback` besides "open" (decline starts a flow for the reason).
 APPROVE, DECLINE = "approve", "decline"
 #: A list in chat shows at most this many appointments (a student has a handful at most).
@@ -327,18 +333,21 @@ def attendance_keyboard(view: AppointmentView, catalog: Catalog) -> InlineKeyboa
 async def on_today(
     query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
 ) -> None:
-    """Today's appointments of the coach's school, each with attended / no-show."""
+    """Today's appointments on the coach's agenda (their own and the room's: the web page's
+    `coach_agenda`), each with attended / no-show."""
     await query.answer()
     if person is None or query.message is None:
         return
     chat_id = query.message.chat.id
-    today = school_today(datetime.now(UTC))
+    now = datetime.now(UTC)
+    today = school_today(now)
     try:
-        views = await run_unit_of_work(
+        agenda = await run_unit_of_work(
             app.sessions,
-            lambda session: appointments_on(session=session, coach=person, day=today),
+            lambda session: coach_agenda(session=session, viewer=person, now=now, today=today),
         )
-    except NotAllowed as refusal:
+        views = [row.view for row in agenda.today_rows]
+    except (NotAllowed, NotFound) as refusal:
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
     await bot.send_message(
@@ -370,7 +379,71 @@ async def _attendance(press: _Press) -> None:
             now=datetime.now(UTC),
         ),
     )
-    await _edit(press, attendance_text(view, catalog), attendance_keyboard(view, catalog))
+    # Marked: the logbook entry is offered right there (the flow checks the agenda again).
+    markup = attendance_keyboard(view, catalog)
+    rows = [] if markup is None else list(markup.inline_keyboard)
+    rows.append([_button(catalog, Text.of(N_("Write in the logbook")), LOGBOOK_ACTION, view)])
+    await _edit(press, attendance_text(view, catalog), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def _start_logbook(press: _Press) -> None:
+    """The logbook flow, preset with the appointment (storage checks it is on the agenda)."""
+    turn = await run_unit_of_work(
+        press.app.sessions,
+        lambda session: open_flow(
+            session=session,
+            person=press.person,
+            flow_id=AGENDA_LOGBOOK.id,
+            now=datetime.now(UTC),
+            preset={LOGBOOK_APPOINTMENT: str(press.data.appointment)},
+        ),
+    )
+    await show_turn(press.bot, press.chat_id, turn, catalog=press.catalog)
+
+
+def week_day_text(day: AgendaDay, catalog: Catalog) -> str:
+    """One day of the coach's week: the date, then one line per appointment."""
+    lines = [catalog.render(Text.of(N_("{day}:"), day=day.day))]
+    lines.extend(attendance_text(row.view, catalog) for row in day.rows)
+    return "\n".join(lines)
+
+
+async def on_week(
+    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """This week's appointments on the coach's agenda (the web page's `coach_agenda`), one
+    message per day that has any."""
+    await query.answer()
+    if person is None or query.message is None:
+        return
+    chat_id = query.message.chat.id
+    now = datetime.now(UTC)
+    try:
+        agenda: Agenda = await run_unit_of_work(
+            app.sessions,
+            lambda session: coach_agenda(
+                session=session, viewer=person, now=now, today=school_today(now)
+            ),
+        )
+    except (NotAllowed, NotFound) as refusal:
+        await bot.send_message(chat_id, catalog.render(refusal.reason))
+        return
+    days = [day for day in agenda.days if day.rows]
+    count = sum(len(day.rows) for day in days)
+    await bot.send_message(
+        chat_id,
+        catalog.render(
+            Text.plural_of(
+                "This week, {first} to {last}: {count} appointment",
+                "This week, {first} to {last}: {count} appointments",
+                count,
+                first=agenda.days[0].day,
+                last=agenda.days[-1].day,
+            )
+        ),
+    )
+    for day in days:
+        await send_text(bot, chat_id, week_day_text(day, catalog))
 
 
 # -- the care coordinator and a time-out request -------------------------------------------
@@ -541,6 +614,8 @@ async def on_appointment(
             await _mentor_answer(press)
         elif action in (ATTENDED, NO_SHOW):
             await _attendance(press)
+        elif action == LOGBOOK_ACTION:
+            await _start_logbook(press)
         else:
             await bot.send_message(
                 query.message.chat.id,
@@ -558,6 +633,7 @@ def build_router() -> Router:
         on_my_appointments, MenuCallback.filter(F.action == MY_APPOINTMENTS)
     )
     router.callback_query.register(on_today, MenuCallback.filter(F.action == TODAY))
+    router.callback_query.register(on_week, MenuCallback.filter(F.action == WEEK))
     router.callback_query.register(on_appointment, AppointmentCallback.filter())
     router.callback_query.register(on_timeout_request, TimeoutRequestCallback.filter())
     return router

@@ -18,6 +18,8 @@ from services.accounts.web_sessions import STAFF_ROLES
 from services.conversations.runtime import active_flow, flows_for
 from services.conversations.survey_chat import invitations_to_offer
 from services.kernel.uow import run_unit_of_work
+from services.settings.about import TITLE as ABOUT_TITLE
+from services.settings.about import may_read_about
 from services.surveys.invitations import OpenInvitation
 from services.trajectories.logbook import can_read_logbook
 from storage.models import Person, Role, utcnow
@@ -30,6 +32,8 @@ MY_APPOINTMENTS = "appointments"
 TODAY = "today"
 WEB_LOGIN = "web_login"
 PLANS = "plans"
+WEEK = "week"
+ABOUT = "about"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +107,15 @@ async def menu_keyboard(app: App, person: Person, catalog: Catalog) -> InlineKey
         add(Text.of(N_("My appointments")), MY_APPOINTMENTS)
     if person.has_role(Role.COACH):
         add(Text.of(N_("Today's appointments")), TODAY)
+        add(Text.of(N_("This week's appointments")), WEEK)
     if person.has_role(Role.CARE_COORDINATOR):
         add(Text.of(N_("Queue")), QUEUE)
     if person.has_role(Role.COACH) or person.has_role(Role.CARE_COORDINATOR):
         add(Text.of(N_("Plans to complete")), PLANS)  # the plan made at the intake
     if logbook:
         add(Text.of(N_("Logbook")), LOGBOOK)
+    if may_read_about(person):
+        add(Text.of(ABOUT_TITLE), ABOUT)
     if any(person.has_role(role) for role in STAFF_ROLES):
         add(Text.of(N_("Log in to the web app")), WEB_LOGIN)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
