@@ -28,7 +28,7 @@ from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.queue.rules import CLOSE_ACTIONS, QueueAction, assignable, validate_decline_reason
 from services.referrals.decisions import decline
 from services.surveys.results import close_survey_item
-from storage.models import Person, QueueItem, Role
+from storage.models import Person, PersonRole, QueueItem, Role
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,15 @@ async def bulk_assign(
     the ids changed. Audited ``queue.assign`` per item (``bulk``: true)."""
     actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
     assignee = await session.scalar(
-        select(Person).where(Person.id == assignee_id, Person.school_id == actor.school_id)
+        select(Person.id)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(
+            Person.id == assignee_id,
+            Person.school_id == actor.school_id,
+            PersonRole.role == Role.CARE_COORDINATOR,
+        )
     )
-    if assignee is None or not assignee.has_role(Role.CARE_COORDINATOR):
+    if assignee is None:
         raise NotAllowed(Text.of(NOT_AVAILABLE))
     items = await _items(session=session, actor=actor, ids=_unique(queue_item_ids))
     for item in items:
@@ -93,7 +99,7 @@ async def bulk_assign(
         await session.execute(
             update(QueueItem)
             .where(QueueItem.id == item.id)
-            .values(assignee_id=assignee.id, updated_at=now)
+            .values(assignee_id=assignee, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         record_audit(
@@ -104,7 +110,7 @@ async def bulk_assign(
             subject_type="queue_item",
             subject_id=item.id,
             details={
-                "assignee_id": assignee.id,
+                "assignee_id": assignee,
                 "from_assignee_id": item.assignee_id,
                 "bulk": True,
             },

@@ -18,6 +18,7 @@ from services.kernel.audit import record_audit
 from services.queue.rules import SortColumn, next_item_id, sort_entries
 from storage.models import (
     Person,
+    PersonRole,
     QueueItem,
     QueueKind,
     QueueStatus,
@@ -358,3 +359,24 @@ def _name(given: str | None, family: str | None) -> str | None:
     if given is None or family is None:
         return None
     return f"{given} {family}"
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinator:
+    """A care coordinator of the school, to assign items to (names inside the app only)."""
+
+    person_id: int
+    name: str
+
+
+async def school_coordinators(*, session: AsyncSession, viewer: Person) -> list[Coordinator]:
+    """The care coordinators of the viewer's school, by name (the bulk "assign to" choice).
+    Care coordinators only (`NotAllowed`)."""
+    viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
+    people = await session.scalars(
+        select(Person)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(Person.school_id == viewer.school_id, PersonRole.role == Role.CARE_COORDINATOR)
+        .order_by(Person.given_name, Person.family_name, Person.id)
+    )
+    return [Coordinator(person.id, person.display_name) for person in people.unique()]
