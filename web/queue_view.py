@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from dialogs.text import N_, Text
+from services.kernel.ids import parse_id
 from services.queue.listing import SEARCH_MAX, AssigneeFilter, QueueFilters, QueueSort
 from services.queue.rules import SortColumn
 from storage.models import QueueKind, QueueStatus, Urgency
@@ -146,3 +148,31 @@ async def next_or(request: Request, item_id: int, fallback: str) -> Response:
         return RedirectResponse(fallback, status_code=303)
     target = f"/queue/next?after={item_id}&{VIEW_FIELD}={quote(view.query(), safe='')}"
     return RedirectResponse(target, status_code=303)
+
+
+async def posted_view(request: Request) -> str | None:
+    """The hidden ``view`` of a form that came back with problems (kept for the next try)."""
+    if request.method != "POST":
+        return None
+    return await form_value(request, VIEW_FIELD)
+
+
+async def page_view(request: Request) -> QueueView | None:
+    """The view an item page shows its forms with: its link's ``?view=``, or the form's."""
+    return view_param(request.query_params.get(VIEW_FIELD) or await posted_view(request))
+
+
+def handled_text(raw: str) -> Text | None:
+    """ "#12 is done." for a ``handled`` parameter that is an item number."""
+    item = parse_id(raw)
+    if item is None:
+        return None
+    return Text.of(N_("#{number} is done."), number=Text.raw(str(item)))
+
+
+def handled_next(request: Request) -> Text | None:
+    """What the item a "next item" redirect opened says on top (``?handled=<id>``)."""
+    done = handled_text(request.query_params.get("handled", ""))
+    if done is None:
+        return None
+    return Text.of(N_("{done} This is the next open item in your view."), done=done)
