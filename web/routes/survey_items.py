@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, scale_label
 from dialogs.text import N_, Text
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.queue.rules import QueueAction, system_actions
+from services.queue.rules import QueueAction, allowed_actions
 from services.surveys.results import SurveyResultView, mark_survey_read, open_survey_result
 from storage.models import QueueKind
 from web import labels
@@ -139,8 +139,10 @@ async def _page(
         respondent=Text.of(RESPONDENT_LABELS.get(view.respondent_type.value, N_("respondent"))),
         answered_in=_language_name(view.language, language),
         rows=answer_rows(view, language),
-        can_read=QueueAction.SURVEY_READ
-        in system_actions(kind=QueueKind.EXIT_SURVEY, status=view.status),
+        # The rule both channels render: an open result offers its one human action (Telegram:
+        # "Mark as handled"; here "I have read the answers", which resolves it as read).
+        can_read=QueueAction.CLOSE
+        in allowed_actions(kind=QueueKind.EXIT_SURVEY, status=view.status),
         error=error,
         done=Text.of(DONE[done]) if done in DONE else handled_next(request),
         queue_view=None if queue_view is None else queue_view.query(),
