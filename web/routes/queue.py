@@ -135,11 +135,15 @@ COLUMN_LABELS: dict[SortColumn, Text] = {
     SortColumn.AGE: Text.of(N_("Age")),
     SortColumn.RECEIVED: Text.of(N_("Received")),
 }
-#: What the queue page says after a bulk action (``?bulk=<action>&count=<n>``).
-BULK_DONE: dict[str, tuple[str, str]] = {
-    "assign": ("{count} item assigned.", "{count} items assigned."),
-    "close": ("{count} item closed.", "{count} items closed."),
-}
+#: The bulk actions (the form's ``action``).
+BULK_ACTIONS = ("assign", "close")
+
+
+def bulk_done(action: str, count: int) -> Text:
+    """What the queue page says after a bulk action (``?bulk=<action>&count=<n>``)."""
+    if action == "assign":
+        return Text.plural_of("{count} item assigned.", "{count} items assigned.", count)
+    return Text.plural_of("{count} item closed.", "{count} items closed.", count)
 
 
 def item_path(kind: QueueKind, item_id: int) -> str | None:
@@ -256,9 +260,8 @@ async def queue_page(
     if handled and done is not None:
         done = Text.of(N_("{done} No open items are left in this view."), done=done)
     number = parse_id(count)
-    if bulk in BULK_DONE and number is not None:
-        singular, plural = BULK_DONE[bulk]
-        done = Text.plural_of(singular, plural, number)
+    if bulk in BULK_ACTIONS and number is not None:
+        done = bulk_done(bulk, number)
     if saved == "1":
         done = Text.of(N_("The view is saved."))
     return await _queue(request, staff=staff, uow=uow, now=web.now(), view=view, done=done)
@@ -324,7 +327,7 @@ async def bulk_action(
     it shows the queue again with the reason (409, nothing changed)."""
     chosen = view_param(view) or QueueView()
     ids = _ids(item)
-    if ids is None or action not in BULK_DONE:
+    if ids is None or action not in BULK_ACTIONS:
         raise NotAvailable
     now = web.now()
     try:
