@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -25,7 +25,8 @@ from services.appointments.timeout_requests import decline_timeout_request
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue.rules import CLOSE_ACTIONS, QueueAction, assignable, validate_decline_reason
+from services.queue.rules import CLOSE_ACTIONS, QueueAction, validate_decline_reason
+from services.queue.status import assign_item
 from services.referrals.decisions import decline
 from services.surveys.results import close_survey_item
 from storage.models import Person, PersonRole, QueueItem, Role
@@ -93,15 +94,10 @@ async def bulk_assign(
         raise NotAllowed(Text.of(NOT_AVAILABLE))
     items = await _items(session=session, actor=actor, ids=_unique(queue_item_ids))
     for item in items:
-        if not assignable(item.status):
-            raise _named(item.id, InvalidTransition(Text.of(N_("This item is closed."))))
-    for item in items:
-        await session.execute(
-            update(QueueItem)
-            .where(QueueItem.id == item.id)
-            .values(assignee_id=assignee, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        try:
+            await assign_item(session=session, item=item, assignee_id=assignee, now=now)
+        except InvalidTransition as refused:
+            raise _named(item.id, refused) from refused
         record_audit(
             session=session,
             school_id=actor.school_id,

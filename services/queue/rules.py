@@ -388,6 +388,10 @@ CLOSE_ACTIONS: dict[QueueKind, QueueAction] = {
 }
 
 
+#: Why a closed item is not assigned (bulk assign).
+ITEM_CLOSED = N_("This item is closed.")
+
+
 def assignable(status: QueueStatus) -> bool:
     """Whether an item may be (re)assigned to a care coordinator: while it is open."""
     return status is not QueueStatus.CLOSED

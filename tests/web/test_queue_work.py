@@ -196,6 +196,14 @@ async def test_bulk_assign_and_bulk_close_change_each_item_and_audit_it(
     assert again.status_code == 409
     assert f"#{work.high}: This referral was already declined." in zoco.text
     assert (await demo.item(work.normal)).status is QueueStatus.NEW
+    # Nor is a closed item assigned; the open one beside it keeps its assignee.
+    refused = await zoco.post(
+        "/queue/bulk",
+        {"action": "assign", "item": [str(work.normal), str(work.high)], "assignee": me},
+    )
+    assert refused.status_code == 409
+    assert f"#{work.high}: This item is closed." in zoco.text
+    assert (await demo.item(work.normal)).assignee_id is None
 
 
 async def test_bulk_refuses_forged_ids_another_schools_item_and_a_non_coordinator(
