@@ -250,6 +250,8 @@ async def test_on_a_phone_every_card_is_labelled_and_nothing_scrolls_sideways(
     urgency = page.locator(f'tr[data-item="{work.high}"] td[data-label="Urgency"]')
     assert await urgency.evaluate("td => getComputedStyle(td, '::before').content") == '"Urgency"'
     await expect(urgency).to_be_visible()
+    # The checkbox says what it selects.
+    await expect(page.get_by_text(f"Select #{work.high}", exact=True)).to_be_visible()
     await shots.take(page, "queue-phone")
     await page.screenshot(path=str(shots.folder / "queue-phone-full.png"), full_page=True)
     for path in (
