@@ -232,9 +232,12 @@ async def next_open_item(
     wanted = tuple(OPEN_STATUSES if filters.statuses is None else filters.statuses)
     viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
     conditions = _filter_conditions(viewer=viewer, filters=filters)
-    # Every status: the handled item is usually closed (or moved) now, and its place in the
-    # order is where the next one is looked for.
-    entries = await _entries(session=session, conditions=conditions)
+    # The view's items and the handled one, whatever its status now (usually closed or
+    # moved): its place in the order is where the next one is looked for.
+    entries = await _entries(
+        session=session,
+        conditions=[*conditions, or_(QueueItem.status.in_(wanted), QueueItem.id == after)],
+    )
     chosen = sort or QueueSort()
     ordered = sort_entries(entries, column=chosen.column, descending=chosen.descending, now=now)
     found = next_item_id(ordered, after=after, wanted=wanted)
