@@ -43,6 +43,7 @@ SERVICE_ORDER = (
     "trajectories",
     "referrals",
     "appointments",
+    "bulk",
     "settings",
     "indicators",
     "exports",

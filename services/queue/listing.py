@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
+from services.queue.rules import SortColumn, next_item_id, sort_entries
 from storage.models import (
     Person,
+    PersonRole,
     QueueItem,
     QueueKind,
     QueueStatus,
@@ -61,6 +64,11 @@ class QueueEntry:
     #: Who answered, for an exit questionnaire (``kind`` ``exit_survey``); the student is the
     #: one whose trajectory it was about.
     respondent_type: RespondentType | None = None
+    #: The student's number in the school's administration (``Person.external_id``).
+    student_number: str | None = None
+    #: For a time-out request: the time the student asked for (the queue's order puts the
+    #: soonest first, `services.queue.rules.priority`).
+    requested_at: datetime | None = None
 
     def age(self, now: datetime) -> timedelta:
         """How long the item has been open, not counting the time it spent waiting."""
@@ -110,6 +118,21 @@ class QueueFilters:
     kind: QueueKind | None = None
     assignee: AssigneeFilter = AssigneeFilter.ANYONE
     urgency: Urgency | None = None
+    #: A part of the student's name or number (case-insensitive); empty: everyone.
+    search: str = ""
+
+
+#: The longest search the queue accepts (longer input is cut).
+SEARCH_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSort:
+    """How the queue is ordered: ``column`` ``None`` is the queue's own order
+    (`services.queue.rules.priority`)."""
+
+    column: SortColumn | None = None
+    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,89 +164,36 @@ async def list_queue(
 
 
 async def queue_overview(
-    *, session: AsyncSession, viewer: Person, filters: QueueFilters
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    filters: QueueFilters,
+    sort: QueueSort | None = None,
+    now: datetime | None = None,
 ) -> QueueOverview:
-    """The queue of the viewer's school, filtered, with counts per status (the web's queue).
+    """The queue of the viewer's school, filtered, sorted, with counts per status (the web's
+    queue). ``sort`` defaults to the queue's own order (time-out requests first, by the time
+    asked for; then urgency, oldest first: `services.queue.rules.priority`); ``now`` is what
+    the age column is measured against when sorting by age.
 
     Same rules as `list_queue` (an operation; care coordinators of the school only; audited
     as ``queue.view`` with the item ids shown).
     """
     wanted = tuple(OPEN_STATUSES if filters.statuses is None else filters.statuses)
     viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
-    student = aliased(Person, name="student")
-    mentor = aliased(Person, name="mentor")
-    assignee = aliased(Person, name="assignee")
-    urgency_rank = case(
-        (Referral.urgency == Urgency.HIGH, 0),
-        (Referral.urgency == Urgency.NORMAL, 1),
-        (Referral.urgency == Urgency.LOW, 2),
-        else_=3,
-    )
     conditions = _filter_conditions(viewer=viewer, filters=filters)
-    rows = await session.execute(
-        select(
-            QueueItem,
-            student.given_name,
-            student.family_name,
-            student.group_name,
-            mentor.given_name,
-            mentor.family_name,
-            assignee.given_name,
-            assignee.family_name,
-            Referral.urgency,
-            SurveyResponse.respondent_type,
-        )
-        .outerjoin(Referral, Referral.id == QueueItem.referral_id)
-        # An exit questionnaire is about the student of the trajectory it closed.
-        .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
-        .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
-        .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
-        # A time-out request is about the student who asked.
-        .outerjoin(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
-        .outerjoin(
-            student,
-            student.id
-            == func.coalesce(Referral.student_id, Trajectory.student_id, TimeoutRequest.student_id),
-        )
-        .outerjoin(mentor, mentor.id == Referral.mentor_id)
-        .outerjoin(assignee, assignee.id == QueueItem.assignee_id)
-        .where(*conditions, QueueItem.status.in_(wanted))
-        .order_by(urgency_rank, QueueItem.created_at, QueueItem.id)
+    entries = await _entries(
+        session=session, conditions=[*conditions, QueueItem.status.in_(wanted)]
     )
-    entries = [
-        QueueEntry(
-            queue_item_id=item.id,
-            kind=item.kind,
-            status=item.status,
-            created_at=item.created_at,
-            student_name=_name(student_given, student_family),
-            group_name=group_name,
-            mentor_name=_name(mentor_given, mentor_family),
-            urgency=urgency,
-            assignee_id=item.assignee_id,
-            assignee_name=_name(assignee_given, assignee_family),
-            waiting_reason=item.waiting_reason,
-            waiting_since=item.waiting_since,
-            paused_seconds=item.paused_seconds,
-            updated_at=item.updated_at,
-            respondent_type=respondent_type,
-        )
-        for (
-            item,
-            student_given,
-            student_family,
-            group_name,
-            mentor_given,
-            mentor_family,
-            assignee_given,
-            assignee_family,
-            urgency,
-            respondent_type,
-        ) in rows
-    ]
+    chosen = sort or QueueSort()
+    entries = sort_entries(
+        entries,
+        column=chosen.column,
+        descending=chosen.descending,
+        now=now or datetime.now(UTC),
+    )
     counted = await session.execute(
-        select(QueueItem.status, func.count(QueueItem.id))
-        .outerjoin(Referral, Referral.id == QueueItem.referral_id)
+        _joined(select(QueueItem.status, func.count(QueueItem.id)))
         .where(*conditions)
         .group_by(QueueItem.status)
     )
@@ -245,6 +215,126 @@ async def queue_overview(
     return QueueOverview(entries=entries, counts=counts)
 
 
+async def next_open_item(
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    filters: QueueFilters,
+    sort: QueueSort | None,
+    after: int,
+    now: datetime,
+) -> QueueEntry | None:
+    """The open item that follows item ``after`` in the queue as the viewer sorts and filters
+    it (`services.queue.rules.next_item_id`): where to go once ``after`` has been handled.
+    ``None`` when no open item is left in this view. Care coordinators of the school only
+    (`NotAllowed`); nothing is shown, so nothing is audited (the item page that opens next is).
+    """
+    wanted = tuple(OPEN_STATUSES if filters.statuses is None else filters.statuses)
+    viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
+    conditions = _filter_conditions(viewer=viewer, filters=filters)
+    # The view's items and the handled one, whatever its status now (usually closed or
+    # moved): its place in the order is where the next one is looked for.
+    entries = await _entries(
+        session=session,
+        conditions=[*conditions, or_(QueueItem.status.in_(wanted), QueueItem.id == after)],
+    )
+    chosen = sort or QueueSort()
+    ordered = sort_entries(entries, column=chosen.column, descending=chosen.descending, now=now)
+    found = next_item_id(ordered, after=after, wanted=wanted)
+    return next((entry for entry in ordered if entry.queue_item_id == found), None)
+
+
+_STUDENT = aliased(Person, name="student")
+_MENTOR = aliased(Person, name="mentor")
+_ASSIGNEE = aliased(Person, name="assignee")
+_Ts = TypeVarTuple("_Ts")
+
+
+def _joined(query: Select[*_Ts]) -> Select[*_Ts]:
+    """``query`` with what a queue line shows joined: the referral, the questionnaire and the
+    time-out request behind the item, their student, the mentor and the assignee."""
+    return (
+        query.select_from(QueueItem)
+        .outerjoin(Referral, Referral.id == QueueItem.referral_id)
+        # An exit questionnaire is about the student of the trajectory it closed.
+        .outerjoin(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
+        .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+        .outerjoin(Trajectory, Trajectory.id == SurveyInvitation.trajectory_id)
+        # A time-out request is about the student who asked.
+        .outerjoin(TimeoutRequest, TimeoutRequest.queue_item_id == QueueItem.id)
+        .outerjoin(
+            _STUDENT,
+            _STUDENT.id
+            == func.coalesce(Referral.student_id, Trajectory.student_id, TimeoutRequest.student_id),
+        )
+        .outerjoin(_MENTOR, _MENTOR.id == Referral.mentor_id)
+        .outerjoin(_ASSIGNEE, _ASSIGNEE.id == QueueItem.assignee_id)
+    )
+
+
+async def _entries(
+    *, session: AsyncSession, conditions: list[ColumnElement[bool]]
+) -> list[QueueEntry]:
+    rows = await session.execute(
+        _joined(
+            select(
+                QueueItem,
+                _STUDENT.given_name,
+                _STUDENT.family_name,
+                _STUDENT.group_name,
+                _STUDENT.external_id,
+                _MENTOR.given_name,
+                _MENTOR.family_name,
+                _ASSIGNEE.given_name,
+                _ASSIGNEE.family_name,
+                Referral.urgency,
+                SurveyResponse.respondent_type,
+                TimeoutRequest.starts_at,
+            )
+        ).where(*conditions)
+    )
+    return [
+        QueueEntry(
+            queue_item_id=item.id,
+            kind=item.kind,
+            status=item.status,
+            created_at=item.created_at,
+            student_name=_name(student_given, student_family),
+            group_name=group_name,
+            mentor_name=_name(mentor_given, mentor_family),
+            urgency=urgency,
+            assignee_id=item.assignee_id,
+            assignee_name=_name(assignee_given, assignee_family),
+            waiting_reason=item.waiting_reason,
+            waiting_since=item.waiting_since,
+            paused_seconds=item.paused_seconds,
+            updated_at=item.updated_at,
+            respondent_type=respondent_type,
+            student_number=student_number,
+            requested_at=requested_at,
+        )
+        for (
+            item,
+            student_given,
+            student_family,
+            group_name,
+            student_number,
+            mentor_given,
+            mentor_family,
+            assignee_given,
+            assignee_family,
+            urgency,
+            respondent_type,
+            requested_at,
+        ) in rows
+    ]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
 def _filter_conditions(*, viewer: Person, filters: QueueFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [QueueItem.school_id == viewer.school_id]
     if filters.kind is not None:
@@ -255,6 +345,16 @@ def _filter_conditions(*, viewer: Person, filters: QueueFilters) -> list[ColumnE
         conditions.append(QueueItem.assignee_id.is_(None))
     if filters.urgency is not None:
         conditions.append(Referral.urgency == filters.urgency)
+    search = " ".join(filters.search.split())[:SEARCH_MAX]
+    if search:
+        pattern = _like(search)
+        full_name = func.lower(_STUDENT.given_name + " " + _STUDENT.family_name)
+        conditions.append(
+            or_(
+                full_name.like(pattern, escape="\\"),
+                func.lower(_STUDENT.external_id).like(pattern, escape="\\"),
+            )
+        )
     return conditions
 
 
@@ -262,3 +362,24 @@ def _name(given: str | None, family: str | None) -> str | None:
     if given is None or family is None:
         return None
     return f"{given} {family}"
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinator:
+    """A care coordinator of the school, to assign items to (names inside the app only)."""
+
+    person_id: int
+    name: str
+
+
+async def school_coordinators(*, session: AsyncSession, viewer: Person) -> list[Coordinator]:
+    """The care coordinators of the viewer's school, by name (the bulk "assign to" choice).
+    Care coordinators only (`NotAllowed`)."""
+    viewer = await require_role(session=session, actor=viewer, role=Role.CARE_COORDINATOR)
+    people = await session.scalars(
+        select(Person)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(Person.school_id == viewer.school_id, PersonRole.role == Role.CARE_COORDINATOR)
+        .order_by(Person.given_name, Person.family_name, Person.id)
+    )
+    return [Coordinator(person.id, person.display_name) for person in people.unique()]

@@ -34,13 +34,15 @@ reads: `services.queue.duplicates`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from dialogs.text import N_, Text
 from services.kernel.text_input import validate_text
-from storage.models import QueueDecision, QueueKind, QueueStatus, WaitingReason
+from storage.models import QueueDecision, QueueKind, QueueStatus, Urgency, WaitingReason
 
 DECLINE_REASON_MIN = 5
 DECLINE_REASON_MAX = 1000
@@ -262,3 +264,134 @@ def validate_decline_reason(reason: str) -> Text | None:
 def validate_note(text: str) -> Text | None:
     """What is wrong with a note (1–2000 characters), or ``None`` when it is fine."""
     return validate_text(text, NOTE_MIN, NOTE_MAX)
+
+
+# --- The queue's order, its sorting and "next item" (issue 14) ---------------------------------
+
+
+class SortColumn(StrEnum):
+    """A column the web queue sorts by (the query parameter ``sort``)."""
+
+    ITEM = "item"
+    KIND = "kind"
+    STUDENT = "student"
+    URGENCY = "urgency"
+    STATUS = "status"
+    ASSIGNEE = "assignee"
+    AGE = "age"
+    RECEIVED = "received"
+
+
+class SortableEntry(Protocol):
+    """What the order reads of a queue line (`services.queue.listing.QueueEntry`)."""
+
+    @property
+    def queue_item_id(self) -> int: ...
+
+    @property
+    def kind(self) -> QueueKind: ...
+
+    @property
+    def status(self) -> QueueStatus: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def urgency(self) -> Urgency | None: ...
+
+    @property
+    def student_name(self) -> str | None: ...
+
+    @property
+    def assignee_name(self) -> str | None: ...
+
+    @property
+    def requested_at(self) -> datetime | None: ...
+
+    def age(self, now: datetime) -> timedelta: ...
+
+
+_URGENCY_RANK = {Urgency.HIGH: 0, Urgency.NORMAL: 1, Urgency.LOW: 2}
+_STATUS_RANK = {status: rank for rank, status in enumerate(QueueStatus)}
+_KIND_RANK = {kind: rank for rank, kind in enumerate(QueueKind)}
+_FAR = datetime.max.replace(tzinfo=UTC)
+_E = TypeVar("_E", bound=SortableEntry)
+
+
+def priority(entry: SortableEntry) -> tuple[int, int, datetime, datetime, int]:
+    """The queue's own order, the same on the web and in Telegram: an undecided time-out
+    request first (it is about a time that comes soon), the soonest requested time first; then
+    high urgency before normal and low, oldest first; the item number breaks ties."""
+    if entry.kind is QueueKind.TIMEOUT_REQUEST and entry.status is not QueueStatus.CLOSED:
+        return (0, 0, entry.requested_at or _FAR, entry.created_at, entry.queue_item_id)
+    rank = _URGENCY_RANK.get(entry.urgency, 3) if entry.urgency is not None else 3
+    return (1, rank, entry.created_at, entry.created_at, entry.queue_item_id)
+
+
+def _text_key(value: str | None) -> tuple[bool, str]:
+    # Empty values last in ascending order, names compared without case.
+    return (value is None, (value or "").casefold())
+
+
+def _column_key(column: SortColumn, now: datetime) -> Callable[[SortableEntry], object]:
+    keys: dict[SortColumn, Callable[[SortableEntry], object]] = {
+        SortColumn.ITEM: lambda e: e.queue_item_id,
+        SortColumn.KIND: lambda e: _KIND_RANK[e.kind],
+        SortColumn.STUDENT: lambda e: _text_key(e.student_name),
+        SortColumn.URGENCY: lambda e: 3 if e.urgency is None else _URGENCY_RANK[e.urgency],
+        SortColumn.STATUS: lambda e: _STATUS_RANK[e.status],
+        SortColumn.ASSIGNEE: lambda e: _text_key(e.assignee_name),
+        SortColumn.AGE: lambda e: e.age(now),
+        SortColumn.RECEIVED: lambda e: e.created_at,
+    }
+    return keys[column]
+
+
+def sort_entries(
+    entries: Iterable[_E], *, column: SortColumn | None, descending: bool, now: datetime
+) -> list[_E]:
+    """``entries`` in the queue's order (`priority`), or by ``column`` (ascending, or
+    ``descending``) with the queue's order among equal values: a stable, total order, so the
+    same list sorts the same way every time and "next item" is well defined."""
+    ordered = sorted(entries, key=priority)
+    if column is None:
+        return ordered
+    # Python's sort is stable, also reversed: equal values keep the queue's order.
+    return sorted(ordered, key=_column_key(column, now), reverse=descending)  # type: ignore[arg-type]
+
+
+def next_item_id(
+    ordered: Sequence[SortableEntry], *, after: int, wanted: Collection[QueueStatus]
+) -> int | None:
+    """The item after ``after`` in ``ordered`` (the current sort and filters, every status)
+    that is still open and in ``wanted``; from the top when ``after`` is not in the list (any
+    more); ``None`` when no open item is left."""
+    ids = [entry.queue_item_id for entry in ordered]
+    start = ids.index(after) + 1 if after in ids else 0
+    for entry in (*ordered[start:], *ordered[:start]):
+        if (
+            entry.queue_item_id != after
+            and entry.status is not QueueStatus.CLOSED
+            and entry.status in wanted
+        ):
+            return entry.queue_item_id
+    return None
+
+
+#: What "close with a reason" (the queue's bulk action) does to each kind: the kind's own way
+#: of ending an undecided item, so every item is refused or changed as its own page would.
+CLOSE_ACTIONS: dict[QueueKind, QueueAction] = {
+    QueueKind.REFERRAL: QueueAction.DECLINE,
+    QueueKind.TIMEOUT_REQUEST: QueueAction.DECLINE_TIMEOUT,
+    QueueKind.EXIT_SURVEY: QueueAction.CLOSE,
+}
+
+
+#: Why a closed item is not assigned (bulk assign).
+ITEM_CLOSED = N_("This item is closed.")
+
+
+def assignable(status: QueueStatus) -> bool:
+    """Whether an item may be (re)assigned to a care coordinator: while it is open."""
+    return status is not QueueStatus.CLOSED

@@ -15,13 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import Text
 from services.kernel.errors import InvalidTransition
-from services.queue.rules import CHANGED_MEANWHILE, ItemState, QueueAction, refusal
+from services.queue.rules import (
+    CHANGED_MEANWHILE,
+    ITEM_CLOSED,
+    ItemState,
+    QueueAction,
+    assignable,
+    refusal,
+)
 from storage.models import QueueItem, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -121,3 +129,21 @@ async def close_for_erasure(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def assign_item(
+    *, session: AsyncSession, item: QueueItem, assignee_id: int, now: datetime
+) -> None:
+    """Assign an open ``item`` to ``assignee_id`` (the caller checked the person; issue 14's
+    bulk assign). The status stays; only while it is the status read (compare-and-set), so an
+    item closed meanwhile is refused (`InvalidTransition`) instead of reassigned."""
+    if not assignable(item.status):
+        raise InvalidTransition(Text.of(ITEM_CLOSED))
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(QueueItem)
+        .where(QueueItem.id == item.id, QueueItem.status == item.status)
+        .values(assignee_id=assignee_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(Text.of(CHANGED_MEANWHILE))

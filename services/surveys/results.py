@@ -21,7 +21,7 @@ from dialogs.text import N_, Text
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.queue.rules import QueueAction, system_actions
+from services.queue.rules import ItemState, QueueAction, refusal, system_actions
 from services.queue.status import move_item
 from storage.models import (
     Person,
@@ -40,7 +40,13 @@ log = logging.getLogger(__name__)
 
 _RESULT_NOT_AVAILABLE = N_("This questionnaire result is not available to you.")
 
-__all__ = ["SurveyAnswerView", "SurveyResultView", "close_survey_item", "open_survey_result"]
+__all__ = [
+    "SurveyAnswerView",
+    "SurveyResultView",
+    "close_survey_item",
+    "mark_survey_read",
+    "open_survey_result",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +104,17 @@ async def _authorized_item(
 
 
 async def open_survey_result(
-    *, session: AsyncSession, viewer: Person, queue_item_id: int, now: datetime
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    queue_item_id: int,
+    now: datetime,
+    resolve: bool = True,
 ) -> SurveyResultView:
     """A completed questionnaire behind a queue item (audited ``survey.view``); reading it
     resolves the item when it is still open (issue 11: queue items resolve themselves when
-    their step is done), so the view shows it closed.
+    their step is done), so the view shows it closed. ``resolve`` false: only read (the web
+    page, where the coordinator marks it read with a button: `mark_survey_read`).
 
     Only a care coordinator of the item's school; anyone else, and any id that is not an
     exit-questionnaire item of their school, gets `NotAllowed`.
@@ -110,7 +122,8 @@ async def open_survey_result(
     viewer, item, response, invitation = await _authorized_item(
         session=session, actor=viewer, queue_item_id=queue_item_id, lock=True
     )
-    await _resolve_on_read(session=session, viewer=viewer, item=item, now=now)
+    if resolve:
+        await _resolve_on_read(session=session, viewer=viewer, item=item, now=now)
     trajectory = await session.get(Trajectory, invitation.trajectory_id)
     assert trajectory is not None  # noqa: S101 - a foreign key guarantees it
     people = {
@@ -195,6 +208,22 @@ async def _resolve_on_read(
         },
         at=now,
     )
+
+
+async def mark_survey_read(
+    *, session: AsyncSession, actor: Person, queue_item_id: int, now: datetime
+) -> None:
+    """The web page's "Read": the care coordinator has read the answers, so the item's step is
+    done and it resolves (`QueueAction.SURVEY_READ`, as reading in the chat does; audited
+    ``queue.resolve``). `NotAllowed` as for `open_survey_result`; `InvalidTransition` when it
+    was handled already."""
+    actor, item, _response, _invitation = await _authorized_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=True
+    )
+    refused = refusal(ItemState.of(item), QueueAction.SURVEY_READ)
+    if refused is not None:
+        raise InvalidTransition(refused)
+    await _resolve_on_read(session=session, viewer=actor, item=item, now=now)
 
 
 async def close_survey_item(

@@ -42,7 +42,14 @@ from storage.models.trajectories import (
     TrajectoryStatus,
 )
 from storage.models.updates import ProcessedUpdate
-from storage.models.web import LogbookEntry, LoginFailure, LoginLink, StaffAccount, WebSession
+from storage.models.web import (
+    LogbookEntry,
+    LoginFailure,
+    LoginLink,
+    QueueFilterSet,
+    StaffAccount,
+    WebSession,
+)
 from storage.models.web_chat import WebChatSession
 
 __all__ = [
@@ -78,6 +85,7 @@ __all__ = [
     "PersonRole",
     "ProcessedUpdate",
     "QueueDecision",
+    "QueueFilterSet",
     "QueueItem",
     "QueueKind",
     "QueueNote",

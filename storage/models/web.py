@@ -123,3 +123,25 @@ class LogbookEntry(Base):
     author_id: Mapped[int] = mapped_column()
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class QueueFilterSet(Base):
+    """A care coordinator's named queue view (issue 14): filters, search and sort, saved per
+    web account and picked again from the queue page.
+
+    ``query`` is the queue page's own query string as the web app normalised it (only known
+    parameters, each value checked again when the set is used); ``name`` is unique per account
+    (saving under a name already used replaces it).
+    """
+
+    __tablename__ = "queue_filter_set"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

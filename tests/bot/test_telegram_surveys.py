@@ -359,7 +359,8 @@ async def test_the_coordinator_reads_the_result_and_the_item_resolves_itself(
     assert f"→ “{TYPED['ar']}” (written in Arabic)" in result
     assert "answered in Arabic" in result
     assert result.splitlines()[0].endswith("· closed")  # read: resolved
-    assert shown.markup is None  # nothing left to mark
+    # Nothing left to mark; only the way on to the next open item (issue 14).
+    assert [label for label, _ in shown.buttons()] == ["Next: #1 · Amira Oosterbeek-Haddou · new"]
     async with tg.app.sessions() as session:
         item = await session.scalar(
             select(QueueItem).where(QueueItem.kind == QueueKind.EXIT_SURVEY)

@@ -363,7 +363,9 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
         ("exit_survey", "new", None, None),
     ]
     await web.get("/queue")
-    assert web.text.count(f"<td>{say('en', 'exit questionnaire')}</td>") == 3  # open items
+    assert (
+        web.text.count(f'<td data-label="Kind">{say("en", "exit questionnaire")}</td>') == 3
+    )  # open items
 
     #    The care coordinator reads the student's answers in Telegram: reading is the item's
     #    step, so it resolves itself (system action survey_read); the other two stay open.
@@ -382,7 +384,7 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
     ]
     assert await journey.resolved_by() == ["intake_held", "survey_read"]
     await web.get("/queue")
-    assert web.text.count(f"<td>{say('en', 'exit questionnaire')}</td>") == 2
+    assert web.text.count(f'<td data-label="Kind">{say("en", "exit questionnaire")}</td>') == 2
 
     # 12. Two weeks later nothing more arrives: no reminder of a cancelled appointment, none of
     #     an answered questionnaire.

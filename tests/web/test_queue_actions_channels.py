@@ -39,6 +39,7 @@ from tests.support.queue_states import (
     put_in_state,
     state_id,
 )
+from tests.support.survey_items import add_survey_item
 from tests.support.units import unit
 from tests.web.conftest import BrowserFactory
 from tests.web.staff_client import StaffWorld
@@ -61,6 +62,9 @@ WEB_FORMS: dict[QueueKind, dict[str, QueueAction]] = {
         "approve": QueueAction.APPROVE_TIMEOUT,
         "decline": QueueAction.DECLINE_TIMEOUT,
     },
+    # The open result's one human action: "read" here (it resolves the item as read, the
+    # system action ``survey_read``), "Mark as handled" in Telegram.
+    QueueKind.EXIT_SURVEY: {"read": QueueAction.CLOSE},
 }
 #: Telegram: a time-out request's callback action → the action the handler performs.
 TELEGRAM_TIMEOUT: dict[str, QueueAction] = {
@@ -177,10 +181,22 @@ async def test_a_time_out_request_offers_the_same_actions_in_every_channel(
 
 
 @pytest.mark.parametrize("state", EXIT_SURVEY_STATES, ids=state_id)
-def test_an_exit_questionnaire_offers_in_chat_what_the_rule_allows(state: ItemState) -> None:
-    # Read in the chat only: the web has no page for it (the queue lists it without a link).
-    # Give it a page and it must join the comparison above.
-    assert item_path(QueueKind.EXIT_SURVEY, 1) is None
+async def test_an_exit_questionnaire_offers_the_same_actions_in_every_channel(
+    state: ItemState, demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    async with demo.app.sessions() as session, session.begin():
+        item_id = await add_survey_item(
+            session,
+            mentor=await session.get_one(Person, demo.ids["mentor2"]),
+            student=await session.get_one(Person, demo.ids["lln13"]),
+            now=NOW,
+            status=state.status,
+        )
+    browser = await browsers()
+    assert (await browser.log_in("zoco")).status_code == 303
+    page = await browser.get(f"/queue/questionnaires/{item_id}")
+    assert page.status_code == 200
+    assert _web_actions(page.text, QueueKind.EXIT_SURVEY, item_id) == _rule(state)
     view = SurveyResultView(
         queue_item_id=7,
         status=state.status,

@@ -105,7 +105,7 @@ async def test_the_queue_links_a_time_out_request_to_its_page(
     queue = (await zoco.get("/queue")).text
     row = re.search(rf'<tr data-item="{item_id}".*?</tr>', queue, re.DOTALL)
     assert row is not None
-    assert f'href="{_path(item_id)}"' in row.group(0)
+    assert f'href="{_path(item_id)}?view=' in row.group(0)  # the queue's view rides along
     assert "time-out request" in row.group(0)
     assert "Bram Moerdijkstra" in row.group(0)
 

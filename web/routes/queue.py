@@ -21,15 +21,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
+from services.bulk.actions import bulk_assign, bulk_close
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
-from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
+from services.queue.listing import (
+    SEARCH_MAX,
+    Coordinator,
+    QueueOverview,
+    age,
+    next_open_item,
+    queue_overview,
+    school_coordinators,
+)
 from services.queue.notes import add_note
 from services.queue.referral_view import ReferralView, open_referral
-from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
+from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX, SortColumn
+from services.queue.saved_filters import NAME_MAX as VIEW_NAME_MAX
+from services.queue.saved_filters import (
+    FilterSet,
+    delete_filter_set,
+    list_filter_sets,
+    save_filter_set,
+)
 from services.referrals.decisions import (
     accept_for_intake,
     decline,
@@ -65,6 +82,16 @@ from web.deps import (
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import page_language, render_page
+from web.queue_view import (
+    VIEW_FIELD,
+    QueueView,
+    handled_next,
+    handled_text,
+    next_or,
+    posted_view,
+    view_param,
+    with_view,
+)
 from web.runtime import Web
 
 log = logging.getLogger(__name__)
@@ -75,7 +102,12 @@ NAV = (NavItem("queue", "/queue", N_("Queue"), frozenset({Role.CARE_COORDINATOR}
 ITEM_PATHS: dict[QueueKind, str] = {
     QueueKind.REFERRAL: "/queue/{id}",
     QueueKind.TIMEOUT_REQUEST: "/queue/timeout-requests/{id}",  # web/routes/timeout_requests.py
+    QueueKind.EXIT_SURVEY: "/queue/questionnaires/{id}",  # web/routes/survey_items.py
 }
+#: The actions that finish an item's step here: after them the browser goes on to the next
+#: open item of the queue's view (when the page was opened from the queue). Taking in
+#: analysis, resuming and a note keep the coordinator on the referral they are working on.
+NEXT_AFTER = frozenset({"care_team", "accept", "decline", "merge"})
 
 #: How many interim evaluation dates the accept form offers.
 EVALUATION_FIELDS = 3
@@ -92,7 +124,26 @@ DONE: dict[str, str] = {
         "has been told."
     ),
 }
-STATUS_FILTERS = ("open", "new", "in_progress", "waiting", "closed", "all")
+#: The queue's columns, each a sort link (`services.queue.rules.SortColumn`).
+COLUMN_LABELS: dict[SortColumn, Text] = {
+    SortColumn.ITEM: Text.of(N_("Item")),
+    SortColumn.KIND: Text.of(N_("Kind")),
+    SortColumn.STUDENT: Text.of(N_("Student")),
+    SortColumn.URGENCY: Text.of(N_("Urgency")),
+    SortColumn.STATUS: Text.of(N_("Status")),
+    SortColumn.ASSIGNEE: Text.of(N_("Assigned to")),
+    SortColumn.AGE: Text.of(N_("Age")),
+    SortColumn.RECEIVED: Text.of(N_("Received")),
+}
+#: The bulk actions (the form's ``action``).
+BULK_ACTIONS = ("assign", "close")
+
+
+def bulk_done(action: str, count: int) -> Text:
+    """What the queue page says after a bulk action (``?bulk=<action>&count=<n>``)."""
+    if action == "assign":
+        return Text.plural_of("{count} item assigned.", "{count} items assigned.", count)
+    return Text.plural_of("{count} item closed.", "{count} items closed.", count)
 
 
 def item_path(kind: QueueKind, item_id: int) -> str | None:
@@ -101,53 +152,64 @@ def item_path(kind: QueueKind, item_id: int) -> str | None:
     return None if pattern is None else pattern.format(id=item_id)
 
 
-def _filters(status: str, kind: str, assignee: str, urgency: str) -> QueueFilters:
-    statuses: tuple[QueueStatus, ...] | None = None
-    if status == "all":
-        statuses = tuple(QueueStatus)
-    elif status in {s.value for s in QueueStatus}:
-        statuses = (QueueStatus(status),)
-    return QueueFilters(
-        statuses=statuses,
-        kind=QueueKind(kind) if kind in {k.value for k in QueueKind} else None,
-        assignee=(
-            AssigneeFilter(assignee)
-            if assignee in {a.value for a in AssigneeFilter}
-            else AssigneeFilter.ANYONE
-        ),
-        urgency=Urgency(urgency) if urgency in {u.value for u in Urgency} else None,
-    )
+_QueueRead = tuple[QueueOverview, list[FilterSet], list[Coordinator]]
 
 
-async def queue_page(
-    *,
+async def _queue(
     request: Request,
-    staff: CoordinatorDep,
-    uow: UnitOfWorkDep,
-    status: str = "open",
-    kind: str = "",
-    assignee: str = "any",
-    urgency: str = "",
+    *,
+    staff: Staff,
+    uow: UnitOfWork,
+    now: datetime,
+    view: QueueView,
+    status_code: int = 200,
+    done: Text | None = None,
+    error: Text | None = None,
+    bulk_reason: str = "",
+    checked: frozenset[int] = frozenset(),
+    view_name: str = "",
+    view_problem: Text | None = None,
 ) -> Response:
-    """Every item with kind, status, assignee and age; filters; counts per status."""
-    filters = _filters(status, kind, assignee, urgency)
-    try:
-        overview = await uow(
-            lambda s: queue_overview(session=s, viewer=staff.person, filters=filters),
+    async def read(
+        session: AsyncSession,
+    ) -> tuple[QueueOverview, list[FilterSet], list[Coordinator]]:
+        overview = await queue_overview(
+            session=session,
+            viewer=staff.person,
+            filters=view.filters(),
+            sort=view.order(),
+            now=now,
         )
+        saved = await list_filter_sets(
+            session=session, viewer=staff.person, account_id=staff.account_id
+        )
+        return overview, saved, await school_coordinators(session=session, viewer=staff.person)
+
+    try:
+        overview, saved, coordinators = await uow(read)
     except NotAllowed as refused:
         raise NotAvailable from refused
+
+    def link(kind: QueueKind, item_id: int) -> str | None:
+        path = item_path(kind, item_id)
+        return None if path is None else with_view(path, view)
+
     return render_page(
         request,
         "queue.html",
         staff=staff,
+        status_code=status_code,
         overview=overview,
-        item_path=item_path,
+        item_path=link,
+        view=view,
+        view_query=view.query(),
+        columns=list(SortColumn),
+        column_labels=COLUMN_LABELS,
         selected={
-            "status": status if status in STATUS_FILTERS else "open",
-            "kind": filters.kind.value if filters.kind else "",
-            "assignee": filters.assignee.value,
-            "urgency": filters.urgency.value if filters.urgency else "",
+            "status": view.status,
+            "kind": view.kind,
+            "assignee": view.assignee,
+            "urgency": view.urgency,
         },
         open_count=sum(
             overview.counts.get(s, 0)
@@ -157,8 +219,208 @@ async def queue_page(
         statuses=list(QueueStatus),
         kinds=list(QueueKind),
         urgencies=list(Urgency),
+        saved=saved,
+        coordinators=coordinators,
+        done=done,
+        error=error,
+        bulk_reason=bulk_reason,
+        checked=checked,
+        view_name=view_name,
+        view_problem=view_problem,
+        limits={"decline": DECLINE_REASON_MAX, "view_name": VIEW_NAME_MAX, "q": SEARCH_MAX},
         labels=labels,
     )
+
+
+async def queue_page(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    status: str = "open",
+    kind: str = "",
+    assignee: str = "any",
+    urgency: str = "",
+    q: str = "",
+    sort: str = "",
+    dir: str = "asc",
+    handled: str = "",
+    bulk: str = "",
+    count: str = "",
+    saved: str = "",
+) -> Response:
+    """Every item with kind, student, urgency, status, assignee and age; filters, a search by
+    the student's name or number, a sort by any column (the queue's own order by default:
+    time-out requests first), counts per status, saved views and the bulk form."""
+    view = QueueView.of(
+        status=status, kind=kind, assignee=assignee, urgency=urgency, q=q, sort=sort, dir=dir
+    )
+    done = handled_text(handled)
+    if handled and done is not None:
+        done = Text.of(N_("{done} No open items are left in this view."), done=done)
+    number = parse_id(count)
+    if bulk in BULK_ACTIONS and number is not None:
+        done = bulk_done(bulk, number)
+    if saved == "1":
+        done = Text.of(N_("The view is saved."))
+    return await _queue(request, staff=staff, uow=uow, now=web.now(), view=view, done=done)
+
+
+async def next_item(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    after: str = "",
+    view: str = "",
+) -> Response:
+    """After item ``after`` was handled: its next open item in the view (sort and filters),
+    or the view's queue page when none is left."""
+    chosen = view_param(view) or QueueView()
+    item = parse_id(after)
+    if item is None:
+        return RedirectResponse(chosen.url(), status_code=303)
+    now = web.now()
+    try:
+        following = await uow(
+            lambda s: next_open_item(
+                session=s,
+                viewer=staff.person,
+                filters=chosen.filters(),
+                sort=chosen.order(),
+                after=item,
+                now=now,
+            )
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    path = None if following is None else item_path(following.kind, following.queue_item_id)
+    if path is None:
+        separator = "&" if "?" in chosen.url() else "?"
+        return RedirectResponse(f"{chosen.url()}{separator}handled={item}", status_code=303)
+    return RedirectResponse(f"{with_view(path, chosen)}&handled={item}", status_code=303)
+
+
+def _ids(raw: list[str] | None) -> list[int] | None:
+    """The checked items' ids, or ``None`` when one is not an id at all (a forged form)."""
+    ids = [parse_id(value) for value in raw or []]
+    return None if any(i is None for i in ids) else [i for i in ids if i is not None]
+
+
+async def bulk_action(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    action: Annotated[str, Form()] = "",
+    item: Annotated[list[str] | None, Form()] = None,
+    assignee: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    view: Annotated[str, Form()] = "",
+) -> Response:
+    """Assign the checked items to a care coordinator, or close them with a reason. Each item
+    is checked again against the person acting (`services.bulk.actions`); an item that is not
+    theirs refuses the whole form (404, nothing changed), an item whose state does not allow
+    it shows the queue again with the reason (409, nothing changed)."""
+    chosen = view_param(view) or QueueView()
+    ids = _ids(item)
+    if ids is None or action not in BULK_ACTIONS:
+        raise NotAvailable
+    now = web.now()
+    try:
+        if action == "assign":
+            assignee_id = parse_id(assignee)
+            if assignee_id is None:
+                raise NotAvailable
+            changed = await uow(
+                lambda s: bulk_assign(
+                    session=s,
+                    actor=staff.person,
+                    queue_item_ids=ids,
+                    assignee_id=assignee_id,
+                    now=now,
+                )
+            )
+        else:
+            changed = await uow(
+                lambda s: bulk_close(
+                    session=s, actor=staff.person, queue_item_ids=ids, reason=reason, now=now
+                )
+            )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except (InputInvalid, InvalidTransition) as refused:
+        return await _queue(
+            request,
+            staff=staff,
+            uow=uow,
+            now=now,
+            view=chosen,
+            status_code=422 if isinstance(refused, InputInvalid) else 409,
+            error=refused.reason,
+            bulk_reason=reason,
+            checked=frozenset(ids),
+        )
+    separator = "&" if "?" in chosen.url() else "?"
+    return RedirectResponse(
+        f"{chosen.url()}{separator}bulk={action}&count={len(changed)}", status_code=303
+    )
+
+
+async def save_view(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    name: Annotated[str, Form()] = "",
+    view: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the current filters, search and sort under a name (this web account's)."""
+    chosen = view_param(view) or QueueView()
+    now = web.now()
+    try:
+        await uow(
+            lambda s: save_filter_set(
+                session=s,
+                viewer=staff.person,
+                account_id=staff.account_id,
+                name=name,
+                query=chosen.query(),
+                now=now,
+            )
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InputInvalid as refused:
+        return await _queue(
+            request,
+            staff=staff,
+            uow=uow,
+            now=now,
+            view=chosen,
+            status_code=422,
+            view_name=name,
+            view_problem=refused.reason,
+        )
+    separator = "&" if "?" in chosen.url() else "?"
+    return RedirectResponse(f"{chosen.url()}{separator}saved=1", status_code=303)
+
+
+async def delete_view(*, staff: CoordinatorDep, uow: UnitOfWorkDep, set_id: int) -> Response:
+    """Delete one of this account's saved views."""
+    try:
+        await uow(
+            lambda s: delete_filter_set(
+                session=s, viewer=staff.person, account_id=staff.account_id, filter_set_id=set_id
+            )
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    return RedirectResponse("/queue", status_code=303)
 
 
 @dataclass
@@ -263,6 +525,7 @@ async def _referral_page(
     done: str = "",
 ) -> Response:
     request, web, staff, uow = call.request, call.web, call.staff, call.uow
+    queue_view = view_param(request.query_params.get(VIEW_FIELD) or await posted_view(request))
     try:
         view = await uow(
             lambda s: open_referral(session=s, viewer=staff.person, queue_item_id=item_id),
@@ -286,7 +549,8 @@ async def _referral_page(
         ),
         actions=view.actions,
         error=error,
-        done=Text.of(DONE[done]) if done in DONE else None,
+        done=Text.of(DONE[done]) if done in DONE else handled_next(request),
+        queue_view=None if queue_view is None else queue_view.query(),
         plan=plan or PlanForm.proposed(view, _today(now)),
         plan_problems=plan_problems or {},
         decline_reason=decline_reason,
@@ -322,8 +586,11 @@ async def referral_page(
     return await _referral_page(_Call(request, web, staff, uow), item_id, done=done)
 
 
-def _done(item_id: int, action: str) -> Response:
-    return RedirectResponse(f"/queue/{item_id}?done={action}", status_code=303)
+async def _done(request: Request, item_id: int, action: str) -> Response:
+    fallback = f"/queue/{item_id}?done={action}"
+    if action in NEXT_AFTER:
+        return await next_or(request, item_id, fallback)
+    return RedirectResponse(fallback, status_code=303)
 
 
 StateAction = Callable[..., Awaitable[object]]
@@ -342,7 +609,7 @@ async def _state_action(call: _Call, item_id: int, action: StateAction, name: st
         return await _referral_page(
             _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
         )
-    return _done(item_id, name)
+    return await _done(request, item_id, name)
 
 
 async def take(
@@ -418,7 +685,7 @@ async def accept(
             error=refused.reason,
             plan=form,
         )
-    return _done(item_id, "accept")
+    return await _done(request, item_id, "accept")
 
 
 async def decline_referral(
@@ -452,7 +719,7 @@ async def decline_referral(
         return await _referral_page(
             _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
         )
-    return _done(item_id, "decline")
+    return await _done(request, item_id, "decline")
 
 
 async def note(
@@ -482,7 +749,7 @@ async def note(
             note_text=text,
             note_problem=refused.reason,
         )
-    return _done(item_id, "note")
+    return await _done(request, item_id, "note")
 
 
 async def merge(
@@ -499,6 +766,15 @@ def build_router() -> APIRouter:
     """A fresh router with the queue, the referral page and its actions."""
     router = APIRouter()
     router.add_api_route("/queue", queue_page, methods=["GET"])
+    router.add_api_route("/queue/next", next_item, methods=["GET"])
+    for queue_path, queue_endpoint in (
+        ("/queue/bulk", bulk_action),
+        ("/queue/views", save_view),
+        ("/queue/views/{set_id:int}/delete", delete_view),
+    ):
+        router.add_api_route(
+            queue_path, queue_endpoint, methods=["POST"], dependencies=[CsrfProtected]
+        )
     router.add_api_route("/queue/{item_id:int}", referral_page, methods=["GET"])
     for path, endpoint in (
         ("take", take),

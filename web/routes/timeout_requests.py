@@ -16,7 +16,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from dialogs.text import N_, Text
 from services.appointments.errors import BookingRefused, SlotTaken
@@ -34,6 +34,7 @@ from web.deps import CoordinatorDep, CsrfProtected, Staff, UnitOfWork, UnitOfWor
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import render_page
+from web.queue_view import handled_next, next_or, page_view
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ async def _page(
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
+    queue_view = await page_view(request)
     return render_page(
         request,
         "timeout_request.html",
@@ -90,7 +92,8 @@ async def _page(
         # The rule both channels render (`services.queue.rules`): Approve / Decline while open.
         actions=allowed_actions(kind=KIND, status=view.status),
         error=error,
-        done=Text.of(DONE[done]) if done in DONE else None,
+        done=Text.of(DONE[done]) if done in DONE else handled_next(request),
+        queue_view=None if queue_view is None else queue_view.query(),
         decline_reason=decline_reason,
         decline_problem=decline_problem,
         limits={"decline": DECLINE_REASON_MAX},
@@ -98,8 +101,9 @@ async def _page(
     )
 
 
-def _done(item_id: int, action: str) -> Response:
-    return RedirectResponse(f"{PATH.format(id=item_id)}?done={action}", status_code=303)
+async def _done(request: Request, item_id: int, action: str) -> Response:
+    # A decision finishes the request: on to the next open item of the queue's view.
+    return await next_or(request, item_id, f"{PATH.format(id=item_id)}?done={action}")
 
 
 async def timeout_request_page(
@@ -137,7 +141,7 @@ async def approve(
             status_code=409,
             error=refused.reason,
         )
-    return _done(item_id, "approve")
+    return await _done(request, item_id, "approve")
 
 
 async def decline(
@@ -181,7 +185,7 @@ async def decline(
             status_code=409,
             error=refused.reason,
         )
-    return _done(item_id, "decline")
+    return await _done(request, item_id, "decline")
 
 
 def build_router() -> APIRouter:

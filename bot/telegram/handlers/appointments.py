@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.telegram.callbacks import AppointmentCallback, MenuCallback, TimeoutRequestCallback
+from bot.telegram.handlers.care import next_item_row, with_next
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import MY_APPOINTMENTS, OPEN_FLOW, TODAY, WEEK
 from bot.telegram.render import send_text
@@ -505,6 +506,7 @@ async def on_timeout_request(
                     session=session, actor=person, queue_item_id=item, now=datetime.now(UTC)
                 ),
             )
+            following = await next_item_row(app, person, item, catalog)
             await bot.send_message(
                 chat_id,
                 _render(
@@ -516,6 +518,7 @@ async def on_timeout_request(
                         ),
                     ),
                 ),
+                reply_markup=with_next(None, following),
             )
             return
         request = await run_unit_of_work(

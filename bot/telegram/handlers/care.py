@@ -36,7 +36,7 @@ from services.conversations.runtime import open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.queue.duplicates import StudentCase
-from services.queue.listing import QueueEntry, list_queue
+from services.queue.listing import QueueEntry, QueueFilters, list_queue, next_open_item
 from services.queue.referral_view import ReferralView, open_referral
 from services.queue.rules import QueueAction
 from services.referrals.decisions import (
@@ -120,6 +120,42 @@ async def on_queue(
         catalog.render(Text.plural_of("{count} open item", "{count} open items", len(entries))),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
+
+
+async def next_item_row(
+    app: App, person: Person, after: int, catalog: Catalog
+) -> list[InlineKeyboardButton] | None:
+    """A button opening the open item that follows ``after`` in the queue's own order (the
+    web's "next item": time-out requests first; `services.queue.listing.next_open_item`), or
+    ``None`` when none is left. Shown after an action, so the coordinator goes on from there
+    instead of from the top of the list."""
+    following = await run_unit_of_work(
+        app.sessions,
+        lambda session: next_open_item(
+            session=session,
+            viewer=person,
+            filters=QueueFilters(),
+            sort=None,
+            after=after,
+            now=datetime.now(UTC),
+        ),
+    )
+    if following is None:
+        return None
+    label = Text.of(N_("Next: {item}"), item=_entry_label(following))
+    return [
+        InlineKeyboardButton(text=catalog.render(label), callback_data=_open_payload(following))
+    ]
+
+
+def with_next(
+    markup: InlineKeyboardMarkup | None, row: list[InlineKeyboardButton] | None
+) -> InlineKeyboardMarkup | None:
+    """``markup`` with the "next item" row under it (either may be missing)."""
+    rows = [] if markup is None else list(markup.inline_keyboard)
+    if row is not None:
+        rows.append(row)
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def _open_payload(e: QueueEntry) -> str:
@@ -303,6 +339,7 @@ async def on_item(
             await show_turn(bot, chat_id, turn, catalog)
             return
         step = STEPS.get(callback_data.action)
+        acted = step is not None or callback_data.action == QueueAction.MERGE.value
         if callback_data.action == QueueAction.MERGE.value:
             # The note the open referral gets is written in the presser's language.
             await run_unit_of_work(
@@ -324,13 +361,16 @@ async def on_item(
             app.sessions,
             lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
         )
+        # After an action: on to the next open item, not back to the top of the queue.
+        following = await next_item_row(app, person, item, catalog) if acted else None
     except (NotAllowed, InvalidTransition) as refusal:
         log.info("queue action %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
     # A referral of long answers is over Telegram's 4,096 characters: several messages, the
     # actions on the last.
-    await send_text(bot, chat_id, summary_text(view, catalog), actions(view, catalog))
+    markup = with_next(actions(view, catalog), following)
+    await send_text(bot, chat_id, summary_text(view, catalog), markup)
 
 
 async def _check_allowed(app: App, person: Person, item: int, action: QueueAction) -> None:

@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError
 
 from bot.app import App
 from bot.telegram.callbacks import MenuCallback, SurveyCallback, SurveyItemCallback
-from bot.telegram.handlers.care import STATUS
+from bot.telegram.handlers.care import STATUS, next_item_row, with_next
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_OF_FLOW, scale_label
@@ -225,12 +225,16 @@ async def on_survey_item(
                 now=datetime.now(UTC),
             ),
         )
+        # Read means handled: on to the next open item, not back to the top of the queue.
+        following = await next_item_row(app, person, callback_data.item, catalog)
     except (NotAllowed, InvalidTransition) as refusal:
         log.info("survey item %s refused for person %s", callback_data.action, person.id)
         await bot.send_message(chat_id, catalog.render(refusal.reason))
         return
     await bot.send_message(
-        chat_id, result_text(view, catalog), reply_markup=result_actions(view, catalog)
+        chat_id,
+        result_text(view, catalog),
+        reply_markup=with_next(result_actions(view, catalog), following),
     )
 
 
