@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -351,11 +352,11 @@ class OutboxWorker:
         """Reserve this send's slot for every worker, hand the row over, wait for the slot.
 
         The chat's clock may be ahead (another worker sent to it): then nothing is reserved and
-        the worker asks again when it has passed. The hand-over is written ``lead`` before the
+        the worker asks again when it has passed. The slot is the database's time, waited for
+        on this machine's wall clock (`services.outbox.rate`). The hand-over is written ``lead`` before the
         slot, so at most the rows of the coming ``lead`` are handed over and not yet sent.
         False (send nothing) when the claim is gone; the slot is then lost.
         """
-        loop = asyncio.get_running_loop()
         while True:
             reservation = await run_unit_of_work(
                 self._sessions,
@@ -369,16 +370,11 @@ class OutboxWorker:
             )
             if reservation.reserved:
                 break
-            await asyncio.sleep(reservation.wait)
-        slot = loop.time() + reservation.wait
-        early = slot - rate.lead - loop.time()
-        if early > 0:
-            await asyncio.sleep(early)
+            await _sleep_until(reservation.at)
+        await _sleep_until(reservation.at - rate.lead)
         if not await self._hand_over(message):
             return False
-        rest = slot - loop.time()
-        if rest > 0:
-            await asyncio.sleep(rest)
+        await _sleep_until(reservation.at)
         return True
 
     async def _forget_idle_chats(self, rate: SharedRate) -> None:
@@ -601,6 +597,13 @@ class _SendGate:
                 await asyncio.sleep(rest)
             self._next = loop.time() + self._interval
             return result
+
+
+async def _sleep_until(wall: float) -> None:
+    """Sleep until ``wall`` (seconds since the epoch) on this machine's clock."""
+    left = wall - time.time()
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 def _pace_key(message: ClaimedMessage) -> int:

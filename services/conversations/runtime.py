@@ -4,9 +4,9 @@ Every channel calls `open_flow` / `handle_event` here, each inside one unit of w
 through `services.kernel.uow.run_unit_of_work` (the runtime itself never begins or commits).
 Within that transaction the runtime takes the person's lock (`storage.locks.lock_person`: two
 updates of one person on two workers are handled one after the other on PostgreSQL), loads the
-conversation (row-locked on PostgreSQL), advances
-the engine, stores the new state and, when the person confirms, lets the flow's binding write
-its result (referral, queue item, outbox row). A crash before commit loses nothing that was
+conversation (row-locked on PostgreSQL), advances the engine, stores the new state and, when
+the person confirms, lets the flow's binding write its result (referral, queue item, outbox
+row). A crash before commit loses nothing that was
 shown as done; a restart resumes the stored state.
 """
 

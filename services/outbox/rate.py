@@ -11,8 +11,10 @@ chat's. `reserve_send` is one short unit of work of the worker, just before a se
    bot's clock one ``overall_interval`` past it;
 3. move the chat's clock to ``slot + chat_interval``.
 
-The times are the database server's (``clock_timestamp()``), so the workers' own clocks do not
-matter; a worker sends when the returned wait has passed. Rows are locked chat first, bot
+The times are the database server's (``clock_timestamp()``), returned as absolute times: a
+worker sleeps until that moment on its own wall clock, so how long the reservation took to
+come back does not move the send. The machines' clocks must agree (NTP) to well within the
+slots' 5 % margin (about 2 ms). Rows are locked chat first, bot
 second, one chat per transaction: two workers never wait for each other in a circle.
 A slot reserved and then not used (the claim was taken back) is simply lost: the rate errs on
 the slow side. Rows of chats idle for `IDLE` are deleted by `forget_idle_chats`.
@@ -39,19 +41,18 @@ _MAKE_ROW = text(
     "ON CONFLICT (key) DO NOTHING"
 )
 _CHAT_WAIT = text(
-    "SELECT EXTRACT(EPOCH FROM (next_at - clock_timestamp())) FROM outbox_rate "
-    "WHERE key = :key FOR UPDATE"
+    "SELECT EXTRACT(EPOCH FROM next_at), EXTRACT(EPOCH FROM (next_at - clock_timestamp())) "
+    "FROM outbox_rate WHERE key = :key FOR UPDATE"
 )
 _TAKE_SLOT = text(
     "UPDATE outbox_rate SET next_at = GREATEST(next_at, clock_timestamp() "
     "+ :lead * INTERVAL '1 second') + :interval * INTERVAL '1 second' WHERE key = :key "
-    "RETURNING EXTRACT(EPOCH FROM (next_at - :interval * INTERVAL '1 second' "
-    "- clock_timestamp()))"
+    "RETURNING EXTRACT(EPOCH FROM (next_at - :interval * INTERVAL '1 second')), "
+    "EXTRACT(EPOCH FROM (next_at - :interval * INTERVAL '1 second' - clock_timestamp()))"
 ).bindparams(bindparam("lead", type_=Float), bindparam("interval", type_=Float))
 _SET_CHAT = text(
-    "UPDATE outbox_rate SET next_at = clock_timestamp() "
-    "+ (:wait + :interval) * INTERVAL '1 second' WHERE key = :key"
-).bindparams(bindparam("wait", type_=Float), bindparam("interval", type_=Float))
+    "UPDATE outbox_rate SET next_at = to_timestamp(:at + :interval) WHERE key = :key"
+).bindparams(bindparam("at", type_=Float), bindparam("interval", type_=Float))
 _FORGET = text(
     "DELETE FROM outbox_rate WHERE key <> 0 "
     "AND next_at < clock_timestamp() - :idle * INTERVAL '1 second'"
@@ -60,10 +61,12 @@ _FORGET = text(
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """The answer of `reserve_send`: a slot ``wait`` seconds from now, or (``reserved`` is
-    False) nothing yet: the chat's clock is ``wait`` seconds ahead, ask again then."""
+    """The answer of `reserve_send`: a slot at ``at`` (seconds since the epoch, the database
+    server's clock), ``wait`` seconds after the reservation; or (``reserved`` is False)
+    nothing yet: the chat's clock is ahead until ``at``, ask again then."""
 
     reserved: bool
+    at: float
     wait: float
 
 
@@ -83,18 +86,17 @@ async def reserve_send(
     if chat_key == OVERALL:
         raise ValueError("chat key 0 is the bot's own clock")
     await session.execute(_MAKE_ROW, {"key": chat_key})
-    chat_wait = float(await session.scalar(_CHAT_WAIT, {"key": chat_key}) or 0.0)
+    chat_at, chat_wait = (await session.execute(_CHAT_WAIT, {"key": chat_key})).one()
     if chat_wait > 0:
-        return Reservation(reserved=False, wait=chat_wait)
+        return Reservation(reserved=False, at=float(chat_at), wait=float(chat_wait))
     await session.execute(_MAKE_ROW, {"key": OVERALL})
-    wait = float(
-        await session.scalar(
+    at, wait = (
+        await session.execute(
             _TAKE_SLOT, {"key": OVERALL, "lead": lead, "interval": overall_interval}
         )
-        or 0.0
-    )
-    await session.execute(_SET_CHAT, {"key": chat_key, "wait": wait, "interval": chat_interval})
-    return Reservation(reserved=True, wait=max(wait, 0.0))
+    ).one()
+    await session.execute(_SET_CHAT, {"key": chat_key, "at": float(at), "interval": chat_interval})
+    return Reservation(reserved=True, at=float(at), wait=max(float(wait), 0.0))
 
 
 async def forget_idle_chats(*, session: AsyncSession, idle: timedelta = IDLE) -> int:
