@@ -91,9 +91,12 @@ class SharedRate:
     """Telegram's limits kept together by every worker of the bot (PostgreSQL only).
 
     Each interval is stretched by ``safety`` (5 %: more than in process, as the slot is
-    decided by the database and kept by a worker that may be a few milliseconds late).
-    ``lead`` is the least time between the reservation and its slot: the hand-over is written
-    in it. ``forget_every``: how often the clocks of idle chats are deleted.
+    decided by the database and kept by a worker that may be late for it). A send may leave
+    up to `tolerance` after its slot and the limits still hold in every one-second window
+    (30 slots span ``30 * 1.05 / 30 = 1.05`` s); a worker later than that (a busy machine)
+    does not send but reserves a new slot. ``lead`` is the least time between the reservation
+    and its slot: the hand-over is written in it. ``forget_every``: how often the clocks of
+    idle chats are deleted.
     """
 
     per_second: float = TELEGRAM_MESSAGES_PER_SECOND
@@ -106,6 +109,15 @@ class SharedRate:
     def overall_interval(self) -> float:
         """Seconds between two sends of the bot, any worker."""
         return self.safety / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        """How late a send may leave after its slot (four fifths of the margin)."""
+        margin = min(
+            self.per_second * self.overall_interval - 1.0,
+            self.chat_gap - self.chat_interval,
+        )
+        return 0.8 * margin
 
     @property
     def chat_gap(self) -> float:
@@ -353,10 +365,11 @@ class OutboxWorker:
 
         The chat's clock may be ahead (another worker sent to it): then nothing is reserved and
         the worker asks again when it has passed. The slot is the database's time, waited for
-        on this machine's wall clock (`services.outbox.rate`). The hand-over is written ``lead`` before the
-        slot, so at most the rows of the coming ``lead`` are handed over and not yet sent.
-        False (send nothing) when the claim is gone; the slot is then lost.
+        on this machine's wall clock (`services.outbox.rate`). The hand-over is written
+        ``lead`` before the slot, so at most the rows of the coming ``lead`` are handed over
+        and not yet sent. False (send nothing) when the claim is gone; the slot is then lost.
         """
+        handed = False
         while True:
             reservation = await run_unit_of_work(
                 self._sessions,
@@ -368,14 +381,20 @@ class OutboxWorker:
                     lead=rate.lead,
                 ),
             )
-            if reservation.reserved:
-                break
+            if not reservation.reserved:
+                await _sleep_until(reservation.at)
+                continue
+            if not handed:
+                await _sleep_until(reservation.at - rate.lead)
+                if not await self._hand_over(message):
+                    return False
+                handed = True
             await _sleep_until(reservation.at)
-        await _sleep_until(reservation.at - rate.lead)
-        if not await self._hand_over(message):
-            return False
-        await _sleep_until(reservation.at)
-        return True
+            if time.time() - reservation.at <= rate.tolerance:
+                return True
+            # Too late for the slot (a busy machine, a slow hand-over): sent now it could
+            # crowd the next ones; it takes a new slot instead.
+            log.debug("outbox_id=%s: slot missed; reserved again", message.outbox_id)
 
     async def _forget_idle_chats(self, rate: SharedRate) -> None:
         """Now and then (at a claim, not in a send's way), delete the clocks of chats idle
