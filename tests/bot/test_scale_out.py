@@ -9,10 +9,10 @@ PostgreSQL only: on SQLite the product runs one process.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
@@ -148,10 +148,10 @@ async def test_a_chat_reserved_by_one_worker_waits_for_another(
     # Another chat gets the bot's next slot, one overall interval after the first's.
     assert other[0]
     async with session_factory() as session:
-        clocks = dict(
-            (row[0], row[1])
+        clocks = {
+            row[0]: row[1]
             for row in await session.execute(text("SELECT key, next_at FROM outbox_rate"))
-        )
+        }
     apart = (clocks[7002] - clocks[7001]).total_seconds()
     assert apart == pytest.approx(rate.overall_interval, abs=0.005)
     ahead = (clocks[0] - clocks[7002]).total_seconds()
