@@ -58,8 +58,7 @@ import asyncpg  # type: ignore[import-untyped]
 from aiogram import Bot
 from pydantic import SecretStr
 from sqlalchemy import func, select
-
-from bench.throughput import (
+from throughput import (  # bench/throughput.py, beside this script
     TOKEN,
     FakeBotApi,
     MentorScript,
@@ -68,6 +67,7 @@ from bench.throughput import (
     add_mentors,
     onboard,
 )
+
 from bot.app import build_app
 from bot.config import Settings
 from bot.outbox import OutgoingMessage
