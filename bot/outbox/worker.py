@@ -45,6 +45,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,7 +71,7 @@ from services.kernel.uow import run_unit_of_work
 from services.outbox import store as outbox_store
 from services.outbox.channels import Channel
 from services.outbox.kinds import resend_when_uncertain
-from services.outbox.rate import forget_idle_chats, reserve_send
+from services.outbox.rate import Reservation, forget_idle_chats, reserve_send
 from services.outbox.store import DEFAULT_LEASE, ClaimedBatch, ClaimedMessage
 from storage.models import utcnow
 
@@ -205,6 +206,7 @@ class OutboxWorker:
         self._start_pause = start_pause
         self._shared = shared
         self._forgot_at = 0.0
+        self._handing_took = 0.0  # how long a hand-over took lately (smoothed), shared rate
         # Chats Telegram told us to leave alone (429), until when (wall clock). Entries go
         # when they expire, so this holds only the chats currently under flood control.
         self._paused: dict[int, datetime] = {}
@@ -366,34 +368,36 @@ class OutboxWorker:
         The chat's clock may be ahead (another worker sent to it): then nothing is reserved and
         the worker asks again when it has passed. The slot is the database's time, waited for
         on this machine's wall clock (`services.outbox.rate`). The hand-over is written
-        ``lead`` before the slot, so at most the rows of the coming ``lead`` are handed over
+        ``lead`` before the slot (``SharedRate.lead``, or twice the recent hand-over time when
+        the database is slower), so at most the rows of the coming ``lead`` are handed over
         and not yet sent. False (send nothing) when the claim is gone; the slot is then lost.
         """
         handed = False
+        held: float | None = None
         while True:
+            lead = max(rate.lead, min(1.0, 2 * self._handing_took + 0.02))
             reservation = await run_unit_of_work(
                 self._sessions,
-                lambda s: reserve_send(
-                    session=s,
-                    chat_key=key,
-                    overall_interval=rate.overall_interval,
-                    chat_interval=rate.chat_gap,
-                    lead=rate.lead,
-                ),
+                partial(_reserve, chat_key=key, rate=rate, lead=lead, held=held),
             )
             if not reservation.reserved:
                 await _sleep_until(reservation.at)
                 continue
             if not handed:
-                await _sleep_until(reservation.at - rate.lead)
+                await _sleep_until(reservation.at - lead)
+                started = time.monotonic()
                 if not await self._hand_over(message):
                     return False
+                took = time.monotonic() - started
+                self._handing_took = 0.8 * self._handing_took + 0.2 * took
                 handed = True
             await _sleep_until(reservation.at)
             if time.time() - reservation.at <= rate.tolerance:
                 return True
             # Too late for the slot (a busy machine, a slow hand-over): sent now it could
-            # crowd the next ones; it takes a new slot instead.
+            # crowd the next ones; it takes a new slot instead (its chat's clock, set by the
+            # missed slot, is its own: not waited for again).
+            held = reservation.at + rate.chat_gap
             log.debug("outbox_id=%s: slot missed; reserved again", message.outbox_id)
 
     async def _forget_idle_chats(self, rate: SharedRate) -> None:
@@ -616,6 +620,19 @@ class _SendGate:
                 await asyncio.sleep(rest)
             self._next = loop.time() + self._interval
             return result
+
+
+async def _reserve(
+    session: AsyncSession, *, chat_key: int, rate: SharedRate, lead: float, held: float | None
+) -> Reservation:
+    return await reserve_send(
+        session=session,
+        chat_key=chat_key,
+        overall_interval=rate.overall_interval,
+        chat_interval=rate.chat_gap,
+        lead=lead,
+        held=held,
+    )
 
 
 async def _sleep_until(wall: float) -> None:

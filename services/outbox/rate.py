@@ -77,17 +77,21 @@ async def reserve_send(
     overall_interval: float,
     chat_interval: float,
     lead: float,
+    held: float | None = None,
 ) -> Reservation:
     """Reserve the next send to ``chat_key`` (PostgreSQL only), inside the caller's unit of work.
 
     The unit should commit at once: the bot's row stays locked until it does. ``lead`` is the
-    least time from now to the slot (the worker records the hand-over in it).
+    least time from now to the slot (the worker records the hand-over in it). ``held``: the
+    chat's clock as this worker's last reservation for the same message set it (a slot it
+    missed and did not use): the chat is then not waited for again.
     """
     if chat_key == OVERALL:
         raise ValueError("chat key 0 is the bot's own clock")
     await session.execute(_MAKE_ROW, {"key": chat_key})
     chat_at, chat_wait = (await session.execute(_CHAT_WAIT, {"key": chat_key})).one()
-    if chat_wait > 0:
+    mine = held is not None and abs(float(chat_at) - held) < 0.001
+    if chat_wait > 0 and not mine:
         return Reservation(reserved=False, at=float(chat_at), wait=float(chat_wait))
     await session.execute(_MAKE_ROW, {"key": OVERALL})
     at, wait = (

@@ -24,7 +24,7 @@ from bot.outbox import OutgoingMessage
 from bot.outbox.worker import OutboxWorker, SharedRate
 from dialogs.flows.verwijzing import VERWIJZING
 from services.conversations.runtime import open_flow
-from services.outbox.rate import reserve_send
+from services.outbox.rate import Reservation, reserve_send
 from storage.db import create_engine, create_sessionmaker
 from storage.models import OutboxStatus, Role
 from tests.bot.demo_bot import DemoBot, demo_bot
@@ -127,26 +127,27 @@ async def test_a_chat_reserved_by_one_worker_waits_for_another(
 ) -> None:
     rate = SharedRate(per_second=0.1)  # a slot every 10.5 s: a second chat waits for it
 
-    async def reserve(chat: int) -> tuple[bool, float]:
-        reservation = await unit(
+    async def reserve(chat: int, held: float | None = None) -> Reservation:
+        reservation: Reservation = await unit(
             session_factory,
             reserve_send,
             chat_key=chat,
             overall_interval=rate.overall_interval,
             chat_interval=rate.chat_gap,
             lead=rate.lead,
+            held=held,
         )
-        return reservation.reserved, reservation.wait
+        return reservation
 
     first = await reserve(7001)
-    assert first[0]
+    assert first.reserved
     again = await reserve(7001)
     other = await reserve(7002)
-    assert not again[0], "the chat's clock is a second ahead: nothing reserved"
-    assert again[1] > 1.0
-    assert again[1] < rate.chat_gap + rate.overall_interval + rate.lead
+    assert not again.reserved, "the chat's clock is a second ahead: nothing reserved"
+    assert again.wait > 1.0
+    assert again.at == pytest.approx(first.at + rate.chat_gap, abs=0.001)
     # Another chat gets the bot's next slot, one overall interval after the first's.
-    assert other[0]
+    assert other.reserved
     async with session_factory() as session:
         clocks = {
             row[0]: row[1]
@@ -225,3 +226,27 @@ async def _someone_waits_for_a_lock(sessions: async_sessionmaker[AsyncSession]) 
         if waiting:
             return
         await asyncio.sleep(0.02)
+
+
+async def test_a_missed_slot_does_not_make_its_chat_wait_for_itself(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    rate = SharedRate()
+
+    async def reserve(held: float | None = None) -> Reservation:
+        reservation: Reservation = await unit(
+            session_factory,
+            reserve_send,
+            chat_key=7003,
+            overall_interval=rate.overall_interval,
+            chat_interval=rate.chat_gap,
+            lead=rate.lead,
+            held=held,
+        )
+        return reservation
+
+    missed = await reserve()
+    held = missed.at + rate.chat_gap
+    assert (await reserve(held)).reserved
+    # Someone else's clock on the chat (not the one this worker's missed slot set) is waited for.
+    assert not (await reserve(held)).reserved
