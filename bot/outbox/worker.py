@@ -24,7 +24,10 @@ while it waited for its turn) is released back to ``pending``. A worker waits ``
 (one chat interval) before its first send, so the last second of a worker that was killed and
 restarted does not add to its own.
 
-Pacing is per worker: run one outbox worker per bot token, or split the rate between them.
+Pacing: on SQLite (one process) the worker paces itself in process (`bot.outbox.pacing`). With
+a `SharedRate` (PostgreSQL; `bot.telegram.polling.outbox_worker` gives one there) every send is
+reserved in the database first (`services.outbox.rate`), so N workers on N machines keep the
+bot's ~30 a second and each chat's 1 a second together (issue 16).
 
 Channels: the worker has a sender per configured channel (Telegram, e-mail or both);
 `claim_due` chooses each row's channel among them (`services.outbox.channels`). Rows whose
@@ -38,15 +41,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox.messages import OutgoingMessage, UnknownMessageError, build_message
-from bot.outbox.pacing import ChatPacer, overall_limiter
+from bot.outbox.pacing import (
+    TELEGRAM_CHAT_INTERVAL,
+    TELEGRAM_MESSAGES_PER_SECOND,
+    ChatPacer,
+    overall_limiter,
+)
 from bot.outbox.sender import (
     PermanentFailure,
     RetryAfter,
@@ -61,6 +71,7 @@ from services.kernel.uow import run_unit_of_work
 from services.outbox import store as outbox_store
 from services.outbox.channels import Channel
 from services.outbox.kinds import resend_when_uncertain
+from services.outbox.rate import Reservation, forget_idle_chats, reserve_send
 from services.outbox.store import DEFAULT_LEASE, ClaimedBatch, ClaimedMessage
 from storage.models import utcnow
 
@@ -74,6 +85,45 @@ TIMEOUT = "timeout"
 
 _STORE_TRIES = 3
 _KEEP_PAUSED = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SharedRate:
+    """Telegram's limits kept together by every worker of the bot (PostgreSQL only).
+
+    Each interval is stretched by ``safety`` (5 %: more than in process, as the slot is
+    decided by the database and kept by a worker that may be late for it). A send may leave
+    up to `tolerance` after its slot and the limits still hold in every one-second window
+    (30 slots span ``30 * 1.05 / 30 = 1.05`` s); a worker later than that (a busy machine)
+    does not send but reserves a new slot. ``lead`` is the least time between the reservation
+    and its slot: the hand-over is written in it. ``forget_every``: how often the clocks of
+    idle chats are deleted.
+    """
+
+    per_second: float = TELEGRAM_MESSAGES_PER_SECOND
+    chat_interval: float = TELEGRAM_CHAT_INTERVAL
+    safety: float = 1.05
+    lead: float = 0.1
+    forget_every: float = 60.0
+
+    @property
+    def overall_interval(self) -> float:
+        """Seconds between two sends of the bot, any worker."""
+        return self.safety / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        """How late a send may leave after its slot (four fifths of the margin)."""
+        margin = min(
+            self.per_second * self.overall_interval - 1.0,
+            self.chat_gap - self.chat_interval,
+        )
+        return 0.8 * margin
+
+    @property
+    def chat_gap(self) -> float:
+        """Seconds between two sends to one chat, any worker."""
+        return self.chat_interval * self.safety
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +156,9 @@ class OutboxWorker:
     ``email_sender`` (SMTP, or a fake), the session
     factory, the catalogs, a wall ``clock`` (what "due" means; the pacing itself runs on the
     event loop's monotonic clock) and the limiters (``overall``: by default one message every
-    1/30 s; ``chats``: by default one message per chat per second).
+    1/30 s; ``chats``: by default one message per chat per second). With ``shared`` the
+    overall limit and each chat's are kept in the database for every worker of the bot
+    (PostgreSQL) instead of ``overall``; ``chats`` still orders one chat's messages here.
     """
 
     def __init__(
@@ -125,6 +177,7 @@ class OutboxWorker:
         send_timeout: float = 30.0,
         lease: timedelta = DEFAULT_LEASE,
         start_pause: float = 1.0,
+        shared: SharedRate | None = None,
     ) -> None:
         self._senders: dict[Channel, Sender] = {}
         if sender is not None:
@@ -151,6 +204,9 @@ class OutboxWorker:
             raise ValueError("the lease must be longer than twice the send timeout")
         self._lease = lease
         self._start_pause = start_pause
+        self._shared = shared
+        self._forgot_at = 0.0
+        self._handing_took = 0.0  # how long a hand-over took lately (smoothed), shared rate
         # Chats Telegram told us to leave alone (429), until when (wall clock). Entries go
         # when they expire, so this holds only the chats currently under flood control.
         self._paused: dict[int, datetime] = {}
@@ -221,6 +277,8 @@ class OutboxWorker:
                 lease=self._lease,
             ),
         )
+        if self._shared is not None:
+            await self._forget_idle_chats(self._shared)
         if batch.waiting and not self._announced_waiting:
             try:
                 await self._announce_waiting()
@@ -286,9 +344,13 @@ class OutboxWorker:
                         ),
                     )
                     return
-                await self._overall.acquire()
-                if not await self._gate.passing(lambda: self._hand_over(message)):
-                    return
+                if self._shared is not None:
+                    if not await self._shared_turn(key, message, self._shared):
+                        return
+                else:
+                    await self._overall.acquire()
+                    if not await self._gate.passing(lambda: self._hand_over(message)):
+                        return
                 handed_over = True
                 turn.sending()
                 error = await self._attempt(outgoing)
@@ -299,6 +361,56 @@ class OutboxWorker:
                 await asyncio.shield(self._release(message))
             raise
         await asyncio.shield(self._record(message, error))
+
+    async def _shared_turn(self, key: int, message: ClaimedMessage, rate: SharedRate) -> bool:
+        """Reserve this send's slot for every worker, hand the row over, wait for the slot.
+
+        The chat's clock may be ahead (another worker sent to it): then nothing is reserved and
+        the worker asks again when it has passed. The slot is the database's time, waited for
+        on this machine's wall clock (`services.outbox.rate`). The hand-over is written
+        ``lead`` before the slot (``SharedRate.lead``, or twice the recent hand-over time when
+        the database is slower), so at most the rows of the coming ``lead`` are handed over
+        and not yet sent. False (send nothing) when the claim is gone; the slot is then lost.
+        """
+        handed = False
+        held: float | None = None
+        while True:
+            lead = max(rate.lead, min(1.0, 2 * self._handing_took + 0.02))
+            reservation = await run_unit_of_work(
+                self._sessions,
+                partial(_reserve, chat_key=key, rate=rate, lead=lead, held=held),
+            )
+            if not reservation.reserved:
+                await _sleep_until(reservation.at)
+                continue
+            if not handed:
+                await _sleep_until(reservation.at - lead)
+                started = time.monotonic()
+                if not await self._hand_over(message):
+                    return False
+                took = time.monotonic() - started
+                self._handing_took = 0.8 * self._handing_took + 0.2 * took
+                handed = True
+            await _sleep_until(reservation.at)
+            if time.time() - reservation.at <= rate.tolerance:
+                return True
+            # Too late for the slot (a busy machine, a slow hand-over): sent now it could
+            # crowd the next ones; it takes a new slot instead (its chat's clock, set by the
+            # missed slot, is its own: not waited for again).
+            held = reservation.at + rate.chat_gap
+            log.debug("outbox_id=%s: slot missed; reserved again", message.outbox_id)
+
+    async def _forget_idle_chats(self, rate: SharedRate) -> None:
+        """Now and then (at a claim, not in a send's way), delete the clocks of chats idle
+        for a minute."""
+        now = asyncio.get_running_loop().time()
+        if now - self._forgot_at < rate.forget_every:
+            return
+        self._forgot_at = now
+        try:
+            await run_unit_of_work(self._sessions, lambda s: forget_idle_chats(session=s))
+        except Exception as exc:  # only tidying: the next one tries again
+            log.warning("outbox: forgetting idle chats failed: %s", type(exc).__name__)
 
     async def _attempt(self, outgoing: OutgoingMessage) -> SendError | None:
         """Hand the message to the sender; the error in the worker's terms, None when sent."""
@@ -508,6 +620,26 @@ class _SendGate:
                 await asyncio.sleep(rest)
             self._next = loop.time() + self._interval
             return result
+
+
+async def _reserve(
+    session: AsyncSession, *, chat_key: int, rate: SharedRate, lead: float, held: float | None
+) -> Reservation:
+    return await reserve_send(
+        session=session,
+        chat_key=chat_key,
+        overall_interval=rate.overall_interval,
+        chat_interval=rate.chat_gap,
+        lead=lead,
+        held=held,
+    )
+
+
+async def _sleep_until(wall: float) -> None:
+    """Sleep until ``wall`` (seconds since the epoch) on this machine's clock."""
+    left = wall - time.time()
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 def _pace_key(message: ClaimedMessage) -> int:

@@ -12,7 +12,7 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.outbox.email_sender import email_sender_from
 from bot.outbox.telegram_sender import TelegramSender
-from bot.outbox.worker import OutboxWorker
+from bot.outbox.worker import OutboxWorker, SharedRate
 from bot.telegram.dispatcher import create_bot, create_dispatcher
 
 log = logging.getLogger(__name__)
@@ -20,13 +20,16 @@ log = logging.getLogger(__name__)
 
 def outbox_worker(app: App, bot: Bot) -> OutboxWorker:
     """The worker that delivers what storage queued, through this bot (and by e-mail when
-    SMTP is configured)."""
+    SMTP is configured). On PostgreSQL its rate is shared with every other worker of the bot
+    (`SharedRate`: N processes keep Telegram's limits together); SQLite paces in process."""
+    shared = SharedRate() if app.engine.dialect.name == "postgresql" else None
     return OutboxWorker(
         sender=TelegramSender(bot),
         email_sender=email_sender_from(app.settings),
         sessions=app.sessions,
         catalogs=app.catalogs,
         lease=timedelta(seconds=app.settings.outbox_lease_seconds),
+        shared=shared,
     )
 
 

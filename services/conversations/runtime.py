@@ -2,9 +2,11 @@
 
 Every channel calls `open_flow` / `handle_event` here, each inside one unit of work it begins
 through `services.kernel.uow.run_unit_of_work` (the runtime itself never begins or commits).
-Within that transaction the runtime loads the conversation (row-locked on PostgreSQL), advances
-the engine, stores the new state and, when the person confirms, lets the flow's binding write
-its result (referral, queue item, outbox row). A crash before commit loses nothing that was
+Within that transaction the runtime takes the person's lock (`storage.locks.lock_person`: two
+updates of one person on two workers are handled one after the other on PostgreSQL), loads the
+conversation (row-locked on PostgreSQL), advances the engine, stores the new state and, when
+the person confirms, lets the flow's binding write its result (referral, queue item, outbox
+row). A crash before commit loses nothing that was
 shown as done; a restart resumes the stored state.
 """
 
@@ -36,6 +38,7 @@ from services.kernel.errors import (
     NotAllowed,
     Reroute,
 )
+from storage.locks import lock_person
 from storage.models import Conversation, ConversationStatus, Person
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,9 @@ async def open_flow(
     """
     binding = _authorized_binding(person, flow_id)
     flow = get_flow(flow_id)
+    # One person's events one at a time, whichever worker has them (PostgreSQL): a second
+    # update waits here until this unit commits, then sees what it wrote.
+    await lock_person(session, person.id)
     row = await _load(session, person, flow_id)
     if row is not None and row.status is ConversationStatus.ACTIVE:
         state = DialogState.from_json(row.state)
@@ -142,6 +148,7 @@ async def _handle(
 ) -> Turn:
     binding = _authorized_binding(person, flow_id)
     flow = get_flow(flow_id)
+    await lock_person(session, person.id)
     row = await _load(session, person, flow_id, lock=True)
     if row is None or row.status is not ConversationStatus.ACTIVE:
         ended = Text.of(N_("This conversation has already ended. Use the menu to start again."))

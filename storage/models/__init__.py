@@ -21,7 +21,7 @@ from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
 from storage.models.invites import Invite
-from storage.models.outbox import Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxRate, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
 from storage.models.queue import (
     QueueDecision,
@@ -80,6 +80,7 @@ __all__ = [
     "Mentorship",
     "OpeningHours",
     "Outbox",
+    "OutboxRate",
     "OutboxStatus",
     "Person",
     "PersonRole",

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -75,3 +75,20 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(64))
     #: The channel the row was sent by (``telegram`` / ``email``); NULL until it went.
     channel: Mapped[str | None] = mapped_column(String(16))
+
+
+class OutboxRate(Base):
+    """When the next message may go, shared by every outbox worker of the bot (PostgreSQL).
+
+    ``key`` 0 is the bot's overall clock (Telegram's ~30 messages a second); any other key is
+    one chat's clock (1 a second; a Telegram chat id, or minus a person's id for e-mail). A
+    worker reserves a send in one short transaction (`services.outbox.rate.reserve_send`), so
+    the limits hold across processes and machines. Rows of chats idle for a minute are
+    deleted. Not school-owned: a chat and the bot's rate belong to the bot. SQLite keeps the
+    worker's in-process pacing (one process) and leaves this table empty.
+    """
+
+    __tablename__ = "outbox_rate"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
