@@ -50,8 +50,10 @@ def describe(url: str, found: list[dict[str, Any]]) -> str:
     lines = [f"axe: {len(found)} serious/critical violation(s) on {url}"]
     for item in found:
         lines.append(f"- {item['id']} ({item['impact']}): {item['help']}")
-        for node in item["nodes"][:10]:
-            lines.append(f"    {node['target']}: {node['summary']}".replace("\n", " / "))
+        lines.extend(
+            f"    {node['target']}: {node['summary']}".replace("\n", " / ")
+            for node in item["nodes"][:10]
+        )
     return "\n".join(lines)
 
 

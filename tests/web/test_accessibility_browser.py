@@ -62,7 +62,7 @@ def _page_routes() -> list[tuple[re.Pattern[str], str]]:
     found: list[tuple[re.Pattern[str], str]] = []
     for area in areas():
         for route in area.build_router().routes:
-            if not isinstance(route, APIRoute) or "GET" not in route.methods:
+            if not isinstance(route, APIRoute) or "GET" not in (route.methods or set()):
                 continue
             if NOT_PAGES.search(route.path):
                 continue
@@ -102,9 +102,12 @@ async def _crawl(page: Page, starts: list[str], name: str, visited: set[str]) ->
         for href in await page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
             target = urljoin(url, href)
             parts = urlsplit(target)
-            if target.startswith(base) and not NOT_PAGES.search(parts.path):
-                if parts.path != "/login" or parts.query == "":
-                    queue.append(target.split("#", 1)[0])
+            if (
+                target.startswith(base)
+                and not NOT_PAGES.search(parts.path)
+                and (parts.path != "/login" or parts.query == "")
+            ):
+                queue.append(target.split("#", 1)[0])
 
 
 async def _staff(browser: Browser, base: str, username: str, language: str) -> Page:
