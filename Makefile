@@ -31,7 +31,8 @@ lock:
 		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
 		--output-file=$(LOCK) pyproject.toml
 
-# The Bot API emulator for tests/e2e (npm `telegram-test-api`, pinned in package-lock.json).
+# The Bot API emulator for tests/e2e (npm `telegram-test-api`) and axe-core for the browser
+# tests' accessibility checks (tests/support/axe.py), pinned in package-lock.json.
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the lock changes.
 NODE_STAMP := node_modules/.package-lock.json
 $(NODE_STAMP): package-lock.json package.json
@@ -39,6 +40,11 @@ $(NODE_STAMP): package-lock.json package.json
 		|| { echo "make test needs Node.js 18+ and npm for the end-to-end tests (tests/e2e): install them (Debian: apt-get install nodejs npm)"; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
+
+# The browser tests inject this file; a node_modules/ older than axe-core is installed again.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): $(NODE_STAMP)
+	@test -f $@ || { npm ci --no-audit --no-fund && touch $(NODE_STAMP); }
 
 # Headless Chromium for the browser tests (tests/web): the system's own package, driven by the
 # playwright Python package through its executable path (never `playwright install`).
@@ -72,7 +78,7 @@ typecheck: $(STAMP)
 # The suite runs on every core (pytest-xdist; each worker has its own template database).
 # One process: make test PYTEST_WORKERS=0.
 PYTEST_WORKERS ?= auto
-pytest: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
+pytest: $(STAMP) locales $(NODE_STAMP) $(AXE) $(CHROMIUM)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint typecheck pytest
@@ -81,7 +87,7 @@ test: lint typecheck pytest
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 PG_USER ?= postgres
-test-postgres: $(STAMP) locales $(NODE_STAMP) $(CHROMIUM)
+test-postgres: $(STAMP) locales $(NODE_STAMP) $(AXE) $(CHROMIUM)
 	@db=trajectbot_test_$$(date +%s)_$$$$; \
 	createdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) "$$db" || { echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT)"; exit 1; }; \
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m postgres --postgres-url="postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$$db"; rc=$$?; \

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.i18n import Catalog
+from dialogs.labels import QUEUE_KIND, QUEUE_STATUS, URGENCY_SHORT, label
 from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
@@ -16,18 +17,10 @@ from services.kernel.uow import run_unit_of_work
 from services.queue.listing import QueueEntry, list_queue
 from storage.models import Person
 
-STATUS_LABELS = {
-    "new": N_("new"),
-    "in_progress": N_("in progress"),
-    "waiting": N_("waiting"),
-    "closed": N_("closed"),
-}
-URGENCY_LABELS = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
-KIND_LABELS = {"referral": N_("referral"), "exit_survey": N_("exit questionnaire")}
-
 
 def _kind(entry: QueueEntry, catalog: Catalog) -> str:
-    kind = Text.of(KIND_LABELS.get(entry.kind.value, entry.kind.value))
+    # The labels of the web's queue (`dialogs.labels`): one wording on every channel.
+    kind = label(QUEUE_KIND, entry.kind)
     if entry.respondent_type is None:
         return catalog.render(kind)
     # An exit questionnaire says who answered it: "exit questionnaire (parent)".
@@ -83,8 +76,8 @@ async def print_queue(
             str(e.queue_item_id),
             catalog.render(Text.raw(e.created_at)),
             _kind(e, catalog),
-            tr(STATUS_LABELS.get(e.status.value, e.status.value)),
-            tr(URGENCY_LABELS[e.urgency.value]) if e.urgency else "",
+            catalog.render(label(QUEUE_STATUS, e.status)),
+            catalog.render(label(URGENCY_SHORT, e.urgency)),
             e.student_name or "",
             e.group_name or "",
             e.mentor_name or "",

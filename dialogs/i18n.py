@@ -94,13 +94,21 @@ class Catalog:
             return source.format_map(values)
 
     def _param(self, value: Param) -> str:
+        # Right to left, every value (a name, a number, a whole date, a label) is isolated
+        # exactly once; a text with placeholders of its own standing in a placeholder isolates
+        # its values itself and is not isolated again. An isolate inside an isolate hides its
+        # letters from the outer one's first-strong rule: "Booked: {appointment}" with
+        # "{kind}, {when}" inside came out left to right (issue 14).
         if isinstance(value, Text) and value.literal and value.msgid == "{value}":
             # `Text.raw(x)`: shown exactly as `x` itself would be (isolated once, not twice).
             return self._param(value.params["value"])
+        if isinstance(value, Text) and not value.literal and value.params:
+            return self.render(value)
+        if isinstance(value, tuple):
+            # Each item isolated once ("A, B and C": the list's words are the reader's).
+            return format_list([self._param(item) for item in value], locale=self.locale)
         if isinstance(value, Text):
             shown = self.render(value)
-        elif isinstance(value, tuple):
-            shown = format_list([self.render(item) for item in value], locale=self.locale)
         elif isinstance(value, datetime):
             local = value.astimezone(SCHOOL_TIMEZONE) if value.tzinfo else value
             # "dinsdag 1 december 10:30": the locale's own way of joining a date and a time.

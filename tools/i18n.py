@@ -7,6 +7,7 @@ tests, so the test sees exactly what `make update-catalogs` writes.
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 from pathlib import Path
 
@@ -49,7 +50,31 @@ def extract() -> Catalog:
                 auto_comments=comments,
                 context=context,
             )
+    for location, message in cli_help_messages():
+        template.add(message, None, [location])
     return template
+
+
+def cli_help_messages() -> list[tuple[tuple[str, int], str]]:
+    """The help texts of the `trajectbot` command line (click ``help=``), with where each
+    command is defined: translated at run time by `bot.cli_help` through the same catalogs."""
+    from bot.cli import main as cli  # noqa: PLC0415 - the command tree, built on import
+    from bot.cli_help import english_help, help_places  # noqa: PLC0415
+
+    found: list[tuple[tuple[str, int], str]] = []
+    for command, owner, attribute in help_places(cli):
+        text = english_help(owner, attribute)
+        if not text:
+            continue
+        callback = inspect.unwrap(command.callback) if command.callback else None
+        filename, line = "bot/cli.py", 1
+        if callback is not None:
+            source = inspect.getsourcefile(callback)
+            if source is not None:
+                filename = Path(source).resolve().relative_to(ROOT).as_posix()
+                line = callback.__code__.co_firstlineno
+        found.append(((filename, line), text))
+    return found
 
 
 def po_path(language: str) -> Path:

@@ -8,6 +8,7 @@ here; the start time is measured by `bench/cli_start.py` (figures in docs/testin
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,15 @@ print(json.dumps({"code": code, "help": out.getvalue(), "heavy": heavy}))
 """
 
 
-def _help_in_fresh_interpreter(args: list[str]) -> dict[str, object]:
+def _help_in_fresh_interpreter(args: list[str], language: str = "en") -> dict[str, object]:
+    """The help of ``trajectbot ARGS`` and the heavy modules loaded, with CLI_LANGUAGE set."""
     source = _PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
     done = subprocess.run(
         [sys.executable, "-c", source],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "CLI_LANGUAGE": language},
         timeout=60,
         check=False,
     )

@@ -12,11 +12,15 @@ from pathlib import Path
 
 from playwright.async_api import Error, Page
 
+from tests.support.axe import assert_accessible
+
 ATTEMPTS = 3
 
 
 async def screenshot(page: Page, path: Path | str) -> None:
-    """Save a full-page screenshot of ``page`` at ``path`` (retried when Chromium is busy)."""
+    """Save a full-page screenshot of ``page`` at ``path`` (retried when Chromium is busy), after
+    axe-core found no serious or critical accessibility violation on it (`tests/support/axe.py`)."""
+    await assert_accessible(page)
     for attempt in range(ATTEMPTS):
         try:
             await page.screenshot(path=str(path), full_page=True)

@@ -102,7 +102,12 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def phone(browser: Browser, locale: str) -> Page:
     context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale
+        bypass_csp=True,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
     )
     return await context.new_page()
 

@@ -87,7 +87,10 @@ async def test_a_care_coordinator_picks_a_week_and_downloads(
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = await chromium.new_context(
-        viewport={"width": 1280, "height": 900}, locale="nl-NL", accept_downloads=True
+        bypass_csp=True,
+        viewport={"width": 1280, "height": 900},
+        locale="nl-NL",
+        accept_downloads=True,
     )
     page = await context.new_page()
     await page.goto(f"{server}/login")

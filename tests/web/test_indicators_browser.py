@@ -89,7 +89,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 async def _log_in(browser: Browser, base: str, username: str) -> Page:
     context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en", accept_downloads=True
+        bypass_csp=True, viewport={"width": 1280, "height": 900}, locale="en", accept_downloads=True
     )
     host = base.split("//", 1)[1].split(":", 1)[0]
     await context.add_cookies(
@@ -198,3 +198,73 @@ async def test_a_partnership_viewer_downloads_aggregates_with_small_groups_hidde
         ["2026-03", "< 5", 6, 0, "< 5"],
     ]
     assert _column(workbook["Students enrolled"], "All schools") == [24, 24, 24]
+
+
+_LABEL_CORNERS = """() => Array.from(document.querySelectorAll("svg.chart")).map((svg) => {
+  const frame = svg.getBoundingClientRect();
+  const labels = Array.from(svg.querySelectorAll("g.categories text")).map((text) => {
+    const box = text.getBBox();
+    const matrix = text.getScreenCTM();
+    const corners = [[box.x, box.y], [box.x + box.width, box.y],
+                     [box.x + box.width, box.y + box.height], [box.x, box.y + box.height]];
+    return corners.map(([x, y]) => {
+      const p = new DOMPoint(x, y).matrixTransform(matrix);
+      return [p.x, p.y];
+    });
+  });
+  return {id: svg.id, frame: [frame.left, frame.top, frame.right, frame.bottom], labels};
+})"""
+
+Corner = tuple[float, float]
+
+
+def _overlap(a: list[Corner], b: list[Corner]) -> bool:
+    """Whether two convex quadrilaterals overlap (no edge normal separates them)."""
+    for shape in (a, b):
+        for i in range(4):
+            (x1, y1), (x2, y2) = shape[i], shape[(i + 1) % 4]
+            nx, ny = y2 - y1, x1 - x2
+            pa = [nx * px + ny * py for px, py in a]
+            pb = [nx * px + ny * py for px, py in b]
+            if max(pa) <= min(pb) + 0.01 or max(pb) <= min(pa) + 0.01:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("language", ["nl", "ar"])
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+async def test_twelve_month_labels_do_not_overlap_in_chromium(
+    server: str, chromium: Browser, language: str, viewport: tuple[int, int]
+) -> None:
+    """Twelve months (as many as a school year) on the indicator page: Chromium's own label
+    boxes (getBBox through each label's transform to the screen) never overlap, stay in their
+    chart, and run from right to left in Arabic."""
+    width, height = viewport
+    context = await chromium.new_context(
+        bypass_csp=True, viewport={"width": width, "height": height}, locale=language
+    )
+    await context.add_cookies([{"name": "trajectbot_lang", "value": language, "url": server}])
+    page = await context.new_page()
+    await page.goto(f"{server}/login")
+    await page.locator("input[name=username]").fill("zoco")
+    await page.locator("input[name=password]").fill(PASSWORD)
+    async with page.expect_navigation():
+        await page.locator("form button[type=submit]").last.click()
+    await page.goto(f"{server}/indicators?from=2025-04&to=2026-03")
+    assert await page.get_attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
+    charts = await page.evaluate(_LABEL_CORNERS)
+    assert charts, "no chart on the page"
+    for chart in charts:
+        labels: list[list[Corner]] = [[(x, y) for x, y in box] for box in chart["labels"]]
+        assert len(labels) >= 6, f"{chart['id']}: too few months named"
+        left, top, right, bottom = chart["frame"]
+        for i, box in enumerate(labels):
+            for x, y in box:
+                assert left - 0.5 <= x <= right + 0.5, f"{chart['id']}: label {i} leaves the chart"
+                assert top - 0.5 <= y <= bottom + 0.5, f"{chart['id']}: label {i} leaves the chart"
+            for other in labels[i + 1 :]:
+                assert not _overlap(box, other), f"{chart['id']}: month labels overlap"
+        centres = [sum(x for x, _y in box) / 4 for box in labels]
+        assert centres == sorted(centres, reverse=language == "ar"), "months out of order"
+    await _shot(page, f"twelve-months-{language}-{width}")
+    await context.close()

@@ -86,7 +86,10 @@ async def test_an_administrator_downloads_and_erases(
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = await chromium.new_context(
-        viewport={"width": 1280, "height": 900}, locale="nl-NL", accept_downloads=True
+        bypass_csp=True,
+        viewport={"width": 1280, "height": 900},
+        locale="nl-NL",
+        accept_downloads=True,
     )
     page = await context.new_page()
     await page.goto(f"{server}/login")

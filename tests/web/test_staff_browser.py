@@ -98,7 +98,7 @@ def shots(request: pytest.FixtureRequest) -> Shots:
 
 
 async def _page(chromium: Browser, site: Site, language: str = "en") -> Page:
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    context = await chromium.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     await context.add_cookies([{"name": "trajectbot_lang", "value": language, "url": site.url}])
     return await context.new_page()
 
