@@ -20,6 +20,17 @@ from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
+from storage.models.indicators import (
+    ActivityKind,
+    IndicatorTarget,
+    ObservationAim,
+    StudentEvent,
+    StudentEventKind,
+    StudentEventSource,
+    SupportActivity,
+    TeacherSupportKind,
+    VisitationReport,
+)
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
@@ -50,6 +61,7 @@ __all__ = [
     "DEFAULT_TIMEOUTS_PER_WEEK",
     "HOLDING_STATUSES",
     "NAMING_CONVENTION",
+    "ActivityKind",
     "Appointment",
     "AppointmentKind",
     "AppointmentResource",
@@ -66,11 +78,13 @@ __all__ = [
     "EvaluationKind",
     "Guardianship",
     "HealthCheck",
+    "IndicatorTarget",
     "Invite",
     "LogbookEntry",
     "LoginFailure",
     "LoginLink",
     "Mentorship",
+    "ObservationAim",
     "OpeningHours",
     "Outbox",
     "OutboxStatus",
@@ -87,10 +101,15 @@ __all__ = [
     "Role",
     "School",
     "StaffAccount",
+    "StudentEvent",
+    "StudentEventKind",
+    "StudentEventSource",
+    "SupportActivity",
     "SupportKind",
     "SurveyAnswer",
     "SurveyInvitation",
     "SurveyResponse",
+    "TeacherSupportKind",
     "TimeoutRequest",
     "TimeoutRequestReason",
     "Trajectory",
@@ -98,6 +117,7 @@ __all__ = [
     "TrajectoryStatus",
     "UTCDateTime",
     "Urgency",
+    "VisitationReport",
     "WaitingReason",
     "WebChatSession",
     "WebSession",
