@@ -11,7 +11,7 @@ targets, an admin of the school. Every write is audited.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -30,12 +30,14 @@ from storage.models import (
     IndicatorTarget,
     ObservationAim,
     Person,
+    PersonRole,
     Role,
     StudentEvent,
     StudentEventKind,
     StudentEventSource,
     SupportActivity,
     TeacherSupportKind,
+    TrajectoryStatus,
     VisitationReport,
 )
 
@@ -436,3 +438,83 @@ async def set_target(
         details={"year": school_year, "indicator": indicator, "target": str(target)},
         at=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsPage:
+    """What the trajectory's records page shows: the student's name, whether the trajectory
+    is open, its observations and teacher support, the student's events, who can be named as
+    the one who did it (the school's care coordinators and coaches), and the school's today."""
+
+    trajectory_id: int
+    student_name: str
+    is_open: bool
+    activities: tuple[SupportActivity, ...]
+    events: tuple[StudentEvent, ...]
+    performers: tuple[tuple[int, str], ...]
+    today: date
+
+
+async def records_page(
+    *, session: AsyncSession, actor: Person, trajectory_id: int, now: datetime
+) -> RecordsPage:
+    """The trajectory's records for its staff (`NotAllowed` for anyone else)."""
+    actor, trajectory, zone = await staff_trajectory(
+        session=session, actor=actor, trajectory_id=trajectory_id
+    )
+    student = await session.get(Person, trajectory.student_id)
+    staff_rows = await session.execute(
+        select(Person.id, Person.given_name, Person.family_name)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(
+            Person.school_id == trajectory.school_id,
+            Person.ended_at.is_(None),
+            PersonRole.role.in_((Role.CARE_COORDINATOR, Role.COACH)),
+        )
+        .distinct()
+        .order_by(Person.given_name, Person.family_name, Person.id)
+    )
+    return RecordsPage(
+        trajectory_id=trajectory.id,
+        student_name=f"{student.given_name} {student.family_name}" if student else "",
+        is_open=trajectory.status is not TrajectoryStatus.CLOSED,
+        activities=tuple(await trajectory_activities(session=session, trajectory_id=trajectory.id)),
+        events=tuple(
+            await student_events(
+                session=session, school_id=trajectory.school_id, student_id=trajectory.student_id
+            )
+        ),
+        performers=tuple((row.id, f"{row.given_name} {row.family_name}") for row in staff_rows),
+        today=now.astimezone(zone).date(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsPage:
+    """The admin's page: the targets of one school year and the visitation reports."""
+
+    school_year: int
+    targets: Mapping[str, float]
+    visitations: tuple[VisitationReport, ...]
+
+
+async def targets_page(*, session: AsyncSession, actor: Person, school_year: int) -> TargetsPage:
+    """The admin's school's targets of ``school_year`` and its visitation reports."""
+    actor = await _require_admin(session, actor)
+    targets = {
+        indicator: float(target)
+        for indicator, target in await session.execute(
+            select(IndicatorTarget.indicator, IndicatorTarget.target).where(
+                IndicatorTarget.school_id == actor.school_id,
+                IndicatorTarget.school_year == school_year,
+            )
+        )
+    }
+    visitations = tuple(
+        await session.scalars(
+            select(VisitationReport)
+            .where(VisitationReport.school_id == actor.school_id)
+            .order_by(VisitationReport.held_on.desc(), VisitationReport.id.desc())
+        )
+    )
+    return TargetsPage(school_year=school_year, targets=targets, visitations=visitations)
