@@ -61,7 +61,7 @@ from web.deps import (
 from web.errors import Forbidden, NotAvailable
 from web.indicator_tables import LABELS
 from web.nav import NavItem
-from web.pages import render_page
+from web.pages import page_language, render_page
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +364,7 @@ async def _targets(
     except NotAllowed as refused:
         raise Forbidden from refused
     current = _current_year(web)
+    catalog = web.catalog(page_language(request, staff.person.language))
     return render_page(
         request,
         "indicators/targets.html",
@@ -374,7 +375,8 @@ async def _targets(
         done=Text.of(DONE[done]) if done in DONE else None,
         year_label=school_year_label(year),
         years=[(y, school_year_label(y)) for y in range(current - 2, current + 2)],
-        targeted=[(i.value, LABELS[i]) for i in TARGETED],
+        # Translated here: the labels carry "(%)", which the template's gettext would format.
+        targeted=[(i.value, catalog.gettext(LABELS[i])) for i in TARGETED],
         today=web.now().astimezone(SCHOOL_TIMEZONE).date().isoformat(),
         max_text=MAX_TEXT,
         max_link=MAX_LINK,
