@@ -12,10 +12,13 @@ month and school).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from babel import Locale
 from babel.dates import format_skeleton
+from babel.numbers import parse_pattern
 from markupsafe import Markup
 
 from dialogs.flows.exit_survey import QUESTIONS
@@ -268,9 +271,28 @@ def display(cell: Cell, column: Column, catalog: Catalog) -> str:
         return "–"
     if isinstance(cell.value, str):
         return cell.value
-    return format_number(
-        cell.value, cell.number or column.number or NumberKind.DECIMAL, catalog.locale
-    )
+    kind = cell.number or column.number or NumberKind.DECIMAL
+    return number_formatter(kind, str(catalog.locale))(cell.value)
+
+
+#: The patterns of `web.charts.format_number`, parsed once per kind.
+_PATTERNS: Mapping[NumberKind, str] = {
+    NumberKind.PERCENT: "#,##0.#%",
+    NumberKind.COUNT: "#,##0",
+    NumberKind.DECIMAL: "#,##0.#",
+}
+
+
+@cache
+def number_formatter(kind: NumberKind, locale: str) -> Callable[[float], str]:
+    """How a table writes a number of ``kind`` in ``locale`` (as `web.charts.format_number`
+    does), built once per kind and locale: a page of a few hundred cells parses no pattern
+    and looks up no locale again."""
+    pattern = parse_pattern(_PATTERNS[kind])
+    babel_locale = Locale.parse(locale)
+    if kind is NumberKind.COUNT:
+        return lambda value: pattern.apply(round(value), babel_locale)
+    return lambda value: pattern.apply(value, babel_locale)
 
 
 def _cell(figure: Figure) -> Cell:

@@ -259,3 +259,20 @@ def test_xlsx_has_a_sheet_per_table_with_numbers_as_numbers() -> None:
     assert questionnaire["E2"].number_format == "0.0%"
     rule = workbook["Definitions"]["B" + str(workbook["Definitions"].max_row)].value
     assert "< 5" in rule
+
+
+def test_the_tables_write_numbers_as_the_charts_do_with_formatters_built_once() -> None:
+    from babel import Locale
+
+    from web.charts import NumberKind, format_number
+    from web.indicator_tables import number_formatter
+
+    for language in ("nl", "en", "ar", "tr", "pl", "uk"):
+        for kind in NumberKind:
+            for value in (0, 0.5, 2 / 11, 1234.56, 0.1):
+                assert number_formatter(kind, language)(value) == format_number(
+                    value, kind, Locale.parse(language)
+                ), (language, kind, value)
+        assert number_formatter(NumberKind.PERCENT, language) is number_formatter(
+            NumberKind.PERCENT, language
+        )
