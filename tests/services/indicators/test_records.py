@@ -190,3 +190,35 @@ async def test_targets_and_visitations_are_the_admins(session: AsyncSession) -> 
             link="javascript:alert(1)",
             now=NOW,
         )
+
+
+async def test_erasing_care_data_removes_an_observations_outcome_and_keeps_the_count(
+    session: AsyncSession,
+) -> None:
+    from services.privacy.erasure import erase_care_data
+    from tests.support.factories import add_trajectory
+
+    async with session.begin():
+        school = await add_school(session)
+        mentor = await add_person(session, school, "m1", Role.MENTOR)
+        student = await add_person(session, school, "s1", Role.STUDENT)
+        await add_mentorship(session, mentor, student)
+        trajectory = await add_trajectory(session, mentor, student)
+        session.add(
+            SupportActivity(
+                school_id=school.id,
+                kind=ActivityKind.CLASS_OBSERVATION,
+                trajectory_id=trajectory.id,
+                student_id=student.id,
+                requested_at=NOW,
+                held_on=date(2026, 3, 1),
+                outcome="Onrustig in de les.",
+                recorded_at=NOW,
+            )
+        )
+        await session.flush()
+        await erase_care_data(session=session, trajectory_ids=[trajectory.id], now=NOW)
+    async with session.begin():
+        (activity,) = await session.scalars(select(SupportActivity))
+    assert activity.outcome is None
+    assert activity.held_on == date(2026, 3, 1)
