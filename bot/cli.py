@@ -887,5 +887,6 @@ main.add_command(import_cmd)
 main.add_command(invite)
 staff_account.add_command(login_link)
 _register_email(main)  # contact, email, outbox
+import bot.cli_absence  # noqa: E402  (registers `absence` on main)
 import bot.cli_outbox  # noqa: E402, F401  (adds list, retry, cancel to `outbox`)
 import bot.cli_privacy as _privacy  # noqa: E402, F401  (registers `privacy` on main)

@@ -52,7 +52,7 @@ def _csv_cell(cell: Cell, column: Column, catalog: Catalog, decimal: str) -> str
         return str(cell.value)
     if isinstance(cell.value, str):
         return _safe_text(cell.value)
-    return _csv_number(cell.value, column.number or NumberKind.DECIMAL, decimal)
+    return _csv_number(cell.value, cell.number or column.number or NumberKind.DECIMAL, decimal)
 
 
 def to_csv(table: Table, catalog: Catalog) -> bytes:
@@ -119,7 +119,9 @@ def to_xlsx(tables: Sequence[Table], catalog: Catalog, *, title: str) -> bytes:
                     target.alignment = Alignment(wrap_text=True, vertical="top")
                 elif value.value is not None:
                     target.value = value.value
-                    target.number_format = _XLSX_FORMATS[column.number or NumberKind.DECIMAL]
+                    target.number_format = _XLSX_FORMATS[
+                        value.number or column.number or NumberKind.DECIMAL
+                    ]
         sheet.freeze_panes = "B2"
     buffer = io.BytesIO()
     workbook.save(buffer)

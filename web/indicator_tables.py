@@ -12,22 +12,26 @@ month and school).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from babel import Locale
 from babel.dates import format_skeleton
+from babel.numbers import parse_pattern
 from markupsafe import Markup
 
 from dialogs.flows.exit_survey import QUESTIONS
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
-from services.indicators.periods import Month
+from services.indicators.periods import Month, school_year_label
 from services.indicators.report import (
     Figure,
     Indicator,
     IndicatorReport,
     MonthFigures,
     SchoolIndicators,
+    YearFigures,
 )
 from services.indicators.rules import SMALL_GROUP
 from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
@@ -37,6 +41,23 @@ LABELS: Mapping[Indicator, str] = {
     Indicator.REFERRED: N_("Students referred"),
     Indicator.REFERRED_SHARE: N_("Share of enrolled students referred (%)"),
     Indicator.CLASS_OBSERVATIONS: N_("Class observations"),
+    Indicator.OBSERVED_SHARE: N_("Share of enrolled students observed in class (%)"),
+    Indicator.TEACHER_SUPPORT: N_("Teacher support (advice, sparring, training)"),
+    Indicator.OPP: N_("Students with an OPP"),
+    Indicator.OPP_SHARE: N_("Share of enrolled students with an OPP (%)"),
+    Indicator.TLV_REQUESTED: N_("TLVs requested"),
+    Indicator.TLV_REQUESTED_SHARE: N_("TLVs requested, share of enrolled students (%)"),
+    Indicator.TLV_GRANTED: N_("TLVs granted"),
+    Indicator.TLV_GRANTED_SHARE: N_("TLVs granted, share of enrolled students (%)"),
+    Indicator.LONG_ABSENCE: N_("Long-term absence (thuiszitters)"),
+    Indicator.LONG_ABSENCE_SHARE: N_("Long-term absence, share of enrolled students (%)"),
+    Indicator.OUTFLOW: N_("Afstromers"),
+    Indicator.OUTFLOW_WITH_OPP: N_("Afstromers with an OPP"),
+    Indicator.OUTFLOW_SHARE: N_("Afstromers, share of enrolled students (%)"),
+    Indicator.VAVO: N_("Students to VAVO"),
+    Indicator.VAVO_WITH_OPP: N_("Students to VAVO with an OPP"),
+    Indicator.VAVO_SHARE: N_("Students to VAVO, share of enrolled students (%)"),
+    Indicator.VISITATIONS: N_("Visitation reports"),
     Indicator.ACTIVE_TRAJECTORIES: N_("Active trajectories"),
     Indicator.LENGTH_MEAN_DAYS: N_("Length of active trajectories, mean (days)"),
     Indicator.LENGTH_MEDIAN_DAYS: N_("Length of active trajectories, median (days)"),
@@ -50,6 +71,23 @@ KINDS: Mapping[Indicator, NumberKind] = {
     Indicator.REFERRED: NumberKind.COUNT,
     Indicator.REFERRED_SHARE: NumberKind.PERCENT,
     Indicator.CLASS_OBSERVATIONS: NumberKind.COUNT,
+    Indicator.OBSERVED_SHARE: NumberKind.PERCENT,
+    Indicator.TEACHER_SUPPORT: NumberKind.COUNT,
+    Indicator.OPP: NumberKind.COUNT,
+    Indicator.OPP_SHARE: NumberKind.PERCENT,
+    Indicator.TLV_REQUESTED: NumberKind.COUNT,
+    Indicator.TLV_REQUESTED_SHARE: NumberKind.PERCENT,
+    Indicator.TLV_GRANTED: NumberKind.COUNT,
+    Indicator.TLV_GRANTED_SHARE: NumberKind.PERCENT,
+    Indicator.LONG_ABSENCE: NumberKind.COUNT,
+    Indicator.LONG_ABSENCE_SHARE: NumberKind.PERCENT,
+    Indicator.OUTFLOW: NumberKind.COUNT,
+    Indicator.OUTFLOW_WITH_OPP: NumberKind.COUNT,
+    Indicator.OUTFLOW_SHARE: NumberKind.PERCENT,
+    Indicator.VAVO: NumberKind.COUNT,
+    Indicator.VAVO_WITH_OPP: NumberKind.COUNT,
+    Indicator.VAVO_SHARE: NumberKind.PERCENT,
+    Indicator.VISITATIONS: NumberKind.COUNT,
     Indicator.ACTIVE_TRAJECTORIES: NumberKind.COUNT,
     Indicator.LENGTH_MEAN_DAYS: NumberKind.DECIMAL,
     Indicator.LENGTH_MEDIAN_DAYS: NumberKind.DECIMAL,
@@ -61,17 +99,50 @@ KINDS: Mapping[Indicator, NumberKind] = {
 #: What each figure means (the page's footnote and the export's definitions sheet).
 DEFINITIONS: Mapping[Indicator, str] = {
     Indicator.ENROLLED: N_(
-        "People registered with the role student at the school now (the same number for every "
-        "month: the system keeps no enrolment history)."
+        "Students with the role student at the school at any time in the month (or school "
+        "year), from the roster imports' start and end dates."
     ),
     Indicator.REFERRED: N_(
         "Distinct students with at least one referral submitted in the month (school time)."
     ),
     Indicator.REFERRED_SHARE: N_("Students referred divided by students enrolled."),
     Indicator.CLASS_OBSERVATIONS: N_(
-        "Referrals asking for observation in class that the care coordinator accepted, counted "
-        "in the month of acceptance. The system does not record the observation itself."
+        "Observations in class recorded as held in the month (about a student, a class or a "
+        "teacher); requests not yet held are not counted."
     ),
+    Indicator.OBSERVED_SHARE: N_(
+        "Distinct students an observation in class was about, divided by students enrolled."
+    ),
+    Indicator.TEACHER_SUPPORT: N_(
+        "Advice, sparring and training for teachers recorded as held in the month."
+    ),
+    Indicator.OPP: N_("Distinct students with an OPP recorded as present in the period."),
+    Indicator.OPP_SHARE: N_("Students with an OPP divided by students enrolled."),
+    Indicator.TLV_REQUESTED: N_("Distinct students with a TLV requested in the period."),
+    Indicator.TLV_REQUESTED_SHARE: N_("TLVs requested divided by students enrolled."),
+    Indicator.TLV_GRANTED: N_("Distinct students with a TLV granted in the period."),
+    Indicator.TLV_GRANTED_SHARE: N_("TLVs granted divided by students enrolled."),
+    Indicator.LONG_ABSENCE: N_(
+        "Distinct students with a period of long-term absence (entered on the web or imported "
+        "from the attendance export) overlapping the period."
+    ),
+    Indicator.LONG_ABSENCE_SHARE: N_(
+        "Students with long-term absence divided by students enrolled."
+    ),
+    Indicator.OUTFLOW: N_(
+        "Distinct students whose trajectory was closed with afstroom (a lower level) in the period."
+    ),
+    Indicator.OUTFLOW_WITH_OPP: N_(
+        "Of the afstromers, those with an OPP recorded on or before the day of closing; the "
+        "rest had none."
+    ),
+    Indicator.OUTFLOW_SHARE: N_("Afstromers divided by students enrolled."),
+    Indicator.VAVO: N_("Distinct students whose trajectory was closed with VAVO in the period."),
+    Indicator.VAVO_WITH_OPP: N_(
+        "Of the students to VAVO, those with an OPP recorded on or before the day of closing."
+    ),
+    Indicator.VAVO_SHARE: N_("Students to VAVO divided by students enrolled."),
+    Indicator.VISITATIONS: N_("Visitation reports recorded with a day in the period."),
     Indicator.ACTIVE_TRAJECTORIES: N_(
         "Trajectories active at any time in the month: the intake took place on or before the "
         "month's last day and the trajectory was not closed before its first day."
@@ -96,6 +167,12 @@ QUESTIONNAIRE_DEFINITION = N_(
     "questionnaires completed in the month, 'don't know' left out; response rate: answered "
     "so far of the invitations sent in the month."
 )
+SCHOOL_YEAR_DEFINITION = N_(
+    "A school year runs from 1 August to 31 July (up to today in the current one); its "
+    "figures count each student once. Targets are percentages the partnership sets per "
+    "school and school year. The exit questionnaire per school year hides a figure about "
+    "fewer than five respondents in that year."
+)
 SUPPRESSION_RULE = N_(
     "Figures about 1 to {small} children or respondents are shown as '< {threshold}'. The total "
     "of all schools is hidden as well when the hidden schools together concern fewer than "
@@ -111,6 +188,20 @@ RESPONDENTS: Mapping[str, str] = {
     "parent": N_("Parents"),
     "teacher": N_("Teachers"),
 }
+
+#: The figures drawn as charts (the rest are in the tables): the trajectory's own figures
+#: and the shares the partnership sets targets for.
+CHARTED: tuple[Indicator, ...] = (
+    Indicator.REFERRED,
+    Indicator.REFERRED_SHARE,
+    Indicator.CLASS_OBSERVATIONS,
+    Indicator.ACTIVE_TRAJECTORIES,
+    Indicator.LENGTH_MEAN_DAYS,
+    Indicator.LENGTH_MEDIAN_DAYS,
+    Indicator.TIMEOUTS_ATTENDED,
+    Indicator.TIMEOUTS_PER_STUDENT,
+    Indicator.OVERDUE,
+)
 
 #: Counts are drawn as bars, ratios and means as lines.
 _LINE_CHARTS = frozenset(
@@ -137,6 +228,8 @@ class Cell:
 
     value: float | str | Month | None
     hidden: bool = False
+    #: How this cell's number is written when it differs from its column's.
+    number: NumberKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +271,28 @@ def display(cell: Cell, column: Column, catalog: Catalog) -> str:
         return "–"
     if isinstance(cell.value, str):
         return cell.value
-    return format_number(cell.value, column.number or NumberKind.DECIMAL, catalog.locale)
+    kind = cell.number or column.number or NumberKind.DECIMAL
+    return number_formatter(kind, str(catalog.locale))(cell.value)
+
+
+#: The patterns of `web.charts.format_number`, parsed once per kind.
+_PATTERNS: Mapping[NumberKind, str] = {
+    NumberKind.PERCENT: "#,##0.#%",
+    NumberKind.COUNT: "#,##0",
+    NumberKind.DECIMAL: "#,##0.#",
+}
+
+
+@cache
+def number_formatter(kind: NumberKind, locale: str) -> Callable[[float], str]:
+    """How a table writes a number of ``kind`` in ``locale`` (as `web.charts.format_number`
+    does), built once per kind and locale: a page of a few hundred cells parses no pattern
+    and looks up no locale again."""
+    pattern = parse_pattern(_PATTERNS[kind])
+    babel_locale = Locale.parse(locale)
+    if kind is NumberKind.COUNT:
+        return lambda value: pattern.apply(round(value), babel_locale)
+    return lambda value: pattern.apply(value, babel_locale)
 
 
 def _cell(figure: Figure) -> Cell:
@@ -205,7 +319,9 @@ def _rate_header(kind: str, catalog: Catalog) -> str:
     )
 
 
-def _questionnaire_cells(report: IndicatorReport, month: MonthFigures) -> tuple[Cell, ...]:
+def _questionnaire_cells(
+    report: IndicatorReport, month: MonthFigures | YearFigures
+) -> tuple[Cell, ...]:
     return (
         *(_cell(month.questions.get(key, Figure(None))) for key in report.question_keys),
         *(_cell(month.response_rates.get(kind, Figure(None))) for kind in report.respondent_types),
@@ -223,6 +339,78 @@ def _questionnaire_columns(report: IndicatorReport, catalog: Catalog) -> tuple[C
             for kind in report.respondent_types
         ),
     )
+
+
+def _year_tables(report: IndicatorReport, catalog: Catalog) -> list[Table]:
+    """The figures per school year against the partnership's targets, and the questionnaire
+    per school year (its small-group rule applied to the year)."""
+    if report.total is None:
+        sources: list[tuple[str | None, SchoolIndicators]] = [(None, report.schools[0])]
+    else:
+        sources = [(s.name, s) for s in report.schools]
+        sources.append((all_schools_label(catalog), report.total))
+    years = [year.school_year for year in sources[0][1].years]
+    if not years:
+        return []
+    school_column = (Column(catalog.gettext(N_("School"))),) if report.total is not None else ()
+    year_columns: list[Column] = []
+    for school_year in years:
+        label = school_year_label(school_year)
+        year_columns.append(Column(label, NumberKind.DECIMAL))
+        year_columns.append(
+            Column(
+                catalog.render(Text.of(N_("Target {year} (%)"), year=Text.raw(label))),
+                NumberKind.PERCENT,
+            )
+        )
+    rows: list[tuple[Cell, ...]] = []
+    for name, school in sources:
+        for indicator in Indicator:
+            cells: list[Cell] = []
+            for figures in school.years:
+                figure = figures[indicator]
+                cells.append(Cell(figure.value, figure.hidden, KINDS[indicator]))
+                target = figures.targets.get(indicator)
+                cells.append(Cell(target / 100 if target is not None else None))
+            rows.append(
+                (
+                    *((Cell(name),) if name is not None else ()),
+                    Cell(catalog.gettext(LABELS[indicator])),
+                    *cells,
+                )
+            )
+    figure_column = Column(catalog.gettext(N_("Figure")))
+    tables = [
+        Table(
+            key="school_year",
+            title=catalog.gettext(N_("Per school year, against the targets")),
+            columns=(*school_column, figure_column, *year_columns),
+            rows=tuple(rows),
+        )
+    ]
+    if report.question_keys or report.respondent_types:
+        tables.append(
+            Table(
+                key="questionnaire_year",
+                title=catalog.gettext(N_("Exit questionnaire per school year")),
+                columns=(
+                    Column(catalog.gettext(N_("School year"))),
+                    *school_column,
+                    *_questionnaire_columns(report, catalog),
+                ),
+                rows=tuple(
+                    (
+                        Cell(school_year_label(year.school_year)),
+                        *((Cell(name),) if name is not None else ()),
+                        *_questionnaire_cells(report, year),
+                    )
+                    for index in range(len(years))
+                    for name, school in sources
+                    for year in (school.years[index],)
+                ),
+            )
+        )
+    return tables
 
 
 def all_schools_label(catalog: Catalog) -> str:
@@ -262,6 +450,7 @@ def build_tables(report: IndicatorReport, catalog: Catalog) -> tuple[Table, ...]
                     ),
                 )
             )
+        tables.extend(_year_tables(report, catalog))
         return tuple(tables)
 
     columns: list[SchoolIndicators] = [*report.schools, report.total]
@@ -302,6 +491,7 @@ def build_tables(report: IndicatorReport, catalog: Catalog) -> tuple[Table, ...]
                 ),
             )
         )
+    tables.extend(_year_tables(report, catalog))
     return tuple(tables)
 
 
@@ -311,6 +501,7 @@ def definitions(report: IndicatorReport, catalog: Catalog) -> tuple[tuple[str, s
     rows.append(
         (catalog.gettext(N_("Exit questionnaire")), catalog.gettext(QUESTIONNAIRE_DEFINITION))
     )
+    rows.append((catalog.gettext(N_("School year")), catalog.gettext(SCHOOL_YEAR_DEFINITION)))
     rule = (
         Text.of(SUPPRESSION_RULE, small=SMALL_GROUP - 1, threshold=SMALL_GROUP)
         if report.suppressed
@@ -368,9 +559,7 @@ def build_charts(report: IndicatorReport, catalog: Catalog) -> tuple[Chart, ...]
     rates per respondent type (of the school, or of all schools together)."""
     categories = [month_label(month, catalog, short=True) for month in report.months]
     charts: list[Chart] = []
-    for indicator in Indicator:
-        if indicator is Indicator.ENROLLED:
-            continue
+    for indicator in CHARTED:
         kind = KINDS[indicator]
         series = [
             Series(

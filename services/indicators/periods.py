@@ -80,3 +80,29 @@ def validate_period(first: Month, last: Month, *, today: date) -> Text | None:
             MAX_MONTHS,
         )
     return None
+
+
+#: A school year runs from 1 August to 31 July; it is named by the year it starts in.
+SCHOOL_YEAR_FIRST_MONTH = 8
+
+
+def school_year_of(day: date) -> int:
+    """The school year ``day`` lies in (2026 for 1 August 2026 - 31 July 2027)."""
+    return day.year if day.month >= SCHOOL_YEAR_FIRST_MONTH else day.year - 1
+
+
+def school_year_bounds(year: int) -> tuple[date, date]:
+    """The first and last day of school year ``year``."""
+    return date(year, SCHOOL_YEAR_FIRST_MONTH, 1), date(year + 1, SCHOOL_YEAR_FIRST_MONTH, 1) - (
+        timedelta(days=1)
+    )
+
+
+def school_years_of(months: tuple[Month, ...] | list[Month]) -> tuple[int, ...]:
+    """The school years the months lie in, oldest first."""
+    return tuple(sorted({school_year_of(month.first_day) for month in months}))
+
+
+def school_year_label(year: int) -> str:
+    """``2026-2027``."""
+    return f"{year}-{year + 1}"

@@ -20,12 +20,42 @@ class Indicator(StrEnum):
     REFERRED = "referred"
     REFERRED_SHARE = "referred_share"
     CLASS_OBSERVATIONS = "class_observations"
+    OBSERVED_SHARE = "observed_share"
+    TEACHER_SUPPORT = "teacher_support"
+    OPP = "opp"
+    OPP_SHARE = "opp_share"
+    TLV_REQUESTED = "tlv_requested"
+    TLV_REQUESTED_SHARE = "tlv_requested_share"
+    TLV_GRANTED = "tlv_granted"
+    TLV_GRANTED_SHARE = "tlv_granted_share"
+    LONG_ABSENCE = "long_absence"
+    LONG_ABSENCE_SHARE = "long_absence_share"
+    OUTFLOW = "outflow"
+    OUTFLOW_WITH_OPP = "outflow_with_opp"
+    OUTFLOW_SHARE = "outflow_share"
+    VAVO = "vavo"
+    VAVO_WITH_OPP = "vavo_with_opp"
+    VAVO_SHARE = "vavo_share"
+    VISITATIONS = "visitations"
     ACTIVE_TRAJECTORIES = "active_trajectories"
     LENGTH_MEAN_DAYS = "length_mean_days"
     LENGTH_MEDIAN_DAYS = "length_median_days"
     TIMEOUTS_ATTENDED = "timeouts_attended"
     TIMEOUTS_PER_STUDENT = "timeouts_per_student"
     OVERDUE = "overdue"
+
+
+#: The figures the partnership sets a target for (percentages of the students enrolled).
+TARGETED: tuple[Indicator, ...] = (
+    Indicator.REFERRED_SHARE,
+    Indicator.OBSERVED_SHARE,
+    Indicator.OPP_SHARE,
+    Indicator.TLV_REQUESTED_SHARE,
+    Indicator.TLV_GRANTED_SHARE,
+    Indicator.LONG_ABSENCE_SHARE,
+    Indicator.OUTFLOW_SHARE,
+    Indicator.VAVO_SHARE,
+)
 
 
 class IndicatorOutput(StrEnum):
@@ -69,12 +99,31 @@ class MonthFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class YearFigures:
+    """Every figure of one school (or all together) in one school year (1 August - 31 July,
+    up to today in the running year), with the partnership's targets (percent, 0-100) of
+    that school and year; the small-group rule of the questionnaire applies to the year."""
+
+    school_year: int
+    figures: Mapping[Indicator, Figure]
+    questions: Mapping[tuple[str, str], Figure] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    response_rates: Mapping[str, Figure] = field(default_factory=lambda: MappingProxyType({}))
+    targets: Mapping[Indicator, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __getitem__(self, indicator: Indicator) -> Figure:
+        return self.figures[indicator]
+
+
+@dataclass(frozen=True, slots=True)
 class SchoolIndicators:
-    """One school's months (``name`` is the school's, never a person's)."""
+    """One school's months and school years (``name`` is the school's, never a person's)."""
 
     school_id: int
     name: str
     months: tuple[MonthFigures, ...]
+    years: tuple[YearFigures, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,16 +50,17 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TypeVar
 
-from services.indicators.periods import Month
+from services.indicators.periods import Month, school_year_bounds
 from services.indicators.report import (
     Figure,
     Indicator,
     IndicatorReport,
     MonthFigures,
     SchoolIndicators,
+    YearFigures,
 )
 from services.trajectories.rules import EvaluationFacts, overdue_flags
-from storage.models import TrajectoryStatus
+from storage.models import StudentEventKind, TrajectoryStatus
 
 #: Figures about fewer children or respondents than this are hidden on aggregate views.
 SMALL_GROUP = 5
@@ -99,25 +100,46 @@ class TrajectoryFacts:
     timeout_days: tuple[date, ...]
 
 
+#: (first local day, last local day or ``None`` while going on, how many students).
+Enrolment = tuple[tuple[date | None, date | None, int], ...]
+#: (student, first day, last day or ``None``) of one kind of student event.
+EventSpans = tuple[tuple[int, date, date | None], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class SchoolFacts:
-    """What the figures need of one school: its enrolment, its local today, referrals
-    (student, day), trajectories and the days of attended time-outs."""
+    """What the figures need of one school: its enrolment history, its local today, referrals
+    (student, day), trajectories, the days of attended time-outs, observations in class held
+    (day, student when about one), teacher support held (days), the student events per kind
+    and the visitation reports (days)."""
 
-    enrolled: int
+    enrolment: Enrolment
     today: date
     referrals: tuple[tuple[int, date], ...]
     trajectories: tuple[TrajectoryFacts, ...]
     attended_timeouts: tuple[date, ...]
+    observations: tuple[tuple[date, int | None], ...] = ()
+    teacher_support: tuple[date, ...] = ()
+    events: Mapping[str, EventSpans] = field(default_factory=lambda: MappingProxyType({}))
+    visitations: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class MonthRaw:
-    """Unpublished figures of one month with what they are about; pooled across schools."""
+    """Unpublished figures of one month (or school year) with what they are about; pooled
+    across schools."""
 
     enrolled: int = 0
     referred: frozenset[int] = frozenset()
     class_observations: int = 0
+    observed: frozenset[int] = frozenset()
+    teacher_support: int = 0
+    #: Students per event kind (``StudentEventKind`` values) in the period.
+    events: Mapping[str, frozenset[int]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Students whose afstroom / VAVO in the period came with an OPP recorded before.
+    outflow_with_opp: frozenset[int] = frozenset()
+    vavo_with_opp: frozenset[int] = frozenset()
+    visitations: int = 0
     active_students: frozenset[int] = frozenset()
     lengths: tuple[int, ...] = ()
     timeouts_attended: int = 0
@@ -134,10 +156,44 @@ class Measure:
     base: int
 
 
+def enrolled_between(enrolment: Enrolment, first: date, last: date) -> int:
+    """Students with an active student role at any time from ``first`` to ``last``."""
+    return sum(
+        count
+        for start, end, count in enrolment
+        if (start is None or start <= last) and (end is None or end >= first)
+    )
+
+
+def _event_students(spans: EventSpans, first: date, last: date) -> frozenset[int]:
+    """Students with an event in the period (a span counts when it overlaps it)."""
+    return frozenset(
+        student for student, on, until in spans if on <= last and (until or on) >= first
+    )
+
+
+def _with_opp(spans: EventSpans, opp: EventSpans, first: date, last: date) -> frozenset[int]:
+    """Of the students with an event in the period, those with an OPP recorded on or before
+    the event's day."""
+    opp_from: dict[int, date] = {}
+    for student, on, _until in opp:
+        opp_from[student] = min(on, opp_from.get(student, on))
+    return frozenset(
+        student
+        for student, on, _until in spans
+        if first <= on <= last and student in opp_from and opp_from[student] <= on
+    )
+
+
 def month_raw(facts: SchoolFacts, month: Month, survey: SurveyMonth | None) -> MonthRaw:
     """One school's unpublished figures of ``month`` (as of its last day, or today in the
     running month)."""
-    first, last = month.first_day, month.last_day
+    return period_raw(facts, month.first_day, month.last_day, survey)
+
+
+def period_raw(facts: SchoolFacts, first: date, last: date, survey: SurveyMonth | None) -> MonthRaw:
+    """One school's unpublished figures from ``first`` to ``last`` (a month or a school year;
+    as of its last day, or today in the running period)."""
     as_of = min(last, facts.today)
     active = [
         t
@@ -151,12 +207,27 @@ def month_raw(facts: SchoolFacts, month: Month, survey: SurveyMonth | None) -> M
         for t in active
         if t.activated_on is not None
     )
+    observations = [(day, student) for day, student in facts.observations if first <= day <= last]
+    opp = facts.events.get(StudentEventKind.OPP.value, ())
     return MonthRaw(
-        enrolled=facts.enrolled,
+        enrolled=enrolled_between(facts.enrolment, first, last),
         referred=frozenset(student for student, day in facts.referrals if first <= day <= last),
-        class_observations=sum(
-            1 for t in facts.trajectories if t.class_observation and first <= t.created_on <= last
+        class_observations=len(observations),
+        observed=frozenset(student for _day, student in observations if student is not None),
+        teacher_support=sum(1 for day in facts.teacher_support if first <= day <= last),
+        events=MappingProxyType(
+            {
+                kind.value: _event_students(facts.events.get(kind.value, ()), first, last)
+                for kind in StudentEventKind
+            }
         ),
+        outflow_with_opp=_with_opp(
+            facts.events.get(StudentEventKind.OUTFLOW.value, ()), opp, first, last
+        ),
+        vavo_with_opp=_with_opp(
+            facts.events.get(StudentEventKind.VAVO.value, ()), opp, first, last
+        ),
+        visitations=sum(1 for day in facts.visitations if first <= day <= last),
         active_students=frozenset(t.student_id for t in active),
         lengths=lengths,
         timeouts_attended=sum(1 for day in facts.attended_timeouts if first <= day <= last),
@@ -209,6 +280,17 @@ def pool(raws: Iterable[MonthRaw]) -> MonthRaw:
             enrolled=pooled.enrolled + raw.enrolled,
             referred=pooled.referred | raw.referred,
             class_observations=pooled.class_observations + raw.class_observations,
+            observed=pooled.observed | raw.observed,
+            teacher_support=pooled.teacher_support + raw.teacher_support,
+            events=MappingProxyType(
+                {
+                    kind: pooled.events.get(kind, frozenset()) | raw.events.get(kind, frozenset())
+                    for kind in {*pooled.events, *raw.events}
+                }
+            ),
+            outflow_with_opp=pooled.outflow_with_opp | raw.outflow_with_opp,
+            vavo_with_opp=pooled.vavo_with_opp | raw.vavo_with_opp,
+            visitations=pooled.visitations + raw.visitations,
             active_students=pooled.active_students | raw.active_students,
             lengths=pooled.lengths + raw.lengths,
             timeouts_attended=pooled.timeouts_attended + raw.timeouts_attended,
@@ -229,11 +311,45 @@ def measures(raw: MonthRaw) -> dict[Indicator, Measure]:
     referred = len(raw.referred)
     students = len(raw.active_students)
     lengths = raw.lengths
+    enrolled = raw.enrolled
+    observed = len(raw.observed)
+
+    def count_and_share(kind: StudentEventKind) -> tuple[Measure, Measure]:
+        number = len(raw.events.get(kind.value, frozenset()))
+        return Measure(number, number), Measure(_ratio(number, enrolled), number)
+
+    opp, opp_share = count_and_share(StudentEventKind.OPP)
+    tlv_requested, tlv_requested_share = count_and_share(StudentEventKind.TLV_REQUESTED)
+    tlv_granted, tlv_granted_share = count_and_share(StudentEventKind.TLV_GRANTED)
+    absence, absence_share = count_and_share(StudentEventKind.LONG_ABSENCE)
+    outflow, outflow_share = count_and_share(StudentEventKind.OUTFLOW)
+    vavo, vavo_share = count_and_share(StudentEventKind.VAVO)
+    outflow_opp = len(raw.outflow_with_opp)
+    vavo_opp = len(raw.vavo_with_opp)
     return {
-        Indicator.ENROLLED: Measure(raw.enrolled, raw.enrolled),
+        Indicator.ENROLLED: Measure(enrolled, enrolled),
         Indicator.REFERRED: Measure(referred, referred),
-        Indicator.REFERRED_SHARE: Measure(_ratio(referred, raw.enrolled), referred),
-        Indicator.CLASS_OBSERVATIONS: Measure(raw.class_observations, raw.class_observations),
+        Indicator.REFERRED_SHARE: Measure(_ratio(referred, enrolled), referred),
+        # A count of observations (a class or a teacher is no child): shown below five too,
+        # but hidden with the children observed when those are few.
+        Indicator.CLASS_OBSERVATIONS: Measure(raw.class_observations, observed),
+        Indicator.OBSERVED_SHARE: Measure(_ratio(observed, enrolled), observed),
+        Indicator.TEACHER_SUPPORT: Measure(raw.teacher_support, 0),
+        Indicator.OPP: opp,
+        Indicator.OPP_SHARE: opp_share,
+        Indicator.TLV_REQUESTED: tlv_requested,
+        Indicator.TLV_REQUESTED_SHARE: tlv_requested_share,
+        Indicator.TLV_GRANTED: tlv_granted,
+        Indicator.TLV_GRANTED_SHARE: tlv_granted_share,
+        Indicator.LONG_ABSENCE: absence,
+        Indicator.LONG_ABSENCE_SHARE: absence_share,
+        Indicator.OUTFLOW: outflow,
+        Indicator.OUTFLOW_WITH_OPP: Measure(outflow_opp, outflow.base),
+        Indicator.OUTFLOW_SHARE: outflow_share,
+        Indicator.VAVO: vavo,
+        Indicator.VAVO_WITH_OPP: Measure(vavo_opp, vavo.base),
+        Indicator.VAVO_SHARE: vavo_share,
+        Indicator.VISITATIONS: Measure(raw.visitations, 0),
         Indicator.ACTIVE_TRAJECTORIES: Measure(len(lengths), students),
         Indicator.LENGTH_MEAN_DAYS: Measure(
             statistics.fmean(lengths) if lengths else None, students
@@ -280,14 +396,9 @@ def hidden_base(parts: Sequence[Mapping[_K, Measure]], key: _K) -> int:
     return sum(part[key].base for part in parts if key in part and is_small(part[key].base))
 
 
-def published_month(
-    month: Month,
-    raw: MonthRaw,
-    *,
-    suppress: bool,
-    parts: Sequence[MonthRaw] = (),
-) -> MonthFigures:
-    """Publish one month; for a total, ``parts`` are the schools it pools."""
+def _published(
+    raw: MonthRaw, *, suppress: bool, parts: Sequence[MonthRaw]
+) -> tuple[dict[Indicator, Figure], dict[tuple[str, str], Figure], dict[str, Figure]]:
     part_measures = [measures(part) for part in parts]
     part_questions = [question_measures(part) for part in parts]
     part_rates = [rate_measures(part) for part in parts]
@@ -307,11 +418,43 @@ def published_month(
         kind: publish(measure, suppress=True, hidden_parts=hidden_base(part_rates, kind))
         for kind, measure in rate_measures(raw).items()
     }
+    return figures, questions, rates
+
+
+def published_month(
+    month: Month,
+    raw: MonthRaw,
+    *,
+    suppress: bool,
+    parts: Sequence[MonthRaw] = (),
+) -> MonthFigures:
+    """Publish one month; for a total, ``parts`` are the schools it pools."""
+    figures, questions, rates = _published(raw, suppress=suppress, parts=parts)
     return MonthFigures(
         month=month,
         figures=MappingProxyType(figures),
         questions=MappingProxyType(questions),
         response_rates=MappingProxyType(rates),
+    )
+
+
+def published_year(
+    year: int,
+    raw: MonthRaw,
+    *,
+    suppress: bool,
+    targets: Mapping[Indicator, float],
+    parts: Sequence[MonthRaw] = (),
+) -> YearFigures:
+    """Publish one school year with its targets; the questionnaire's small-group rule looks
+    at the year's answers (so a school sees its own results once five answered that year)."""
+    figures, questions, rates = _published(raw, suppress=suppress, parts=parts)
+    return YearFigures(
+        school_year=year,
+        figures=MappingProxyType(figures),
+        questions=MappingProxyType(questions),
+        response_rates=MappingProxyType(rates),
+        targets=MappingProxyType(dict(targets)),
     )
 
 
@@ -321,10 +464,23 @@ def compute_report(
     months: Sequence[Month],
     survey: Mapping[tuple[int, Month], SurveyMonth],
     with_total: bool,
+    years: Sequence[int] = (),
+    year_survey: Mapping[tuple[int, int], SurveyMonth] | None = None,
+    targets: Mapping[tuple[int, int], Mapping[Indicator, float]] | None = None,
 ) -> IndicatorReport:
-    """Publish the figures of ``schools`` (pure; suppression applies when ``with_total``)."""
+    """Publish the figures of ``schools`` per month and per school year (pure; suppression
+    applies when ``with_total``); ``targets`` per (school, school year)."""
+    year_survey = year_survey or {}
+    targets = targets or {}
     raws = {
         school_id: [month_raw(facts, month, survey.get((school_id, month))) for month in months]
+        for school_id, _name, facts in schools
+    }
+    year_raws = {
+        school_id: [
+            period_raw(facts, *school_year_bounds(year), year_survey.get((school_id, year)))
+            for year in years
+        ]
         for school_id, _name, facts in schools
     }
     published = tuple(
@@ -335,6 +491,15 @@ def compute_report(
                 published_month(month, raw, suppress=with_total)
                 for month, raw in zip(months, raws[school_id], strict=True)
             ),
+            years=tuple(
+                published_year(
+                    year,
+                    raw,
+                    suppress=with_total,
+                    targets=targets.get((school_id, year), MappingProxyType({})),
+                )
+                for year, raw in zip(years, year_raws[school_id], strict=True)
+            ),
         )
         for school_id, name, _facts in schools
     )
@@ -344,10 +509,20 @@ def compute_report(
         for index, month in enumerate(months):
             parts = [raws[school_id][index] for school_id, _name, _facts in schools]
             total_months.append(published_month(month, pool(parts), suppress=True, parts=parts))
-        total = SchoolIndicators(school_id=0, name="", months=tuple(total_months))
+        total_years = []
+        for index, year in enumerate(years):
+            parts = [year_raws[school_id][index] for school_id, _name, _facts in schools]
+            total_years.append(
+                published_year(
+                    year, pool(parts), suppress=True, targets=MappingProxyType({}), parts=parts
+                )
+            )
+        total = SchoolIndicators(
+            school_id=0, name="", months=tuple(total_months), years=tuple(total_years)
+        )
     question_keys: set[tuple[str, str]] = set()
     respondent_types: set[str] = set()
-    for month_raws in raws.values():
+    for month_raws in (*raws.values(), *year_raws.values()):
         for raw in month_raws:
             question_keys.update(raw.survey.scores)
             respondent_types.update(raw.survey.invitations)

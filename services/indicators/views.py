@@ -15,8 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.indicators.facts import local_day, read_facts, survey_months
-from services.indicators.periods import Month, months_between, validate_period
+from services.indicators.facts import local_day, read_facts, read_targets, survey_periods
+from services.indicators.periods import (
+    Month,
+    months_between,
+    school_year_bounds,
+    school_years_of,
+    validate_period,
+)
 from services.indicators.report import IndicatorOutput, IndicatorReport
 from services.indicators.rules import compute_report
 from services.kernel.access import reload_actor
@@ -42,15 +48,29 @@ async def _report(
     now: datetime,
     with_total: bool,
 ) -> IndicatorReport:
-    facts = await read_facts(session=session, schools=schools, months=months, now=now)
-    survey = await survey_months(
-        session=session, school_ids=[school.id for school in schools], months=months, now=now
+    years = school_years_of(list(months))
+    first = min(months[0].first_day, school_year_bounds(years[0])[0])
+    last = max(months[-1].last_day, school_year_bounds(years[-1])[1])
+    school_ids = [school.id for school in schools]
+    facts = await read_facts(session=session, schools=schools, first=first, last=last, now=now)
+    survey = await survey_periods(
+        session=session,
+        school_ids=school_ids,
+        periods=[(month, month.first_day, month.last_day) for month in months],
+    )
+    year_survey = await survey_periods(
+        session=session,
+        school_ids=school_ids,
+        periods=[(year, *school_year_bounds(year)) for year in years],
     )
     return compute_report(
         schools=[(school.id, school.name, facts[school.id]) for school in schools],
         months=months,
         survey=survey,
         with_total=with_total,
+        years=years,
+        year_survey=year_survey,
+        targets=await read_targets(session=session, school_ids=school_ids, years=years),
     )
 
 

@@ -53,6 +53,7 @@ from storage.models import (
     QueueNote,
     Referral,
     StaffAccount,
+    SupportActivity,
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
@@ -139,6 +140,16 @@ async def erase_care_data(
     )
     done += await _rowcount(
         session, delete(LogbookEntry).where(LogbookEntry.trajectory_id.in_(trajectory_ids))
+    )
+    # Observations and teacher support stay counted; their outcome text goes.
+    done += await _rowcount(
+        session,
+        update(SupportActivity)
+        .where(
+            SupportActivity.trajectory_id.in_(trajectory_ids),
+            SupportActivity.outcome.is_not(None),
+        )
+        .values(outcome=None),
     )
     done += await _rowcount(
         session,
@@ -301,6 +312,12 @@ async def erase_person(
     )
     texts += await _rowcount(session, delete(QueueNote).where(QueueNote.author_id == pid))
     texts += await _rowcount(session, delete(LogbookEntry).where(LogbookEntry.author_id == pid))
+    texts += await _rowcount(
+        session,
+        update(SupportActivity)
+        .where(SupportActivity.performer_id == pid, SupportActivity.outcome.is_not(None))
+        .values(outcome=None),
+    )
     texts += await erase_decision_reasons(session=session, where=QueueItem.decided_by_id == pid)
     texts += await _rowcount(
         session,

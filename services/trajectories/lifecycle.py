@@ -37,6 +37,7 @@ from services.trajectories import rules
 from services.trajectories.access import school_zone
 from services.trajectories.intake_report import send_intake_report
 from services.trajectories.rules import PlanFacts, PlanGap, Step, plan_gaps
+from services.trajectories.student_events import record_closing_events, request_from_referral
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
     EvaluationKind,
@@ -89,6 +90,9 @@ class Closing:
 
     advice: str
     final_evaluation: str | None = None
+    #: The student moves to a lower level (afstroom) or to VAVO (seed 004's indicators).
+    outflow: bool = False
+    vavo: bool = False
 
 
 #: What closing asks of the packages above this one (the appointments): cancel the future
@@ -147,6 +151,9 @@ async def create_for_referral(
     )
     session.add(trajectory)
     await session.flush()
+    if SupportKind.CLASS_OBSERVATION.value in referral.support:
+        # The referral's "observation wanted" tick becomes an observation request.
+        session.add(request_from_referral(trajectory, requested_by_id=actor.id, now=now))
     if plan is not None:
         await _apply_plan(session=session, trajectory=trajectory, plan=plan)
         await session.flush()
@@ -462,6 +469,17 @@ async def close_trajectory(
             session.add(final)
         final.held_on = today.date()
         final.notes = clean_text(closing.final_evaluation or "")
+    if closing.outflow or closing.vavo:
+        zone = await school_zone(session=session, school_id=trajectory.school_id)
+        await record_closing_events(
+            session=session,
+            trajectory=trajectory,
+            actor_id=actor.id,
+            on_day=now.astimezone(zone).date(),
+            outflow=closing.outflow,
+            vavo=closing.vavo,
+            now=now,
+        )
     trajectory.advice = clean_text(closing.advice)
     trajectory.status = TrajectoryStatus.CLOSED
     trajectory.closed_at = now
@@ -481,6 +499,7 @@ async def close_trajectory(
         subject_type="trajectory",
         subject_id=trajectory.id,
         at=now,
+        details={"outflow": closing.outflow, "vavo": closing.vavo},
     )
     await session.flush()
     # The exit questionnaire invitations, in this transaction: a closed trajectory never

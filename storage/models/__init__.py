@@ -20,6 +20,17 @@ from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
+from storage.models.indicators import (
+    ActivityKind,
+    IndicatorTarget,
+    ObservationAim,
+    StudentEvent,
+    StudentEventKind,
+    StudentEventSource,
+    SupportActivity,
+    TeacherSupportKind,
+    VisitationReport,
+)
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxRate, OutboxStatus
 from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
@@ -57,6 +68,7 @@ __all__ = [
     "DEFAULT_TIMEOUTS_PER_WEEK",
     "HOLDING_STATUSES",
     "NAMING_CONVENTION",
+    "ActivityKind",
     "Appointment",
     "AppointmentKind",
     "AppointmentResource",
@@ -73,11 +85,13 @@ __all__ = [
     "EvaluationKind",
     "Guardianship",
     "HealthCheck",
+    "IndicatorTarget",
     "Invite",
     "LogbookEntry",
     "LoginFailure",
     "LoginLink",
     "Mentorship",
+    "ObservationAim",
     "OpeningHours",
     "Outbox",
     "OutboxRate",
@@ -97,10 +111,15 @@ __all__ = [
     "School",
     "SchoolAboutText",
     "StaffAccount",
+    "StudentEvent",
+    "StudentEventKind",
+    "StudentEventSource",
+    "SupportActivity",
     "SupportKind",
     "SurveyAnswer",
     "SurveyInvitation",
     "SurveyResponse",
+    "TeacherSupportKind",
     "TimeoutRequest",
     "TimeoutRequestReason",
     "Trajectory",
@@ -108,6 +127,7 @@ __all__ = [
     "TrajectoryStatus",
     "UTCDateTime",
     "Urgency",
+    "VisitationReport",
     "WaitingReason",
     "WebChatSession",
     "WebSession",

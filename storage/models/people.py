@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     String,
     UniqueConstraint,
 )
@@ -92,11 +93,16 @@ class PersonRole(Base):
     """One role of one person; the pair is the primary key."""
 
     __tablename__ = "person_role"
+    __table_args__ = (Index("ix_person_role_role_started", "role", "started_at"),)
 
     person_id: Mapped[int] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
+    #: When the role began and ended (the roster import sets both; the indicators count the
+    #: students enrolled in a month from them). NULL start: held since before the history.
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     person: Mapped[Person] = relationship(back_populates="roles", lazy="raise")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, ForeignKeyConstraint, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -49,6 +49,7 @@ class Referral(Base):
         # Student and mentor must belong to the referral's school.
         ForeignKeyConstraint(["school_id", "student_id"], ["person.school_id", "person.id"]),
         ForeignKeyConstraint(["school_id", "mentor_id"], ["person.school_id", "person.id"]),
+        Index("ix_referral_school_created", "school_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

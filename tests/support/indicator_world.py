@@ -9,27 +9,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.indicators.periods import Month
 from storage.models import (
+    ActivityKind,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     EvaluationKind,
+    IndicatorTarget,
+    ObservationAim,
     Person,
+    PersonRole,
     Referral,
     RespondentType,
     Role,
     School,
+    StudentEvent,
+    StudentEventKind,
+    StudentEventSource,
+    SupportActivity,
     SupportKind,
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
+    TeacherSupportKind,
     Trajectory,
     TrajectoryEvaluation,
     TrajectoryStatus,
     Urgency,
+    VisitationReport,
 )
 from tests.support.factories import add_person, add_school
 
@@ -185,6 +196,105 @@ async def _questionnaire(
     await session.flush()
 
 
+def _day(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+async def _seed_004_events(
+    session: AsyncSession,
+    *,
+    noord: School,
+    s: list[Person],
+    coach: Person,
+    t2: Trajectory,
+    t3: Trajectory,
+    t5: Trajectory,
+    admin: Person,
+) -> None:
+    """Noord's recorded observations, teacher support, student events, visitations, targets.
+
+    Observations held: 20 Jan about s1 (T2, from the referral's tick); 10 Feb about a teacher
+    (T3); 3 Mar about the class (T5); one request (T2) not held yet. Teacher support held:
+    11 Feb advice (T2), 20 Feb training (T3). OPP: s1 10 Jan, s2 5 Feb. TLV: s6 requested
+    1 Feb, granted 10 Mar. Long-term absence: s7 5 Jan - 10 Feb, s8 from 1 Mar (open).
+    Afstroom: s9 20 Feb (no OPP), s1 10 Mar (OPP since 10 Jan). VAVO: s2 15 Jan (its OPP came
+    later, 5 Feb: without). Visitation reports: 1 Oct 2025 and 25 Feb 2026. Targets for
+    2025-2026: referred 5 %, OPP 10 %, TLV requested 0.2 %; a target of 2024-2025 is not
+    shown.
+    """
+    held = datetime(2026, 3, 1, tzinfo=UTC)
+    for trajectory, kind, day, aim, support in (
+        (t2, ActivityKind.CLASS_OBSERVATION, "2026-01-20", ObservationAim.STUDENT, None),
+        (t3, ActivityKind.CLASS_OBSERVATION, "2026-02-10", ObservationAim.TEACHER, None),
+        (t5, ActivityKind.CLASS_OBSERVATION, "2026-03-03", ObservationAim.CLASS, None),
+        (t2, ActivityKind.TEACHER_SUPPORT, "2026-02-11", None, TeacherSupportKind.ADVICE),
+        (t3, ActivityKind.TEACHER_SUPPORT, "2026-02-20", None, TeacherSupportKind.TRAINING),
+    ):
+        session.add(
+            SupportActivity(
+                school_id=noord.id,
+                kind=kind,
+                trajectory_id=trajectory.id,
+                student_id=trajectory.student_id,
+                aim=aim,
+                support_kind=support,
+                requested_at=held,
+                performer_id=coach.id,
+                held_on=_day(day),
+                outcome="Rustig verloop.",
+                recorded_at=held,
+            )
+        )
+    session.add(
+        SupportActivity(
+            school_id=noord.id,
+            kind=ActivityKind.CLASS_OBSERVATION,
+            trajectory_id=t2.id,
+            student_id=t2.student_id,
+            requested_at=held,
+        )
+    )
+    for student, event, day, until in (
+        (s[0], StudentEventKind.OPP, "2026-01-10", None),
+        (s[1], StudentEventKind.OPP, "2026-02-05", None),
+        (s[5], StudentEventKind.TLV_REQUESTED, "2026-02-01", None),
+        (s[5], StudentEventKind.TLV_GRANTED, "2026-03-10", None),
+        (s[6], StudentEventKind.LONG_ABSENCE, "2026-01-05", "2026-02-10"),
+        (s[7], StudentEventKind.LONG_ABSENCE, "2026-03-01", None),
+        (s[8], StudentEventKind.OUTFLOW, "2026-02-20", None),
+        (s[0], StudentEventKind.OUTFLOW, "2026-03-10", None),
+        (s[1], StudentEventKind.VAVO, "2026-01-15", None),
+    ):
+        session.add(
+            StudentEvent(
+                school_id=noord.id,
+                student_id=student.id,
+                kind=event,
+                on_day=_day(day),
+                until=_day(until) if until else None,
+                source=StudentEventSource.WEB,
+            )
+        )
+    for day in ("2025-10-01", "2026-02-25"):
+        session.add(VisitationReport(school_id=noord.id, held_on=_day(day), summary="Verslag."))
+    for year, indicator, target in (
+        (2025, "referred_share", 5.0),
+        (2025, "opp_share", 10.0),
+        (2025, "tlv_requested_share", 0.2),
+        (2024, "referred_share", 50.0),
+    ):
+        session.add(
+            IndicatorTarget(
+                school_id=noord.id,
+                school_year=year,
+                indicator=indicator,
+                target=target,
+                set_by_id=admin.id,
+            )
+        )
+    await session.flush()
+
+
 @dataclass
 class IndicatorWorld:
     noord: School
@@ -242,6 +352,22 @@ async def build_indicator_world(
             await add_person(session, west, f"c{i}", Role.STUDENT, given_name=f"Westje{i}")
             for i in range(1, 9)
         ]
+        # Enrolment history (the roster import dates the roles): every role from 20 Aug 2025;
+        # s10 left on 15 Feb 2026; s11 came on 1 Mar 2026. Enrolled: Jan 10, Feb 10, Mar 10
+        # (s1-s9, s11); the school year 2025-2026: 11.
+        s.append(await add_person(session, noord, "s11", Role.STUDENT, given_name="Noorda11"))
+        await session.execute(update(PersonRole).values(started_at=at("2025-08-20")))
+        await session.execute(
+            update(PersonRole)
+            .where(PersonRole.person_id == s[10].id)
+            .values(started_at=at("2026-03-01"))
+        )
+        s[9].ended_at = at("2026-02-15")
+        await session.execute(
+            update(PersonRole)
+            .where(PersonRole.person_id == s[9].id)
+            .values(ended_at=at("2026-02-15"))
+        )
         mentor_zuid = await add_person(session, zuid, "m2", Role.MENTOR)
         mentor_west = await add_person(session, west, "m3", Role.MENTOR)
 
@@ -323,6 +449,10 @@ async def build_indicator_world(
                 answered=day,
                 answers=dict(zip(("T1", "T2", "T3", "T4"), scores, strict=True)),
             )
+
+        await _seed_004_events(
+            session, noord=noord, s=s, coach=coach, t2=t2, t3=t3, t5=t5, admin=admin
+        )
 
         for student, day in zip(b[:3], ("2026-02-10", "2026-02-11", "2026-02-12"), strict=True):
             await _referral(session, mentor_zuid, student, at(day))

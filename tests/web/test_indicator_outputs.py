@@ -26,7 +26,7 @@ from services.indicators.report import (
 )
 from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
 from web.exports import to_csv, to_xlsx
-from web.indicator_tables import build_charts, build_tables, definitions_table
+from web.indicator_tables import CHARTED, build_charts, build_tables, definitions_table
 
 CATALOGS = Catalogs()
 NL, EN = CATALOGS.get("nl"), CATALOGS.get("en")
@@ -202,10 +202,10 @@ def test_the_partnership_view_has_a_table_per_indicator_with_all_schools() -> No
     ]
 
 
-def test_charts_cover_every_indicator_but_enrolment_and_the_response_rate() -> None:
+def test_charts_cover_the_charted_indicators_and_the_response_rate() -> None:
     charts = build_charts(PARTNERSHIP, NL)
     assert [c.key for c in charts] == [
-        *(i.value for i in Indicator if i is not Indicator.ENROLLED),
+        *(i.value for i in CHARTED),
         "response_rate",
     ]
     for chart in charts:
@@ -259,3 +259,20 @@ def test_xlsx_has_a_sheet_per_table_with_numbers_as_numbers() -> None:
     assert questionnaire["E2"].number_format == "0.0%"
     rule = workbook["Definitions"]["B" + str(workbook["Definitions"].max_row)].value
     assert "< 5" in rule
+
+
+def test_the_tables_write_numbers_as_the_charts_do_with_formatters_built_once() -> None:
+    from babel import Locale
+
+    from web.charts import NumberKind, format_number
+    from web.indicator_tables import number_formatter
+
+    for language in ("nl", "en", "ar", "tr", "pl", "uk"):
+        for kind in NumberKind:
+            for value in (0, 0.5, 2 / 11, 1234.56, 0.1):
+                assert number_formatter(kind, language)(value) == format_number(
+                    value, kind, Locale.parse(language)
+                ), (language, kind, value)
+        assert number_formatter(NumberKind.PERCENT, language) is number_formatter(
+            NumberKind.PERCENT, language
+        )

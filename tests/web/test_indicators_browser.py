@@ -39,7 +39,11 @@ async def world(session_factory: async_sessionmaker[AsyncSession]) -> IndicatorW
     world = await build_indicator_world(session_factory)
     password_hash = hash_password(PASSWORD)
     async with session_factory() as session, session.begin():
-        for person, username in ((world.coordinator, "zoco"), (world.viewer, "viewer")):
+        for person, username in (
+            (world.coordinator, "zoco"),
+            (world.viewer, "viewer"),
+            (world.admin, "admin"),
+        ):
             fresh = await session.get(Person, person.id)
             assert fresh is not None
             await create_staff_account(
@@ -145,14 +149,21 @@ async def test_a_care_coordinator_downloads_the_indicators_as_xlsx(
     await _shot(page, "school")
 
     workbook = load_workbook(await _download_xlsx(page, "school.xlsx"))
-    assert workbook.sheetnames == ["Indicators per month", "Exit questionnaire", "Definitions"]
+    assert workbook.sheetnames == [
+        "Indicators per month",
+        "Exit questionnaire",
+        "Per school year, against the ta",
+        "Exit questionnaire per school y",
+        "Definitions",
+    ]
     sheet = workbook["Indicators per month"]
     assert _column(sheet, "Month") == ["2026-01", "2026-02", "2026-03"]
     # The hand-computed figures (arithmetic in tests/services/indicators/test_indicators.py).
     assert _column(sheet, "Students enrolled") == [10, 10, 10]
     assert _column(sheet, "Students referred") == [2, 2, 1]
     assert _column(sheet, "Share of enrolled students referred (%)") == [0.2, 0.2, 0.1]
-    assert _column(sheet, "Class observations") == [1, 1, 0]
+    assert _column(sheet, "Class observations") == [1, 1, 1]
+    assert _column(sheet, "Students with an OPP") == [1, 1, 0]
     assert _column(sheet, "Active trajectories") == [2, 4, 3]
     assert _column(sheet, "Length of active trajectories, mean (days)") == [
         15.5,
@@ -268,3 +279,42 @@ async def test_twelve_month_labels_do_not_overlap_in_chromium(
         assert centres == sorted(centres, reverse=language == "ar"), "months out of order"
     await _shot(page, f"twelve-months-{language}-{width}")
     await context.close()
+async def test_the_admin_sets_a_target_and_the_coordinator_sees_it_against_the_figure(
+    server: str, chromium: Browser
+) -> None:
+    admin = await _log_in(chromium, server, "admin")
+    async with admin.expect_navigation():
+        await admin.get_by_role("link", name="Targets and visitations").click()
+    await admin.get_by_label("School year", exact=True).select_option("2025")
+    async with admin.expect_navigation():
+        await admin.get_by_role("button", name="Show").click()
+    # Noord's OPP target of the fixture is 10 %; the admin raises it to 15 %.
+    field = admin.get_by_label("Share of enrolled students with an OPP (%)")
+    assert await field.input_value() == "10.0"
+    await field.fill("15")
+    async with admin.expect_navigation():
+        await admin.get_by_role("button", name="Save the targets").click()
+    assert await admin.get_by_role("status").inner_text() == "The targets have been saved."
+    await _shot(admin, "targets")
+
+    page = await _log_in(chromium, server, "zoco")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Indicators", exact=True).click()
+    await _choose_period(page)
+    table = page.locator("#table-school_year")
+    headers = await table.locator("thead th").all_inner_texts()
+    assert headers == ["Figure", "2025-2026", "Target 2025-2026 (%)"]
+    opp = table.locator(
+        "tr",
+        has=page.get_by_role(
+            "rowheader", name="Share of enrolled students with an OPP (%)", exact=True
+        ),
+    )
+    # 2 of the 11 students enrolled in 2025-2026 have an OPP: 18.2 %, against 15 %.
+    assert await opp.locator("td").all_inner_texts() == ["18.2%", "15%"]
+    referred = table.locator(
+        "tr", has=page.get_by_role("rowheader", name="Students referred", exact=True)
+    )
+    assert await referred.locator("td").all_inner_texts() == ["6", "–"]
+    await table.scroll_into_view_if_needed()
+    await _shot(page, "school-year")

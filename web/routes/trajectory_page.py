@@ -380,11 +380,19 @@ async def close(
     trajectory_id: int,
     advice: Annotated[str, Form()] = "",
     final_evaluation: Annotated[str, Form()] = "",
+    outflow: Annotated[str, Form()] = "",
+    vavo: Annotated[str, Form()] = "",
 ) -> Response:
-    """Close the trajectory with the final evaluation and the advice for the school: what is
-    still planned is cancelled and the exit questionnaire goes out, in the same transaction.
-    A refusal shows the confirmation again with why and what was typed."""
-    closing = Closing(advice=advice, final_evaluation=final_evaluation or None)
+    """Close the trajectory with the final evaluation and the advice for the school (and,
+    optionally, afstroom or VAVO): what is still planned is cancelled and the exit
+    questionnaire goes out, in the same transaction. A refusal shows the confirmation again
+    with why and what was typed."""
+    closing = Closing(
+        advice=advice,
+        final_evaluation=final_evaluation or None,
+        outflow=outflow == "yes",
+        vavo=vavo == "yes",
+    )
     refused = await _attempt(
         session,
         lambda unit: close_trajectory(

@@ -136,7 +136,12 @@ async def write_people(
     )
     ids = {row.external_id: row.id for row in inserted}
     roles = [
-        {"person_id": ids[change.external_id], "role": role}
+        {
+            "person_id": ids[change.external_id],
+            "role": role,
+            "started_at": now,
+            "ended_at": now if change.values.get("ended") else None,
+        }
         for change in new
         for role in sorted(cast("frozenset[Role]", change.values.get("roles", frozenset())))
     ]
@@ -166,9 +171,15 @@ def _set_values(person: Person, change: Change, now: datetime) -> None:
             # Keep the rows of roles that stay, so they are not deleted and inserted again.
             kept = [r for r in person.roles if r.role in roles]
             have = {r.role for r in kept}
-            person.roles = kept + [PersonRole(role=role) for role in sorted(roles - have)]
+            person.roles = kept + [
+                PersonRole(role=role, started_at=now) for role in sorted(roles - have)
+            ]
         elif name == "ended":
             person.ended_at = now if value else None
+            # The roles end with the person (the enrolment history of the indicators); a
+            # person who comes back keeps the first start (the gap is not kept).
+            for held in person.roles:
+                held.ended_at = now if value else None
         elif name == "email":
             person.email = cast("str", value)
             person.email_unreachable_at = None  # a new address is tried again

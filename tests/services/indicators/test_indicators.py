@@ -67,9 +67,9 @@ async def test_school_figures_match_the_hand_computed_values(
     # Jan {s1, s2} (s2 twice counts once); Feb {s4 (00:30 local on 1 Feb), s3}; Mar {s5}.
     assert values(report, Indicator.REFERRED) == [2, 2, 1]
     assert values(report, Indicator.REFERRED_SHARE) == [2 / 10, 2 / 10, 1 / 10]
-    # Accepted referrals asking for observation, by month of acceptance: T2 (15 Jan),
-    # T4 (5 Feb); T1 was accepted in December, before the period.
-    assert values(report, Indicator.CLASS_OBSERVATIONS) == [1, 1, 0]
+    # Observations recorded as held: 20 Jan (s1), 10 Feb (a teacher), 3 Mar (the class); the
+    # open request is not counted.
+    assert values(report, Indicator.CLASS_OBSERVATIONS) == [1, 1, 1]
     # Jan: T1, T2. Feb: T1 (closed 10 Feb), T2, T3, T5. Mar: T2, T3, T5.
     assert values(report, Indicator.ACTIVE_TRAJECTORIES) == [2, 4, 3]
     # Jan: T1 31-5 = 26 days, T2 31-26 = 5 days → mean (26+5)/2 = 15.5, median 15.5.

@@ -33,7 +33,7 @@ TODAY = date(2026, 3, 31)
 def _school(referred: int, *, first_student: int = 1, enrolled: int = 100) -> SchoolFacts:
     """A school with ``referred`` distinct students referred on 10 March."""
     return SchoolFacts(
-        enrolled=enrolled,
+        enrolment=((None, None, enrolled),),
         today=TODAY,
         referrals=tuple(
             (student, date(2026, 3, 10))
@@ -195,7 +195,7 @@ def test_pooling_nothing_gives_zeros() -> None:
 
 def test_a_month_counts_referrals_active_trajectories_and_their_length() -> None:
     facts = SchoolFacts(
-        enrolled=200,
+        enrolment=((None, None, 150), (date(2026, 3, 1), None, 40), (None, date(2026, 2, 1), 10)),
         today=TODAY,
         referrals=((1, date(2026, 2, 27)), (2, date(2026, 3, 2)), (2, date(2026, 3, 20))),
         trajectories=(
@@ -211,6 +211,10 @@ def test_a_month_counts_referrals_active_trajectories_and_their_length() -> None
     assert raw.active_students == frozenset({1, 2})
     assert sorted(raw.lengths) == [30, 38]  # 1 Mar → 31 Mar; 1 Feb → 11 Mar
     assert raw.timeouts_attended == 1
+    # Enrolled in March: 150 throughout + 40 who came on 1 March; the 10 who left on
+    # 1 February are not counted. February: 150 + 10 (they were there on the 1st).
+    assert raw.enrolled == 190
+    assert month_raw(facts, Month(2026, 2), None).enrolled == 160
 
 
 def test_overdue_is_judged_with_what_was_known_on_the_day() -> None:

@@ -193,15 +193,22 @@ async def _facts(session: AsyncSession) -> Any:
         facts = await read_facts(
             session=session,
             schools=schools,
-            months=[Month(2026, m) for m in range(1, 10)],
+            first=Month(2026, 1).first_day,
+            last=Month(2026, 9).last_day,
             now=NOW,
         )
-    # The rows come in no order (PostgreSQL moves updated rows): compare them as sets.
+    # The rows come in no order (PostgreSQL moves updated rows): compare them as sets. The
+    # enrolment keeps its starts; erasure ends the person's role on its day (the enrolment
+    # before that day is unchanged), so the ends are left out here.
     return {
         school_id: {
             f.name: sorted(map(repr, value)) if isinstance(value, tuple) else value
             for f in dataclasses.fields(found)
-            for value in [getattr(found, f.name)]
+            for value in [
+                tuple((start, n) for start, _end, n in found.enrolment)
+                if f.name == "enrolment"
+                else getattr(found, f.name)
+            ]
         }
         for school_id, found in facts.items()
     }
