@@ -279,6 +279,8 @@ async def test_twelve_month_labels_do_not_overlap_in_chromium(
         assert centres == sorted(centres, reverse=language == "ar"), "months out of order"
     await _shot(page, f"twelve-months-{language}-{width}")
     await context.close()
+
+
 async def test_the_admin_sets_a_target_and_the_coordinator_sees_it_against_the_figure(
     server: str, chromium: Browser
 ) -> None:
