@@ -483,15 +483,3 @@ async def cases_of_referral(
         )
         for case, held_on in rows
     ]
-
-
-async def latest_decision(*, session: AsyncSession, referral_id: int) -> CareTeamDecision | None:
-    """The care team's most recent decision on a referral (``None``: none recorded)."""
-    decision: CareTeamDecision | None = await session.scalar(
-        select(CareTeamCase.decision)
-        .join(QueueItem, QueueItem.id == CareTeamCase.queue_item_id)
-        .where(QueueItem.referral_id == referral_id, CareTeamCase.decision.is_not(None))
-        .order_by(CareTeamCase.decided_at.desc(), CareTeamCase.id.desc())
-        .limit(1)
-    )
-    return decision

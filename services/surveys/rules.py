@@ -8,11 +8,12 @@ No I/O: callers read the invitation and the person, and pass the values in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from dialogs.flow import Answers
 from dialogs.flows.exit_survey import OPEN_ANSWER_MAX, QUESTIONS, SCALE_CODES
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid
 from services.kernel.text_input import clean_text, validate_text
@@ -67,6 +68,13 @@ def reminder_times(now: datetime, expires_at: datetime) -> tuple[tuple[int, date
     )
 
 
+def anonymous_time(now: datetime) -> datetime:
+    """The time kept for an anonymous answer given at ``now``: the start of its school day
+    (Europe/Amsterdam), in UTC; the day still counts it in the right month."""
+    day = now.astimezone(SCHOOL_TIMEZONE).date()
+    return datetime.combine(day, time(0), SCHOOL_TIMEZONE).astimezone(UTC)
+
+
 def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[AnswerRow]:
     """(code, scale value, free text) per answered question; `InputInvalid` for a bad one.
 
@@ -101,6 +109,7 @@ __all__ = (
     "SURVEY_TTL",
     "AnswerRow",
     "SurveyUnavailableReason",
+    "anonymous_time",
     "answer_rows",
     "reminder_times",
     "unavailable_reason",
