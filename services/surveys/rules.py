@@ -19,6 +19,10 @@ from services.kernel.errors import InputInvalid
 from services.kernel.text_input import clean_text, validate_text
 from storage.models import RespondentType, Role
 
+#: Figures about fewer people than this are hidden where they could give one away (the
+#: indicators' rule, `services.indicators.rules`, and anonymous answers in the survey report).
+SMALL_GROUP = 5
+
 #: How long an invitation can be answered.
 SURVEY_TTL = timedelta(days=21)
 #: When the reminders go out, counted from the invitation (at most two; none after expiry).
@@ -68,6 +72,12 @@ def reminder_times(now: datetime, expires_at: datetime) -> tuple[tuple[int, date
     )
 
 
+def hide_small_group(*, anonymous: int, group: int) -> bool:
+    """Whether figures about ``group`` answers, ``anonymous`` of them anonymous, are hidden:
+    a group of 1-4 that holds an anonymous answer (its mean would give that answer away)."""
+    return anonymous > 0 and 0 < group < SMALL_GROUP
+
+
 def anonymous_time(now: datetime) -> datetime:
     """The time kept for an anonymous answer given at ``now``: the start of its school day
     (Europe/Amsterdam), in UTC; the day still counts it in the right month."""
@@ -106,11 +116,13 @@ def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[Answe
 __all__ = (
     "REMINDERS",
     "RESPONDENT_ROLES",
+    "SMALL_GROUP",
     "SURVEY_TTL",
     "AnswerRow",
     "SurveyUnavailableReason",
     "anonymous_time",
     "answer_rows",
+    "hide_small_group",
     "reminder_times",
     "unavailable_reason",
 )
