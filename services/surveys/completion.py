@@ -128,16 +128,18 @@ async def survey_context(
                 name=Text.raw(name),
             )
     goals = None if found is None else found[1]
+    preface: dict[str, tuple[Text, ...]] = {}
     if goals:
         # The goals as written at the intake, above the statements about them, framed in the
         # respondent's language.
         shown = Text.of(
             N_("The goals agreed at the start of the support:\n{goals}"), goals=Text.raw(goals)
         )
-        for code in GOAL_CODES & set(details):
-            details[code] = (shown, *details[code])
+        preface = dict.fromkeys(GOAL_CODES & set(details), (shown,))
     details[first] = (intro, *details[first])
-    return FlowContext(today=now.astimezone(SCHOOL_TIMEZONE).date(), details=details)
+    return FlowContext(
+        today=now.astimezone(SCHOOL_TIMEZONE).date(), details=details, preface=preface
+    )
 
 
 async def complete_survey(
