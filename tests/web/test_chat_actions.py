@@ -112,6 +112,7 @@ async def test_a_button_of_an_earlier_run_is_stale_in_the_new_run(
     old = parent.page.form(rendered("nl", "1 · Strongly disagree"))  # P2 of the first run
     await parent.press(rendered("nl", "Stop"))
     await parent.press(rendered("nl", "Exit questionnaire"))
+    await parent.choose_anonymity(False)
     await parent.press(rendered("nl", "2 · Disagree"))
     assert 'data-step="P2"' in parent.page.body
     first = Event.decode(old.fields["payload"])
@@ -256,6 +257,7 @@ async def test_stop_ends_the_questionnaire_and_the_menu_starts_it_again(
     assert rendered("nl", "Stopped. Nothing has been sent.") in parent.page.text
     assert 'data-step="' not in parent.page.body
     await parent.press(rendered("nl", "Exit questionnaire"))
+    await parent.choose_anonymity(False)
     assert 'data-step="P1"' in parent.page.body
 
 
