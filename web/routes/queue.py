@@ -30,6 +30,7 @@ from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_over
 from services.queue.notes import add_note
 from services.queue.referral_view import ReferralView, open_referral
 from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
+from services.referrals.care_team import cases_of_referral
 from services.referrals.decisions import (
     accept_for_intake,
     decline,
@@ -38,6 +39,7 @@ from services.referrals.decisions import (
     take_in_analysis,
 )
 from services.referrals.merging import merge_duplicate
+from services.referrals.rules import CARE_TEAM_DECISION_LABELS
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
@@ -270,9 +272,15 @@ async def _referral_page(
     except NotAllowed as refused:
         raise NotAvailable from refused
     now = web.now()
+    # Issue 15: the care team's discussions of this referral (web/templates/care_team_cases).
+    care_team = await uow(
+        lambda s: cases_of_referral(session=s, viewer=staff.person, referral_id=view.referral_id)
+    )
     return render_page(
         request,
         "referral.html",
+        care_team_cases=care_team,
+        care_team_decisions=CARE_TEAM_DECISION_LABELS,
         staff=staff,
         status_code=status_code,
         view=view,
