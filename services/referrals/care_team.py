@@ -41,7 +41,7 @@ from services.referrals.rules import (
     validate_care_team_advice,
     validate_care_team_question,
 )
-from services.settings.school import school_zone
+from services.trajectories.access import school_zone
 from storage.models import (
     CareTeamCase,
     CareTeamDecision,
@@ -143,9 +143,7 @@ class CaseLine:
 
 
 async def _today(session: AsyncSession, school_id: int, now: datetime) -> date:
-    school = await session.get(School, school_id)
-    assert school is not None  # noqa: S101 - a person's school exists (foreign key)
-    return now.astimezone(school_zone(school)).date()
+    return now.astimezone(await school_zone(session=session, school_id=school_id)).date()
 
 
 async def plan_meeting(
@@ -416,7 +414,7 @@ async def record_advice(
         and item.waiting_reason is WaitingReason.CARE_TEAM
     ):
         await resume_analysis(session=session, actor=actor, queue_item_id=item.id, now=now)
-    kind = REFERRAL_CARE_TEAM
+    kind: OutboxKind = REFERRAL_CARE_TEAM
     session.add(
         Outbox(
             school_id=case.school_id,
