@@ -474,6 +474,7 @@ async def test_a_parent_answers_anonymously_and_sees_the_goals_above_the_goal_st
     rows = [label for label, data in tg.api.last(ZOCO_USER).buttons() if data.startswith("qs:")]
     assert len(rows) == 1
     assert "Oosterbeek" not in rows[0]
+    assert rows[0].endswith(" · questionnaire (parent) · anonymous · new")
     notice = next(
         m
         for m in tg.api.chat(ZOCO_USER)
