@@ -97,7 +97,7 @@ CARE_TEAM_ADVICE_MAX = 2000
 
 #: How each care team decision reads (staff pages, the mentor's chat).
 CARE_TEAM_DECISION_LABELS: dict[CareTeamDecision, str] = {
-    CareTeamDecision.TRAJECTORY: N_("support from the trajectory room"),
+    CareTeamDecision.TRAJECTORY: N_("help from the support room"),
     CareTeamDecision.OTHER_SUPPORT: N_("other support within the school"),
     CareTeamDecision.EXTERNAL: N_("a referral outside the school"),
     CareTeamDecision.DISCUSS_AGAIN: N_("to be discussed again"),
@@ -134,7 +134,7 @@ _CARE_TEAM_OUTCOMES: dict[CareTeamDecision, CareTeamOutcome] = {
         CareTeamNextStep.ACCEPT,
         N_("Accept the referral and plan the intake."),
         N_(
-            "The care team advises support from the trajectory room. The care coordinator "
+            "The care team advises help from the support room. The care coordinator "
             "will now place the student; you will hear about the intake."
         ),
     ),
@@ -143,7 +143,7 @@ _CARE_TEAM_OUTCOMES: dict[CareTeamDecision, CareTeamOutcome] = {
         CareTeamNextStep.DECLINE,
         N_("Decline the referral and arrange the other support with the mentor."),
         N_(
-            "The care team advises other support within the school instead of the trajectory "
+            "The care team advises other support within the school instead of the support "
             "room. The care coordinator will contact you about it."
         ),
     ),

@@ -60,7 +60,7 @@ async def test_the_agenda_prints_without_navigation_and_records_the_advice(
     await case.get_by_label("The care team's advice").fill(
         "Start in de trajectvoorziening met een observatie in de eerste week."
     )
-    await case.get_by_label("support from the trajectory room").check()
+    await case.get_by_label("help from the support room").check()
     await shots.take(page, "advice-phone")
     await case.get_by_role("button", name="Record the advice").click()
     await expect(page.get_by_text("The care team's advice is recorded")).to_be_visible()

@@ -114,7 +114,7 @@ async def test_a_referral_goes_on_the_agenda_and_gets_the_teams_advice(
     main = _main(zoco.text)
     assert "care-team-cases" in main
     assert ADVICE in main
-    assert "support from the trajectory room" in main
+    assert "help from the support room" in main
     # The mentor is told, by the outbox (ids and the decision code only).
     async with demo.app.sessions() as session:
         told = list(
