@@ -23,6 +23,7 @@ from dialogs.text import N_, Text
 from services.accounts.schools import find_school
 from services.kernel.uow import run_unit_of_work
 from services.surveys.report import QuestionResult, ResponseRate, SurveyReport, survey_report
+from services.surveys.rules import SMALL_GROUP
 from storage.models import School, utcnow
 
 
@@ -56,6 +57,10 @@ async def print_survey_report(
     else:
         _table(report, school.name, school.code, catalog)
     return 0
+
+
+#: What a figure hidden by the small-group rule shows instead (anonymous answers, 1-4).
+HIDDEN = f"< {SMALL_GROUP}"
 
 
 def _tr(catalog: Catalog, message: str) -> str:
@@ -124,9 +129,15 @@ def _table(report: SurveyReport, school_name: str, school_code: str, catalog: Ca
             _tr(catalog, RESPONDENT_LABELS[result.respondent_type.value]),
             result.code,
             _tr(catalog, question(result.code).text),
-            catalog.render(Text.raw(result.answers)),
-            "" if result.open else catalog.render(Text.raw(result.not_applicable)),
-            _mean(result, catalog),
+            *(
+                [HIDDEN, "" if result.open else HIDDEN, "" if result.open else HIDDEN]
+                if result.hidden
+                else [
+                    catalog.render(Text.raw(result.answers)),
+                    "" if result.open else catalog.render(Text.raw(result.not_applicable)),
+                    _mean(result, catalog),
+                ]
+            ),
         ]
         for result in report.questions
     ]
@@ -194,9 +205,15 @@ def _csv(report: SurveyReport, school_code: str, catalog: Catalog) -> str:
                 result.respondent_type.value,
                 result.code,
                 _tr(catalog, question(result.code).text),
-                result.answers,
-                "" if result.open else result.not_applicable,
-                "" if result.mean is None else f"{result.mean:.2f}",
+                *(
+                    [HIDDEN, "" if result.open else HIDDEN, "" if result.open else HIDDEN]
+                    if result.hidden
+                    else [
+                        result.answers,
+                        "" if result.open else result.not_applicable,
+                        "" if result.mean is None else f"{result.mean:.2f}",
+                    ]
+                ),
                 rate.invited,
                 rate.answered,
                 "" if rate.rate is None else f"{rate.rate:.4f}",

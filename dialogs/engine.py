@@ -147,7 +147,11 @@ def _ask(flow: Flow, state: DialogState, context: FlowContext) -> Reply:
     if step.kind is StepKind.SUMMARY:
         return _summary(flow, state, step, context)
 
-    lines = [_progress(flow, state.answers, step), Text.of(step.prompt)]
+    lines = [
+        _progress(flow, state.answers, step),
+        *context.preface.get(step.key, ()),
+        Text.of(step.prompt),
+    ]
     lines.extend(context.details.get(step.key, ()))
     rows: list[tuple[Button, ...]] = []
     v = state.version

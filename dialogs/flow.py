@@ -53,6 +53,9 @@ class FlowContext:
     #: Extra lines shown under a step's question, by step key (the appointment a cancel flow
     #: is about, a warning that depends on the person's situation).
     details: Mapping[str, tuple[Text, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Lines shown *above* a step's question, by step key (what the question is about: the
+    #: agreed goals above "the agreed goals were reached").
+    preface: Mapping[str, tuple[Text, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 #: Returns an explanation when the value is not acceptable, else None.

@@ -45,6 +45,8 @@ from services.appointments.notices import (
 from services.outbox.channels import WEB_CHAT_LINK_KINDS, Channel, chat_target, staff_page
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
+from services.referrals.rules import care_team_outcome
+from storage.models import CareTeamDecision
 
 #: Button payload that opens one queue item; routed by the Telegram layer, which checks that
 #: the presser may see it (the payload carries no authority).
@@ -192,6 +194,32 @@ def _referral_declined(payload: Mapping[str, Any]) -> _Content:
             N_("Press the button to see which student it is and the care coordinator's reason.")
         ),
         prompt_on_new_line=True,
+    )
+
+
+def _referral_care_team(payload: Mapping[str, Any]) -> _Content:
+    referral_id = _id(payload, "referral_id")
+    try:
+        decision: CareTeamDecision | None = CareTeamDecision(str(payload.get("decision")))
+    except ValueError:
+        decision = None
+    news = (
+        Text.of(N_("News about a referral you sent: the care team has discussed it."))
+        if decision is None
+        else Text.of(
+            N_("News about a referral you sent: the care team has discussed it.\n{outcome}"),
+            outcome=Text.of(care_team_outcome(decision).mentor_line),
+        )
+    )
+    return _Content(
+        news,
+        (
+            (
+                Text.of(N_("Show the care team's outcome")),
+                OPEN_REFERRAL_OUTCOME.format(referral_id=referral_id),
+            ),
+        ),
+        prompt=Text.of(SEE_WHICH_STUDENT),
     )
 
 
@@ -514,6 +542,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     OutboxKind.REFERRAL_DECLINED: _referral_declined,
     OutboxKind.REFERRAL_ACCEPTED_PARENT: _referral_accepted_parent,
     OutboxKind.REFERRAL_MERGED: _referral_merged,
+    OutboxKind.REFERRAL_CARE_TEAM: _referral_care_team,
     OutboxKind.SURVEY_INVITE: _survey_invite,
     OutboxKind.SURVEY_REMINDER: _survey_reminder,
     OutboxKind.SURVEY_COMPLETED: _survey_completed,
@@ -540,6 +569,7 @@ _SUBJECTS: dict[str, str] = {
     OutboxKind.REFERRAL_ACCEPTED: N_("News about a referral you sent"),
     OutboxKind.REFERRAL_DECLINED: N_("News about a referral you sent"),
     OutboxKind.REFERRAL_MERGED: N_("News about a referral you sent"),
+    OutboxKind.REFERRAL_CARE_TEAM: N_("News about a referral you sent"),
     OutboxKind.REFERRAL_ACCEPTED_PARENT: N_("Please choose a time for the intake meeting"),
     OutboxKind.PERSON_UNREACHABLE: N_("A message could not be delivered"),
     OutboxKind.PERSON_EMAIL_UNREACHABLE: N_("An e-mail could not be delivered"),

@@ -35,6 +35,14 @@ RESPONDENT_TYPES: tuple[str, ...] = (STUDENT, PARENT, TEACHER)
 SCALE_CODES: tuple[str, ...] = tuple(option.code for option in SCALE_OPTIONS)
 NOT_APPLICABLE = "na"
 
+#: The step (first, for students and parents) where the respondent chooses to answer
+#: anonymously; its answer is a yes/no and is not stored as an answer.
+ANONYMOUS = "anonymous"
+#: Who may answer anonymously (domain: "for parents and students who want one").
+ANONYMOUS_TYPES: tuple[str, ...] = (STUDENT, PARENT)
+#: The statements about "the agreed goals": the trajectory's goals are shown above them.
+GOAL_CODES: frozenset[str] = frozenset({"S2", "P2", "T4"})
+
 RESPONDENT_LABELS: Mapping[str, str] = MappingProxyType(
     {STUDENT: N_("student"), PARENT: N_("parent"), TEACHER: N_("teacher")}
 )
@@ -133,7 +141,19 @@ def _step(question: SurveyQuestion) -> Step:
     return Step(question.code, StepKind.SCALE, prompt=question.text, label=question.label)
 
 
+_ANONYMOUS_STEP = Step(
+    ANONYMOUS,
+    StepKind.YES_NO,
+    prompt=N_(
+        "Do you want to answer anonymously? Then nobody at school sees that these answers are "
+        "yours, and they are only counted together with the answers of others."
+    ),
+    label=N_("Answer anonymously"),
+)
+
+
 def _flow(respondent_type: str) -> Flow:
+    first = (_ANONYMOUS_STEP,) if respondent_type in ANONYMOUS_TYPES else ()
     return Flow(
         id=f"exit_{respondent_type}",
         version=VERSION,
@@ -142,6 +162,7 @@ def _flow(respondent_type: str) -> Flow:
             "Thank you! Your answers have been sent. They help the school make the support better."
         ),
         steps=(
+            *first,
             *(_step(question) for question in QUESTIONS[respondent_type]),
             Step(
                 "summary",
@@ -176,9 +197,14 @@ def question(code: str) -> SurveyQuestion:
     raise KeyError(code)
 
 
+def chose_anonymous(respondent_type: str, answers: Mapping[str, object]) -> bool:
+    """Whether these answers are to be stored anonymously (only students and parents may)."""
+    return respondent_type in ANONYMOUS_TYPES and answers.get(ANONYMOUS) is True
+
+
 def remaining_time(respondent_type: str) -> Mapping[str, tuple[Text, ...]]:
-    """Per question code, the honest time left including that question ("about 1 minute")."""
-    codes = [q.code for q in QUESTIONS[respondent_type]]
+    """Per step key, the honest time left including that step ("about 1 minute")."""
+    codes = [step.key for step in SURVEY_FLOWS[respondent_type].steps[:-1]]
     shown: dict[str, tuple[Text, ...]] = {}
     for index, code in enumerate(codes):
         left = len(codes) - index

@@ -59,11 +59,13 @@ from services.indicators.report import (
     SchoolIndicators,
     YearFigures,
 )
+from services.surveys.rules import SMALL_GROUP as SURVEY_SMALL_GROUP
 from services.trajectories.rules import EvaluationFacts, overdue_flags
 from storage.models import StudentEventKind, TrajectoryStatus
 
-#: Figures about fewer children or respondents than this are hidden on aggregate views.
-SMALL_GROUP = 5
+#: Figures about fewer children or respondents than this are hidden on aggregate views (one
+#: number with the survey report's rule for anonymous answers).
+SMALL_GROUP = SURVEY_SMALL_GROUP
 
 _K = TypeVar("_K")
 

@@ -29,6 +29,9 @@ class OutboxKind(StrEnum):
     #: The mentor who sent a duplicate referral: it was merged into the student's open referral
     #: or trajectory, its content kept there (`services.referrals.merging`).
     REFERRAL_MERGED = "referral.merged"
+    #: The mentor who referred: the care team (ZAT) decided on the referral; the outcome is
+    #: read in the chat (`services.referrals.care_team`).
+    REFERRAL_CARE_TEAM = "referral.care_team"
     #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
     PERSON_UNREACHABLE = "person.unreachable"
     #: Care coordinators: someone's e-mail address was refused or bounced
@@ -95,6 +98,7 @@ HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
         OutboxKind.REFERRAL_ACCEPTED,
         OutboxKind.REFERRAL_DECLINED,
         OutboxKind.REFERRAL_MERGED,
+        OutboxKind.REFERRAL_CARE_TEAM,
         OutboxKind.PERSON_UNREACHABLE,
         OutboxKind.PERSON_EMAIL_UNREACHABLE,
         OutboxKind.SURVEY_INVITE,

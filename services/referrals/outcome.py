@@ -19,7 +19,15 @@ from dialogs.text import N_, Param, Text
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
-from storage.models import Person, QueueDecision, QueueItem, Referral
+from services.referrals.rules import care_team_outcome
+from storage.models import (
+    CareTeamCase,
+    CareTeamDecision,
+    Person,
+    QueueDecision,
+    QueueItem,
+    Referral,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ class ReferralOutcome:
     parents_informed: bool
     #: Closed as a duplicate: added to the student's referral or trajectory that was open.
     merged: bool = False
+    #: The care team's latest decision on the referral, if it discussed it (issue 15).
+    care_team: CareTeamDecision | None = None
 
 
 async def referral_outcome(
@@ -97,10 +107,23 @@ async def referral_outcome(
         ),
         parents_informed=referral.parents_informed,
         merged=item is not None and item.merged_into_id is not None,
+        care_team=await latest_decision(session=session, referral_id=referral.id),
     )
 
 
 __all__ = ["OUTCOME_VIEW", "ReferralOutcome", "outcome_lines", "referral_outcome"]
+
+
+async def latest_decision(*, session: AsyncSession, referral_id: int) -> CareTeamDecision | None:
+    """The care team's most recent decision on a referral (``None``: none recorded)."""
+    decision: CareTeamDecision | None = await session.scalar(
+        select(CareTeamCase.decision)
+        .join(QueueItem, QueueItem.id == CareTeamCase.queue_item_id)
+        .where(QueueItem.referral_id == referral_id, CareTeamCase.decision.is_not(None))
+        .order_by(CareTeamCase.decided_at.desc(), CareTeamCase.id.desc())
+        .limit(1)
+    )
+    return decision
 
 
 def outcome_lines(outcome: ReferralOutcome) -> list[Text]:
@@ -147,4 +170,9 @@ def outcome_lines(outcome: ReferralOutcome) -> list[Text]:
                 reason=Text.raw(outcome.reason or ""),
             ),
         ]
-    return [Text.of(N_("Your referral for {student} (sent {date}) is not decided yet."), **params)]
+    undecided = Text.of(
+        N_("Your referral for {student} (sent {date}) is not decided yet."), **params
+    )
+    if outcome.care_team is None:
+        return [undecided]
+    return [undecided, Text.of(care_team_outcome(outcome.care_team).mentor_line)]

@@ -3,14 +3,25 @@
 The facts are the referral's queue item (status, what it waits for, the decision) and the
 trajectory an acceptance created. `referral_stage` decides; `stage_label` says it in plain
 words (B1, no jargon) for "My referrals".
+
+The care team's decision (issue 15): `care_team_outcome` says what it implies for the care
+coordinator (the next step, whether the item goes back to analysis) and for the mentor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from dialogs.text import N_, Text
-from storage.models import QueueDecision, QueueStatus, TrajectoryStatus, WaitingReason
+from services.kernel.text_input import validate_text
+from storage.models import (
+    CareTeamDecision,
+    QueueDecision,
+    QueueStatus,
+    TrajectoryStatus,
+    WaitingReason,
+)
 
 
 class ReferralStage(StrEnum):
@@ -76,3 +87,94 @@ def referral_stage(
 def stage_label(stage: ReferralStage) -> Text:
     """The stage in plain words, to be rendered in the reader's language."""
     return Text.of(_LABELS[stage])
+
+
+# --- The care team (ZAT): what its decision means for the care coordinator (issue 15) ---
+
+#: Longest question for the care team and longest advice, in characters.
+CARE_TEAM_QUESTION_MAX = 1000
+CARE_TEAM_ADVICE_MAX = 2000
+
+#: How each care team decision reads (staff pages, the mentor's chat).
+CARE_TEAM_DECISION_LABELS: dict[CareTeamDecision, str] = {
+    CareTeamDecision.TRAJECTORY: N_("help from the support room"),
+    CareTeamDecision.OTHER_SUPPORT: N_("other support within the school"),
+    CareTeamDecision.EXTERNAL: N_("a referral outside the school"),
+    CareTeamDecision.DISCUSS_AGAIN: N_("to be discussed again"),
+}
+
+
+class CareTeamNextStep(StrEnum):
+    """The care coordinator's next step after the care team's decision."""
+
+    #: Back in analysis: place the student (accept for the intake).
+    ACCEPT = "accept"
+    #: Back in analysis: decline the referral, with the other support or the external
+    #: referral as the reason the mentor reads.
+    DECLINE = "decline"
+    #: Still waiting for the care team: put it on a next meeting's agenda.
+    NEXT_MEETING = "next_meeting"
+
+
+@dataclass(frozen=True, slots=True)
+class CareTeamOutcome:
+    """What a care team decision implies: whether the referral's queue item goes back to the
+    care coordinator's analysis (the care team advises, only the coordinator places or
+    declines), the next step shown with it, and the sentence the mentor reads."""
+
+    back_to_analysis: bool
+    next_step: CareTeamNextStep
+    next_step_label: str
+    mentor_line: str
+
+
+_CARE_TEAM_OUTCOMES: dict[CareTeamDecision, CareTeamOutcome] = {
+    CareTeamDecision.TRAJECTORY: CareTeamOutcome(
+        True,
+        CareTeamNextStep.ACCEPT,
+        N_("Accept the referral and plan the intake."),
+        N_(
+            "The care team advises help from the support room. The care coordinator "
+            "will now place the student; you will hear about the intake."
+        ),
+    ),
+    CareTeamDecision.OTHER_SUPPORT: CareTeamOutcome(
+        True,
+        CareTeamNextStep.DECLINE,
+        N_("Decline the referral and arrange the other support with the mentor."),
+        N_(
+            "The care team advises other support within the school instead of the support "
+            "room. The care coordinator will contact you about it."
+        ),
+    ),
+    CareTeamDecision.EXTERNAL: CareTeamOutcome(
+        True,
+        CareTeamNextStep.DECLINE,
+        N_("Decline the referral and start the referral outside the school."),
+        N_(
+            "The care team advises a referral outside the school. The care coordinator will "
+            "contact you about it."
+        ),
+    ),
+    CareTeamDecision.DISCUSS_AGAIN: CareTeamOutcome(
+        False,
+        CareTeamNextStep.NEXT_MEETING,
+        N_("Put the referral on the agenda of a next care team meeting."),
+        N_("The care team will discuss your referral again at a next meeting."),
+    ),
+}
+
+
+def care_team_outcome(decision: CareTeamDecision) -> CareTeamOutcome:
+    """What the care team's ``decision`` implies (the one rule; web and chat show it)."""
+    return _CARE_TEAM_OUTCOMES[decision]
+
+
+def validate_care_team_question(text: str) -> Text | None:
+    """What is wrong with the question for the care team (``None``: fine)."""
+    return validate_text(text, 5, CARE_TEAM_QUESTION_MAX)
+
+
+def validate_care_team_advice(text: str) -> Text | None:
+    """What is wrong with the care team's advice as recorded (``None``: fine)."""
+    return validate_text(text, 5, CARE_TEAM_ADVICE_MAX)

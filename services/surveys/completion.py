@@ -22,13 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flow import Answers, FlowContext
 from dialogs.flows.exit_survey import (
-    QUESTIONS,
+    GOAL_CODES,
+    SURVEY_FLOWS,
     VERSION,
+    chose_anonymous,
     remaining_time,
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
+from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.kernel.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from services.outbox.kinds import OutboxKind
@@ -43,7 +46,7 @@ from services.surveys.invitations import (
     preset_invitation_id,
     usable_invitation,
 )
-from services.surveys.rules import answer_rows
+from services.surveys.rules import anonymous_time, answer_rows
 from storage.models import (
     Person,
     QueueKind,
@@ -76,26 +79,31 @@ async def survey_context(
     from the invitation in ``answers`` and only when it is this person's own.
     """
     details = dict(remaining_time(respondent_type.value))
-    first = QUESTIONS[respondent_type.value][0].code
+    first = SURVEY_FLOWS[respondent_type.value].steps[0].key
     intro = Text.of(
         N_("Your time with the support room has ended. How much do you agree with each sentence?")
     )
     invitation_id = preset_invitation_id(answers)
+    found = None
+    if invitation_id is not None:
+        found = (
+            await session.execute(
+                select(Person, Trajectory.goals)
+                .join(Trajectory, Trajectory.student_id == Person.id)
+                .join(
+                    SurveyInvitation,
+                    (SurveyInvitation.trajectory_id == Trajectory.id)
+                    & (SurveyInvitation.school_id == Trajectory.school_id),
+                )
+                .where(
+                    SurveyInvitation.id == invitation_id,
+                    SurveyInvitation.respondent_id == person.id,
+                    SurveyInvitation.school_id == person.school_id,
+                )
+            )
+        ).one_or_none()
     if respondent_type is not RespondentType.STUDENT and invitation_id is not None:
-        student = await session.scalar(
-            select(Person)
-            .join(Trajectory, Trajectory.student_id == Person.id)
-            .join(
-                SurveyInvitation,
-                (SurveyInvitation.trajectory_id == Trajectory.id)
-                & (SurveyInvitation.school_id == Trajectory.school_id),
-            )
-            .where(
-                SurveyInvitation.id == invitation_id,
-                SurveyInvitation.respondent_id == person.id,
-                SurveyInvitation.school_id == person.school_id,
-            )
-        )
+        student = None if found is None else found[0]
         if student is None:
             intro = Text.of(N_("How much do you agree with each sentence?"))
         elif respondent_type is RespondentType.PARENT:
@@ -119,8 +127,19 @@ async def survey_context(
                 ),
                 name=Text.raw(name),
             )
+    goals = None if found is None else found[1]
+    preface: dict[str, tuple[Text, ...]] = {}
+    if goals:
+        # The goals as written at the intake, above the statements about them, framed in the
+        # respondent's language.
+        shown = Text.of(
+            N_("The goals agreed at the start of the support:\n{goals}"), goals=Text.raw(goals)
+        )
+        preface = dict.fromkeys(GOAL_CODES & set(details), (shown,))
     details[first] = (intro, *details[first])
-    return FlowContext(today=now.astimezone(SCHOOL_TIMEZONE).date(), details=details)
+    return FlowContext(
+        today=now.astimezone(SCHOOL_TIMEZONE).date(), details=details, preface=preface
+    )
 
 
 async def complete_survey(
@@ -156,6 +175,11 @@ async def complete_survey(
         raise NotAllowed(Text.of(NOT_AVAILABLE))
     language = person.language if person.language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
     rows = answer_rows(respondent_type, answers)
+    anonymous = chose_anonymous(respondent_type.value, answers)
+    if anonymous:
+        # Every time kept about an anonymous answer is its day only (as LimeSurvey keeps no
+        # completion time with anonymised responses), so times cannot pair it with a person.
+        now = anonymous_time(now)
 
     claimed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(SurveyInvitation)
@@ -167,7 +191,8 @@ async def complete_survey(
         raise SurveyUnavailable(SurveyUnavailableReason.USED)
     response = SurveyResponse(
         school_id=invitation.school_id,
-        invitation_id=invitation.id,
+        invitation_id=None if anonymous else invitation.id,
+        anonymous=anonymous,
         respondent_type=respondent_type,
         version=VERSION,
         language=language,
@@ -189,20 +214,30 @@ async def complete_survey(
     withdrawn = await cancel_pending(
         session=session, key_prefix=invitation_messages_key(invitation.id)
     )
-    # The care coordinator's queue item, their notices and the audit row (``queue_item_id``
-    # is added to both payload and details).
-    item = await open_item(
-        session=session,
-        school_id=invitation.school_id,
-        kind=QueueKind.EXIT_SURVEY,
-        actor_id=person.id,
-        survey_response_id=response.id,
-        notice=Notice(
-            SURVEY_COMPLETED,
+    if anonymous:
+        # The invitation's audit row names neither the response nor the queue item; the
+        # item's own row names no person.
+        record_audit(
+            session=session,
+            school_id=invitation.school_id,
+            actor_id=None,
+            action="survey.complete_anonymous",
+            subject_type="survey_invitation",
+            subject_id=invitation.id,
+            details={
+                "trajectory_id": invitation.trajectory_id,
+                "reminders_withdrawn": withdrawn,
+            },
+            at=now,
+        )
+        audit = Audit(
+            "survey.anonymous_response",
+            subject_type="survey_response",
             subject_id=response.id,
-            payload={"survey_response_id": response.id},
-        ),
-        audit=Audit(
+            details={"respondent_type": respondent_type.value},
+        )
+    else:
+        audit = Audit(
             "survey.complete",
             subject_type="survey_invitation",
             subject_id=invitation.id,
@@ -212,15 +247,32 @@ async def complete_survey(
                 "respondent_type": respondent_type.value,
                 "reminders_withdrawn": withdrawn,
             },
+        )
+    # The care coordinator's queue item, their notices and the audit row (``queue_item_id``
+    # is added to both payload and details).
+    item = await open_item(
+        session=session,
+        school_id=invitation.school_id,
+        kind=QueueKind.EXIT_SURVEY,
+        actor_id=None if anonymous else person.id,
+        survey_response_id=response.id,
+        notice=Notice(
+            SURVEY_COMPLETED,
+            subject_id=response.id,
+            payload={"survey_response_id": response.id},
         ),
+        audit=audit,
         now=now,
     )
     await session.flush()
-    log.info(
-        "survey invitation_id=%s completed by person_id=%s: response_id=%s queue_item_id=%s",
-        invitation.id,
-        person.id,
-        response.id,
-        item.id,
-    )
+    if anonymous:
+        log.info("survey invitation_id=%s completed anonymously", invitation.id)
+    else:
+        log.info(
+            "survey invitation_id=%s completed by person_id=%s: response_id=%s queue_item_id=%s",
+            invitation.id,
+            person.id,
+            response.id,
+            item.id,
+        )
     return response

@@ -17,6 +17,7 @@ audit trail hold ids and codes only: never names, never the free-text answers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from dialogs.flows.exit_survey import SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
-from services.kernel.errors import InvalidTransition
+from services.kernel.errors import InputInvalid, InvalidTransition
 from services.kernel.ids import parse_id
 from services.outbox.kinds import OutboxKind
 from services.surveys.rules import (
@@ -41,10 +42,13 @@ from services.surveys.rules import (
 )
 from storage.models import (
     Guardianship,
+    Mentorship,
     Outbox,
     Person,
+    PersonRole,
     Referral,
     RespondentType,
+    Role,
     SurveyInvitation,
     Trajectory,
 )
@@ -66,11 +70,14 @@ __all__ = [
     "OpenInvitation",
     "SurveyUnavailable",
     "SurveyUnavailableReason",
+    "TeacherChoice",
+    "check_teachers",
     "check_usable",
     "create_invitations",
     "invitation_messages_key",
     "open_invitations",
     "preset_invitation_id",
+    "teachers_to_pick",
     "usable_invitation",
 ]
 
@@ -119,14 +126,67 @@ def invitation_messages_key(invitation_id: int) -> str:
     return f"survey:{invitation_id}:"
 
 
+@dataclass(frozen=True, slots=True)
+class TeacherChoice:
+    """A teacher (or mentor) of the school the care coordinator may invite at closing."""
+
+    person_id: int
+    name: str
+
+
+async def teachers_to_pick(*, session: AsyncSession, school_id: int) -> list[TeacherChoice]:
+    """The school's teachers and mentors, by name: whom the closing form offers to invite."""
+    rows = await session.scalars(
+        select(Person)
+        .where(
+            Person.school_id == school_id,
+            Person.ended_at.is_(None),
+            Person.erased_at.is_(None),
+            Person.id.in_(
+                select(PersonRole.person_id).where(PersonRole.role.in_([Role.TEACHER, Role.MENTOR]))
+            ),
+        )
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+    return [TeacherChoice(person.id, person.display_name) for person in rows]
+
+
+async def check_teachers(
+    *, session: AsyncSession, school_id: int, teacher_ids: Sequence[int]
+) -> tuple[int, ...]:
+    """The picked teachers, each once, if every one is a teacher or mentor of ``school_id``.
+
+    `InputInvalid` otherwise (one answer for another school's person, a student, an unknown
+    id: the form offers only the school's teachers, so this is a forged or stale form).
+    """
+    wanted = tuple(dict.fromkeys(teacher_ids))
+    if not wanted:
+        return ()
+    allowed = {
+        choice.person_id for choice in await teachers_to_pick(session=session, school_id=school_id)
+    }
+    if not set(wanted) <= allowed:
+        log.info("refused: teachers to invite not all of school_id=%s", school_id)
+        raise InputInvalid(Text.of(N_("Please pick only teachers of this school.")))
+    return wanted
+
+
 async def create_invitations(
-    *, session: AsyncSession, trajectory: Trajectory, now: datetime, ttl: timedelta = SURVEY_TTL
+    *,
+    session: AsyncSession,
+    trajectory: Trajectory,
+    now: datetime,
+    ttl: timedelta = SURVEY_TTL,
+    teacher_ids: Sequence[int] = (),
 ) -> list[SurveyInvitation]:
     """One invitation per respondent of a closed trajectory, with its messages.
 
-    Respondents: the student, each parent linked by `Guardianship`, and the mentor who
-    referred (who answers the teacher's questionnaire); each only while they hold a role that
-    may answer it, and each person once (a mentor who is also a parent answers as a parent).
+    Respondents: the student, each parent linked by `Guardianship`, the mentor who referred
+    and the student's current mentors (`Mentorship`, from the roster: the student may have a
+    new mentor by now), and the teachers the care coordinator picked at closing
+    (``teacher_ids``, checked by the caller with `check_teachers`); mentors and teachers
+    answer the teacher's questionnaire. Each only while they hold a role that may answer it,
+    and each person once (a mentor who is also a parent answers as a parent).
     A person already invited for this trajectory is not invited again. Each invitation gets
     its invitation message now and reminders after 3 and 7 days, all withdrawn when it is
     answered and never sent after it expires.
@@ -149,6 +209,16 @@ async def create_invitations(
     wanted += [(parent_id, RespondentType.PARENT) for parent_id in parent_ids]
     if mentor_id is not None:
         wanted.append((mentor_id, RespondentType.TEACHER))
+    current_mentors = await session.scalars(
+        select(Mentorship.mentor_id)
+        .where(
+            Mentorship.student_id == student_id,
+            Mentorship.school_id == trajectory.school_id,
+        )
+        .order_by(Mentorship.mentor_id)
+    )
+    wanted += [(person_id, RespondentType.TEACHER) for person_id in current_mentors]
+    wanted += [(person_id, RespondentType.TEACHER) for person_id in teacher_ids]
 
     people = {
         p.id: p
@@ -169,7 +239,11 @@ async def create_invitations(
     created: list[SurveyInvitation] = []
     for person_id, respondent_type in wanted:
         person = people.get(person_id)
-        if person_id in invited or person is None:
+        if (
+            person_id in invited
+            or person is None
+            or (person_id == student_id and (respondent_type is not RespondentType.STUDENT))
+        ):
             continue
         if not any(person.has_role(role) for role in RESPONDENT_ROLES[respondent_type]):
             log.info(

@@ -10,6 +10,9 @@ Definitions (also in docs/decisions.md):
 - **Response rate**: of the invitations *created* (trajectories closed) in the period, the
   share answered so far: ``answered / invited``. Invitations still open are counted apart, so
   a recent period's rate is read as "so far"; it is final once none are open.
+- **Anonymous answers** (issue 15) count like any other; a question whose answers include
+  anonymous ones and number 1-4 is ``hidden`` (the small-group rule, `rules.SMALL_GROUP`):
+  the command line and its CSV show "< 5" instead of its figures.
 
 `survey_report` is a query (no writes, joins the caller's transaction if any) and returns
 plain typed values, for the command line and for the indicators.
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.exit_survey import NOT_APPLICABLE, QUESTIONS
 from dialogs.i18n import SCHOOL_TIMEZONE
+from services.surveys.rules import hide_small_group
 from storage.models import RespondentType, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 __all__ = ["QuestionResult", "ResponseRate", "SurveyReport", "period_bounds", "survey_report"]
@@ -47,6 +51,14 @@ class QuestionResult:
     answers: int
     not_applicable: int
     mean: float | None
+    #: How many of the answers are anonymous ones.
+    anonymous: int = 0
+
+    @property
+    def hidden(self) -> bool:
+        """Whether the figures must not be shown (`rules.hide_small_group`): anonymous
+        answers in a group of 1-4, whose mean would give away a person's answers."""
+        return hide_small_group(anonymous=self.anonymous, group=self.answers + self.not_applicable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +133,17 @@ async def survey_report(
             SurveyResponse.respondent_type,
             SurveyAnswer.code,
             SurveyAnswer.value,
+            SurveyResponse.anonymous,
             func.count(SurveyAnswer.id),
         )
         .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
         .where(SurveyResponse.completed_at >= begin, SurveyResponse.completed_at < stop)
-        .group_by(SurveyResponse.respondent_type, SurveyAnswer.code, SurveyAnswer.value)
+        .group_by(
+            SurveyResponse.respondent_type,
+            SurveyAnswer.code,
+            SurveyAnswer.value,
+            SurveyResponse.anonymous,
+        )
     )
     responses = select(func.count(SurveyResponse.id)).where(
         SurveyResponse.completed_at >= begin, SurveyResponse.completed_at < stop
@@ -151,8 +169,13 @@ async def survey_report(
 
     # (type, code) -> value -> count; free text has value None.
     counts: dict[tuple[RespondentType, str], dict[str | None, int]] = {}
-    for respondent_type, code, value, number in await session.execute(answered):
-        counts.setdefault((respondent_type, code), {})[value] = int(number)
+    anonymous: dict[tuple[RespondentType, str], int] = {}
+    for respondent_type, code, value, is_anonymous, number in await session.execute(answered):
+        by_value = counts.setdefault((respondent_type, code), {})
+        by_value[value] = by_value.get(value, 0) + int(number)
+        if is_anonymous:
+            key = (respondent_type, code)
+            anonymous[key] = anonymous.get(key, 0) + int(number)
 
     questions: list[QuestionResult] = []
     for respondent_type in RespondentType:
@@ -161,7 +184,13 @@ async def survey_report(
             if question.open:
                 questions.append(
                     QuestionResult(
-                        respondent_type, question.code, True, by_value.get(None, 0), 0, None
+                        respondent_type,
+                        question.code,
+                        True,
+                        by_value.get(None, 0),
+                        0,
+                        None,
+                        anonymous.get((respondent_type, question.code), 0),
                     )
                 )
                 continue
@@ -175,6 +204,7 @@ async def survey_report(
                     n,
                     by_value.get(NOT_APPLICABLE, 0),
                     points / n if n else None,
+                    anonymous.get((respondent_type, question.code), 0),
                 )
             )
 

@@ -66,7 +66,8 @@ class SurveyResultView:
     queue_item_id: int
     status: QueueStatus
     response_id: int
-    trajectory_id: int
+    #: ``None``, like the names, for an anonymous response: nothing links it to a person.
+    trajectory_id: int | None
     respondent_type: RespondentType
     respondent_name: str
     student_name: str
@@ -75,16 +76,19 @@ class SurveyResultView:
     language: str
     completed_at: datetime
     answers: tuple[SurveyAnswerView, ...]
+    #: The respondent chose to answer anonymously (no names, the day only).
+    anonymous: bool = False
 
 
 async def _authorized_item(
     *, session: AsyncSession, actor: Person, queue_item_id: int, lock: bool
-) -> tuple[Person, QueueItem, SurveyResponse, SurveyInvitation]:
+) -> tuple[Person, QueueItem, SurveyResponse, SurveyInvitation | None]:
     actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
     query = (
         select(QueueItem, SurveyResponse, SurveyInvitation)
         .join(SurveyResponse, SurveyResponse.id == QueueItem.survey_response_id)
-        .join(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+        # An anonymous response has no invitation.
+        .outerjoin(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
         .where(
             QueueItem.id == queue_item_id,
             QueueItem.kind == QueueKind.EXIT_SURVEY,
@@ -124,37 +128,59 @@ async def open_survey_result(
     )
     if resolve:
         await _resolve_on_read(session=session, viewer=viewer, item=item, now=now)
-    trajectory = await session.get(Trajectory, invitation.trajectory_id)
-    assert trajectory is not None  # noqa: S101 - a foreign key guarantees it
-    people = {
-        p.id: p
-        for p in await session.scalars(
-            select(Person).where(
-                Person.id.in_([invitation.respondent_id, trajectory.student_id]),
-                Person.school_id == item.school_id,
-            )
+    answers = tuple(
+        SurveyAnswerView(a.code, a.value, a.text, a.text_language)
+        for a in await session.scalars(
+            select(SurveyAnswer)
+            .where(SurveyAnswer.response_id == response.id)
+            .order_by(SurveyAnswer.code)
         )
-    }
-    answers = await session.scalars(
-        select(SurveyAnswer)
-        .where(SurveyAnswer.response_id == response.id)
-        .order_by(SurveyAnswer.code)
     )
-    student = people[trajectory.student_id]
-    view = SurveyResultView(
-        queue_item_id=item.id,
-        status=item.status,
-        response_id=response.id,
-        trajectory_id=trajectory.id,
-        respondent_type=response.respondent_type,
-        respondent_name=people[invitation.respondent_id].display_name,
-        student_name=student.display_name,
-        group_name=student.group_name,
-        version=response.version,
-        language=response.language,
-        completed_at=response.completed_at,
-        answers=tuple(SurveyAnswerView(a.code, a.value, a.text, a.text_language) for a in answers),
-    )
+    if invitation is None:
+        # Anonymous: no name, no student, no trajectory; the day only.
+        view = SurveyResultView(
+            queue_item_id=item.id,
+            status=item.status,
+            response_id=response.id,
+            trajectory_id=None,
+            respondent_type=response.respondent_type,
+            respondent_name="",
+            student_name="",
+            group_name=None,
+            anonymous=True,
+            version=response.version,
+            language=response.language,
+            completed_at=response.completed_at,
+            answers=answers,
+        )
+    else:
+        trajectory = await session.get(Trajectory, invitation.trajectory_id)
+        assert trajectory is not None  # noqa: S101 - a foreign key guarantees it
+        people = {
+            p.id: p
+            for p in await session.scalars(
+                select(Person).where(
+                    Person.id.in_([invitation.respondent_id, trajectory.student_id]),
+                    Person.school_id == item.school_id,
+                )
+            )
+        }
+        student = people[trajectory.student_id]
+        view = SurveyResultView(
+            queue_item_id=item.id,
+            status=item.status,
+            response_id=response.id,
+            trajectory_id=trajectory.id,
+            respondent_type=response.respondent_type,
+            respondent_name=people[invitation.respondent_id].display_name,
+            student_name=student.display_name,
+            group_name=student.group_name,
+            anonymous=False,
+            version=response.version,
+            language=response.language,
+            completed_at=response.completed_at,
+            answers=answers,
+        )
     record_audit(
         session=session,
         school_id=item.school_id,

@@ -8,15 +8,20 @@ No I/O: callers read the invitation and the person, and pass the values in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from dialogs.flow import Answers
 from dialogs.flows.exit_survey import OPEN_ANSWER_MAX, QUESTIONS, SCALE_CODES
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid
 from services.kernel.text_input import clean_text, validate_text
 from storage.models import RespondentType, Role
+
+#: Figures about fewer people than this are hidden where they could give one away (the
+#: indicators' rule, `services.indicators.rules`, and anonymous answers in the survey report).
+SMALL_GROUP = 5
 
 #: How long an invitation can be answered.
 SURVEY_TTL = timedelta(days=21)
@@ -67,6 +72,19 @@ def reminder_times(now: datetime, expires_at: datetime) -> tuple[tuple[int, date
     )
 
 
+def hide_small_group(*, anonymous: int, group: int) -> bool:
+    """Whether figures about ``group`` answers, ``anonymous`` of them anonymous, are hidden:
+    a group of 1-4 that holds an anonymous answer (its mean would give that answer away)."""
+    return anonymous > 0 and 0 < group < SMALL_GROUP
+
+
+def anonymous_time(now: datetime) -> datetime:
+    """The time kept for an anonymous answer given at ``now``: the start of its school day
+    (Europe/Amsterdam), in UTC; the day still counts it in the right month."""
+    day = now.astimezone(SCHOOL_TIMEZONE).date()
+    return datetime.combine(day, time(0), SCHOOL_TIMEZONE).astimezone(UTC)
+
+
 def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[AnswerRow]:
     """(code, scale value, free text) per answered question; `InputInvalid` for a bad one.
 
@@ -98,10 +116,13 @@ def answer_rows(respondent_type: RespondentType, answers: Answers) -> list[Answe
 __all__ = (
     "REMINDERS",
     "RESPONDENT_ROLES",
+    "SMALL_GROUP",
     "SURVEY_TTL",
     "AnswerRow",
     "SurveyUnavailableReason",
+    "anonymous_time",
     "answer_rows",
+    "hide_small_group",
     "reminder_times",
     "unavailable_reason",
 )

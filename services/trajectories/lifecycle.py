@@ -32,7 +32,7 @@ from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.text_input import clean_text, validate_text
 from services.queue.rules import QueueAction, system_actions
 from services.queue.status import move_item
-from services.surveys.invitations import create_invitations
+from services.surveys.invitations import check_teachers, create_invitations
 from services.trajectories import rules
 from services.trajectories.access import school_zone
 from services.trajectories.intake_report import send_intake_report
@@ -93,6 +93,9 @@ class Closing:
     #: The student moves to a lower level (afstroom) or to VAVO (seed 004's indicators).
     outflow: bool = False
     vavo: bool = False
+    #: Teachers the care coordinator invites to the exit questionnaire besides the student,
+    #: the parents and the mentors (checked: teachers or mentors of the school).
+    teacher_ids: tuple[int, ...] = ()
 
 
 #: What closing asks of the packages above this one (the appointments): cancel the future
@@ -456,6 +459,9 @@ async def close_trajectory(
     )
     if problem is not None:
         raise InvalidTransition(problem)
+    teacher_ids = await check_teachers(
+        session=session, school_id=trajectory.school_id, teacher_ids=closing.teacher_ids
+    )
     await wind_down(session, actor, trajectory, now)
     if not final_held:
         today = now.astimezone(await school_zone(session=session, school_id=actor.school_id))
@@ -504,7 +510,9 @@ async def close_trajectory(
     await session.flush()
     # The exit questionnaire invitations, in this transaction: a closed trajectory never
     # lacks them.
-    await create_invitations(session=session, trajectory=trajectory, now=now)
+    await create_invitations(
+        session=session, trajectory=trajectory, now=now, teacher_ids=teacher_ids
+    )
     log.info("trajectory_id=%s closed by person_id=%s", trajectory.id, actor.id)
     return trajectory
 

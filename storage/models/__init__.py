@@ -18,6 +18,7 @@ from storage.models.appointments import (
 )
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from storage.models.care_team import CareTeamCase, CareTeamDecision, CareTeamMeeting
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
 from storage.models.indicators import (
@@ -78,6 +79,9 @@ __all__ = [
     "AuditLog",
     "Base",
     "BookingSettings",
+    "CareTeamCase",
+    "CareTeamDecision",
+    "CareTeamMeeting",
     "ClosedDay",
     "CoachAvailability",
     "Conversation",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,14 +84,20 @@ class SurveyResponse(Base):
         UniqueConstraint("invitation_id"),
         UniqueConstraint("school_id", "id"),
         Index(None, "school_id", "completed_at"),
+        # An anonymous response keeps no link to its invitation (so none to a person).
+        CheckConstraint("anonymous = (invitation_id IS NULL)", name="anonymous_unlinked"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
-    invitation_id: Mapped[int] = mapped_column()
+    #: ``None`` for an anonymous response: identity stays with the invitation, apart.
+    invitation_id: Mapped[int | None] = mapped_column()
     respondent_type: Mapped[RespondentType] = mapped_column(
         str_enum(RespondentType, "respondent_type")
     )
+    #: The respondent chose to answer anonymously (students and parents may): no view names
+    #: them, ``completed_at`` is kept to the day only, and reports apply the small-group rule.
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column()
     language: Mapped[str] = mapped_column(String(8))
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

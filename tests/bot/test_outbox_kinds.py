@@ -33,7 +33,7 @@ from dialogs.text import Text
 from services.outbox.channels import Channel
 from services.outbox.kinds import OutboxKind
 from services.outbox.store import ClaimedMessage
-from storage.models import Outbox, Role
+from storage.models import CareTeamDecision, Outbox, Role
 from tests.support import outbox_guard
 from tests.support.factories import add_mentorship, add_person, add_queued_referral, add_school
 
@@ -53,6 +53,10 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
     OutboxKind.REFERRAL_ACCEPTED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_DECLINED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_MERGED: [{"referral_id": 3, "queue_item_id": 4}],
+    OutboxKind.REFERRAL_CARE_TEAM: [
+        {"referral_id": 3, "care_team_case_id": 8, "decision": decision.value}
+        for decision in CareTeamDecision
+    ],
     OutboxKind.REFERRAL_ACCEPTED_PARENT: [{"referral_id": 3, "student_id": 5}],
     OutboxKind.PERSON_UNREACHABLE: [{"person_id": 6, "outbox_id": 7}],
     OutboxKind.PERSON_EMAIL_UNREACHABLE: [

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dialogs.flows.exit_survey import SURVEY_INVITATION
+from dialogs.flows.exit_survey import ANONYMOUS, SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
@@ -244,3 +244,62 @@ async def test_a_period_that_ends_before_it_starts_is_refused(survey_db: str) ->
     )
     assert unknown.returncode == 1
     assert "There is no school with code “nope”." in unknown.stderr
+
+
+async def _answer_anonymously(database_url: str, external_id: str) -> None:
+    """``external_id`` (a student) answers the open invitation anonymously, yesterday."""
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        async with sessions() as session, session.begin():
+            school = await find_school(session=session, code="demo")
+            student = await get_person_by_external_id(
+                session=session, school_id=school.id, external_id=external_id
+            )
+            assert student is not None
+            invitation = await session.scalar(
+                select(SurveyInvitation.id).where(SurveyInvitation.respondent_id == student.id)
+            )
+            assert invitation is not None
+            await complete_survey(
+                session=session,
+                person=student,
+                respondent_type=RespondentType.STUDENT,
+                answers={
+                    "S1": "1",
+                    "S2": "2",
+                    "S3": "1",
+                    "S4": "2",
+                    ANONYMOUS: True,
+                    SURVEY_INVITATION: str(invitation),
+                },
+                now=NOW - timedelta(days=1),
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_anonymous_answers_in_a_small_group_are_hidden(survey_db: str) -> None:
+    # Issue 15: two student answers, one of them anonymous: a group of 1-4 that would give
+    # the anonymous one away. The table and the CSV show "< 5"; other groups stay as they were.
+    await _answer_anonymously(survey_db, "lln01")
+    result = trajectbot(
+        survey_db, "survey-report", "--school", "demo", "--from", PERIOD[0], "--to", PERIOD[1]
+    )
+    assert result.returncode == 0, result.stderr
+    assert _row(result.stdout, "student", "S1")[3:] == ["< 5", "< 5", "< 5"]
+    assert _row(result.stdout, "parent", "P1")[3:] == ["2", "0", "3.50"]
+    as_csv = trajectbot(
+        survey_db,
+        "survey-report",
+        "--school",
+        "demo",
+        "--from",
+        PERIOD[0],
+        "--to",
+        PERIOD[1],
+        "--csv",
+    )
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = {(r[3], r[4]): r for r in csv.reader(io.StringIO(as_csv.stdout))}
+    assert rows[("student", "S1")][6:9] == ["< 5", "< 5", "< 5"]

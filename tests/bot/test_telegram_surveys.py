@@ -144,10 +144,24 @@ def _flow_button(message: Sent, action: str, value: str = "") -> str:
     raise AssertionError(f"no {action}:{value} in {message.buttons()}")
 
 
-async def _answer(tg: Harness, language: str, scale: tuple[str, ...], text: str | None) -> None:
+async def _choose_anonymity(tg: Harness, user: TelegramUser, anonymous: bool) -> None:
+    """Answer the first question (answer anonymously?) with the button."""
+    question = tg.api.last(user.id)
+    await tg.feed(user.press(question, _flow_button(question, "c", "yes" if anonymous else "no")))
+
+
+async def _answer(
+    tg: Harness,
+    language: str,
+    scale: tuple[str, ...],
+    text: str | None,
+    *,
+    anonymous: bool = False,
+) -> None:
     user = TelegramUser(USERS[language], language)
     invitation = _invitation_message(tg, user.id)
     await tg.feed(user.press(invitation, _survey_button(invitation)))
+    await _choose_anonymity(tg, user, anonymous)
     for code in scale:
         question = tg.api.last(user.id)
         await tg.feed(user.press(question, _flow_button(question, "c", code)))
@@ -233,6 +247,7 @@ async def test_pressing_the_invitation_again_resumes_halfway(tg: Harness) -> Non
     user = TelegramUser(USERS["uk"], "uk")
     invitation = _invitation_message(tg, user.id)
     await tg.feed(user.press(invitation, _survey_button(invitation)))
+    await _choose_anonymity(tg, user, False)
     for code in ("3", "4"):
         question = tg.api.last(user.id)
         await tg.feed(user.press(question, _flow_button(question, "c", code)))
@@ -392,3 +407,84 @@ async def test_a_parent_cannot_open_a_result(tg: Harness) -> None:
     assert reply == tg.app.catalogs.get("ar").render(
         Text.of(N_("This is not available for your role."))
     )
+
+
+GOALS = "Rustig blijven in de les en hulp vragen als het te veel wordt."
+
+
+async def test_a_parent_answers_anonymously_and_sees_the_goals_above_the_goal_statement(
+    tg: Harness,
+) -> None:
+    # Issue 15: the respondent chooses at the start; the plan's goals are shown, as written,
+    # above "The agreed goals were reached." (P2), framed in the parent's language.
+    zoco = TelegramUser(ZOCO_USER, "en")
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
+    await _setup(tg, "ar")
+    user = TelegramUser(USERS["ar"], "ar")
+    catalog = tg.app.catalogs.get("ar")
+    invitation = _invitation_message(tg, user.id)
+    await tg.feed(user.press(invitation, _survey_button(invitation)))
+    first = tg.api.last(user.id)
+    asked = catalog.render(
+        Text.of(
+            N_(
+                "Do you want to answer anonymously? Then nobody at school sees that these "
+                "answers are yours, and they are only counted together with the answers of "
+                "others."
+            )
+        )
+    )
+    assert asked in first.text
+    assert GOALS not in first.text
+    await _choose_anonymity(tg, user, True)
+    p1 = tg.api.last(user.id)
+    assert GOALS not in p1.text
+    await tg.feed(user.press(p1, _flow_button(p1, "c", "4")))
+    p2 = tg.api.last(user.id)
+    framing = catalog.render(
+        Text.of(N_("The goals agreed at the start of the support:\n{goals}"), goals=Text.raw(GOALS))
+    )
+    assert framing in p2.text
+    assert p2.text.index(GOALS) < p2.text.index(
+        catalog.render(Text.of(N_("The agreed goals were reached.")))
+    )
+    for code in ("5", "na", "2"):
+        question = tg.api.last(user.id)
+        await tg.feed(user.press(question, _flow_button(question, "c", code)))
+    question = tg.api.last(user.id)
+    await tg.feed(user.press(question, _flow_button(question, "s")))
+    summary = tg.api.last(user.id)
+    await tg.feed(user.press(summary, _flow_button(summary, "k")))
+
+    parent = await tg.person("ouder1")
+    async with tg.app.sessions() as session:
+        response = await session.scalar(select(SurveyResponse))
+        invitation_row = await session.scalar(
+            select(SurveyInvitation).where(SurveyInvitation.respondent_id == parent.id)
+        )
+    assert response is not None
+    assert invitation_row is not None
+    assert response.anonymous is True
+    assert response.invitation_id is None  # nothing links the answers to the parent
+    assert invitation_row.completed_at is not None  # the invitation is used: no reminders
+    assert await _stored(tg, "ouder1") == []  # no answers found through the person
+
+    # The coordinator's queue and the result name nobody: not the parent, not the child.
+    await tg.deliver()
+    await tg.feed(zoco.press(tg.api.last(ZOCO_USER), "m:queue:"))
+    rows = [label for label, data in tg.api.last(ZOCO_USER).buttons() if data.startswith("qs:")]
+    assert len(rows) == 1
+    assert "Oosterbeek" not in rows[0]
+    assert rows[0].endswith(" · questionnaire (parent) · anonymous · new")
+    notice = next(
+        m
+        for m in tg.api.chat(ZOCO_USER)
+        if m.text == "An exit questionnaire has been answered. Open this chat to read it."
+    )
+    await tg.feed(zoco.press(notice, notice.data_for("Show the answers")))
+    result = tg.api.last(ZOCO_USER).text
+    assert "Answered anonymously by a parent" in result
+    assert "Oosterbeek" not in result
+    assert "Samira" not in result
+    assert "Amira" not in result
+    assert "P1 · I am satisfied with the support my child received.\n→ 4 · Agree" in result

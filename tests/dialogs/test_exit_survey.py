@@ -8,12 +8,16 @@ from dialogs.engine import start
 from dialogs.flow import FlowContext, StepKind
 from dialogs.flows import get_flow
 from dialogs.flows.exit_survey import (
+    ANONYMOUS,
+    ANONYMOUS_TYPES,
+    GOAL_CODES,
     QUESTIONS,
     RESPONDENT_OF_FLOW,
     SCALE_CODES,
     SURVEY_FLOWS,
     SURVEY_INVITATION,
     VERSION,
+    chose_anonymous,
     question,
     remaining_time,
 )
@@ -36,6 +40,10 @@ def test_each_questionnaire_asks_four_statements_and_one_open_question(
     assert get_flow(flow.id) is flow
     assert RESPONDENT_OF_FLOW[flow.id] == respondent_type
     asked = [step for step in flow.steps if step.kind is not StepKind.SUMMARY]
+    if respondent_type in ANONYMOUS_TYPES:
+        # Students and parents first choose whether to answer anonymously.
+        choice, *asked = asked
+        assert (choice.key, choice.kind) == (ANONYMOUS, StepKind.YES_NO)
     assert [step.key for step in asked] == CODES[respondent_type]
     assert [step.kind for step in asked] == [StepKind.SCALE] * 4 + [StepKind.TEXT]
     assert [step.optional for step in asked] == [False] * 4 + [True]
@@ -84,6 +92,7 @@ def test_answers_are_kept_by_code_with_the_preset_invitation() -> None:
 
 def test_a_statement_needs_an_answer_and_the_open_question_can_be_skipped() -> None:
     chat = Chat(SURVEY_FLOWS["student"])
+    chat.press("No")
     assert "Skip" not in [EN.render(b.label) for b in chat.question.buttons]
     chat.type("goed")
     assert chat.state.step == "S1"  # typing is no answer to a statement
@@ -91,11 +100,25 @@ def test_a_statement_needs_an_answer_and_the_open_question_can_be_skipped() -> N
     assert chat.state.step == "summary"
     chat.press("Send ✓")
     assert "S5" not in chat.state.answers
+    assert chat.state.answers[ANONYMOUS] is False
+
+
+def test_students_and_parents_may_answer_anonymously_teachers_not() -> None:
+    assert ANONYMOUS_TYPES == ("student", "parent")
+    assert SURVEY_FLOWS["teacher"].steps[0].key == "T1"
+    assert chose_anonymous("parent", {ANONYMOUS: True})
+    assert not chose_anonymous("parent", {ANONYMOUS: False})
+    assert not chose_anonymous("parent", {})
+    # A teacher's answers are never stored anonymously, even if a forged answer says so.
+    assert not chose_anonymous("teacher", {ANONYMOUS: True})
+    assert frozenset({"S2", "P2", "T4"}) == GOAL_CODES
+    assert all("goals" in question(code).text for code in GOAL_CODES)
 
 
 def test_the_time_left_is_honest_and_shrinks() -> None:
     shown = {code: EN.render(lines[0]) for code, lines in remaining_time("parent").items()}
     assert shown == {
+        "anonymous": "About 3 minutes left.",
         "P1": "About 2 minutes left.",
         "P2": "About 2 minutes left.",
         "P3": "About 1 minute left.",

@@ -478,7 +478,9 @@ async def answer_questionnaire(phone: ChatUser, language: str) -> None:
     for _ in range(12):
         assert phone.page is not None
         labels = [form.button for form in phone.page.forms]
-        if say(language, "4 · Agree") in labels:
+        if 'data-step="anonymous"' in phone.page.text:
+            await phone.choose_anonymity(False)
+        elif say(language, "4 · Agree") in labels:
             await phone.press(say(language, "4 · Agree"))
         elif say(language, "Skip") in labels:
             await phone.press(say(language, "Skip"))

@@ -559,7 +559,9 @@ async def answer_in_telegram(person: TelegramActor, menu: tuple[str, ...]) -> No
     for _ in range(10):
         flow_buttons = [FlowCallback.unpack(d) for _, d in question.buttons() if d.startswith("f:")]
         actions = {(b.action, b.value) for b in flow_buttons}
-        if ("c", "4") in actions:
+        if ("c", "no") in actions:  # answer anonymously? (students and parents)
+            question = await person.press(question, "No")
+        elif ("c", "4") in actions:
             question = await person.press(question, "4 · Agree")
         elif ("s", "") in actions:
             question = await person.press(question, "Skip")
@@ -577,7 +579,9 @@ async def answer_in_web_chat(phone: ChatUser, language: str) -> None:
     for _ in range(10):
         assert phone.page is not None
         labels = [form.button for form in phone.page.forms]
-        if say(language, "4 · Agree") in labels:
+        if 'data-step="anonymous"' in phone.page.text:
+            await phone.choose_anonymity(False)
+        elif say(language, "4 · Agree") in labels:
             await phone.press(say(language, "4 · Agree"))
         elif say(language, "Skip") in labels:
             await phone.press(say(language, "Skip"))

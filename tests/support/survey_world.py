@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialogs.engine import NO, YES
 from dialogs.events import Action, Event, typed
+from dialogs.flows.exit_survey import ANONYMOUS
 from services.appointments.closing import close_trajectory
 from services.conversations.runtime import Turn, handle_event
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
@@ -125,7 +127,9 @@ class Respondent:
         self.now = now
         self.turn: Turn | None = None
 
-    async def open(self) -> Turn:
+    async def open(self, anonymous: bool | None = False) -> Turn:
+        """Open the questionnaire; a student's or parent's first question (answer
+        anonymously?) is answered with ``anonymous`` unless it is ``None``."""
         # As the channels do: a refusal commits first (a run that can no longer be sent ends).
         self.turn = await unit(
             self.factory,
@@ -135,6 +139,8 @@ class Respondent:
             invitation_id=self.invitation_id,
             now=self.now,
         )
+        if anonymous is not None:
+            await self.choose_anonymity(anonymous)
         return self.turn
 
     async def send(self, event: Event) -> Turn:
@@ -164,9 +170,20 @@ class Respondent:
         assert self.turn is not None
         return await self.send(button(self.turn, Action.CONFIRM))
 
-    async def answer(self, scale: Sequence[str], text: str | None) -> Turn:
-        """Open, answer the statements with ``scale`` codes, type or skip the open one, send."""
-        await self.open()
+    async def choose_anonymity(self, anonymous: bool = False) -> Turn:
+        """Answer the first question of a student's or parent's questionnaire (answer
+        anonymously?), if the turn asks it."""
+        assert self.turn is not None
+        if self.turn.state.step != ANONYMOUS:
+            return self.turn
+        return await self.choose(YES if anonymous else NO)
+
+    async def answer(
+        self, scale: Sequence[str], text: str | None, *, anonymous: bool = False
+    ) -> Turn:
+        """Open, choose whether to answer anonymously (students and parents), answer the
+        statements with ``scale`` codes, type or skip the open one, send."""
+        await self.open(anonymous)
         for code in scale:
             await self.choose(code)
         if text is None:

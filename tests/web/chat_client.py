@@ -154,12 +154,27 @@ class ChatUser:
             self.page = Page(response.status_code, response.text)
         return response
 
-    async def open_link(self, token: str) -> Page:
-        """Open a personal link and confirm it, as a person tapping "Start"."""
+    async def open_link(self, token: str, anonymous: bool | None = False) -> Page:
+        """Open a personal link and confirm it, as a person tapping "Start"; a student's or
+        parent's questionnaire first asks whether to answer anonymously: answered with
+        ``anonymous`` unless it is ``None``."""
         landing = await self.get(f"/c/{token}")
         assert landing.status == 200, landing.text
         await self.submit(landing.forms[0])
         assert self.page is not None
+        if anonymous is not None:
+            await self.choose_anonymity(anonymous)
+        return self.page
+
+    async def choose_anonymity(self, anonymous: bool) -> Page:
+        """Press "yes" or "no" on the question "answer anonymously?", if it is the current one."""
+        assert self.page is not None
+        if 'data-step="anonymous"' not in self.page.text:
+            return self.page
+        value = ":yes" if anonymous else ":no"
+        found = [f for f in self.page.forms if f.fields.get("payload", "").endswith(value)]
+        assert found, "no anonymity button"
+        await self.submit(found[0])
         return self.page
 
     async def press(self, label: str) -> Page:

@@ -17,7 +17,7 @@ from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.i18n import Catalogs
 from dialogs.state import DialogState
 from dialogs.text import Text
-from storage.models import Conversation, Person, WebChatSession
+from storage.models import Conversation, Person, SurveyResponse, WebChatSession
 from tests.support.chat_factories import ChatWorld, build_chat_world
 from tests.support.factories import NOW
 from tests.web.chat_client import ChatApp, ChatUser, chat_app
@@ -112,6 +112,7 @@ async def test_a_button_of_an_earlier_run_is_stale_in_the_new_run(
     old = parent.page.form(rendered("nl", "1 · Strongly disagree"))  # P2 of the first run
     await parent.press(rendered("nl", "Stop"))
     await parent.press(rendered("nl", "Exit questionnaire"))
+    await parent.choose_anonymity(False)
     await parent.press(rendered("nl", "2 · Disagree"))
     assert 'data-step="P2"' in parent.page.body
     first = Event.decode(old.fields["payload"])
@@ -256,6 +257,7 @@ async def test_stop_ends_the_questionnaire_and_the_menu_starts_it_again(
     assert rendered("nl", "Stopped. Nothing has been sent.") in parent.page.text
     assert 'data-step="' not in parent.page.body
     await parent.press(rendered("nl", "Exit questionnaire"))
+    await parent.choose_anonymity(False)
     assert 'data-step="P1"' in parent.page.body
 
 
@@ -268,3 +270,31 @@ async def test_leaving_closes_the_chat_on_this_device(web: ChatApp, world: ChatW
     assert (await parent.get("/chat")).status == 401
     async with web.sessions() as session:
         assert list(await session.scalars(select(WebChatSession.id))) == []
+
+
+async def test_the_web_chat_asks_about_anonymity_first_and_shows_the_goals(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    # Issue 15: the choice comes first; the plan's goals stand above "the agreed goals" (P2),
+    # as written, framed in the reader's language; the anonymous answer is stored unlinked.
+    parent = web.user()
+    page = await parent.open_link(world.survey_token, anonymous=None)
+    assert 'data-step="anonymous"' in page.body
+    assert rendered("nl", "Answer anonymously") not in page.text  # the label is for the summary
+    await parent.choose_anonymity(True)
+    page = await parent.press(rendered("nl", "4 · Agree"))
+    assert 'data-step="P2"' in page.body
+    goals = "Rustig blijven in de les en hulp vragen als het te veel wordt."
+    framing = "De doelen die aan het begin van de begeleiding zijn afgesproken:"
+    question = page.body[page.body.index('id="current"') :]
+    assert framing in question
+    assert question.index(goals) < question.index("De afgesproken doelen zijn gehaald.")
+    for label in ("5 · Strongly agree", "3 · Neutral", "4 · Agree"):
+        page = await parent.press(rendered("nl", label))
+    page = await parent.press(rendered("nl", "Skip"))
+    page = await parent.press(rendered("nl", "Send ✓"))
+    async with web.sessions() as session:
+        response = await session.scalar(select(SurveyResponse))
+    assert response is not None
+    assert response.anonymous
+    assert response.invitation_id is None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from dialogs.engine import advance, start
+from dialogs.engine import NO, advance, start
 from dialogs.engine import question as ask
 from dialogs.events import Action, Event, typed
-from dialogs.flow import FlowContext
+from dialogs.flow import Flow, FlowContext
 from dialogs.flows.exit_survey import EXIT_PARENT, EXIT_STUDENT
 from dialogs.flows.verwijzing import VERWIJZING
 from dialogs.i18n import FSI, PDI, Catalogs
@@ -34,8 +34,15 @@ def _press(state: DialogState, code: str) -> tuple[DialogState, list[Reply]]:
     )
 
 
+def _begin(flow: Flow) -> tuple[DialogState, list[Reply]]:
+    """Start a student's or parent's questionnaire and answer "not anonymously"."""
+    state, _ = start(flow, CONTEXT, run="run001")
+    return advance(flow, state, Event(Action.CHOOSE, NO, state.version, state.run), CONTEXT)
+
+
 def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
-    state, replies = start(EXIT_PARENT, CONTEXT, run="run001")
+    state, replies = _begin(EXIT_PARENT)
+    replies = [replies[-1]]
     question = render_question(EXIT_PARENT, replies[0], EN)
     telegram = render_reply(replies[0], EN)
     assert question.text == telegram.text
@@ -54,7 +61,7 @@ def test_a_question_keeps_the_engines_wording_and_payloads() -> None:
 
 
 def test_an_open_question_offers_a_text_box_with_its_limit() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
+    state, _ = _begin(EXIT_PARENT)
     for _ in range(4):
         state, replies = _press(state, "5")
     question = render_question(EXIT_PARENT, replies[-1], EN)
@@ -86,11 +93,12 @@ def test_ticked_options_and_done_stand_out() -> None:
 
 
 def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
+    state, _ = _begin(EXIT_PARENT)
     state, _ = _press(state, "4")
     state, _ = _press(state, "na")
     lines = [bubble.text for bubble in transcript(EXIT_PARENT, state, CONTEXT, EN)]
     assert lines == [
+        "Answer anonymously: No ✓",
         "Satisfied with the support: 4 · Agree ✓",
         "Goals reached: Don't know ✓",
     ]
@@ -98,14 +106,14 @@ def test_the_transcript_shows_answers_so_far_in_the_readers_language() -> None:
         b.kind == ReplyKind.ANSWERED.value for b in transcript(EXIT_PARENT, state, CONTEXT, EN)
     )
     arabic = transcript(EXIT_PARENT, state, CONTEXT, CATALOGS.get("ar"))
-    assert len(arabic) == 2
+    assert len(arabic) == 3
     # Rendered by the Arabic catalog: placeholders isolated, wording not the English one.
     assert all(FSI in b.text and PDI in b.text for b in arabic)
-    assert arabic[0].text != lines[0]
+    assert arabic[1].text != lines[1]
 
 
 def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
-    state, _ = start(EXIT_STUDENT, CONTEXT, run="run001")
+    state, _ = _begin(EXIT_STUDENT)
     for _ in range(4):
         state, _ = advance(
             EXIT_STUDENT, state, Event(Action.CHOOSE, "3", state.version, state.run), CONTEXT
@@ -127,7 +135,7 @@ def test_the_transcript_marks_skips_and_is_empty_on_the_summary() -> None:
 
 
 def test_a_limit_keeps_the_latest_answers() -> None:
-    state, _ = start(EXIT_PARENT, CONTEXT, run="run001")
+    state, _ = _begin(EXIT_PARENT)
     for code in ("1", "2", "3"):
         state, _ = _press(state, code)
     shown = transcript(EXIT_PARENT, state, CONTEXT, EN, limit=2)

@@ -29,6 +29,7 @@ def areas() -> list[Area]:
     """Every area, in the order their routes are matched."""
     from web.routes import (  # noqa: PLC0415
         auth,
+        care_team,
         chat,
         chat_actions,
         coach_day,
@@ -53,6 +54,7 @@ def areas() -> list[Area]:
         auth,
         home,
         queue,
+        care_team,
         timeout_requests,
         survey_items,
         trajectories,

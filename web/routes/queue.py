@@ -47,6 +47,7 @@ from services.queue.saved_filters import (
     list_filter_sets,
     save_filter_set,
 )
+from services.referrals.care_team import cases_of_referral
 from services.referrals.decisions import (
     accept_for_intake,
     decline,
@@ -55,6 +56,7 @@ from services.referrals.decisions import (
     take_in_analysis,
 )
 from services.referrals.merging import merge_duplicate
+from services.referrals.rules import CARE_TEAM_DECISION_LABELS
 from services.trajectories.lifecycle import (
     GOALS_MAX,
     TIMEOUTS_PER_WEEK_MAX,
@@ -533,9 +535,15 @@ async def _referral_page(
     except NotAllowed as refused:
         raise NotAvailable from refused
     now = web.now()
+    # Issue 15: the care team's discussions of this referral (web/templates/care_team_cases).
+    care_team = await uow(
+        lambda s: cases_of_referral(session=s, viewer=staff.person, referral_id=view.referral_id)
+    )
     return render_page(
         request,
         "referral.html",
+        care_team_cases=care_team,
+        care_team_decisions=CARE_TEAM_DECISION_LABELS,
         staff=staff,
         status_code=status_code,
         view=view,

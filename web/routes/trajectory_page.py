@@ -32,7 +32,11 @@ from dialogs.flows.exit_survey import RESPONDENT_LABELS
 from dialogs.text import N_, Text
 from services.appointments.closing import close_trajectory
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
+from services.kernel.ids import parse_id
 from services.kernel.uow import run_unit_of_work
+from services.referrals.care_team import cases_of_referral
+from services.referrals.rules import CARE_TEAM_DECISION_LABELS
+from services.surveys.invitations import TeacherChoice, teachers_to_pick
 from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import (
     GOALS_MAX,
@@ -136,6 +140,18 @@ async def _page(
         )
     except NotAllowed as refused:
         raise NotAvailable from refused
+    teachers: list[TeacherChoice] = []
+    if template == "trajectory_close.html":
+        teachers = await run_unit_of_work(
+            session,
+            lambda unit: teachers_to_pick(session=unit, school_id=staff.person.school_id),
+        )
+    agenda = await run_unit_of_work(
+        session,
+        lambda unit: cases_of_referral(
+            session=unit, viewer=staff.person, referral_id=page.referral_id
+        ),
+    )
     is_open = page.status.value != "closed"
     coordinator = staff.has_role(Role.CARE_COORDINATOR)
     is_staff = coordinator or staff.has_role(Role.COACH)
@@ -152,6 +168,9 @@ async def _page(
         can_write=is_open,
         can_hold=page.status.value == "active",
         closing=closing or Closing(advice=""),
+        teachers=teachers,
+        care_team_cases=agenda,
+        care_team_decisions=CARE_TEAM_DECISION_LABELS,
         plan=plan or plan_form_of(page),
         plan_problems=plan_problems or {},
         logbook_text=logbook_text,
@@ -382,16 +401,20 @@ async def close(
     final_evaluation: Annotated[str, Form()] = "",
     outflow: Annotated[str, Form()] = "",
     vavo: Annotated[str, Form()] = "",
+    teachers: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Close the trajectory with the final evaluation and the advice for the school (and,
-    optionally, afstroom or VAVO): what is still planned is cancelled and the exit
-    questionnaire goes out, in the same transaction. A refusal shows the confirmation again
-    with why and what was typed."""
+    optionally, afstroom or VAVO, and the teachers also invited to the exit questionnaire):
+    what is still planned is cancelled and the exit questionnaire goes out, in the same
+    transaction. A refusal shows the confirmation again with why and what was typed."""
+    picked = [parse_id(raw) for raw in teachers or []]
     closing = Closing(
         advice=advice,
         final_evaluation=final_evaluation or None,
         outflow=outflow == "yes",
         vavo=vavo == "yes",
+        # An id that does not parse is kept as -1: the service refuses it with the rest.
+        teacher_ids=tuple(-1 if person_id is None else person_id for person_id in picked),
     )
     refused = await _attempt(
         session,

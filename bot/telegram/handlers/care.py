@@ -176,7 +176,8 @@ def _entry_label(e: QueueEntry) -> Text:
             respondent=Text.of(
                 RESPONDENT_LABELS.get(e.respondent_type.value if e.respondent_type else "", "?")
             ),
-            student=Text.raw(e.student_name or "?"),
+            # No student: the respondent answered anonymously (issue 15).
+            student=Text.raw(e.student_name) if e.student_name else Text.of(N_("anonymous")),
             status=Text.of(STATUS[e.status]),
         )
     if e.kind is QueueKind.TIMEOUT_REQUEST:

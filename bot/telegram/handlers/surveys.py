@@ -23,7 +23,7 @@ from bot.telegram.handlers.care import STATUS, next_item_row, with_next
 from bot.telegram.handlers.flows import show_turn
 from bot.telegram.handlers.menu import OPEN_FLOW
 from dialogs.flows.exit_survey import QUESTIONS, RESPONDENT_LABELS, RESPONDENT_OF_FLOW, scale_label
-from dialogs.i18n import Catalog
+from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from services.conversations.runtime import Turn
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey, resume_survey
@@ -128,19 +128,33 @@ def result_text(view: SurveyResultView, catalog: Catalog) -> str:
     """
     respondent = Text.of(RESPONDENT_LABELS.get(view.respondent_type.value, N_("respondent")))
     student = f"{view.student_name} ({view.group_name})" if view.group_name else view.student_name
+    header = Text.of(
+        N_("Exit questionnaire #{number} · {status}"),
+        number=Text.raw(str(view.queue_item_id)),
+        status=Text.of(STATUS[view.status]),
+    )
+    who = (
+        [
+            # No name and no student: the respondent chose to answer anonymously; the day only.
+            Text.of(N_("Answered anonymously by a {respondent}"), respondent=respondent),
+            Text.of(
+                N_("Answered on: {date}"), date=view.completed_at.astimezone(SCHOOL_TIMEZONE).date()
+            ),
+        ]
+        if view.anonymous
+        else [
+            Text.of(
+                N_("Answered by: {name} ({respondent})"),
+                name=Text.raw(view.respondent_name),
+                respondent=respondent,
+            ),
+            Text.of(N_("About: {name}"), name=Text.raw(student)),
+            Text.of(N_("Answered on: {date}"), date=view.completed_at),
+        ]
+    )
     lines = [
-        Text.of(
-            N_("Exit questionnaire #{number} · {status}"),
-            number=Text.raw(str(view.queue_item_id)),
-            status=Text.of(STATUS[view.status]),
-        ),
-        Text.of(
-            N_("Answered by: {name} ({respondent})"),
-            name=Text.raw(view.respondent_name),
-            respondent=respondent,
-        ),
-        Text.of(N_("About: {name}"), name=Text.raw(student)),
-        Text.of(N_("Answered on: {date}"), date=view.completed_at),
+        header,
+        *who,
         Text.of(
             N_("Version {version}, answered in {language}"),
             version=Text.raw(str(view.version)),

@@ -241,9 +241,10 @@ async def test_stopping_halfway_resumes_at_the_next_question(
     assert resumed.replies[0].kind is ReplyKind.NOTICE
     assert "Welcome back" in _texts(resumed)
     assert resumed.replies[-1].step == "P3"
-    assert "Question 3 of 5" in _texts(resumed)
+    assert "Question 4 of 6" in _texts(resumed)
     assert dict(resumed.state.answers) == {
         SURVEY_INVITATION: str(invitation_id),
+        "anonymous": False,
         "P1": "4",
         "P2": "5",
     }
@@ -283,15 +284,17 @@ async def test_progress_shows_the_time_left_and_whose_support_it_is(
     world = await survey_world(session_factory, languages=("nl",))
     parent = world.parents["nl"]
     respondent = Respondent(session_factory, parent, await invitation_of(session_factory, parent))
-    first = _texts(await respondent.open())
-    assert "Question 1 of 5" in first
+    first = _texts(await respondent.open(anonymous=None))
+    assert "Question 1 of 6" in first
+    assert "Do you want to answer anonymously?" in first
     assert "The support for Sanne at the support room has ended." in first
-    assert "About 2 minutes left." in first
+    assert "About 3 minutes left." in first
+    assert "About 2 minutes left." in _texts(await respondent.choose_anonymity(False))
     await respondent.choose("4")
     await respondent.choose("4")
     third = _texts(await respondent.choose("4"))
     assert "About 1 minute left." in third
-    assert "Sanne" not in third.split("Question 4 of 5")[1]
+    assert "Sanne" not in third.split("Question 5 of 6")[1]
 
 
 async def test_a_used_invitation_is_answered_kindly(
