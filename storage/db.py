@@ -82,5 +82,11 @@ def _begin_immediate(connection: Connection) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Session factory; objects stay readable after commit (``expire_on_commit=False``)."""
+    """Session factory; objects stay readable after commit (``expire_on_commit=False``).
+
+    Every session bumps the cache version with a write to a cached table (`storage.versions`).
+    """
+    from storage import versions  # noqa: PLC0415 - imports the models; db.py must not
+
+    versions.install()
     return async_sessionmaker(engine, expire_on_commit=False)

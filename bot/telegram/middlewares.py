@@ -29,7 +29,12 @@ from dialogs.i18n import pick_language
 from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_telegram_id
 from services.conversations.updates import claim_update, release_update
-from services.kernel.uow import current_update_unit, run_unit_of_work, run_update_unit
+from services.kernel.uow import (
+    current_update_unit,
+    run_unit_of_work,
+    run_update_unit,
+    update_cache,
+)
 from services.outbox.store import mark_reachable
 from storage.models import Person
 
@@ -202,14 +207,25 @@ class IdentityMiddleware(BaseMiddleware):
 
 
 async def _identify(telegram_user_id: int, session: AsyncSession) -> Person | None:
+    # Who someone is and their roles come from the process cache while the cache version
+    # stands (one cheap statement per update instead of the person and their roles).
+    cache = await update_cache()
+    key = ("person_by_telegram_id", telegram_user_id)
+    if cache is not None and key in cache:
+        cached: Person | None = cache.get(key)
+        return cached
     person = await get_person_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
     if person is not None and person.unreachable_at is not None:
-        # They wrote to us, so messages reach them again.
+        # They wrote to us, so messages reach them again (the write bumps the cache version).
         await mark_reachable(session=session, person_id=person.id)
+        session.expunge(person)
+        return person
     if person is not None:
         # Handed to the handlers detached, as read: a unit of work of the update that is
-        # rolled back (a refusal) does not expire it.
+        # rolled back (a refusal) does not expire it, and it can be kept for later updates.
         session.expunge(person)
+    if cache is not None:
+        cache.put(key, person)
     return person
 
 

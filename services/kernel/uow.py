@@ -17,7 +17,9 @@ from typing import TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.kernel.cache import ProcessCache, process_cache
 from storage.db import DEFERRED_BEGIN
+from storage.versions import read_cache_version
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,15 @@ class UpdateUnit:
         self.effects = False
         #: Button presses already answered (a redone update does not answer them again).
         self.answered: set[str] = answered if answered is not None else set()
+        self._cache = process_cache(sessions)
+        self._cache_checked = False
+
+    async def cache(self) -> ProcessCache:
+        """This process's cache, checked against the database's version once per update."""
+        if not self._cache_checked:
+            self._cache.at(await read_cache_version(self.session))
+            self._cache_checked = True
+        return self._cache
 
     async def join(
         self,
@@ -161,6 +172,12 @@ _update_unit: ContextVar[UpdateUnit | None] = ContextVar("trajectbot_update_unit
 def current_update_unit() -> UpdateUnit | None:
     """The update being handled in this task, if any."""
     return _update_unit.get()
+
+
+async def update_cache() -> ProcessCache | None:
+    """The process cache, valid for this update (None outside a Telegram update: read fresh)."""
+    unit = _update_unit.get()
+    return None if unit is None else await unit.cache()
 
 
 async def run_update_unit(

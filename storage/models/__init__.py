@@ -18,6 +18,7 @@ from storage.models.appointments import (
 )
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from storage.models.cache import CacheVersion
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
 from storage.models.invites import Invite
@@ -59,6 +60,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "BookingSettings",
+    "CacheVersion",
     "ClosedDay",
     "CoachAvailability",
     "Conversation",
