@@ -73,7 +73,9 @@ class IdempotencyMiddleware(BaseMiddleware):
         result = await run_update_unit(
             self._app.sessions,
             work,
-            claim=lambda session: claim_update(session=session, update_id=update_id),
+            claim=lambda session: claim_update(
+                session=session, update_id=update_id, savepoint=False
+            ),
             release=lambda session: release_update(session=session, update_id=update_id),
         )
         if result is None and not handled:
@@ -226,6 +228,8 @@ async def _identify(telegram_user_id: int, session: AsyncSession) -> Person | No
         session.expunge(person)
     if cache is not None:
         cache.put(key, person)
+        if person is not None:
+            cache.put(("person", person.id), person)
     return person
 
 

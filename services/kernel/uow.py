@@ -117,6 +117,9 @@ class UpdateUnit:
         self.effects = False
         #: Button presses already answered (a redone update does not answer them again).
         self.answered: set[str] = answered if answered is not None else set()
+        #: What this attempt of the update already read and may read again (a flow's context
+        #: is built twice in one step): dropped with the attempt.
+        self.memo: dict[object, object] = {}
         self._cache = process_cache(sessions)
         self._cache_checked = False
 
@@ -138,6 +141,7 @@ class UpdateUnit:
             await self.commit()
             raise
         except BaseException:
+            self.memo.clear()
             # As a unit of its own would: its changes (and what the update did before in this
             # transaction, which nothing has shown yet) are rolled back.
             await self.rollback()
@@ -172,6 +176,12 @@ _update_unit: ContextVar[UpdateUnit | None] = ContextVar("trajectbot_update_unit
 def current_update_unit() -> UpdateUnit | None:
     """The update being handled in this task, if any."""
     return _update_unit.get()
+
+
+def update_memo() -> dict[object, object] | None:
+    """Reads kept for the rest of this update (None outside a Telegram update)."""
+    unit = _update_unit.get()
+    return None if unit is None else unit.memo
 
 
 async def update_cache() -> ProcessCache | None:
