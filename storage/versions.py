@@ -3,7 +3,8 @@
 Installed on every session (`storage.db.create_sessionmaker`): an ORM flush that adds, changes
 or deletes a person, a role, a mentorship, a guardianship or a school, and a bulk
 ``update``/``delete``/``insert`` statement on one of those tables, bumps the version once per
-transaction. Readers: `read_cache_version`.
+transaction. Readers: `read_cache_version`. A school's settings and booking timetable count
+too (`CACHED_MODELS`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,34 @@ from sqlalchemy import Table, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from storage.models import CacheVersion, Guardianship, Mentorship, Person, PersonRole, School
+from storage.models import (
+    AppointmentType,
+    BookingSettings,
+    CacheVersion,
+    ClosedDay,
+    CoachAvailability,
+    Guardianship,
+    Mentorship,
+    OpeningHours,
+    Person,
+    PersonRole,
+    School,
+)
 
-#: Tables whose rows workers cache (who someone is, their roles, their mentees, the school).
-CACHED_MODELS: tuple[type[Any], ...] = (Person, PersonRole, Mentorship, Guardianship, School)
+#: Tables whose rows workers cache: who someone is, their roles, their mentees and children,
+#: the school and its booking timetable (settings, types, hours, closed days, coaches' hours).
+CACHED_MODELS: tuple[type[Any], ...] = (
+    Person,
+    PersonRole,
+    Mentorship,
+    Guardianship,
+    School,
+    BookingSettings,
+    AppointmentType,
+    OpeningHours,
+    ClosedDay,
+    CoachAvailability,
+)
 _CACHED_TABLES = frozenset(model.__table__ for model in CACHED_MODELS)
 _BUMPED = "trajectbot_cache_version_bumped"
 

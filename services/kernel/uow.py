@@ -202,8 +202,9 @@ async def run_update_unit(
     ``claim`` records the update as handled (False: it already was) and is written with the
     first commit. When SQLite refuses the write lock ("database is locked": a deferred read
     transaction whose snapshot another writer overtook) before anything was sent, the whole
-    update is rolled back and done again from the start: no state was stored and no message
-    shown, and the claim makes a redelivered copy a no-op either way. When handling fails after
+    update is rolled back and done again from the start, this time beginning IMMEDIATE (it
+    waits for the lock instead of losing it again): no state was stored and no message shown,
+    and the claim makes a redelivered copy a no-op either way. When handling fails after
     the claim was committed, ``release`` forgets it so Telegram's redelivery is handled.
     """
     attempt = 0
@@ -211,7 +212,9 @@ async def run_update_unit(
     while True:
         unit = UpdateUnit(sessions, claim, answered)
         token = _update_unit.set(unit)
-        deferred = DEFERRED_BEGIN.set(True)
+        # The first attempt reads without the write lock; one that lost it (another writer
+        # committed after its first read) begins IMMEDIATE, so it cannot lose it again.
+        deferred = DEFERRED_BEGIN.set(attempt == 0)
         try:
             result = await work()
             await unit.commit()

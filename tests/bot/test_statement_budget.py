@@ -32,9 +32,7 @@ from tests.bot.telegram_fakes import Person, update
 
 #: Statements one ordinary dialog step may take; a booking step (free places) more.
 ORDINARY_STEP = 4
-#: Issue 16 aims at 10; the booking context (settings, types, hours, closed days, the
-#: booker's children, places) is not cached yet: this is today's ceiling, to be lowered.
-BOOKING_STEP = 25
+BOOKING_STEP = 10
 #: Flows whose steps read the day's free places (the booking budget applies).
 BOOKING_FLOWS = frozenset({"appointment", "appointment_move", "appointment_cancel"})
 #: Flows whose every step also reads the mentees' open referrals (the duplicate warning).
