@@ -14,18 +14,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.telegram.callbacks import FlowCallback
 from dialogs.events import Action
 from dialogs.flows import FLOWS
+from dialogs.flows.afspraken import APPOINTMENT
+from dialogs.flows.plan import TRAJECTORY
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.appointments.access import bookable_kinds
+from services.appointments.booking import book
+from services.appointments.slots import free_slots
+from services.appointments.views import AppointmentView
 from services.conversations.runtime import open_flow
 from services.kernel.uow import run_unit_of_work
-from storage.models import Role
+from storage.models import Person as StoredPerson
+from storage.models import Role, Trajectory
 from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.demo_bot import DemoBot, demo_bot
 from tests.bot.telegram_fakes import Person, update
@@ -35,8 +42,11 @@ ORDINARY_STEP = 4
 BOOKING_STEP = 10
 #: Flows whose steps read the day's free places (the booking budget applies).
 BOOKING_FLOWS = frozenset({"appointment", "appointment_move", "appointment_cancel"})
-#: Flows whose every step also reads the mentees' open referrals (the duplicate warning).
-BUDGETS = {"verwijzing": ORDINARY_STEP + 1}
+#: Above the issue's goal, measured today (to be lowered, never raised): the verwijzing reads
+#: the mentees' open referrals on every step (the duplicate warning); moving an appointment
+#: reads the appointment and its free places; the plan reads the stored plan (trajectory,
+#: evaluations, student) on every step.
+BUDGETS = {"verwijzing": ORDINARY_STEP + 1, "appointment_move": 12, "trajectory_plan": 9}
 #: A demo person for each role a flow may be for.
 DEMO_PERSON = {
     Role.MENTOR: "mentor2",
@@ -47,8 +57,13 @@ DEMO_PERSON = {
     Role.STUDENT: "lln01",
 }
 STEPS = 4
-#: Flows opened only about an existing item (an appointment, a trajectory): not driven here yet.
-NEEDS_AN_ITEM = frozenset({"appointment_move", "appointment_cancel", "trajectory_plan"})
+#: Flows opened about an existing item: who opens them (an appointment is booked first, the
+#: plan is of a demo trajectory).
+ABOUT_AN_ITEM = {
+    "appointment_move": ("lln13", Role.STUDENT),
+    "appointment_cancel": ("lln13", Role.STUDENT),
+    "trajectory_plan": ("zoco", Role.CARE_COORDINATOR),
+}
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -89,22 +104,51 @@ def _next_update(user: Person, demo: DemoBot, step: int) -> dict[str, Any]:
     return user.text("Twee gesprekken met de mentor.")
 
 
-def test_every_flow_but_the_item_flows_is_driven() -> None:
-    """A new flow is in the budget test unless named here on purpose."""
-    assert set(FLOWS) >= NEEDS_AN_ITEM
+async def _preset(session: AsyncSession, flow_id: str, person: StoredPerson) -> dict[str, str]:
+    """What the item flows are opened with (their entry points pass it as a button's value)."""
+    now = datetime.now(UTC)
+    if flow_id == "trajectory_plan":
+        trajectory = await session.scalar(
+            select(Trajectory.id)
+            .join(StoredPerson, StoredPerson.id == Trajectory.student_id)
+            .where(StoredPerson.external_id == "lln13")
+        )
+        assert trajectory is not None
+        return {TRAJECTORY: str(trajectory)}
+    if flow_id in ("appointment_move", "appointment_cancel"):
+        for kind in await bookable_kinds(
+            session=session, person=person, student_id=person.id, now=now
+        ):
+            slots = await free_slots(
+                session=session, person=person, student_id=person.id, kind=kind, now=now
+            )
+            if slots:
+                booked = await book(
+                    session=session,
+                    actor=person,
+                    student_id=person.id,
+                    kind=kind,
+                    starts_at=slots[0].starts_at,
+                    now=now,
+                )
+                assert isinstance(booked, AppointmentView)
+                return {APPOINTMENT: str(booked.appointment_id)}
+        raise AssertionError("nothing bookable for the demo student")
+    return {}
 
 
-@pytest.mark.parametrize("flow_id", sorted(set(FLOWS) - NEEDS_AN_ITEM))
+@pytest.mark.parametrize("flow_id", sorted(FLOWS))
 async def test_every_flow_keeps_to_its_statement_budget(demo: DemoBot, flow_id: str) -> None:
     from services.conversations.bindings import binding_for
 
     binding = binding_for(flow_id)
-    role = sorted(binding.roles)[0]
+    external_id, role = ABOUT_AN_ITEM.get(flow_id, (None, sorted(binding.roles)[0]))
+    external_id = external_id or DEMO_PERSON[role]
     user = Person(5000 + sorted(FLOWS).index(flow_id), "en")
     async with demo.app.sessions() as session, session.begin():
         school = await find_school(session=session, code="demo")
         person = await get_person_by_external_id(
-            session=session, school_id=school.id, external_id=DEMO_PERSON[role]
+            session=session, school_id=school.id, external_id=external_id
         )
         assert person is not None
         token = await create_invite(
@@ -116,15 +160,19 @@ async def test_every_flow_keeps_to_its_statement_budget(demo: DemoBot, flow_id: 
     )
     async with demo.app.sessions() as session:
         linked = await get_person_by_external_id(
-            session=session, school_id=school.id, external_id=DEMO_PERSON[role]
+            session=session, school_id=school.id, external_id=external_id
         )
     assert linked is not None
+
     # Opened as its entry point would (a menu button, an item's button, an invitation), then
     # stepped through the dispatcher.
-    await run_unit_of_work(
-        demo.app.sessions,
-        lambda unit: open_flow(session=unit, person=linked, flow_id=flow_id, now=datetime.now(UTC)),
-    )
+    async def opened(unit: AsyncSession) -> object:
+        preset = await _preset(unit, flow_id, linked)
+        return await open_flow(
+            session=unit, person=linked, flow_id=flow_id, now=datetime.now(UTC), preset=preset
+        )
+
+    await run_unit_of_work(demo.app.sessions, opened)
     # The first step after linking reads the person once (the link changed the cache
     # version); the budget is for the steps after it.
     await demo.dispatcher.feed_update(demo.bot, update(demo.bot, _next_update(user, demo, 0)))
