@@ -33,7 +33,8 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -350,6 +351,21 @@ class Figures:
     latencies: Sequence[float]
     #: Updates whose handling raised, by exception type and first line of its message.
     failures: Counter[str] = field(default_factory=Counter)
+    #: CPU time of this process while driving (less sensitive to a busy machine than rate).
+    cpu_seconds: float = 0.0
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(
+            self.updates + other.updates,
+            self.seconds + other.seconds,
+            [*self.latencies, *other.latencies],
+            self.failures + other.failures,
+            self.cpu_seconds + other.cpu_seconds,
+        )
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return self.cpu_seconds / self.updates * 1000
 
     @property
     def rate(self) -> float:
@@ -387,16 +403,26 @@ async def drive(
                 source.failed()
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(lane(sources) for sources in lanes if sources))
-    return Figures(total, time.perf_counter() - started, latencies, failures)
+    return Figures(
+        total,
+        time.perf_counter() - started,
+        latencies,
+        failures,
+        time.process_time() - cpu,
+    )
 
 
 def split(items: Sequence[Any], parts: int) -> list[list[Any]]:
     return [list(items[i::parts]) for i in range(parts)]
 
 
-async def bench_echo(updates: int, concurrency: int, users: int) -> Figures:
+Runner = Callable[[int], Awaitable[Figures]]
+
+
+async def bench_echo(concurrency: int, users: int) -> Runner:
+    """A runner that feeds N updates to the bare echo dispatcher (warmed up)."""
     router = Router()
 
     @router.message()
@@ -414,8 +440,12 @@ async def bench_echo(updates: int, concurrency: int, users: int) -> Figures:
         await dispatcher.feed_raw_update(bot, data)
 
     sources = [EchoSource(person, rng) for person in people]
-    await drive(feed, [sources], min(200, updates))  # warm-up, not counted
-    return await drive(feed, split(sources, concurrency), updates)
+    await drive(feed, [sources], 200)  # warm-up, not counted
+
+    async def run(updates: int) -> Figures:
+        return await drive(feed, split(sources, concurrency), updates)
+
+    return run
 
 
 @dataclass
@@ -498,9 +528,11 @@ async def count_referrals(app: App) -> int:
         return int(await session.scalar(select(func.count()).select_from(Referral)) or 0)
 
 
+@asynccontextmanager
 async def bench_full_stack(
-    database_url: str, updates: int, mentor_count: int, concurrency: int
-) -> tuple[Figures, dict[str, float]]:
+    database_url: str, mentor_count: int, concurrency: int
+) -> AsyncIterator[tuple[Runner, Callable[[], Awaitable[dict[str, float]]]]]:
+    """A runner for the full stack, and what it did per update so far (statements, ...)."""
     settings = Settings(
         _env_file=None,
         database_url=database_url,
@@ -527,21 +559,31 @@ async def bench_full_stack(
         async def feed(data: dict[str, Any]) -> None:
             await dispatcher.feed_raw_update(bot, data)
 
+        await drive(feed, [scripts], 100)  # warm-up (caches, compiled statements), not counted
         counters = Counters()
         counters.watch(app.engine)
         calls_before = api.calls
-        figures = await drive(feed, split(scripts, concurrency), updates)
-        referrals = await count_referrals(app) - referrals_before
-        confirmed = sum(script.submitted for script in scripts)
-        extra = {
-            "mentors": len(scripts),
-            "referrals": referrals,
-            "confirmed": confirmed,
-            "commits": counters.commits / updates,
-            "statements": counters.statements / updates,
-            "api_calls": (api.calls - calls_before) / updates,
-        }
-        return figures, extra
+        fed = 0
+
+        async def run(updates: int) -> Figures:
+            nonlocal fed
+            fed += updates
+            return await drive(feed, split(scripts, concurrency), updates)
+
+        async def extra() -> dict[str, float]:
+            referrals = await count_referrals(app) - referrals_before
+            confirmed = sum(script.submitted for script in scripts)
+            per = max(1, fed)
+            return {
+                "mentors": len(scripts),
+                "referrals": referrals,
+                "confirmed": confirmed,
+                "commits": counters.commits / per,
+                "statements": counters.statements / per,
+                "api_calls": (api.calls - calls_before) / per,
+            }
+
+        yield run, extra
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
@@ -559,6 +601,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="updates in flight at once (1: one after another, like a single worker)",
     )
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved echo/full-stack rounds")
     args = parser.parse_args(argv)
     updates, mentors = max(1, args.updates), max(1, args.mentors)
     concurrency = max(1, min(args.concurrency, mentors))
@@ -568,8 +611,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="trajectbot-bench-") as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await upgrade_database(database_url)
-        echo = await bench_echo(updates, concurrency, mentors)
-        full, extra = await bench_full_stack(database_url, updates, mentors, concurrency)
+        run_echo = await bench_echo(concurrency, mentors)
+        async with bench_full_stack(database_url, mentors, concurrency) as (run_full, counted):
+            # Interleaved rounds, so a machine that gets busier or calmer affects both alike.
+            rounds = max(1, min(args.rounds, updates))
+            echo = full = Figures(0, 0.0, [])
+            for n in range(rounds):
+                share = updates // rounds + (1 if n < updates % rounds else 0)
+                echo = echo + await run_echo(share)
+                full = full + await run_full(share)
+            extra = await counted()
 
     shown_url = args.database_url or "temporary SQLite file (WAL, synchronous=NORMAL)"
     print(f"database: {shown_url}; concurrency {concurrency}; Python {sys.version.split()[0]}")
@@ -585,10 +636,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
             f"  p50 {figures.percentile_ms(0.50):6.2f} ms"
             f"  p99 {figures.percentile_ms(0.99):6.2f} ms"
             f"  mean {statistics.fmean(figures.latencies) * 1000:6.2f} ms"
+            f"  CPU {figures.cpu_ms_per_update:6.3f} ms/update"
         )
     print(
         f"ratio full/echo = {full.rate / echo.rate:.4f}"
         f"  (the echo handles {echo.rate / full.rate:.0f}x as many updates per second)"
+    )
+    print(
+        f"CPU per update: full stack {full.cpu_ms_per_update:.2f} ms, echo "
+        f"{echo.cpu_ms_per_update:.3f} ms; CPU ratio echo/full = "
+        f"{echo.cpu_ms_per_update / full.cpu_ms_per_update:.4f}"
     )
     failed = 0
     for name, figures in (("echo", echo), ("full stack", full)):

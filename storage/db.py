@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/trajectbot.db"
+
+#: Set while a Telegram update is handled (`services.kernel.uow.run_update_unit`): its SQLite
+#: transaction begins DEFERRED, so the reads most updates consist of take no write lock.
+DEFERRED_BEGIN: ContextVar[bool] = ContextVar("trajectbot_deferred_begin", default=False)
 
 # Applied on every new SQLite connection: WAL lets the bot read while a writer commits;
 # NORMAL is durable enough with WAL; foreign keys are off by default in SQLite; the busy
@@ -71,9 +76,17 @@ def _set_sqlite_pragmas(dbapi_connection: Any, pragmas: tuple[str, ...]) -> None
 def _begin_immediate(connection: Connection) -> None:
     # Every transaction takes the write lock up front and waits up to busy_timeout for it,
     # so concurrent updates queue instead of failing; WAL keeps plain readers unblocked.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A Telegram update begins DEFERRED instead (DEFERRED_BEGIN): its first write takes the
+    # lock, and a lost upgrade ("database is locked") redoes the whole update.
+    connection.exec_driver_sql("BEGIN" if DEFERRED_BEGIN.get() else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Session factory; objects stay readable after commit (``expire_on_commit=False``)."""
+    """Session factory; objects stay readable after commit (``expire_on_commit=False``).
+
+    Every session bumps the cache version with a write to a cached table (`storage.versions`).
+    """
+    from storage import versions  # noqa: PLC0415 - imports the models; db.py must not
+
+    versions.install()
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -11,10 +11,16 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.enums import ChatType, MessageEntityType
+from aiogram.methods import AnswerCallbackQuery, GetMe, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +29,12 @@ from dialogs.i18n import pick_language
 from dialogs.text import N_, Text
 from services.accounts.people import get_person_by_telegram_id
 from services.conversations.updates import claim_update, release_update
-from services.kernel.uow import run_unit_of_work
+from services.kernel.uow import (
+    current_update_unit,
+    run_unit_of_work,
+    run_update_unit,
+    update_cache,
+)
 from services.outbox.store import mark_reachable
 from storage.models import Person
 
@@ -32,10 +43,13 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class IdempotencyMiddleware(BaseMiddleware):
-    """An update delivered twice (webhook redelivery, a restarted poller) takes effect once.
+    """One update, one unit of work, and an update delivered twice takes effect once.
 
-    The update id is claimed in the database before handling; a failed handling releases the
-    claim, so Telegram's redelivery can try again.
+    The whole update — identity, the handler's reads and writes — runs in one transaction
+    (`services.kernel.uow.run_update_unit`), committed right before the first message leaves
+    for Telegram and at the end. The first commit claims the update id; a duplicate fails
+    there, before anything was shown. A failed handling releases a committed claim, so
+    Telegram's redelivery can try again.
     """
 
     def __init__(self, app: App) -> None:
@@ -45,21 +59,58 @@ class IdempotencyMiddleware(BaseMiddleware):
         if not isinstance(event, Update):
             return await handler(event, data)
         update_id = event.update_id
-        claimed = await run_unit_of_work(
+        bot: Bot | None = data.get("bot")
+        if bot is not None:
+            _commit_before_sending(bot)
+        handled = False
+
+        async def work() -> Any:
+            nonlocal handled
+            handled = True
+            # A fresh copy per attempt: a redone update starts from what aiogram passed in.
+            return await handler(event, dict(data))
+
+        result = await run_update_unit(
             self._app.sessions,
-            lambda session: claim_update(session=session, update_id=update_id),
+            work,
+            claim=lambda session: claim_update(
+                session=session, update_id=update_id, savepoint=False
+            ),
+            release=lambda session: release_update(session=session, update_id=update_id),
         )
-        if not claimed:
+        if result is None and not handled:
             log.info("update %s already handled; skipped", update_id)
-            return None
-        try:
-            return await handler(event, data)
-        except Exception:
-            await run_unit_of_work(
-                self._app.sessions,
-                lambda session: release_update(session=session, update_id=update_id),
-            )
-            raise
+        return result
+
+
+class _CommitBeforeSending(BaseRequestMiddleware):
+    """Commits the update's unit of work before a message leaves (see `UpdateUnit`).
+
+    Answering a button press (the spinner) shows no state and does not commit; when the update
+    is done again after a lost lock, the press is not answered twice.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        unit = current_update_unit()
+        if unit is not None:
+            if isinstance(method, AnswerCallbackQuery):
+                if method.callback_query_id in unit.answered:
+                    return Response[TelegramType](ok=True, result=cast(TelegramType, True))
+                unit.answered.add(method.callback_query_id)
+            elif not isinstance(method, GetMe):
+                await unit.before_effect()
+        return await make_request(bot, method)
+
+
+def _commit_before_sending(bot: Bot) -> None:
+    middlewares = bot.session.middleware
+    if not any(isinstance(middlewares[i], _CommitBeforeSending) for i in range(len(middlewares))):
+        middlewares(_CommitBeforeSending())
 
 
 #: The one line the bot says outside a private chat.
@@ -158,10 +209,27 @@ class IdentityMiddleware(BaseMiddleware):
 
 
 async def _identify(telegram_user_id: int, session: AsyncSession) -> Person | None:
+    # Who someone is and their roles come from the process cache while the cache version
+    # stands (one cheap statement per update instead of the person and their roles).
+    cache = await update_cache()
+    key = ("person_by_telegram_id", telegram_user_id)
+    if cache is not None and key in cache:
+        cached: Person | None = cache.get(key)
+        return cached
     person = await get_person_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
     if person is not None and person.unreachable_at is not None:
-        # They wrote to us, so messages reach them again.
+        # They wrote to us, so messages reach them again (the write bumps the cache version).
         await mark_reachable(session=session, person_id=person.id)
+        session.expunge(person)
+        return person
+    if person is not None:
+        # Handed to the handlers detached, as read: a unit of work of the update that is
+        # rolled back (a refusal) does not expire it, and it can be kept for later updates.
+        session.expunge(person)
+    if cache is not None:
+        cache.put(key, person)
+        if person is not None:
+            cache.put(("person", person.id), person)
     return person
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.languages import SUPPORTED_LANGUAGES
+from services.kernel.uow import update_cache
 from storage.models import Mentorship, Person, PersonRole, Role
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,15 @@ async def get_person_by_telegram_id(
 
 
 async def mentees_of(*, session: AsyncSession, mentor: Person) -> list[Person]:
-    """The students ``mentor`` is mentor of in their own school, by family then given name."""
+    """The students ``mentor`` is mentor of in their own school, by family then given name.
+
+    Inside a Telegram update from the process cache while the cache version stands (the list
+    is re-read on every step of a flow otherwise); the people are detached: read them only.
+    """
+    cache = await update_cache()
+    key = ("mentees", mentor.id, mentor.school_id)
+    if cache is not None and key in cache:
+        return list(cache.get(key))
     result = await session.scalars(
         select(Person)
         .join(
@@ -48,7 +57,13 @@ async def mentees_of(*, session: AsyncSession, mentor: Person) -> list[Person]:
         .where(Mentorship.mentor_id == mentor.id, Mentorship.school_id == mentor.school_id)
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
-    return list(result)
+    mentees = list(result)
+    if cache is not None:
+        for mentee in mentees:
+            if mentee in session:
+                session.expunge(mentee)
+        cache.put(key, tuple(mentees))
+    return mentees
 
 
 async def people_by_id(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from services.appointments.rules import HOLDING
 from services.appointments.schedule import Schedule, TypeRule, load_schedule
 from services.kernel.access import reload_actor
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import update_cache, update_memo
 from storage.models import (
     Appointment,
     AppointmentKind,
@@ -95,8 +97,28 @@ async def bookable_kinds(
 
     A time-out is listed whenever the trajectory is active: above the cap or outside the plan
     booking it becomes a request to the care coordinator (`BookingRequested`). ``schedule``:
-    the school's, when the caller loaded it already.
+    the school's, when the caller loaded it already. Read once per Telegram update.
     """
+    memo = update_memo()
+    key = ("bookable_kinds", person.id, student_id, now)
+    if memo is not None and key in memo:
+        return list(cast("list[AppointmentKind]", memo[key]))
+    kinds = await _bookable_kinds(
+        session=session, person=person, student_id=student_id, now=now, schedule=schedule
+    )
+    if memo is not None:
+        memo[key] = list(kinds)
+    return kinds
+
+
+async def _bookable_kinds(
+    *,
+    session: AsyncSession,
+    person: Person,
+    student_id: int,
+    now: datetime,
+    schedule: Schedule | None,
+) -> list[AppointmentKind]:
     actor = await reload_actor(session=session, actor=person)
     student = await find_student(session=session, actor=actor, student_id=student_id)
     relations = await relations_to(session=session, actor=actor, student=student)
@@ -130,7 +152,21 @@ async def students_by_bookability(
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """`bookable_students` split in two: those for whom ``person`` may book at least one kind
     now (`bookable_kinds`), and those for whom nothing can be booked (a child without an
-    accepted referral, an intake already planned, ...). A query."""
+    accepted referral, an intake already planned, ...). A query; read once per Telegram update
+    (a booking step builds its context twice)."""
+    memo = update_memo()
+    key = ("students_by_bookability", person.id, now)
+    if memo is not None and key in memo:
+        return cast("tuple[list[tuple[int, str]], list[tuple[int, str]]]", memo[key])
+    found = await _students_by_bookability(session=session, person=person, now=now)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+async def _students_by_bookability(
+    *, session: AsyncSession, person: Person, now: datetime
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     can: list[tuple[int, str]] = []
     cannot: list[tuple[int, str]] = []
     students = await bookable_students(session=session, person=person)
@@ -156,13 +192,20 @@ async def relations_to(*, session: AsyncSession, actor: Person, student: Person)
     if actor.id == student.id and actor.has_role(Role.STUDENT):
         relations.add(Role.STUDENT.value)
     if actor.has_role(Role.PARENT):
-        link = await session.scalar(
-            select(Guardianship.id).where(
-                Guardianship.parent_id == actor.id,
-                Guardianship.student_id == student.id,
-                Guardianship.school_id == actor.school_id,
+        cache = await update_cache()
+        key = ("guardian_of", actor.id, student.id, actor.school_id)
+        if cache is not None and key in cache:
+            link = cache.get(key)
+        else:
+            link = await session.scalar(
+                select(Guardianship.id).where(
+                    Guardianship.parent_id == actor.id,
+                    Guardianship.student_id == student.id,
+                    Guardianship.school_id == actor.school_id,
+                )
             )
-        )
+            if cache is not None:  # guardianships bump the cache version
+                cache.put(key, link)
         if link is not None:
             relations.add(Role.PARENT.value)
     for staff in (Role.CARE_COORDINATOR, Role.COACH):
@@ -172,7 +215,15 @@ async def relations_to(*, session: AsyncSession, actor: Person, student: Person)
 
 
 async def find_student(*, session: AsyncSession, actor: Person, student_id: int) -> Person:
-    """The student of the actor's school with ``student_id``; `NotAllowed` otherwise."""
+    """The student of the actor's school with ``student_id``; `NotAllowed` otherwise.
+
+    Inside a Telegram update from the process cache while the cache version stands.
+    """
+    cache = await update_cache()
+    key = ("student", actor.school_id, student_id)
+    cached = None if cache is None else cache.get(key)
+    if cached is not None:
+        return await session.merge(cached, load=False)
     student = await session.scalar(
         select(Person)
         .join(PersonRole, PersonRole.person_id == Person.id)
@@ -186,6 +237,10 @@ async def find_student(*, session: AsyncSession, actor: Person, student_id: int)
         # One answer for "another school's", "not a student" and "no such id".
         log.info("refused: student_id=%s for person_id=%s", student_id, actor.id)
         raise NotAllowed(Text.of(_STUDENT_NOT_AVAILABLE))
+    if cache is not None:
+        session.expunge(student)
+        cache.put(key, student)
+        return await session.merge(student, load=False)
     return student
 
 

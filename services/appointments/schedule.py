@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kernel.uow import update_cache
 from storage.models import (
     COACH_CELL_MINUTES,
     AppointmentKind,
@@ -197,8 +198,34 @@ async def load_schedule(
     """The school's timetable (closed days from ``from_day`` on). A query.
 
     With ``for_kinds`` the coaches' availability is only read when one of those kinds is a
-    coach appointment (a time-out in the room does not need it).
+    coach appointment (a time-out in the room does not need it). Inside a Telegram update from
+    the process cache while the cache version stands (every table read here bumps it).
     """
+    cache = await update_cache()
+    key = (
+        "schedule",
+        school_id,
+        from_day,
+        None if for_kinds is None else frozenset(for_kinds),
+    )
+    if cache is not None and key in cache:
+        cached: Schedule = cache.get(key)
+        return cached
+    schedule = await _load_schedule(
+        session=session, school_id=school_id, from_day=from_day, for_kinds=for_kinds
+    )
+    if cache is not None:
+        cache.put(key, schedule)
+    return schedule
+
+
+async def _load_schedule(
+    *,
+    session: AsyncSession,
+    school_id: int,
+    from_day: date,
+    for_kinds: Collection[AppointmentKind] | None = None,
+) -> Schedule:
     row = (
         await session.execute(
             select(School.timezone, BookingSettings)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,12 +57,13 @@ from services.appointments.cancelling import cancel
 from services.appointments.errors import BookingRefused, SlotTaken
 from services.appointments.rules import is_late_cancel
 from services.appointments.schedule import DEFAULT_LATE_CANCEL_HOURS
-from services.appointments.slots import free_slots
+from services.appointments.slots import Slot, free_slots
 from services.appointments.teacher_notice import teachers_of_school, tell_teacher
 from services.appointments.timeout_requests import BookingRequested
 from services.appointments.views import AppointmentView, upcoming_for
 from services.kernel.errors import NotAllowed, Reroute
 from services.kernel.ids import parse_id
+from services.kernel.uow import update_memo
 from services.outbox.channels import Contact, reachable
 from storage.models import AppointmentKind, BookingSettings, Person
 
@@ -84,6 +86,38 @@ def _context(
     )
 
 
+async def _free_slots_once(
+    *,
+    session: AsyncSession,
+    person: Person,
+    student_id: int,
+    kind: AppointmentKind,
+    now: datetime,
+    moving: int | None,
+) -> list[Slot]:
+    """The free times to offer (none when a rule says no; booking would say why), read once
+    per Telegram update: a step builds its context twice. Only for what is offered; booking
+    checks the place again itself."""
+    memo = update_memo()
+    key = ("offered_slots", person.id, student_id, kind, now, moving)
+    if memo is not None and key in memo:
+        return list(cast("list[Slot]", memo[key]))
+    try:
+        slots = await free_slots(
+            session=session,
+            person=person,
+            student_id=student_id,
+            kind=kind,
+            now=now,
+            move_appointment_id=moving,
+        )
+    except (NotAllowed, BookingRefused):
+        slots = []
+    if memo is not None:
+        memo[key] = list(slots)
+    return slots
+
+
 async def _slots(
     *,
     session: AsyncSession,
@@ -99,17 +133,14 @@ async def _slots(
     open_kinds: list[AppointmentKind] = []
     offered = answers.get(OFFERED)
     for kind in kinds:
-        try:
-            slots = await free_slots(
-                session=session,
-                person=person,
-                student_id=int(student),
-                kind=kind,
-                now=now,
-                move_appointment_id=moving,
-            )
-        except (NotAllowed, BookingRefused):
-            slots = []  # a rule says no: nothing to offer (booking would say why)
+        slots = await _free_slots_once(
+            session=session,
+            person=person,
+            student_id=int(student),
+            kind=kind,
+            now=now,
+            moving=moving,
+        )
         if not slots:
             continue
         open_kinds.append(kind)
@@ -375,8 +406,16 @@ async def move_context(
     *, session: AsyncSession, person: Person, now: datetime, answers: Answers
 ) -> FlowContext:
     """The free days and times of the appointment's kind, and where it is now."""
+    memo = update_memo()
+    key = ("own_upcoming", person.id, str(answers.get(APPOINTMENT, "")), now)
     try:
-        view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+        kept = None if memo is None else memo.get(key)
+        if isinstance(kept, AppointmentView):
+            view = kept
+        else:
+            view = await _own_upcoming(session=session, person=person, answers=answers, now=now)
+            if memo is not None:
+                memo[key] = view
     except NotAllowed as refusal:
         return _context(now, {}, day=(refusal.reason,), summary=(refusal.reason,))
     student = str(view.student_id)

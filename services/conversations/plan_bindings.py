@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
+from services.kernel.uow import update_cache, update_memo
 from services.trajectories.access import NOT_AVAILABLE
 from services.trajectories.lifecycle import TrajectoryPlan, coaches_of, set_plan
 from services.trajectories.plans import StoredPlan, stored_plan
@@ -65,12 +67,9 @@ async def plan_context(
     question says so, and saving refuses with the reason.
     """
     today = now.astimezone(SCHOOL_TIMEZONE).date()
-    coaches = await coaches_of(session=session, school_id=person.school_id)
-    choices = {COACHES: tuple(Option(str(c.id), Text.raw(c.display_name)) for c in coaches)}
+    choices = {COACHES: await _coach_options(session, person.school_id)}
     try:
-        stored = await stored_plan(
-            session=session, actor=person, trajectory_id=trajectory_of(answers)
-        )
+        stored = await _stored_plan(session, person, trajectory_of(answers))
     except (NotAllowed, InvalidTransition) as refusal:
         every = (GOALS, START, END, EVALUATION, SECOND_EVALUATION, COACH, "summary")
         return FlowContext(
@@ -83,6 +82,42 @@ async def plan_context(
         choices=MappingProxyType(choices),
         details=MappingProxyType(_details(stored)),
     )
+
+
+async def _coach_options(session: AsyncSession, school_id: int) -> tuple[Option, ...]:
+    """The coaches as options; inside a Telegram update from the process cache (people and
+    roles bump its version)."""
+    cache = await update_cache()
+    key = ("coach_options", school_id)
+    if cache is not None and key in cache:
+        cached: tuple[Option, ...] = cache.get(key)
+        return cached
+    coaches = await coaches_of(session=session, school_id=school_id)
+    options = tuple(Option(str(c.id), Text.raw(c.display_name)) for c in coaches)
+    if cache is not None:
+        cache.put(key, options)
+    return options
+
+
+async def _stored_plan(session: AsyncSession, person: Person, trajectory_id: int) -> StoredPlan:
+    """`stored_plan`, read once per Telegram update (a step builds its context twice; the plan
+    is only written when the flow completes, after both)."""
+    memo = update_memo()
+    key = ("stored_plan", person.id, trajectory_id)
+    if memo is not None and key in memo:
+        kept = memo[key]
+        if isinstance(kept, Exception):
+            raise kept
+        return cast("StoredPlan", kept)
+    try:
+        stored = await stored_plan(session=session, actor=person, trajectory_id=trajectory_id)
+    except (NotAllowed, InvalidTransition) as refusal:
+        if memo is not None:
+            memo[key] = refusal
+        raise
+    if memo is not None:
+        memo[key] = stored
+    return stored
 
 
 def _details(stored: StoredPlan) -> dict[str, tuple[Text, ...]]:

@@ -38,6 +38,7 @@ from services.kernel.errors import (
     NotAllowed,
     Reroute,
 )
+from services.kernel.uow import update_memo
 from storage.locks import lock_person
 from storage.models import Conversation, ConversationStatus, Person
 
@@ -75,6 +76,24 @@ async def flows_for(*, session: AsyncSession, person: Person) -> list[Flow]:
 
 async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
     """The flow the person is in the middle of, if any (most recently touched)."""
+    memo = update_memo()
+    if memo is not None:
+        # Inside a Telegram update the row is kept for the step that follows (`_load`): one
+        # statement instead of two. Locked as `_load` would (PostgreSQL).
+        row = await session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.person_id == person.id,
+                Conversation.status == ConversationStatus.ACTIVE,
+            )
+            .order_by(Conversation.updated_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if row is None:
+            return None
+        memo[("conversation", person.id, row.flow)] = row
+        return row.flow
     flow: str | None = await session.scalar(
         select(Conversation.flow)
         .where(
@@ -248,6 +267,10 @@ def _flow_ids_for(person: Person) -> list[str]:
 async def _load(
     session: AsyncSession, person: Person, flow_id: str, *, lock: bool = False
 ) -> Conversation | None:
+    memo = update_memo()
+    kept = None if memo is None else memo.pop(("conversation", person.id, flow_id), None)
+    if isinstance(kept, Conversation) and kept in session:
+        return kept
     query = select(Conversation).where(
         Conversation.person_id == person.id, Conversation.flow == flow_id
     )

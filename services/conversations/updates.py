@@ -15,8 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ProcessedUpdate, utcnow
 
 
-async def claim_update(*, session: AsyncSession, update_id: int) -> bool:
-    """Record ``update_id`` as being handled; False when it was already."""
+async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool = True) -> bool:
+    """Record ``update_id`` as being handled; False when it was already.
+
+    ``savepoint=False`` when a duplicate rolls the whole transaction back anyway (the claim
+    written with an update's first commit, `services.kernel.uow.UpdateUnit`): two statements
+    fewer.
+    """
+    if not savepoint:
+        session.add(ProcessedUpdate(update_id=update_id))
+        try:
+            await session.flush()
+        except IntegrityError:
+            return False
+        return True
     try:
         # A savepoint: a duplicate leaves the caller's transaction usable (and committable).
         async with session.begin_nested():

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.kernel.errors import NotAllowed
+from services.kernel.uow import update_cache
 from storage.models import Guardianship, Mentorship, Person, Role
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,12 @@ async def reload_actor(*, session: AsyncSession, actor: Person) -> Person:
     The object a caller passes may be stale (roles changed since it was loaded) or not come
     from the database at all; only its id is trusted.
     """
+    cache = await update_cache()
+    cached = None if cache is None else cache.get(("person", actor.id))
+    if cached is not None:
+        # Inside a Telegram update the process cache holds the person as stored at this
+        # update's cache version (`services.kernel.cache`): attached again, without a query.
+        return await session.merge(cached, load=False)
     fresh = await session.get(Person, actor.id, populate_existing=True)
     if fresh is None:
         log.warning("unknown actor person_id=%s", actor.id)

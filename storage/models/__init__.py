@@ -18,6 +18,7 @@ from storage.models.appointments import (
 )
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from storage.models.cache import CacheVersion
 from storage.models.care_team import CareTeamCase, CareTeamDecision, CareTeamMeeting
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
@@ -79,6 +80,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "BookingSettings",
+    "CacheVersion",
     "CareTeamCase",
     "CareTeamDecision",
     "CareTeamMeeting",

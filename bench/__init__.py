@@ -1,0 +1,1 @@
+"""Benchmarks (run as scripts; they print figures and are not tests)."""
