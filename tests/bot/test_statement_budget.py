@@ -21,6 +21,7 @@ from bot.telegram.callbacks import FlowCallback
 from dialogs.events import Action
 from dialogs.flows import FLOWS
 from dialogs.flows.afspraken import APPOINTMENT
+from dialogs.flows.logbook import APPOINTMENT as AGENDA_APPOINTMENT
 from dialogs.flows.plan import TRAJECTORY
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
@@ -31,8 +32,8 @@ from services.appointments.slots import free_slots
 from services.appointments.views import AppointmentView
 from services.conversations.runtime import open_flow
 from services.kernel.uow import run_unit_of_work
+from storage.models import Appointment, Role, Trajectory
 from storage.models import Person as StoredPerson
-from storage.models import Role, Trajectory
 from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.demo_bot import DemoBot, demo_bot
 from tests.bot.telegram_fakes import Person, update
@@ -63,6 +64,7 @@ ABOUT_AN_ITEM = {
     "appointment_move": ("lln13", Role.STUDENT),
     "appointment_cancel": ("lln13", Role.STUDENT),
     "trajectory_plan": ("zoco", Role.CARE_COORDINATOR),
+    "agenda_logbook": (None, Role.COACH),
 }
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -134,6 +136,32 @@ async def _preset(session: AsyncSession, flow_id: str, person: StoredPerson) -> 
                 assert isinstance(booked, AppointmentView)
                 return {APPOINTMENT: str(booked.appointment_id)}
         raise AssertionError("nothing bookable for the demo student")
+    if flow_id == "agenda_logbook":
+        # A talk the student books with their trajectory: on the coach's agenda.
+        student = await get_person_by_external_id(
+            session=session, school_id=person.school_id, external_id="lln13"
+        )
+        assert student is not None
+        for kind in await bookable_kinds(
+            session=session, person=student, student_id=student.id, now=now
+        ):
+            for slot in await free_slots(
+                session=session, person=student, student_id=student.id, kind=kind, now=now
+            ):
+                booked = await book(
+                    session=session,
+                    actor=student,
+                    student_id=student.id,
+                    kind=kind,
+                    starts_at=slot.starts_at,
+                    now=now,
+                )
+                assert isinstance(booked, AppointmentView)
+                row = await session.get_one(Appointment, booked.appointment_id)
+                if row.trajectory_id is not None and row.coach_id in (None, person.id):
+                    return {AGENDA_APPOINTMENT: str(row.id)}
+                break
+        raise AssertionError("no appointment on the demo coach's agenda")
     return {}
 
 
