@@ -18,6 +18,12 @@ from storage.models.appointments import (
 )
 from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from storage.models.consent import (
+    Consent,
+    ConsentGiver,
+    ConsentPurpose,
+    DistrictCoachRequest,
+)
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
 from storage.models.invites import Invite
@@ -31,7 +37,16 @@ from storage.models.queue import (
     QueueStatus,
     WaitingReason,
 )
-from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
+from storage.models.referrals import (
+    Absence,
+    ExternalCare,
+    ObservationFocus,
+    Referral,
+    SupportKind,
+    Urgency,
+    Weekday,
+    YesNoUnknown,
+)
 from storage.models.school import School
 from storage.models.surveys import RespondentType, SurveyAnswer, SurveyInvitation, SurveyResponse
 from storage.models.trajectories import (
@@ -46,6 +61,14 @@ from storage.models.web import LogbookEntry, LoginFailure, LoginLink, StaffAccou
 from storage.models.web_chat import WebChatSession
 
 __all__ = [
+    "Absence",
+    "Consent",
+    "ConsentGiver",
+    "ConsentPurpose",
+    "DistrictCoachRequest",
+    "ExternalCare",
+    "ObservationFocus",
+    "YesNoUnknown",
     "COACH_CELL_MINUTES",
     "DEFAULT_TIMEOUTS_PER_WEEK",
     "HOLDING_STATUSES",
