@@ -67,6 +67,14 @@ def upgrade() -> None:
     for column in _referral_columns():
         op.add_column("referral", column)
     _set_roles(NEW_ROLES)
+    # A district coach of another school of the partnership writes in the logbook.
+    with op.batch_alter_table("logbook_entry") as batch:
+        batch.drop_constraint(
+            op.f("fk_logbook_entry_school_id_author_id_person"), type_="foreignkey"
+        )
+        batch.create_foreign_key(
+            op.f("fk_logbook_entry_author_id_person"), "person", ["author_id"], ["id"]
+        )
     op.create_table(
         "consent",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -157,6 +165,19 @@ def downgrade() -> None:
     op.execute("DELETE FROM person_role WHERE role = 'district_coach'")
     op.execute("DELETE FROM invite WHERE role = 'district_coach'")
     _set_roles(OLD_ROLES)
+    # Entries by authors of another school go with the district coaches.
+    op.execute(
+        "DELETE FROM logbook_entry WHERE author_id NOT IN "
+        "(SELECT id FROM person WHERE person.school_id = logbook_entry.school_id)"
+    )
+    with op.batch_alter_table("logbook_entry") as batch:
+        batch.drop_constraint(op.f("fk_logbook_entry_author_id_person"), type_="foreignkey")
+        batch.create_foreign_key(
+            op.f("fk_logbook_entry_school_id_author_id_person"),
+            "person",
+            ["school_id", "author_id"],
+            ["school_id", "id"],
+        )
     # Plain DROP COLUMN (SQLite 3.35+): no copy of a table others reference.
     for column in reversed(_referral_columns()):
         op.drop_column("referral", column.name)
