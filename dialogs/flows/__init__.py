@@ -7,10 +7,22 @@ from dialogs.flows.afspraken import BOOK, CANCEL, MOVE
 from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, TIMEOUT_DECLINE
+from dialogs.flows.student_voice import STUDENT_VOICE
 from dialogs.flows.verwijzing import VERWIJZING
 
 FLOWS: dict[str, Flow] = {
-    flow.id: flow for flow in (VERWIJZING, DECLINE, NOTE, TIMEOUT_DECLINE, BOOK, MOVE, CANCEL, PLAN)
+    flow.id: flow
+    for flow in (
+        VERWIJZING,
+        DECLINE,
+        NOTE,
+        TIMEOUT_DECLINE,
+        BOOK,
+        MOVE,
+        CANCEL,
+        PLAN,
+        STUDENT_VOICE,
+    )
 }
 FLOWS.update({flow.id: flow for flow in SURVEY_FLOWS.values()})
 

@@ -29,6 +29,9 @@ class OutboxKind(StrEnum):
     #: The mentor who sent a duplicate referral: it was merged into the student's open referral
     #: or trajectory, its content kept there (`services.referrals.merging`).
     REFERRAL_MERGED = "referral.merged"
+    #: The student: please give your help question in your own words, in the chat
+    #: (`services.referrals.student_voice`; issue 15).
+    STUDENT_VOICE_ASK = "referral.student_voice"
     #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
     PERSON_UNREACHABLE = "person.unreachable"
     #: Care coordinators: someone's e-mail address was refused or bounced
@@ -74,6 +77,7 @@ RESEND_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
         OutboxKind.REFERRAL_DECLINED,
         OutboxKind.REFERRAL_ACCEPTED_PARENT,
         OutboxKind.REFERRAL_MERGED,
+        OutboxKind.STUDENT_VOICE_ASK,
         OutboxKind.PERSON_UNREACHABLE,
         OutboxKind.PERSON_EMAIL_UNREACHABLE,
         OutboxKind.SURVEY_INVITE,

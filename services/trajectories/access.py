@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.consent.records import consent_facts
+from services.consent.rules import consent_holds
 from services.kernel.access import reload_actor
 from services.kernel.errors import NotAllowed
-from services.trajectories.rules import ConsentFact, consent_holds
 from storage.models import (
-    Consent,
     ConsentPurpose,
     DistrictCoachRequest,
     Person,
@@ -66,18 +66,6 @@ async def school_zone(*, session: AsyncSession, school_id: int) -> ZoneInfo:
     """The school's time zone (its local dates decide days and weeks)."""
     name = await session.scalar(select(School.timezone).where(School.id == school_id))
     return ZoneInfo(name or _DEFAULT_TIMEZONE)
-
-
-async def consent_facts(*, session: AsyncSession, referral_id: int) -> list[ConsentFact]:
-    """The referral's consents as `rules.consent_holds` reads them (a query)."""
-    rows = await session.execute(
-        select(Consent.giver, Consent.purpose, Consent.withdrawn_at).where(
-            Consent.referral_id == referral_id
-        )
-    )
-    return [
-        ConsentFact(giver, purpose, withdrawn is not None) for giver, purpose, withdrawn in rows
-    ]
 
 
 async def district_coach_may_work_on(

@@ -18,15 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.consent.records import consent_facts
+from services.consent.rules import consent_holds
 from services.kernel.access import reload_actor, require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.trajectories.access import (
-    consent_facts,
-    district_coach_may_work_on,
-    staff_trajectory,
-)
-from services.trajectories.rules import consent_holds
+from services.trajectories.access import district_coach_may_work_on, staff_trajectory
 from storage.models import (
     ConsentPurpose,
     DistrictCoachRequest,

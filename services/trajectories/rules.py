@@ -21,8 +21,6 @@ from dialogs.text import N_, Text
 from services.kernel.text_input import validate_text
 from storage.models import (
     AppointmentStatus,
-    ConsentGiver,
-    ConsentPurpose,
     EvaluationKind,
     Role,
     TrajectoryStatus,
@@ -562,27 +560,3 @@ __all__ = (
     "validate_advice",
     "validate_evaluation_notes",
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Consent (issue 15; seed 002: the district coach works "na toestemming").
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentFact:
-    """One recorded consent as the rule needs it: who gave it, for what, still standing."""
-
-    giver: ConsentGiver
-    purpose: ConsentPurpose
-    withdrawn: bool
-
-
-def consent_holds(consents: Iterable[ConsentFact], purpose: ConsentPurpose) -> bool:
-    """Whether ``purpose`` has consent: a standing consent of the student *and* of at least one
-    parent (seed 002: consent of the parents and the student). A withdrawal by either ends it.
-
-    The one rule behind every check: asking the district coach in, the district coach's access
-    to the trajectory (read on every request), and what the pages show.
-    """
-    standing = {fact.giver for fact in consents if fact.purpose is purpose and not fact.withdrawn}
-    return {ConsentGiver.STUDENT, ConsentGiver.PARENT} <= standing

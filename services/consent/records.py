@@ -4,7 +4,7 @@ A consent belongs to a referral (and so to the trajectory made from it): who gav
 student, or a parent of the student), for what (`ConsentPurpose`), when, and who recorded it.
 The mentor records what was given when sending the referral; the care coordinator records and
 withdraws later (web). Withdrawing keeps the row (``withdrawn_at``, ``withdrawn_by_id``).
-Whether a purpose has consent is `services.trajectories.rules.consent_holds`, the one rule.
+Whether a purpose has consent is `services.consent.rules.consent_holds`, the one rule.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.consent.rules import ConsentFact, consent_holds
 from services.kernel.access import is_parent_of, require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.trajectories.access import consent_facts
-from services.trajectories.rules import consent_holds
 from storage.models import (
     Consent,
     ConsentGiver,
@@ -187,6 +186,18 @@ async def withdraw_consent(
         at=now,
     )
     await session.flush()
+
+
+async def consent_facts(*, session: AsyncSession, referral_id: int) -> list[ConsentFact]:
+    """The referral's consents as `rules.consent_holds` reads them (a query)."""
+    rows = await session.execute(
+        select(Consent.giver, Consent.purpose, Consent.withdrawn_at).where(
+            Consent.referral_id == referral_id
+        )
+    )
+    return [
+        ConsentFact(giver, purpose, withdrawn is not None) for giver, purpose, withdrawn in rows
+    ]
 
 
 async def has_consent(*, session: AsyncSession, referral_id: int, purpose: ConsentPurpose) -> bool:
