@@ -22,13 +22,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dialogs.flows.verwijzing import CONSENT_PURPOSES
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
+from services.consent.records import record_consent, withdraw_consent
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
 from services.queue.listing import AssigneeFilter, QueueFilters, age, queue_overview
 from services.queue.notes import add_note
-from services.queue.referral_view import ReferralView, open_referral
+from services.queue.referral_view import (
+    GIVER_LABELS,
+    ReferralView,
+    consent_line,
+    extra_lines,
+    open_referral,
+)
 from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX
 from services.referrals.decisions import (
     accept_for_intake,
@@ -46,6 +54,7 @@ from services.trajectories.lifecycle import (
 )
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
+    ConsentPurpose,
     QueueKind,
     QueueStatus,
     Role,
@@ -87,6 +96,8 @@ DONE: dict[str, str] = {
     "accept": N_("Accepted. The trajectory has been created; the mentor has been told."),
     "decline": N_("Declined. The mentor has been told (without the reason)."),
     "note": N_("Note added."),
+    "consent": N_("The consent has been recorded."),
+    "withdraw": N_("The consent has been recorded as withdrawn."),
     "merge": N_(
         "Merged into the open referral: what the mentor wrote is a note there, and the mentor "
         "has been told."
@@ -285,6 +296,10 @@ async def _referral_page(
             now=now,
         ),
         actions=view.actions,
+        extra=extra_lines(view),
+        consent_line=consent_line,
+        giver_labels=GIVER_LABELS,
+        consent_purposes=CONSENT_PURPOSES,
         error=error,
         done=Text.of(DONE[done]) if done in DONE else None,
         plan=plan or PlanForm.proposed(view, _today(now)),
@@ -495,6 +510,68 @@ async def merge(
     return await _state_action(_Call(request, web, staff, uow), item_id, action, "merge")
 
 
+async def consent(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    item_id: int,
+    referral: Annotated[str, Form()] = "",
+    giver: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "",
+) -> Response:
+    """Record a consent given later (the care coordinator; checked again in storage)."""
+    referral_id, giver_id = parse_id(referral), parse_id(giver)
+    if referral_id is None or giver_id is None or purpose not in set(ConsentPurpose):
+        raise NotAvailable
+    try:
+        now = web.now()
+        await uow(
+            lambda s: record_consent(
+                session=s,
+                actor=staff.person,
+                referral_id=referral_id,
+                giver_id=giver_id,
+                purpose=ConsentPurpose(purpose),
+                now=now,
+            ),
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        return await _referral_page(
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
+        )
+    return _done(item_id, "consent")
+
+
+async def withdraw(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    item_id: int,
+    consent_id: int,
+) -> Response:
+    """Record that a consent was withdrawn (the row stays, with when and by whom)."""
+    try:
+        now = web.now()
+        await uow(
+            lambda s: withdraw_consent(
+                session=s, actor=staff.person, consent_id=consent_id, now=now
+            ),
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        return await _referral_page(
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
+        )
+    return _done(item_id, "withdraw")
+
+
 def build_router() -> APIRouter:
     """A fresh router with the queue, the referral page and its actions."""
     router = APIRouter()
@@ -508,6 +585,8 @@ def build_router() -> APIRouter:
         ("decline", decline_referral),
         ("notes", note),
         ("merge", merge),
+        ("consent", consent),
+        ("consent/{consent_id:int}/withdraw", withdraw),
     ):
         router.add_api_route(
             f"/queue/{{item_id:int}}/{path}",
