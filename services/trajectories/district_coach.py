@@ -18,17 +18,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.consent.records import consent_facts
+from services.consent.records import ConsentRow, consent_facts, consent_rows
 from services.consent.rules import consent_holds
 from services.kernel.access import reload_actor, require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
-from services.trajectories.access import district_coach_may_work_on, staff_trajectory
+from services.trajectories.access import (
+    case_trajectory,
+    district_coach_may_work_on,
+    staff_trajectory,
+)
 from storage.models import (
     ConsentPurpose,
     DistrictCoachRequest,
     Person,
     PersonRole,
+    Referral,
     Role,
     School,
     Trajectory,
@@ -180,3 +185,50 @@ async def district_coach_cases(*, session: AsyncSession, viewer: Person) -> list
         details={"district_coach": True, "count": len(cases)},
     )
     return cases
+
+
+@dataclass(frozen=True, slots=True)
+class CasePanel:
+    """What the trajectory page shows of the referral's voices, consents and district coach."""
+
+    #: The mentor's description of the student's question, and the student's own words.
+    help_question_student: str
+    text_language: str
+    student_voice: str | None
+    student_voice_language: str | None
+    student_voice_at: datetime | None
+    consents: tuple[ConsentRow, ...]
+    district_coach_consent: bool
+    asked_in: tuple[DistrictCoach, ...]
+    #: The district coaches the care coordinator may ask in (empty for anyone else).
+    choices: tuple[DistrictCoach, ...]
+
+
+async def case_panel(*, session: AsyncSession, viewer: Person, trajectory_id: int) -> CasePanel:
+    """The panel of one trajectory for ``viewer`` (`access.case_trajectory` decides; a query)."""
+    viewer, trajectory, _zone = await case_trajectory(
+        session=session, actor=viewer, trajectory_id=trajectory_id
+    )
+    referral = await session.get(Referral, trajectory.referral_id)
+    if referral is None:  # pragma: no cover - a trajectory always has its referral
+        raise NotAllowed(Text.of(N_("This trajectory is not available to you.")))
+    facts = await consent_facts(session=session, referral_id=referral.id)
+    consented = consent_holds(facts, ConsentPurpose.DISTRICT_COACH)
+    coordinator = (
+        viewer.has_role(Role.CARE_COORDINATOR) and viewer.school_id == trajectory.school_id
+    )
+    return CasePanel(
+        help_question_student=referral.help_question_student,
+        text_language=referral.text_language,
+        student_voice=referral.student_voice,
+        student_voice_language=referral.student_voice_language,
+        student_voice_at=referral.student_voice_at,
+        consents=tuple(
+            await consent_rows(
+                session=session, referral_id=referral.id, school_id=trajectory.school_id
+            )
+        ),
+        district_coach_consent=consented,
+        asked_in=tuple(await asked_in(session=session, trajectory_id=trajectory.id)),
+        choices=tuple(await district_coaches(session=session)) if coordinator else (),
+    )
