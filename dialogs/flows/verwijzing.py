@@ -31,6 +31,8 @@ CONTINUE = "continue"
 PARENTS = "parents"
 #: An answer of no step: the student picked has parents the mentor can record consent of.
 HAS_PARENTS = "has_parents"
+#: The gate of the optional questions at the end (issue 15): "no" skips them all.
+MORE = "more_details"
 #: Short free text (which external care; the student's consents are codes).
 SHORT_TEXT_MAX = 200
 #: Days absent in the last four weeks: at most the school days in them.
@@ -70,21 +72,25 @@ def _note_existing(
     return changes
 
 
+def _no_more(answers: Answers) -> bool:
+    return answers.get(MORE) is not True
+
+
 def _no_external_care(answers: Answers) -> bool:
-    return answers.get("external_care") != "yes"
+    return _no_more(answers) or answers.get("external_care") != "yes"
 
 
 def _no_absence(answers: Answers) -> bool:
-    return answers.get("absence") in (None, "none")
+    return _no_more(answers) or answers.get("absence") in (None, "none")
 
 
 def _no_observation(answers: Answers) -> bool:
     support = answers.get("support")
-    return not (isinstance(support, list) and "class_observation" in support)
+    return _no_more(answers) or not (isinstance(support, list) and "class_observation" in support)
 
 
 def _no_parents(answers: Answers) -> bool:
-    return answers.get(HAS_PARENTS) is not True
+    return _no_more(answers) or answers.get(HAS_PARENTS) is not True
 
 
 def _no_parent_picked(answers: Answers) -> bool:
@@ -264,51 +270,6 @@ VERWIJZING = Flow(
             example=N_("Clear instructions one step at a time; sitting at the front."),
         ),
         Step(
-            "external_care",
-            StepKind.SINGLE,
-            options=EXTERNAL_CARE,
-            optional=True,
-            prompt=N_("Is external care or treatment already involved (for example youth care)?"),
-            label=N_("External care"),
-        ),
-        Step(
-            "external_care_which",
-            StepKind.TEXT,
-            optional=True,
-            skip_if=_no_external_care,
-            max_length=SHORT_TEXT_MAX,
-            prompt=N_("Which care or treatment? (optional, a few words)"),
-            label=N_("Which external care"),
-            example=N_("Youth care team, weekly; a psychologist since March."),
-        ),
-        Step(
-            "has_opp",
-            StepKind.SINGLE,
-            options=YES_NO_UNKNOWN,
-            optional=True,
-            prompt=N_("Does the student have a development perspective plan (OPP)?"),
-            label=N_("OPP"),
-        ),
-        Step(
-            "absence",
-            StepKind.SINGLE,
-            options=ABSENCE,
-            optional=True,
-            prompt=N_("How much has the student been absent recently?"),
-            label=N_("Recent absence"),
-        ),
-        Step(
-            "absence_days",
-            StepKind.TEXT,
-            optional=True,
-            skip_if=_no_absence,
-            max_length=2,
-            validate=_absence_days,
-            prompt=N_("How many days in the last four weeks? (optional)"),
-            label=N_("Days absent in the last four weeks"),
-            example=N_("3"),
-        ),
-        Step(
             "urgency",
             StepKind.SINGLE,
             options=URGENCY,
@@ -332,10 +293,104 @@ VERWIJZING = Flow(
             example=N_("I am calling them on Thursday after the parents' evening."),
         ),
         Step(
+            "support",
+            StepKind.MULTI,
+            options=SUPPORT,
+            prompt=N_("What support are you asking for? Choose one or more, then press “Done”."),
+            label=N_("Support asked for"),
+        ),
+        Step(
+            "intake_from",
+            StepKind.DATE,
+            validate=_school_day,
+            max_days_ahead=120,
+            prompt=N_("From which date can you attend an intake meeting?"),
+            label=N_("Intake possible from"),
+        ),
+        Step(
+            "intake_days",
+            StepKind.MULTI,
+            options=WEEKDAYS,
+            prompt=N_(
+                "On which days can you attend the intake? Choose one or more, then press “Done”."
+            ),
+            label=N_("Intake days"),
+        ),
+        Step(
+            MORE,
+            StepKind.YES_NO,
+            prompt=N_(
+                "A few more questions are optional: external care, OPP, absence, the "
+                "observation, the parents' language and consent. Answer them now?"
+            ),
+            label=N_("More details"),
+        ),
+        Step(
+            "external_care",
+            StepKind.SINGLE,
+            options=EXTERNAL_CARE,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("Is external care or treatment already involved (for example youth care)?"),
+            label=N_("External care"),
+        ),
+        Step(
+            "external_care_which",
+            StepKind.TEXT,
+            optional=True,
+            skip_if=_no_external_care,
+            max_length=SHORT_TEXT_MAX,
+            prompt=N_("Which care or treatment? (optional, a few words)"),
+            label=N_("Which external care"),
+            example=N_("Youth care team, weekly; a psychologist since March."),
+        ),
+        Step(
+            "has_opp",
+            StepKind.SINGLE,
+            options=YES_NO_UNKNOWN,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("Does the student have a development perspective plan (OPP)?"),
+            label=N_("OPP"),
+        ),
+        Step(
+            "absence",
+            StepKind.SINGLE,
+            options=ABSENCE,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("How much has the student been absent recently?"),
+            label=N_("Recent absence"),
+        ),
+        Step(
+            "absence_days",
+            StepKind.TEXT,
+            optional=True,
+            skip_if=_no_absence,
+            max_length=2,
+            validate=_absence_days,
+            prompt=N_("How many days in the last four weeks? (optional)"),
+            label=N_("Days absent in the last four weeks"),
+            example=N_("3"),
+        ),
+        Step(
+            "observation_focus",
+            StepKind.MULTI,
+            options=OBSERVATION_FOCUS,
+            optional=True,
+            skip_if=_no_observation,
+            prompt=N_(
+                "What should the observation in class look at? Choose one or more, then "
+                "press “Done”."
+            ),
+            label=N_("Observation looks at"),
+        ),
+        Step(
             "parents_language",
             StepKind.SINGLE,
             options=PARENT_LANGUAGES,
             optional=True,
+            skip_if=_no_more,
             search=False,
             prompt=N_("In which language do the parents prefer to talk?"),
             label=N_("Parents' language"),
@@ -344,6 +399,7 @@ VERWIJZING = Flow(
             "interpreter_needed",
             StepKind.YES_NO,
             optional=True,
+            skip_if=_no_more,
             prompt=N_("Do the parents need an interpreter?"),
             label=N_("Interpreter needed"),
         ),
@@ -352,6 +408,7 @@ VERWIJZING = Flow(
             StepKind.MULTI,
             options=CONSENT_PURPOSES,
             optional=True,
+            skip_if=_no_more,
             prompt=N_(
                 "What has the student given consent for? Choose, then press “Done”; "
                 "skip when there is no consent yet."
@@ -377,45 +434,10 @@ VERWIJZING = Flow(
             label=N_("Consent of the parent"),
         ),
         Step(
-            "support",
-            StepKind.MULTI,
-            options=SUPPORT,
-            prompt=N_("What support are you asking for? Choose one or more, then press “Done”."),
-            label=N_("Support asked for"),
-        ),
-        Step(
-            "observation_focus",
-            StepKind.MULTI,
-            options=OBSERVATION_FOCUS,
-            optional=True,
-            skip_if=_no_observation,
-            prompt=N_(
-                "What should the observation in class look at? Choose one or more, then "
-                "press “Done”."
-            ),
-            label=N_("Observation looks at"),
-        ),
-        Step(
-            "intake_from",
-            StepKind.DATE,
-            validate=_school_day,
-            max_days_ahead=120,
-            prompt=N_("From which date can you attend an intake meeting?"),
-            label=N_("Intake possible from"),
-        ),
-        Step(
-            "intake_days",
-            StepKind.MULTI,
-            options=WEEKDAYS,
-            prompt=N_(
-                "On which days can you attend the intake? Choose one or more, then press “Done”."
-            ),
-            label=N_("Intake days"),
-        ),
-        Step(
             "ask_student_now",
             StepKind.YES_NO,
             optional=True,
+            skip_if=_no_more,
             prompt=N_(
                 "Shall the student be asked now, in the chat, for their own help question? "
                 "(Otherwise they are asked once the referral is accepted.)"

@@ -26,6 +26,7 @@ from dialogs.flows.student_voice import REFERRAL as VOICE_REFERRAL
 from dialogs.flows.verwijzing import (
     EXISTING,
     MENTEES,
+    MORE,
     VERWIJZING,
     existing_details,
     existing_note,
@@ -172,20 +173,27 @@ def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
         value = answers.get(key)
         return value if isinstance(value, list) else []
 
+    # The optional questions count only when the mentor chose to answer them (an answer
+    # kept from before going back and choosing "no" does not).
+    more = answers.get(MORE) is True
+
     def one(key: str) -> str | None:
         value = answers.get(key)
-        return value if isinstance(value, str) and value else None
+        return value if more and isinstance(value, str) and value else None
 
     def yes_no(key: str) -> bool | None:
         value = answers.get(key)
-        return value if isinstance(value, bool) else None
+        return value if more and isinstance(value, bool) else None
+
+    def extra_codes(key: str) -> list[str]:
+        return codes(key) if more else []
 
     student_id = int(str(answers["student_id"]))
-    consents = [(student_id, ConsentPurpose(code)) for code in codes("consent_student")]
+    consents = [(student_id, ConsentPurpose(code)) for code in extra_codes("consent_student")]
     parent = one("consent_parent")
     if parent is not None and parent.isdigit():
         consents += [
-            (int(parent), ConsentPurpose(code)) for code in codes("consent_parent_purposes")
+            (int(parent), ConsentPurpose(code)) for code in extra_codes("consent_parent_purposes")
         ]
     external_care = one("external_care")
     absence = one("absence")
@@ -206,7 +214,7 @@ def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
         intake_days=tuple(Weekday(code) for code in codes("intake_days")),
         text_language=language,
         external_care=None if external_care is None else ExternalCare(external_care),
-        external_care_which=text("external_care_which") if external_care == "yes" else None,
+        external_care_which=one("external_care_which") if external_care == "yes" else None,
         has_opp=None if has_opp is None else YesNoUnknown(has_opp),
         absence=None if absence is None else Absence(absence),
         absence_days=(
@@ -215,14 +223,14 @@ def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
             else None
         ),
         observation_focus=(
-            tuple(ObservationFocus(code) for code in codes("observation_focus"))
+            tuple(ObservationFocus(code) for code in extra_codes("observation_focus"))
             if SupportKind.CLASS_OBSERVATION.value in codes("support")
             else ()
         ),
         parents_language=one("parents_language"),
         interpreter_needed=yes_no("interpreter_needed"),
         consents=tuple(consents),
-        ask_student_now=answers.get("ask_student_now") is True,
+        ask_student_now=yes_no("ask_student_now") is True,
     )
 
 
