@@ -41,7 +41,7 @@ async def ask_student_voice(*, session: AsyncSession, referral: Referral, now: d
         Outbox(
             school_id=referral.school_id,
             recipient_id=referral.student_id,
-            kind=STUDENT_VOICE_ASK,
+            kind=OutboxKind.STUDENT_VOICE_ASK,
             # Ids only: the question is shown in the chat, after the student is identified.
             payload={"referral_id": referral.id},
             dedup_key=f"{STUDENT_VOICE_ASK}:{referral.id}:{referral.student_id}",

@@ -54,6 +54,7 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
     OutboxKind.REFERRAL_DECLINED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_MERGED: [{"referral_id": 3, "queue_item_id": 4}],
     OutboxKind.REFERRAL_ACCEPTED_PARENT: [{"referral_id": 3, "student_id": 5}],
+    OutboxKind.STUDENT_VOICE_ASK: [{"referral_id": 3}],
     OutboxKind.PERSON_UNREACHABLE: [{"person_id": 6, "outbox_id": 7}],
     OutboxKind.PERSON_EMAIL_UNREACHABLE: [
         {"person_id": 6, "outbox_id": 7},
