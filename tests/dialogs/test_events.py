@@ -84,6 +84,7 @@ def test_every_verwijzing_button_fits_telegrams_64_bytes() -> None:
         answers={
             HAS_EXISTING: True,
             HAS_PARENTS: True,
+            "more_details": True,
             "external_care": "yes",
             "absence": "some",
             "support": ["class_observation"],
