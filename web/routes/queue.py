@@ -298,7 +298,7 @@ async def _referral_page(
         actions=view.actions,
         extra=extra_lines(view),
         consent_line=consent_line,
-        giver_labels=GIVER_LABELS,
+        giver_labels={code: Text.of(label) for code, label in GIVER_LABELS.items()},
         consent_purposes=CONSENT_PURPOSES,
         error=error,
         done=Text.of(DONE[done]) if done in DONE else None,
