@@ -42,6 +42,7 @@ SECOND_HALF = [
     "2",  # intake days: tick Tuesday
     "4",  # intake days: tick Thursday
     "6",  # intake days: Done
+    "2",  # the optional questions: No
     "1",  # summary: Send
     "0",  # menu: quit
 ]
@@ -177,7 +178,7 @@ def test_cli_messages_follow_the_cli_language(tmp_path: Path) -> None:
 
 async def test_chat_speaks_the_persons_own_language_by_default(demo_db: str) -> None:
     result = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1"])
-    assert "Vraag 1 van 12" in result.stdout
+    assert "Vraag 1 van 13" in result.stdout
     assert "Over welke leerling" in result.stdout
 
 
