@@ -173,6 +173,8 @@ async def test_a_whole_verwijzing_by_buttons_and_text(tg: Harness) -> None:
     days = tg.api.last(chat)
     await tg.feed(mentor.press(days, days.data_for("Wednesday")))
     await tg.feed(mentor.press(days, days.data_for("Done")))
+    more = tg.api.last(chat)  # the optional questions (issue 15): not now
+    await tg.feed(mentor.press(more, more.data_for("No")))
     summary = tg.api.last(chat)
     assert "Please check your referral" in summary.text
     assert "Lieke Noordeloos" in summary.text

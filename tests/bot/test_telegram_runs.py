@@ -43,7 +43,7 @@ async def fill_referral_to_summary(
     await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for("Done")))
     day = tg.api.last(chat)
     await tg.feed(mentor.press(day, day.buttons()[0][1]))
-    for label in ("Wednesday", "Done"):
+    for label in ("Wednesday", "Done", "No"):
         await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
     summary = tg.api.last(chat)
     assert "Please check your referral" in summary.text
