@@ -103,7 +103,7 @@ async def test_a_button_packed_before_runs_existed_is_never_applied(tg: Harness)
     await tg.feed(mentor.press(question, legacy))
 
     assert tg.api.answered_alerts()[-1] == "This button no longer works."
-    assert "Question 1 of 12" in question.text  # not answered
+    assert "Question 1 of 13" in question.text  # not answered
     assert question.markup is not None
 
 
