@@ -95,10 +95,10 @@ def _csrf(page: Page) -> str:
 async def _record(zoco: ChatUser, world: World, giver: int, purpose: str) -> int:
     page = await zoco.get(f"/queue/{world.item_id}")
     response = await zoco.post(
-        f"/queue/{world.item_id}/consent",
+        f"/referrals/{world.referral_id}/consent",
         {
             "csrf_token": _csrf(page),
-            "referral": str(world.referral_id),
+            "item": str(world.item_id),
             "giver": str(giver),
             "purpose": purpose,
         },
@@ -132,7 +132,8 @@ async def test_the_referral_page_shows_records_and_withdraws_consent(
             select(Consent.id).where(Consent.giver_id == world.parent_id)
         )
     response = await zoco.post(
-        f"/queue/{world.item_id}/consent/{consent_id}/withdraw", {"csrf_token": _csrf(page)}
+        f"/referrals/{world.referral_id}/consent/{consent_id}/withdraw",
+        {"csrf_token": _csrf(page), "item": str(world.item_id)},
     )
     assert response.status_code == 303
     page = await zoco.get(f"/queue/{world.item_id}")
@@ -144,10 +145,10 @@ async def test_a_coach_cannot_record_consent(web: ChatApp, world: World) -> None
     coach = await log_in(web, "coach")
     page = await coach.get("/trajectories")
     response = await coach.post(
-        f"/queue/{world.item_id}/consent",
+        f"/referrals/{world.referral_id}/consent",
         {
             "csrf_token": _csrf(page),
-            "referral": str(world.referral_id),
+            "item": str(world.item_id),
             "giver": str(world.student_id),
             "purpose": "trajectory",
         },

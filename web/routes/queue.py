@@ -516,14 +516,16 @@ async def consent(
     web: WebDep,
     staff: CoordinatorDep,
     uow: UnitOfWorkDep,
-    item_id: int,
-    referral: Annotated[str, Form()] = "",
+    referral_id: int,
+    item: Annotated[str, Form()] = "",
     giver: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = "",
 ) -> Response:
-    """Record a consent given later (the care coordinator; checked again in storage)."""
-    referral_id, giver_id = parse_id(referral), parse_id(giver)
-    if referral_id is None or giver_id is None or purpose not in set(ConsentPurpose):
+    """Record a consent given later (the care coordinator; checked again in storage). The
+    consent belongs to the referral, not to the queue item's state: its own path; ``item`` is
+    only where to return."""
+    item_id, giver_id = parse_id(item), parse_id(giver)
+    if item_id is None or giver_id is None or purpose not in set(ConsentPurpose):
         raise NotAvailable
     try:
         now = web.now()
@@ -552,10 +554,15 @@ async def withdraw(
     web: WebDep,
     staff: CoordinatorDep,
     uow: UnitOfWorkDep,
-    item_id: int,
+    referral_id: int,
     consent_id: int,
+    item: Annotated[str, Form()] = "",
 ) -> Response:
     """Record that a consent was withdrawn (the row stays, with when and by whom)."""
+    del referral_id  # the consent's own school and id decide (`withdraw_consent`)
+    item_id = parse_id(item)
+    if item_id is None:
+        raise NotAvailable
     try:
         now = web.now()
         await uow(
@@ -585,8 +592,6 @@ def build_router() -> APIRouter:
         ("decline", decline_referral),
         ("notes", note),
         ("merge", merge),
-        ("consent", consent),
-        ("consent/{consent_id:int}/withdraw", withdraw),
     ):
         router.add_api_route(
             f"/queue/{{item_id:int}}/{path}",
@@ -594,4 +599,17 @@ def build_router() -> APIRouter:
             methods=["POST"],
             dependencies=[CsrfProtected],
         )
+    # Consent is the referral's, in every state of its item (not a queue action).
+    router.add_api_route(
+        "/referrals/{referral_id:int}/consent",
+        consent,
+        methods=["POST"],
+        dependencies=[CsrfProtected],
+    )
+    router.add_api_route(
+        "/referrals/{referral_id:int}/consent/{consent_id:int}/withdraw",
+        withdraw,
+        methods=["POST"],
+        dependencies=[CsrfProtected],
+    )
     return router
