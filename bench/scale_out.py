@@ -59,7 +59,8 @@ import asyncpg  # type: ignore[import-untyped]
 from aiogram import Bot
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from throughput import (  # bench/throughput.py, beside this script
+
+from bench.throughput import (
     TOKEN,
     FakeBotApi,
     MentorScript,
@@ -68,7 +69,6 @@ from throughput import (  # bench/throughput.py, beside this script
     add_mentors,
     onboard,
 )
-
 from bot.app import build_app
 from bot.config import Settings
 from bot.outbox import OutgoingMessage

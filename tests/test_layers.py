@@ -38,6 +38,7 @@ SERVICE_ORDER = (
     "kernel",
     "accounts",
     "outbox",
+    "consent",
     "queue",
     "surveys",
     "trajectories",

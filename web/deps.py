@@ -147,6 +147,10 @@ def staff_with(*roles: Role) -> Callable[[Staff], Awaitable[Staff]]:
 
 CoordinatorDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR))]
 TrajectoryStaffDep = Annotated[Staff, Depends(staff_with(Role.CARE_COORDINATOR, Role.COACH))]
+#: The trajectory page and its logbook: also a district coach (the service decides which cases).
+CaseStaffDep = Annotated[
+    Staff, Depends(staff_with(Role.CARE_COORDINATOR, Role.COACH, Role.DISTRICT_COACH))
+]
 
 
 async def verify_csrf(request: Request, staff: StaffDep) -> None:

@@ -72,6 +72,9 @@ OPEN_REFERRAL_OUTCOME = "rf:show:{referral_id}"
 #: Shows the intake report of one trajectory to its student, a parent or a mentor
 #: (`bot.telegram.callbacks.IntakeReportCallback`); storage checks the presser may read it.
 OPEN_INTAKE_REPORT = "ir:show:{trajectory_id}"
+#: Opens the student's own help question about one referral
+#: (`bot.telegram.callbacks.StudentVoiceCallback`); storage checks the presser is its student.
+OPEN_STUDENT_VOICE = "hv:open:{referral_id}"
 #: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
 MY_APPOINTMENTS = "m:appointments:"
 BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
@@ -509,6 +512,26 @@ def _intake_report(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+def _student_voice(payload: Mapping[str, Any]) -> _Content:
+    # No name, no care details (lock screens): the question itself is asked in the chat.
+    referral_id = _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "Your mentor has asked for extra support for you at school. We would like to "
+                "hear from you, in your own words, what you would like help with."
+            )
+        ),
+        (
+            (
+                Text.of(N_("Write my help question")),
+                OPEN_STUDENT_VOICE.format(referral_id=referral_id),
+            ),
+        ),
+        prompt=Text.of(N_("Press the button to answer; it takes a minute.")),
+    )
+
+
 def _person_invitation(payload: Mapping[str, Any]) -> _Content:
     # Sent by e-mail only (`services.outbox.store.claim_due`); the link is the row's own
     # invite, given a fresh token when the row is claimed.
@@ -558,6 +581,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     TIMEOUT_DECIDED: _timeout_decided,
     OutboxKind.INTAKE_REPORT: _intake_report,
     OutboxKind.PERSON_INVITATION: _person_invitation,
+    OutboxKind.STUDENT_VOICE_ASK: _student_voice,
 }
 
 #: The kinds this worker can send.
@@ -586,6 +610,7 @@ _SUBJECTS: dict[str, str] = {
     TIMEOUT_DECIDED: N_("Your time-out request"),
     OutboxKind.INTAKE_REPORT: N_("The intake report is ready"),
     OutboxKind.PERSON_INVITATION: N_("Your personal link to the school's chat"),
+    OutboxKind.STUDENT_VOICE_ASK: N_("Your help question"),
 }
 #: The e-mail link's label for a notice without buttons in Telegram, or a staff notice.
 STAFF_WEB_APP = N_("Log in to the web app")

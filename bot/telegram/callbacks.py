@@ -144,3 +144,12 @@ class PlanCallback(CallbackData, prefix="pl"):
 
     action: str
     trajectory: RowId
+
+
+class StudentVoiceCallback(CallbackData, prefix="hv"):
+    """The button of the student's help-question notice: open the student-voice flow of one
+    referral. The id carries no authority: storage checks the presser is the referral's
+    student, was asked, and has not answered yet."""
+
+    action: str
+    referral: RowId

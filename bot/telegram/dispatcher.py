@@ -18,6 +18,7 @@ from bot.telegram.handlers import (
     onboarding,
     plans,
     referrals,
+    student_voice,
     surveys,
     web_login,
 )
@@ -51,6 +52,7 @@ def routers() -> list[Router]:
         about.build_router(),
         intake_report.build_router(),
         plans.build_router(),
+        student_voice.build_router(),
         web_login.build_router(),
         flows.build_router(),
         fallback.build_router(),

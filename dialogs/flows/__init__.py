@@ -8,6 +8,7 @@ from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.logbook import AGENDA_LOGBOOK
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, TIMEOUT_DECLINE
+from dialogs.flows.student_voice import STUDENT_VOICE
 from dialogs.flows.verwijzing import VERWIJZING
 
 FLOWS: dict[str, Flow] = {
@@ -22,6 +23,7 @@ FLOWS: dict[str, Flow] = {
         CANCEL,
         PLAN,
         AGENDA_LOGBOOK,
+        STUDENT_VOICE,
     )
 }
 FLOWS.update({flow.id: flow for flow in SURVEY_FLOWS.values()})

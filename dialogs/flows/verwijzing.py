@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from dialogs.flow import Answers, AnswerValue, Flow, FlowContext, Option, Step, StepKind
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES
 from dialogs.text import N_, Text
 
 MENTEES = "mentees"
@@ -26,8 +27,27 @@ HAS_EXISTING = "has_existing"
 #: The step that warns about it.
 EXISTING_STEP = "existing_referral"
 CONTINUE = "continue"
+#: The context's options of each mentee's parents (``parents:<student id>``; code: parent id).
+PARENTS = "parents"
+#: An answer of no step: the student picked has parents the mentor can record consent of.
+HAS_PARENTS = "has_parents"
+#: The gate of the optional questions at the end (issue 15): "no" skips them all.
+MORE = "more_details"
+#: Short free text (which external care; the student's consents are codes).
+SHORT_TEXT_MAX = 200
+#: Days absent in the last four weeks: at most the school days in them.
+ABSENCE_DAYS_MAX = 20
 #: Free text long enough for a real help question, short enough for a phone.
 HELP_TEXT_MIN, HELP_TEXT_MAX = 10, 1000
+
+
+def parents_key(student_id: str) -> str:
+    """The context's ``choices`` key of one student's parents."""
+    return f"{PARENTS}:{student_id}"
+
+
+def _parents_of_picked(answers: Answers) -> str:
+    return parents_key(str(answers.get("student_id", "")))
 
 
 def _parents_informed(answers: Answers) -> bool:
@@ -39,10 +59,50 @@ def _note_existing(
 ) -> Mapping[str, AnswerValue | None]:
     # Another student asks again (or not at all); the same one keeps the answer given.
     existing = {option.code for option in context.choices.get(EXISTING, ())}
-    changes: dict[str, AnswerValue | None] = {HAS_EXISTING: True if value in existing else None}
+    has_parents = bool(context.choices.get(parents_key(str(value)), ()))
+    changes: dict[str, AnswerValue | None] = {
+        HAS_EXISTING: True if value in existing else None,
+        HAS_PARENTS: True if has_parents else None,
+    }
     if before.get("student_id") != value:
+        # Another student: the warning and the parent picked were about the one before.
         changes[EXISTING_STEP] = None
+        changes["consent_parent"] = None
+        changes["consent_parent_purposes"] = None
     return changes
+
+
+def _no_more(answers: Answers) -> bool:
+    return answers.get(MORE) is not True
+
+
+def _no_external_care(answers: Answers) -> bool:
+    return _no_more(answers) or answers.get("external_care") != "yes"
+
+
+def _no_absence(answers: Answers) -> bool:
+    return _no_more(answers) or answers.get("absence") in (None, "none")
+
+
+def _no_observation(answers: Answers) -> bool:
+    support = answers.get("support")
+    return _no_more(answers) or not (isinstance(support, list) and "class_observation" in support)
+
+
+def _no_parents(answers: Answers) -> bool:
+    return _no_more(answers) or answers.get(HAS_PARENTS) is not True
+
+
+def _no_parent_picked(answers: Answers) -> bool:
+    return _no_parents(answers) or not answers.get("consent_parent")
+
+
+def _absence_days(value: AnswerValue, _answers: Answers, _context: FlowContext) -> Text | None:
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        return Text.of(N_("Please type a number of days, for example 3."))
+    if int(value) > ABSENCE_DAYS_MAX:
+        return Text.of(N_("Four weeks have at most {count} school days."), count=ABSENCE_DAYS_MAX)
+    return None
 
 
 def _nothing_open(answers: Answers) -> bool:
@@ -103,9 +163,45 @@ WEEKDAYS = (
     Option("fri", Text.of(N_("Friday"))),
 )
 
+YES_NO_UNKNOWN = (
+    Option("yes", Text.of(N_("Yes"))),
+    Option("no", Text.of(N_("No"))),
+    Option("unknown", Text.of(N_("I don't know"))),
+)
+
+EXTERNAL_CARE = (
+    Option("none", Text.of(N_("No, none"))),
+    Option("yes", Text.of(N_("Yes"))),
+    Option("unknown", Text.of(N_("I don't know"))),
+)
+
+ABSENCE = (
+    Option("none", Text.of(N_("None worth mentioning"))),
+    Option("some", Text.of(N_("Some"))),
+    Option("a_lot", Text.of(N_("A lot"))),
+)
+
+OBSERVATION_FOCUS = (
+    Option("student", Text.of(N_("The student"))),
+    Option("class", Text.of(N_("The class or a group in it"))),
+    Option("teacher", Text.of(N_("The teacher's approach"))),
+)
+
+#: The parents' language: each language the product speaks, by its own name, or another one.
+PARENT_LANGUAGES = (
+    *(Option(code, Text.raw(LANGUAGE_NAMES[code])) for code in LANGUAGES),
+    Option("other", Text.of(N_("Another language"))),
+)
+
+CONSENT_PURPOSES = (
+    Option("trajectory", Text.of(N_("Support from the support room"))),
+    Option("district_coach", Text.of(N_("The district coach (from the partnership)"))),
+    Option("external_care", Text.of(N_("Sharing information with external care"))),
+)
+
 VERWIJZING = Flow(
     id="verwijzing",
-    version=1,
+    version=2,
     title=N_("New referral"),
     done=N_(
         "Your referral has been sent. The care coordinator will look at it within two school "
@@ -219,6 +315,134 @@ VERWIJZING = Flow(
                 "On which days can you attend the intake? Choose one or more, then press “Done”."
             ),
             label=N_("Intake days"),
+        ),
+        Step(
+            MORE,
+            StepKind.YES_NO,
+            prompt=N_(
+                "A few more questions are optional: external care, OPP, absence, the "
+                "observation, the parents' language and consent. Answer them now?"
+            ),
+            label=N_("More details"),
+        ),
+        Step(
+            "external_care",
+            StepKind.SINGLE,
+            options=EXTERNAL_CARE,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("Is external care or treatment already involved (for example youth care)?"),
+            label=N_("External care"),
+        ),
+        Step(
+            "external_care_which",
+            StepKind.TEXT,
+            optional=True,
+            skip_if=_no_external_care,
+            max_length=SHORT_TEXT_MAX,
+            prompt=N_("Which care or treatment? (optional, a few words)"),
+            label=N_("Which external care"),
+            example=N_("Youth care team, weekly; a psychologist since March."),
+        ),
+        Step(
+            "has_opp",
+            StepKind.SINGLE,
+            options=YES_NO_UNKNOWN,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("Does the student have a development perspective plan (OPP)?"),
+            label=N_("OPP"),
+        ),
+        Step(
+            "absence",
+            StepKind.SINGLE,
+            options=ABSENCE,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("How much has the student been absent recently?"),
+            label=N_("Recent absence"),
+        ),
+        Step(
+            "absence_days",
+            StepKind.TEXT,
+            optional=True,
+            skip_if=_no_absence,
+            max_length=2,
+            validate=_absence_days,
+            prompt=N_("How many days in the last four weeks? (optional)"),
+            label=N_("Days absent in the last four weeks"),
+            example=N_("3"),
+        ),
+        Step(
+            "observation_focus",
+            StepKind.MULTI,
+            options=OBSERVATION_FOCUS,
+            optional=True,
+            skip_if=_no_observation,
+            prompt=N_(
+                "What should the observation in class look at? Choose one or more, then "
+                "press “Done”."
+            ),
+            label=N_("Observation looks at"),
+        ),
+        Step(
+            "parents_language",
+            StepKind.SINGLE,
+            options=PARENT_LANGUAGES,
+            optional=True,
+            skip_if=_no_more,
+            search=False,
+            prompt=N_("In which language do the parents prefer to talk?"),
+            label=N_("Parents' language"),
+        ),
+        Step(
+            "interpreter_needed",
+            StepKind.YES_NO,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_("Do the parents need an interpreter?"),
+            label=N_("Interpreter needed"),
+        ),
+        Step(
+            "consent_student",
+            StepKind.MULTI,
+            options=CONSENT_PURPOSES,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_(
+                "What has the student given consent for? Choose, then press “Done”; "
+                "skip when there is no consent yet."
+            ),
+            label=N_("Consent of the student"),
+        ),
+        Step(
+            "consent_parent",
+            StepKind.SINGLE,
+            options_from=_parents_of_picked,
+            optional=True,
+            skip_if=_no_parents,
+            prompt=N_("Which parent has given consent? Skip when no parent has yet."),
+            label=N_("Parent who consented"),
+        ),
+        Step(
+            "consent_parent_purposes",
+            StepKind.MULTI,
+            options=CONSENT_PURPOSES,
+            optional=True,
+            skip_if=_no_parent_picked,
+            prompt=N_("What has this parent given consent for? Choose, then press “Done”."),
+            label=N_("Consent of the parent"),
+        ),
+        Step(
+            "ask_student_now",
+            StepKind.YES_NO,
+            optional=True,
+            skip_if=_no_more,
+            prompt=N_(
+                "Shall the student be asked now, in the chat, for their own help question? "
+                "(Otherwise they are asked once the referral is accepted.)"
+            ),
+            label=N_("Ask the student now"),
         ),
         Step(
             "summary",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.languages import SUPPORTED_LANGUAGES
 from services.kernel.uow import update_cache
-from storage.models import Mentorship, Person, PersonRole, Role
+from storage.models import Guardianship, Mentorship, Person, PersonRole, Role
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,29 @@ async def mentees_of(*, session: AsyncSession, mentor: Person) -> list[Person]:
                 session.expunge(mentee)
         cache.put(key, tuple(mentees))
     return mentees
+
+
+async def parents_of_students(
+    *, session: AsyncSession, school_id: int, student_ids: Iterable[int]
+) -> dict[int, list[Person]]:
+    """Each student's parents (`Guardianship`) in the school, by family then given name; a
+    student without parents is left out."""
+    wanted = set(student_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Guardianship.student_id, Person)
+        .join(
+            Person,
+            (Person.id == Guardianship.parent_id) & (Person.school_id == Guardianship.school_id),
+        )
+        .where(Guardianship.school_id == school_id, Guardianship.student_id.in_(wanted))
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+    found: dict[int, list[Person]] = {}
+    for student_id, parent in rows:
+        found.setdefault(student_id, []).append(parent)
+    return found
 
 
 async def people_by_id(

@@ -184,8 +184,8 @@ async def create_staff_account(
         raise InputInvalid(
             Text.of(
                 N_(
-                    "Only care coordinators, coaches, administrators and partnership viewers "
-                    "can have a web account."
+                    "Only care coordinators, coaches, district coaches, administrators and "
+                    "partnership viewers can have a web account."
                 )
             )
         )

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL = timedelta(hours=12)
 #: Roles that may have a web account (and ask the bot for a login link).
-STAFF_ROLES = frozenset({Role.CARE_COORDINATOR, Role.COACH, Role.ADMIN, Role.PARTNERSHIP_VIEWER})
+STAFF_ROLES = frozenset(
+    {Role.CARE_COORDINATOR, Role.COACH, Role.ADMIN, Role.PARTNERSHIP_VIEWER, Role.DISTRICT_COACH}
+)
 LOGIN_LINK_TTL = timedelta(minutes=10)
 
 

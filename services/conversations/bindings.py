@@ -23,16 +23,20 @@ from dialogs.flows.logbook import AGENDA_LOGBOOK
 from dialogs.flows.logbook import APPOINTMENT as AGENDA_APPOINTMENT
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
+from dialogs.flows.student_voice import OWN_WORDS, STUDENT_VOICE
+from dialogs.flows.student_voice import REFERRAL as VOICE_REFERRAL
 from dialogs.flows.verwijzing import (
     EXISTING,
     MENTEES,
+    MORE,
     VERWIJZING,
     existing_details,
     existing_note,
+    parents_key,
 )
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import Text
-from services.accounts.people import mentees_of
+from services.accounts.people import mentees_of, parents_of_students
 from services.appointments.agenda import (
     NOT_ON_AGENDA,
     add_agenda_logbook_entry,
@@ -47,10 +51,24 @@ from services.queue.notes import add_note
 from services.referrals.decisions import decline
 from services.referrals.duplicates import open_referrals_of_mentees
 from services.referrals.rules import stage_label
+from services.referrals.student_voice import NOT_AVAILABLE as VOICE_NOT_AVAILABLE
+from services.referrals.student_voice import pending_referral, save_student_voice
 from services.referrals.submission import ReferralDraft, submit_referral
 from services.surveys.completion import complete_survey, survey_context
 from services.surveys.invitations import RESPONDENT_ROLES
-from storage.models import Person, RespondentType, Role, SupportKind, Urgency, Weekday
+from storage.models import (
+    Absence,
+    ConsentPurpose,
+    ExternalCare,
+    ObservationFocus,
+    Person,
+    RespondentType,
+    Role,
+    SupportKind,
+    Urgency,
+    Weekday,
+    YesNoUnknown,
+)
 
 
 class ContextBuilder(Protocol):
@@ -129,12 +147,22 @@ async def _referral_context(
     notes = tuple(
         existing_note(labels[picked], case.sent_on, stage_label(case.stage)) for case in cases
     )
+    parents = await parents_of_students(
+        session=session, school_id=person.school_id, student_ids=[s.id for s in mentees]
+    )
     return FlowContext(
         today=now.astimezone(SCHOOL_TIMEZONE).date(),
         choices=MappingProxyType(
             {
                 MENTEES: tuple(Option(code, label) for code, label in labels.items()),
                 EXISTING: tuple(Option(str(sid), labels[str(sid)]) for sid in existing),
+                # Each mentee's parents, for the consent a parent gave (issue 15).
+                **{
+                    parents_key(str(student_id)): tuple(
+                        Option(str(parent.id), Text.raw(parent.display_name)) for parent in found
+                    )
+                    for student_id, found in parents.items()
+                },
             }
         ),
         details=MappingProxyType(dict(existing_details(notes))),
@@ -152,8 +180,34 @@ def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
         value = answers.get(key)
         return value if isinstance(value, list) else []
 
+    # The optional questions count only when the mentor chose to answer them (an answer
+    # kept from before going back and choosing "no" does not).
+    more = answers.get(MORE) is True
+
+    def one(key: str) -> str | None:
+        value = answers.get(key)
+        return value if more and isinstance(value, str) and value else None
+
+    def yes_no(key: str) -> bool | None:
+        value = answers.get(key)
+        return value if more and isinstance(value, bool) else None
+
+    def extra_codes(key: str) -> list[str]:
+        return codes(key) if more else []
+
+    student_id = int(str(answers["student_id"]))
+    consents = [(student_id, ConsentPurpose(code)) for code in extra_codes("consent_student")]
+    parent = one("consent_parent")
+    if parent is not None and parent.isdigit():
+        consents += [
+            (int(parent), ConsentPurpose(code)) for code in extra_codes("consent_parent_purposes")
+        ]
+    external_care = one("external_care")
+    absence = one("absence")
+    days = one("absence_days")
+    has_opp = one("has_opp")
     return ReferralDraft(
-        student_id=int(str(answers["student_id"])),
+        student_id=student_id,
         help_question_student=str(answers["help_question_student"]),
         help_question_teacher=str(answers["help_question_teacher"]),
         tried=str(answers["tried"]),
@@ -166,6 +220,24 @@ def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:
         intake_from=date.fromisoformat(str(answers["intake_from"])),
         intake_days=tuple(Weekday(code) for code in codes("intake_days")),
         text_language=language,
+        external_care=None if external_care is None else ExternalCare(external_care),
+        external_care_which=one("external_care_which") if external_care == "yes" else None,
+        has_opp=None if has_opp is None else YesNoUnknown(has_opp),
+        absence=None if absence is None else Absence(absence),
+        absence_days=(
+            int(days)
+            if days is not None and days.isdigit() and absence not in (None, "none")
+            else None
+        ),
+        observation_focus=(
+            tuple(ObservationFocus(code) for code in extra_codes("observation_focus"))
+            if SupportKind.CLASS_OBSERVATION.value in codes("support")
+            else ()
+        ),
+        parents_language=one("parents_language"),
+        interpreter_needed=yes_no("interpreter_needed"),
+        consents=tuple(consents),
+        ask_student_now=yes_no("ask_student_now") is True,
     )
 
 
@@ -174,6 +246,34 @@ async def _submit_referral(
 ) -> None:
     draft = referral_draft(answers, language=person.language)
     await submit_referral(session=session, mentor=person, draft=draft, now=now)
+
+
+def _voice_referral(answers: Answers) -> int:
+    value = parse_id(answers.get(VOICE_REFERRAL))
+    if value is None:
+        raise NotAllowed(Text.of(VOICE_NOT_AVAILABLE))
+    return value
+
+
+async def _voice_preset(
+    *, session: AsyncSession, person: Person, now: datetime, preset: Answers
+) -> Mapping[str, AnswerValue]:
+    """Nothing to add; refuses a referral that is not this student's to answer."""
+    del now
+    await pending_referral(session=session, person=person, referral_id=_voice_referral(preset))
+    return {}
+
+
+async def _save_voice(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await save_student_voice(
+        session=session,
+        person=person,
+        referral_id=_voice_referral(answers),
+        text=str(answers[OWN_WORDS]),
+        now=now,
+    )
 
 
 async def _plain_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
@@ -298,6 +398,14 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             context=_plain_context,
             answers_context=_referral_context,
             complete=_submit_referral,
+        ),
+        # Started from the question's button or web chat link with the referral as preset.
+        STUDENT_VOICE.id: FlowBinding(
+            roles=frozenset({Role.STUDENT}),
+            context=_plain_context,
+            preset=_voice_preset,
+            complete=_save_voice,
+            in_menu=False,
         ),
         DECLINE.id: FlowBinding(
             roles=_CARE, context=_plain_context, complete=_decline, in_menu=False

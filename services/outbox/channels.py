@@ -77,6 +77,7 @@ WEB_CHAT_LINK_KINDS: frozenset[str] = frozenset(
         OutboxKind.TIMEOUT_TEACHER,
         OutboxKind.TIMEOUT_DECIDED,
         OutboxKind.INTAKE_REPORT,
+        OutboxKind.STUDENT_VOICE_ASK,
     }
 )
 
@@ -93,6 +94,8 @@ class ChatTarget(StrEnum):
     REFERRAL_OUTCOME = "referral-outcome"
     #: Who leaves the teacher's lesson for a time-out (appointment id).
     TIMEOUT_WHO = "timeout-who"
+    #: The student's own help question about a referral (referral id; issue 15).
+    HELP_QUESTION = "help-question"
     #: The person's upcoming appointments ("My appointments"; no id).
     APPOINTMENTS = "appointments"
     #: The booking flow, opened at once ("Book an appointment"; no id).
@@ -114,6 +117,7 @@ _TARGET_OF_KIND: dict[str, tuple[ChatTarget, str | None]] = {
     OutboxKind.REFERRAL_DECLINED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
     OutboxKind.REFERRAL_MERGED: (ChatTarget.REFERRAL_OUTCOME, "referral_id"),
     OutboxKind.TIMEOUT_TEACHER: (ChatTarget.TIMEOUT_WHO, "appointment_id"),
+    OutboxKind.STUDENT_VOICE_ASK: (ChatTarget.HELP_QUESTION, "referral_id"),
 }
 _TARGET = re.compile(
     "("

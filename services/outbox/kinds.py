@@ -32,6 +32,9 @@ class OutboxKind(StrEnum):
     #: The mentor who referred: the care team (ZAT) decided on the referral; the outcome is
     #: read in the chat (`services.referrals.care_team`).
     REFERRAL_CARE_TEAM = "referral.care_team"
+    #: The student: please give your help question in your own words, in the chat
+    #: (`services.referrals.student_voice`; issue 15).
+    STUDENT_VOICE_ASK = "referral.student_voice"
     #: Care coordinators: someone blocked the bot (`services.outbox.store.mark_unreachable`).
     PERSON_UNREACHABLE = "person.unreachable"
     #: Care coordinators: someone's e-mail address was refused or bounced
@@ -99,6 +102,9 @@ HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
         OutboxKind.REFERRAL_DECLINED,
         OutboxKind.REFERRAL_MERGED,
         OutboxKind.REFERRAL_CARE_TEAM,
+        # The student's own help question: the referral page shows it unanswered, and its
+        # button works once; a second ask in a row is noise.
+        OutboxKind.STUDENT_VOICE_ASK,
         OutboxKind.PERSON_UNREACHABLE,
         OutboxKind.PERSON_EMAIL_UNREACHABLE,
         OutboxKind.SURVEY_INVITE,

@@ -14,9 +14,11 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.flows.verwijzing import CONSENT_PURPOSES, VERWIJZING
 from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
 from services.accounts.schools import school_timeout_cap
+from services.consent.records import ConsentRow, consent_givers, consent_rows, has_consent
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
@@ -24,6 +26,8 @@ from services.queue.rules import ItemState, QueueAction, allowed_actions, refusa
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
     AuditLog,
+    ConsentGiver,
+    ConsentPurpose,
     Person,
     QueueDecision,
     QueueKind,
@@ -51,6 +55,9 @@ HISTORY_LABELS: dict[str, str] = {
     "queue.note": N_("Note added"),
     "queue.merge": N_("Merged into another open referral of the student"),
     "queue.merged_in": N_("A duplicate referral was merged into this one"),
+    "consent.record": N_("Consent recorded"),
+    "consent.withdraw": N_("Consent withdrawn"),
+    "referral.student_voice": N_("The student gave their own help question"),
 }
 
 
@@ -134,6 +141,24 @@ class ReferralView:
     merged_into_id: int | None = None
     #: The school's time-out cap: what a new trajectory's plan starts with.
     timeouts_cap: int = DEFAULT_TIMEOUTS_PER_WEEK
+    # Issue 15: the optional asks (None: not answered), the student's own words, consents.
+    external_care: str | None = None
+    external_care_which: str | None = None
+    has_opp: str | None = None
+    absence: str | None = None
+    absence_days: int | None = None
+    observation_focus: tuple[str, ...] = ()
+    parents_language: str | None = None
+    interpreter_needed: bool | None = None
+    student_voice: str | None = None
+    student_voice_language: str | None = None
+    student_voice_at: datetime | None = None
+    student_voice_asked_at: datetime | None = None
+    consents: tuple[ConsentRow, ...] = ()
+    #: Who may consent (the student, the parents): (person id, name, as whom).
+    consent_givers: tuple[tuple[int, str, ConsentGiver], ...] = ()
+    #: Whether the district coach may be asked in (`services.consent.rules.consent_holds`).
+    district_coach_consent: bool = False
 
     @property
     def actions(self) -> frozenset[QueueAction]:
@@ -280,6 +305,25 @@ async def open_referral(
         merge_into_id=None if target is None else target.queue_item_id,
         merged_into_id=item.merged_into_id,
         timeouts_cap=await school_timeout_cap(session=session, school_id=item.school_id),
+        external_care=referral.external_care,
+        external_care_which=referral.external_care_which,
+        has_opp=referral.has_opp,
+        absence=referral.absence,
+        absence_days=referral.absence_days,
+        observation_focus=tuple(referral.observation_focus or ()),
+        parents_language=referral.parents_language,
+        interpreter_needed=referral.interpreter_needed,
+        student_voice=referral.student_voice,
+        student_voice_language=referral.student_voice_language,
+        student_voice_at=referral.student_voice_at,
+        student_voice_asked_at=referral.student_voice_asked_at,
+        consents=tuple(
+            await consent_rows(session=session, referral_id=referral.id, school_id=item.school_id)
+        ),
+        consent_givers=tuple(await consent_givers(session=session, referral=referral)),
+        district_coach_consent=await has_consent(
+            session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH
+        ),
     )
     record_audit(
         session=session,
@@ -292,3 +336,118 @@ async def open_referral(
     )
     log.info("queue_item_id=%s opened by person_id=%s", item.id, viewer.id)
     return view
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 15: what the web page and the Telegram summary both show of the optional asks, the
+# student's own words and the consents (one rendering, two channels).
+
+CONSENT_PURPOSE_LABELS: dict[str, str] = {
+    option.code: option.label.msgid for option in CONSENT_PURPOSES
+}
+GIVER_LABELS: dict[str, str] = {
+    ConsentGiver.STUDENT.value: N_("student"),
+    ConsentGiver.PARENT.value: N_("parent"),
+}
+
+
+def _line(step: str, answer: Text | tuple[Text, ...]) -> Text:
+    # The same wording as the chat's summary ("{question}: {answer}").
+    return Text.of(
+        N_("{question}: {answer}"), question=Text.of(VERWIJZING.step(step).label), answer=answer
+    )
+
+
+def _option(step: str, code: str) -> Text:
+    for option in VERWIJZING.step(step).options:
+        if option.code == code:
+            return option.label
+    return Text.raw(code)
+
+
+def extra_lines(view: ReferralView) -> tuple[Text, ...]:
+    """The optional asks that were answered, the student's own words, in order."""
+    lines: list[Text] = []
+    if view.external_care is not None:
+        answer = _option("external_care", view.external_care)
+        if view.external_care_which:
+            answer = Text.of(
+                N_("{answer} ({details})"),
+                answer=answer,
+                details=Text.raw(view.external_care_which),
+            )
+        lines.append(_line("external_care", answer))
+    if view.has_opp is not None:
+        lines.append(_line("has_opp", _option("has_opp", view.has_opp)))
+    if view.absence is not None:
+        answer = _option("absence", view.absence)
+        if view.absence_days is not None:
+            answer = Text.of(
+                N_("{answer} ({details})"),
+                answer=answer,
+                details=Text.plural_of(
+                    "{count} day in the last four weeks",
+                    "{count} days in the last four weeks",
+                    view.absence_days,
+                ),
+            )
+        lines.append(_line("absence", answer))
+    if view.observation_focus:
+        lines.append(
+            _line(
+                "observation_focus",
+                tuple(_option("observation_focus", code) for code in view.observation_focus),
+            )
+        )
+    if view.parents_language is not None:
+        lines.append(_line("parents_language", _option("parents_language", view.parents_language)))
+    if view.interpreter_needed is not None:
+        lines.append(
+            _line(
+                "interpreter_needed",
+                Text.of(N_("Yes") if view.interpreter_needed else N_("No")),
+            )
+        )
+    if view.student_voice is not None and view.student_voice_at is not None:
+        lines.append(
+            Text.of(
+                N_("The student's own words ({date}): {text}"),
+                date=view.student_voice_at,
+                text=Text.raw(view.student_voice),
+            )
+        )
+    elif view.student_voice_asked_at is not None:
+        lines.append(
+            Text.of(
+                N_("The student was asked for their own help question on {date}; no answer yet."),
+                date=view.student_voice_asked_at,
+            )
+        )
+    return tuple(lines)
+
+
+def consent_line(row: ConsentRow) -> Text:
+    """One consent: who (as whom) for what, when, recorded by whom; withdrawn when and by whom."""
+    given = Text.of(
+        N_("{name} ({giver}): {purpose}, {date}, recorded by {recorder}"),
+        name=Text.raw(row.giver_name),
+        giver=Text.of(GIVER_LABELS[row.giver.value]),
+        purpose=Text.of(CONSENT_PURPOSE_LABELS[row.purpose.value]),
+        date=row.given_at,
+        recorder=Text.raw(row.recorded_by),
+    )
+    if row.withdrawn_at is None:
+        return given
+    return Text.of(
+        N_("{consent} — withdrawn {date} by {name}"),
+        consent=given,
+        date=row.withdrawn_at,
+        name=Text.raw(row.withdrawn_by or ""),
+    )
+
+
+def consent_lines(view: ReferralView) -> tuple[Text, ...]:
+    """The consents under a heading, or that none is recorded yet."""
+    if not view.consents:
+        return (Text.of(N_("Consent: none recorded yet.")),)
+    return (Text.of(N_("Consent:")), *(consent_line(row) for row in view.consents))

@@ -51,6 +51,7 @@ from services.outbox.kinds import OutboxKind
 from services.queue.access import coordinator_item
 from services.queue.rules import QueueAction, validate_decline_reason
 from services.queue.status import move_item
+from services.referrals.student_voice import ask_student_voice
 from services.trajectories.lifecycle import TrajectoryPlan, create_for_referral
 from services.trajectories.rules import Step, may_make
 from storage.models import (
@@ -184,6 +185,8 @@ async def accept_for_intake(
     )
     await create_for_referral(session=session, actor=actor, referral=referral, plan=plan, now=now)
     _notify_mentor(session=session, item=item, referral=referral, kind=REFERRAL_ACCEPTED, now=now)
+    # The student's own help question, unless the mentor had it asked already (issue 15).
+    await ask_student_voice(session=session, referral=referral, now=now)
     if referral.parents_informed:
         await _notify_parents(session=session, item=item, referral=referral, now=now)
     log.info("queue_item_id=%s accepted by person_id=%s", item.id, actor.id)

@@ -9,13 +9,21 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.flows.verwijzing import ABSENCE_DAYS_MAX, SHORT_TEXT_MAX
 from dialogs.text import N_, Text
+from services.consent.records import add_consent
 from services.kernel.access import is_mentor_of, require_role
 from services.kernel.errors import DraftInvalid, NotAllowed
 from services.kernel.languages import SUPPORTED_LANGUAGES
+from services.kernel.text_input import clean_text, validate_text
 from services.outbox.kinds import OutboxKind
 from services.queue.items import Audit, Notice, open_item
+from services.referrals.student_voice import ask_student_voice
 from storage.models import (
+    Absence,
+    ConsentPurpose,
+    ExternalCare,
+    ObservationFocus,
     Person,
     QueueKind,
     Referral,
@@ -23,11 +31,15 @@ from storage.models import (
     SupportKind,
     Urgency,
     Weekday,
+    YesNoUnknown,
 )
 
 log = logging.getLogger(__name__)
 
 FREE_TEXT_MAX = 2000
+EXTERNAL_CARE_MAX = SHORT_TEXT_MAX
+#: The parents' language: a language the product speaks, or ``other``.
+PARENT_LANGUAGES = frozenset({*SUPPORTED_LANGUAGES, "other"})
 REFERRAL_NEW = OutboxKind.REFERRAL_NEW
 
 __all__ = [
@@ -60,6 +72,19 @@ class ReferralDraft:
     intake_from: date
     intake_days: tuple[Weekday, ...]
     text_language: str
+    # Issue 15: the optional asks (None: not answered).
+    external_care: ExternalCare | None = None
+    external_care_which: str | None = None
+    has_opp: YesNoUnknown | None = None
+    absence: Absence | None = None
+    absence_days: int | None = None
+    observation_focus: tuple[ObservationFocus, ...] = ()
+    parents_language: str | None = None
+    interpreter_needed: bool | None = None
+    #: The consents the mentor records: (who gave it, for what); the student or a parent.
+    consents: tuple[tuple[int, ConsentPurpose], ...] = ()
+    #: Ask the student for their own help question now, not after acceptance.
+    ask_student_now: bool = False
 
 
 def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
@@ -91,6 +116,16 @@ def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
                 "Please write at most {count} characters.",
                 FREE_TEXT_MAX,
             )
+    if draft.external_care_which is not None and (
+        problem := validate_text(draft.external_care_which, 1, EXTERNAL_CARE_MAX)
+    ):
+        problems["external_care_which"] = problem
+    if draft.absence_days is not None and not 0 <= draft.absence_days <= ABSENCE_DAYS_MAX:
+        problems["absence_days"] = Text.of(
+            N_("Four weeks have at most {count} school days."), count=ABSENCE_DAYS_MAX
+        )
+    if draft.parents_language is not None and draft.parents_language not in PARENT_LANGUAGES:
+        problems["parents_language"] = Text.of(N_("Please choose one of the options."))
     if not draft.support:
         problems["support"] = Text.of(N_("Choose at least one kind of support."))
     if draft.text_language not in SUPPORTED_LANGUAGES:
@@ -100,6 +135,15 @@ def validate_draft(draft: ReferralDraft) -> dict[str, Text]:
         ("urgency", (draft.urgency,), Urgency),
         ("support", draft.support, SupportKind),
         ("intake_days", draft.intake_days, Weekday),
+        (
+            "external_care",
+            () if draft.external_care is None else (draft.external_care,),
+            ExternalCare,
+        ),
+        ("has_opp", () if draft.has_opp is None else (draft.has_opp,), YesNoUnknown),
+        ("absence", () if draft.absence is None else (draft.absence,), Absence),
+        ("observation_focus", draft.observation_focus, ObservationFocus),
+        ("consents", tuple(purpose for _giver, purpose in draft.consents), ConsentPurpose),
     ):
         if any(value not in set(kind) for value in values):
             problems.setdefault(name, Text.of(N_("Please choose one of the options.")))
@@ -144,10 +188,36 @@ async def submit_referral(
         intake_from=draft.intake_from,
         intake_days=_unique_codes(draft.intake_days),
         text_language=draft.text_language,
+        external_care=None if draft.external_care is None else draft.external_care.value,
+        # Which care only means something when there is some.
+        external_care_which=(
+            clean_text(draft.external_care_which)
+            if draft.external_care is ExternalCare.YES and draft.external_care_which
+            else None
+        ),
+        has_opp=None if draft.has_opp is None else draft.has_opp.value,
+        absence=None if draft.absence is None else draft.absence.value,
+        absence_days=None if draft.absence in (None, Absence.NONE) else draft.absence_days,
+        observation_focus=(
+            _unique_codes(draft.observation_focus)
+            if SupportKind.CLASS_OBSERVATION in draft.support and draft.observation_focus
+            else None
+        ),
+        parents_language=draft.parents_language,
+        interpreter_needed=draft.interpreter_needed,
         created_at=now,
     )
     session.add(referral)
     await session.flush()
+    for giver_id, purpose in dict.fromkeys(draft.consents):
+        await add_consent(
+            session=session,
+            referral=referral,
+            giver_id=giver_id,
+            purpose=ConsentPurpose(purpose),
+            recorded_by=mentor,
+            now=now,
+        )
 
     await open_item(
         session=session,
@@ -164,6 +234,8 @@ async def submit_referral(
         ),
         now=now,
     )
+    if draft.ask_student_now:
+        await ask_student_voice(session=session, referral=referral, now=now)
     await session.flush()
     log.info("referral_id=%s submitted by person_id=%s", referral.id, mentor.id)
     return referral

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,12 +24,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.accounts.people import people_by_id
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition
 from services.kernel.text_input import clean_text, validate_text
-from services.trajectories.access import staff_trajectory
+from services.trajectories.access import case_trajectory
 from storage.models import (
     Guardianship,
     LogbookEntry,
@@ -55,12 +54,15 @@ class AuthorRole(StrEnum):
 
     COACH = "coach"
     CARE_COORDINATOR = "care_coordinator"
+    DISTRICT_COACH = "district_coach"
 
     @property
     def label(self) -> Text:
         """The role's name for readers."""
         if self is AuthorRole.COACH:
             return Text.of(N_("Coach"))
+        if self is AuthorRole.DISTRICT_COACH:
+            return Text.of(N_("District coach"))
         return Text.of(N_("Care coordinator"))
 
 
@@ -91,7 +93,8 @@ async def add_logbook_entry(
     """
     cleaned = clean_text(text)
     problem = validate_text(text, LOGBOOK_MIN, LOGBOOK_MAX)
-    author, trajectory, _zone = await staff_trajectory(
+    # A district coach asked in (with consent) writes too (`access.case_trajectory`).
+    author, trajectory, _zone = await case_trajectory(
         session=session, actor=author, trajectory_id=trajectory_id
     )
     if problem is not None:
@@ -198,10 +201,8 @@ async def logbook_for(
             .limit(limit)
         )
     ).all()
-    authors = await people_by_id(
-        session=session,
-        school_id=reader.school_id,
-        ids={entry.author_id for entry, _student_id, _name in rows},
+    authors = await authors_by_id(
+        session=session, ids={entry.author_id for entry, _student_id, _name in rows}
     )
     entries = tuple(
         ChatLogbookEntry(
@@ -291,10 +292,22 @@ def _of_students(query: _Query, *, school_id: int, student_ids: Sequence[int]) -
     ).where(LogbookEntry.school_id == school_id, Trajectory.student_id.in_(student_ids))
 
 
+async def authors_by_id(*, session: AsyncSession, ids: Iterable[int]) -> dict[int, Person]:
+    """The logbook's authors by id, of any school: a district coach of another school of the
+    partnership writes in it too (the entry's trajectory decides who may read it)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = await session.scalars(select(Person).where(Person.id.in_(wanted)))
+    return {person.id: person for person in found}
+
+
 def author_role(author: Person | None) -> AuthorRole:
     """The role readers see instead of the author's name (coach when unknown)."""
     if author is not None and author.has_role(Role.COACH):
         return AuthorRole.COACH
     if author is not None and author.has_role(Role.CARE_COORDINATOR):
         return AuthorRole.CARE_COORDINATOR
+    if author is not None and author.has_role(Role.DISTRICT_COACH):
+        return AuthorRole.DISTRICT_COACH
     return AuthorRole.COACH

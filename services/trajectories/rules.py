@@ -19,7 +19,12 @@ from enum import StrEnum
 
 from dialogs.text import N_, Text
 from services.kernel.text_input import validate_text
-from storage.models import AppointmentStatus, EvaluationKind, Role, TrajectoryStatus
+from storage.models import (
+    AppointmentStatus,
+    EvaluationKind,
+    Role,
+    TrajectoryStatus,
+)
 
 #: Time-outs that count against the week's cap: everything that holds or used a place.
 COUNTED_TIMEOUT_STATUSES = (

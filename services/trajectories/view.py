@@ -22,9 +22,9 @@ from sqlalchemy.orm import QueryableAttribute
 
 from services.accounts.people import name_of, people_by_id
 from services.kernel.audit import record_audit
-from services.trajectories.access import require_staff, school_zone, staff_trajectory
+from services.trajectories.access import case_trajectory, require_staff, school_zone
 from services.trajectories.lifecycle import coaches_of, plan_gaps_of
-from services.trajectories.logbook import LogbookView, author_role
+from services.trajectories.logbook import LogbookView, author_role, authors_by_id
 from services.trajectories.rules import (
     COUNTED_TIMEOUT_STATUSES,
     EvaluationFacts,
@@ -161,7 +161,7 @@ async def open_trajectory(
     anyone else, and any unknown id, gets the same `NotAllowed`. Recorded as
     ``trajectory.view``.
     """
-    viewer, trajectory, zone = await staff_trajectory(
+    viewer, trajectory, zone = await case_trajectory(
         session=session, actor=viewer, trajectory_id=trajectory_id
     )
     today = now.astimezone(zone).date()
@@ -203,6 +203,8 @@ async def open_trajectory(
             *(e.author_id for e in entries),
         },
     )
+    # Logbook authors of another school of the partnership (a district coach).
+    people |= await authors_by_id(session=session, ids={e.author_id for e in entries} - set(people))
     student = people[trajectory.student_id]
     holding = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
     stage = stage_of(

@@ -20,6 +20,12 @@ from storage.models.audit import AuditLog
 from storage.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from storage.models.cache import CacheVersion
 from storage.models.care_team import CareTeamCase, CareTeamDecision, CareTeamMeeting
+from storage.models.consent import (
+    Consent,
+    ConsentGiver,
+    ConsentPurpose,
+    DistrictCoachRequest,
+)
 from storage.models.conversations import Conversation, ConversationStatus
 from storage.models.health import HealthCheck
 from storage.models.indicators import (
@@ -44,7 +50,16 @@ from storage.models.queue import (
     QueueStatus,
     WaitingReason,
 )
-from storage.models.referrals import Referral, SupportKind, Urgency, Weekday
+from storage.models.referrals import (
+    Absence,
+    ExternalCare,
+    ObservationFocus,
+    Referral,
+    SupportKind,
+    Urgency,
+    Weekday,
+    YesNoUnknown,
+)
 from storage.models.school import School, SchoolAboutText
 from storage.models.surveys import RespondentType, SurveyAnswer, SurveyInvitation, SurveyResponse
 from storage.models.trajectories import (
@@ -70,6 +85,7 @@ __all__ = [
     "DEFAULT_TIMEOUTS_PER_WEEK",
     "HOLDING_STATUSES",
     "NAMING_CONVENTION",
+    "Absence",
     "ActivityKind",
     "Appointment",
     "AppointmentKind",
@@ -86,9 +102,14 @@ __all__ = [
     "CareTeamMeeting",
     "ClosedDay",
     "CoachAvailability",
+    "Consent",
+    "ConsentGiver",
+    "ConsentPurpose",
     "Conversation",
     "ConversationStatus",
+    "DistrictCoachRequest",
     "EvaluationKind",
+    "ExternalCare",
     "Guardianship",
     "HealthCheck",
     "IndicatorTarget",
@@ -98,6 +119,7 @@ __all__ = [
     "LoginLink",
     "Mentorship",
     "ObservationAim",
+    "ObservationFocus",
     "OpeningHours",
     "Outbox",
     "OutboxRate",
@@ -138,5 +160,6 @@ __all__ = [
     "WebChatSession",
     "WebSession",
     "Weekday",
+    "YesNoUnknown",
     "utcnow",
 ]

@@ -32,6 +32,10 @@ class Role(StrEnum):
     #: Registered as a person of one school (every person belongs to one), but the role is
     #: not bound to that school: see docs/decisions.md.
     PARTNERSHIP_VIEWER = "partnership_viewer"
+    #: The partnership's bovenschoolse trajectbegeleider (seed 002): registered at one school,
+    #: works in any school of the partnership, but only on the trajectories they were asked
+    #: in on with consent (`services.trajectories.access`).
+    DISTRICT_COACH = "district_coach"
 
 
 class Person(Base):

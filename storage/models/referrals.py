@@ -41,6 +41,38 @@ class Weekday(StrEnum):
     FRI = "fri"
 
 
+class ExternalCare(StrEnum):
+    """Whether external care or treatment is already involved (seed 002, 003)."""
+
+    NONE = "none"
+    YES = "yes"
+    UNKNOWN = "unknown"
+
+
+class YesNoUnknown(StrEnum):
+    """A fact the mentor may not know (whether an OPP exists, seed 004)."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Absence(StrEnum):
+    """Recent absence, roughly (the count of days is optional)."""
+
+    NONE = "none"
+    SOME = "some"
+    A_LOT = "a_lot"
+
+
+class ObservationFocus(StrEnum):
+    """What a class observation should look at (seed 003)."""
+
+    STUDENT = "student"
+    CLASS = "class"
+    TEACHER = "teacher"
+
+
 class Referral(Base):
     """What the mentor submitted; free text is stored as written, in ``text_language``."""
 
@@ -68,4 +100,22 @@ class Referral(Base):
     intake_from: Mapped[date] = mapped_column(Date)
     intake_days: Mapped[list[str]] = mapped_column(JSON)
     text_language: Mapped[str] = mapped_column(String(8))
+    # Issue 15: the optional asks (NULL: not asked, a referral from before, or skipped).
+    external_care: Mapped[str | None] = mapped_column(String(16))
+    external_care_which: Mapped[str | None] = mapped_column(Text)
+    has_opp: Mapped[str | None] = mapped_column(String(16))
+    absence: Mapped[str | None] = mapped_column(String(16))
+    #: Days absent in the last four weeks, when the mentor knows.
+    absence_days: Mapped[int | None] = mapped_column()
+    observation_focus: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The parents' language (a language code, or ``other``) and whether they need an
+    #: interpreter.
+    parents_language: Mapped[str | None] = mapped_column(String(16))
+    interpreter_needed: Mapped[bool | None] = mapped_column()
+    #: The student's own help question, in their own words and language (asked in chat).
+    student_voice: Mapped[str | None] = mapped_column(Text)
+    student_voice_language: Mapped[str | None] = mapped_column(String(8))
+    student_voice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the student was asked (NULL: not yet); asked once.
+    student_voice_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -114,13 +114,13 @@ class LogbookEntry(Base):
             ["trajectory.school_id", "trajectory.id"],
             ondelete="CASCADE",
         ),
-        ForeignKeyConstraint(["school_id", "author_id"], ["person.school_id", "person.id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     trajectory_id: Mapped[int] = mapped_column(index=True)
-    author_id: Mapped[int] = mapped_column()
+    #: Any person of the partnership: a district coach writes from another school (issue 15).
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -42,6 +42,7 @@ SECOND_HALF = [
     "2",  # intake days: tick Tuesday
     "4",  # intake days: tick Thursday
     "6",  # intake days: Done
+    "2",  # the optional questions: No
     "1",  # summary: Send
     "0",  # menu: quit
 ]
@@ -94,13 +95,13 @@ async def _referrals(database_url: str) -> tuple[list[Referral], list[QueueItem]
 async def test_a_full_verwijzing_in_two_sittings_lands_in_the_queue(demo_db: str) -> None:
     first = trajectbot(demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=FIRST_HALF)
     assert first.returncode == 0, first.stderr
-    assert "Question 5 of 12" in first.stdout  # stopped at "what works at home"
+    assert "Question 5 of 13" in first.stdout  # stopped at "what works at home"
     assert "Your answers are saved" in first.stdout
 
     second = trajectbot(demo_db, "chat", "--as", "mentor2", "--lang", "en", lines=SECOND_HALF)
     assert second.returncode == 0, second.stderr
     assert "Welcome back" in second.stdout
-    assert "Question 9 of 12" in second.stdout  # the reason question, because parents: No
+    assert "Question 9 of 13" in second.stdout  # the reason question, because parents: No
     assert "Your referral has been sent" in second.stdout
 
     referrals, items, outbox = await _referrals(demo_db)
@@ -177,7 +178,7 @@ def test_cli_messages_follow_the_cli_language(tmp_path: Path) -> None:
 
 async def test_chat_speaks_the_persons_own_language_by_default(demo_db: str) -> None:
     result = trajectbot(demo_db, "chat", "--as", "mentor2", lines=["1"])
-    assert "Vraag 1 van 12" in result.stdout
+    assert "Vraag 1 van 13" in result.stdout
     assert "Over welke leerling" in result.stdout
 
 

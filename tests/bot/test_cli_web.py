@@ -50,7 +50,7 @@ async def test_staff_account_create_reads_the_password_and_refuses_bad_ones(
         lines=["a-long-enough-password"],
     )
     assert created.returncode == 1
-    assert "Only care coordinators, coaches, administrators" in created.stderr
+    assert "Only care coordinators, coaches, district coaches, administrators" in created.stderr
 
     short = trajectbot(
         demo_db, "staff-account", "create", "--person", "zoco", "--password-stdin", lines=["kort"]

@@ -187,6 +187,8 @@ async def test_accept_tells_the_mentor_and_asks_each_parent_to_book_the_intake(
         OutboxKind.REFERRAL_NEW,
         OutboxKind.REFERRAL_ACCEPTED,
         OutboxKind.REFERRAL_ACCEPTED_PARENT,
+        # The student is asked for their own help question (issue 15).
+        OutboxKind.STUDENT_VOICE_ASK,
     }
     assert {row.kind for row in rows} <= KINDS
     assert not [row for row in rows if row.status is OutboxStatus.FAILED]

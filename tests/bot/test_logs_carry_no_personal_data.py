@@ -86,7 +86,7 @@ async def test_nothing_personal_is_logged_at_debug(
         for label in ("High", "Yes", "Time-out", "Done"):
             await tg.feed(mentor.press(api.last(chat), api.last(chat).data_for(label)))
         await tg.feed(mentor.press(api.last(chat), api.last(chat).buttons()[0][1]))
-        for label in ("Wednesday", "Done", "Send"):
+        for label in ("Wednesday", "Done", "No", "Send"):
             await tg.feed(mentor.press(api.last(chat), api.last(chat).data_for(label)))
         assert "Your referral has been sent" in api.last(chat).text
         # A forged button and a crash-prone id on the way (their handling logs too).

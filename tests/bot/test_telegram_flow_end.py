@@ -18,7 +18,7 @@ MENTOR_MENU = [("New referral", "m:flow:verwijzing"), ("My referrals", "m:referr
 
 async def _start_referral(tg: Harness, mentor: Person) -> None:
     await tg.feed(mentor.press(tg.api.last(mentor.id), "m:flow:verwijzing"))
-    assert "Question 1 of 12" in tg.api.last(mentor.id).text
+    assert "Question 1 of 13" in tg.api.last(mentor.id).text
 
 
 async def test_a_sent_flow_ends_with_the_menu(tg: Harness) -> None:
@@ -50,7 +50,7 @@ async def test_stop_by_button_ends_with_the_menu_and_it_starts_again(tg: Harness
     assert stopped.text == "Stopped. Nothing has been sent."
     assert stopped.buttons() == MENTOR_MENU  # nothing unfinished: no "Continue"
     await tg.feed(mentor.press(stopped, stopped.data_for("New referral")))
-    assert "Question 1 of 12" in tg.api.last(mentor.id).text
+    assert "Question 1 of 13" in tg.api.last(mentor.id).text
 
 
 async def test_a_question_in_the_middle_carries_no_menu(tg: Harness) -> None:

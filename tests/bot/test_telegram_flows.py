@@ -146,7 +146,7 @@ async def test_a_whole_verwijzing_by_buttons_and_text(tg: Harness) -> None:
     mentor, chat = Person(1010, "en"), 1010
     await tg.link(mentor, "mentor2", Role.MENTOR)
     question = await _start_referral(tg, mentor)
-    assert "Question 1 of 12" in question.text
+    assert "Question 1 of 13" in question.text
 
     await tg.feed(mentor.press(question, question.data_for("Lieke")))
     assert question.text == "Student: Lieke Noordeloos (3A) ✓"  # edited in place, transcript
@@ -173,6 +173,8 @@ async def test_a_whole_verwijzing_by_buttons_and_text(tg: Harness) -> None:
     days = tg.api.last(chat)
     await tg.feed(mentor.press(days, days.data_for("Wednesday")))
     await tg.feed(mentor.press(days, days.data_for("Done")))
+    more = tg.api.last(chat)  # the optional questions (issue 15): not now
+    await tg.feed(mentor.press(more, more.data_for("No")))
     summary = tg.api.last(chat)
     assert "Please check your referral" in summary.text
     assert "Lieke Noordeloos" in summary.text
@@ -193,7 +195,7 @@ async def test_a_stale_button_gets_the_current_question_again(tg: Harness) -> No
     await tg.feed(mentor.press(first, old_data))  # the same, old button again
     texts = [m.text for m in tg.api.chat(chat)]
     assert "That question is already closed. Here is the current one." in texts
-    assert "Question 2 of 12" in tg.api.last(chat).text
+    assert "Question 2 of 13" in tg.api.last(chat).text
 
 
 async def test_a_forged_student_is_refused(tg: Harness) -> None:
@@ -205,7 +207,7 @@ async def test_a_forged_student_is_refused(tg: Harness) -> None:
     await tg.feed(mentor.press(question, forged))  # person 1 is not one of mentor2's mentees
     texts = [m.text for m in tg.api.chat(chat)]
     assert "That choice is not available. Please use the buttons." in texts
-    assert "Question 1 of 12" in tg.api.last(chat).text
+    assert "Question 1 of 13" in tg.api.last(chat).text
 
 
 async def test_a_flow_of_another_role_is_refused(tg: Harness) -> None:

@@ -109,7 +109,7 @@ async def test_a_referral_refuses_controls_and_stores_no_bidi_controls(tg: Harne
     for label in ("High", "Yes", "Time-out", "Done"):
         await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
     await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).buttons()[0][1]))
-    for label in ("Wednesday", "Done", "Send"):
+    for label in ("Wednesday", "Done", "No", "Send"):
         await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
     assert "Your referral has been sent" in tg.api.last(chat).text
 

@@ -57,6 +57,7 @@ async def _maximal_summary(tg: Harness, mentor: Person) -> list[Sent]:
     for option in WEEKDAYS:
         await _press(tg, mentor, EN.render(option.label))
     await _press(tg, mentor, "Done")
+    await _press(tg, mentor, "No")  # the optional questions (issue 15)
     chat = tg.api.chat(mentor.id)
     first = max(i for i, m in enumerate(chat) if "Please check your referral" in m.text)
     return chat[first:]

@@ -92,7 +92,7 @@ async def test_a_flow_button_pressed_in_a_group_changes_nothing(tg: Harness) -> 
     assert tg.api.answered_alerts()[-3:] == [LINE, LINE, LINE]
     assert tg.api.chat(GROUP) == []
     assert len(tg.api.chat(mentor.id)) == shown
-    assert "Question 1 of 12" in question.text
+    assert "Question 1 of 13" in question.text
     assert question.markup is not None
     async with tg.app.sessions() as session:
         assert (await session.scalars(select(Conversation))).one().state == before

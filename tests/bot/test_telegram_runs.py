@@ -43,7 +43,7 @@ async def fill_referral_to_summary(
     await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for("Done")))
     day = tg.api.last(chat)
     await tg.feed(mentor.press(day, day.buttons()[0][1]))
-    for label in ("Wednesday", "Done"):
+    for label in ("Wednesday", "Done", "No"):
         await tg.feed(mentor.press(tg.api.last(chat), tg.api.last(chat).data_for(label)))
     summary = tg.api.last(chat)
     assert "Please check your referral" in summary.text
@@ -103,7 +103,7 @@ async def test_a_button_packed_before_runs_existed_is_never_applied(tg: Harness)
     await tg.feed(mentor.press(question, legacy))
 
     assert tg.api.answered_alerts()[-1] == "This button no longer works."
-    assert "Question 1 of 12" in question.text  # not answered
+    assert "Question 1 of 13" in question.text  # not answered
     assert question.markup is not None
 
 

@@ -7,7 +7,7 @@ import pytest
 from dialogs.engine import question, start
 from dialogs.events import Action, Event, typed
 from dialogs.flow import Step, StepKind
-from dialogs.flows.verwijzing import HAS_EXISTING, VERWIJZING
+from dialogs.flows.verwijzing import HAS_EXISTING, HAS_PARENTS, VERWIJZING
 from dialogs.replies import ReplyKind
 from dialogs.state import DialogState, new_run_id
 from tests.dialogs.helpers import (
@@ -79,7 +79,18 @@ def test_typed_text_has_no_version() -> None:
 def test_every_verwijzing_button_fits_telegrams_64_bytes() -> None:
     chat = Chat(VERWIJZING, mentee_context())
     # A long conversation, about a student with an open referral (so every step is asked).
-    chat.state = chat.state.evolve(version=10**6, answers={HAS_EXISTING: True})
+    chat.state = chat.state.evolve(
+        version=10**6,
+        answers={
+            HAS_EXISTING: True,
+            HAS_PARENTS: True,
+            "more_details": True,
+            "external_care": "yes",
+            "absence": "some",
+            "support": ["class_observation"],
+            "consent_parent": "p1",
+        },
+    )
     for step in VERWIJZING.steps:
         state = chat.state.evolve(step=step.key)
         for button in question(VERWIJZING, state, chat.context).buttons:

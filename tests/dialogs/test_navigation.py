@@ -177,7 +177,7 @@ def _verwijzing_at_summary(parents_informed: bool) -> Chat:
         chat.type("Ik bel ze donderdag.")
     chat.press(opt("support", "time_out"), "Done ✓")
     chat.type("30-11")
-    chat.press(opt("intake_days", "tue"), "Done ✓")
+    chat.press(opt("intake_days", "tue"), "Done ✓", "No")
     assert chat.state.step == "summary"
     return chat
 
@@ -204,7 +204,13 @@ def test_change_an_answer_pages_the_picker_by_eight() -> None:
 
     chat.press("More…")
     second = [b.event.value for b in option_buttons(chat.question)]
-    assert second == ["parents_not_informed_reason", "support", "intake_from", "intake_days"]
+    assert second == [
+        "parents_not_informed_reason",
+        "support",
+        "intake_from",
+        "intake_days",
+        "more_details",
+    ]
     assert "More…" not in labels(chat.question)
 
     chat.press("‹ Previous")

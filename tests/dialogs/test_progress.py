@@ -61,12 +61,12 @@ def _to_parents_informed() -> Chat:
 
 def test_verwijzing_progress_with_parents_informed() -> None:
     chat = _to_parents_informed()
-    assert _progress(chat) == "Question 8 of 12"
+    assert _progress(chat) == "Question 8 of 13"
 
     chat.press("Yes")
 
     assert chat.state.step == "support"
-    assert _progress(chat) == "Question 9 of 11"
+    assert _progress(chat) == "Question 9 of 12"
 
 
 def test_verwijzing_progress_with_parents_not_informed() -> None:
@@ -74,10 +74,10 @@ def test_verwijzing_progress_with_parents_not_informed() -> None:
 
     chat.press("No")
     assert chat.state.step == "parents_not_informed_reason"
-    assert _progress(chat) == "Question 9 of 12"
+    assert _progress(chat) == "Question 9 of 13"
 
     chat.type("Ik bel ze donderdag.")
-    assert _progress(chat) == "Question 10 of 12"
+    assert _progress(chat) == "Question 10 of 13"
 
 
 def test_progress_after_going_back_and_changing_the_branch() -> None:
@@ -90,4 +90,4 @@ def test_progress_after_going_back_and_changing_the_branch() -> None:
     chat.press("Yes")
 
     assert chat.state.step == "support"
-    assert _progress(chat) == "Question 9 of 11"
+    assert _progress(chat) == "Question 9 of 12"

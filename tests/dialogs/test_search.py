@@ -36,7 +36,7 @@ def test_the_mentee_question_accepts_text_and_hints_at_search() -> None:
 
     assert chat.question.accepts_text
     assert render(chat.question).splitlines() == [
-        "Question 1 of 12",
+        "Question 1 of 13",
         prompt("student_id"),
         "Tip: type part of a name to search.",
     ]

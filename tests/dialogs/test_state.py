@@ -66,7 +66,7 @@ def _to_summary(chat: Chat) -> None:
     _first_half(chat)
     chat.press("Done ✓")
     chat.type("30-11")
-    chat.press(opt("intake_days", "tue"), "Done ✓")
+    chat.press(opt("intake_days", "tue"), "Done ✓", "No")
     assert chat.state.step == "summary"
 
 
@@ -206,6 +206,7 @@ def test_same_events_give_the_same_states_and_replies() -> None:
         "30-11",
         now(Action.CHOOSE, "tue"),
         now(Action.DONE),
+        now(Action.CHOOSE, "no"),  # no optional questions
         Event(Action.CHOOSE, "s02", 2),  # stale
         now(Action.CONFIRM),
     ]

@@ -119,7 +119,7 @@ def test_progress_in_dutch() -> None:
     # ux.md: "Vraag 3 van 8".
     chat = Chat(VERWIJZING, mentee_context())
 
-    assert NL.render(chat.question.lines[0]) == "Vraag 1 van 12"
+    assert NL.render(chat.question.lines[0]) == "Vraag 1 van 13"
 
 
 def test_dutch_dates_in_a_validation_error_use_dutch_names() -> None:

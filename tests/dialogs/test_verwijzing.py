@@ -43,7 +43,7 @@ def test_a_full_referral_ends_with_the_exact_answers() -> None:
     chat.press(opt("support", "time_out"), opt("support", "conversations"), "Done ✓")
     chat.type("28-11")  # a Saturday: refused
     chat.type("30-11")
-    chat.press(opt("intake_days", "thu"), opt("intake_days", "tue"), "Done ✓")
+    chat.press(opt("intake_days", "thu"), opt("intake_days", "tue"), "Done ✓", "No")
     assert chat.state.step == "summary"
 
     summary = render(chat.question).splitlines()
@@ -63,6 +63,7 @@ def test_a_full_referral_ends_with_the_exact_answers() -> None:
         f"{label('support')}: {opt('support', 'conversations')} and {opt('support', 'time_out')}",
         f"{label('intake_from')}: {day(date(2026, 11, 30))}",
         f"{label('intake_days')}: {opt('intake_days', 'tue')} and {opt('intake_days', 'thu')}",
+        f"{label('more_details')}: No",
     ]
     assert kinds(replies) == [ReplyKind.DONE]
     assert render(replies[0]) == EN.render(Text.of(VERWIJZING.done))
@@ -79,6 +80,7 @@ def test_a_full_referral_ends_with_the_exact_answers() -> None:
         "support": ["conversations", "time_out"],
         "intake_from": "2026-11-30",
         "intake_days": ["tue", "thu"],
+        "more_details": False,
     }
 
 
@@ -93,7 +95,7 @@ def test_a_referral_with_parents_informed_has_no_reason() -> None:
     assert chat.state.step == "support"
     chat.press(opt("support", "return_after_absence"), "Done ✓")
     chat.press(day(date(2026, 11, 27)))
-    chat.press(opt("intake_days", "mon"), opt("intake_days", "fri"), "Done ✓")
+    chat.press(opt("intake_days", "mon"), opt("intake_days", "fri"), "Done ✓", "No")
 
     chat.press("Send ✓")
 
@@ -109,6 +111,7 @@ def test_a_referral_with_parents_informed_has_no_reason() -> None:
         "support": ["return_after_absence"],
         "intake_from": "2026-11-27",
         "intake_days": ["mon", "fri"],
+        "more_details": False,
     }
 
 

@@ -68,7 +68,7 @@ def _fill_rest(chat: LiveChat) -> None:
     chat.press(opt("urgency", "low"), "Yes")
     chat.press(opt("support", "conversations"), "Done ✓")
     chat.press(day(date(2026, 11, 27)))
-    chat.press(opt("intake_days", "mon"), "Done ✓")
+    chat.press(opt("intake_days", "mon"), "Done ✓", "No")
 
 
 def test_picking_a_student_with_an_open_referral_warns_with_its_date_and_stage() -> None:
@@ -79,7 +79,7 @@ def test_picking_a_student_with_an_open_referral_warns_with_its_date_and_stage()
     assert kinds(replies) == [ReplyKind.ANSWERED, ReplyKind.QUESTION]
     assert chat.state.step == EXISTING_STEP
     assert render(replies[1]).splitlines() == [
-        "Question 2 of 13",
+        "Question 2 of 14",
         "Before you go on:",
         NOTE,
         "You can still send a new referral: the care coordinator sees both and can combine "
@@ -115,7 +115,7 @@ def test_a_student_with_nothing_open_is_not_warned() -> None:
     chat.press("Zoë de Vries")
 
     assert chat.state.step == "help_question_student"
-    assert "Question 2 of 12" in render(chat.question)
+    assert "Question 2 of 13" in render(chat.question)
     assert HAS_EXISTING not in chat.state.answers
     _fill_rest(chat)
     assert not any(line.startswith("Note:") for line in render(chat.question).splitlines())

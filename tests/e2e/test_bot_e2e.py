@@ -73,6 +73,7 @@ async def _up_to_the_summary(mentor: SimulatedPerson) -> BotMessage:
     days = await _question(mentor, 11)
     await mentor.press(days, "Wednesday")
     await mentor.press((await mentor.chat())[-1], "Done")
+    await mentor.press(await mentor.last(), "No")  # the optional questions (issue 15)
     summary = await mentor.last()
     assert "Please check your referral" in summary.text
     assert "Lieke Noordeloos" in summary.text

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.telegram.callbacks import FlowCallback
+from dialogs.flows.student_voice import STUDENT_VOICE
 from dialogs.text import Text
 from storage.models import Role
 from tests.bot.telegram_fakes import Sent
@@ -56,6 +57,11 @@ MENTOR_ACCEPTED = Notice(
     "News about a referral you sent: it has been accepted.\n"
     "The next step is the intake meeting; you will be asked whether you can be there.",
     "Press the button to see which student it is.",
+)
+STUDENT_ASKED = Notice(
+    "Your mentor has asked for extra support for you at school. We would like to hear from "
+    "you, in your own words, what you would like help with.",
+    "Press the button to answer; it takes a minute.",
 )
 PARENT_ACCEPTED = Notice(
     "News from the school about your child.\n"
@@ -171,8 +177,20 @@ async def test_one_referral_from_submission_to_closed_questionnaires(
     response = await web.post(f"/queue/{item}/accept", ACCEPTED_PLAN)
     assert response.status_code < 400, web.text
     await journey.deliver()
-    assert_received(everyone, expected_after_accept(mentor, parent))
+    assert_received(everyone, expected_after_accept(mentor, parent, student))
     assert await journey.queue() == [("referral", "waiting", "intake", "accepted")]
+
+    # 2b. The student gives their own help question, in Ukrainian (issue 15); the referral
+    # page shows it beside the mentor's description.
+    question = await student.press(student.last(), "Write my help question")
+    summary = await student.send("Я хочу краще планувати свою роботу.")
+    await student.press(summary, "Send ✓")
+    answered = [message.text for message in student.received()]
+    assert answered[-1].startswith(say("uk", STUDENT_VOICE.done))
+    await web.get(f"/queue/{item}")
+    assert "Я хочу краще планувати свою роботу." in web.text
+    assert "Hij wil rustiger worden in de les." in web.text
+    del question
 
     # 3. The parent books the intake in the web chat, in Arabic, on the mentor's intake day.
     journey.clock.set(at(MONDAY, 11))
@@ -457,13 +475,15 @@ def label_of(choices: list[tuple[str, str]], value: str) -> str:
 
 
 def expected_after_accept(
-    mentor: TelegramActor, parent: TelegramActor
+    mentor: TelegramActor, parent: TelegramActor, student: TelegramActor
 ) -> dict[TelegramActor, list[Expected]]:
     """The mentor hears the decision (no name on the lock screen); the parent is asked to book
-    the intake, with the button that opens the booking."""
+    the intake, with the button that opens the booking; the student is asked for their own
+    help question (issue 15)."""
     return {
         mentor: [Expected.of("nl", MENTOR_ACCEPTED, buttons=["Show the decision"])],
         parent: [Expected.of("ar", PARENT_ACCEPTED, buttons=["Book an appointment"])],
+        student: [Expected.of("uk", STUDENT_ASKED, buttons=["Write my help question"])],
     }
 
 
@@ -490,7 +510,8 @@ async def submit_referral(mentor: TelegramActor) -> None:
     question = await mentor.press_data(question, question.buttons()[0][1])  # from: the first day
     days = question
     await mentor.press(days, "Wednesday")
-    summary = await mentor.press(days, "Done ✓")
+    more = await mentor.press(days, "Done ✓")
+    summary = await mentor.press(more, "No")  # the optional questions (issue 15)
     assert "Taras Kovalenko" in summary.text
     done = await mentor.press(summary, "Send ✓")
     texts = [message.text for message in mentor.received()]

@@ -33,6 +33,7 @@ from dialogs.text import N_, Text
 from services.appointments.attendance import open_intake_questions
 from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
+from services.conversations.voice_chat import open_student_voice
 from services.conversations.web_chat import (
     WEB_CHAT_TTL,
     ChatLinkInvalid,
@@ -52,7 +53,7 @@ from services.conversations.web_chat import (
     set_chat_language,
     set_flash,
 )
-from services.kernel.errors import NotAllowed
+from services.kernel.errors import InvalidTransition, NotAllowed
 from services.outbox.channels import ChatTarget, parse_chat_target
 from services.settings.about import TITLE as ABOUT_TITLE
 from services.settings.about import about_for, may_read_about
@@ -145,7 +146,10 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     then = await form_value(request, "then") or ""
     chosen = parse_chat_target(then)
     book = chosen is not None and chosen[0] is ChatTarget.BOOK
-    target = f"{CHAT_PATH}/{then}" if chosen is not None and not book else BACK_TO_CHAT
+    # The student's help question opens in the chat itself, as the Telegram button opens it.
+    voice = chosen[1] if chosen is not None and chosen[0] is ChatTarget.HELP_QUESTION else None
+    in_chat = book or voice is not None
+    target = f"{CHAT_PATH}/{then}" if chosen is not None and not in_chat else BACK_TO_CHAT
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         response,
@@ -166,7 +170,26 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
         if chat is not None:
             await _open_menu_flow(uow, web, chat, BOOK.id)
+    elif voice is not None:
+        chat = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
+        if chat is not None:
+            await _open_student_voice(uow, web, chat, voice)
     return response
+
+
+async def _open_student_voice(uow: UnitOfWork, web: Web, chat: ChatSession, referral: int) -> None:
+    """Open the student's help question (`services.conversations.voice_chat`), or say why not."""
+    catalog = web.catalog(chat.person.language)
+    try:
+        turn = await uow(
+            lambda s: open_student_voice(
+                session=s, person=chat.person, referral_id=referral, now=web.now()
+            )
+        )
+    except (NotAllowed, InvalidTransition) as refusal:
+        await _flash(uow, chat, [_notice(refusal.reason)], catalog)
+        return
+    await _flash(uow, chat, turn.replies, catalog)
 
 
 async def _open_menu_flow(uow: UnitOfWork, web: Web, chat: ChatSession, flow_id: str) -> None:

@@ -23,9 +23,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.flows.verwijzing import CONSENT_PURPOSES
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.bulk.actions import bulk_assign, bulk_close
+from services.consent.records import record_consent, withdraw_consent
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
 from services.queue.listing import (
@@ -38,7 +40,13 @@ from services.queue.listing import (
     school_coordinators,
 )
 from services.queue.notes import add_note
-from services.queue.referral_view import ReferralView, open_referral
+from services.queue.referral_view import (
+    GIVER_LABELS,
+    ReferralView,
+    consent_line,
+    extra_lines,
+    open_referral,
+)
 from services.queue.rules import DECLINE_REASON_MAX, NOTE_MAX, SortColumn
 from services.queue.saved_filters import NAME_MAX as VIEW_NAME_MAX
 from services.queue.saved_filters import (
@@ -65,6 +73,7 @@ from services.trajectories.lifecycle import (
 )
 from storage.models import (
     DEFAULT_TIMEOUTS_PER_WEEK,
+    ConsentPurpose,
     QueueKind,
     QueueStatus,
     Role,
@@ -121,6 +130,8 @@ DONE: dict[str, str] = {
     "accept": N_("Accepted. The trajectory has been created; the mentor has been told."),
     "decline": N_("Declined. The mentor has been told (without the reason)."),
     "note": N_("Note added."),
+    "consent": N_("The consent has been recorded."),
+    "withdraw": N_("The consent has been recorded as withdrawn."),
     "merge": N_(
         "Merged into the open referral: what the mentor wrote is a note there, and the mentor "
         "has been told."
@@ -556,6 +567,10 @@ async def _referral_page(
             now=now,
         ),
         actions=view.actions,
+        extra=extra_lines(view),
+        consent_line=consent_line,
+        giver_labels={code: Text.of(label) for code, label in GIVER_LABELS.items()},
+        consent_purposes=CONSENT_PURPOSES,
         error=error,
         done=Text.of(DONE[done]) if done in DONE else handled_next(request),
         queue_view=None if queue_view is None else queue_view.query(),
@@ -770,6 +785,75 @@ async def merge(
     return await _state_action(_Call(request, web, staff, uow), item_id, action, "merge")
 
 
+async def consent(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    referral_id: int,
+    item: Annotated[str, Form()] = "",
+    giver: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "",
+) -> Response:
+    """Record a consent given later (the care coordinator; checked again in storage). The
+    consent belongs to the referral, not to the queue item's state: its own path; ``item`` is
+    only where to return."""
+    item_id, giver_id = parse_id(item), parse_id(giver)
+    if item_id is None or giver_id is None or purpose not in set(ConsentPurpose):
+        raise NotAvailable
+    try:
+        now = web.now()
+        await uow(
+            lambda s: record_consent(
+                session=s,
+                actor=staff.person,
+                referral_id=referral_id,
+                giver_id=giver_id,
+                purpose=ConsentPurpose(purpose),
+                now=now,
+            ),
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        return await _referral_page(
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
+        )
+    return await _done(request, item_id, "consent")
+
+
+async def withdraw(
+    *,
+    request: Request,
+    web: WebDep,
+    staff: CoordinatorDep,
+    uow: UnitOfWorkDep,
+    referral_id: int,
+    consent_id: int,
+    item: Annotated[str, Form()] = "",
+) -> Response:
+    """Record that a consent was withdrawn (the row stays, with when and by whom)."""
+    del referral_id  # the consent's own school and id decide (`withdraw_consent`)
+    item_id = parse_id(item)
+    if item_id is None:
+        raise NotAvailable
+    try:
+        now = web.now()
+        await uow(
+            lambda s: withdraw_consent(
+                session=s, actor=staff.person, consent_id=consent_id, now=now
+            ),
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    except InvalidTransition as refused:
+        return await _referral_page(
+            _Call(request, web, staff, uow), item_id, status_code=409, error=refused.reason
+        )
+    return await _done(request, item_id, "withdraw")
+
+
 def build_router() -> APIRouter:
     """A fresh router with the queue, the referral page and its actions."""
     router = APIRouter()
@@ -799,4 +883,17 @@ def build_router() -> APIRouter:
             methods=["POST"],
             dependencies=[CsrfProtected],
         )
+    # Consent is the referral's, in every state of its item (not a queue action).
+    router.add_api_route(
+        "/referrals/{referral_id:int}/consent",
+        consent,
+        methods=["POST"],
+        dependencies=[CsrfProtected],
+    )
+    router.add_api_route(
+        "/referrals/{referral_id:int}/consent/{consent_id:int}/withdraw",
+        withdraw,
+        methods=["POST"],
+        dependencies=[CsrfProtected],
+    )
     return router

@@ -6,16 +6,19 @@ to this area by its own routes; the list links to ``/trajectories/<id>``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dialogs.text import N_
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import run_unit_of_work
+from services.trajectories.district_coach import district_coach_cases
 from services.trajectories.view import list_trajectories
 from storage.models import Role, TrajectoryStatus
 from web import labels
-from web.deps import SessionDep, TrajectoryStaffDep, WebDep
+from web.deps import SessionDep, Staff, TrajectoryStaffDep, WebDep, staff_with
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import render_page
@@ -28,7 +31,16 @@ NAV = (
         frozenset({Role.CARE_COORDINATOR, Role.COACH}),
         order=20,
     ),
+    # A district coach's own cases (issue 15): asked in, with consent; nothing else.
+    NavItem(
+        "district_cases",
+        "/district-cases",
+        N_("My cases"),
+        frozenset({Role.DISTRICT_COACH}),
+        order=21,
+    ),
 )
+DistrictCoachDep = Annotated[Staff, Depends(staff_with(Role.DISTRICT_COACH))]
 STATUS_FILTERS = ("open", "planned", "intake_held", "active", "closed", "all")
 
 
@@ -67,8 +79,23 @@ async def trajectory_list(
     )
 
 
+async def district_case_list(
+    *, request: Request, web: WebDep, staff: DistrictCoachDep, session: SessionDep
+) -> Response:
+    """The district coach's cases across the partnership's schools (audited)."""
+    del web
+    try:
+        cases = await run_unit_of_work(
+            session, lambda unit: district_coach_cases(session=unit, viewer=staff.person)
+        )
+    except NotAllowed as refused:
+        raise NotAvailable from refused
+    return render_page(request, "district_cases.html", staff=staff, cases=cases, labels=labels)
+
+
 def build_router() -> APIRouter:
     """A fresh router with the trajectory list."""
     router = APIRouter()
+    router.add_api_route("/district-cases", district_case_list, methods=["GET"])
     router.add_api_route("/trajectories", trajectory_list, methods=["GET"])
     return router

@@ -34,9 +34,11 @@ from services.appointments.closing import close_trajectory
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
 from services.kernel.uow import run_unit_of_work
+from services.queue.referral_view import consent_line
 from services.referrals.care_team import cases_of_referral
 from services.referrals.rules import CARE_TEAM_DECISION_LABELS
 from services.surveys.invitations import TeacherChoice, teachers_to_pick
+from services.trajectories.district_coach import ask_district_coach_in, case_panel
 from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import (
     GOALS_MAX,
@@ -49,7 +51,15 @@ from services.trajectories.rules import ADVICE_MAX, EVALUATION_NOTES_MAX
 from services.trajectories.view import TrajectoryPage, open_trajectory
 from storage.models import Role
 from web import labels
-from web.deps import CoordinatorDep, CsrfProtected, SessionDep, Staff, TrajectoryStaffDep, WebDep
+from web.deps import (
+    CaseStaffDep,
+    CoordinatorDep,
+    CsrfProtected,
+    SessionDep,
+    Staff,
+    TrajectoryStaffDep,
+    WebDep,
+)
 from web.errors import NotAvailable
 from web.nav import NavItem
 from web.pages import render_page
@@ -64,6 +74,7 @@ DONE: dict[str, str] = {
     "plan": N_("The plan has been saved."),
     "logbook": N_("The logbook entry has been saved."),
     "held": N_("The evaluation has been marked as held."),
+    "district_coach": N_("The district coach has been asked in."),
     "close": N_(
         "The trajectory has been closed: its appointments still planned were cancelled and "
         "the exit questionnaire has started."
@@ -155,6 +166,10 @@ async def _page(
     is_open = page.status.value != "closed"
     coordinator = staff.has_role(Role.CARE_COORDINATOR)
     is_staff = coordinator or staff.has_role(Role.COACH)
+    case = await run_unit_of_work(
+        session,
+        lambda unit: case_panel(session=unit, viewer=staff.person, trajectory_id=trajectory_id),
+    )
     return render_page(
         request,
         template,
@@ -166,7 +181,11 @@ async def _page(
         can_plan=is_staff and is_open,
         can_close=coordinator and is_open,
         can_write=is_open,
-        can_hold=page.status.value == "active",
+        can_hold=is_staff and page.status.value == "active",
+        district_only=not is_staff,
+        case=case,
+        can_ask_in=coordinator and is_open,
+        consent_line=consent_line,
         closing=closing or Closing(advice=""),
         teachers=teachers,
         care_team_cases=agenda,
@@ -219,7 +238,7 @@ async def trajectory_page(
     request: Request,
     *,
     web: WebDep,
-    staff: TrajectoryStaffDep,
+    staff: CaseStaffDep,
     session: SessionDep,
     trajectory_id: int,
     done: str = "",
@@ -295,7 +314,7 @@ async def write_logbook(
     request: Request,
     *,
     web: WebDep,
-    staff: TrajectoryStaffDep,
+    staff: CaseStaffDep,
     session: SessionDep,
     trajectory_id: int,
     text: Annotated[str, Form()] = "",
@@ -441,6 +460,36 @@ async def close(
     return _done(trajectory_id, "close")
 
 
+async def ask_district_coach(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: CoordinatorDep,
+    session: SessionDep,
+    trajectory_id: int,
+    district_coach: Annotated[str, Form()] = "",
+) -> Response:
+    """Ask a district coach in (the care coordinator; refused without consent)."""
+    coach_id = parse_id(district_coach)
+    if coach_id is None:
+        raise NotAvailable
+    refused = await _attempt(
+        session,
+        lambda unit: ask_district_coach_in(
+            session=unit,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            district_coach_id=coach_id,
+            now=web.now(),
+        ),
+    )
+    if refused is not None:
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+        )
+    return _done(trajectory_id, "district_coach")
+
+
 def build_router() -> APIRouter:
     """A fresh router with the trajectory page and its actions."""
     router = APIRouter()
@@ -451,6 +500,7 @@ def build_router() -> APIRouter:
         ("logbook", write_logbook),
         ("evaluations/{evaluation_id:int}/held", evaluation_held),
         ("close", close),
+        ("district-coach", ask_district_coach),
     ):
         router.add_api_route(
             f"/trajectories/{{trajectory_id:int}}/{path}",

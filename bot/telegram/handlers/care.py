@@ -37,7 +37,12 @@ from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.queue.duplicates import StudentCase
 from services.queue.listing import QueueEntry, QueueFilters, list_queue, next_open_item
-from services.queue.referral_view import ReferralView, open_referral
+from services.queue.referral_view import (
+    ReferralView,
+    consent_lines,
+    extra_lines,
+    open_referral,
+)
 from services.queue.rules import QueueAction
 from services.referrals.decisions import (
     accept_for_intake,
@@ -244,6 +249,9 @@ def summary_text(view: ReferralView, catalog: Catalog) -> str:
             days=tuple(_label(WEEKDAYS, d.value) for d in view.intake_days),
         )
     )
+    # Issue 15: the optional asks, the student's own words and the consents, as on the web.
+    lines.extend(extra_lines(view))
+    lines.extend(consent_lines(view))
     also = also_line(view)
     if also is not None:
         lines.insert(3, also)

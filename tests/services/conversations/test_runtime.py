@@ -79,6 +79,7 @@ async def _referral(factory: async_sessionmaker[AsyncSession], mentor: Person) -
     turn = await step(_first_option(turn))
     turn = await step(_button(turn, Action.CHOOSE, "mon"))
     turn = await step(_button(turn, Action.DONE))
+    turn = await step(_button(turn, Action.CHOOSE, "no"))  # the optional questions (issue 15)
     return await step(_button(turn, Action.CONFIRM))
 
 
@@ -159,7 +160,8 @@ async def _referral_until_summary(
     turn = await step(_button(turn, Action.DONE))
     turn = await step(_first_option(turn))
     turn = await step(_button(turn, Action.CHOOSE, "fri"))
-    return await step(_button(turn, Action.DONE))
+    turn = await step(_button(turn, Action.DONE))
+    return await step(_button(turn, Action.CHOOSE, "no"))  # the optional questions
 
 
 async def test_a_parent_may_not_run_the_verwijzing(

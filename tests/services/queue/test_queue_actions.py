@@ -28,6 +28,7 @@ from services.referrals.decisions import (
 )
 from storage.models import (
     AuditLog,
+    ConsentGiver,
     Outbox,
     OutboxStatus,
     Person,
@@ -345,6 +346,8 @@ async def test_open_referral_shows_everything_the_summary_needs(
         text_language="nl",
         notes=(),
         history=(HistoryEntry("referral.submit", NOW, "Anouk Klasema"),),
+        # Who may consent (issue 15): the student (no parent on record here).
+        consent_givers=((world.student.id, world.student.display_name, ConsentGiver.STUDENT),),
     )
     assert all(isinstance(code, SupportKind) for code in view.support)
     assert all(isinstance(code, Weekday) for code in view.intake_days)
