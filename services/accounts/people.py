@@ -70,10 +70,18 @@ async def parents_of_students(
     *, session: AsyncSession, school_id: int, student_ids: Iterable[int]
 ) -> dict[int, list[Person]]:
     """Each student's parents (`Guardianship`) in the school, by family then given name; a
-    student without parents is left out."""
+    student without parents is left out.
+
+    Inside a Telegram update from the process cache while the cache version stands (the
+    referral flow asks for its mentees' parents on every step); detached: read them only.
+    """
     wanted = set(student_ids)
     if not wanted:
         return {}
+    cache = await update_cache()
+    key = ("parents", school_id, tuple(sorted(wanted)))
+    if cache is not None and key in cache:
+        return {student: list(parents) for student, parents in cache.get(key)}
     rows = await session.execute(
         select(Guardianship.student_id, Person)
         .join(
@@ -86,6 +94,12 @@ async def parents_of_students(
     found: dict[int, list[Person]] = {}
     for student_id, parent in rows:
         found.setdefault(student_id, []).append(parent)
+    if cache is not None:
+        for parents in found.values():
+            for parent in parents:
+                if parent in session:
+                    session.expunge(parent)
+        cache.put(key, tuple((student, tuple(parents)) for student, parents in found.items()))
     return found
 
 

@@ -23,6 +23,7 @@ from dialogs.flows import FLOWS
 from dialogs.flows.afspraken import APPOINTMENT
 from dialogs.flows.logbook import APPOINTMENT as AGENDA_APPOINTMENT
 from dialogs.flows.plan import TRAJECTORY
+from dialogs.flows.student_voice import REFERRAL as VOICE_REFERRAL
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
@@ -32,7 +33,8 @@ from services.appointments.slots import free_slots
 from services.appointments.views import AppointmentView
 from services.conversations.runtime import open_flow
 from services.kernel.uow import run_unit_of_work
-from storage.models import Appointment, Role, Trajectory
+from services.referrals.student_voice import ask_student_voice
+from storage.models import Appointment, Referral, Role, Trajectory
 from storage.models import Person as StoredPerson
 from tests.bot.appointment_setup import prepare_demo_booking
 from tests.bot.demo_bot import DemoBot, demo_bot
@@ -65,6 +67,7 @@ ABOUT_AN_ITEM = {
     "appointment_cancel": ("lln13", Role.STUDENT),
     "trajectory_plan": ("zoco", Role.CARE_COORDINATOR),
     "agenda_logbook": (None, Role.COACH),
+    "student_voice": ("lln13", Role.STUDENT),
 }
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -136,6 +139,14 @@ async def _preset(session: AsyncSession, flow_id: str, person: StoredPerson) -> 
                 assert isinstance(booked, AppointmentView)
                 return {APPOINTMENT: str(booked.appointment_id)}
         raise AssertionError("nothing bookable for the demo student")
+    if flow_id == "student_voice":
+        # The student was asked for their own help question on one of their referrals.
+        referral = await session.scalar(
+            select(Referral).where(Referral.student_id == person.id).order_by(Referral.id)
+        )
+        assert referral is not None, "the demo student has no referral"
+        await ask_student_voice(session=session, referral=referral, now=now)
+        return {VOICE_REFERRAL: str(referral.id)}
     if flow_id == "agenda_logbook":
         # A talk the student books with their trajectory: on the coach's agenda.
         student = await get_person_by_external_id(
