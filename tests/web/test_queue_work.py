@@ -14,7 +14,9 @@ from storage.models import (
     Outbox,
     QueueDecision,
     QueueFilterSet,
+    QueueItem,
     QueueStatus,
+    SurveyResponse,
 )
 from tests.support.queue_work import QueueWork, fill_queue
 from tests.web.conftest import BrowserFactory
@@ -369,3 +371,23 @@ async def test_the_questionnaire_page_is_refused_to_others(
         assert (
             await session.scalar(select(AuditLog).where(AuditLog.action == "survey.view")) is None
         )
+
+
+async def test_an_anonymous_questionnaire_is_listed_as_anonymous_without_a_name(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    work = await _work(demo)
+    async with demo.app.sessions() as session, session.begin():
+        item = await session.get_one(QueueItem, work.survey)
+        response = await session.get_one(SurveyResponse, item.survey_response_id)
+        # What an anonymous answer is stored as (issue 15): no link to its invitation.
+        response.anonymous = True
+        response.invitation_id = None
+    zoco = await _zoco(browsers)
+    await zoco.get("/queue")
+    row = re.search(rf'<tr data-item="{work.survey}".*?</tr>', zoco.text, re.S)
+    assert row is not None
+    cells = re.sub(r"\s+", " ", row.group(0))
+    assert f'href="/queue/questionnaires/{work.survey}' in cells
+    assert ">anonymous</a>" in cells
+    assert "Lieke Noordeloos" not in cells
