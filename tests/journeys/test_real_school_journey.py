@@ -467,7 +467,8 @@ async def submit_referral(mentor: TelegramActor) -> None:
     days = question
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
         await mentor.press(days, day)
-    summary = await mentor.press(days, "Done ✓")
+    more = await mentor.press(days, "Done ✓")
+    summary = await mentor.press(more, "No")  # the optional questions (issue 15)
     assert "Daan Akkerveld" in summary.text
     await mentor.press(summary, "Send ✓")
     mentor.received()
