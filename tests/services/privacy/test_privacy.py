@@ -76,7 +76,14 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
     assert list(data)[:5] == ["format", "version", "made_at", "school", "person"]
     assert set(SECTIONS) <= set(data)
     # One row of each kind was planted about Samira: each section has it.
-    written = {"referrals_as_mentor", "queue_notes_written", "logbook_written"}
+    written = {
+        "referrals_as_mentor",
+        "queue_notes_written",
+        "logbook_written",
+        "care_team_meetings_created",
+        "visitation_reports_recorded",
+        "indicator_targets_set",
+    }
     for section in set(SECTIONS) - written:
         assert data[section], f"{section} is empty"
     for section in written:
@@ -97,6 +104,12 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
         "logbook",
         "survey",
         "conversation",
+        "external-care",
+        "student-voice",
+        "team-question",
+        "team-advice",
+        "observation",
+        "view",
     ):
         assert f"PLANT-sam-{planted}" in text, planted
     # Nothing of Ottokar, no secrets, no other person's name.
@@ -112,10 +125,31 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
     assert data["web_accounts"][0]["username"] == "sam.login"
     # JSON round trip.
     assert json.loads(export_json(data)) == data
+    # The tables of issues 14/15: both consents about her (a parent's and her own), the
+    # district coach asked in, the care-team case, the OPP, her saved queue view.
+    assert {(c["giver"], c["purpose"]) for c in data["consents"]} == {
+        ("parent", "trajectory"),
+        ("student", "district_coach"),
+    }
+    assert data["referrals_as_student"][0]["parents_language"] == "tr"
+    assert [r["district_coach_id"] for r in data["district_coach_requests"]] == [world.coach.id]
+    assert [e["kind"] for e in data["student_events"]] == ["opp"]
+    assert data["queue_filter_sets"][0]["query"] == f"q={SAM[1]}&status=open"
     # What a person wrote is in their own export.
     assert len((await _export(session, world.zoco, world.mentor.id))["referrals_as_mentor"]) == 2
     assert len((await _export(session, world.zoco, world.coach.id))["logbook_written"]) == 2
     assert len((await _export(session, world.admin, world.zoco.id))["queue_notes_written"]) == 2
+    zoco = await _export(session, world.admin, world.zoco.id)
+    assert len(zoco["consents"]) == 4  # recorded by her
+    assert len(zoco["care_team_cases"]) == 2
+    assert len(zoco["care_team_meetings_created"]) == 2
+    assert len(zoco["student_events"]) == 2
+    assert len(zoco["district_coach_requests"]) == 2
+    coach = await _export(session, world.zoco, world.coach.id)
+    assert len(coach["district_coach_requests"]) == 2
+    assert len(coach["support_activities"]) == 2
+    parent = await _export(session, world.zoco, world.parent.id)
+    assert {c["student_id"] for c in parent["consents"]} == {world.sam.id, world.otto.id}
 
 
 async def test_the_export_is_audited_with_ids_only(
