@@ -84,8 +84,10 @@ _REFERRAL_TEXT_NULL = {
     # interpreter is needed, the language of the student's words): they name nobody and
     # the indicators may count them.
     "external_care_which": None,
-    "student_voice": None,
 }
+#: The student's own words on the referral: removed with the care data and when the student is
+#: erased, not when the mentor who wrote the rest of the referral is.
+_REFERRAL_STUDENT_TEXT = {"student_voice": None}
 
 
 async def _erase_care_team_texts(session: AsyncSession, where: Any) -> int:
@@ -187,7 +189,7 @@ async def erase_care_data(
         session,
         update(Referral)
         .where(Referral.id.in_(referral_ids))
-        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL),
+        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL, **_REFERRAL_STUDENT_TEXT),
     )
     invitation_ids = select(SurveyInvitation.id).where(
         SurveyInvitation.trajectory_id.in_(trajectory_ids)
@@ -377,7 +379,7 @@ async def erase_person(
         session,
         update(Referral)
         .where(Referral.student_id == pid)
-        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL),
+        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL, **_REFERRAL_STUDENT_TEXT),
     )
     texts += await _rowcount(
         session,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.privacy_commands import export_json
@@ -26,7 +26,21 @@ from services.privacy.erasure import ErasureRefused
 from services.privacy.export_pdf import render_export_pdf
 from services.privacy.rules import EXPORT_FORMAT, EXPORT_VERSION
 from services.privacy.views import ERASE, EXPORT, Channel, erase, export_person
-from storage.models import AuditLog, Base, Person, School, Trajectory, TrajectoryStatus
+from storage.models import (
+    AuditLog,
+    Base,
+    CareTeamCase,
+    CareTeamDecision,
+    Consent,
+    DistrictCoachRequest,
+    Person,
+    QueueFilterSet,
+    QueueItem,
+    Referral,
+    School,
+    Trajectory,
+    TrajectoryStatus,
+)
 from tests.support.privacy_world import OTTO, SAM, PrivacyWorld, build_privacy_world
 from tests.support.units import in_unit
 
@@ -280,8 +294,21 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
     ):
         assert trace.casefold() not in dump.casefold(), trace
     # Ottokar's data is untouched.
-    for planted in ("goals", "logbook", "note", "survey", "help-student", "mentor-typed"):
-        assert f"PLANT-otto-{planted}" in dump
+    for planted in (
+        "goals",
+        "logbook",
+        "note",
+        "survey",
+        "help-student",
+        "mentor-typed",
+        "external-care",
+        "student-voice",
+        "team-question",
+        "team-advice",
+        "observation",
+        "view",
+    ):
+        assert f"PLANT-otto-{planted}" in dump, planted
     assert OTTO[1] in dump
     async with session.begin():
         sam = await session.get_one(Person, world.sam.id, populate_existing=True)
@@ -292,6 +319,26 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
         assert sam.email is None
         trail = list(await session.scalars(select(AuditLog).order_by(AuditLog.id)))
         erased_row = trail[-1]
+    # Her consents stay as records (the audit of who consented to what, when) pointing at the
+    # pseudonymised anchor; the codes beside the texts stay; her saved queue view is gone.
+    async with session.begin():
+        consents = list(
+            await session.scalars(select(Consent).where(Consent.student_id == world.sam.id))
+        )
+        referral = await session.scalar(select(Referral).where(Referral.student_id == world.sam.id))
+        case = await session.scalar(
+            select(CareTeamCase).join(QueueItem).where(QueueItem.referral_id == referral.id)
+            if referral
+            else select(CareTeamCase)
+        )
+        views = await session.scalar(select(func.count()).select_from(QueueFilterSet))
+    assert len(consents) == 2
+    assert referral is not None
+    assert (referral.student_voice, referral.external_care_which) == (None, None)
+    assert (referral.parents_language, referral.external_care) == ("tr", "yes")
+    assert case is not None
+    assert (case.question, case.advice, case.decision) == ("", "", CareTeamDecision.TRAJECTORY)
+    assert views == 1  # Ottokar's
     # The trail kept every row (plus the erasure's own), with its ids.
     assert len(trail) == before_audit + 1
     assert erased_row.action == ERASE
@@ -373,3 +420,14 @@ async def test_staff_with_history_can_be_erased(session: AsyncSession, world: Pr
     assert "PLANT-otto-logbook" not in dump  # written by the coach
     assert "PLANT-otto-note" not in dump  # written by the care coordinator
     assert "PLANT-otto-goals" in dump  # the trajectory's plan names no author
+    assert "PLANT-otto-observation" not in dump  # recorded by the coach
+    assert "PLANT-otto-team-advice" not in dump  # decided by the care coordinator
+    assert "PLANT-otto-team-question" not in dump  # put on the agenda by her
+    assert "PLANT-otto-student-voice" in dump  # the student's own words
+    async with session.begin():
+        open_requests = await session.scalar(
+            select(func.count())
+            .select_from(DistrictCoachRequest)
+            .where(DistrictCoachRequest.ended_at.is_(None))
+        )
+    assert open_requests == 0  # the erased coach is no longer involved
