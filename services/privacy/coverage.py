@@ -20,6 +20,8 @@ NOT_EXPORTED: dict[str, str] = {
     "login_failure": "hashed, not attributable, short-lived",
     # Per-chat send pacing of the outbox (a chat key and the next allowed moment).
     "outbox_rate": "not personal (delivery pacing)",
+    # A school's appointment kinds: its JSON columns hold role codes (who books, who attends).
+    "appointment_type": "school setting, role codes only",
     # Telegram update ids already handled (idempotency), pruned after 14 days.
     "processed_update": "not personal (update ids only)",
     # Anonymous exit-questionnaire responses are in this same table as the personal ones:
