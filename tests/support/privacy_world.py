@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    ActivityKind,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -31,12 +32,11 @@ from storage.models import (
     Invite,
     LogbookEntry,
     LoginLink,
-    ActivityKind,
     ObservationAim,
     Outbox,
     Person,
-    QueueFilterSet,
     QueueDecision,
+    QueueFilterSet,
     QueueItem,
     QueueKind,
     QueueNote,
