@@ -21,26 +21,35 @@ from storage.models import (
     Appointment,
     AuditLog,
     Base,
+    CareTeamCase,
+    CareTeamMeeting,
     CoachAvailability,
+    Consent,
     Conversation,
+    DistrictCoachRequest,
     Guardianship,
+    IndicatorTarget,
     Invite,
     LogbookEntry,
     LoginLink,
     Mentorship,
     Outbox,
     Person,
+    QueueFilterSet,
     QueueItem,
     QueueNote,
     Referral,
     School,
     StaffAccount,
+    StudentEvent,
+    SupportActivity,
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
     TimeoutRequest,
     Trajectory,
     TrajectoryEvaluation,
+    VisitationReport,
     WebChatSession,
     WebSession,
 )
@@ -76,7 +85,55 @@ SECTIONS = (
     "invites",
     "web_chat_sessions",
     "coach_hours",
+    "consents",
+    "district_coach_requests",
+    "care_team_cases",
+    "care_team_meetings_created",
+    "support_activities",
+    "student_events",
+    "visitation_reports_recorded",
+    "indicator_targets_set",
+    "queue_filter_sets",
 )
+
+#: Which sections hold each table's rows about or by the person. The guard test
+#: (tests/services/privacy/test_coverage.py) fails when a table that can hold something about
+#: a person is neither here nor in `services.privacy.coverage.NOT_EXPORTED`.
+EXPORTED_TABLES: dict[str, tuple[str, ...]] = {
+    "person": ("person",),
+    "person_role": ("roles",),
+    "mentorship": ("links",),
+    "guardianship": ("links",),
+    "referral": ("referrals_as_student", "referrals_as_mentor"),
+    "queue_item": ("queue_items",),
+    "queue_note": ("queue_notes_about", "queue_notes_written"),
+    "trajectory": ("trajectories",),
+    "trajectory_evaluation": ("evaluations",),
+    "logbook_entry": ("logbook_about", "logbook_written"),
+    "appointment": ("appointments",),
+    "timeout_request": ("timeout_requests",),
+    "survey_invitation": ("survey_invitations",),
+    "survey_response": ("survey_responses",),
+    "survey_answer": ("survey_answers",),
+    "conversation": ("conversations",),
+    "outbox": ("outbox",),
+    "audit_log": ("audit",),
+    "staff_account": ("web_accounts",),
+    "web_session": ("web_sessions",),
+    "login_link": ("login_links",),
+    "invite": ("invites",),
+    "web_chat_session": ("web_chat_sessions",),
+    "coach_availability": ("coach_hours",),
+    "consent": ("consents",),
+    "district_coach_request": ("district_coach_requests",),
+    "care_team_case": ("care_team_cases",),
+    "care_team_meeting": ("care_team_meetings_created",),
+    "support_activity": ("support_activities",),
+    "student_event": ("student_events",),
+    "visitation_report": ("visitation_reports_recorded",),
+    "indicator_target": ("indicator_targets_set",),
+    "queue_filter_set": ("queue_filter_sets",),
+}
 
 Row = dict[str, Any]
 
@@ -143,6 +200,10 @@ async def collect_person(*, session: AsyncSession, person: Person, made_at: date
         select(SurveyAnswer)
         .where(SurveyAnswer.response_id.in_([r.id for r in responses]))
         .order_by(SurveyAnswer.id)
+    )
+    referral_ids_any = referral_ids + [r.id for r in referrals_mentor]
+    account_ids = list(
+        await session.scalars(select(StaffAccount.id).where(StaffAccount.person_id == pid))
     )
     subjects = or_(
         (AuditLog.subject_type == "person") & (AuditLog.subject_id == pid),
@@ -269,6 +330,99 @@ async def collect_person(*, session: AsyncSession, person: Person, made_at: date
                 select(CoachAvailability)
                 .where(CoachAvailability.coach_id == pid)
                 .order_by(CoachAvailability.id)
+            )
+        ),
+        # Consents they gave, that concern them as the student, or that they recorded or
+        # withdrew (kept as records after an erasure: see docs/decisions.md).
+        "consents": _rows(
+            await all_of(
+                select(Consent)
+                .where(
+                    or_(
+                        Consent.student_id == pid,
+                        Consent.giver_id == pid,
+                        Consent.recorded_by_id == pid,
+                        Consent.withdrawn_by_id == pid,
+                    )
+                )
+                .order_by(Consent.id)
+            )
+        ),
+        "district_coach_requests": _rows(
+            await all_of(
+                select(DistrictCoachRequest)
+                .where(
+                    or_(
+                        DistrictCoachRequest.trajectory_id.in_(trajectory_ids),
+                        DistrictCoachRequest.district_coach_id == pid,
+                        DistrictCoachRequest.asked_by_id == pid,
+                    )
+                )
+                .order_by(DistrictCoachRequest.id)
+            )
+        ),
+        "care_team_cases": _rows(
+            await all_of(
+                select(CareTeamCase)
+                .where(
+                    or_(
+                        CareTeamCase.queue_item_id.in_([i.id for i in items]),
+                        CareTeamCase.added_by_id == pid,
+                        CareTeamCase.decided_by_id == pid,
+                    )
+                )
+                .order_by(CareTeamCase.id)
+            )
+        ),
+        "care_team_meetings_created": _rows(
+            await all_of(
+                select(CareTeamMeeting)
+                .where(CareTeamMeeting.created_by_id == pid)
+                .order_by(CareTeamMeeting.id)
+            )
+        ),
+        "support_activities": _rows(
+            await all_of(
+                select(SupportActivity)
+                .where(
+                    or_(
+                        SupportActivity.student_id == pid,
+                        SupportActivity.trajectory_id.in_(trajectory_ids),
+                        SupportActivity.referral_id.in_(referral_ids_any),
+                        SupportActivity.requested_by_id == pid,
+                        SupportActivity.performer_id == pid,
+                    )
+                )
+                .order_by(SupportActivity.id)
+            )
+        ),
+        "student_events": _rows(
+            await all_of(
+                select(StudentEvent)
+                .where(or_(StudentEvent.student_id == pid, StudentEvent.recorded_by_id == pid))
+                .order_by(StudentEvent.id)
+            )
+        ),
+        "visitation_reports_recorded": _rows(
+            await all_of(
+                select(VisitationReport)
+                .where(VisitationReport.recorded_by_id == pid)
+                .order_by(VisitationReport.id)
+            )
+        ),
+        "indicator_targets_set": _rows(
+            await all_of(
+                select(IndicatorTarget)
+                .where(IndicatorTarget.set_by_id == pid)
+                .order_by(IndicatorTarget.school_year, IndicatorTarget.indicator)
+            )
+        ),
+        # Their saved queue views (a saved search may hold a student's name).
+        "queue_filter_sets": _rows(
+            await all_of(
+                select(QueueFilterSet)
+                .where(QueueFilterSet.account_id.in_(account_ids))
+                .order_by(QueueFilterSet.id)
             )
         ),
     }

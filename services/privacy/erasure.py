@@ -7,7 +7,10 @@ enrolled students, and name nobody; ``ended_at`` ends all access): every row tha
 erasure never fails on one and the indicators count what they counted before. Free text the
 person wrote, and free text about them as a student, is removed (NOT NULL text columns become
 empty); the audit trail stays with its ids, and any name, address or username in an audit
-row's details is replaced by ``[erased]``.
+row's details is replaced by ``[erased]``. Consents, district coach requests, student events
+and care-team cases stay as records (ids, codes, dates: the audit of "who consented to what,
+when" needs them) pointing at the pseudonymised anchor; their free text goes. The person's
+saved queue views go with their web accounts.
 
 Services here take a session already in a transaction and never begin one; who may erase is
 checked by `services.privacy.views`.
@@ -39,8 +42,10 @@ from storage.models import (
     Appointment,
     AppointmentStatus,
     AuditLog,
+    CareTeamCase,
     CoachAvailability,
     Conversation,
+    DistrictCoachRequest,
     Guardianship,
     Invite,
     LogbookEntry,
@@ -49,6 +54,7 @@ from storage.models import (
     Outbox,
     OutboxStatus,
     Person,
+    QueueFilterSet,
     QueueItem,
     QueueNote,
     Referral,
@@ -73,7 +79,31 @@ _REFERRAL_TEXT_NULL = {
     "works_at_home": None,
     "works_at_school": None,
     "parents_not_informed_reason": None,
+    # Issue 15: which external care (free text) and the student's own words. The codes beside
+    # them stay (external care yes/no, OPP, absence, the parents' language and whether an
+    # interpreter is needed, the language of the student's words): they name nobody and
+    # the indicators may count them.
+    "external_care_which": None,
 }
+#: The student's own words on the referral: removed with the care data and when the student is
+#: erased, not when the mentor who wrote the rest of the referral is.
+_REFERRAL_STUDENT_TEXT = {"student_voice": None}
+
+
+async def _erase_care_team_texts(session: AsyncSession, where: Any) -> int:
+    """Empty the question and the advice of the care-team cases ``where`` says (the decision
+    and the dates stay; the advice stays non-NULL so a decided case remains decided)."""
+    done = await _rowcount(
+        session,
+        update(CareTeamCase).where(where, CareTeamCase.question != "").values(question=""),
+    )
+    done += await _rowcount(
+        session,
+        update(CareTeamCase)
+        .where(where, CareTeamCase.advice.is_not(None), CareTeamCase.advice != "")
+        .values(advice=""),
+    )
+    return done
 
 
 class ErasureRefused(InputInvalid):
@@ -112,8 +142,9 @@ async def erase_care_data(
     *, session: AsyncSession, trajectory_ids: list[int], now: datetime
 ) -> int:
     """Remove the free text of these trajectories and of what hangs on them (the referral,
-    its queue items' notes and decline reason, evaluations, the logbook, the exit
-    questionnaire's written answers); the rows stay for the indicators. The number of rows
+    its queue items' notes, decline reason and care-team question and advice, evaluations,
+    the logbook, observation and teacher-support outcomes, the exit questionnaire's written
+    answers); the rows stay for the indicators. The number of rows
     whose text was removed or that were deleted."""
     if not trajectory_ids:
         return 0
@@ -146,7 +177,10 @@ async def erase_care_data(
         session,
         update(SupportActivity)
         .where(
-            SupportActivity.trajectory_id.in_(trajectory_ids),
+            or_(
+                SupportActivity.trajectory_id.in_(trajectory_ids),
+                SupportActivity.referral_id.in_(referral_ids),
+            ),
             SupportActivity.outcome.is_not(None),
         )
         .values(outcome=None),
@@ -155,7 +189,7 @@ async def erase_care_data(
         session,
         update(Referral)
         .where(Referral.id.in_(referral_ids))
-        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL),
+        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL, **_REFERRAL_STUDENT_TEXT),
     )
     invitation_ids = select(SurveyInvitation.id).where(
         SurveyInvitation.trajectory_id.in_(trajectory_ids)
@@ -177,6 +211,7 @@ async def erase_care_data(
         )
     )
     done += await _rowcount(session, delete(QueueNote).where(QueueNote.queue_item_id.in_(item_ids)))
+    done += await _erase_care_team_texts(session, CareTeamCase.queue_item_id.in_(item_ids))
     done += await erase_decision_reasons(session=session, where=QueueItem.id.in_(item_ids))
     done += await _rowcount(
         session,
@@ -252,6 +287,60 @@ async def _force_close(
     )
 
 
+async def _erase_newer_texts(session: AsyncSession, pid: int, referral_ids: Any) -> int:
+    """The care-team cases' and the observations' texts about the student ``pid`` (their
+    referrals), and the care-team and observation texts they wrote about others."""
+    texts = 0
+    texts += await _erase_care_team_texts(
+        session,
+        CareTeamCase.queue_item_id.in_(
+            select(QueueItem.id).where(QueueItem.referral_id.in_(referral_ids))
+        ),
+    )
+    texts += await _rowcount(
+        session,
+        update(SupportActivity)
+        .where(
+            or_(
+                SupportActivity.student_id == pid,
+                SupportActivity.referral_id.in_(referral_ids),
+                SupportActivity.performer_id == pid,
+            ),
+            SupportActivity.outcome.is_not(None),
+        )
+        .values(outcome=None),
+    )
+    texts += await _erase_care_team_texts(
+        session, or_(CareTeamCase.added_by_id == pid, CareTeamCase.decided_by_id == pid)
+    )
+    return texts
+
+
+async def _end_views_and_district_coaching(session: AsyncSession, pid: int, now: datetime) -> int:
+    """Delete the saved queue views of ``pid``'s web accounts (a saved search may hold a
+    student's name; the accounts themselves go after this) and end their involvement as a
+    district coach. The number of rows deleted."""
+    deleted = 0
+    deleted += await _rowcount(
+        session,
+        delete(QueueFilterSet).where(
+            QueueFilterSet.account_id.in_(
+                select(StaffAccount.id).where(StaffAccount.person_id == pid)
+            )
+        ),
+    )
+    # A district coach who is erased is no longer involved anywhere.
+    await _rowcount(
+        session,
+        update(DistrictCoachRequest)
+        .where(
+            DistrictCoachRequest.district_coach_id == pid, DistrictCoachRequest.ended_at.is_(None)
+        )
+        .values(ended_at=now),
+    )
+    return deleted
+
+
 async def erase_person(
     *, session: AsyncSession, person: Person, actor_id: int | None, force: bool, now: datetime
 ) -> Erasure:
@@ -290,7 +379,7 @@ async def erase_person(
         session,
         update(Referral)
         .where(Referral.student_id == pid)
-        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL),
+        .values(**_REFERRAL_TEXT_EMPTY, **_REFERRAL_TEXT_NULL, **_REFERRAL_STUDENT_TEXT),
     )
     texts += await _rowcount(
         session,
@@ -303,6 +392,7 @@ async def erase_person(
     texts += await erase_decision_reasons(
         session=session, where=QueueItem.referral_id.in_(referral_ids)
     )
+    texts += await _erase_newer_texts(session, pid, referral_ids)
     # Free text they wrote about others.
     texts += await _rowcount(
         session,
@@ -312,12 +402,6 @@ async def erase_person(
     )
     texts += await _rowcount(session, delete(QueueNote).where(QueueNote.author_id == pid))
     texts += await _rowcount(session, delete(LogbookEntry).where(LogbookEntry.author_id == pid))
-    texts += await _rowcount(
-        session,
-        update(SupportActivity)
-        .where(SupportActivity.performer_id == pid, SupportActivity.outcome.is_not(None))
-        .values(outcome=None),
-    )
     texts += await erase_decision_reasons(session=session, where=QueueItem.decided_by_id == pid)
     texts += await _rowcount(
         session,
@@ -349,7 +433,9 @@ async def erase_person(
             await session.delete(conversation)
             deleted += 1
 
-    # Access, links and what only served them.
+    # Access, links and what only served them (their saved queue views first: a saved search
+    # may hold a student's name, and the account they hang on goes below).
+    deleted += await _end_views_and_district_coaching(session, pid, now)
     for model, column in (
         (Conversation, Conversation.person_id),
         (Invite, Invite.person_id),

@@ -51,6 +51,15 @@ _TITLES: dict[str, str] = {
     "invites": N_("Invitations"),
     "web_chat_sessions": N_("Web chat sessions"),
     "coach_hours": N_("Coach hours"),
+    "consents": N_("Consents"),
+    "district_coach_requests": N_("District coach requests"),
+    "care_team_cases": N_("Care team cases"),
+    "care_team_meetings_created": N_("Care team meetings planned by this person"),
+    "support_activities": N_("Observations and teacher support"),
+    "student_events": N_("Student events (OPP, TLV, absence)"),
+    "visitation_reports_recorded": N_("Visitation reports recorded by this person"),
+    "indicator_targets_set": N_("Indicator targets set by this person"),
+    "queue_filter_sets": N_("Saved queue views"),
 }
 
 #: Each value shown is cut at this length (a conversation's stored state can be long).

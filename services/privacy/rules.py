@@ -12,7 +12,7 @@ from dialogs.text import N_, Text
 
 #: The export's structure (``format`` and ``version`` at the top of the JSON; docs/operations.md).
 EXPORT_FORMAT = "trajectbot.person-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 #: What an erased person is called: "Verwijderd 1234" (the id, so rows stay distinguishable).
 ERASED_GIVEN_NAME = "Verwijderd"

@@ -12,29 +12,44 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    ActivityKind,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     AuditLog,
+    CareTeamCase,
+    CareTeamDecision,
+    CareTeamMeeting,
     CoachAvailability,
+    Consent,
+    ConsentGiver,
+    ConsentPurpose,
     Conversation,
     ConversationStatus,
+    DistrictCoachRequest,
     EvaluationKind,
     Guardianship,
     Invite,
     LogbookEntry,
     LoginLink,
+    ObservationAim,
     Outbox,
     Person,
     QueueDecision,
+    QueueFilterSet,
     QueueItem,
     QueueKind,
     QueueNote,
     QueueStatus,
+    Referral,
     RespondentType,
     Role,
     School,
     StaffAccount,
+    StudentEvent,
+    StudentEventKind,
+    StudentEventSource,
+    SupportActivity,
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
@@ -93,6 +108,15 @@ async def _plant(
         works_at_school=f"{mark}school",
     )
     assert item.referral_id is not None
+    referral = await session.get_one(Referral, item.referral_id)
+    referral.external_care = "yes"
+    referral.external_care_which = f"{mark}external-care"
+    referral.parents_language = "tr"
+    referral.interpreter_needed = True
+    referral.student_voice = f"{mark}student-voice"
+    referral.student_voice_language = "nl"
+    referral.student_voice_at = NOW
+    referral.student_voice_asked_at = NOW
     item.status = QueueStatus.CLOSED
     item.decision = QueueDecision.ACCEPTED
     item.decided_at = NOW
@@ -135,6 +159,78 @@ async def _plant(
                 trajectory_id=trajectory.id,
                 author_id=coach.id,
                 text=f"{mark}logbook",
+            ),
+        ]
+    )
+    meeting = CareTeamMeeting(
+        school_id=school.id,
+        held_on=date(2026, 2, 10) if tag == "sam" else date(2026, 2, 17),
+        created_by_id=zoco.id,
+    )
+    session.add(meeting)
+    await session.flush()
+    session.add_all(
+        [
+            CareTeamCase(
+                school_id=school.id,
+                meeting_id=meeting.id,
+                queue_item_id=item.id,
+                question=f"{mark}team-question",
+                added_by_id=zoco.id,
+                advice=f"{mark}team-advice",
+                decision=CareTeamDecision.TRAJECTORY,
+                decided_at=NOW,
+                decided_by_id=zoco.id,
+            ),
+            Consent(
+                school_id=school.id,
+                referral_id=item.referral_id,
+                student_id=student.id,
+                giver_id=parent.id,
+                giver=ConsentGiver.PARENT,
+                purpose=ConsentPurpose.TRAJECTORY,
+                given_at=NOW,
+                recorded_by_id=zoco.id,
+            ),
+            Consent(
+                school_id=school.id,
+                referral_id=item.referral_id,
+                student_id=student.id,
+                giver_id=student.id,
+                giver=ConsentGiver.STUDENT,
+                purpose=ConsentPurpose.DISTRICT_COACH,
+                given_at=NOW,
+                recorded_by_id=zoco.id,
+            ),
+            DistrictCoachRequest(
+                school_id=school.id,
+                trajectory_id=trajectory.id,
+                district_coach_id=coach.id,
+                asked_by_id=zoco.id,
+                asked_at=NOW,
+            ),
+            SupportActivity(
+                school_id=school.id,
+                kind=ActivityKind.CLASS_OBSERVATION,
+                trajectory_id=trajectory.id,
+                referral_id=item.referral_id,
+                student_id=student.id,
+                aim=ObservationAim.STUDENT,
+                requested_by_id=mentor.id,
+                requested_at=NOW,
+                performer_id=coach.id,
+                held_on=date(2026, 3, 3),
+                outcome=f"{mark}observation",
+                recorded_at=NOW,
+            ),
+            StudentEvent(
+                school_id=school.id,
+                student_id=student.id,
+                trajectory_id=trajectory.id,
+                kind=StudentEventKind.OPP,
+                on_day=date(2026, 3, 1),
+                source=StudentEventSource.WEB,
+                recorded_by_id=zoco.id,
             ),
         ]
     )
@@ -272,6 +368,15 @@ async def _plant(
     )
     await session.flush()
     account = await session.get_one(StaffAccount, await _account_id(session, tag))
+    # A saved queue view whose search names the student.
+    session.add(
+        QueueFilterSet(
+            school_id=school.id,
+            account_id=account.id,
+            name=f"{mark}view",
+            query=f"q={student.family_name}&status=open",
+        )
+    )
     session.add(
         WebSession(
             school_id=school.id,

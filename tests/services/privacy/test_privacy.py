@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.privacy_commands import export_json
@@ -26,7 +26,21 @@ from services.privacy.erasure import ErasureRefused
 from services.privacy.export_pdf import render_export_pdf
 from services.privacy.rules import EXPORT_FORMAT, EXPORT_VERSION
 from services.privacy.views import ERASE, EXPORT, Channel, erase, export_person
-from storage.models import AuditLog, Base, Person, School, Trajectory, TrajectoryStatus
+from storage.models import (
+    AuditLog,
+    Base,
+    CareTeamCase,
+    CareTeamDecision,
+    Consent,
+    DistrictCoachRequest,
+    Person,
+    QueueFilterSet,
+    QueueItem,
+    Referral,
+    School,
+    Trajectory,
+    TrajectoryStatus,
+)
 from tests.support.privacy_world import OTTO, SAM, PrivacyWorld, build_privacy_world
 from tests.support.units import in_unit
 
@@ -76,7 +90,14 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
     assert list(data)[:5] == ["format", "version", "made_at", "school", "person"]
     assert set(SECTIONS) <= set(data)
     # One row of each kind was planted about Samira: each section has it.
-    written = {"referrals_as_mentor", "queue_notes_written", "logbook_written"}
+    written = {
+        "referrals_as_mentor",
+        "queue_notes_written",
+        "logbook_written",
+        "care_team_meetings_created",
+        "visitation_reports_recorded",
+        "indicator_targets_set",
+    }
     for section in set(SECTIONS) - written:
         assert data[section], f"{section} is empty"
     for section in written:
@@ -97,6 +118,12 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
         "logbook",
         "survey",
         "conversation",
+        "external-care",
+        "student-voice",
+        "team-question",
+        "team-advice",
+        "observation",
+        "view",
     ):
         assert f"PLANT-sam-{planted}" in text, planted
     # Nothing of Ottokar, no secrets, no other person's name.
@@ -112,10 +139,31 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
     assert data["web_accounts"][0]["username"] == "sam.login"
     # JSON round trip.
     assert json.loads(export_json(data)) == data
+    # The tables of issues 14/15: both consents about her (a parent's and her own), the
+    # district coach asked in, the care-team case, the OPP, her saved queue view.
+    assert {(c["giver"], c["purpose"]) for c in data["consents"]} == {
+        ("parent", "trajectory"),
+        ("student", "district_coach"),
+    }
+    assert data["referrals_as_student"][0]["parents_language"] == "tr"
+    assert [r["district_coach_id"] for r in data["district_coach_requests"]] == [world.coach.id]
+    assert [e["kind"] for e in data["student_events"]] == ["opp"]
+    assert data["queue_filter_sets"][0]["query"] == f"q={SAM[1]}&status=open"
     # What a person wrote is in their own export.
     assert len((await _export(session, world.zoco, world.mentor.id))["referrals_as_mentor"]) == 2
     assert len((await _export(session, world.zoco, world.coach.id))["logbook_written"]) == 2
     assert len((await _export(session, world.admin, world.zoco.id))["queue_notes_written"]) == 2
+    zoco = await _export(session, world.admin, world.zoco.id)
+    assert len(zoco["consents"]) == 4  # recorded by her
+    assert len(zoco["care_team_cases"]) == 2
+    assert len(zoco["care_team_meetings_created"]) == 2
+    assert len(zoco["student_events"]) == 2
+    assert len(zoco["district_coach_requests"]) == 2
+    coach = await _export(session, world.zoco, world.coach.id)
+    assert len(coach["district_coach_requests"]) == 2
+    assert len(coach["support_activities"]) == 2
+    parent = await _export(session, world.zoco, world.parent.id)
+    assert {c["student_id"] for c in parent["consents"]} == {world.sam.id, world.otto.id}
 
 
 async def test_the_export_is_audited_with_ids_only(
@@ -246,8 +294,21 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
     ):
         assert trace.casefold() not in dump.casefold(), trace
     # Ottokar's data is untouched.
-    for planted in ("goals", "logbook", "note", "survey", "help-student", "mentor-typed"):
-        assert f"PLANT-otto-{planted}" in dump
+    for planted in (
+        "goals",
+        "logbook",
+        "note",
+        "survey",
+        "help-student",
+        "mentor-typed",
+        "external-care",
+        "student-voice",
+        "team-question",
+        "team-advice",
+        "observation",
+        "view",
+    ):
+        assert f"PLANT-otto-{planted}" in dump, planted
     assert OTTO[1] in dump
     async with session.begin():
         sam = await session.get_one(Person, world.sam.id, populate_existing=True)
@@ -258,6 +319,26 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
         assert sam.email is None
         trail = list(await session.scalars(select(AuditLog).order_by(AuditLog.id)))
         erased_row = trail[-1]
+    # Her consents stay as records (the audit of who consented to what, when) pointing at the
+    # pseudonymised anchor; the codes beside the texts stay; her saved queue view is gone.
+    async with session.begin():
+        consents = list(
+            await session.scalars(select(Consent).where(Consent.student_id == world.sam.id))
+        )
+        referral = await session.scalar(select(Referral).where(Referral.student_id == world.sam.id))
+        case = await session.scalar(
+            select(CareTeamCase).join(QueueItem).where(QueueItem.referral_id == referral.id)
+            if referral
+            else select(CareTeamCase)
+        )
+        views = await session.scalar(select(func.count()).select_from(QueueFilterSet))
+    assert len(consents) == 2
+    assert referral is not None
+    assert (referral.student_voice, referral.external_care_which) == (None, None)
+    assert (referral.parents_language, referral.external_care) == ("tr", "yes")
+    assert case is not None
+    assert (case.question, case.advice, case.decision) == ("", "", CareTeamDecision.TRAJECTORY)
+    assert views == 1  # Ottokar's
     # The trail kept every row (plus the erasure's own), with its ids.
     assert len(trail) == before_audit + 1
     assert erased_row.action == ERASE
@@ -339,3 +420,14 @@ async def test_staff_with_history_can_be_erased(session: AsyncSession, world: Pr
     assert "PLANT-otto-logbook" not in dump  # written by the coach
     assert "PLANT-otto-note" not in dump  # written by the care coordinator
     assert "PLANT-otto-goals" in dump  # the trajectory's plan names no author
+    assert "PLANT-otto-observation" not in dump  # recorded by the coach
+    assert "PLANT-otto-team-advice" not in dump  # decided by the care coordinator
+    assert "PLANT-otto-team-question" not in dump  # put on the agenda by her
+    assert "PLANT-otto-student-voice" in dump  # the student's own words
+    async with session.begin():
+        open_requests = await session.scalar(
+            select(func.count())
+            .select_from(DistrictCoachRequest)
+            .where(DistrictCoachRequest.ended_at.is_(None))
+        )
+    assert open_requests == 0  # the erased coach is no longer involved

@@ -17,14 +17,19 @@ from services.privacy.rules import months_before, retention_cutoff
 from services.privacy.views import set_retention
 from storage.models import (
     AuditLog,
+    CareTeamCase,
+    CareTeamDecision,
     Conversation,
     ConversationStatus,
     Invite,
     LogbookEntry,
     LoginLink,
     ProcessedUpdate,
+    QueueItem,
     Referral,
     School,
+    StudentEvent,
+    SupportActivity,
     Trajectory,
     WebChatSession,
     WebSession,
@@ -95,6 +100,66 @@ async def test_care_data_is_erased_two_years_and_a_day_after_closing_not_a_day_b
     # Once erased, a trajectory is not counted again.
     again = await in_unit(run_housekeeping, session=session, now=NOW + day)
     assert again.trajectories == 0
+
+
+async def _newer_texts(session: AsyncSession, trajectory_id: int) -> tuple[object, ...]:
+    """The care texts of issues 14/15 on this trajectory: the student's own words, the
+    external care named, the care team's question and advice, the observation's outcome."""
+    async with session.begin():
+        trajectory = await session.get_one(Trajectory, trajectory_id, populate_existing=True)
+        referral = await session.get_one(Referral, trajectory.referral_id, populate_existing=True)
+        case = await session.scalar(
+            select(CareTeamCase)
+            .join(QueueItem, QueueItem.id == CareTeamCase.queue_item_id)
+            .where(QueueItem.referral_id == referral.id)
+            .execution_options(populate_existing=True)
+        )
+        activity = await session.scalar(
+            select(SupportActivity)
+            .where(SupportActivity.trajectory_id == trajectory_id)
+            .execution_options(populate_existing=True)
+        )
+        assert case is not None
+        assert activity is not None
+        return (
+            referral.student_voice,
+            referral.external_care_which,
+            case.question,
+            case.advice,
+            activity.outcome,
+        )
+
+
+async def test_the_newer_care_texts_expire_with_the_rest_and_the_counts_stay(
+    session: AsyncSession,
+) -> None:
+    day = timedelta(days=1)
+    world = await _world(session, TWO_YEARS_AGO - day, TWO_YEARS_AGO + day)
+
+    await in_unit(run_housekeeping, session=session, now=NOW)
+
+    assert await _newer_texts(session, world.trajectories["sam"]) == (None, None, "", "", None)
+    assert await _newer_texts(session, world.trajectories["otto"]) == (
+        "PLANT-otto-student-voice",
+        "PLANT-otto-external-care",
+        "PLANT-otto-team-question",
+        "PLANT-otto-team-advice",
+        "PLANT-otto-observation",
+    )
+    # The rows stay for the indicators: the decision, the observation held, the OPP, the codes.
+    async with session.begin():
+        referral = await session.scalar(select(Referral).where(Referral.student_id == world.sam.id))
+        decisions = list(await session.scalars(select(CareTeamCase.decision)))
+        held = await session.scalar(
+            select(func.count())
+            .select_from(SupportActivity)
+            .where(SupportActivity.held_on.is_not(None))
+        )
+        events = await session.scalar(select(func.count()).select_from(StudentEvent))
+    assert referral is not None
+    assert (referral.parents_language, referral.student_voice_language) == ("tr", "nl")
+    assert decisions == [CareTeamDecision.TRAJECTORY, CareTeamDecision.TRAJECTORY]
+    assert (held, events) == (2, 2)
 
 
 async def test_a_school_sets_its_own_period(session: AsyncSession) -> None:
