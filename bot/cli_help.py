@@ -138,6 +138,19 @@ def localise_help(command: click.Command, language: str | None = None) -> None:
     # gettext caches the parsed catalog: a second call reads no file.
     translations = gettext.translation("messages", LOCALES, languages=[code], fallback=True)
     translate_help(command, translations.gettext)
+    forget_help_options(command)
+
+
+def forget_help_options(command: click.Command) -> None:
+    """Let click make each ``--help`` option anew: click keeps it once made (``_help_option``,
+    its help text "Show this message and exit." in the language of that moment), which in a
+    process that runs the command line more than once (the tests) would keep the first
+    language."""
+    if getattr(command, "_help_option", None) is not None:
+        command._help_option = None
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            forget_help_options(sub)
 
 
 @contextmanager
