@@ -1,6 +1,6 @@
-"""`trajectbot --help` in CLI_LANGUAGE (issue 14): every command's and option's help text, and click's own
-words ("Usage:", "Error: ...", usage errors), is
-translated through the product's catalogs, read with the standard library (no Babel at start)."""
+"""`trajectbot --help` in CLI_LANGUAGE (issue 14): every command's and option's help text, and
+click's own words ("Usage:", "Error: ...", usage errors), are translated through the product's
+catalogs, read with the standard library (no Babel at start)."""
 
 from __future__ import annotations
 
