@@ -23,14 +23,17 @@ class GuardedGroup(click.Group):
     """A click group whose commands answer a `SettingsError` with one line and exit code 2.
 
     As the top group (`trajectbot`), it also puts every help text in CLI_LANGUAGE before the
-    command line is read (`bot.cli_help`: the standard library's gettext, no Babel).
+    command line is read, and click's own words ("Usage:", "Error: ...") while it runs
+    (`bot.cli_help`: the standard library's gettext, no Babel).
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        from bot.cli_help import localise_help  # noqa: PLC0415 - kept light
+        from bot.cli_help import cli_language, click_words, localise_help  # noqa: PLC0415
 
-        localise_help(self)
-        return super().main(*args, **kwargs)
+        language = cli_language()
+        localise_help(self, language)
+        with click_words(language):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

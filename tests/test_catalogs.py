@@ -83,11 +83,14 @@ def _check(message: Message, plurals: int) -> list[str]:
     if any(not s for s in strings):
         return [f"untranslated: {label}"]
     source_fields = set().union(*(_fields(i) for i in ids))
+    # Each form translates the singular or the plural: it has every field of one of them (click's
+    # own plurals differ, e.g. {possibility} / {possibilities}; ours have the same fields).
+    wanted_sets = {frozenset(_fields(i) - {"count"}) for i in ids}
     problems = []
     for translated in strings:
         fields = _fields(translated)
         # A plural form used only for n == 1 may leave out {count}; nothing else may differ.
-        if fields - source_fields or (source_fields - {"count"}) - fields:
+        if fields - source_fields or not any(wanted <= fields for wanted in wanted_sets):
             problems.append(f"placeholders {sorted(fields)} != {sorted(source_fields)}: {label}")
     return problems
 

@@ -87,6 +87,7 @@ def test_each_command_line_of_the_units_is_a_trajectbot_command(
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "CLI_LANGUAGE": "en"},  # click's words in English, as matched below
         timeout=60,
         check=False,
     )
