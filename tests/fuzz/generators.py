@@ -15,7 +15,7 @@ from services.queue.rules import QueueAction
 DEFAULT_SEED = 20261203
 
 #: Every callback prefix of `bot.telegram.callbacks` (a test checks the list is complete).
-PREFIXES = ("f", "m", "lang", "q", "sv", "qs", "ap", "tr", "rf", "ir", "pl")
+PREFIXES = ("f", "m", "lang", "q", "sv", "qs", "ap", "tr", "rf", "ir", "pl", "hv")
 
 #: Action words the handlers know, and some they do not.
 ACTIONS = (

@@ -49,6 +49,9 @@ UNREACHED = {
     "/queue/timeout-requests/{item_id:int}": "a time-out request in the queue",
     # a redirect (to the next open item, or the queue), not a page of its own:
     "/queue/next": "tests/web/test_queue_work.py",
+    # need a world of their own, and their browser tests run axe on them (screenshot helper):
+    "/care-team/{meeting_id:int}": "tests/web/test_care_team_browser.py (a planned meeting)",
+    "/district-cases": "tests/web/test_consent_district_coach_browser.py (a district coach)",
 }
 
 

@@ -161,6 +161,9 @@ async def test_a_parent_answers_the_exit_questionnaire_in_arabic_by_tapping(
     assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl"
     await tap(page, label("ar", "Start the questions"))
     assert page.url.endswith("/chat#current")
+    # A parent may answer anonymously (issue 15); this one answers with their name.
+    assert await page.locator("#current").get_attribute("data-step") == "anonymous"
+    await tap(page, label("ar", "No"))
 
     for number, (code, value) in enumerate(SCALE_ANSWERS.items(), start=2):
         assert await page.get_attribute("html", "dir") == "rtl"
@@ -169,8 +172,9 @@ async def test_a_parent_answers_the_exit_questionnaire_in_arabic_by_tapping(
         await tap(page, label("ar", SCALE_LABELS[value]))
 
     assert await page.locator("#current").get_attribute("data-step") == "P5"
-    # Earlier answers stay visible as a transcript, in Arabic.
-    assert await page.locator(".transcript li").count() == 4
+    # Earlier answers (the anonymity choice and four statements) stay visible as a
+    # transcript, in Arabic.
+    assert await page.locator(".transcript li").count() == 5
     await page.get_by_role("textbox").fill("شكرا على المساعدة")
     await shot(page, "ar-06-P5")
     await tap(page, label("ar", "Send"))
