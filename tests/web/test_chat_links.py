@@ -67,9 +67,7 @@ async def test_a_questionnaire_link_opens_the_questionnaire_in_arabic(
     assert (chat.lang, chat.dir) == ("ar", "rtl")
     # First the choice to answer anonymously (issue 15), then the first statement.
     assert 'data-step="anonymous"' in chat.text
-    await parent.choose_anonymity(False)
-    chat = parent.page
-    assert chat is not None
+    chat = await parent.choose_anonymity(False)
     first = CATALOGS.get("ar").gettext("I am satisfied with the support my child received.")
     assert first in chat.text
     assert rendered("ar", Text.of("4 · Agree")) in [f.button for f in chat.forms]
