@@ -45,8 +45,8 @@ def english_afterwards() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("nl", "Toon de wachtrij van de zorgcoördinator als tabel."),
-        ("ar", "عرض قائمة انتظار منسّق الرعاية في جدول."),
+        ("nl", "Toon de werkvoorraad van de zorgcoördinator als tabel."),
+        ("ar", "عرض قائمة مهام منسّق رعاية الطلاب في جدول."),
     ],
 )
 def test_the_help_is_in_cli_language_and_still_imports_nothing_heavy(
