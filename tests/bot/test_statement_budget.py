@@ -226,8 +226,11 @@ async def test_every_flow_keeps_to_its_statement_budget(demo: DemoBot, flow_id: 
             per_step.append(list(counted.seen))
     finally:
         event.remove(demo.app.engine.sync_engine, "before_cursor_execute", counted)
-    over = [(n, len(s), s) for n, s in enumerate(per_step) if len(s) > _budget(flow_id)]
-    assert not over, f"{flow_id}: over budget {_budget(flow_id)}: {over}"
+    # On PostgreSQL a step also takes the person's advisory lock (one statement), which keeps
+    # one person's updates in order across worker processes (`storage.locks.lock_person`).
+    budget = _budget(flow_id) + (demo.app.engine.dialect.name == "postgresql")
+    over = [(n, len(s), s) for n, s in enumerate(per_step) if len(s) > budget]
+    assert not over, f"{flow_id}: over budget {budget}: {over}"
 
 
 async def test_a_change_by_another_worker_is_seen_on_the_next_update(
