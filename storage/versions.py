@@ -3,17 +3,20 @@
 Installed on every session (`storage.db.create_sessionmaker`): an ORM flush that adds, changes
 or deletes a person, a role, a mentorship, a guardianship or a school, and a bulk
 ``update``/``delete``/``insert`` statement on one of those tables, bumps the version once per
-transaction. Readers: `read_cache_version`. A school's settings and booking timetable count
-too (`CACHED_MODELS`).
+transaction. A school's settings and booking timetable count too (`CACHED_MODELS`). Writes to
+a referral, a queue item or a trajectory bump ``case_version`` the same way (`CASE_MODELS`).
+Readers: `read_versions` (both in one statement).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, event, select, update
+from sqlalchemy import Select, Table, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from storage.models import (
     AppointmentType,
@@ -26,7 +29,10 @@ from storage.models import (
     OpeningHours,
     Person,
     PersonRole,
+    QueueItem,
+    Referral,
     School,
+    Trajectory,
 )
 
 #: Tables whose rows workers cache: who someone is, their roles, their mentees and children,
@@ -43,48 +49,105 @@ CACHED_MODELS: tuple[type[Any], ...] = (
     ClosedDay,
     CoachAvailability,
 )
-_CACHED_TABLES = frozenset(model.__table__ for model in CACHED_MODELS)
-_BUMPED = "trajectbot_cache_version_bumped"
+#: Tables whose rows decide a case's stage: what workers derive from them (who has an open
+#: referral) is kept until ``case_version`` changes.
+CASE_MODELS: tuple[type[Any], ...] = (Referral, QueueItem, Trajectory)
 
 
-async def read_cache_version(session: AsyncSession) -> int:
-    """The current version (one cheap statement); 0 when the row is missing."""
-    return int(await session.scalar(select(CacheVersion.version).where(CacheVersion.id == 1)) or 0)
+@dataclass(frozen=True, slots=True)
+class _Counter:
+    models: tuple[type[Any], ...]
+    tables: frozenset[Table]
+    column: str
+    flag: str
 
 
-def _bump(session: Session) -> None:
-    if session.info.get(_BUMPED):
+_COUNTERS = (
+    _Counter(
+        CACHED_MODELS,
+        frozenset(model.__table__ for model in CACHED_MODELS),
+        "version",
+        "trajectbot_cache_version_bumped",
+    ),
+    _Counter(
+        CASE_MODELS,
+        frozenset(model.__table__ for model in CASE_MODELS),
+        "case_version",
+        "trajectbot_case_version_bumped",
+    ),
+)
+
+
+class Versions(NamedTuple):
+    """The two counters as one update reads them."""
+
+    people: int
+    cases: int
+
+
+async def read_versions(session: AsyncSession) -> Versions:
+    """Both counters (one cheap statement); zeros when the row is missing."""
+    row = (await session.execute(_versions_query())).first()
+    return Versions(0, 0) if row is None else Versions(int(row[0]), int(row[1]))
+
+
+@cache
+def _versions_query() -> Select[tuple[int, int]]:
+    # Built once: every update reads it, and building the expression cost more than running it.
+    return select(CacheVersion.version, CacheVersion.case_version).where(CacheVersion.id == 1)
+
+
+#: Set by a case's bump until the outermost transaction ends (a savepoint ending keeps it).
+_WROTE_CASES = "trajectbot_wrote_cases"
+
+
+def wrote_cases(session: AsyncSession) -> bool:
+    """This transaction changed a case (bumped ``case_version``): what it reads about cases may
+    not be committed, so it is not kept for other updates."""
+    return bool(session.sync_session.info.get(_WROTE_CASES))
+
+
+def _bump(session: Session, counter: _Counter) -> None:
+    if session.info.get(counter.flag):
         return
-    session.info[_BUMPED] = True
+    session.info[counter.flag] = True
+    if counter.column == "case_version":
+        session.info[_WROTE_CASES] = True
+    column = getattr(CacheVersion, counter.column)
     session.connection().execute(
-        update(CacheVersion).where(CacheVersion.id == 1).values(version=CacheVersion.version + 1)
+        update(CacheVersion).where(CacheVersion.id == 1).values({counter.column: column + 1})
     )
 
 
 def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    if session.info.get(_BUMPED):
-        return
-    for obj in (*session.new, *session.deleted):
-        if isinstance(obj, CACHED_MODELS):
-            _bump(session)
-            return
-    for obj in session.dirty:
-        if isinstance(obj, CACHED_MODELS) and session.is_modified(obj):
-            _bump(session)
-            return
+    for counter in _COUNTERS:
+        if session.info.get(counter.flag):
+            continue
+        changed = any(isinstance(obj, counter.models) for obj in (*session.new, *session.deleted))
+        changed = changed or any(
+            isinstance(obj, counter.models) and session.is_modified(obj) for obj in session.dirty
+        )
+        if changed:
+            _bump(session, counter)
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     table = getattr(state.statement, "table", None)
-    if isinstance(table, Table) and table in _CACHED_TABLES:
-        _bump(state.session)
+    if not isinstance(table, Table):
+        return
+    for counter in _COUNTERS:
+        if table in counter.tables:
+            _bump(state.session, counter)
 
 
-def _transaction_ended(session: Session, _transaction: object) -> None:
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     # Also after a savepoint: one rolled back took its bump with it (one more bump is harmless).
-    session.info.pop(_BUMPED, None)
+    for counter in _COUNTERS:
+        session.info.pop(counter.flag, None)
+    if transaction.parent is None:
+        session.info.pop(_WROTE_CASES, None)
 
 
 def install(session_class: type[Session] = Session) -> None:

@@ -26,6 +26,9 @@ EXISTING = "existing"
 HAS_EXISTING = "has_existing"
 #: The step that warns about it.
 EXISTING_STEP = "existing_referral"
+#: The step that picks the student, and the summary (both show the open referrals too).
+STUDENT_STEP = "student_id"
+SUMMARY_STEP = "summary"
 CONTINUE = "continue"
 #: The context's options of each mentee's parents (``parents:<student id>``; code: parent id).
 PARENTS = "parents"
@@ -209,7 +212,7 @@ VERWIJZING = Flow(
     ),
     steps=(
         Step(
-            "student_id",
+            STUDENT_STEP,
             StepKind.SINGLE,
             options_from=MENTEES,
             prompt=N_("Which student is this referral about?"),
@@ -445,7 +448,7 @@ VERWIJZING = Flow(
             label=N_("Ask the student now"),
         ),
         Step(
-            "summary",
+            SUMMARY_STEP,
             StepKind.SUMMARY,
             prompt=N_("Please check your referral before sending it:"),
             label=N_("Summary"),

@@ -177,7 +177,12 @@ def _not_listed(cannot: Sequence[tuple[int, str]]) -> tuple[Text, ...]:
 
 
 async def booking_context(
-    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Answers,
+    step: str | None = None,
 ) -> FlowContext:
     """The students this person can book something for now (the others named under the
     question); for the chosen one the kinds, days and times with room."""
@@ -403,7 +408,12 @@ def _now_line(view: AppointmentView) -> Text:
 
 
 async def move_context(
-    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Answers,
+    step: str | None = None,
 ) -> FlowContext:
     """The free days and times of the appointment's kind, and where it is now."""
     memo = update_memo()
@@ -464,7 +474,12 @@ async def complete_move(
 
 
 async def cancel_context(
-    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Answers,
+    step: str | None = None,
 ) -> FlowContext:
     """The appointment to cancel, and a warning when it starts soon."""
     try:

@@ -27,8 +27,11 @@ from dialogs.flows.student_voice import OWN_WORDS, STUDENT_VOICE
 from dialogs.flows.student_voice import REFERRAL as VOICE_REFERRAL
 from dialogs.flows.verwijzing import (
     EXISTING,
+    EXISTING_STEP,
     MENTEES,
     MORE,
+    STUDENT_STEP,
+    SUMMARY_STEP,
     VERWIJZING,
     existing_details,
     existing_note,
@@ -83,11 +86,19 @@ class AnswersContextBuilder(Protocol):
     """Builds the context from the answers so far too (the free times of the day picked).
 
     The runtime calls it with the answers before each event, and again with the new answers
-    when the event changed them (`dialogs.engine.reask`).
+    when the event changed them or moved to another step (`dialogs.engine.reask`). ``step``
+    is the step on screen (None: any step, as when a flow starts or resumes): a builder may
+    leave out what only other steps show, so an ordinary step reads nothing it does not need.
     """
 
     async def __call__(
-        self, *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+        self,
+        *,
+        session: AsyncSession,
+        person: Person,
+        now: datetime,
+        answers: Answers,
+        step: str | None = None,
     ) -> FlowContext: ...
 
 
@@ -129,11 +140,24 @@ class FlowBinding:
     preset: PresetBuilder | None = None
 
 
+#: The verwijzing's steps that show or use a mentee's open referrals (`_referral_context`).
+_WARNING_STEPS = frozenset({STUDENT_STEP, EXISTING_STEP, SUMMARY_STEP})
+
+
 async def _referral_context(
-    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Answers,
+    step: str | None = None,
 ) -> FlowContext:
     """The mentor's own mentees; those with an open referral or trajectory; and, for the
-    student picked, the warning with each one's date and stage (`open_referrals_of_mentees`)."""
+    student picked, the warning with each one's date and stage (`open_referrals_of_mentees`).
+
+    The open referrals are read only for the steps that use them (picking the student, the
+    warning, the summary): the mentees come from the process cache, so a step in between reads
+    nothing here."""
     mentees = await mentees_of(session=session, mentor=person)
     labels = {
         str(s.id): Text.raw(
@@ -141,7 +165,11 @@ async def _referral_context(
         )
         for s in mentees
     }
-    existing = await open_referrals_of_mentees(session=session, mentor=person)
+    existing = (
+        await open_referrals_of_mentees(session=session, mentor=person)
+        if step is None or step in _WARNING_STEPS
+        else {}
+    )
     picked = str(answers.get("student_id", ""))
     cases = existing.get(int(picked), ()) if picked in labels else ()
     notes = tuple(
@@ -356,7 +384,12 @@ def _survey_binding(respondent_type: RespondentType) -> FlowBinding:
     """The exit questionnaire of one respondent type: opened from its invitation only."""
 
     async def context(
-        *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+        *,
+        session: AsyncSession,
+        person: Person,
+        now: datetime,
+        answers: Answers,
+        step: str | None = None,
     ) -> FlowContext:
         return await survey_context(
             session=session,

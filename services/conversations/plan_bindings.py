@@ -59,7 +59,12 @@ async def plan_preset(
 
 
 async def plan_context(
-    *, session: AsyncSession, person: Person, now: datetime, answers: Answers
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: datetime,
+    answers: Answers,
+    step: str | None = None,
 ) -> FlowContext:
     """The school's coaches to choose from, and the stored plan under each question.
 

@@ -16,8 +16,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -128,7 +129,7 @@ async def open_flow(
         state = DialogState.from_json(row.state)
         same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
         if state.flow_version == flow.version and same_preset:
-            context = await _context(binding, session, person, now, state.answers)
+            context = await _context(binding, session, person, now, state.answers, step=state.step)
             resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
             notice = Reply(ReplyKind.NOTICE, (resumed,))
             return Turn(flow_id, state, (notice, question(flow, state, context)))
@@ -177,11 +178,14 @@ async def _handle(
         return Turn(flow_id, state, (Reply(ReplyKind.NOTICE, (ended,)),))
 
     before = DialogState.from_json(row.state)
-    context = await _context(binding, session, person, now, before.answers)
+    context = await _context(binding, session, person, now, before.answers, step=before.step)
     state, replies = advance(flow, before, event, context)
-    if binding.answers_context is not None and state.answers != before.answers:
-        # The next question's options depend on the answer just given (a day's free times).
-        context = await _context(binding, session, person, now, state.answers)
+    if binding.answers_context is not None and (
+        state.answers != before.answers or state.step != before.step
+    ):
+        # The next question's options depend on the answer just given (a day's free times),
+        # and its step may show what the one before did not need (a warning).
+        context = await _context(binding, session, person, now, state.answers, step=state.step)
         replies = reask(flow, state, replies, context)
     if state.status is Status.COMPLETED and before.status is Status.ACTIVE:
         try:
@@ -207,7 +211,7 @@ async def _handle(
                 query="",
                 page=0,
             )
-            context = await _context(binding, session, person, now, state.answers)
+            context = await _context(binding, session, person, now, state.answers, step=state.step)
             replies = [Reply(ReplyKind.NOTICE, reroute.lines), question(flow, state, context)]
         except _REFUSALS as refusal:
             # The summary stays open with every answer kept; the person can correct and resend.
@@ -234,10 +238,12 @@ async def _context(
     person: Person,
     now: datetime,
     answers: Mapping[str, AnswerValue],
+    *,
+    step: str | None = None,
 ) -> FlowContext:
     if binding.answers_context is not None:
         return await binding.answers_context(
-            session=session, person=person, now=now, answers=answers
+            session=session, person=person, now=now, answers=answers, step=step
         )
     return await binding.context(session=session, person=person, today=school_today(now))
 
@@ -271,14 +277,22 @@ async def _load(
     kept = None if memo is None else memo.pop(("conversation", person.id, flow_id), None)
     if isinstance(kept, Conversation) and kept in session:
         return kept
+    result: Conversation | None = await session.scalar(
+        _conversation_query(lock=lock), {"person_id": person.id, "flow": flow_id}
+    )
+    return result
+
+
+@cache
+def _conversation_query(*, lock: bool) -> Select[tuple[Conversation]]:
+    """Built once per process (every step reads it; building cost more than running it)."""
     query = select(Conversation).where(
-        Conversation.person_id == person.id, Conversation.flow == flow_id
+        Conversation.person_id == bindparam("person_id"), Conversation.flow == bindparam("flow")
     )
     if lock:
         # Serialises two events of one person on PostgreSQL; SQLite serialises writers anyway.
         query = query.with_for_update()
-    result: Conversation | None = await session.scalar(query)
-    return result
+    return query
 
 
 def _store(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,9 +23,9 @@ async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool
     fewer.
     """
     if not savepoint:
-        session.add(ProcessedUpdate(update_id=update_id))
         try:
-            await session.flush()
+            # A plain INSERT, not an ORM flush: this runs on every update.
+            await session.execute(insert(ProcessedUpdate), {"update_id": update_id})
         except IntegrityError:
             return False
         return True

@@ -471,7 +471,7 @@ async def current_conversation(
             continue
         if binding.answers_context is not None:
             context = await binding.answers_context(
-                session=session, person=person, now=now, answers=state.answers
+                session=session, person=person, now=now, answers=state.answers, step=state.step
             )
         else:
             context = await binding.context(session=session, person=person, today=school_today(now))

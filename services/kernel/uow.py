@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.cache import ProcessCache, process_cache
 from storage.db import DEFERRED_BEGIN
-from storage.versions import read_cache_version
+from storage.versions import read_versions
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class UpdateUnit:
     async def cache(self) -> ProcessCache:
         """This process's cache, checked against the database's version once per update."""
         if not self._cache_checked:
-            self._cache.at(await read_cache_version(self.session))
+            self._cache.at(await read_versions(self.session))
             self._cache_checked = True
         return self._cache
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -58,14 +60,25 @@ class StudentCase:
         return item_open or running
 
 
-async def cases_of_students(
-    *, session: AsyncSession, school_id: int, student_ids: Collection[int]
-) -> dict[int, list[StudentCase]]:
-    """Every referral of ``student_ids`` in ``school_id``, newest first, by student id."""
-    if not student_ids:
-        return {}
-    rows = await session.execute(
-        select(Referral, QueueItem, Trajectory)
+@cache
+def _cases_query() -> Select[tuple[Any, ...]]:
+    """Built once per process: the mentor's verwijzing reads it on the steps that warn, and
+    building the expression cost more than running it. Columns in `StudentCase` order."""
+    return (
+        select(
+            Referral.id.label("referral_id"),
+            Referral.student_id,
+            Referral.mentor_id,
+            Referral.created_at,
+            QueueItem.id,
+            QueueItem.status,
+            QueueItem.waiting_reason,
+            QueueItem.decision,
+            QueueItem.merged_into_id,
+            Trajectory.id,
+            Trajectory.status,
+            Trajectory.created_at,
+        )
         .outerjoin(
             QueueItem,
             (QueueItem.referral_id == Referral.id)
@@ -76,31 +89,30 @@ async def cases_of_students(
             Trajectory,
             (Trajectory.referral_id == Referral.id) & (Trajectory.school_id == Referral.school_id),
         )
-        .where(Referral.school_id == school_id, Referral.student_id.in_(list(student_ids)))
+        .where(
+            Referral.school_id == bindparam("school_id"),
+            Referral.student_id.in_(bindparam("student_ids", expanding=True)),
+        )
         .order_by(Referral.created_at.desc(), Referral.id.desc())
+    )
+
+
+async def cases_of_students(
+    *, session: AsyncSession, school_id: int, student_ids: Collection[int]
+) -> dict[int, list[StudentCase]]:
+    """Every referral of ``student_ids`` in ``school_id``, newest first, by student id."""
+    if not student_ids:
+        return {}
+    rows = await session.execute(
+        _cases_query(), {"school_id": school_id, "student_ids": list(student_ids)}
     )
     found: dict[int, list[StudentCase]] = {}
     seen: set[int] = set()
-    for referral, item, trajectory in rows:
-        if referral.id in seen:  # one case per referral, whatever else joined
+    for row in rows:
+        if row.referral_id in seen:  # one case per referral, whatever else joined
             continue
-        seen.add(referral.id)
-        found.setdefault(referral.student_id, []).append(
-            StudentCase(
-                referral_id=referral.id,
-                student_id=referral.student_id,
-                mentor_id=referral.mentor_id,
-                sent_at=referral.created_at,
-                queue_item_id=None if item is None else item.id,
-                item_status=None if item is None else item.status,
-                waiting_reason=None if item is None else item.waiting_reason,
-                decision=None if item is None else item.decision,
-                merged_into_id=None if item is None else item.merged_into_id,
-                trajectory_id=None if trajectory is None else trajectory.id,
-                trajectory_status=None if trajectory is None else trajectory.status,
-                trajectory_started=None if trajectory is None else trajectory.created_at,
-            )
-        )
+        seen.add(row.referral_id)
+        found.setdefault(row.student_id, []).append(StudentCase(*row))
     return found
 
 

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import mentees_of
 from services.kernel.access import reload_actor
-from services.kernel.uow import update_memo
+from services.kernel.uow import update_cache
 from services.queue.duplicates import StudentCase, cases_of_students
 from services.referrals.rules import ReferralStage, referral_stage
 from storage.models import Person
+from storage.versions import wrote_cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +58,12 @@ async def open_referrals_of_mentees(
     A query in the caller's unit of work. The mentor is re-read and only their own mentees in
     their own school are looked at, so nothing about other students can show.
     """
-    memo = update_memo()
+    cache = await update_cache()
     key = ("open_referrals_of_mentees", mentor.id)
-    if memo is not None and key in memo:
-        # The same step builds the flow's context twice: read once per update.
-        return cast("dict[int, tuple[OpenReferral, ...]]", memo[key])
+    if cache is not None and key in cache:
+        # Inside a Telegram update: kept per process until a case or a mentorship changes
+        # (`services.kernel.cache`), so the verwijzing's steps read no referral at all.
+        return cast("dict[int, tuple[OpenReferral, ...]]", cache.get(key))
     mentor = await reload_actor(session=session, actor=mentor)
     mentees = await mentees_of(session=session, mentor=mentor)
     cases = await cases_of_students(
@@ -72,6 +74,6 @@ async def open_referrals_of_mentees(
         still_open = [open_referral_of(case) for case in reversed(student_cases) if case.is_open]
         if still_open:
             found[student_id] = tuple(still_open)
-    if memo is not None:
-        memo[key] = found
+    if cache is not None and not wrote_cases(session):
+        cache.put(key, found, cases=True)
     return found

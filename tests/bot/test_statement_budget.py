@@ -49,7 +49,7 @@ BOOKING_FLOWS = frozenset({"appointment", "appointment_move", "appointment_cance
 #: the mentees' open referrals on every step (the duplicate warning); moving an appointment
 #: reads the appointment and its free places; the plan reads the stored plan (trajectory,
 #: evaluations, student) on every step.
-BUDGETS = {"verwijzing": ORDINARY_STEP + 1, "appointment_move": 12, "trajectory_plan": 9}
+BUDGETS = {"appointment_move": 12, "trajectory_plan": 9}
 #: A demo person for each role a flow may be for.
 DEMO_PERSON = {
     Role.MENTOR: "mentor2",
