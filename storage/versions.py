@@ -92,7 +92,7 @@ async def read_versions(session: AsyncSession) -> Versions:
 
 
 @cache
-def _versions_query() -> Select[tuple[int, int]]:
+def _versions_query() -> Select[int, int]:
     # Built once: every update reads it, and building the expression cost more than running it.
     return select(CacheVersion.version, CacheVersion.case_version).where(CacheVersion.id == 1)
 

@@ -284,7 +284,7 @@ async def _load(
 
 
 @cache
-def _conversation_query(*, lock: bool) -> Select[tuple[Conversation]]:
+def _conversation_query(*, lock: bool) -> Select[Conversation]:
     """Built once per process (every step reads it; building cost more than running it)."""
     query = select(Conversation).where(
         Conversation.person_id == bindparam("person_id"), Conversation.flow == bindparam("flow")

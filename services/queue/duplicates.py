@@ -61,7 +61,7 @@ class StudentCase:
 
 
 @cache
-def _cases_query() -> Select[tuple[Any, ...]]:
+def _cases_query() -> Select[*tuple[Any, ...]]:
     """Built once per process: the mentor's verwijzing reads it on the steps that warn, and
     building the expression cost more than running it. Columns in `StudentCase` order."""
     return (
