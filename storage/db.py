@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from storage import sqlite_driver
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/trajectbot.db"
 
@@ -49,6 +52,10 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     database = sa_url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if sa_url.get_driver_name() == "aiosqlite":
+        # The same driver, one hand-over to its thread per statement (`storage.sqlite_driver`).
+        registry.register(f"sqlite.{sqlite_driver.DRIVER}", sqlite_driver.__name__, "SQLiteDialect")
+        sa_url = sa_url.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
     engine = create_async_engine(sa_url, hide_parameters=True)
     pragmas = _SQLITE_PRAGMAS if foreign_keys else (*_SQLITE_PRAGMAS, "PRAGMA foreign_keys=OFF")
 
