@@ -1,0 +1,104 @@
+"""The SQLite driver adapter (`storage.sqlite_driver`): one hand-over to aiosqlite's thread per
+statement, and the DBAPI behaviour SQLAlchemy relies on unchanged (rows, row counts, errors,
+streamed results)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import sqlite_driver
+from storage.db import create_engine
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
+        )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def hand_overs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call aiosqlite runs on its thread, by name."""
+    seen: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return seen
+
+
+async def test_the_engine_uses_the_one_hop_cursor(sqlite_engine: AsyncEngine) -> None:
+    assert sqlite_engine.dialect.name == "sqlite"
+    assert sqlite_engine.dialect.driver == sqlite_driver.DRIVER
+
+
+async def test_a_query_and_its_rows_are_one_hand_over(
+    sqlite_engine: AsyncEngine, hand_overs: list[str]
+) -> None:
+    async with sqlite_engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # the pool's connection, opened
+        hand_overs.clear()
+        result = await connection.execute(text("SELECT 41 + 1 AS answer, 'x' AS letter"))
+        assert hand_overs == ["_run"]
+        assert list(result.keys()) == ["answer", "letter"]
+        assert result.all() == [(42, "x")]
+
+
+async def test_row_counts_inserted_ids_and_many_rows(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as connection:
+        inserted = await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        assert inserted.lastrowid == 1
+        await connection.execute(
+            text("INSERT INTO item (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}]
+        )
+        changed = await connection.execute(text("UPDATE item SET name = name || '!'"))
+        assert changed.rowcount == 3
+        none = await connection.execute(text("UPDATE item SET name = 'z' WHERE id = 99"))
+        assert none.rowcount == 0
+        names = await connection.scalars(text("SELECT name FROM item ORDER BY id"))
+        assert names.all() == ["a!", "b!", "c!"]
+
+
+async def test_a_constraint_error_is_sqlalchemys_and_the_transaction_rolls_back(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('same')"))
+
+    async def insert_other_then_same() -> None:
+        async with sqlite_engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('other')"))
+            await connection.execute(text("INSERT INTO item (name) VALUES ('same')"))
+
+    with pytest.raises(IntegrityError):
+        await insert_other_then_same()
+    async with sqlite_engine.connect() as connection:
+        count = await connection.scalar(text("SELECT count(*) FROM item"))
+    assert count == 1
+
+
+async def test_streamed_results_still_work(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO item (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(50)]
+        )
+    async with sqlite_engine.connect() as connection:
+        stream = await connection.stream(text("SELECT name FROM item ORDER BY id"))
+        names = [row[0] async for row in stream]
+    assert names == [f"n{i}" for i in range(50)]
