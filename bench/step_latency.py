@@ -101,7 +101,22 @@ async def _populate(database_url: str) -> None:
         await engine.dispose()
 
 
-async def _measure(database_url: str, rates: Sequence[float], seconds: float) -> list[str]:
+def _figures(rate: float, latencies: Sequence[float]) -> str:
+    """One line: the rate, how many steps, p50, p99 and the slowest."""
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+    return (
+        f"{rate:5.0f} steps/s  {len(ordered):5d} steps  p50 {pct(0.5):7.2f} ms"
+        f"  p99 {pct(0.99):7.2f} ms  max {ordered[-1] * 1000:7.2f} ms"
+    )
+
+
+async def _measure(
+    database_url: str, rates: Sequence[float], seconds: float, warmup: float
+) -> list[str]:
     settings = Settings(
         _env_file=None,
         database_url=database_url,
@@ -143,9 +158,18 @@ async def _measure(database_url: str, rates: Sequence[float], seconds: float) ->
             latencies.append(time.perf_counter() - started)
             busy.discard(script.user.user_id)
 
-        # Warm-up: every mentor's first message (the menu), not counted.
+        # Warm-up, not counted: the first mentors' opening message and a few seconds of steps
+        # at the first rate, so every statement is compiled and the caches are filled (the
+        # first second of a cold process is not what a running bot's steps cost).
         for script in scripts[:50]:
             await step(script, [])
+        warm_until = time.perf_counter() + warmup
+        while time.perf_counter() < warm_until:
+            script = rng.choice(scripts)
+            if script.user.user_id not in busy:
+                busy.add(script.user.user_id)
+                await step(script, [])
+            await asyncio.sleep(1.0 / rates[0] if rates else 0.1)
         for rate in rates:
             latencies: list[float] = []
             tasks = []
@@ -162,15 +186,7 @@ async def _measure(database_url: str, rates: Sequence[float], seconds: float) ->
                 busy.add(script.user.user_id)
                 tasks.append(asyncio.create_task(step(script, latencies)))
             await asyncio.gather(*tasks)
-            ordered = sorted(latencies)
-
-            def pct(q: float, ordered: list[float] = ordered) -> float:
-                return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
-
-            lines.append(
-                f"{rate:5.0f} steps/s  {len(ordered):5d} steps  p50 {pct(0.5):7.2f} ms"
-                f"  p99 {pct(0.99):7.2f} ms  max {ordered[-1] * 1000:7.2f} ms"
-            )
+            lines.append(_figures(rate, latencies))
         for reason, count in failures.most_common():
             lines.append(f"FAILED: {count} steps raised {reason}")
     return lines
@@ -198,7 +214,10 @@ async def _drop_postgres_database(server_url: str, name: str) -> None:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=float, default=6.0, help="per rate and database")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per rate and database")
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds of uncounted steps before measuring"
+    )
     parser.add_argument("--rates", default="5,20,40", help="steps per second, comma-separated")
     parser.add_argument(
         "--postgres",
@@ -218,7 +237,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'latency.db'}"
             await _populate(url)
             print("SQLite (temporary file, WAL)")
-            for line in await _measure(url, rates, args.seconds):
+            for line in await _measure(url, rates, args.seconds, args.warmup):
                 failed |= line.startswith("FAILED")
                 print("  " + line)
     if args.postgres:
@@ -226,7 +245,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         try:
             await _populate(url)
             print(f"PostgreSQL ({make_url(args.postgres).host}, database {name})")
-            for line in await _measure(url, rates, args.seconds):
+            for line in await _measure(url, rates, args.seconds, args.warmup):
                 failed |= line.startswith("FAILED")
                 print("  " + line)
         finally:
