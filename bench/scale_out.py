@@ -177,6 +177,9 @@ class Outcome:
     sends: list[tuple[float, int, int]]
     notices: int
     left: int
+    #: CPU seconds the worker processes and the PostgreSQL server used during the load.
+    worker_cpu: float = 0.0
+    database_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -216,7 +219,12 @@ async def run_configuration(args: argparse.Namespace, workers: int, workdir: Pat
             if any(process.poll() is not None for process, _ in children):
                 raise RuntimeError("a worker process ended before it was ready")
             await asyncio.sleep(0.1)
-        go.write_text(str(time.time() + 0.5))
+        start_at = time.time() + 0.5
+        go.write_text(str(start_at))
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        database_before = _postgres_cpu()
+        await asyncio.sleep(max(0.0, start_at + args.seconds - time.time()))
+        database_cpu = _postgres_cpu() - database_before
         for process, _ in children:
             while process.poll() is None:
                 await asyncio.sleep(0.2)
@@ -237,7 +245,25 @@ async def run_configuration(args: argparse.Namespace, workers: int, workdir: Pat
         sends=[tuple(send) for result in results for send in result["sends"]],
         notices=args.notices,
         left=left,
+        worker_cpu=sum(result["cpu"] for result in results),
+        database_cpu=database_cpu,
     )
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds (user + system) of every PostgreSQL server process on this machine so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if name.startswith("postgres"):
+            parts = fields[1].split()
+            total += int(parts[11]) + int(parts[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 async def _left(url: str) -> int:
@@ -274,6 +300,8 @@ def report(outcome: Outcome, baseline: float | None) -> None:
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     speedup = f"  ({outcome.rate / baseline:.2f}x one worker)" if baseline else ""
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    available = (os.cpu_count() or 1) * outcome.seconds
+    busy = (outcome.worker_cpu + outcome.database_cpu) / available
     print(f"--- {outcome.workers} worker process(es)   (machine load average now: {load})")
     lines = [
         f"updates/s                : {outcome.rate:8.1f}   "
@@ -287,6 +315,11 @@ def report(outcome: Outcome, baseline: float | None) -> None:
         f"smallest gap in one chat : {min(gaps):.3f} s (limit 1 s)"
         if gaps
         else "smallest gap in one chat : -",
+        f"CPU during the load      : workers {outcome.worker_cpu:.1f} s + PostgreSQL "
+        f"{outcome.database_cpu:.1f} s of {available:.0f} s ({os.cpu_count()} CPUs x "
+        f"{outcome.seconds:.0f} s): {busy:.0%} busy; "
+        f"{outcome.worker_cpu / max(1, outcome.updates) * 1000:.2f} ms worker + "
+        f"{outcome.database_cpu / max(1, outcome.updates) * 1000:.2f} ms database per update",
     ]
     if outcome.failures:
         lines.insert(
@@ -339,6 +372,7 @@ async def child(spec: dict[str, Any]) -> None:
         start_at = float(go.read_text())
         await asyncio.sleep(max(0.0, start_at - time.time()))
         deadline = start_at + spec["seconds"]
+        cpu_before = time.process_time()
         updates = 0
         failures: Counter[str] = Counter()
         handled: list[int] = []
@@ -367,16 +401,11 @@ async def child(spec: dict[str, Any]) -> None:
 
         lanes = [scripts[i :: spec["lanes"]] for i in range(spec["lanes"])]
         await asyncio.gather(strangers(), *(lane(mine) for mine in lanes if mine))
+        cpu = time.process_time() - cpu_before
         # Then the outbox, every worker from the same moment, until the seeded rows are out
         # (or 20 s at most).
         await asyncio.sleep(max(0.0, deadline + 1.0 - time.time()))
-        stop = asyncio.Event()
-        outbox = asyncio.create_task(worker.run(stop))
-        until = time.time() + 20.0
-        while time.time() < until and await _seeded_left(app) > 0:
-            await asyncio.sleep(0.5)
-        stop.set()
-        await outbox
+        await _send_outbox(app, worker)
         await bot.session.close()
     Path(spec["out"]).write_text(
         json.dumps(
@@ -385,9 +414,21 @@ async def child(spec: dict[str, Any]) -> None:
                 "failures": failures,
                 "strangers_handled": handled,
                 "sends": sends,
+                "cpu": cpu,
             }
         )
     )
+
+
+async def _send_outbox(app: Any, worker: OutboxWorker) -> None:
+    """Run the outbox worker until the seeded rows are out (20 s at most)."""
+    stop = asyncio.Event()
+    outbox = asyncio.create_task(worker.run(stop))
+    until = time.time() + 20.0
+    while time.time() < until and await _seeded_left(app) > 0:
+        await asyncio.sleep(0.5)
+    stop.set()
+    await outbox
 
 
 async def _seeded_left(app: Any) -> int:
