@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
+from services.kernel.uow import update_cache
 from services.trajectories.access import NOT_AVAILABLE, require_staff
 from services.trajectories.lifecycle import plan_gaps_of
 from services.trajectories.rules import PlanGap
@@ -32,6 +33,7 @@ from storage.models import (
     TrajectoryStatus,
     name_of,
 )
+from storage.versions import wrote_cases
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +127,21 @@ async def stored_plan(*, session: AsyncSession, actor: Person, trajectory_id: in
     """The stored plan of an open trajectory of the actor's school.
 
     `NotAllowed` unless the actor (re-read) is a care coordinator or coach of the
-    trajectory's school; `InvalidTransition` when the trajectory is closed.
+    trajectory's school; `InvalidTransition` when the trajectory is closed. Inside a Telegram
+    update the plan comes from the process cache while both versions stand (a trajectory or
+    its evaluations written bump the case version, a person the people version); the actor is
+    checked again every time.
     """
     actor = await require_staff(session=session, actor=actor)
-    plan = await _read_plan(session, school_id=actor.school_id, trajectory_id=trajectory_id)
+    cache = await update_cache()
+    key = ("stored_plan", actor.school_id, trajectory_id)
+    if cache is not None and key in cache:
+        plan: StoredPlan | None = cache.get(key)
+    else:
+        plan = await _read_plan(session, school_id=actor.school_id, trajectory_id=trajectory_id)
+        if cache is not None and not wrote_cases(session):
+            # Not from a transaction that wrote a case itself (it may not be committed).
+            cache.put(key, plan, cases=True)
     if plan is None:
         # One answer for "another school's" and "no such trajectory": ids cannot be probed.
         log.info("refused: trajectory_id=%s for person_id=%s", trajectory_id, actor.id)
