@@ -4,7 +4,8 @@ Installed on every session (`storage.db.create_sessionmaker`): an ORM flush that
 or deletes a person, a role, a mentorship, a guardianship or a school, and a bulk
 ``update``/``delete``/``insert`` statement on one of those tables, bumps the version once per
 transaction. A school's settings and booking timetable count too (`CACHED_MODELS`). Writes to
-a referral, a queue item or a trajectory bump ``case_version`` the same way (`CASE_MODELS`).
+a referral, a queue item, a trajectory or its evaluations bump ``case_version`` the same way
+(`CASE_MODELS`).
 Readers: `read_versions` (both in one statement).
 """
 
@@ -33,6 +34,7 @@ from storage.models import (
     Referral,
     School,
     Trajectory,
+    TrajectoryEvaluation,
 )
 
 #: Tables whose rows workers cache: who someone is, their roles, their mentees and children,
@@ -49,9 +51,11 @@ CACHED_MODELS: tuple[type[Any], ...] = (
     ClosedDay,
     CoachAvailability,
 )
-#: Tables whose rows decide a case's stage: what workers derive from them (who has an open
-#: referral) is kept until ``case_version`` changes.
-CASE_MODELS: tuple[type[Any], ...] = (Referral, QueueItem, Trajectory)
+#: Tables whose rows decide a case's stage and plan: what workers derive from them (who has an
+#: open referral, a trajectory's stored plan) is kept until ``case_version`` changes. A change
+#: the database makes by itself does not bump: an evaluation's ``appointment_id`` set to NULL
+#: when its appointment is deleted (``ON DELETE SET NULL``), so nothing kept may depend on it.
+CASE_MODELS: tuple[type[Any], ...] = (Referral, QueueItem, Trajectory, TrajectoryEvaluation)
 
 
 @dataclass(frozen=True, slots=True)

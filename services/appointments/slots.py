@@ -30,6 +30,7 @@ from services.appointments.errors import BookingRefused
 from services.appointments.rules import HOLDING
 from services.appointments.schedule import Candidate, Schedule, TypeRule, cells_of, load_schedule
 from services.kernel.access import reload_actor
+from services.kernel.uow import update_cache
 from storage.models import (
     Appointment,
     AppointmentKind,
@@ -194,17 +195,27 @@ async def candidates_at(
 async def coaches_for(
     *, session: AsyncSession, schedule: Schedule, rule: TypeRule, trajectory: Trajectory | None
 ) -> list[int]:
-    """Coaches a coach appointment may be with: the trajectory's own coach if it has one."""
+    """Coaches a coach appointment may be with: the trajectory's own coach if it has one.
+
+    The school's coaches come from the process cache inside a Telegram update while the cache
+    version stands (people and roles bump it)."""
     if rule.resource is not AppointmentResource.COACH:
         return []
-    coaches = list(
-        await session.scalars(
-            select(Person.id)
-            .join(PersonRole, PersonRole.person_id == Person.id)
-            .where(Person.school_id == schedule.school_id, PersonRole.role == Role.COACH)
-            .order_by(Person.id)
+    cache = await update_cache()
+    key = ("coach_ids", schedule.school_id)
+    if cache is not None and key in cache:
+        coaches: list[int] = list(cache.get(key))
+    else:
+        coaches = list(
+            await session.scalars(
+                select(Person.id)
+                .join(PersonRole, PersonRole.person_id == Person.id)
+                .where(Person.school_id == schedule.school_id, PersonRole.role == Role.COACH)
+                .order_by(Person.id)
+            )
         )
-    )
+        if cache is not None:
+            cache.put(key, tuple(coaches))
     if trajectory is not None and trajectory.coach_id in coaches:
         return [trajectory.coach_id]
     return coaches

@@ -28,6 +28,7 @@ from storage.models import (
     Person,
     Role,
     Trajectory,
+    name_of,
 )
 
 
@@ -68,14 +69,20 @@ async def views_of(
     ids = {a.student_id for a in appointments} | {
         a.coach_id for a in appointments if a.coach_id is not None
     }
-    people = (
-        {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}
+    # Only the names: a person read whole would read their roles too (a second query).
+    names = (
+        {
+            row.id: name_of(row.given_name, row.family_name)
+            for row in await session.execute(
+                select(Person.id, Person.given_name, Person.family_name).where(Person.id.in_(ids))
+            )
+        }
         if ids
         else {}
     )
     views = []
     for a in appointments:
-        coach = people.get(a.coach_id) if a.coach_id is not None else None
+        coach = names.get(a.coach_id) if a.coach_id is not None else None
         views.append(
             AppointmentView(
                 appointment_id=a.id,
@@ -84,9 +91,9 @@ async def views_of(
                 starts_at=a.starts_at,
                 ends_at=a.ends_at,
                 student_id=a.student_id,
-                student_name=people[a.student_id].display_name,
+                student_name=names[a.student_id],
                 booked_by_id=a.booked_by_id,
-                coach_name=None if coach is None else coach.display_name,
+                coach_name=coach,
                 mentor_confirmed=a.mentor_confirmed,
                 late_cancel=a.late_cancel,
                 version=a.version,

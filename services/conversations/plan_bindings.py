@@ -1,8 +1,9 @@
 """The storage side of the plan flow (`dialogs.flows.plan`): who may start it for which
 trajectory, its context (the school's coaches, the stored plan), and saving it.
 
-Every step re-reads from the database: the preset trajectory must be one of the person's
-school and still open when the run starts (`stored_plan`), and saving goes through
+Every step checks again: the person must be staff, the preset trajectory one of their school
+and still open (`stored_plan`; inside a Telegram update the plan comes from the process cache
+until a trajectory, its evaluations or a person is written), and saving goes through
 `services.trajectories.lifecycle.set_plan` — the one writer of a plan, which checks the person
 and the trajectory again, validates, and activates the trajectory once its intake was held.
 A refusal there (closed meanwhile, no longer staff) keeps the summary with the reason shown.
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
-from services.kernel.uow import update_cache, update_memo
+from services.kernel.uow import update_cache
 from services.trajectories.access import NOT_AVAILABLE
 from services.trajectories.lifecycle import TrajectoryPlan, coaches_of, set_plan
 from services.trajectories.plans import StoredPlan, stored_plan
@@ -74,7 +74,9 @@ async def plan_context(
     today = now.astimezone(SCHOOL_TIMEZONE).date()
     choices = {COACHES: await _coach_options(session, person.school_id)}
     try:
-        stored = await _stored_plan(session, person, trajectory_of(answers))
+        stored = await stored_plan(
+            session=session, actor=person, trajectory_id=trajectory_of(answers)
+        )
     except (NotAllowed, InvalidTransition) as refusal:
         every = (GOALS, START, END, EVALUATION, SECOND_EVALUATION, COACH, "summary")
         return FlowContext(
@@ -102,27 +104,6 @@ async def _coach_options(session: AsyncSession, school_id: int) -> tuple[Option,
     if cache is not None:
         cache.put(key, options)
     return options
-
-
-async def _stored_plan(session: AsyncSession, person: Person, trajectory_id: int) -> StoredPlan:
-    """`stored_plan`, read once per Telegram update (a step builds its context twice; the plan
-    is only written when the flow completes, after both)."""
-    memo = update_memo()
-    key = ("stored_plan", person.id, trajectory_id)
-    if memo is not None and key in memo:
-        kept = memo[key]
-        if isinstance(kept, Exception):
-            raise kept
-        return cast("StoredPlan", kept)
-    try:
-        stored = await stored_plan(session=session, actor=person, trajectory_id=trajectory_id)
-    except (NotAllowed, InvalidTransition) as refusal:
-        if memo is not None:
-            memo[key] = refusal
-        raise
-    if memo is not None:
-        memo[key] = stored
-    return stored
 
 
 def _details(stored: StoredPlan) -> dict[str, tuple[Text, ...]]:

@@ -16,11 +16,13 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dialogs.text import N_, Text
 from services.kernel.audit import record_audit
-from services.kernel.errors import InvalidTransition
-from services.trajectories.access import require_staff, staff_trajectory
+from services.kernel.errors import InvalidTransition, NotAllowed
+from services.kernel.uow import update_cache
+from services.trajectories.access import NOT_AVAILABLE, require_staff
 from services.trajectories.lifecycle import plan_gaps_of
 from services.trajectories.rules import PlanGap
 from storage.models import (
@@ -29,7 +31,9 @@ from storage.models import (
     Trajectory,
     TrajectoryEvaluation,
     TrajectoryStatus,
+    name_of,
 )
+from storage.versions import wrote_cases
 
 log = logging.getLogger(__name__)
 
@@ -123,38 +127,87 @@ async def stored_plan(*, session: AsyncSession, actor: Person, trajectory_id: in
     """The stored plan of an open trajectory of the actor's school.
 
     `NotAllowed` unless the actor (re-read) is a care coordinator or coach of the
-    trajectory's school; `InvalidTransition` when the trajectory is closed.
+    trajectory's school; `InvalidTransition` when the trajectory is closed. Inside a Telegram
+    update the plan comes from the process cache while both versions stand (a trajectory or
+    its evaluations written bump the case version, a person the people version); the actor is
+    checked again every time.
     """
-    actor, trajectory, _zone = await staff_trajectory(
-        session=session, actor=actor, trajectory_id=trajectory_id
-    )
-    if trajectory.status is TrajectoryStatus.CLOSED:
+    actor = await require_staff(session=session, actor=actor)
+    cache = await update_cache()
+    key = ("stored_plan", actor.school_id, trajectory_id)
+    if cache is not None and key in cache:
+        plan: StoredPlan | None = cache.get(key)
+    else:
+        plan = await _read_plan(session, school_id=actor.school_id, trajectory_id=trajectory_id)
+        if cache is not None and not wrote_cases(session):
+            # Not from a transaction that wrote a case itself (it may not be committed).
+            cache.put(key, plan, cases=True)
+    if plan is None:
+        # One answer for "another school's" and "no such trajectory": ids cannot be probed.
+        log.info("refused: trajectory_id=%s for person_id=%s", trajectory_id, actor.id)
+        raise NotAllowed(Text.of(NOT_AVAILABLE))
+    if plan.status is TrajectoryStatus.CLOSED:
         raise InvalidTransition(Text.of(CLOSED))
-    student = await session.get(Person, trajectory.student_id)
-    assert student is not None  # noqa: S101 - a foreign key guarantees it
-    coach = None if trajectory.coach_id is None else await session.get(Person, trajectory.coach_id)
-    interim = await session.scalars(
-        select(TrajectoryEvaluation.due_on)
-        .where(
-            TrajectoryEvaluation.school_id == trajectory.school_id,
-            TrajectoryEvaluation.trajectory_id == trajectory.id,
-            TrajectoryEvaluation.kind == EvaluationKind.INTERIM,
+    return plan
+
+
+async def _read_plan(
+    session: AsyncSession, *, school_id: int, trajectory_id: int
+) -> StoredPlan | None:
+    """The trajectory of the school with its student's and coach's names and its interim
+    evaluations, in one query (one row per interim evaluation); ``None`` when there is none."""
+    student = aliased(Person, name="student")
+    coach = aliased(Person, name="coach")
+    rows = (
+        await session.execute(
+            select(
+                Trajectory.id,
+                Trajectory.status,
+                Trajectory.goals,
+                Trajectory.start_date,
+                Trajectory.end_date,
+                Trajectory.coach_id,
+                Trajectory.timeouts_in_plan,
+                Trajectory.timeouts_per_week,
+                student.given_name.label("student_given_name"),
+                student.family_name.label("student_family_name"),
+                student.group_name.label("student_group_name"),
+                coach.given_name.label("coach_given_name"),
+                coach.family_name.label("coach_family_name"),
+                TrajectoryEvaluation.due_on,
+            )
+            .join(student, student.id == Trajectory.student_id)
+            .outerjoin(coach, coach.id == Trajectory.coach_id)
+            .outerjoin(
+                TrajectoryEvaluation,
+                (TrajectoryEvaluation.school_id == Trajectory.school_id)
+                & (TrajectoryEvaluation.trajectory_id == Trajectory.id)
+                & (TrajectoryEvaluation.kind == EvaluationKind.INTERIM),
+            )
+            .where(Trajectory.id == trajectory_id, Trajectory.school_id == school_id)
+            .order_by(TrajectoryEvaluation.due_on)
         )
-        .order_by(TrajectoryEvaluation.due_on)
-    )
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
     return StoredPlan(
-        trajectory_id=trajectory.id,
-        status=trajectory.status,
-        student_name=student.display_name,
-        group_name=student.group_name,
-        goals=trajectory.goals,
-        start=trajectory.start_date,
-        end=trajectory.end_date,
-        interim=tuple(interim),
-        coach_id=trajectory.coach_id,
-        coach_name=None if coach is None else coach.display_name,
-        timeouts_in_plan=trajectory.timeouts_in_plan,
-        timeouts_per_week=trajectory.timeouts_per_week,
+        trajectory_id=first.id,
+        status=first.status,
+        student_name=name_of(first.student_given_name, first.student_family_name),
+        group_name=first.student_group_name,
+        goals=first.goals,
+        start=first.start_date,
+        end=first.end_date,
+        interim=tuple(row.due_on for row in rows if row.due_on is not None),
+        coach_id=first.coach_id,
+        coach_name=(
+            None
+            if first.coach_id is None
+            else name_of(first.coach_given_name, first.coach_family_name)
+        ),
+        timeouts_in_plan=first.timeouts_in_plan,
+        timeouts_per_week=first.timeouts_per_week,
     )
 
 

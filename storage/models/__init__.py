@@ -41,7 +41,7 @@ from storage.models.indicators import (
 )
 from storage.models.invites import Invite
 from storage.models.outbox import Outbox, OutboxRate, OutboxStatus
-from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role
+from storage.models.people import Guardianship, Mentorship, Person, PersonRole, Role, name_of
 from storage.models.queue import (
     QueueDecision,
     QueueItem,
@@ -161,5 +161,6 @@ __all__ = [
     "WebSession",
     "Weekday",
     "YesNoUnknown",
+    "name_of",
     "utcnow",
 ]

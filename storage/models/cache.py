@@ -15,9 +15,10 @@ class CacheVersion(Base):
     it changed, so a change made by another worker (or the web, the CLI) is seen on the next
     update. Not school-owned: one counter for the whole database.
 
-    ``case_version`` counts writes to referrals, queue items and trajectories (a case's stage):
-    what a worker derives from them (a mentor's mentees with an open referral) is kept until it
-    changes, apart from the people cache, so a queue action does not empty that one.
+    ``case_version`` counts writes to referrals, queue items, trajectories and their evaluations
+    (a case's stage and plan): what a worker derives from them (a mentor's mentees with an open
+    referral, a trajectory's stored plan) is kept until it changes, apart from the people
+    cache, so a queue action does not empty that one.
     """
 
     __tablename__ = "cache_version"

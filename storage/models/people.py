@@ -38,6 +38,11 @@ class Role(StrEnum):
     DISTRICT_COACH = "district_coach"
 
 
+def name_of(given_name: str, family_name: str) -> str:
+    """`Person.display_name` from the two columns (a query that selects only the names)."""
+    return f"{given_name} {family_name}"
+
+
 class Person(Base):
     """Anyone the bot talks to or about: student, parent or staff member of one school."""
 
@@ -86,7 +91,7 @@ class Person(Base):
     @property
     def display_name(self) -> str:
         """Given name and family name, as shown in lists."""
-        return f"{self.given_name} {self.family_name}"
+        return name_of(self.given_name, self.family_name)
 
     def has_role(self, role: Role) -> bool:
         """Whether this person holds ``role`` (from the loaded role rows)."""

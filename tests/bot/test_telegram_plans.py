@@ -156,3 +156,40 @@ async def test_a_mentor_and_an_old_button_of_a_closed_trajectory_are_refused(
     await tg.feed(zoco.press(listing, listing.data_for("Amira")))
     assert tg.api.last(ZOCO_USER).text == "This trajectory is closed."
     assert tg.api.last(ZOCO_USER).markup is None
+
+
+async def test_a_plan_changed_elsewhere_shows_on_the_next_step(tg: Harness) -> None:
+    """The stored plan under each question is kept per process while the case version stands;
+    a write elsewhere (the web, another worker) to the trajectory or its evaluations bumps it,
+    so the next step shows the plan as stored now, and a trajectory closed meanwhile says so."""
+    trajectory_id = await _amiras_trajectory(tg)
+    zoco = Person(ZOCO_USER, "en")
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
+    menu = tg.api.last(ZOCO_USER)
+    await tg.feed(zoco.press(menu, menu.data_for("Plans to complete")))
+    listing = tg.api.last(ZOCO_USER)
+    await tg.feed(zoco.press(listing, listing.data_for("Amira")))
+    today = datetime.now(UTC).astimezone(SCHOOL_TIMEZONE).date()
+    await tg.feed(zoco.text(GOALS))
+    await tg.feed(zoco.text(_typed(today)))
+    assert tg.api.last(ZOCO_USER).text.startswith("Question 3 of 6")  # read: now cached
+
+    interim = today + timedelta(weeks=5)
+    async with tg.app.sessions() as session, session.begin():
+        school = await find_school(session=session, code="demo")
+        session.add(
+            TrajectoryEvaluation(
+                school_id=school.id,
+                trajectory_id=trajectory_id,
+                kind=EvaluationKind.INTERIM,
+                due_on=interim,
+            )
+        )
+    await tg.feed(zoco.text(_typed(today + timedelta(weeks=12))))
+    question = tg.api.last(ZOCO_USER).text
+    assert question.startswith("Question 4 of 6")
+    assert "\nPlanned now: " in question  # the interim evaluation, none before
+
+    await _close(tg, trajectory_id)
+    await tg.feed(zoco.text(_typed(today + timedelta(weeks=6))))
+    assert "This trajectory is closed." in tg.api.last(ZOCO_USER).text
