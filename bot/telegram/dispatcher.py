@@ -41,8 +41,10 @@ def create_bot(app: App) -> Bot:
 
 
 def routers() -> list[Router]:
-    """Fresh routers in the order they are tried: onboarding first, the catch-all last."""
+    """Fresh routers in the order they are tried: a flow's question buttons (the most frequent
+    update, matched by their own prefix only), onboarding, ..., the catch-all last."""
     return [
+        flows.build_button_router(),
         onboarding.build_router(),
         surveys.build_router(),
         care.build_router(),

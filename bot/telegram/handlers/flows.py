@@ -183,11 +183,21 @@ async def on_text(
     await show_turn_then_menu(bot, message.chat.id, turn, catalog, app=app, person=person)
 
 
+def build_button_router() -> Router:
+    """A fresh router for the buttons of a flow's questions, tried before every other router.
+
+    Most button presses are these; only this router's filter knows their callback prefix, so
+    trying it first spares each press the other routers' filters (no other order changes).
+    """
+    router = Router(name=f"{__name__}.buttons")
+    router.callback_query.register(on_flow_button, FlowCallback.filter())
+    return router
+
+
 def build_router() -> Router:
-    """A fresh router with this module's handlers (one per dispatcher)."""
+    """A fresh router with this module's other handlers (one per dispatcher)."""
     router = Router(name=__name__)
     router.callback_query.register(on_flow_chosen, MenuCallback.filter(F.action == OPEN_FLOW))
-    router.callback_query.register(on_flow_button, FlowCallback.filter())
     router.message.register(cmd_stop, Command("stop"))
     router.message.register(on_text, F.text & ~F.text.startswith("/"))
     return router
