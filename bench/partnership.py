@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -331,6 +332,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
         await counts(app.sessions)
         ids = await first_ids(app.sessions)
         transport = httpx.ASGITransport(app=create_web_app(app), raise_app_exceptions=False)
+        gc.freeze()  # as `trajectbot web` does before serving (bot/runner.py)
         coordinator = await log_in(transport, "zoco-0")
         viewer = await log_in(transport, "partnership")
         rows = []

@@ -397,6 +397,17 @@ def hidden_base(parts: Sequence[Mapping[_K, Measure]], key: _K) -> int:
     return sum(part[key].base for part in parts if key in part and is_small(part[key].base))
 
 
+def hidden_bases(parts: Sequence[Mapping[_K, Measure]]) -> dict[_K, int]:
+    """`hidden_base` of every figure the parts hide, in one pass over the parts (a figure no
+    part hides is left out: 0)."""
+    bases: dict[_K, int] = {}
+    for part in parts:
+        for key, measure in part.items():
+            if is_small(measure.base):
+                bases[key] = bases.get(key, 0) + measure.base
+    return bases
+
+
 #: Every measure of one raw: the indicators, the questionnaire's means and response rates.
 _Measured = tuple[dict[Indicator, Measure], dict[tuple[str, str], Measure], dict[str, Measure]]
 #: Measures already taken, by the raw's id, with the raw itself: kept alive, so that no later
@@ -420,24 +431,22 @@ def _published(
     raw: MonthRaw, *, suppress: bool, parts: Sequence[MonthRaw], memo: Memo | None = None
 ) -> tuple[dict[Indicator, Figure], dict[tuple[str, str], Figure], dict[str, Figure]]:
     measured_parts = [_measured(part, memo) for part in parts]
-    part_measures = [part[0] for part in measured_parts]
-    part_questions = [part[1] for part in measured_parts]
-    part_rates = [part[2] for part in measured_parts]
+    hidden = hidden_bases([part[0] for part in measured_parts])
+    hidden_questions = hidden_bases([part[1] for part in measured_parts])
+    hidden_rates = hidden_bases([part[2] for part in measured_parts])
     own, own_questions, own_rates = _measured(raw, memo)
 
     figures = {
-        indicator: publish(
-            measure, suppress=suppress, hidden_parts=hidden_base(part_measures, indicator)
-        )
+        indicator: publish(measure, suppress=suppress, hidden_parts=hidden.get(indicator, 0))
         for indicator, measure in own.items()
     }
     # Questionnaire figures are suppressed on every view (anonymity, see the module doc).
     questions = {
-        key: publish(measure, suppress=True, hidden_parts=hidden_base(part_questions, key))
+        key: publish(measure, suppress=True, hidden_parts=hidden_questions.get(key, 0))
         for key, measure in own_questions.items()
     }
     rates = {
-        kind: publish(measure, suppress=True, hidden_parts=hidden_base(part_rates, kind))
+        kind: publish(measure, suppress=True, hidden_parts=hidden_rates.get(kind, 0))
         for kind, measure in own_rates.items()
     }
     return figures, questions, rates

@@ -19,6 +19,7 @@ from services.indicators.rules import (
     TrajectoryFacts,
     compute_report,
     hidden_base,
+    hidden_bases,
     is_small,
     month_raw,
     overdue_on,
@@ -111,6 +112,18 @@ def test_hidden_base_sums_only_the_parts_that_are_hidden() -> None:
     parts = [{"a": Measure(3, 3)}, {"a": Measure(10, 10)}, {"a": Measure(2, 2)}, {}]
     assert hidden_base(parts, "a") == 5
     assert hidden_base(parts, "b") == 0
+
+
+def test_hidden_bases_are_hidden_base_of_every_figure_in_one_pass() -> None:
+    parts = [
+        {"a": Measure(3, 3), "b": Measure(0, 0), "c": Measure(1, 1)},
+        {"a": Measure(10, 10), "c": Measure(4, 4)},
+        {"a": Measure(2, 2), "b": Measure(7, 7)},
+        {},
+    ]
+    assert hidden_bases(parts) == {"a": 5, "c": 5}
+    assert {key: hidden_base(parts, key) for key in "abc"} == {"a": 5, "b": 0, "c": 5}
+    assert hidden_bases([]) == {}
 
 
 def test_one_small_school_cannot_be_recovered_from_the_total() -> None:
