@@ -365,6 +365,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
             f"{label:32} {status:>6} {size:>9,} {statements:>5} "
             f"{first * 1000:>7.0f}ms {median * 1000:>7.0f}ms"
         )
+    print(f"load average after: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 
 async def counts(sessions: async_sessionmaker[AsyncSession]) -> None:
