@@ -492,11 +492,35 @@ def published_year(
 
 
 def published_period(
-    raw: MonthRaw, *, suppress: bool, parts: Sequence[MonthRaw] = (), memo: Memo | None = None
+    raw: MonthRaw,
+    *,
+    suppress: bool,
+    months: Sequence[MonthFigures],
+    parts: Sequence[MonthRaw] = (),
+    published_parts: Sequence[Mapping[Indicator, Figure]] = (),
+    memo: Memo | None = None,
 ) -> Mapping[Indicator, Figure]:
     """Publish the figures over a whole period (the questionnaire is left to the months and
-    school years); for a total, ``parts`` are the schools it pools."""
+    school years); ``months``: the same school's (or total's) published months of the period;
+    for a total, ``parts`` are the schools it pools and ``published_parts`` their published
+    figures over the period.
+
+    Suppressed, a figure over the period is hidden as well when any of its months hides it
+    (the period is chosen freely: the period minus its shown months, or one period minus
+    another, would otherwise give a hidden month's figure back), and for a total when any
+    school's figure over the period is hidden (the total minus the other schools would give
+    that school's back).
+    """
     figures, _questions, _rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
+    if suppress:
+        hidden = Figure(None, hidden=True)
+        figures = {
+            indicator: hidden
+            if any(month[indicator].hidden for month in months)
+            or any(part[indicator].hidden for part in published_parts)
+            else figure
+            for indicator, figure in figures.items()
+        }
     return MappingProxyType(figures)
 
 
@@ -538,15 +562,24 @@ def compute_report(
         ]
         for school_id, _name, facts in schools
     }
+    school_months = {
+        school_id: tuple(
+            published_month(month, raw, suppress=suppress, memo=memo)
+            for month, raw in zip(months, raws[school_id], strict=True)
+        )
+        for school_id, _name, _facts in schools
+    }
     published = tuple(
         SchoolIndicators(
             school_id=school_id,
             name=name,
-            months=tuple(
-                published_month(month, raw, suppress=suppress, memo=memo)
-                for month, raw in zip(months, raws[school_id], strict=True)
+            months=school_months[school_id],
+            period=published_period(
+                period_raws[school_id],
+                suppress=suppress,
+                months=school_months[school_id],
+                memo=memo,
             ),
-            period=published_period(period_raws[school_id], suppress=suppress, memo=memo),
             years=tuple(
                 published_year(
                     year,
@@ -588,7 +621,12 @@ def compute_report(
             months=tuple(total_months),
             years=tuple(total_years),
             period=published_period(
-                pool(period_parts), suppress=True, parts=period_parts, memo=memo
+                pool(period_parts),
+                suppress=True,
+                parts=period_parts,
+                months=total_months,
+                published_parts=[school.period for school in published],
+                memo=memo,
             ),
         )
     question_keys: set[tuple[str, str]] = set()

@@ -214,7 +214,8 @@ async def test_partnership_view_hides_small_groups_and_totals_that_would_reveal_
 async def test_the_period_counts_each_student_once_with_small_groups_hidden(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    """The summary's row per school: January-March as one span."""
+    """The summary's row per school: January-March as one span, shown only where every month
+    of it is shown (and, for all schools together, every school's)."""
     world = await build_indicator_world(session_factory)
     async with session_factory() as session:
         report = await unit(
@@ -224,23 +225,26 @@ async def test_the_period_counts_each_student_once_with_small_groups_hidden(
     assert report.total is not None
     total = report.total.period
     hidden = Figure(None, hidden=True)
-    # Enrolled at any time in the period: Noord s1-s10 and s11 (from 1 March) = 11; 25 in all.
+    # Enrolled at any time in the period: Noord s1-s10 and s11 (from 1 March) = 11 (each
+    # month 10: the period counts each student once, not 30); 25 in all.
     assert [noord[Indicator.ENROLLED], total[Indicator.ENROLLED]] == [Figure(11), Figure(25)]
-    # Referred: Noord s1, s2 (twice) in January, s4 (1 February local time) and s3 in
-    # February, s5 in March: five students, each once (the months' 2, 2, 1 are all hidden).
-    assert noord[Indicator.REFERRED] == Figure(5)
-    assert noord[Indicator.REFERRED_SHARE] == SHOWN(5 / 11)
+    # Referred: West 0, 0, 6 → 6 over the period, 6 / 8 of its students.
     assert west[Indicator.REFERRED] == Figure(6)
-    # Zuid's three are hidden, and so is the total: 14 - 5 - 6 would give them back.
+    assert west[Indicator.REFERRED_SHARE] == SHOWN(6 / 8)
+    # Noord referred five distinct students (s1, s2 twice in January; s4 and s3 in February;
+    # s5 in March), five or more, but its months 2, 2, 1 are hidden: shown, the five would
+    # give March's 1 back as 5 - (January to February's 4). Hidden, with the share.
+    assert noord[Indicator.REFERRED] == hidden
+    assert noord[Indicator.REFERRED_SHARE] == hidden
+    # Zuid's February 3 is hidden, so is its period; and so is the total (14 - 5 - 6 would
+    # give Zuid's 3 back; January's and March's totals are hidden as well).
     assert zuid[Indicator.REFERRED] == hidden
     assert total[Indicator.REFERRED] == hidden
-    assert total[Indicator.REFERRED_SHARE] == hidden
-    # Noord's four trajectories active in the period (t1, t2, t3, t5) hide with their
-    # lengths; the overdue as of the period's last day (today, 20 March) are 2, hidden.
+    # Noord's trajectories (its months hide them) hide over the period too; West has none.
     assert noord[Indicator.ACTIVE_TRAJECTORIES] == hidden
     assert noord[Indicator.LENGTH_MEDIAN_DAYS] == hidden
-    assert noord[Indicator.OVERDUE] == hidden
     assert west[Indicator.ACTIVE_TRAJECTORIES] == Figure(0)
+    assert total[Indicator.ACTIVE_TRAJECTORIES] == hidden
 
 
 async def test_one_school_of_the_partnership_reads_as_its_column_of_the_partnership(
