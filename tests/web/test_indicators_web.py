@@ -446,6 +446,20 @@ async def test_a_bad_period_is_explained(site: Site, query: str) -> None:
     assert export.headers["content-type"].startswith("text/html")
 
 
+async def test_a_bad_period_is_explained_on_the_partnership_pages(site: Site) -> None:
+    async with site.browser("viewer") as client:
+        summary = await client.get("/indicators/partnership?from=2026-03&to=2026-01")
+        school = await client.get(
+            f"/indicators/partnership/school/{site.world.noord.id}?from=march&to=2026-03"
+        )
+    for page in (summary, school):
+        assert page.status_code == 400
+        assert 'role="alert"' in page.text
+        assert "Students referred" not in page.text
+    # The way back to the summary from a school's page.
+    assert '<p class="crumbs"><a href="/indicators/partnership">' in school.text
+
+
 async def test_an_unknown_csv_table_is_not_found(site: Site) -> None:
     async with site.browser("zoco") as client:
         response = await client.get(f"/indicators.csv?{PERIOD}&table=nope")
