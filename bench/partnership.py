@@ -16,9 +16,14 @@ Then, through the web app over httpx's ASGI transport (no network), logged in as
 school's care coordinator and as the partnership viewer, each page is fetched ``--repeat``
 times: the queue, the trajectory list, one trajectory's page, the school's indicators (page,
 CSV, XLSX), the exports (page, Magister CSV, LVS CSV) and the partnership's indicators (page,
-CSV, XLSX). Prints the first and the median time of each, with the response's status and size.
+CSV, XLSX), the partnership's summary page and one school's detail page of it. Prints the
+first and the median time of each, with the response's status, its size and the SQL
+statements one fetch ran (counted on the engine, ``before_cursor_execute``).
 
     .venv/bin/python bench/partnership.py [--schools 30] [--students 1500] [--referrals 75]
+
+``--keep`` leaves the database made for the run (its address is printed), and
+``--database-url URL --no-build`` times the pages again on such a database without building.
 
 Bounded: the build dominates (about a minute for 30 schools on the development machine);
 ``--schools 3`` is a quick run. Prints figures only; nothing is asserted.
@@ -37,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -47,8 +53,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import App, build_app
 from bot.config import Settings
@@ -110,12 +116,11 @@ def referral_draft(student_id: int, when: datetime) -> ReferralDraft:
     )
 
 
-async def build(app: App, args: argparse.Namespace, folder: Path) -> dict[str, int]:
+async def build(app: App, args: argparse.Namespace, folder: Path) -> None:
     """Schools, people (roster import), staff accounts, referrals and trajectories."""
     sessions = app.sessions
     password_hash = hash_password(PASSWORD)
     rng = random.Random(16)
-    ids: dict[str, int] = {}
     timings = {"import": 0.0, "referrals": 0.0}
     for number in range(args.schools):
         code = f"school-{number:02d}"
@@ -181,24 +186,27 @@ async def build(app: App, args: argparse.Namespace, folder: Path) -> dict[str, i
             lambda session, school_id=school_id: referrals(session, school_id, args, rng),  # type: ignore[misc]
         )
         timings["referrals"] += time.perf_counter() - started
-        if number == 0:
-            async with sessions() as session:
-                ids["trajectory"] = int(
-                    await session.scalar(
-                        select(Trajectory.id)
-                        .where(Trajectory.school_id == school_id)
-                        .order_by(Trajectory.id)
-                        .limit(1)
-                    )
-                    or 0
-                )
         if (number + 1) % 10 == 0:
             print(f"  {number + 1} schools built", flush=True)
     print(
         f"built: import {timings['import']:.1f} s, referrals + trajectories "
         f"{timings['referrals']:.1f} s"
     )
-    return ids
+
+
+async def first_ids(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    """The first school (the care coordinator's and the viewer's) and its first trajectory."""
+    async with sessions() as session:
+        school_id = int(
+            await session.scalar(select(School.id).where(School.code == "school-00")) or 0
+        )
+        trajectory_id = await session.scalar(
+            select(Trajectory.id)
+            .where(Trajectory.school_id == school_id)
+            .order_by(Trajectory.id)
+            .limit(1)
+        )
+    return {"school": school_id, "trajectory": int(trajectory_id or 0)}
 
 
 async def referrals(
@@ -257,17 +265,39 @@ async def referrals(
     await session.flush()
 
 
+Row = tuple[str, int, int, int, float, float]
+
+
 async def measure(
-    client: httpx.AsyncClient, label: str, path: str, repeat: int
-) -> tuple[str, int, int, float, float]:
+    client: httpx.AsyncClient, engine: AsyncEngine, label: str, path: str, repeat: int
+) -> Row:
+    """(label, status, bytes, statements of the last fetch, first time, median time)."""
     times = []
     response = None
+    statements = 0
+
+    def counted(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
     for _ in range(repeat):
-        started = time.perf_counter()
-        response = await client.get(path)
-        times.append(time.perf_counter() - started)
+        statements = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", counted)
+        try:
+            started = time.perf_counter()
+            response = await client.get(path)
+            times.append(time.perf_counter() - started)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", counted)
     assert response is not None  # noqa: S101
-    return label, response.status_code, len(response.content), times[0], statistics.median(times)
+    return (
+        label,
+        response.status_code,
+        len(response.content),
+        statements,
+        times[0],
+        statistics.median(times),
+    )
 
 
 async def log_in(transport: httpx.ASGITransport, username: str) -> httpx.AsyncClient:
@@ -288,12 +318,21 @@ async def run(url: str, args: argparse.Namespace) -> None:
     await upgrade_database(url)
     settings = Settings(_env_file=None, database_url=url)
     async with build_app(settings, log_level="WARNING") as app:
-        with tempfile.TemporaryDirectory(prefix="trajectbot-bench-") as tmp:
-            started = time.perf_counter()
-            ids = await build(app, args, Path(tmp))
-            print(f"build total: {time.perf_counter() - started:.1f} s")
+        if not args.no_build:
+            with tempfile.TemporaryDirectory(prefix="trajectbot-bench-") as tmp:
+                started = time.perf_counter()
+                await build(app, args, Path(tmp))
+                print(f"build total: {time.perf_counter() - started:.1f} s")
+            # The planner's statistics, as autovacuum would have them by now on a server that
+            # runs it (the development server does not): without them the enrolment's GROUP BY
+            # sorts 45,000 rows instead of hashing them.
+            async with app.engine.connect() as connection:
+                await connection.execute(text("ANALYZE"))
+                await connection.commit()
         await counts(app.sessions)
+        ids = await first_ids(app.sessions)
         transport = httpx.ASGITransport(app=create_web_app(app), raise_app_exceptions=False)
+        gc.freeze()  # as `trajectbot web` does before serving (bot/runner.py)
         coordinator = await log_in(transport, "zoco-0")
         viewer = await log_in(transport, "partnership")
         rows = []
@@ -307,17 +346,26 @@ async def run(url: str, args: argparse.Namespace) -> None:
             (coordinator, "exports page", "/exports"),
             (coordinator, "export Magister .csv", "/exports/magister.csv"),
             (coordinator, "export LVS .csv", "/exports/lvs.csv"),
-            (viewer, "partnership indicators", "/indicators/partnership"),
+            (viewer, "partnership summary", "/indicators/partnership"),
+            (
+                viewer,
+                "partnership: one school",
+                f"/indicators/partnership/school/{ids['school']}",
+            ),
             (viewer, "partnership indicators .csv", "/indicators/partnership.csv"),
             (viewer, "partnership indicators .xlsx", "/indicators/partnership.xlsx"),
         ]
         for client, label, path in pages:
-            rows.append(await measure(client, label, path, args.repeat))
+            rows.append(await measure(client, app.engine, label, path, args.repeat))
         await coordinator.aclose()
         await viewer.aclose()
-    print(f"{'page':32} {'status':>6} {'bytes':>9} {'first':>9} {'median':>9}")
-    for label, status, size, first, median in rows:
-        print(f"{label:32} {status:>6} {size:>9,} {first * 1000:>7.0f}ms {median * 1000:>7.0f}ms")
+    print(f"{'page':32} {'status':>6} {'bytes':>9} {'SQL':>5} {'first':>9} {'median':>9}")
+    for label, status, size, statements, first, median in rows:
+        print(
+            f"{label:32} {status:>6} {size:>9,} {statements:>5} "
+            f"{first * 1000:>7.0f}ms {median * 1000:>7.0f}ms"
+        )
+    print(f"load average after: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 
 async def counts(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -345,7 +393,17 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="fetches of each page")
     parser.add_argument("--server", default="127.0.0.1:5432", help="PostgreSQL (user postgres)")
     parser.add_argument("--database-url", help="use this (migrated or empty) database instead")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="with --database-url: the database holds a bench's data already (--keep)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the database made for the run (not dropped)"
+    )
     args = parser.parse_args(argv)
+    if args.no_build and not args.database_url:
+        parser.error("--no-build needs --database-url")
     print(
         f"{args.schools} schools × {args.students} students, {args.referrals} referrals each; "
         f"load average {', '.join(f'{value:.1f}' for value in os.getloadavg())}"
@@ -355,10 +413,14 @@ async def main(argv: Sequence[str] | None = None) -> int:
         return 0
     name = f"tb_partnership_{os.getpid()}"
     await _admin(args.server, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    url = f"postgresql+asyncpg://postgres@{args.server}/{name}"
     try:
-        await run(f"postgresql+asyncpg://postgres@{args.server}/{name}", args)
+        await run(url, args)
     finally:
-        await _admin(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep:
+            print(f"kept: --database-url {url} --no-build")
+        else:
+            await _admin(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

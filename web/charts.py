@@ -18,12 +18,13 @@ time runs from right to left, the value axis stands on the right, and the SVG's
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 from babel import Locale
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, parse_pattern
 from markupsafe import Markup, escape
 
 #: Colours with a contrast of at least 3:1 against white, told apart by the legend's order
@@ -40,12 +41,35 @@ class NumberKind(StrEnum):
 
 
 def format_number(value: float, kind: NumberKind, locale: Locale) -> str:
-    """``value`` as the reader's locale writes it (one decimal at most; percent from 0-1)."""
+    """``value`` as the reader's locale writes it (one decimal at most; percent from 0-1).
+
+    Babel's own functions, pattern parsed on each call: the reference `number_formatter`
+    (what pages and charts use) is tested against."""
     if kind is NumberKind.PERCENT:
         return format_percent(value, format="#,##0.#%", locale=locale)
     if kind is NumberKind.COUNT:
         return format_decimal(round(value), format="#,##0", locale=locale)
     return format_decimal(value, format="#,##0.#", locale=locale)
+
+
+#: The patterns of `format_number`, parsed once per kind by `number_formatter`.
+_PATTERNS: dict[NumberKind, str] = {
+    NumberKind.PERCENT: "#,##0.#%",
+    NumberKind.COUNT: "#,##0",
+    NumberKind.DECIMAL: "#,##0.#",
+}
+
+
+@cache
+def number_formatter(kind: NumberKind, locale: str) -> Callable[[float], str]:
+    """How a number of ``kind`` is written in ``locale`` (as `format_number` writes it), built
+    once per kind and locale for the whole process: a page of a few hundred cells or chart
+    labels parses no pattern and looks up no locale again."""
+    pattern = parse_pattern(_PATTERNS[kind])
+    babel_locale = Locale.parse(locale)
+    if kind is NumberKind.COUNT:
+        return lambda value: pattern.apply(round(value), babel_locale)
+    return lambda value: pattern.apply(value, babel_locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +178,7 @@ def _point_text(point: Point, kind: NumberKind, locale: Locale, text: ChartText)
         return text.hidden_label
     if point.value is None:
         return text.empty_label
-    return format_number(point.value, kind, locale)
+    return number_formatter(kind, str(locale))(point.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +229,7 @@ def _axes(top_value: float, kind: NumberKind, locale: Locale, frame: _Frame) -> 
     for i in range(_TICKS + 1):
         tick = top_value * i / _TICKS
         y = bottom - (bottom - _TOP) * i / _TICKS
-        label = format_number(tick, kind, locale)
+        label = number_formatter(kind, str(locale))(tick)
         parts.append(
             f'<line x1="{frame.x(_LEFT):.1f}" y1="{y:.1f}" x2="{frame.x(_WIDTH - _RIGHT):.1f}"'
             f' y2="{y:.1f}" stroke="{"#555" if i == 0 else "#ddd"}" stroke-width="1"/>'

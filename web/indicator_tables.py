@@ -5,20 +5,24 @@ under the same headings. Pure: a `services.indicators.report.IndicatorReport` an
 `Catalog` in, tables and SVG out.
 
 A school's own view is one wide table (a row per month, a column per indicator) plus the
-questionnaire table; the partnership's view has a table per indicator (a row per month, a
-column per school and one for all schools together) plus the questionnaire table (a row per
-month and school).
+questionnaire table; so is one school of the partnership's (its detail page, small groups
+hidden). The partnership's exports have a table per indicator (a row per month, a column per
+school and one for all schools together) plus the questionnaire table (a row per month and
+school). The partnership's page is its summary (`build_summary`): a row per school with the key
+figures over the whole period (each linking to the school's detail page), and all schools
+together per month and per school year.
+
+Cells are written by a `CellText`, made once per request: its number formats, month names
+and the hidden figure's label are built once, not per cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
-from babel import Locale
 from babel.dates import format_skeleton
-from babel.numbers import parse_pattern
 from markupsafe import Markup
 
 from dialogs.flows.exit_survey import QUESTIONS
@@ -34,7 +38,17 @@ from services.indicators.report import (
     YearFigures,
 )
 from services.indicators.rules import SMALL_GROUP
-from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
+from web.charts import (
+    ChartText,
+    NumberKind,
+    Point,
+    Series,
+    bar_chart,
+    line_chart,
+    number_formatter,
+)
+
+__all__ = ["number_formatter"]  # re-exported: the tables' formats are the charts'
 
 LABELS: Mapping[Indicator, str] = {
     Indicator.ENROLLED: N_("Students enrolled"),
@@ -230,6 +244,8 @@ class Cell:
     hidden: bool = False
     #: How this cell's number is written when it differs from its column's.
     number: NumberKind | None = None
+    #: Where the page links the cell to (a school's detail page); exports leave it out.
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,41 +274,46 @@ def hidden_label(catalog: Catalog) -> str:
 
 def month_label(month: Month, catalog: Catalog, *, short: bool = False) -> str:
     """ "januari 2026" / "jan 2026" in the reader's language."""
-    return format_skeleton("yMMM" if short else "yMMMM", month.first_day, locale=catalog.locale)
+    return _month_label(month, str(catalog.locale), short)
+
+
+@lru_cache(maxsize=2048)
+def _month_label(month: Month, locale: str, short: bool) -> str:
+    return format_skeleton("yMMM" if short else "yMMMM", month.first_day, locale=locale)
+
+
+class CellText:
+    """How a page writes its cells in one reader's language, made once per request: the
+    number formats of each kind (`web.charts.number_formatter`), the hidden figure's label
+    and the month names are looked up once, not per cell."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        locale = str(catalog.locale)
+        self.hidden = hidden_label(catalog)
+        self._numbers = {kind: number_formatter(kind, locale) for kind in NumberKind}
+        self._catalog = catalog
+        self._months: dict[Month, str] = {}
+
+    def __call__(self, cell: Cell, column: Column) -> str:
+        """The text of ``cell`` in ``column``."""
+        if cell.hidden:
+            return self.hidden
+        value = cell.value
+        if isinstance(value, Month):
+            label = self._months.get(value)
+            if label is None:
+                label = self._months[value] = month_label(value, self._catalog)
+            return label
+        if value is None:
+            return "–"
+        if isinstance(value, str):
+            return value
+        return self._numbers[cell.number or column.number or NumberKind.DECIMAL](value)
 
 
 def display(cell: Cell, column: Column, catalog: Catalog) -> str:
-    """The text of a cell on the page."""
-    if cell.hidden:
-        return hidden_label(catalog)
-    if isinstance(cell.value, Month):
-        return month_label(cell.value, catalog)
-    if cell.value is None:
-        return "–"
-    if isinstance(cell.value, str):
-        return cell.value
-    kind = cell.number or column.number or NumberKind.DECIMAL
-    return number_formatter(kind, str(catalog.locale))(cell.value)
-
-
-#: The patterns of `web.charts.format_number`, parsed once per kind.
-_PATTERNS: Mapping[NumberKind, str] = {
-    NumberKind.PERCENT: "#,##0.#%",
-    NumberKind.COUNT: "#,##0",
-    NumberKind.DECIMAL: "#,##0.#",
-}
-
-
-@cache
-def number_formatter(kind: NumberKind, locale: str) -> Callable[[float], str]:
-    """How a table writes a number of ``kind`` in ``locale`` (as `web.charts.format_number`
-    does), built once per kind and locale: a page of a few hundred cells parses no pattern
-    and looks up no locale again."""
-    pattern = parse_pattern(_PATTERNS[kind])
-    babel_locale = Locale.parse(locale)
-    if kind is NumberKind.COUNT:
-        return lambda value: pattern.apply(round(value), babel_locale)
-    return lambda value: pattern.apply(value, babel_locale)
+    """The text of one cell on the page (a page writes many with one `CellText`)."""
+    return CellText(catalog)(cell, column)
 
 
 def _cell(figure: Figure) -> Cell:
@@ -495,6 +516,136 @@ def build_tables(report: IndicatorReport, catalog: Catalog) -> tuple[Table, ...]
     return tuple(tables)
 
 
+#: The figures of the partnership summary's row per school (the rest: the school's page).
+SUMMARY: tuple[Indicator, ...] = (
+    Indicator.ENROLLED,
+    Indicator.REFERRED,
+    Indicator.REFERRED_SHARE,
+    Indicator.CLASS_OBSERVATIONS,
+    Indicator.ACTIVE_TRAJECTORIES,
+    Indicator.LENGTH_MEDIAN_DAYS,
+    Indicator.TIMEOUTS_ATTENDED,
+    Indicator.OVERDUE,
+)
+
+
+def build_summary(
+    report: IndicatorReport, catalog: Catalog, school_link: Callable[[int], str]
+) -> tuple[Table, ...]:
+    """The partnership's summary (a report with its total): a row per school with the
+    `SUMMARY` figures over the whole period, its name linking to ``school_link(school_id)``,
+    and all schools together; then all schools together per month (every figure), their
+    questionnaire per month, and per school year (figures and questionnaire)."""
+    total = report.total
+    if total is None:
+        raise ValueError("the summary is the partnership's: a report with its total")
+    label = all_schools_label(catalog)
+    month_column = Column(catalog.gettext(N_("Month")))
+    tables = [
+        Table(
+            key="schools",
+            title=catalog.gettext(N_("Per school, over the whole period")),
+            columns=(
+                Column(catalog.gettext(N_("School"))),
+                *(Column(catalog.gettext(LABELS[i]), KINDS[i]) for i in SUMMARY),
+            ),
+            rows=(
+                *(
+                    (
+                        Cell(school.name, link=school_link(school.school_id)),
+                        *(_cell(school.period[i]) for i in SUMMARY),
+                    )
+                    for school in report.schools
+                ),
+                (Cell(label), *(_cell(total.period[i]) for i in SUMMARY)),
+            ),
+        ),
+        Table(
+            key="total",
+            title=catalog.gettext(N_("All schools, per month")),
+            columns=(
+                month_column,
+                *(Column(catalog.gettext(LABELS[i]), KINDS[i]) for i in Indicator),
+            ),
+            rows=tuple(
+                (Cell(month.month), *(_cell(month[i]) for i in Indicator)) for month in total.months
+            ),
+        ),
+    ]
+    if report.question_keys or report.respondent_types:
+        tables.append(
+            Table(
+                key="total_questionnaire",
+                title=catalog.gettext(N_("All schools, exit questionnaire")),
+                columns=(month_column, *_questionnaire_columns(report, catalog)),
+                rows=tuple(
+                    (Cell(month.month), *_questionnaire_cells(report, month))
+                    for month in total.months
+                ),
+            )
+        )
+    if total.years:
+        tables.append(
+            Table(
+                key="total_school_year",
+                title=catalog.gettext(N_("All schools, per school year")),
+                columns=(
+                    Column(catalog.gettext(N_("Figure"))),
+                    *(
+                        Column(school_year_label(year.school_year), NumberKind.DECIMAL)
+                        for year in total.years
+                    ),
+                ),
+                rows=tuple(
+                    (
+                        Cell(catalog.gettext(LABELS[i])),
+                        *(Cell(year[i].value, year[i].hidden, KINDS[i]) for year in total.years),
+                    )
+                    for i in Indicator
+                ),
+            )
+        )
+        if report.question_keys or report.respondent_types:
+            tables.append(
+                Table(
+                    key="total_questionnaire_year",
+                    title=catalog.gettext(N_("All schools, exit questionnaire per school year")),
+                    columns=(
+                        Column(catalog.gettext(N_("School year"))),
+                        *_questionnaire_columns(report, catalog),
+                    ),
+                    rows=tuple(
+                        (
+                            Cell(school_year_label(year.school_year)),
+                            *_questionnaire_cells(report, year),
+                        )
+                        for year in total.years
+                    ),
+                )
+            )
+    return tuple(tables)
+
+
+def export_titles(report: IndicatorReport, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """(key, title) of every table `build_tables` makes of ``report``, in its order, without
+    building their rows: the page's download links (each a CSV of that table)."""
+    survey = bool(report.question_keys or report.respondent_types)
+    questionnaire = ("questionnaire", catalog.gettext(N_("Exit questionnaire")))
+    if report.total is None:
+        titles = [("indicators", catalog.gettext(N_("Indicators per month")))]
+    else:
+        titles = [(i.value, catalog.gettext(LABELS[i])) for i in Indicator]
+    if survey:
+        titles.append(questionnaire)
+    if report.schools and report.schools[0].years:
+        titles.append(("school_year", catalog.gettext(N_("Per school year, against the targets"))))
+        if survey:
+            titles.append(
+                ("questionnaire_year", catalog.gettext(N_("Exit questionnaire per school year")))
+            )
+    return tuple(titles)
+
+
 def definitions(report: IndicatorReport, catalog: Catalog) -> tuple[tuple[str, str], ...]:
     """(heading, meaning) of every figure, and the small-group rule that applies."""
     rows = [(catalog.gettext(LABELS[i]), catalog.gettext(DEFINITIONS[i])) for i in Indicator]
@@ -539,7 +690,7 @@ def _chart_text(
                     if point.hidden
                     else "–"
                     if point.value is None
-                    else format_number(point.value, kind, catalog.locale)
+                    else number_formatter(kind, str(catalog.locale))(point.value)
                 )
             )
             for category, point in zip(categories, item.points, strict=True)
@@ -554,19 +705,27 @@ def _chart_text(
     return ChartText(title=title, description=" ".join(parts), hidden_label=hidden, empty_label="–")
 
 
-def build_charts(report: IndicatorReport, catalog: Catalog) -> tuple[Chart, ...]:
-    """A chart per indicator (the enrolment aside), one series per school; and the response
-    rates per respondent type (of the school, or of all schools together)."""
+def build_charts(
+    report: IndicatorReport, catalog: Catalog, *, total_only: bool = False
+) -> tuple[Chart, ...]:
+    """A chart per charted indicator, one series per school (``total_only``: one series, all
+    schools together); and the response rates per respondent type (of the school, or of all
+    schools together)."""
     categories = [month_label(month, catalog, short=True) for month in report.months]
     charts: list[Chart] = []
+    sources = (
+        [(all_schools_label(catalog), report.total)]
+        if total_only and report.total is not None
+        else [(school.name, school) for school in report.schools]
+    )
     for indicator in CHARTED:
         kind = KINDS[indicator]
         series = [
             Series(
-                school.name,
+                name,
                 tuple(Point(m[indicator].value, m[indicator].hidden) for m in school.months),
             )
-            for school in report.schools
+            for name, school in sources
         ]
         title = catalog.gettext(LABELS[indicator])
         draw = line_chart if indicator in _LINE_CHARTS else bar_chart

@@ -118,12 +118,18 @@ class YearFigures:
 
 @dataclass(frozen=True, slots=True)
 class SchoolIndicators:
-    """One school's months and school years (``name`` is the school's, never a person's)."""
+    """One school's months and school years (``name`` is the school's, never a person's).
+
+    ``period``: every figure over the whole period asked for (its months as one span: each
+    student counted once, the overdue trajectories as of its last day), under the same
+    small-group rule as the months; the partnership's summary shows a row of it per school.
+    """
 
     school_id: int
     name: str
     months: tuple[MonthFigures, ...]
     years: tuple[YearFigures, ...] = ()
+    period: Mapping[Indicator, Figure] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,41 +267,40 @@ def overdue_on(trajectory: TrajectoryFacts, as_of: date) -> bool:
 
 def pool(raws: Iterable[MonthRaw]) -> MonthRaw:
     """Several schools' figures of one month as one: counts add up, students are counted once,
-    questionnaire sums add up (so pooled means and rates are exact)."""
-    pooled = MonthRaw()
+    questionnaire sums add up (so pooled means and rates are exact). Each set is joined once
+    (not school by school: 30 schools would copy the growing sets 30 times)."""
+    raws = list(raws)
+    scores: dict[tuple[str, str], tuple[float, int]] = {}
+    invitations: dict[str, tuple[int, int]] = {}
     for raw in raws:
-        scores = dict(pooled.survey.scores)
         for key, (total, n) in raw.survey.scores.items():
             old_total, old_n = scores.get(key, (0.0, 0))
             scores[key] = (old_total + total, old_n + n)
-        invitations = dict(pooled.survey.invitations)
         for kind, (invited, responded) in raw.survey.invitations.items():
             old_invited, old_responded = invitations.get(kind, (0, 0))
             invitations[kind] = (old_invited + invited, old_responded + responded)
-        pooled = MonthRaw(
-            enrolled=pooled.enrolled + raw.enrolled,
-            referred=pooled.referred | raw.referred,
-            class_observations=pooled.class_observations + raw.class_observations,
-            observed=pooled.observed | raw.observed,
-            teacher_support=pooled.teacher_support + raw.teacher_support,
-            events=MappingProxyType(
-                {
-                    kind: pooled.events.get(kind, frozenset()) | raw.events.get(kind, frozenset())
-                    for kind in {*pooled.events, *raw.events}
-                }
-            ),
-            outflow_with_opp=pooled.outflow_with_opp | raw.outflow_with_opp,
-            vavo_with_opp=pooled.vavo_with_opp | raw.vavo_with_opp,
-            visitations=pooled.visitations + raw.visitations,
-            active_students=pooled.active_students | raw.active_students,
-            lengths=pooled.lengths + raw.lengths,
-            timeouts_attended=pooled.timeouts_attended + raw.timeouts_attended,
-            overdue=pooled.overdue + raw.overdue,
-            survey=SurveyMonth(
-                scores=MappingProxyType(scores), invitations=MappingProxyType(invitations)
-            ),
-        )
-    return pooled
+    kinds = {kind for raw in raws for kind in raw.events}
+    empty: frozenset[int] = frozenset()
+    return MonthRaw(
+        enrolled=sum(raw.enrolled for raw in raws),
+        referred=empty.union(*(raw.referred for raw in raws)),
+        class_observations=sum(raw.class_observations for raw in raws),
+        observed=empty.union(*(raw.observed for raw in raws)),
+        teacher_support=sum(raw.teacher_support for raw in raws),
+        events=MappingProxyType(
+            {kind: empty.union(*(raw.events.get(kind, empty) for raw in raws)) for kind in kinds}
+        ),
+        outflow_with_opp=empty.union(*(raw.outflow_with_opp for raw in raws)),
+        vavo_with_opp=empty.union(*(raw.vavo_with_opp for raw in raws)),
+        visitations=sum(raw.visitations for raw in raws),
+        active_students=empty.union(*(raw.active_students for raw in raws)),
+        lengths=tuple(length for raw in raws for length in raw.lengths),
+        timeouts_attended=sum(raw.timeouts_attended for raw in raws),
+        overdue=sum(raw.overdue for raw in raws),
+        survey=SurveyMonth(
+            scores=MappingProxyType(scores), invitations=MappingProxyType(invitations)
+        ),
+    )
 
 
 def _ratio(numerator: float, denominator: int) -> float | None:
@@ -398,27 +397,57 @@ def hidden_base(parts: Sequence[Mapping[_K, Measure]], key: _K) -> int:
     return sum(part[key].base for part in parts if key in part and is_small(part[key].base))
 
 
+def hidden_bases(parts: Sequence[Mapping[_K, Measure]]) -> dict[_K, int]:
+    """`hidden_base` of every figure the parts hide, in one pass over the parts (a figure no
+    part hides is left out: 0)."""
+    bases: dict[_K, int] = {}
+    for part in parts:
+        for key, measure in part.items():
+            if is_small(measure.base):
+                bases[key] = bases.get(key, 0) + measure.base
+    return bases
+
+
+#: Every measure of one raw: the indicators, the questionnaire's means and response rates.
+_Measured = tuple[dict[Indicator, Measure], dict[tuple[str, str], Measure], dict[str, Measure]]
+#: Measures already taken, by the raw's id, with the raw itself: kept alive, so that no later
+#: raw of the same report can take its id.
+Memo = dict[int, tuple[MonthRaw, _Measured]]
+
+
+def _measured(raw: MonthRaw, memo: Memo | None) -> _Measured:
+    """The measures of ``raw``, taken once per report: a school's month is measured to publish
+    it and again as a part of the total."""
+    found = memo.get(id(raw)) if memo is not None else None
+    if found is not None and found[0] is raw:
+        return found[1]
+    measured = measures(raw), question_measures(raw), rate_measures(raw)
+    if memo is not None:
+        memo[id(raw)] = (raw, measured)
+    return measured
+
+
 def _published(
-    raw: MonthRaw, *, suppress: bool, parts: Sequence[MonthRaw]
+    raw: MonthRaw, *, suppress: bool, parts: Sequence[MonthRaw], memo: Memo | None = None
 ) -> tuple[dict[Indicator, Figure], dict[tuple[str, str], Figure], dict[str, Figure]]:
-    part_measures = [measures(part) for part in parts]
-    part_questions = [question_measures(part) for part in parts]
-    part_rates = [rate_measures(part) for part in parts]
+    measured_parts = [_measured(part, memo) for part in parts]
+    hidden = hidden_bases([part[0] for part in measured_parts])
+    hidden_questions = hidden_bases([part[1] for part in measured_parts])
+    hidden_rates = hidden_bases([part[2] for part in measured_parts])
+    own, own_questions, own_rates = _measured(raw, memo)
 
     figures = {
-        indicator: publish(
-            measure, suppress=suppress, hidden_parts=hidden_base(part_measures, indicator)
-        )
-        for indicator, measure in measures(raw).items()
+        indicator: publish(measure, suppress=suppress, hidden_parts=hidden.get(indicator, 0))
+        for indicator, measure in own.items()
     }
     # Questionnaire figures are suppressed on every view (anonymity, see the module doc).
     questions = {
-        key: publish(measure, suppress=True, hidden_parts=hidden_base(part_questions, key))
-        for key, measure in question_measures(raw).items()
+        key: publish(measure, suppress=True, hidden_parts=hidden_questions.get(key, 0))
+        for key, measure in own_questions.items()
     }
     rates = {
-        kind: publish(measure, suppress=True, hidden_parts=hidden_base(part_rates, kind))
-        for kind, measure in rate_measures(raw).items()
+        kind: publish(measure, suppress=True, hidden_parts=hidden_rates.get(kind, 0))
+        for kind, measure in own_rates.items()
     }
     return figures, questions, rates
 
@@ -429,9 +458,10 @@ def published_month(
     *,
     suppress: bool,
     parts: Sequence[MonthRaw] = (),
+    memo: Memo | None = None,
 ) -> MonthFigures:
     """Publish one month; for a total, ``parts`` are the schools it pools."""
-    figures, questions, rates = _published(raw, suppress=suppress, parts=parts)
+    figures, questions, rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
     return MonthFigures(
         month=month,
         figures=MappingProxyType(figures),
@@ -447,10 +477,11 @@ def published_year(
     suppress: bool,
     targets: Mapping[Indicator, float],
     parts: Sequence[MonthRaw] = (),
+    memo: Memo | None = None,
 ) -> YearFigures:
     """Publish one school year with its targets; the questionnaire's small-group rule looks
     at the year's answers (so a school sees its own results once five answered that year)."""
-    figures, questions, rates = _published(raw, suppress=suppress, parts=parts)
+    figures, questions, rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
     return YearFigures(
         school_year=year,
         figures=MappingProxyType(figures),
@@ -458,6 +489,39 @@ def published_year(
         response_rates=MappingProxyType(rates),
         targets=MappingProxyType(dict(targets)),
     )
+
+
+def published_period(
+    raw: MonthRaw,
+    *,
+    suppress: bool,
+    months: Sequence[MonthFigures],
+    parts: Sequence[MonthRaw] = (),
+    published_parts: Sequence[Mapping[Indicator, Figure]] = (),
+    memo: Memo | None = None,
+) -> Mapping[Indicator, Figure]:
+    """Publish the figures over a whole period (the questionnaire is left to the months and
+    school years); ``months``: the same school's (or total's) published months of the period;
+    for a total, ``parts`` are the schools it pools and ``published_parts`` their published
+    figures over the period.
+
+    Suppressed, a figure over the period is hidden as well when any of its months hides it
+    (the period is chosen freely: the period minus its shown months, or one period minus
+    another, would otherwise give a hidden month's figure back), and for a total when any
+    school's figure over the period is hidden (the total minus the other schools would give
+    that school's back).
+    """
+    figures, _questions, _rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
+    if suppress:
+        hidden = Figure(None, hidden=True)
+        figures = {
+            indicator: hidden
+            if any(month[indicator].hidden for month in months)
+            or any(part[indicator].hidden for part in published_parts)
+            else figure
+            for indicator, figure in figures.items()
+        }
+    return MappingProxyType(figures)
 
 
 def compute_report(
@@ -469,11 +533,24 @@ def compute_report(
     years: Sequence[int] = (),
     year_survey: Mapping[tuple[int, int], SurveyMonth] | None = None,
     targets: Mapping[tuple[int, int], Mapping[Indicator, float]] | None = None,
+    suppress: bool | None = None,
 ) -> IndicatorReport:
-    """Publish the figures of ``schools`` per month and per school year (pure; suppression
-    applies when ``with_total``); ``targets`` per (school, school year)."""
+    """Publish the figures of ``schools`` per month, over the whole period and per school year
+    (pure); ``targets`` per (school, school year).
+
+    The small-group rule applies when ``suppress`` (by default: when ``with_total``, the
+    partnership's view); one school of the partnership on its own is suppressed without a
+    total.
+    """
+    suppress = with_total if suppress is None else suppress
+    memo: Memo = {}
     year_survey = year_survey or {}
     targets = targets or {}
+    first_day, last_day = months[0].first_day, months[-1].last_day
+    period_raws = {
+        school_id: period_raw(facts, first_day, last_day, None)
+        for school_id, _name, facts in schools
+    }
     raws = {
         school_id: [month_raw(facts, month, survey.get((school_id, month))) for month in months]
         for school_id, _name, facts in schools
@@ -485,20 +562,31 @@ def compute_report(
         ]
         for school_id, _name, facts in schools
     }
+    school_months = {
+        school_id: tuple(
+            published_month(month, raw, suppress=suppress, memo=memo)
+            for month, raw in zip(months, raws[school_id], strict=True)
+        )
+        for school_id, _name, _facts in schools
+    }
     published = tuple(
         SchoolIndicators(
             school_id=school_id,
             name=name,
-            months=tuple(
-                published_month(month, raw, suppress=with_total)
-                for month, raw in zip(months, raws[school_id], strict=True)
+            months=school_months[school_id],
+            period=published_period(
+                period_raws[school_id],
+                suppress=suppress,
+                months=school_months[school_id],
+                memo=memo,
             ),
             years=tuple(
                 published_year(
                     year,
                     raw,
-                    suppress=with_total,
+                    suppress=suppress,
                     targets=targets.get((school_id, year), MappingProxyType({})),
+                    memo=memo,
                 )
                 for year, raw in zip(years, year_raws[school_id], strict=True)
             ),
@@ -510,17 +598,36 @@ def compute_report(
         total_months = []
         for index, month in enumerate(months):
             parts = [raws[school_id][index] for school_id, _name, _facts in schools]
-            total_months.append(published_month(month, pool(parts), suppress=True, parts=parts))
+            total_months.append(
+                published_month(month, pool(parts), suppress=True, parts=parts, memo=memo)
+            )
         total_years = []
         for index, year in enumerate(years):
             parts = [year_raws[school_id][index] for school_id, _name, _facts in schools]
             total_years.append(
                 published_year(
-                    year, pool(parts), suppress=True, targets=MappingProxyType({}), parts=parts
+                    year,
+                    pool(parts),
+                    suppress=True,
+                    targets=MappingProxyType({}),
+                    parts=parts,
+                    memo=memo,
                 )
             )
+        period_parts = list(period_raws.values())
         total = SchoolIndicators(
-            school_id=0, name="", months=tuple(total_months), years=tuple(total_years)
+            school_id=0,
+            name="",
+            months=tuple(total_months),
+            years=tuple(total_years),
+            period=published_period(
+                pool(period_parts),
+                suppress=True,
+                parts=period_parts,
+                months=total_months,
+                published_parts=[school.period for school in published],
+                memo=memo,
+            ),
         )
     question_keys: set[tuple[str, str]] = set()
     respondent_types: set[str] = set()
@@ -533,7 +640,7 @@ def compute_report(
         last=months[-1],
         schools=published,
         total=total,
-        suppressed=with_total,
+        suppressed=suppress,
         question_keys=tuple(sorted(question_keys, key=_question_order)),
         respondent_types=tuple(sorted(respondent_types, key=_respondent_order)),
     )

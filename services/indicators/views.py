@@ -1,5 +1,6 @@
 """Who sees which indicators: a school's own (care coordinator, admin) and the partnership's
-(every school side by side plus the total, small groups hidden). Audited.
+(every school side by side plus the total, or one of its schools, small groups hidden).
+Audited.
 
 Services here take a session already in a transaction and never begin one.
 """
@@ -27,7 +28,7 @@ from services.indicators.report import IndicatorOutput, IndicatorReport
 from services.indicators.rules import compute_report
 from services.kernel.access import reload_actor
 from services.kernel.audit import record_audit
-from services.kernel.errors import InputInvalid, NotAllowed
+from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from storage.models import Person, Role, School
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ async def _report(
     months: Sequence[Month],
     now: datetime,
     with_total: bool,
+    suppress: bool | None = None,
 ) -> IndicatorReport:
     years = school_years_of(list(months))
     first = min(months[0].first_day, school_year_bounds(years[0])[0])
@@ -71,6 +73,7 @@ async def _report(
         years=years,
         year_survey=year_survey,
         targets=await read_targets(session=session, school_ids=school_ids, years=years),
+        suppress=suppress,
     )
 
 
@@ -115,6 +118,20 @@ async def school_indicators(
     return report
 
 
+async def _partnership_schools(
+    session: AsyncSession, viewer: Person
+) -> tuple[Person, list[School], School]:
+    """The viewer re-read (a partnership viewer, or `NotAllowed`), every school of the
+    partnership by name, and the viewer's own school."""
+    viewer = await reload_actor(session=session, actor=viewer)
+    if not viewer.has_role(Role.PARTNERSHIP_VIEWER):
+        log.info("partnership indicators refused: person_id=%s", viewer.id)
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    schools = list(await session.scalars(select(School).order_by(School.name, School.id)))
+    own = next(school for school in schools if school.id == viewer.school_id)
+    return viewer, schools, own
+
+
 async def partnership_indicators(
     *,
     session: AsyncSession,
@@ -129,12 +146,7 @@ async def partnership_indicators(
     Only a partnership viewer sees it (`NotAllowed` otherwise); audited as
     ``indicators.partnership_view`` in the viewer's own school's trail, listing the schools.
     """
-    viewer = await reload_actor(session=session, actor=viewer)
-    if not viewer.has_role(Role.PARTNERSHIP_VIEWER):
-        log.info("partnership indicators refused: person_id=%s", viewer.id)
-        raise NotAllowed(Text.of(N_("This is not available for your role.")))
-    schools = list(await session.scalars(select(School).order_by(School.name, School.id)))
-    own = next(school for school in schools if school.id == viewer.school_id)
+    viewer, schools, own = await _partnership_schools(session, viewer)
     months = _check_period(first, last, now, ZoneInfo(own.timezone))
     report = await _report(
         session=session, schools=schools, months=months, now=now, with_total=True
@@ -151,6 +163,52 @@ async def partnership_indicators(
             "to": str(last),
             "output": output.value,
             "schools": [school.id for school in schools],
+        },
+        at=now,
+    )
+    return report
+
+
+async def partnership_school_indicators(
+    *,
+    session: AsyncSession,
+    viewer: Person,
+    school_id: int,
+    first: Month,
+    last: Month,
+    now: datetime,
+) -> IndicatorReport:
+    """One school of the partnership month by month, small groups hidden exactly as on the
+    partnership's view (the rule looks at the school's own figures only; no total here).
+
+    Only a partnership viewer sees it (`NotAllowed` otherwise); a school that does not exist
+    is `NotFound`. Audited as ``indicators.partnership_view`` with that one school.
+    """
+    viewer, schools, own = await _partnership_schools(session, viewer)
+    school = next((school for school in schools if school.id == school_id), None)
+    if school is None:
+        raise NotFound(Text.of(N_("There is no such school.")))
+    months = _check_period(first, last, now, ZoneInfo(own.timezone))
+    report = await _report(
+        session=session,
+        schools=[school],
+        months=months,
+        now=now,
+        with_total=False,
+        suppress=True,
+    )
+    record_audit(
+        session=session,
+        school_id=viewer.school_id,
+        actor_id=viewer.id,
+        action="indicators.partnership_view",
+        subject_type="partnership",
+        subject_id=viewer.school_id,
+        details={
+            "from": str(first),
+            "to": str(last),
+            "output": IndicatorOutput.PAGE.value,
+            "schools": [school.id],
         },
         at=now,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
@@ -23,10 +24,23 @@ from services.indicators.report import (
     IndicatorReport,
     MonthFigures,
     SchoolIndicators,
+    YearFigures,
 )
 from web.charts import ChartText, NumberKind, Point, Series, bar_chart, format_number, line_chart
 from web.exports import to_csv, to_xlsx
-from web.indicator_tables import CHARTED, build_charts, build_tables, definitions_table
+from web.indicator_tables import (
+    CHARTED,
+    SUMMARY,
+    Cell,
+    CellText,
+    Column,
+    build_charts,
+    build_summary,
+    build_tables,
+    definitions_table,
+    display,
+    export_titles,
+)
 
 CATALOGS = Catalogs()
 NL, EN = CATALOGS.get("nl"), CATALOGS.get("en")
@@ -34,6 +48,8 @@ JAN, FEB = Month(2026, 1), Month(2026, 2)
 SVG = "{http://www.w3.org/2000/svg}"
 HIDDEN = Figure(None, hidden=True)
 EVIL = '=HYPERLINK("http://x.invalid")<b>'
+HIDDEN_CELL = Cell(None, hidden=True)
+PLAIN = Column("")
 
 
 def _month(month: Month, **values: Figure) -> MonthFigures:
@@ -276,3 +292,94 @@ def test_the_tables_write_numbers_as_the_charts_do_with_formatters_built_once() 
         assert number_formatter(NumberKind.PERCENT, language) is number_formatter(
             NumberKind.PERCENT, language
         )
+
+
+def _with_years_and_period(report: IndicatorReport, *, survey: bool = True) -> IndicatorReport:
+    """``report`` with a school year (2025) and figures over the period for every school."""
+    year = YearFigures(
+        school_year=2025, figures=MappingProxyType(dict.fromkeys(Indicator, Figure(3)))
+    )
+
+    def extended(school: SchoolIndicators, referred: Figure) -> SchoolIndicators:
+        period = dict.fromkeys(Indicator, Figure(12))
+        period[Indicator.REFERRED] = referred
+        return replace(school, years=(year,), period=MappingProxyType(period))
+
+    referred = iter([Figure(9), HIDDEN, HIDDEN])
+    return replace(
+        report,
+        schools=tuple(extended(school, next(referred)) for school in report.schools),
+        total=extended(report.total, HIDDEN) if report.total is not None else None,
+        question_keys=report.question_keys if survey else (),
+        respondent_types=report.respondent_types if survey else (),
+    )
+
+
+@pytest.mark.parametrize("survey", [True, False])
+@pytest.mark.parametrize("years", [True, False])
+@pytest.mark.parametrize("base", [SCHOOL, PARTNERSHIP], ids=["school", "partnership"])
+def test_the_download_links_name_every_table_of_the_exports(
+    base: IndicatorReport, years: bool, survey: bool
+) -> None:
+    report = _with_years_and_period(base, survey=survey) if years else base
+    if not survey and not years:
+        report = replace(base, question_keys=(), respondent_types=())
+    assert export_titles(report, EN) == tuple(
+        (table.key, table.title) for table in build_tables(report, EN)
+    )
+
+
+def test_the_summary_is_a_row_per_school_linking_its_page_and_all_schools_together() -> None:
+    report = _with_years_and_period(PARTNERSHIP)
+    schools, total, questionnaire, year, questionnaire_year = build_summary(
+        report, EN, lambda school_id: f"/school/{school_id}"
+    )
+    assert schools.key == "schools"
+    assert [c.header for c in schools.columns[:3]] == [
+        "School",
+        "Students enrolled",
+        "Students referred",
+    ]
+    assert len(schools.columns) == 1 + len(SUMMARY)
+    assert [(row[0].value, row[0].link) for row in schools.rows] == [
+        ("Noord College", "/school/1"),
+        (EVIL, "/school/2"),
+        ("All schools", None),
+    ]
+    # The period's figures, hidden ones hidden (the total's too).
+    assert [(row[2].value, row[2].hidden) for row in schools.rows] == [
+        (9, False),
+        (None, True),
+        (None, True),
+    ]
+    # All schools together: a row per month with every figure, nothing per school.
+    assert total.key == "total"
+    assert [row[0].value for row in total.rows] == [JAN, FEB]
+    assert len(total.columns) == 1 + len(Indicator)
+    assert [row[2].hidden for row in total.rows] == [True, True]
+    assert [row[0].value for row in questionnaire.rows] == [JAN, FEB]
+    assert [row[0].value for row in year.rows][:2] == ["Students enrolled", "Students referred"]
+    assert [c.header for c in year.columns] == ["Figure", "2025-2026"]
+    assert [row[0].value for row in questionnaire_year.rows] == ["2025-2026"]
+    with pytest.raises(ValueError, match="total"):
+        build_summary(SCHOOL, EN, str)
+
+
+def test_the_summary_charts_draw_all_schools_together() -> None:
+    charts = build_charts(PARTNERSHIP, EN, total_only=True)
+    assert [c.key for c in charts] == [*(i.value for i in CHARTED), "response_rate"]
+    desc = _parse(charts[0].svg).find(f"{SVG}desc")
+    assert desc is not None
+    # One series, all schools together (both months hidden); no school's own.
+    assert desc.text == "All schools, per month: Jan 2026 < 5 and Feb 2026 < 5."
+
+
+@pytest.mark.parametrize("language", ["nl", "en", "ar", "tr", "pl", "uk"])
+def test_a_pages_cell_text_writes_each_cell_as_display_does(language: str) -> None:
+    catalog = CATALOGS.get(language)
+    text = CellText(catalog)
+    for table in build_tables(_with_years_and_period(PARTNERSHIP), catalog):
+        for row in table.rows:
+            for cell, column in zip(row, table.columns, strict=True):
+                assert text(cell, column) == display(cell, column, catalog)
+    assert text.hidden == display(HIDDEN_CELL, PLAIN, catalog)

@@ -3,8 +3,9 @@
 A care coordinator logs in, opens the indicators from the navigation, chooses January-March
 2026, looks at the charts, downloads the XLSX; the workbook is read back with openpyxl and
 its figures are the hand-computed ones of `tests.support.indicator_world`. A partnership
-viewer does the same on the partnership page, where small groups read "< 5". Screenshots go
-to ``test-artifacts/indicators/``.
+viewer does the same on the partnership page, where small groups read "< 5", and opens one
+school's months from the summary (by keyboard; in Arabic and on a phone as well). Screenshots
+go to ``test-artifacts/indicators/``.
 """
 
 from __future__ import annotations
@@ -209,6 +210,66 @@ async def test_a_partnership_viewer_downloads_aggregates_with_small_groups_hidde
         ["2026-03", "< 5", 6, 0, "< 5"],
     ]
     assert _column(workbook["Students enrolled"], "All schools") == [24, 24, 24]
+
+    # Summary first: a row per school; its name opens the school's months (by keyboard too).
+    summary = page.locator("#table-schools")
+    assert await summary.locator("tbody th").all_inner_texts() == [
+        "Noord College",
+        "West Mavo",
+        "Zuid Lyceum",
+        "All schools",
+    ]
+    await summary.get_by_role("link", name="West Mavo").focus()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.locator("h1").inner_text() == "West Mavo"
+    assert page.url.endswith("?from=2026-01&to=2026-03")
+    referred = await page.locator("#table-indicators tbody tr").evaluate_all(
+        "rows => rows.map(row => row.children[2].innerText)"
+    )
+    assert referred == ["0", "0", "6"]
+    await _shot(page, "partnership-school")
+    text = await page.locator("main").inner_text()
+    assert not any(name in text for name in world.student_names)
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Partnership indicators").first.click()
+    assert await page.locator("#table-schools").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "viewport"),
+    [("ar", (1280, 900)), ("nl", (390, 844))],
+    ids=["arabic-desktop", "dutch-phone"],
+)
+async def test_the_partnership_summary_and_a_schools_page_fit_a_phone_and_right_to_left(
+    server: str, chromium: Browser, language: str, viewport: tuple[int, int]
+) -> None:
+    """The summary and a school's page in Arabic (right to left) and on a phone: nothing
+    wider than the screen but the tables' own scroll boxes; axe runs on both (screenshot)."""
+    width, height = viewport
+    context = await chromium.new_context(
+        bypass_csp=True, viewport={"width": width, "height": height}, locale=language
+    )
+    await context.add_cookies([{"name": "trajectbot_lang", "value": language, "url": server}])
+    page = await context.new_page()
+    await page.goto(f"{server}/login")
+    await page.locator("input[name=username]").fill("viewer")
+    await page.locator("input[name=password]").fill(PASSWORD)
+    async with page.expect_navigation():
+        await page.locator("form button[type=submit]").last.click()
+    await page.goto(f"{server}/indicators/partnership?from=2026-01&to=2026-03")
+    assert await page.get_attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
+    for name in ("summary", "school"):
+        overflow = await page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        await _shot(page, f"partnership-{name}-{language}-{width}")
+        if name == "summary":
+            async with page.expect_navigation():
+                await page.locator("#table-schools tbody th a").first.click()
+            assert "/indicators/partnership/school/" in page.url
+    await context.close()
 
 
 _LABEL_CORNERS = """() => Array.from(document.querySelectorAll("svg.chart")).map((svg) => {

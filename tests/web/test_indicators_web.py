@@ -254,6 +254,122 @@ async def test_nobody_logged_in_is_sent_to_the_login(site: Site) -> None:
             assert response.headers["location"].startswith("/login")
 
 
+def _links(page: str) -> dict[str, str]:
+    """The school pages the summary links, by school name."""
+    return {
+        html.unescape(name): html.unescape(href)
+        for href, name in re.findall(
+            r'<a href="(/indicators/partnership/school/[^"]+)">([^<]+)</a>', page
+        )
+    }
+
+
+async def test_the_partnership_summary_shows_every_school_and_the_totals(site: Site) -> None:
+    async with site.browser("viewer") as client:
+        page = await client.get(f"/indicators/partnership?{PERIOD}")
+    assert page.status_code == 200
+    schools = _table(page.text, "schools")
+    assert schools[0][:4] == [
+        "School",
+        "Students enrolled",
+        "Students referred",
+        "Share of enrolled students referred (%)",
+    ]
+    # January-March as one span, each student once (hand-computed in
+    # tests/services/indicators/test_indicators.py): Noord's 11 enrolled (10 a month); its
+    # five referred hidden with its months (5 - 4 would give March's 1 back); West 6 of 8;
+    # Zuid's 3 hidden, and the total with them (14 - 5 - 6 would give them back).
+    assert [row[:4] for row in schools[1:]] == [
+        ["Noord College", "11", "< 5", "< 5"],
+        ["West Mavo", "8", "6", "75%"],
+        ["Zuid Lyceum", "6", "< 5", "< 5"],
+        ["All schools", "25", "< 5", "< 5"],
+    ]
+    # Each school's row links its page, for the same period; the total links nowhere.
+    links = _links(page.text)
+    assert sorted(links) == ["Noord College", "West Mavo", "Zuid Lyceum"]
+    assert all(link.endswith(f"?{PERIOD}") for link in links.values())
+    # All schools together, month by month: referred Jan 2 hidden, Feb 5, Mar 7 hidden (it
+    # would give Noord's 1 as 7 - 6).
+    total = _table(page.text, "total")
+    referred = total[0].index("Students referred")
+    assert [(row[0], row[referred]) for row in total[1:]] == [
+        ("January 2026", "< 5"),
+        ("February 2026", "5"),
+        ("March 2026", "< 5"),
+    ]
+    # Summary first: no school's months on this page (one table per figure and school).
+    assert 'id="table-referred"' not in page.text
+    assert page.text.count("<tr>") < 60
+    # Every table of the exports stays a download.
+    assert f"/indicators/partnership.csv?{PERIOD.replace('&', '&amp;')}&amp;table=referred" in (
+        page.text
+    )
+    assert 'id="download-xlsx"' in page.text
+
+
+async def test_a_schools_page_shows_its_months_with_small_groups_hidden(site: Site) -> None:
+    async with site.browser("viewer") as client:
+        summary = await client.get(f"/indicators/partnership?{PERIOD}")
+        links = _links(summary.text)
+        west = await client.get(links["West Mavo"])
+        zuid = await client.get(links["Zuid Lyceum"])
+        noord = await client.get(links["Noord College"])
+    assert west.status_code == zuid.status_code == noord.status_code == 200
+    assert "<h1>West Mavo</h1>" in west.text
+    # The way back to the summary, same period.
+    assert f'href="/indicators/partnership?{PERIOD.replace("&", "&amp;")}"' in west.text
+
+    def referred(page: httpx.Response) -> list[list[str]]:
+        rows = _table(page.text, "indicators")
+        column = rows[0].index("Students referred")
+        share = rows[0].index("Share of enrolled students referred (%)")
+        return [[row[0], row[column], row[share]] for row in rows[1:]]
+
+    assert referred(west) == [
+        ["January 2026", "0", "0%"],
+        ["February 2026", "0", "0%"],
+        ["March 2026", "6", "75%"],
+    ]
+    # Small groups hidden as on the partnership's view: Zuid's 3 in February, Noord's 2, 2, 1.
+    assert referred(zuid)[1] == ["February 2026", "< 5", "< 5"]
+    assert [row[1:] for row in referred(noord)] == [["< 5", "< 5"]] * 3
+    # One school only: no other school's name, no total beside it.
+    assert "West Mavo" not in noord.text
+    assert "Zuid Lyceum" not in noord.text
+    for key in ("indicators", "school_year"):
+        assert not any("All schools" in row for row in _table(noord.text, key))
+    everything = west.text + zuid.text + noord.text
+    assert not any(name in everything for name in site.world.student_names)
+    assert "/trajectories" not in everything
+
+
+async def test_an_unknown_school_is_not_found(site: Site) -> None:
+    async with site.browser("viewer") as client:
+        response = await client.get(
+            f"/indicators/partnership/school/{site.world.noord.id + 1000}?{PERIOD}"
+        )
+        too_big = await client.get(f"/indicators/partnership/school/{2**40}")
+    assert response.status_code == 404
+    assert too_big.status_code == 404
+
+
+@pytest.mark.parametrize("username", ["zoco", "admin", "coach"])
+async def test_a_schools_page_of_the_partnership_is_refused_to_other_roles(
+    site: Site, username: str
+) -> None:
+    async with site.browser(username) as client:
+        response = await client.get(
+            f"/indicators/partnership/school/{site.world.noord.id}?{PERIOD}"
+        )
+    assert response.status_code == 403
+    assert "Students referred" not in response.text
+    async with site.browser(None) as client:
+        response = await client.get(f"/indicators/partnership/school/{site.world.noord.id}")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
 async def test_the_partnership_viewer_gets_aggregates_only(site: Site) -> None:
     async with site.browser("viewer") as client:
         page = await client.get(f"/indicators/partnership?{PERIOD}")
@@ -262,21 +378,20 @@ async def test_the_partnership_viewer_gets_aggregates_only(site: Site) -> None:
     assert page.status_code == 200
     assert 'href="/indicators/partnership"' in page.text
     assert 'href="/indicators"' not in page.text
-    referred = _table(page.text, "referred")
-    assert referred[0] == ["Month", "Noord College", "West Mavo", "Zuid Lyceum", "All schools"]
-    # Noord 2, 2, 1 and Zuid's 3 hidden; totals: Jan 2 hidden, Feb 5 shown, Mar 7 hidden
-    # (it would give Noord's 1 as 7 - 6).
-    assert referred[1:] == [
-        ["January 2026", "< 5", "0", "0", "< 5"],
-        ["February 2026", "< 5", "0", "< 5", "5"],
-        ["March 2026", "< 5", "6", "0", "< 5"],
-    ]
-    assert list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))[1:] == [
+    # The exports keep every school month by month.
+    assert list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig")))) == [
+        ["Month", "Noord College", "West Mavo", "Zuid Lyceum", "All schools"],
         ["2026-01", "< 5", "0", "0", "< 5"],
         ["2026-02", "< 5", "0", "< 5", "5"],
         ["2026-03", "< 5", "6", "0", "< 5"],
     ]
     workbook = load_workbook(io.BytesIO(xlsx.content))
+    assert [[cell.value for cell in row] for row in workbook["Students referred"].iter_rows()] == [
+        ["Month", "Noord College", "West Mavo", "Zuid Lyceum", "All schools"],
+        ["2026-01", "< 5", 0, 0, "< 5"],
+        ["2026-02", "< 5", 0, "< 5", 5],
+        ["2026-03", "< 5", 6, 0, "< 5"],
+    ]
     cells = [
         str(cell.value)
         for sheet in workbook.worksheets
@@ -300,6 +415,7 @@ async def test_each_access_is_audited_with_its_output(
         await client.get(f"/indicators.csv?{PERIOD}")
     async with site.browser("viewer") as client:
         await client.get(f"/indicators/partnership.xlsx?{PERIOD}")
+        await client.get(f"/indicators/partnership/school/{site.world.noord.id}?{PERIOD}")
     async with session_factory() as session:
         rows = list(
             await session.scalars(
@@ -311,7 +427,9 @@ async def test_each_access_is_audited_with_its_output(
         ("indicators.view", site.world.coordinator.id, "xlsx"),
         ("indicators.view", site.world.coordinator.id, "csv"),
         ("indicators.partnership_view", site.world.viewer.id, "xlsx"),
+        ("indicators.partnership_view", site.world.viewer.id, "page"),
     ]
+    assert rows[-1].details["schools"] == [site.world.noord.id]
 
 
 @pytest.mark.parametrize(
@@ -326,6 +444,20 @@ async def test_a_bad_period_is_explained(site: Site, query: str) -> None:
     assert 'role="alert"' in page.text
     assert export.status_code == 400
     assert export.headers["content-type"].startswith("text/html")
+
+
+async def test_a_bad_period_is_explained_on_the_partnership_pages(site: Site) -> None:
+    async with site.browser("viewer") as client:
+        summary = await client.get("/indicators/partnership?from=2026-03&to=2026-01")
+        school = await client.get(
+            f"/indicators/partnership/school/{site.world.noord.id}?from=march&to=2026-03"
+        )
+    for page in (summary, school):
+        assert page.status_code == 400
+        assert 'role="alert"' in page.text
+        assert "Students referred" not in page.text
+    # The way back to the summary from a school's page.
+    assert '<p class="crumbs"><a href="/indicators/partnership">' in school.text
 
 
 async def test_an_unknown_csv_table_is_not_found(site: Site) -> None:

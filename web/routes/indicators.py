@@ -4,9 +4,12 @@
 ``/indicators``                    care coordinator or admin: their school, month by month
 ``/indicators.csv?table=<key>``    one of its tables as CSV
 ``/indicators.xlsx``               all its tables as one workbook
-``/indicators/partnership``        partnership viewer: every school and all together,
+``/indicators/partnership``        partnership viewer: the summary - a row per school over
+                                   the whole period, all schools together per month;
                                    aggregates only, small groups hidden
-``/indicators/partnership.csv``    idem, one table
+``/indicators/partnership/school/  idem: one school month by month (linked from its row)
+<school_id>``
+``/indicators/partnership.csv``    every school and all together, one table (all detail)
 ``/indicators/partnership.xlsx``   idem, the workbook
 =================================  =========================================================
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -28,19 +31,25 @@ from dialogs.i18n import SCHOOL_TIMEZONE, Catalog
 from dialogs.text import N_, Text
 from services.indicators.periods import Month
 from services.indicators.report import IndicatorOutput, IndicatorReport
-from services.indicators.views import partnership_indicators, school_indicators
-from services.kernel.errors import InputInvalid, NotAllowed
+from services.indicators.views import (
+    partnership_indicators,
+    partnership_school_indicators,
+    school_indicators,
+)
+from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from services.kernel.uow import run_unit_of_work
 from storage.models import Person, Role
 from web.deps import SessionDep, Staff, WebDep, staff_with
-from web.errors import Forbidden
+from web.errors import Forbidden, NotAvailable
 from web.exports import to_csv, to_xlsx
 from web.indicator_tables import (
+    CellText,
     build_charts,
+    build_summary,
     build_tables,
     definitions,
     definitions_table,
-    display,
+    export_titles,
 )
 from web.nav import NavItem
 from web.pages import error_page, page_language, render_page
@@ -49,6 +58,7 @@ log = logging.getLogger(__name__)
 
 SCHOOL_PATH = "/indicators"
 PARTNERSHIP_PATH = "/indicators/partnership"
+PARTNERSHIP_SCHOOL_PATH = "/indicators/partnership/school"
 #: Months shown when the period is not given.
 DEFAULT_MONTHS = 6
 
@@ -125,6 +135,81 @@ async def _report(
         raise Forbidden from refused
 
 
+def _period_query(first: Month | str, last: Month | str) -> str:
+    return f"from={first}&to={last}"
+
+
+def _render(
+    request: Request,
+    *,
+    staff: Staff,
+    catalog: Catalog,
+    path: str,
+    first: Month,
+    last: Month,
+    report: IndicatorReport,
+) -> Response:
+    """The school's page, or one school's page of the partnership (``report.suppressed``):
+    its figures month by month, charts, downloads, definitions."""
+    partnership = report.suppressed
+    return render_page(
+        request,
+        "indicators/page.html",
+        staff=staff,
+        path_base=path,
+        download_base=PARTNERSHIP_PATH if partnership else path,
+        partnership=partnership,
+        summary_link=f"{PARTNERSHIP_PATH}?{_period_query(first, last)}" if partnership else None,
+        problem=None,
+        first=str(first),
+        last=str(last),
+        report=report,
+        # The school's page links a CSV per table; one school of the partnership links the
+        # partnership's workbook (all schools, all tables).
+        downloads=() if partnership else export_titles(report, catalog),
+        tables=build_tables(report, catalog),
+        charts=build_charts(report, catalog),
+        definitions=definitions(report, catalog),
+        cell_text=CellText(catalog),
+        school_name=report.schools[0].name,
+    )
+
+
+def _render_summary(
+    request: Request,
+    *,
+    staff: Staff,
+    catalog: Catalog,
+    path: str,
+    first: Month,
+    last: Month,
+    report: IndicatorReport,
+) -> Response:
+    """The partnership's summary: a row per school (linking its page), all schools together."""
+    period = _period_query(first, last)
+    return render_page(
+        request,
+        "indicators/partnership.html",
+        staff=staff,
+        path_base=path,
+        download_base=path,
+        problem=None,
+        first=str(first),
+        last=str(last),
+        report=report,
+        downloads=export_titles(report, catalog),
+        tables=build_summary(
+            report, catalog, lambda school_id: f"{PARTNERSHIP_SCHOOL_PATH}/{school_id}?{period}"
+        ),
+        charts=build_charts(report, catalog, total_only=True),
+        definitions=definitions(report, catalog),
+        cell_text=CellText(catalog),
+    )
+
+
+Render = Callable[..., Response]
+
+
 async def _page(
     request: Request,
     *,
@@ -135,6 +220,8 @@ async def _page(
     path: str,
     first_param: str,
     last_param: str,
+    render: Render = _render,
+    template: str = "indicators/page.html",
 ) -> Response:
     catalog = _catalog(request, web, staff.person)
     try:
@@ -151,37 +238,32 @@ async def _page(
     except InputInvalid as problem:
         return render_page(
             request,
-            "indicators/page.html",
+            template,
             staff=staff,
             status_code=400,
             path_base=path,
-            partnership=path == PARTNERSHIP_PATH,
+            download_base=path,
+            partnership=path != SCHOOL_PATH,
+            summary_link=PARTNERSHIP_PATH if path.startswith(PARTNERSHIP_SCHOOL_PATH) else None,
             problem=problem.reason,
             first=first_param,
             last=last_param,
             report=None,
+            downloads=(),
             tables=(),
             charts=(),
             definitions=(),
-            display=display,
+            cell_text=CellText(catalog),
             school_name=None,
         )
-    tables = build_tables(report, catalog)
-    return render_page(
+    return render(
         request,
-        "indicators/page.html",
         staff=staff,
-        path_base=path,
-        partnership=report.suppressed,
-        problem=None,
-        first=str(first),
-        last=str(last),
+        catalog=catalog,
+        path=path,
+        first=first,
+        last=last,
         report=report,
-        tables=tables,
-        charts=build_charts(report, catalog),
-        definitions=definitions(report, catalog),
-        display=display,
-        school_name=report.schools[0].name if report.total is None else None,
     )
 
 
@@ -232,7 +314,14 @@ async def _export(
 
 
 def _add_routes(
-    router: APIRouter, *, path: str, name: str, query: Query_, roles: tuple[Role, ...]
+    router: APIRouter,
+    *,
+    path: str,
+    name: str,
+    query: Query_,
+    roles: tuple[Role, ...],
+    render: Render = _render,
+    template: str = "indicators/page.html",
 ) -> None:
     """The page and its two exports for one scope: the school's or the partnership's.
 
@@ -252,7 +341,8 @@ def _add_routes(
         first: FirstMonth = "",
         last: LastMonth = "",
     ) -> Response:
-        """The figures per month: charts, tables, downloads, definitions."""
+        """The figures per month: charts, tables, downloads, definitions (the partnership's:
+        its summary)."""
         return await _page(
             request,
             web=web,
@@ -262,6 +352,8 @@ def _add_routes(
             path=path,
             first_param=first,
             last_param=last,
+            render=render,
+            template=template,
         )
 
     async def csv(
@@ -331,5 +423,40 @@ def build_router() -> APIRouter:
         name="indicators-partnership",
         query=partnership_indicators,
         roles=(Role.PARTNERSHIP_VIEWER,),
+        render=_render_summary,
+        template="indicators/partnership.html",
     )
+    viewer = Depends(staff_with(Role.PARTNERSHIP_VIEWER))
+
+    async def school_page(
+        *,
+        request: Request,
+        web: WebDep,
+        session: SessionDep,
+        school_id: int,
+        staff: Staff = viewer,
+        first: FirstMonth = "",
+        last: LastMonth = "",
+    ) -> Response:
+        """One school of the partnership month by month, small groups hidden."""
+
+        async def one_school(**arguments: Any) -> IndicatorReport:
+            del arguments["output"]  # a page; audited as one
+            return await partnership_school_indicators(school_id=school_id, **arguments)
+
+        try:
+            return await _page(
+                request,
+                web=web,
+                session=session,
+                staff=staff,
+                query=one_school,
+                path=f"{PARTNERSHIP_SCHOOL_PATH}/{school_id}",
+                first_param=first,
+                last_param=last,
+            )
+        except NotFound as missing:
+            raise NotAvailable from missing
+
+    router.add_api_route(PARTNERSHIP_SCHOOL_PATH + "/{school_id:int}", school_page, methods=["GET"])
     return router

@@ -18,8 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.indicators.periods import Month, months_between
 from services.indicators.report import Figure, Indicator, IndicatorOutput, IndicatorReport
 from services.indicators.rules import SMALL_GROUP
-from services.indicators.views import partnership_indicators, school_indicators
-from services.kernel.errors import InputInvalid, NotAllowed
+from services.indicators.views import (
+    partnership_indicators,
+    partnership_school_indicators,
+    school_indicators,
+)
+from services.kernel.errors import InputInvalid, NotAllowed, NotFound
 from storage.models import AuditLog, Person, Role
 from tests.support.factories import add_person
 from tests.support.indicator_world import (
@@ -205,6 +209,105 @@ async def test_partnership_view_hides_small_groups_and_totals_that_would_reveal_
     # Overdue: Noord 0, 2, 2 → Jan shown as 0, the others hidden.
     assert cells(Indicator.OVERDUE, noord) == [Figure(0), hidden, hidden]
     assert total(Indicator.OVERDUE) == [Figure(0), hidden, hidden]
+
+
+async def test_the_period_counts_each_student_once_with_small_groups_hidden(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The summary's row per school: January-March as one span, shown only where every month
+    of it is shown (and, for all schools together, every school's)."""
+    world = await build_indicator_world(session_factory)
+    async with session_factory() as session:
+        report = await unit(
+            session, partnership_indicators, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        )
+    noord, west, zuid = (school.period for school in report.schools)
+    assert report.total is not None
+    total = report.total.period
+    hidden = Figure(None, hidden=True)
+    # Enrolled at any time in the period: Noord s1-s10 and s11 (from 1 March) = 11 (each
+    # month 10: the period counts each student once, not 30); 25 in all.
+    assert [noord[Indicator.ENROLLED], total[Indicator.ENROLLED]] == [Figure(11), Figure(25)]
+    # Referred: West 0, 0, 6 → 6 over the period, 6 / 8 of its students.
+    assert west[Indicator.REFERRED] == Figure(6)
+    assert west[Indicator.REFERRED_SHARE] == SHOWN(6 / 8)
+    # Noord referred five distinct students (s1, s2 twice in January; s4 and s3 in February;
+    # s5 in March), five or more, but its months 2, 2, 1 are hidden: shown, the five would
+    # give March's 1 back as 5 - (January to February's 4). Hidden, with the share.
+    assert noord[Indicator.REFERRED] == hidden
+    assert noord[Indicator.REFERRED_SHARE] == hidden
+    # Zuid's February 3 is hidden, so is its period; and so is the total (14 - 5 - 6 would
+    # give Zuid's 3 back; January's and March's totals are hidden as well).
+    assert zuid[Indicator.REFERRED] == hidden
+    assert total[Indicator.REFERRED] == hidden
+    # Noord's trajectories (its months hide them) hide over the period too; West has none.
+    assert noord[Indicator.ACTIVE_TRAJECTORIES] == hidden
+    assert noord[Indicator.LENGTH_MEDIAN_DAYS] == hidden
+    assert west[Indicator.ACTIVE_TRAJECTORIES] == Figure(0)
+    assert total[Indicator.ACTIVE_TRAJECTORIES] == hidden
+
+
+async def test_one_school_of_the_partnership_reads_as_its_column_of_the_partnership(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A school's own page of the partnership: the same months, school years and period as
+    its column of the whole view, small groups hidden the same way, and no total."""
+    world = await build_indicator_world(session_factory)
+    async with session_factory() as session:
+        whole = await unit(
+            session, partnership_indicators, viewer=world.viewer, first=JAN, last=MAR, now=NOW
+        )
+    for school in whole.schools:
+        async with session_factory() as session:
+            one = await unit(
+                session,
+                partnership_school_indicators,
+                viewer=world.viewer,
+                school_id=school.school_id,
+                first=JAN,
+                last=MAR,
+                now=NOW,
+            )
+        assert one.suppressed is True
+        assert one.total is None
+        assert one.schools == (school,)
+    west = next(school for school in whole.schools if school.name == "West Mavo")
+    assert [month[Indicator.REFERRED] for month in west.months] == [
+        Figure(0),
+        Figure(0),
+        Figure(6),
+    ]
+
+
+async def test_one_school_of_the_partnership_is_for_partnership_viewers_only(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await build_indicator_world(session_factory)
+    async with session_factory() as session:
+        with pytest.raises(NotAllowed):
+            await unit(
+                session,
+                partnership_school_indicators,
+                viewer=world.coordinator,
+                school_id=world.noord.id,
+                first=JAN,
+                last=MAR,
+                now=NOW,
+            )
+    async with session_factory() as session:
+        with pytest.raises(NotFound):
+            await unit(
+                session,
+                partnership_school_indicators,
+                viewer=world.viewer,
+                school_id=world.noord.id + 1000,
+                first=JAN,
+                last=MAR,
+                now=NOW,
+            )
+    async with session_factory() as session:
+        rows = list(await session.scalars(select(AuditLog).where(AuditLog.action.like("indic%"))))
+    assert rows == []  # refused or unknown: no view row
 
 
 def _leaves(value: object, path: str = "") -> list[tuple[str, object]]:

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 
 from services.indicators.periods import Month, months_between, validate_period
-from services.indicators.report import Figure, Indicator
+from services.indicators.report import Figure, Indicator, MonthFigures
 from services.indicators.rules import (
     SMALL_GROUP,
     Measure,
@@ -19,11 +19,13 @@ from services.indicators.rules import (
     TrajectoryFacts,
     compute_report,
     hidden_base,
+    hidden_bases,
     is_small,
     month_raw,
     overdue_on,
     pool,
     publish,
+    published_period,
 )
 
 MARCH = Month(2026, 3)
@@ -111,6 +113,18 @@ def test_hidden_base_sums_only_the_parts_that_are_hidden() -> None:
     parts = [{"a": Measure(3, 3)}, {"a": Measure(10, 10)}, {"a": Measure(2, 2)}, {}]
     assert hidden_base(parts, "a") == 5
     assert hidden_base(parts, "b") == 0
+
+
+def test_hidden_bases_are_hidden_base_of_every_figure_in_one_pass() -> None:
+    parts = [
+        {"a": Measure(3, 3), "b": Measure(0, 0), "c": Measure(1, 1)},
+        {"a": Measure(10, 10), "c": Measure(4, 4)},
+        {"a": Measure(2, 2), "b": Measure(7, 7)},
+        {},
+    ]
+    assert hidden_bases(parts) == {"a": 5, "c": 5}
+    assert {key: hidden_base(parts, key) for key in "abc"} == {"a": 5, "b": 0, "c": 5}
+    assert hidden_bases([]) == {}
 
 
 def test_one_small_school_cannot_be_recovered_from_the_total() -> None:
@@ -262,3 +276,47 @@ def test_a_period_is_refused_when_reversed_in_the_future_or_too_long() -> None:
     assert validate_period(MARCH, Month(2026, 4), today=TODAY) is not None
     assert validate_period(Month(2024, 3), MARCH, today=TODAY) is not None
     assert validate_period(Month(2024, 4), MARCH, today=TODAY) is None
+
+
+def _months(**hidden: bool) -> list[MonthFigures]:
+    """Two months of published figures: the referred (count and share, one base) hidden in
+    the second when ``referred``."""
+    shown = dict.fromkeys(Indicator, Figure(6))
+    second = dict(shown)
+    if hidden.get("referred"):
+        second[Indicator.REFERRED] = Figure(None, hidden=True)
+        second[Indicator.REFERRED_SHARE] = Figure(None, hidden=True)
+    return [
+        MonthFigures(month=Month(2026, 1), figures=MappingProxyType(shown)),
+        MonthFigures(month=Month(2026, 2), figures=MappingProxyType(second)),
+    ]
+
+
+def test_a_period_hides_what_one_of_its_months_hides() -> None:
+    """Eight students referred over two months, the second's 2 hidden: 8 - 6 would give it
+    back, so the period hides it too; unsuppressed (a school's own view) it is shown."""
+    raw = MonthRaw(enrolled=40, referred=frozenset(range(8)))
+    period = published_period(raw, suppress=True, months=_months(referred=True))
+    assert period[Indicator.REFERRED] == Figure(None, hidden=True)
+    assert period[Indicator.REFERRED_SHARE] == Figure(None, hidden=True)
+    assert period[Indicator.ENROLLED] == Figure(40)
+    assert published_period(raw, suppress=True, months=_months())[Indicator.REFERRED] == Figure(8)
+    own = published_period(raw, suppress=False, months=_months(referred=True))
+    assert own[Indicator.REFERRED] == Figure(8)
+
+
+def test_a_periods_total_hides_what_one_schools_period_hides() -> None:
+    first = MonthRaw(enrolled=40, referred=frozenset(range(8)))
+    second = MonthRaw(enrolled=40, referred=frozenset(range(100, 110)))
+    hidden_first = published_period(first, suppress=True, months=_months(referred=True))
+    shown_second = published_period(second, suppress=True, months=_months())
+    total = published_period(
+        pool([first, second]),
+        suppress=True,
+        months=_months(),
+        parts=[first, second],
+        published_parts=[hidden_first, shown_second],
+    )
+    # 18 - 10 would give the first school's hidden 8 back.
+    assert total[Indicator.REFERRED] == Figure(None, hidden=True)
+    assert total[Indicator.ENROLLED] == Figure(80)
