@@ -50,7 +50,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TypeVar
 
-from services.indicators.periods import Month, school_year_bounds
+from services.indicators.periods import Month, months_between, school_year_bounds
 from services.indicators.report import (
     Figure,
     Indicator,
@@ -477,11 +477,29 @@ def published_year(
     suppress: bool,
     targets: Mapping[Indicator, float],
     parts: Sequence[MonthRaw] = (),
+    months: Sequence[MonthRaw] = (),
+    published_parts: Sequence[Mapping[Indicator, Figure]] = (),
     memo: Memo | None = None,
 ) -> YearFigures:
     """Publish one school year with its targets; the questionnaire's small-group rule looks
-    at the year's answers (so a school sees its own results once five answered that year)."""
+    at the year's answers (so a school sees its own results once five answered that year).
+
+    Suppressed, the year's ``months`` (all of them, also those outside the period shown) are
+    parts of it as schools are of a total: a figure is hidden when the months that hide it
+    are about 1-4 children together (the year minus its shown months would give them back).
+    The school years are fixed, so together is enough here; a freely chosen period hides what
+    any of its months hides (`published_period`). A total's year is hidden as well when any
+    school's is (``published_parts``: the total minus the other schools would give it back).
+    """
     figures, questions, rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
+    if suppress and months:
+        hidden = hidden_bases([_measured(month, memo)[0] for month in months])
+        figures = {
+            indicator: Figure(None, hidden=True) if is_small(hidden.get(indicator, 0)) else figure
+            for indicator, figure in figures.items()
+        }
+    if suppress:
+        figures = _hidden_with(figures, (), published_parts)
     return YearFigures(
         school_year=year,
         figures=MappingProxyType(figures),
@@ -513,15 +531,25 @@ def published_period(
     """
     figures, _questions, _rates = _published(raw, suppress=suppress, parts=parts, memo=memo)
     if suppress:
-        hidden = Figure(None, hidden=True)
-        figures = {
-            indicator: hidden
-            if any(month[indicator].hidden for month in months)
-            or any(part[indicator].hidden for part in published_parts)
-            else figure
-            for indicator, figure in figures.items()
-        }
+        figures = _hidden_with(figures, months, published_parts)
     return MappingProxyType(figures)
+
+
+def _hidden_with(
+    figures: dict[Indicator, Figure],
+    months: Sequence[MonthFigures],
+    published_parts: Sequence[Mapping[Indicator, Figure]],
+) -> dict[Indicator, Figure]:
+    """``figures`` with each one hidden that one of ``months`` or of ``published_parts`` hides
+    (a sum over them would otherwise give the hidden one back by subtraction)."""
+    hidden = Figure(None, hidden=True)
+    return {
+        indicator: hidden
+        if any(month.figures[indicator].hidden for month in months if indicator in month.figures)
+        or any(part[indicator].hidden for part in published_parts if indicator in part)
+        else figure
+        for indicator, figure in figures.items()
+    }
 
 
 def compute_report(
@@ -569,6 +597,19 @@ def compute_report(
         )
         for school_id, _name, _facts in schools
     }
+    facts_of = {school_id: facts for school_id, _name, facts in schools}
+
+    def year_months(school_id: int, year: int) -> tuple[MonthRaw, ...]:
+        """Every month of the school year (those outside the period too), when suppressed:
+        the parts whose hidden figures a year's figure must not give back."""
+        if not suppress:
+            return ()
+        shown = dict(zip(months, raws[school_id], strict=True))
+        return tuple(
+            shown.get(month) or month_raw(facts_of[school_id], month, None)
+            for month in months_between(*(Month.of(day) for day in school_year_bounds(year)))
+        )
+
     published = tuple(
         SchoolIndicators(
             school_id=school_id,
@@ -586,6 +627,7 @@ def compute_report(
                     raw,
                     suppress=suppress,
                     targets=targets.get((school_id, year), MappingProxyType({})),
+                    months=year_months(school_id, year),
                     memo=memo,
                 )
                 for year, raw in zip(years, year_raws[school_id], strict=True)
@@ -611,6 +653,7 @@ def compute_report(
                     suppress=True,
                     targets=MappingProxyType({}),
                     parts=parts,
+                    published_parts=[school.years[index].figures for school in published],
                     memo=memo,
                 )
             )

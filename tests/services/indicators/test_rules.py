@@ -320,3 +320,61 @@ def test_a_periods_total_hides_what_one_schools_period_hides() -> None:
     # 18 - 10 would give the first school's hidden 8 back.
     assert total[Indicator.REFERRED] == Figure(None, hidden=True)
     assert total[Indicator.ENROLLED] == Figure(80)
+
+
+def _referred_on(*days: tuple[int, date], first: int = 1) -> SchoolFacts:
+    """A school whose students (numbered from ``first``) are referred in groups on days."""
+    referrals = []
+    student = first
+    for count, day in days:
+        for _ in range(count):
+            referrals.append((student, day))
+            student += 1
+    return SchoolFacts(
+        enrolment=((None, None, 200),),
+        today=TODAY,
+        referrals=tuple(referrals),
+        trajectories=(),
+        attended_timeouts=(),
+    )
+
+
+def test_a_school_year_hides_what_its_hidden_months_add_up_to_also_outside_the_period() -> None:
+    """March alone is shown (8 referred); the school year 2025 (Aug 2025 - Jul 2026) is
+    shown beside it. Its October had 2 students (hidden in a report that shows October): the
+    year minus its other months would give October's 2 back, so the year hides its referred
+    figure whichever period is chosen, and the total's year hides it too. Hidden months of
+    five or more children together give nothing small back: the year is shown."""
+    small_october = _referred_on((2, date(2025, 10, 7)), (8, date(2026, 3, 10)))
+    other = _referred_on((6, date(2025, 10, 7)), (7, date(2026, 3, 10)), first=100)
+
+    def year_figures(*schools: SchoolFacts, suppress: bool | None = None) -> list[Figure]:
+        report = compute_report(
+            schools=[(n, f"school {n}", facts) for n, facts in enumerate(schools, 1)],
+            months=(MARCH,),
+            survey={},
+            with_total=True,
+            years=(2025,),
+            suppress=suppress,
+        )
+        assert report.schools[0].months[0][Indicator.REFERRED] == Figure(8)  # March: shown
+        years = [school.years[0].figures[Indicator.REFERRED] for school in report.schools]
+        assert report.total is not None
+        return [*years, report.total.years[0].figures[Indicator.REFERRED]]
+
+    assert year_figures(small_october, other) == [
+        Figure(None, hidden=True),  # its October hides it
+        Figure(13),  # October 6, March 7: nothing hidden
+        Figure(None, hidden=True),  # the total minus the other school would give it back
+    ]
+    # Without the small October every year figure is shown.
+    assert year_figures(_referred_on((8, date(2026, 3, 10))), other) == [
+        Figure(8),
+        Figure(13),
+        Figure(21),
+    ]
+    # October 2 and November 3, both hidden: 5 together, so the year is shown.
+    two_small_months = _referred_on(
+        (2, date(2025, 10, 7)), (3, date(2025, 11, 4)), (8, date(2026, 3, 10))
+    )
+    assert year_figures(two_small_months, other) == [Figure(13), Figure(13), Figure(26)]
