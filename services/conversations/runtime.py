@@ -184,9 +184,12 @@ async def _handle(
         state.answers != before.answers or state.step != before.step
     ):
         # The next question's options depend on the answer just given (a day's free times),
-        # and its step may show what the one before did not need (a warning).
-        context = await _context(binding, session, person, now, state.answers, step=state.step)
-        replies = reask(flow, state, replies, context)
+        # and its step may show what the one before did not need (a warning). Asked again only
+        # when the context differs: the engine is pure, so the same context asks the same.
+        rebuilt = await _context(binding, session, person, now, state.answers, step=state.step)
+        if rebuilt != context:
+            context = rebuilt
+            replies = reask(flow, state, replies, context)
     if state.status is Status.COMPLETED and before.status is Status.ACTIVE:
         try:
             # A savepoint, so a refusal keeps the conversation (and its answers) intact.
