@@ -151,20 +151,14 @@ async def partnership_indicators(
     report = await _report(
         session=session, schools=schools, months=months, now=now, with_total=True
     )
-    record_audit(
-        session=session,
-        school_id=viewer.school_id,
-        actor_id=viewer.id,
-        action="indicators.partnership_view",
-        subject_type="partnership",
-        subject_id=viewer.school_id,
-        details={
-            "from": str(first),
-            "to": str(last),
-            "output": output.value,
-            "schools": [school.id for school in schools],
-        },
-        at=now,
+    _audit_partnership_view(
+        session,
+        viewer,
+        first=first,
+        last=last,
+        now=now,
+        output=output,
+        school_ids=[school.id for school in schools],
     )
     return report
 
@@ -197,6 +191,30 @@ async def partnership_school_indicators(
         with_total=False,
         suppress=True,
     )
+    _audit_partnership_view(
+        session,
+        viewer,
+        first=first,
+        last=last,
+        now=now,
+        output=IndicatorOutput.PAGE,
+        school_ids=[school.id],
+    )
+    return report
+
+
+def _audit_partnership_view(
+    session: AsyncSession,
+    viewer: Person,
+    *,
+    first: Month,
+    last: Month,
+    now: datetime,
+    output: IndicatorOutput,
+    school_ids: list[int],
+) -> None:
+    """``indicators.partnership_view`` in the viewer's own school's trail, naming the schools
+    and the period read."""
     record_audit(
         session=session,
         school_id=viewer.school_id,
@@ -207,9 +225,8 @@ async def partnership_school_indicators(
         details={
             "from": str(first),
             "to": str(last),
-            "output": IndicatorOutput.PAGE.value,
-            "schools": [school.id],
+            "output": output.value,
+            "schools": school_ids,
         },
         at=now,
     )
-    return report
