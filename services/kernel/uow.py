@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.cache import ProcessCache, process_cache
 from storage.db import DEFERRED_BEGIN
+from storage.sqlite_driver import ON_LOOP
 from storage.versions import read_versions
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,8 @@ async def run_update_unit(
         # The first attempt reads without the write lock; one that lost it (another writer
         # committed after its first read) begins IMMEDIATE, so it cannot lose it again.
         deferred = DEFERRED_BEGIN.set(attempt == 0)
+        # An update's small statements that cannot wait for a lock skip SQLite's thread.
+        on_loop = ON_LOOP.set(True)
         try:
             result = await work()
             await unit.commit()
@@ -235,6 +238,7 @@ async def run_update_unit(
         else:
             return result
         finally:
+            ON_LOOP.reset(on_loop)
             DEFERRED_BEGIN.reset(deferred)
             _update_unit.reset(token)
             await unit.close()

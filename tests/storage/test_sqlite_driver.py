@@ -4,7 +4,9 @@ streamed results)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_driver
-from storage.db import create_engine
+from storage.db import DEFERRED_BEGIN, create_engine
 
 
 @pytest.fixture
@@ -102,3 +104,93 @@ async def test_streamed_results_still_work(sqlite_engine: AsyncEngine) -> None:
         stream = await connection.stream(text("SELECT name FROM item ORDER BY id"))
         names = [row[0] async for row in stream]
     assert names == [f"n{i}" for i in range(50)]
+
+
+# --- On the loop (`ON_LOOP`): what cannot wait for the write lock skips the thread. ---
+
+
+@pytest.fixture
+def on_loop() -> Iterator[None]:
+    """As for a Telegram update: on the loop, transactions begin DEFERRED."""
+    token, deferred = sqlite_driver.ON_LOOP.set(True), DEFERRED_BEGIN.set(True)
+    yield
+    DEFERRED_BEGIN.reset(deferred)
+    sqlite_driver.ON_LOOP.reset(token)
+
+
+@pytest.mark.usefixtures("on_loop")
+async def test_on_the_loop_only_the_first_write_hands_over(
+    sqlite_engine: AsyncEngine, hand_overs: list[str]
+) -> None:
+    async with sqlite_engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # the pool's connection, opened
+        await connection.commit()
+        hand_overs.clear()
+        async with connection.begin():  # BEGIN (deferred): no lock taken
+            assert await connection.scalar(text("SELECT count(*) FROM item")) == 0
+            assert hand_overs == []
+            await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+            assert hand_overs == ["_run"]  # may wait for another writer: on the thread
+            await connection.execute(text("INSERT INTO item (name) VALUES ('b')"))
+            assert await connection.scalar(text("SELECT count(*) FROM item")) == 2
+        assert hand_overs == ["_run"]  # the lock was held: the rest and COMMIT on the loop
+        async with connection.begin():  # a new transaction holds no lock again
+            await connection.execute(text("UPDATE item SET name = 'c' WHERE name = 'a'"))
+        assert hand_overs == ["_run", "_run"]
+    async with sqlite_engine.connect() as connection:
+        names = await connection.scalars(text("SELECT name FROM item ORDER BY id"))
+        assert names.all() == ["c", "b"]
+
+
+@pytest.mark.usefixtures("on_loop")
+async def test_after_a_rollback_the_first_write_waits_on_the_thread_again(
+    sqlite_engine: AsyncEngine, hand_overs: list[str]
+) -> None:
+    async with sqlite_engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+        hand_overs.clear()
+        transaction = await connection.begin()
+        await connection.execute(text("INSERT INTO item (name) VALUES ('gone')"))
+        await transaction.rollback()
+        async with connection.begin():
+            await connection.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+        assert hand_overs == ["_run", "_run"]
+        assert (await connection.scalars(text("SELECT name FROM item"))).all() == ["kept"]
+
+
+@pytest.mark.usefixtures("on_loop")
+async def test_a_write_waiting_for_another_writer_does_not_block_the_loop(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    other.execute("INSERT INTO item (name) VALUES ('first')")
+    ticks = 0
+    written = asyncio.Event()
+
+    async def write() -> None:
+        # (A read first would make this a lost snapshot once the other commits: "database is
+        # locked", which the update's unit of work redoes, beginning IMMEDIATE.)
+        async with sqlite_engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('second')"))
+        written.set()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not written.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    writer = asyncio.create_task(write())
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.3)
+    assert not written.is_set()  # waiting for the lock (busy timeout) ...
+    assert ticks >= 10  # ... on the thread: the loop went on meanwhile
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writer, 5)
+    await ticker
+    async with sqlite_engine.connect() as connection:
+        names = await connection.scalars(text("SELECT name FROM item ORDER BY id"))
+        assert names.all() == ["first", "second"]
