@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,7 +98,9 @@ async def read_versions(session: AsyncSession) -> Versions:
 @cache
 def _versions_query() -> Select[int, int]:
     # Built once: every update reads it, and building the expression cost more than running it.
-    return select(CacheVersion.version, CacheVersion.case_version).where(CacheVersion.id == 1)
+    # The table's columns, not the entity's: a Core query skips the ORM's execution path.
+    table = cast(Table, CacheVersion.__table__)
+    return select(table.c.version, table.c.case_version).where(table.c.id == 1)
 
 
 #: Set by a case's bump until the outermost transaction ends (a savepoint ending keeps it).

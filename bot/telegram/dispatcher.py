@@ -63,7 +63,9 @@ def routers() -> list[Router]:
 
 def create_dispatcher(app: App) -> Dispatcher:
     """The dispatcher with middlewares and routers; ``app`` reaches handlers as keyword data."""
-    dispatcher = Dispatcher(app=app)
+    # No aiogram FSM: a conversation's state is stored by the runtime (`services.conversations`);
+    # its middleware would only cost every update a storage lookup.
+    dispatcher = Dispatcher(app=app, disable_fsm=True)
     dispatcher.update.outer_middleware(IdempotencyMiddleware(app))
     # Before the person is identified: outside a private chat nothing personal is done.
     dispatcher.update.outer_middleware(PrivateChatOnlyMiddleware(app))

@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import cast
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from dialogs.engine import advance, question, reask, start
@@ -41,7 +43,7 @@ from services.kernel.errors import (
 )
 from services.kernel.uow import update_memo
 from storage.locks import lock_person
-from storage.models import Conversation, ConversationStatus, Person
+from storage.models import Conversation, ConversationStatus, Person, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,7 @@ async def open_flow(
         answers = {**added, **answers}
     context = await _context(binding, session, person, now, answers)
     state, replies = start(flow, context, answers, run=new_run_id())
-    _store(session, person, row, state)
+    await _store(session, person, row, state)
     return Turn(flow_id, state, tuple(replies))
 
 
@@ -231,7 +233,7 @@ async def _handle(
                     for r in replies
                 ]
     if state != before:
-        _store(session, person, row, state)
+        await _store(session, person, row, state)
     return Turn(flow_id, state, tuple(replies))
 
 
@@ -298,9 +300,10 @@ def _conversation_query(*, lock: bool) -> Select[Conversation]:
     return query
 
 
-def _store(
+async def _store(
     session: AsyncSession, person: Person, row: Conversation | None, state: DialogState
 ) -> None:
+    """Write ``state``; `ConcurrentUpdateError` when the row changed since it was loaded."""
     status = ConversationStatus(state.status.value)
     if row is None:
         session.add(
@@ -314,9 +317,41 @@ def _store(
             )
         )
         return
-    row.step = state.step
-    row.state = state.to_json()
-    row.status = status
+    # One UPDATE, not the ORM's flush of a changed object (every step writes the row; the
+    # flush's bookkeeping cost more than the statement). The version check is the ORM's
+    # ``version_id_col`` rule, written out: an UPDATE from an older version matches nothing.
+    values: dict[str, object] = {
+        "step": state.step,
+        "state": state.to_json(),
+        "status": status,
+        "version": row.version + 1,
+        "updated_at": utcnow(),
+    }
+    result = await session.execute(
+        _save_statement(), {**values, "row_id": row.id, "loaded_version": row.version}
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise ConcurrentUpdateError(state.flow)
+    for key, value in values.items():
+        # The loaded object shows what is stored now, and the session has nothing to flush.
+        set_committed_value(row, key, value)
+
+
+@cache
+def _save_statement() -> Update:
+    """Built once per process (every step runs it)."""
+    table = cast(Table, Conversation.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("loaded_version"))
+        .values(
+            step=bindparam("step"),
+            state=bindparam("state"),
+            status=bindparam("status"),
+            version=bindparam("version"),
+            updated_at=bindparam("updated_at"),
+        )
+    )
 
 
 __all__ = [

@@ -7,8 +7,10 @@ the middleware begins one for the claim and, when handling failed, one for the r
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Insert, Table, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +26,9 @@ async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool
     """
     if not savepoint:
         try:
-            # A plain INSERT, not an ORM flush: this runs on every update.
-            await session.execute(insert(ProcessedUpdate), {"update_id": update_id})
+            # A plain Core INSERT into the table, not the ORM's (bulk) insert of the entity:
+            # this runs on every update.
+            await session.execute(_claim_statement(), {"update_id": update_id})
         except IntegrityError:
             return False
         return True
@@ -36,6 +39,12 @@ async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool
     except IntegrityError:
         return False
     return True
+
+
+@cache
+def _claim_statement() -> Insert:
+    """Built once per process."""
+    return insert(cast(Table, ProcessedUpdate.__table__))
 
 
 async def release_update(*, session: AsyncSession, update_id: int) -> None:
