@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 
 import argparse
 import asyncio
+import gc
 import itertools
 import logging
 import random
@@ -441,6 +442,7 @@ async def bench_echo(concurrency: int, users: int) -> Runner:
 
     sources = [EchoSource(person, rng) for person in people]
     await drive(feed, [sources], 200)  # warm-up, not counted
+    gc.freeze()  # the same for both sides
 
     async def run(updates: int) -> Figures:
         return await drive(feed, split(sources, concurrency), updates)
@@ -560,6 +562,7 @@ async def bench_full_stack(
             await dispatcher.feed_raw_update(bot, data)
 
         await drive(feed, [scripts], 100)  # warm-up (caches, compiled statements), not counted
+        gc.freeze()  # as `trajectbot run` does once started (bot/runner.py)
         counters = Counters()
         counters.watch(app.engine)
         calls_before = api.calls

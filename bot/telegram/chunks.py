@@ -26,7 +26,8 @@ _GLUE = {_ZWJ, "\ufe0e", "\ufe0f"}
 
 def utf16_length(text: str) -> int:
     """The length of ``text`` as Telegram counts it (UTF-16 code units)."""
-    return sum(2 if ord(char) > 0xFFFF else 1 for char in text)
+    # Two bytes per code unit; a lone surrogate (possible in a str) counts one, as Telegram's.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT, *, html: bool = False) -> list[str]:

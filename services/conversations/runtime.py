@@ -43,7 +43,7 @@ from services.kernel.errors import (
 )
 from services.kernel.uow import update_memo
 from storage.locks import lock_person
-from storage.models import Conversation, ConversationStatus, Person, utcnow
+from storage.models import Conversation, ConversationStatus, Person, Role, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,14 @@ def _authorized_binding(person: Person, flow_id: str) -> FlowBinding:
     return binding_for(flow_id)
 
 
-def _flow_ids_for(person: Person) -> list[str]:
-    return [flow_id for flow_id, b in BINDINGS.items() if any(person.has_role(r) for r in b.roles)]
+def _flow_ids_for(person: Person) -> tuple[str, ...]:
+    return _flow_ids_for_roles(frozenset(row.role for row in person.roles))
+
+
+@cache
+def _flow_ids_for_roles(roles: frozenset[Role]) -> tuple[str, ...]:
+    """The flows these roles may use (every step asks; a handful of role sets exist)."""
+    return tuple(flow_id for flow_id, binding in BINDINGS.items() if binding.roles & roles)
 
 
 async def _load(
