@@ -148,4 +148,6 @@ class Flow:
 
     def active_steps(self, answers: Answers) -> tuple[Step, ...]:
         """The steps a person with these answers goes through, in order."""
-        return tuple(step for step in self.steps if not step.is_skipped(answers))
+        # The condition asked only of the steps that have one (the engine asks this a few
+        # times per step).
+        return tuple(s for s in self.steps if s.skip_if is None or not s.skip_if(answers))

@@ -13,13 +13,14 @@ selects it for ``sqlite+aiosqlite://`` URLs; the engine's dialect is still ``sql
 
 **On the loop** (`ON_LOOP`, set for a Telegram update by `services.kernel.uow`): even one
 hand-over costs about 70 µs of CPU, where an indexed read costs SQLite 1 µs. Inside an update
-the statements that can never wait for SQLite's write lock run right here on the event loop:
-reads (WAL: a reader never waits for a writer), ``BEGIN`` (deferred: takes no lock), writes
-once this transaction holds the write lock, ``COMMIT`` and ``ROLLBACK``. The first write of a
-transaction (and ``BEGIN IMMEDIATE``), which may wait up to the busy timeout for another
-process's writer, still goes to the driver's thread, so the loop never blocks on a lock. An
-update's statements are small and indexed; anything else (web pages, exports, jobs) keeps to
-the thread, where a long query does not hold up the loop.
+every statement runs right here on the event loop, except one that would have to wait for
+another connection's write lock: reads (WAL: a reader never waits for a writer), ``BEGIN``
+(deferred: takes no lock), ``COMMIT``, ``ROLLBACK`` and writes once the transaction holds the
+lock run as they are; the first write of a transaction (or ``BEGIN IMMEDIATE``) runs with the
+busy timeout at 0 and, when SQLite answers "busy", runs again on the driver's thread, which
+waits up to the busy timeout without holding up the loop. An update's statements are small and
+indexed; anything else (web pages, exports, jobs) keeps to the thread, where a long query does
+not hold up the loop.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ _Outcome = tuple[Any, list[Any], int, int | None]
 
 #: Statements that cannot wait for the write lock run on the event loop (see above).
 ON_LOOP: ContextVar[bool] = ContextVar("trajectbot_sqlite_on_loop", default=False)
+
+#: SQLite's primary result code for "the lock is another connection's" (SQLITE_BUSY).
+_SQLITE_BUSY = 5
 
 
 def _reads_only(operation: str) -> bool:
@@ -130,56 +134,88 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         adapted = self._adapt_connection
         assert isinstance(adapted, OneHopConnection)  # noqa: S101 - set by `OneHopConnection`
         try:
-            if adapted.may_run_here(operation):
-                # Through await_ all the same (two greenlet switches, no hand-over): SQLAlchemy's
-                # AsyncConnection insists that a statement awaited something.
-                outcome = await_(_here(self._connection._conn, operation, parameters, many))
-            else:
-                outcome = await_(self._hop(operation, parameters, many=many))
-                adapted.ran_on_thread(operation)
+            outcome = adapted.run(operation, parameters, many=many)
         except Exception as error:
             adapted._handle_exception(error)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
-
-    async def _hop(self, operation: str, parameters: Any, *, many: bool) -> _Outcome:
-        connection = self._connection
-        async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await connection._execute(
-                _run, connection._conn, operation, parameters, many
-            )
-        return outcome
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite's adapted connection, handing out `OneHopCursor`s.
 
     It knows whether its transaction holds SQLite's write lock (a write or ``BEGIN
-    IMMEDIATE`` went through), which decides what may run on the loop (`ON_LOOP`).
+    IMMEDIATE`` went through), which decides what may run on the loop without asking
+    (`ON_LOOP`).
     """
 
-    __slots__ = ("_writing",)
+    __slots__ = ("_patience", "_writing")
     _cursor_cls = OneHopCursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._writing = False
+        #: The connection's busy timeout in ms (read once, when first needed).
+        self._patience: int | None = None
 
-    def may_run_here(self, operation: str) -> bool:
-        """True when ``operation`` may run on the loop now: it cannot wait for a lock."""
+    def run(self, operation: str, parameters: Any, *, many: bool) -> _Outcome:
+        """One statement, on the loop when it cannot wait for the lock, else on the thread."""
+        conn: sqlite3.Connection = self._connection._conn
+        if operation.lstrip()[:6].upper() == "PRAGMA":
+            # Settings (a connection's set-up): on the thread, and the busy timeout read anew.
+            self._patience = None
+            return self._on_thread(operation, parameters, many)
         if not ON_LOOP.get() or self._execute_mutex.locked():
-            return False
+            return self._on_thread(operation, parameters, many)
         if _reads_only(operation):
-            if not self._connection._conn.in_transaction:
+            if not conn.in_transaction:
                 self._writing = False  # a new transaction (BEGIN) holds no lock yet
-            return True
-        # Only while this very transaction holds the lock (SQLite may have rolled it back).
-        return self._writing and self._connection._conn.in_transaction
+            # Through await_ all the same (two greenlet switches, no hand-over): SQLAlchemy's
+            # AsyncConnection insists that a statement awaited something.
+            return await_(_here(conn, operation, parameters, many))
+        if self._writing and conn.in_transaction:
+            # This transaction holds the lock (SQLite has not rolled it back).
+            return await_(_here(conn, operation, parameters, many))
+        # The lock may be another process's: asked for here without waiting; only when it is
+        # taken does the statement wait, on the thread. A statement SQLite refused as busy
+        # changed nothing, so it may run again.
+        patience = self._patience_of(conn)
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            outcome = await_(_here(conn, operation, parameters, many))
+        except sqlite3.OperationalError as error:
+            # Plain "busy" (and its variants) only; a lost snapshot (also "busy") fails again
+            # on the thread, as it would have there at once.
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY:
+                raise
+            busy = True
+        else:
+            busy = False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={patience}")
+        if busy:
+            return self._on_thread(operation, parameters, many)
+        self._writing = conn.in_transaction
+        return outcome
 
-    def ran_on_thread(self, operation: str) -> None:
-        """After a statement on the driver's thread: a write there took the write lock."""
+    def _on_thread(self, operation: str, parameters: Any, many: bool) -> _Outcome:
+        outcome: _Outcome = await_(self._hop(operation, parameters, many))
         if not _reads_only(operation) and self._connection._conn.in_transaction:
-            self._writing = True
+            self._writing = True  # a write went through: this transaction holds the lock
+        return outcome
+
+    async def _hop(self, operation: str, parameters: Any, many: bool) -> _Outcome:
+        connection = self._connection
+        async with self._execute_mutex:
+            outcome: _Outcome = await connection._execute(
+                _run, connection._conn, operation, parameters, many
+            )
+        return outcome
+
+    def _patience_of(self, conn: sqlite3.Connection) -> int:
+        if self._patience is None:
+            self._patience = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        return self._patience
 
     def commit(self) -> None:
         if ON_LOOP.get() and not self._execute_mutex.locked() and self._connection._connection:

@@ -48,6 +48,23 @@ class FlowCallback(CallbackData, prefix="f"):
             value=event.value,
         )
 
+    @classmethod
+    def data_for(cls, flow: str, event: Event) -> str:
+        """``from_event(flow, event).pack()``, without building the model (a keyboard packs
+        every button of every question; the model's validation and dump cost more than the
+        string). Anything the model would refuse or check (a separator in a value, a version
+        out of range, over 64 bytes) goes through the model, which raises as before."""
+        version = event.version or 0
+        fields = (flow, event.action.value, str(version), event.run or "", event.value)
+        data = ":".join((cls.__prefix__, *fields))
+        if (
+            0 <= version <= MAX_ID
+            and data.count(":") == len(fields)
+            and len(data.encode()) <= CALLBACK_DATA_LIMIT
+        ):
+            return data
+        return cls.from_event(flow, event).pack()
+
     def to_event(self) -> Event | None:
         """The engine event, or None when the action is unknown (a forged payload)."""
         try:

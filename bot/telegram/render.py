@@ -34,7 +34,7 @@ def keyboard(flow: str, reply: RenderedReply) -> InlineKeyboardMarkup | None:
             event = Event.decode(button.payload)
             if event is None:  # the engine only makes decodable payloads; be safe anyway
                 continue
-            data = FlowCallback.from_event(flow, event).pack()
+            data = FlowCallback.data_for(flow, event)
             buttons.append(InlineKeyboardButton(text=button.label, callback_data=data))
         if buttons:
             rows.append(buttons)

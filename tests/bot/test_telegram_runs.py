@@ -6,11 +6,13 @@ submitted the answers of the run that had reached the same version since.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from bot.telegram.callbacks import CALLBACK_DATA_LIMIT, FlowCallback
-from dialogs.events import MAX_RUN_LENGTH, Action
+from dialogs.events import MAX_RUN_LENGTH, Action, Event
 from dialogs.flow import StepKind
 from dialogs.flows import FLOWS
 from dialogs.state import RUN_LENGTH, new_run_id
@@ -139,3 +141,36 @@ def test_the_longest_flow_button_fits_telegrams_64_bytes(flow_id: str) -> None:
             ).pack()  # aiogram refuses data over 64 bytes
             longest = max(longest, data, key=lambda d: len(d.encode()))
     assert len(longest.encode("utf-8")) <= CALLBACK_DATA_LIMIT, longest
+
+
+@pytest.mark.parametrize("flow_id", sorted(FLOWS))
+def test_a_buttons_data_without_the_model_is_what_the_model_packs(flow_id: str) -> None:
+    run = new_run_id()
+    for value in ["", *_longest_values(flow_id)]:
+        for action in Action:
+            if action is Action.TEXT:
+                continue
+            for version, run_id in ((0, None), (3, run), (10**7, run)):
+                event = Event(action, value, version, run_id)
+                assert FlowCallback.data_for(flow_id, event) == (
+                    FlowCallback.from_event(flow_id, event).pack()
+                )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Event(Action.CHOOSE, "a:b", 1, "r1"),  # the separator inside a value
+        Event(Action.CHOOSE, "x" * 60, 1, "r1"),  # over 64 bytes
+        Event(Action.CHOOSE, "1", -1, "r1"),  # a version out of range
+    ],
+)
+def test_what_the_model_refuses_is_refused_without_it_too(event: Event) -> None:
+    try:
+        FlowCallback.from_event("verwijzing", event).pack()
+    except ValueError as error:
+        refusal = str(error)
+    else:
+        pytest.fail("the model packed it")
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        FlowCallback.data_for("verwijzing", event)
