@@ -17,7 +17,13 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    SessionTransactionOrigin,
+    UOWTransaction,
+)
 
 from storage.models import (
     AppointmentType,
@@ -149,6 +155,10 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 
 
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.origin is SessionTransactionOrigin.SUBTRANSACTION:
+        # A flush's own inner transaction: the transaction it ran in goes on, bump and all
+        # (sending a referral flushes three times; one bump per transaction is enough).
+        return
     # Also after a savepoint: one rolled back took its bump with it (one more bump is harmless).
     for counter in _COUNTERS:
         session.info.pop(counter.flag, None)

@@ -139,3 +139,28 @@ async def test_an_update_that_wrote_a_case_does_not_keep_what_it_read(
     with suppress(UndoneError):
         await run_update_unit(session_factory, write_read_and_fail)
     assert await _in_update(session_factory, mentor) == {}, "the rolled-back referral is gone"
+
+
+async def test_a_transaction_that_writes_cases_in_several_flushes_bumps_the_version_once(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    _zoco, mentor, sam = await _world(session_factory)
+    bumps: list[str] = []
+
+    def on_statement(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        if statement.startswith("UPDATE cache_version"):
+            bumps.append(statement)
+
+    async with session_factory() as session:
+        before = await session.scalar(select(CacheVersion.case_version))
+    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        async with session_factory() as session, session.begin():
+            # Sending a referral: its referral, consents, queue item and notices, flushed in turns.
+            await add_queued_referral(session, mentor, sam)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
+    async with session_factory() as session:
+        after = await session.scalar(select(CacheVersion.case_version))
+    assert len(bumps) == 1
+    assert after == (before or 0) + 1
