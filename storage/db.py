@@ -88,6 +88,18 @@ def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if DEFERRED_BEGIN.get() else "BEGIN IMMEDIATE")
 
 
+async def read_only_sqlite_transaction(session: AsyncSession) -> bool:
+    """True when ``session`` is in a SQLite transaction that has written nothing (no pending
+    ORM changes, no write lock taken): ending it loses nothing. False otherwise, and always on
+    PostgreSQL (whose transactions also hold the person's lock and row locks)."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: object = raw.dbapi_connection
+    return isinstance(adapted, sqlite_driver.OneHopConnection) and not adapted.holds_write_lock()
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay readable after commit (``expire_on_commit=False``).
 

@@ -158,6 +158,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         #: The connection's busy timeout in ms (read once, when first needed).
         self._patience: int | None = None
 
+    def holds_write_lock(self) -> bool:
+        """Whether this connection's transaction holds SQLite's write lock (it wrote)."""
+        return self._writing and bool(self._connection._conn.in_transaction)
+
     def run(self, operation: str, parameters: Any, *, many: bool) -> _Outcome:
         """One statement, on the loop when it cannot wait for the lock, else on the thread."""
         conn: sqlite3.Connection = self._connection._conn

@@ -86,7 +86,8 @@ class IdempotencyMiddleware(BaseMiddleware):
 class _CommitBeforeSending(BaseRequestMiddleware):
     """Commits the update's unit of work before a message leaves (see `UpdateUnit`).
 
-    Answering a button press (the spinner) shows no state and does not commit; when the update
+    Answering a button press (the spinner) shows no state and does not commit what was written;
+    a transaction that only read ends before it (`UpdateUnit.before_waiting`). When the update
     is done again after a lost lock, the press is not answered twice.
     """
 
@@ -102,6 +103,7 @@ class _CommitBeforeSending(BaseRequestMiddleware):
                 if method.callback_query_id in unit.answered:
                     return Response[TelegramType](ok=True, result=cast(TelegramType, True))
                 unit.answered.add(method.callback_query_id)
+                await unit.before_waiting()
             elif not isinstance(method, GetMe):
                 await unit.before_effect()
         return await make_request(bot, method)

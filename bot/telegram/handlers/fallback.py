@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.app import App
+from bot.telegram.filters import CommandLike
 from bot.telegram.handlers.menu import send_menu
 from bot.telegram.handlers.onboarding import not_linked_text
 from dialogs.i18n import Catalog
@@ -70,6 +71,6 @@ def build_router() -> Router:
     """A fresh router with this module's handlers (one per dispatcher)."""
     router = Router(name=__name__)
     router.callback_query.register(on_unknown_button)
-    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_unknown_command, CommandLike())
     router.message.register(on_anything_else)
     return router

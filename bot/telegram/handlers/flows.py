@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.app import App
 from bot.telegram.callbacks import FlowCallback, MenuCallback
+from bot.telegram.filters import TypedText
 from bot.telegram.handlers.menu import OPEN_FLOW, menu_keyboard, send_menu
 from bot.telegram.handlers.onboarding import not_linked_text
 from bot.telegram.render import deliver
@@ -199,5 +200,5 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(on_flow_chosen, MenuCallback.filter(F.action == OPEN_FLOW))
     router.message.register(cmd_stop, Command("stop"))
-    router.message.register(on_text, F.text & ~F.text.startswith("/"))
+    router.message.register(on_text, TypedText())
     return router

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.kernel.uow import SQLITE_LOCKED_RETRIES, run_unit_of_work
+from services.conversations.updates import claim_update
+from services.kernel.uow import (
+    SQLITE_LOCKED_RETRIES,
+    current_update_unit,
+    run_unit_of_work,
+    run_update_unit,
+)
 from storage.models import ProcessedUpdate
 
 
@@ -133,3 +139,60 @@ async def test_it_gives_up_after_the_limit(
     with pytest.raises(OperationalError, match="database is locked"):
         await run_unit_of_work(session_factory, work)
     assert len(tries) == SQLITE_LOCKED_RETRIES + 1
+
+
+# --- Before waiting on the network (answering a button press) ---
+
+
+@pytest.mark.sqlite_only
+async def test_an_update_that_only_read_ends_its_transaction_before_waiting(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Another update commits while this one waits (its spinner answered): this one's first
+    write afterwards sees a fresh snapshot instead of failing "database is locked" and being
+    done again."""
+    attempts = 0
+
+    async def work() -> None:
+        nonlocal attempts
+        attempts += 1
+        unit = current_update_unit()
+        assert unit is not None
+        await unit.session.scalar(select(ProcessedUpdate.update_id).limit(1))  # a read
+        await unit.before_waiting()
+        assert not unit.session.in_transaction()
+        # Meanwhile another update commits (the network wait of the real answer).
+        async with session_factory() as other, other.begin():
+            other.add(ProcessedUpdate(update_id=2))
+        unit.session.add(ProcessedUpdate(update_id=3))
+        await unit.session.flush()
+
+    await run_update_unit(
+        session_factory,
+        work,
+        claim=lambda session: claim_update(session=session, update_id=1, savepoint=False),
+    )
+    assert attempts == 1  # not done again
+    assert await _stored(session_factory) == [1, 2, 3]  # the claim written with the commit
+
+
+@pytest.mark.sqlite_only
+async def test_an_update_that_wrote_keeps_its_transaction_while_waiting(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async def work() -> None:
+        unit = current_update_unit()
+        assert unit is not None
+        unit.session.add(ProcessedUpdate(update_id=3))
+        await unit.session.flush()
+        await unit.before_waiting()
+        assert unit.session.in_transaction()  # nothing committed before its claim
+        raise RefusalError
+
+    with pytest.raises(RefusalError):
+        await run_update_unit(
+            session_factory,
+            work,
+            claim=lambda session: claim_update(session=session, update_id=1, savepoint=False),
+        )
+    assert await _stored(session_factory) == []  # rolled back whole
