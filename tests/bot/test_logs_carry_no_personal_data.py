@@ -33,8 +33,10 @@ from tests.support.units import unit
 from web.app import create_web_app
 
 GIVEN, FAMILY = "Zzyzx", "Qwertyson"
-QUESTION = "Quixotic marmalade help question 4417"
-PLANTED = (GIVEN, FAMILY, "Quixotic", "marmalade", "4417")
+# A number in free text is planted with letters around it: bare digits turn up in any float
+# that is logged (aiogram's "Duration 26.047906999844417 ms" once matched "4417").
+QUESTION = "Quixotic marmalade help question qz4417qz"
+PLANTED = (GIVEN, FAMILY, "Quixotic", "marmalade", "qz4417qz")
 
 
 def _everything_logged(records: list[logging.LogRecord]) -> str:
