@@ -88,16 +88,17 @@ def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if DEFERRED_BEGIN.get() else "BEGIN IMMEDIATE")
 
 
-async def read_only_sqlite_transaction(session: AsyncSession) -> bool:
-    """True when ``session`` is in a SQLite transaction that has written nothing (no pending
-    ORM changes, no write lock taken): ending it loses nothing. False otherwise, and always on
-    PostgreSQL (whose transactions also hold the person's lock and row locks)."""
+async def renew_read_snapshot(session: AsyncSession) -> bool:
+    """SQLite: when ``session``'s transaction has written nothing (no pending ORM changes, no
+    write lock taken), let it go on with a fresh snapshot (`OneHopConnection.renew_snapshot`)
+    and return True. False otherwise, and always on PostgreSQL (no stale snapshots there; its
+    transaction may hold the person's lock and row locks)."""
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
         return False
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted: object = raw.dbapi_connection
-    return isinstance(adapted, sqlite_driver.OneHopConnection) and not adapted.holds_write_lock()
+    return isinstance(adapted, sqlite_driver.OneHopConnection) and adapted.renew_snapshot()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.cache import ProcessCache, process_cache
-from storage.db import DEFERRED_BEGIN, read_only_sqlite_transaction
+from storage.db import DEFERRED_BEGIN, renew_read_snapshot
 from storage.sqlite_driver import ON_LOOP
 from storage.versions import read_versions
 
@@ -160,13 +160,12 @@ class UpdateUnit:
 
     async def before_waiting(self) -> None:
         """Something is about to wait on the network without showing state (answering a
-        button press): a transaction that only read ends here. On SQLite its snapshot would
-        otherwise go stale while other updates commit, and its first write after the wait
-        fail ("database is locked": the whole update done again). What this update read so far
-        (`memo`) goes with it; the claim is still written with the first real commit."""
-        if await read_only_sqlite_transaction(self.session):
+        button press): a transaction that only read takes a fresh snapshot after it. On SQLite
+        the old one would go stale while other updates commit, and the first write after the
+        wait fail ("database is locked": the whole update done again). What this update read
+        so far (`memo`) is read again; the claim is still written with the first commit."""
+        if await renew_read_snapshot(self.session):
             self.memo.clear()
-            await self.session.commit()
 
     async def before_effect(self) -> None:
         """A message is about to leave: what it shows must be stored first."""
