@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -234,32 +234,23 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return self._patience
 
     def commit(self) -> None:
-        if ON_LOOP.get() and not self._execute_mutex.locked() and self._connection._connection:
-            # A commit never waits for a lock: with the write lock held, or with nothing
-            # written, it only ends the transaction.
-            try:
-                self._connection._conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
-            finally:
-                self._writing = False
-            return
-        try:
-            super().commit()
-        finally:
-            self._writing = False
+        # A commit never waits for a lock: with the write lock held, or with nothing
+        # written, it only ends the transaction.
+        self._end(self._connection._conn.commit, super().commit)
 
     def rollback(self) -> None:
-        if ON_LOOP.get() and not self._execute_mutex.locked() and self._connection._connection:
-            try:
-                self._connection._conn.rollback()
-            except Exception as error:
-                self._handle_exception(error)
-            finally:
-                self._writing = False
-            return
+        self._end(self._connection._conn.rollback, super().rollback)
+
+    def _end(self, here: Callable[[], None], on_thread: Callable[[], None]) -> None:
+        """End the transaction: on the loop inside an update, else through aiosqlite."""
         try:
-            super().rollback()
+            if ON_LOOP.get() and not self._execute_mutex.locked() and self._connection._connection:
+                try:
+                    here()
+                except Exception as error:
+                    self._handle_exception(error)
+            else:
+                on_thread()
         finally:
             self._writing = False
 
