@@ -109,8 +109,10 @@ class Shown:
 class FakeBotApi(BaseSession):
     """In-process Bot API: every call is answered at once; the last message per chat is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         super().__init__()
+        #: Seconds each call waits before it is answered (a network's round trip).
+        self.latency = latency
         self.calls = 0
         self._messages: dict[int, Shown] = {}
         self._last: dict[int, int] = {}
@@ -123,6 +125,8 @@ class FakeBotApi(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> TelegramType:
         self.calls += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
         result: Any
         if isinstance(method, SendMessage):
             markup = method.reply_markup
@@ -472,6 +476,19 @@ class Counters:
         event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
 
 
+class RedoneUpdates(logging.Handler):
+    """Counts updates done again from the start (SQLite: a snapshot gone stale, the lock lost:
+    `services.kernel.uow.run_update_unit` logs each at INFO)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "update handled again" in record.getMessage():
+            self.count += 1
+
+
 async def add_mentors(app: App, count: int) -> list[Person]:
     """The demo school's mentors, plus invented ones (three demo students each) up to ``count``."""
     async with app.sessions() as session, session.begin():
@@ -538,7 +555,7 @@ async def count_referrals(app: App) -> int:
 
 @asynccontextmanager
 async def bench_full_stack(
-    database_url: str, mentor_count: int, concurrency: int
+    database_url: str, mentor_count: int, concurrency: int, latency: float = 0.0
 ) -> AsyncIterator[tuple[Runner, Callable[[], Awaitable[dict[str, float]]]]]:
     """A runner for the full stack, and what it did per update so far (statements, ...)."""
     settings = Settings(
@@ -555,7 +572,7 @@ async def bench_full_stack(
             )
             start_id = int(await session.scalar(select(func.max(ProcessedUpdate.update_id))) or 0)
         mentors = await add_mentors(app, mentor_count)
-        api = FakeBotApi()
+        api = FakeBotApi(latency)
         bot = Bot(TOKEN, session=api)
         dispatcher = create_dispatcher(app)
         ids = UpdateIds(start_id + 1)
@@ -571,6 +588,12 @@ async def bench_full_stack(
         gc.freeze()  # as `trajectbot run` does once started (bot/runner.py)
         counters = Counters()
         counters.watch(app.engine)
+        redone = RedoneUpdates()
+        uow_log = logging.getLogger("services.kernel.uow")
+        # Counted and printed at the end, not one line each.
+        uow_log.setLevel(logging.INFO)
+        uow_log.propagate = False
+        uow_log.addHandler(redone)
         calls_before = api.calls
         fed = 0
 
@@ -590,6 +613,7 @@ async def bench_full_stack(
                 "commits": counters.commits / per,
                 "statements": counters.statements / per,
                 "api_calls": (api.calls - calls_before) / per,
+                "redone": redone.count,
             }
 
         yield run, extra
@@ -611,6 +635,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
         help="updates in flight at once (1: one after another, like a single worker)",
     )
     parser.add_argument("--rounds", type=int, default=10, help="interleaved echo/full-stack rounds")
+    parser.add_argument(
+        "--api-latency",
+        type=float,
+        default=0.0,
+        help="ms each Bot API call of the full stack waits (a network; default 0: none)",
+    )
     args = parser.parse_args(argv)
     updates, mentors = max(1, args.updates), max(1, args.mentors)
     concurrency = max(1, min(args.concurrency, mentors))
@@ -621,7 +651,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await upgrade_database(database_url)
         run_echo = await bench_echo(concurrency, mentors)
-        async with bench_full_stack(database_url, mentors, concurrency) as (run_full, counted):
+        latency = max(0.0, args.api_latency) / 1000
+        async with bench_full_stack(database_url, mentors, concurrency, latency) as (
+            run_full,
+            counted,
+        ):
             # Interleaved rounds, so a machine that gets busier or calmer affects both alike.
             rounds = max(1, min(args.rounds, updates))
             echo = full = Figures(0, 0.0, [])
@@ -637,7 +671,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
         f"workload: {extra['mentors']:.0f} mentors filing referrals, "
         f"{extra['referrals']:.0f} referrals stored ({extra['confirmed']:.0f} confirmed); "
         f"per update {extra['commits']:.1f} commits, {extra['statements']:.1f} SQL statements, "
-        f"{extra['api_calls']:.1f} Bot API calls"
+        f"{extra['api_calls']:.1f} Bot API calls; {extra['redone']:.0f} updates done again"
+        + (f"; Bot API calls wait {args.api_latency:g} ms" if args.api_latency else "")
     )
     for name, figures in (("echo", echo), ("full stack", full)):
         print(
