@@ -93,7 +93,9 @@ async def renew_read_snapshot(session: AsyncSession) -> bool:
     write lock taken), let it go on with a fresh snapshot (`OneHopConnection.renew_snapshot`)
     and return True. False otherwise, and always on PostgreSQL (no stale snapshots there; its
     transaction may hold the person's lock and row locks)."""
-    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+    if not session.in_transaction() or session.in_nested_transaction():
+        return False  # (a COMMIT would end a savepoint SQLAlchemy still means to release)
+    if session.new or session.dirty or session.deleted:
         return False
     connection = await session.connection()
     raw = await connection.get_raw_connection()
