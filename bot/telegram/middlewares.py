@@ -87,8 +87,8 @@ class _CommitBeforeSending(BaseRequestMiddleware):
     """Commits the update's unit of work before a message leaves (see `UpdateUnit`).
 
     Answering a button press (the spinner) shows no state and does not commit what was written;
-    a transaction that only read ends before it (`UpdateUnit.before_waiting`). When the update
-    is done again after a lost lock, the press is not answered twice.
+    a transaction that only read takes a fresh snapshot before it (`UpdateUnit.before_waiting`).
+    When the update is done again after a lost lock, the press is not answered twice.
     """
 
     async def __call__(
