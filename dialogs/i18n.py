@@ -61,6 +61,9 @@ class Catalog:
     language: str
     translations: gettext.NullTranslations
     locale: Locale = field(repr=False)
+    #: Small whole numbers as this locale writes them ("Question 3 of 12" on every step):
+    #: formatted once each, not by Babel on every render.
+    _numbers: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rtl(self) -> bool:
@@ -126,10 +129,22 @@ class Catalog:
                 value, granularity="minute", threshold=60, format="long", locale=self.locale
             )
         elif isinstance(value, int):
-            shown = format_decimal(value, locale=self.locale)
+            shown = self._number(value)
         else:
             shown = value
         return f"{FSI}{shown}{PDI}" if self.rtl else shown
+
+    def _number(self, value: int) -> str:
+        shown = self._numbers.get(value)
+        if shown is None:
+            shown = format_decimal(value, locale=self.locale)
+            if -_KEPT_NUMBERS <= value <= _KEPT_NUMBERS:
+                self._numbers[value] = shown
+        return shown
+
+
+#: Whole numbers kept formatted per catalog: counts, positions, days (bounded memory).
+_KEPT_NUMBERS = 1000
 
 
 @lru_cache(maxsize=16)

@@ -144,9 +144,10 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) 
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete or state.is_insert):
+    statement = state.statement
+    if not statement.is_dml:  # (a query: most statements; asked once, not three times)
         return
-    table = getattr(state.statement, "table", None)
+    table = getattr(statement, "table", None)
     if not isinstance(table, Table):
         return
     for counter in _COUNTERS:

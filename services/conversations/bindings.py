@@ -50,6 +50,7 @@ from services.conversations import appointment_bindings as appointment_flows
 from services.conversations import plan_bindings
 from services.kernel.errors import NotAllowed, NotFound
 from services.kernel.ids import parse_id
+from services.kernel.uow import update_cache
 from services.queue.notes import add_note
 from services.referrals.decisions import decline
 from services.referrals.duplicates import open_referrals_of_mentees
@@ -158,13 +159,8 @@ async def _referral_context(
     The open referrals are read only for the steps that use them (picking the student, the
     warning, the summary): the mentees come from the process cache, so a step in between reads
     nothing here."""
-    mentees = await mentees_of(session=session, mentor=person)
-    labels = {
-        str(s.id): Text.raw(
-            f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name
-        )
-        for s in mentees
-    }
+    choices = await _mentee_choices(session, person)
+    labels = choices.labels
     existing = (
         await open_referrals_of_mentees(session=session, mentor=person)
         if step is None or step in _WARNING_STEPS
@@ -175,26 +171,58 @@ async def _referral_context(
     notes = tuple(
         existing_note(labels[picked], case.sent_on, stage_label(case.stage)) for case in cases
     )
-    parents = await parents_of_students(
-        session=session, school_id=person.school_id, student_ids=[s.id for s in mentees]
-    )
     return FlowContext(
         today=now.astimezone(SCHOOL_TIMEZONE).date(),
         choices=MappingProxyType(
             {
-                MENTEES: tuple(Option(code, label) for code, label in labels.items()),
+                **choices.options,
                 EXISTING: tuple(Option(str(sid), labels[str(sid)]) for sid in existing),
-                # Each mentee's parents, for the consent a parent gave (issue 15).
-                **{
-                    parents_key(str(student_id)): tuple(
-                        Option(str(parent.id), Text.raw(parent.display_name)) for parent in found
-                    )
-                    for student_id, found in parents.items()
-                },
             }
         ),
         details=MappingProxyType(dict(existing_details(notes))),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _MenteeChoices:
+    """A mentor's mentees as options, with each one's parents (what every verwijzing step
+    shows the same way): built once per cache version, not on every step."""
+
+    labels: Mapping[str, Text]
+    options: Mapping[str, tuple[Option, ...]]
+
+
+async def _mentee_choices(session: AsyncSession, person: Person) -> _MenteeChoices:
+    cache = await update_cache()
+    key = ("mentee_choices", person.id, person.school_id)
+    if cache is not None and key in cache:
+        kept: _MenteeChoices = cache.get(key)
+        return kept
+    mentees = await mentees_of(session=session, mentor=person)
+    labels = {
+        str(s.id): Text.raw(
+            f"{s.display_name} ({s.group_name})" if s.group_name else s.display_name
+        )
+        for s in mentees
+    }
+    parents = await parents_of_students(
+        session=session, school_id=person.school_id, student_ids=[s.id for s in mentees]
+    )
+    options: dict[str, tuple[Option, ...]] = {
+        MENTEES: tuple(Option(code, label) for code, label in labels.items()),
+        # Each mentee's parents, for the consent a parent gave (issue 15).
+        **{
+            parents_key(str(student_id)): tuple(
+                Option(str(parent.id), Text.raw(parent.display_name)) for parent in found
+            )
+            for student_id, found in parents.items()
+        },
+    }
+    choices = _MenteeChoices(MappingProxyType(labels), MappingProxyType(options))
+    if cache is not None:
+        # Valid while the people stand (mentorships, guardianships, names: the cache version).
+        cache.put(key, choices)
+    return choices
 
 
 def referral_draft(answers: Answers, *, language: str) -> ReferralDraft:

@@ -159,7 +159,9 @@ async def handle_event(
         turn = await _handle(session, person, flow_id, event, now)
         # Flushed here, not at the caller's commit, so a lost race on the conversation's
         # version surfaces as ConcurrentUpdateError wherever the unit of work is begun.
-        await session.flush()
+        # (Most steps saved the state by one UPDATE already and have nothing to flush.)
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdateError(flow_id) from exc
     return turn

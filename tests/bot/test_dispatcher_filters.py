@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aiogram import Router
+from aiogram.filters import Command
 from aiogram.types import Update
 
 from bot.telegram.dispatcher import routers
@@ -54,3 +55,23 @@ async def test_typed_text_and_commands_are_told_apart() -> None:
     assert not await CommandLike()(typed)
     assert await CommandLike()(command)
     assert await CommandLike()(slash_only)
+
+
+def test_only_commands_pass_the_typed_answer_router() -> None:
+    """Typed answers are taken by the first router (`flows.build_button_router`); that changes
+    nothing only while every router after it but the catch-all takes commands alone."""
+    first, *middle, last = routers()
+    assert any(
+        isinstance(f.callback, TypedText)
+        for handler in first.message.handlers
+        for f in handler.filters or ()
+    )
+    assert last.name.endswith("fallback")
+    not_commands = [
+        f"{router.name}: {getattr(handler.callback, '__name__', '?')}"
+        for router in middle
+        for inner in _all([router])
+        for handler in inner.message.handlers
+        if not any(isinstance(f.callback, Command | CommandLike) for f in handler.filters or ())
+    ]
+    assert not_commands == []

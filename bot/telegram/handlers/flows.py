@@ -185,13 +185,17 @@ async def on_text(
 
 
 def build_button_router() -> Router:
-    """A fresh router for the buttons of a flow's questions, tried before every other router.
+    """A fresh router for what most updates are, tried before every other router: a button of
+    a flow's question and a typed answer (text that is not a command).
 
-    Most button presses are these; only this router's filter knows their callback prefix, so
-    trying it first spares each press the other routers' filters (no other order changes).
+    Only this router's filters know a question button's callback prefix, and no other router
+    takes text that is not a command (the catch-all, last, never sees a typed answer: this
+    router takes it first either way). Trying it first spares each of these updates the other
+    routers' filters; no other order changes (tests/bot/test_dispatcher_filters.py).
     """
     router = Router(name=f"{__name__}.buttons")
     router.callback_query.register(on_flow_button, FlowCallback.filter())
+    router.message.register(on_text, TypedText())
     return router
 
 
@@ -200,5 +204,4 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(on_flow_chosen, MenuCallback.filter(F.action == OPEN_FLOW))
     router.message.register(cmd_stop, Command("stop"))
-    router.message.register(on_text, TypedText())
     return router
