@@ -61,13 +61,16 @@ from bot.config import Settings
 from bot.telegram.callbacks import FlowCallback, MenuCallback
 from bot.telegram.dispatcher import create_dispatcher
 from bot.telegram.handlers.menu import OPEN_FLOW
+from bot.telegram.middlewares import commit_before_sending
 from dialogs.events import Action
 from services.accounts.importer import import_people
 from services.accounts.invites import create_invite
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
+from services.conversations.updates import claim_update
 from services.demo.school import DEMO_SCHOOL_CODE, create_demo_data
-from services.kernel.uow import run_unit_of_work
+from services.kernel.uow import run_unit_of_work, run_update_unit, update_cache
+from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import Person, ProcessedUpdate, Referral, Role
 
@@ -460,6 +463,59 @@ async def bench_echo(concurrency: int, users: int) -> Runner:
     return run
 
 
+@asynccontextmanager
+async def bench_skeleton(concurrency: int, users: int, database_url: str) -> AsyncIterator[Runner]:
+    """The echo plus what every update of the full stack does before any product logic: one
+    unit of work (`run_update_unit`: a session, a deferred transaction, the cache versions read,
+    the update's claim written and committed before the reply leaves). How far the frameworks
+    alone (aiogram, SQLAlchemy's async session) are from the bare echo."""
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await update_cache()  # the versions, as the identity middleware reads them
+        await message.answer(message.text or "")
+
+    dispatcher = Dispatcher()
+
+    async def one_unit(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        update_id = event.update_id
+        return await run_update_unit(
+            sessions,
+            lambda: handler(event, data),
+            claim=lambda session: claim_update(
+                session=session, update_id=update_id, savepoint=False
+            ),
+        )
+
+    dispatcher.update.outer_middleware(one_unit)
+    dispatcher.include_router(router)
+    bot = Bot(TOKEN, session=FakeBotApi())
+    commit_before_sending(bot)
+    # Below every id the full stack uses on the same database (it counts up from the highest).
+    async with sessions() as session:
+        lowest = int(await session.scalar(select(func.min(ProcessedUpdate.update_id))) or 0)
+    ids = UpdateIds(min(lowest, 0) - 2_000_000_000)
+    people = [TelegramUser(TELEGRAM_ID_BASE + n, ids) for n in range(users)]
+    rng = random.Random(7)
+
+    async def feed(data: dict[str, Any]) -> None:
+        await dispatcher.feed_raw_update(bot, data)
+
+    sources = [EchoSource(person, rng) for person in people]
+    await drive(feed, [sources], 200)  # warm-up, not counted
+
+    async def run(updates: int) -> Figures:
+        return await drive(feed, split(sources, concurrency), updates)
+
+    try:
+        yield run
+    finally:
+        await engine.dispose()
+
+
 @dataclass
 class Counters:
     commits: int = 0
@@ -570,7 +626,9 @@ async def bench_full_stack(
             await run_unit_of_work(
                 session, lambda unit: create_demo_data(session=unit, if_empty=False)
             )
-            start_id = int(await session.scalar(select(func.max(ProcessedUpdate.update_id))) or 0)
+            start_id = max(
+                0, int(await session.scalar(select(func.max(ProcessedUpdate.update_id))) or 0)
+            )
         mentors = await add_mentors(app, mentor_count)
         api = FakeBotApi(latency)
         bot = Bot(TOKEN, session=api)
@@ -652,16 +710,17 @@ async def main(argv: Sequence[str] | None = None) -> int:
         await upgrade_database(database_url)
         run_echo = await bench_echo(concurrency, mentors)
         latency = max(0.0, args.api_latency) / 1000
-        async with bench_full_stack(database_url, mentors, concurrency, latency) as (
-            run_full,
-            counted,
+        async with (
+            bench_skeleton(concurrency, mentors, database_url) as run_skeleton,
+            bench_full_stack(database_url, mentors, concurrency, latency) as (run_full, counted),
         ):
             # Interleaved rounds, so a machine that gets busier or calmer affects both alike.
             rounds = max(1, min(args.rounds, updates))
-            echo = full = Figures(0, 0.0, [])
+            echo = skeleton = full = Figures(0, 0.0, [])
             for n in range(rounds):
                 share = updates // rounds + (1 if n < updates % rounds else 0)
                 echo = echo + await run_echo(share)
+                skeleton = skeleton + await run_skeleton(share)
                 full = full + await run_full(share)
             extra = await counted()
 
@@ -674,7 +733,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         f"{extra['api_calls']:.1f} Bot API calls; {extra['redone']:.0f} updates done again"
         + (f"; Bot API calls wait {args.api_latency:g} ms" if args.api_latency else "")
     )
-    for name, figures in (("echo", echo), ("full stack", full)):
+    for name, figures in (("echo", echo), ("skeleton", skeleton), ("full stack", full)):
         print(
             f"{name:<10}  {figures.updates:>6} updates  {figures.rate:>7.0f} updates/s"
             f"  p50 {figures.percentile_ms(0.50):6.2f} ms"
@@ -687,12 +746,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
         f"  (the echo handles {echo.rate / full.rate:.0f}x as many updates per second)"
     )
     print(
+        f"ratio skeleton/echo = {skeleton.rate / echo.rate:.4f}  (the frameworks' floor: aiogram"
+        " and one SQLAlchemy unit of work per update, no product logic)"
+    )
+    print(
         f"CPU per update: full stack {full.cpu_ms_per_update:.2f} ms, echo "
         f"{echo.cpu_ms_per_update:.3f} ms; CPU ratio echo/full = "
         f"{echo.cpu_ms_per_update / full.cpu_ms_per_update:.4f}"
     )
     failed = 0
-    for name, figures in (("echo", echo), ("full stack", full)):
+    for name, figures in (("echo", echo), ("skeleton", skeleton), ("full stack", full)):
         for reason, count in figures.failures.most_common():
             failed += count
             print(f"FAILED {name}: {count} updates raised {reason}")

@@ -61,7 +61,7 @@ class IdempotencyMiddleware(BaseMiddleware):
         update_id = event.update_id
         bot: Bot | None = data.get("bot")
         if bot is not None:
-            _commit_before_sending(bot)
+            commit_before_sending(bot)
         handled = False
 
         async def work() -> Any:
@@ -109,7 +109,8 @@ class _CommitBeforeSending(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-def _commit_before_sending(bot: Bot) -> None:
+def commit_before_sending(bot: Bot) -> None:
+    """Let ``bot``'s messages commit the current update's unit of work first (once per bot)."""
     middlewares = bot.session.middleware
     if not any(isinstance(middlewares[i], _CommitBeforeSending) for i in range(len(middlewares))):
         middlewares(_CommitBeforeSending())
