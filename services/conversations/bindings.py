@@ -50,7 +50,7 @@ from services.conversations import appointment_bindings as appointment_flows
 from services.conversations import plan_bindings
 from services.kernel.errors import NotAllowed, NotFound
 from services.kernel.ids import parse_id
-from services.kernel.uow import update_cache
+from services.kernel.uow import update_cache, update_memo
 from services.queue.notes import add_note
 from services.referrals.decisions import decline
 from services.referrals.duplicates import open_referrals_of_mentees
@@ -159,20 +159,26 @@ async def _referral_context(
     The open referrals are read only for the steps that use them (picking the student, the
     warning, the summary): the mentees come from the process cache, so a step in between reads
     nothing here."""
+    today = now.astimezone(SCHOOL_TIMEZONE).date()
+    picked = str(answers.get("student_id", ""))
+    reads_open = step is None or step in _WARNING_STEPS
+    # A step builds its context twice (before and after the answer): the same inputs, the same
+    # context, built once per update.
+    memo = update_memo()
+    key = ("referral_context", person.id, today, picked, reads_open)
+    if memo is not None and key in memo:
+        kept = memo[key]
+        assert isinstance(kept, FlowContext)  # noqa: S101 - only this function writes the key
+        return kept
     choices = await _mentee_choices(session, person)
     labels = choices.labels
-    existing = (
-        await open_referrals_of_mentees(session=session, mentor=person)
-        if step is None or step in _WARNING_STEPS
-        else {}
-    )
-    picked = str(answers.get("student_id", ""))
+    existing = await open_referrals_of_mentees(session=session, mentor=person) if reads_open else {}
     cases = existing.get(int(picked), ()) if picked in labels else ()
     notes = tuple(
         existing_note(labels[picked], case.sent_on, stage_label(case.stage)) for case in cases
     )
-    return FlowContext(
-        today=now.astimezone(SCHOOL_TIMEZONE).date(),
+    context = FlowContext(
+        today=today,
         choices=MappingProxyType(
             {
                 **choices.options,
@@ -181,6 +187,9 @@ async def _referral_context(
         ),
         details=MappingProxyType(dict(existing_details(notes))),
     )
+    if memo is not None:
+        memo[key] = context
+    return context
 
 
 @dataclass(frozen=True, slots=True)

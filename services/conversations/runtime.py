@@ -83,16 +83,7 @@ async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
     if memo is not None:
         # Inside a Telegram update the row is kept for the step that follows (`_load`): one
         # statement instead of two. Locked as `_load` would (PostgreSQL).
-        row = await session.scalar(
-            select(Conversation)
-            .where(
-                Conversation.person_id == person.id,
-                Conversation.status == ConversationStatus.ACTIVE,
-            )
-            .order_by(Conversation.updated_at.desc())
-            .limit(1)
-            .with_for_update()
-        )
+        row = await session.scalar(_active_conversation_query(), {"person_id": person.id})
         if row is None:
             return None
         memo[("conversation", person.id, row.flow)] = row
@@ -106,6 +97,21 @@ async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
         .limit(1)
     )
     return flow
+
+
+@cache
+def _active_conversation_query() -> Select[Conversation]:
+    """Built once per process (every typed answer reads it)."""
+    return (
+        select(Conversation)
+        .where(
+            Conversation.person_id == bindparam("person_id"),
+            Conversation.status == ConversationStatus.ACTIVE,
+        )
+        .order_by(Conversation.updated_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
 
 
 async def open_flow(
