@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,7 +87,18 @@ def _begin_immediate(connection: Connection) -> None:
     # so concurrent updates queue instead of failing; WAL keeps plain readers unblocked.
     # A Telegram update begins DEFERRED instead (DEFERRED_BEGIN): its first write takes the
     # lock, and a lost upgrade ("database is locked") redoes the whole update.
-    connection.exec_driver_sql("BEGIN" if DEFERRED_BEGIN.get() else "BEGIN IMMEDIATE")
+    statement = "BEGIN" if DEFERRED_BEGIN.get() else "BEGIN IMMEDIATE"
+    adapted: object = connection.connection.dbapi_connection
+    if not isinstance(adapted, sqlite_driver.OneHopConnection):
+        connection.exec_driver_sql(statement)
+        return
+    # Straight to the driver (every unit of work begins here; SQLAlchemy's execution of a
+    # statement cost more than SQLite's BEGIN), its errors wrapped as SQLAlchemy would: the
+    # unit of work retries on an OperationalError whose ``orig`` says "database is locked".
+    try:
+        adapted.run(statement, None, many=False)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
 
 async def renew_read_snapshot(session: AsyncSession) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_driver
@@ -194,3 +194,26 @@ async def test_a_write_waiting_for_another_writer_does_not_block_the_loop(
     async with sqlite_engine.connect() as connection:
         names = await connection.scalars(text("SELECT name FROM item ORDER BY id"))
         assert names.all() == ["first", "second"]
+
+
+async def test_a_begin_refused_by_a_held_lock_is_sqlalchemys_locked_error(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """BEGIN goes straight to the driver (`storage.db._begin_immediate`); its "database is
+    locked" reaches the unit of work as SQLAlchemy's OperationalError, which it retries."""
+    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        async with sqlite_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            adapted: object = raw.dbapi_connection
+            assert isinstance(adapted, sqlite_driver.OneHopConnection)
+            adapted._connection._conn.execute("PRAGMA busy_timeout=0")  # refuse at once
+            with pytest.raises(OperationalError) as refused:
+                await connection.begin()
+        assert "database is locked" in str(refused.value.orig)
+        holder.execute("ROLLBACK")
+        async with sqlite_engine.begin() as connection:  # and once the lock is free: fine
+            assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 0
+    finally:
+        holder.close()
