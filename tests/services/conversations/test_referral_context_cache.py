@@ -5,11 +5,8 @@ mentorship or a guardianship changed anywhere (the web, another worker, the CLI)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialogs.flow import FlowContext
@@ -18,6 +15,7 @@ from services.conversations.bindings import binding_for
 from services.kernel.uow import current_update_unit, run_update_unit
 from storage.models import Guardianship, Person, Role
 from tests.support.factories import add_mentorship, add_person, add_school
+from tests.support.statements import statements_reading
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -42,21 +40,6 @@ async def _context_in_update(
     return context
 
 
-@contextmanager
-def _people_reads(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_statement(_c: object, _cur: object, statement: str, *_args: object) -> None:
-        if "FROM mentorship" in statement or "FROM guardianship" in statement:
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
-
-
 def _labels(context: FlowContext, key: str) -> list[str]:
     return [str(option.label.params["value"]) for option in context.choices.get(key, ())]
 
@@ -70,7 +53,7 @@ async def test_kept_between_steps_and_rebuilt_after_a_change_to_the_people(
         sam = await add_person(session, school, "s1", Role.STUDENT, given_name="Sam")
         await add_mentorship(session, mentor, sam)
 
-    with _people_reads(engine) as reads:
+    with statements_reading(engine, "mentorship", "guardianship") as reads:
         first = await _context_in_update(session_factory, mentor)
         built = len(reads)
         again = await _context_in_update(session_factory, mentor)

@@ -5,8 +5,7 @@ never kept from a transaction that wrote a case itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import timedelta
 
 from sqlalchemy import event, select
@@ -18,6 +17,7 @@ from services.referrals.decisions import decline
 from services.referrals.duplicates import OpenReferral, open_referrals_of_mentees
 from storage.models import CacheVersion, Person, Role
 from tests.support.factories import NOW, add_mentorship, add_person, add_queued_referral, add_school
+from tests.support.statements import statements_reading
 from tests.support.units import unit
 
 
@@ -46,21 +46,6 @@ async def _in_update(
     return found
 
 
-@contextmanager
-def _referral_reads(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_statement(_c: object, _cur: object, statement: str, *_args: object) -> None:
-        if "FROM referral" in statement:
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
-
-
 async def _versions(factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
     async with factory() as session:
         row = (
@@ -81,7 +66,7 @@ async def test_kept_between_updates_until_a_case_changes_anywhere(
     async with session_factory() as session, session.begin():
         item = await add_queued_referral(session, mentor, sam)
 
-    with _referral_reads(engine) as reads:
+    with statements_reading(engine, "referral") as reads:
         first = await _in_update(session_factory, mentor)
         assert len(reads) == 1, "the write bumped the case version: read again"
         again = await _in_update(session_factory, mentor)
@@ -97,7 +82,7 @@ async def test_kept_between_updates_until_a_case_changes_anywhere(
         reason="Eerst een gesprek.",
         now=NOW + timedelta(days=1),
     )
-    with _referral_reads(engine) as reads:
+    with statements_reading(engine, "referral") as reads:
         assert await _in_update(session_factory, mentor) == {}, "declined: no longer open"
         assert len(reads) == 1
 
