@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.verwijzing import ABSENCE_DAYS_MAX, SHORT_TEXT_MAX
 from dialogs.text import N_, Text
-from services.consent.records import add_consent
+from services.consent.records import add_consents
 from services.kernel.access import is_mentor_of, require_role
 from services.kernel.errors import DraftInvalid, NotAllowed
 from services.kernel.languages import SUPPORTED_LANGUAGES
@@ -209,15 +209,15 @@ async def submit_referral(
     )
     session.add(referral)
     await session.flush()
-    for giver_id, purpose in dict.fromkeys(draft.consents):
-        await add_consent(
-            session=session,
-            referral=referral,
-            giver_id=giver_id,
-            purpose=ConsentPurpose(purpose),
-            recorded_by=mentor,
-            now=now,
-        )
+    await add_consents(
+        session=session,
+        referral=referral,
+        given=[
+            (giver, ConsentPurpose(purpose)) for giver, purpose in dict.fromkeys(draft.consents)
+        ],
+        recorded_by=mentor,
+        now=now,
+    )
 
     await open_item(
         session=session,

@@ -22,6 +22,7 @@ from services.trajectories.logbook import add_logbook_entry
 from services.trajectories.view import open_trajectory
 from storage.models import (
     Absence,
+    AuditLog,
     Consent,
     ConsentGiver,
     ConsentPurpose,
@@ -145,6 +146,68 @@ async def test_submission_keeps_the_asks_and_records_each_consent(
         assert [(o.recipient_id, o.payload) for o in asked] == [
             (world.student.id, {"referral_id": referral_id})
         ]
+
+
+async def test_a_referral_with_one_consent_of_someone_else_stores_nothing(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    # The givers are checked together before anything is written: the student's and the
+    # parent's consents are not stored beside a refused one, nor is the referral.
+    async with session_factory() as session, session.begin():
+        before = await session.scalar(select(func.count()).select_from(Consent))
+        referrals = await session.scalar(select(func.count()).select_from(Referral))
+        second = await add_person(
+            session, await session.get_one(School, world.parent.school_id), "s9", Role.STUDENT
+        )
+        stranger = await add_person(
+            session, await session.get_one(School, world.parent.school_id), "p9", Role.PARENT
+        )
+        session.add(
+            Guardianship(school_id=second.school_id, parent_id=stranger.id, student_id=second.id)
+        )
+    for giver in (stranger.id, world.mentor.id, world.other_coordinator.id):
+        with pytest.raises(NotAllowed):
+            async with session_factory() as session, session.begin():
+                await submit_referral(
+                    session=session,
+                    mentor=world.mentor,
+                    draft=draft(
+                        world.student.id,
+                        consents=((world.student.id, DC), (world.parent.id, DC), (giver, DC)),
+                    ),
+                    now=NOW,
+                )
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Consent)) == before
+        assert await session.scalar(select(func.count()).select_from(Referral)) == referrals
+        # Each stored consent has its own audit row, naming it (the batch keeps that).
+        referral = await submit_referral(
+            session=session,
+            mentor=world.mentor,
+            draft=draft(world.student.id, consents=((world.student.id, DC), (world.parent.id, DC))),
+            now=NOW,
+        )
+        stored = list(
+            await session.scalars(
+                select(Consent).where(Consent.referral_id == referral.id).order_by(Consent.id)
+            )
+        )
+        audits = list(
+            await session.scalars(
+                select(AuditLog)
+                .where(AuditLog.action == "consent.record", AuditLog.subject_id == referral.id)
+                .order_by(AuditLog.id)
+            )
+        )
+        assert [(c.giver, c.giver_id) for c in stored] == [
+            (S, world.student.id),
+            (P, world.parent.id),
+        ]
+        assert [a.details for a in audits] == [
+            {"consent_id": c.id, "purpose": "district_coach", "giver": c.giver.value}
+            for c in stored
+        ]
+        await session.rollback()
 
 
 async def test_a_consent_of_someone_else_is_refused(
