@@ -211,7 +211,17 @@ class Person:
         return {"update_id": next(self._update_ids), "message": message}
 
     def press(self, message: Sent, data: str) -> dict[str, Any]:
-        """An update for a press on a button of ``message``."""
+        """An update for a press on a button of ``message`` (with its keyboard, as Telegram
+        sends the message a pressed button belongs to)."""
+        pressed: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": 1_700_000_000,
+            "chat": self.chat,
+            "text": message.text,
+            "from": BOT_USER.model_dump(),
+        }
+        if message.markup is not None:
+            pressed["reply_markup"] = message.markup.model_dump(exclude_none=True)
         return {
             "update_id": next(self._update_ids),
             "callback_query": {
@@ -219,13 +229,7 @@ class Person:
                 "from": self.user,
                 "chat_instance": "ci",
                 "data": data,
-                "message": {
-                    "message_id": message.message_id,
-                    "date": 1_700_000_000,
-                    "chat": self.chat,
-                    "text": message.text,
-                    "from": BOT_USER.model_dump(),
-                },
+                "message": pressed,
             },
         }
 

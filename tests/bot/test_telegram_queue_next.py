@@ -6,15 +6,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.telegram.callbacks import MenuCallback, QueueCallback, TimeoutRequestCallback
 from bot.telegram.handlers.menu import QUEUE
 from services.appointments.timeout_requests import request_timeout
-from storage.models import Person, Role, TimeoutRequestReason, Urgency
+from services.queue.listing import list_queue
+from storage.models import (
+    Person,
+    QueueItem,
+    QueueStatus,
+    Role,
+    School,
+    TimeoutRequestReason,
+    Urgency,
+)
 from tests.bot.demo_bot import demo_person
 from tests.bot.telegram_fakes import Person as User
 from tests.bot.test_decision_messages import _submit, tg
 from tests.bot.test_telegram_flows import Harness
-from tests.support.factories import NOW, add_trajectory
+from tests.support.factories import NOW, add_mentorship, add_person, add_trajectory
 
 __all__ = ["tg"]  # the fixture, shared with the decision messages' tests
 
@@ -69,3 +81,57 @@ async def test_the_time_out_request_comes_first_and_an_action_offers_the_next_it
     # The button opens that item.
     await tg.feed(zoco.press(after, following))
     assert tg.api.last(zoco.id).text.startswith(f"Referral #{following.split(':')[-1]}")
+
+
+async def test_a_queue_longer_than_a_page_pages_with_more(tg: Harness) -> None:
+    """A coordinator with 45 open items reaches every one: 20 per message, "More…" under
+    each page but the last; the pressed "More…" row goes, the item buttons above it stay."""
+    zoco = User(3301, "en")
+    await tg.link(zoco, "zoco", Role.CARE_COORDINATOR, "en")
+    daan = await demo_person(tg.app, "mentor1")
+    async with tg.app.sessions() as session, session.begin():
+        school = await session.get_one(School, daan.school_id)
+        mentor = await session.get_one(Person, daan.id)
+        students = [
+            await add_person(session, school, f"q{n}", Role.STUDENT, given_name=f"Pupil{n}")
+            for n in range(45 - await _open_items(session, school.id))
+        ]
+        for student in students:
+            await add_mentorship(session, mentor, student)
+    for student in students:
+        await _submit(tg.app.sessions, daan, student)
+    async with tg.app.sessions() as session, session.begin():
+        expected = [
+            entry.queue_item_id
+            for entry in await list_queue(session=session, viewer=await demo_person(tg.app, "zoco"))
+        ]
+    assert len(expected) == 45
+
+    await tg.feed(zoco.press(tg.api.last(zoco.id), MenuCallback(action=QUEUE).pack()))
+    pages = [tg.api.last(zoco.id)]
+    while (more := [d for label, d in pages[-1].buttons() if label == "More…"]) and len(pages) < 5:
+        await tg.feed(zoco.press(pages[-1], more[0]))
+        pages.append(tg.api.last(zoco.id))
+    assert [page.text for page in pages] == [
+        "Open items 1–20 of 45:",
+        "Open items 21–40 of 45:",
+        "Open items 41–45 of 45:",
+    ]
+    shown = [int(data.split(":")[-1]) for page in pages for _label, data in page.buttons()]
+    assert shown == expected  # every item once, in the queue's own order
+    assert all(len(page.buttons()) == n for page, n in zip(pages, (20, 20, 5), strict=True))
+
+    # A forged offset past the end shows the last page, of this coordinator's own queue.
+    await tg.feed(zoco.press(pages[0], MenuCallback(action=QUEUE, value="99999").pack()))
+    assert tg.api.last(zoco.id).text == "Open items 41–45 of 45:"
+
+
+async def _open_items(session: AsyncSession, school_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(QueueItem)
+            .where(QueueItem.school_id == school_id, QueueItem.status != QueueStatus.CLOSED)
+        )
+        or 0
+    )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.app import App
 from bot.telegram.callbacks import (
@@ -56,6 +56,10 @@ from storage.models import Person, QueueKind, QueueStatus, TrajectoryStatus
 log = logging.getLogger(__name__)
 
 OPEN = "open"
+#: Queue items per message: a page of buttons that fits a phone's screen.
+QUEUE_PAGE = 20
+#: Offsets beyond this are not a page anyone reached by pressing "More…".
+MAX_QUEUE_OFFSET = 100_000
 #: The button of each action (`QueueCallback.action` is the action's value), in this order.
 BUTTONS: tuple[tuple[QueueAction, str], ...] = (
     (QueueAction.TAKE, N_("Take in analysis")),
@@ -92,12 +96,33 @@ def _label(options: tuple[object, ...], code: str) -> Text:
 
 
 async def on_queue(
-    query: CallbackQuery, *, bot: Bot, app: App, person: Person | None, catalog: Catalog
+    query: CallbackQuery,
+    callback_data: MenuCallback,
+    *,
+    bot: Bot,
+    app: App,
+    person: Person | None,
+    catalog: Catalog,
 ) -> None:
-    """The open queue items, newest-urgent first, as buttons."""
+    """The open queue items in the queue's own order, as buttons, a page at a time.
+
+    The button carries only where the page starts; the list is read again for the person who
+    pressed (their own school's queue, `list_queue` decides). A page past the end (the queue
+    shrank since, or a forged offset) shows the last one.
+    """
     await query.answer()
     if person is None or query.message is None:
         return
+    offset = min(int(callback_data.value), MAX_QUEUE_OFFSET) if callback_data.value.isdigit() else 0
+    shown = query.message.reply_markup if isinstance(query.message, Message) else None
+    if offset and shown is not None and _is_more_row(shown.inline_keyboard[-1:]):
+        # "More…" was pressed: its row has done its work; the items above it stay usable.
+        rows_above = shown.inline_keyboard[:-1]
+        await bot.edit_message_reply_markup(
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows_above) if rows_above else None,
+        )
     try:
         entries = await run_unit_of_work(
             app.sessions, lambda session: list_queue(session=session, viewer=person)
@@ -110,6 +135,9 @@ async def on_queue(
             query.message.chat.id, catalog.render(Text.of(N_("The queue is empty.")))
         )
         return
+    if offset >= len(entries):
+        offset = (len(entries) - 1) // QUEUE_PAGE * QUEUE_PAGE
+    page = entries[offset : offset + QUEUE_PAGE]
     rows = [
         [
             InlineKeyboardButton(
@@ -118,12 +146,38 @@ async def on_queue(
                 callback_data=_open_payload(e),
             )
         ]
-        for e in entries[:20]
+        for e in page
     ]
+    following = offset + len(page)
+    if following < len(entries):
+        more = MenuCallback(action=QUEUE, value=str(following)).pack()
+        rows.append(
+            [InlineKeyboardButton(text=catalog.render(Text.of(N_("More…"))), callback_data=more)]
+        )
+    header = (
+        Text.plural_of("{count} open item", "{count} open items", len(entries))
+        if len(entries) <= QUEUE_PAGE
+        else Text.of(
+            N_("Open items {first}–{last} of {total}:"),
+            first=offset + 1,
+            last=following,
+            total=len(entries),
+        )
+    )
     await bot.send_message(
         query.message.chat.id,
-        catalog.render(Text.plural_of("{count} open item", "{count} open items", len(entries))),
+        catalog.render(header),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+def _is_more_row(rows: list[list[InlineKeyboardButton]]) -> bool:
+    """Whether these rows are one "More…" button of the queue."""
+    return (
+        len(rows) == 1
+        and len(rows[0]) == 1
+        and (rows[0][0].callback_data or "").startswith(f"{MenuCallback.__prefix__}:")
+        and MenuCallback.unpack(rows[0][0].callback_data or "").action == QUEUE
     )
 
 
