@@ -10,6 +10,7 @@ Forbidden          403     "not available for your role" (a page the role never 
 NotAvailable       404     "not found or not available to you" — the same for another
                            school's item and for an id that does not exist
 CsrfRefused        403     "the form was not sent from this site or has expired"
+TooLarge           413     "the file is larger than N MB" (an upload refused unread)
 HTTPException 404  404     the same page as NotAvailable (unknown address)
 anything else      500     "something went wrong", logged without personal data
                            (`CrashGuardMiddleware`)
@@ -51,6 +52,19 @@ class NotAvailable(WebError):
 
 class CsrfRefused(WebError):
     """A form came without the right CSRF token."""
+
+
+class TooLarge(WebError):
+    """A request larger than the upload it may carry, refused before it is read."""
+
+    def __init__(self, limit_mb: int) -> None:
+        super().__init__(limit_mb)
+        self.limit_mb = limit_mb
+
+
+def too_large(limit_mb: int) -> Text:
+    """The sentence for a file over the limit (the route's own check says the same)."""
+    return Text.of(N_("The file is larger than {size} MB."), size=limit_mb)
 
 
 FORBIDDEN = Text.of(N_("This page is not available for your role."))
@@ -118,6 +132,10 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("form refused: CSRF token missing or wrong (%s)", loggable_path(request.url.path))
         return error_page(request, CSRF_REFUSED, status_code=403)
 
+    async def upload_too_large(request: Request, exc: Exception) -> Response:
+        limit = exc.limit_mb if isinstance(exc, TooLarge) else 0
+        return error_page(request, too_large(limit), status_code=413)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
         if status == 404:
@@ -130,6 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(NotAvailable, not_available)
     app.add_exception_handler(CsrfRefused, csrf_refused)
+    app.add_exception_handler(TooLarge, upload_too_large)
     app.add_exception_handler(StarletteHTTPException, http_error)
 
 

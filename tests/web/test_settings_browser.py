@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,7 +26,7 @@ from services.accounts.staff_accounts import new_credentials
 from services.settings.holidays import holidays_for
 from services.settings.rules import Region
 from services.settings.school import FirstAdmin
-from storage.models import AuditLog, ClosedDay, OpeningHours, School
+from storage.models import AuditLog, ClosedDay, OpeningHours, Person, School
 from tests.support.screenshots import screenshot
 from tests.web.staff_client import Clock
 from web.app import create_web_app
@@ -236,3 +236,69 @@ async def test_the_first_admin_logs_in_changes_the_hours_and_closes_a_day(
         "settings.opening_hours",
         "settings.opening_hours",
     ]
+
+
+async def test_the_first_admin_imports_the_schools_people_in_the_browser(
+    site: Site, chromium: Browser, shots: Shots
+) -> None:
+    """A real school's setting up without the command line: the file is checked (nothing
+    written, every bad row named), then imported with the bad row left out; the people are in
+    the school and the audit row names the administrator."""
+    people = (
+        "external_id,roles,given_name,family_name,group,mentor_of\n"
+        "L1,student,Fenna,Wolters-Test,1A,\n"
+        "L2,student,Yusuf,Demirbaş-Test,1A,\n"
+        "M1,mentor,Karin,Hoekstra-Test,,L1;L2\n"
+        "X1,wizard,Kees,Tovenaar,,\n"
+    ).encode()
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_cookies([{"name": "trajectbot_lang", "value": "en", "url": site.url}])
+    page = await context.new_page()
+    await page.goto(site.url + "/login")
+    await page.get_by_label("Username").fill("beheer")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await (
+        page.get_by_role("navigation", name="Main menu")
+        .get_by_role("link", name="Settings")
+        .click()
+    )
+    await (
+        page.get_by_role("navigation", name="Settings")
+        .get_by_role("link", name="Import people")
+        .click()
+    )
+    file = FilePayload(name="leerlingen.csv", mimeType="text/csv", buffer=people)
+
+    await page.get_by_label("File", exact=True).set_input_files(file)
+    await page.get_by_role("button", name="Check the file").click()
+    report = page.locator("#report")
+    await expect(report).to_contain_text("Dry run: nothing was written.")
+    await expect(report).to_contain_text("New (3): L1, L2, M1")
+    await expect(report.locator("li.problem").nth(1)).to_contain_text("leerlingen.csv: Line 5")
+    await shots.take(page, "import-checked")
+    async with site.app.sessions() as session:
+        assert await session.scalar(select(Person.id).where(Person.external_id == "L1")) is None
+
+    await page.get_by_label("File", exact=True).set_input_files(file)
+    await page.get_by_label("Leave the bad rows out (import the others)").check()
+    await page.get_by_role("button", name="Import", exact=True).click()
+    await expect(page.get_by_role("heading", name="The import is done")).to_be_visible()
+    await expect(report).to_contain_text("Imported. New: 3. Changed: 0. Ended: 0.")
+    await shots.take(page, "import-done")
+    async with site.app.sessions() as session:
+        imported = sorted(
+            await session.scalars(
+                select(Person.external_id).where(Person.school_id == site.school_id)
+            )
+        )
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "people.import"))
+        admin_id = await session.scalar(
+            select(Person.id).where(
+                Person.school_id == site.school_id, Person.external_id == "beheer1"
+            )
+        )
+    assert imported == ["L1", "L2", "M1", "beheer1"]
+    assert audit is not None
+    assert audit.actor_id == admin_id
+    await context.close()

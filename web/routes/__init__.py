@@ -40,6 +40,7 @@ def areas() -> list[Area]:
         indicator_records,
         indicators,
         intake_report,
+        people_import,
         privacy,
         queue,
         settings,
@@ -67,6 +68,7 @@ def areas() -> list[Area]:
         indicators,
         exports,
         settings,
+        people_import,
         contacts,
         privacy,
     )

@@ -94,6 +94,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("coaches", "/settings/coaches", N_("Coaches' hours")),
     ("booking", "/settings/booking", N_("Booking rules")),
     ("about", "/settings/about", N_("About the support room")),
+    ("people", "/settings/people", N_("Import people")),
 )
 
 DONE: dict[str, str] = {
@@ -158,7 +159,8 @@ def full_date(catalog: Catalog) -> Callable[[date], str]:
     return lambda day: format_date(day, "full", locale=catalog.locale)
 
 
-async def _settings(session: AsyncSession, staff: Staff, now: datetime) -> SchoolSettings:
+async def admin_settings(session: AsyncSession, staff: Staff, now: datetime) -> SchoolSettings:
+    """The school's settings, for the administrator (checked again from the database)."""
     return await _run(
         session, lambda unit: settings_for_admin(session=unit, actor=staff.person, now=now)
     )
@@ -179,7 +181,7 @@ def _done(path: str, what: str) -> Response:
     return RedirectResponse(f"{path}?done={what}", status_code=303)
 
 
-def _page(
+def settings_page(
     request: Request,
     template: str,
     *,
@@ -190,6 +192,7 @@ def _page(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
+    """A page of the settings area (``settings/<template>`` in `settings/layout.html`)."""
     catalog = _catalog(request, staff)
     return render_page(
         request,
@@ -220,8 +223,8 @@ async def overview(
     request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
 ) -> Response:
     """The school: name, code, time zone, region, and a summary of each section."""
-    found = await _settings(session, staff, web_of(request).now())
-    return _page(
+    found = await admin_settings(session, staff, web_of(request).now())
+    return settings_page(
         request,
         "overview.html",
         staff=staff,
@@ -319,7 +322,7 @@ def _types_page(
     forms = [TypeForm.of(stored) for stored in found.types]
     if typed is not None:
         forms = [typed if form.kind == typed.kind else form for form in forms]
-    return _page(
+    return settings_page(
         request,
         "types.html",
         staff=staff,
@@ -348,7 +351,7 @@ async def types_page(
     request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
 ) -> Response:
     """The appointment types, each with its form."""
-    found = await _settings(session, staff, web_of(request).now())
+    found = await admin_settings(session, staff, web_of(request).now())
     return _types_page(request, staff, found, done=done)
 
 
@@ -370,7 +373,7 @@ async def save_type(
     """Change one appointment type (``settings.appointment_type``)."""
     chosen = _kind(kind)
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     stored = next((row for row in found.types if row.kind == chosen.value), None)
     if stored is None:
         raise NotAvailable
@@ -414,7 +417,7 @@ async def add_type(
     """Add a type the school does not have yet, with the standard settings."""
     chosen = _kind(kind)
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     if chosen.value not in _missing_kinds(found):
         return RedirectResponse("/settings/types", status_code=303)  # added meanwhile
     await _run(
@@ -465,7 +468,7 @@ def _hours_page(
     problems: Mapping[int, Text] | None = None,
     status_code: int = 200,
 ) -> Response:
-    return _page(
+    return settings_page(
         request,
         "hours.html",
         staff=staff,
@@ -482,7 +485,7 @@ async def hours_page(
     request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
 ) -> Response:
     """The opening hours, one row per weekday."""
-    found = await _settings(session, staff, web_of(request).now())
+    found = await admin_settings(session, staff, web_of(request).now())
     return _hours_page(request, staff, found, done=done)
 
 
@@ -499,7 +502,7 @@ async def save_hours(request: Request, *, staff: AdminDep, session: SessionDep) 
     """Save the opening hours of every weekday that changed (``settings.opening_hours`` per
     weekday), all or nothing."""
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     form = await request.form()
     forms: list[DayHours] = []
     wanted: dict[int, tuple[time, time] | None] = {}
@@ -603,7 +606,7 @@ def _closed_page(
     if not isinstance(shown, Region):
         shown = Region(found.region) if found.region else Region.MIDDEN
     years = _holiday_years(shown, today)
-    return _page(
+    return settings_page(
         request,
         "closed_days.html",
         staff=staff,
@@ -637,7 +640,7 @@ async def closed_page(
     region: str = "",
 ) -> Response:
     """The coming closed days, the form to close days, and the region's school holidays."""
-    found = await _settings(session, staff, web_of(request).now())
+    found = await admin_settings(session, staff, web_of(request).now())
     return _closed_page(
         request, staff, found, done=done, count=_count(count), region=region[:FIELD_MAX]
     )
@@ -654,7 +657,7 @@ async def add_closed(
 ) -> Response:
     """Close a day or a range of days with a label (``settings.closed_days.add``)."""
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     typed = ClosedForm(first, last, label)
     problems: dict[str, Text] = {}
     start = parse_date(first)
@@ -712,7 +715,7 @@ async def remove_closed(
             ),
         )
     except InputInvalid as refused:
-        found = await _settings(session, staff, web.now())
+        found = await admin_settings(session, staff, web.now())
         return _closed_page(
             request, staff, found, problems={"remove": refused.reason}, status_code=422
         )
@@ -730,7 +733,7 @@ async def add_holidays(
     """Close the school on the region's school holidays of one school year
     (``settings.holidays``); the region becomes the school's."""
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     chosen = parse_region(region)
     problem: Text | None = chosen if isinstance(chosen, Text) else None
     if isinstance(chosen, Region):
@@ -798,7 +801,7 @@ def _coaches_page(
     }
     if typed is not None:
         forms[typed.coach_id] = typed
-    return _page(
+    return settings_page(
         request,
         "coaches.html",
         staff=staff,
@@ -816,7 +819,7 @@ async def coaches_page(
     request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
 ) -> Response:
     """The school's coaches, each with their hours per weekday."""
-    found = await _settings(session, staff, web_of(request).now())
+    found = await admin_settings(session, staff, web_of(request).now())
     return _coaches_page(request, staff, found, done=done)
 
 
@@ -837,7 +840,7 @@ async def save_coach(
 ) -> Response:
     """Save a coach's hours of every weekday that changed (``settings.coach_hours``)."""
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     stored = next((coach for coach in found.coaches if coach.coach_id == coach_id), None)
     if stored is None:
         raise NotAvailable
@@ -902,7 +905,7 @@ def _booking_page(
     status_code: int = 200,
 ) -> Response:
     values = typed or {name: str(getattr(found, name)) for name in BOOKING_FIELDS}
-    return _page(
+    return settings_page(
         request,
         "booking.html",
         staff=staff,
@@ -919,7 +922,7 @@ async def booking_page(
     request: Request, *, staff: AdminDep, session: SessionDep, done: str = ""
 ) -> Response:
     """The booking rules and the time-out cap for new trajectories."""
-    found = await _settings(session, staff, web_of(request).now())
+    found = await admin_settings(session, staff, web_of(request).now())
     return _booking_page(request, staff, found, done=done)
 
 
@@ -936,7 +939,7 @@ async def save_booking(
 ) -> Response:
     """Change the booking rules (``settings.booking``)."""
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     typed = {
         "lead_time_minutes": lead_time_minutes,
         "late_cancel_hours": late_cancel_hours,
@@ -986,7 +989,7 @@ async def _about_page(
     status_code: int = 200,
 ) -> Response:
     web = web_of(request)
-    found = await _settings(session, staff, web.now())
+    found = await admin_settings(session, staff, web.now())
     stored = await _run(
         session, lambda unit: about_texts_for_admin(session=unit, actor=staff.person)
     )
@@ -998,7 +1001,7 @@ async def _about_page(
         )
         for language in texts
     }
-    return _page(
+    return settings_page(
         request,
         "about.html",
         staff=staff,

@@ -224,13 +224,20 @@ async def write_links(
 
 
 def record_import(
-    *, session: AsyncSession, school_id: int, plan: Plan, source: str, now: datetime
+    *,
+    session: AsyncSession,
+    school_id: int,
+    plan: Plan,
+    source: str,
+    now: datetime,
+    actor_id: int | None = None,
 ) -> None:
-    """The one audit row of an import run: counts only, no names or ids of people."""
+    """The one audit row of an import run: counts only, no names or ids of people.
+    ``actor_id``: the administrator who ran it on the web (None: the command line, demo)."""
     record_audit(
         session=session,
         school_id=school_id,
-        actor_id=None,
+        actor_id=actor_id,
         action="people.import",
         subject_type="school",
         subject_id=school_id,
@@ -275,8 +282,10 @@ async def apply_plan(
     now: datetime,
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_seconds: float = DEFAULT_PAUSE_SECONDS,
+    actor_id: int | None = None,
 ) -> ApplyStats:
-    """Write ``plan`` in batches of ``batch_size``, each its own unit of work; audit once."""
+    """Write ``plan`` in batches of ``batch_size``, each its own unit of work; audit once
+    (naming ``actor_id``, the administrator on the web, when given)."""
     timer = _Timer(pause_seconds)
     for chunk in _chunks(plan.writes, batch_size):
         await timer.run(
@@ -295,7 +304,14 @@ async def apply_plan(
         )
 
     async def audit(session: AsyncSession) -> None:
-        record_import(session=session, school_id=school_id, plan=plan, source=source, now=now)
+        record_import(
+            session=session,
+            school_id=school_id,
+            plan=plan,
+            source=source,
+            now=now,
+            actor_id=actor_id,
+        )
 
     await timer.run(sessions, audit)
     return ApplyStats(timer.count, timer.longest)

@@ -36,7 +36,9 @@ from services.accounts.roster.oneroster import (
 from services.accounts.roster.plan import Plan, make_plan
 from services.accounts.roster.project_csv import parse_project_csv
 from services.accounts.schools import find_school
+from services.kernel.access import require_role
 from services.kernel.uow import run_unit_of_work
+from storage.models import Person, Role, School
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +91,22 @@ async def sync_people(
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_seconds: float = DEFAULT_PAUSE_SECONDS,
     org: str | None = None,
+    actor: Person | None = None,
 ) -> SyncResult:
-    """Import ``path`` into the school ``school_code`` (`NotFound` when there is none)."""
-    school = await run_unit_of_work(
-        sessions, lambda session: find_school(session=session, code=school_code)
-    )
+    """Import ``path`` into the school ``school_code`` (`NotFound` when there is none).
+
+    With ``actor`` (the web's import page): into the actor's own school, ``school_code``
+    ignored, only while they hold the admin role (read again from the database; `NotAllowed`
+    otherwise); the audit row names them. Without (the command line): the operator's run.
+    """
+
+    async def school_of_run(session: AsyncSession) -> School:
+        if actor is None:
+            return await find_school(session=session, code=school_code)
+        admin = await require_role(session=session, actor=actor, role=Role.ADMIN)
+        return await session.get_one(School, admin.school_id)
+
+    school = await run_unit_of_work(sessions, school_of_run)
     school_id, code = school.id, school.code
     kind, roster = await asyncio.to_thread(load_roster, path, school_code=code, org=org)
     if roster.fatal:
@@ -123,6 +136,7 @@ async def sync_people(
             now=now,
             batch_size=batch_size,
             pause_seconds=pause_seconds,
+            actor_id=None if actor is None else actor.id,
         )
     except SQLAlchemyError as error:
         # The message would carry the rows' values (names): only the kind of error is logged.
