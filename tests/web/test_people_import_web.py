@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.demo.school import DEMO_PASSWORD
 from storage.models import AuditLog, Person
-from tests.web.settings_world import SettingsWorld, build_settings_world, real_clock
-from tests.web.staff_client import OTHER_PASSWORD, Browser, staff_app
+from tests.web.settings_world import SettingsWorld
+from tests.web.staff_client import OTHER_PASSWORD, Browser
+from tests.web.test_settings_web import world
 from web.routes.people_import import UPLOAD_MAX_BYTES
 
 Open = Callable[..., Awaitable[Browser]]
+__all__ = ["world"]  # the fixture, shared with the settings' tests
 
 GOOD = (
     b"external_id,roles,given_name,family_name,group\n"
@@ -26,16 +27,6 @@ GOOD = (
     b"imp2,student,Omar,Bakkerveld,2B\n"
 )
 BAD = GOOD + b"imp3,wizard,Kees,Tovenaar,2B\n"
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, database_url: str
-) -> AsyncIterator[tuple[SettingsWorld, httpx.ASGITransport]]:
-    del engine  # migrated by the fixture
-    clock = real_clock()
-    async with staff_app(database_url, clock) as (app, transport):
-        yield await build_settings_world(app, clock), transport
 
 
 @pytest.fixture
