@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_FLOWS, SURVEY_INVITATION
@@ -50,17 +52,22 @@ async def invitations_to_offer(
     A menu offers these; the one in progress is offered as "Continue" already.
     """
     busy = {
-        _preset_of(row)
-        for row in await session.scalars(
-            select(Conversation).where(
-                Conversation.person_id == person.id,
-                Conversation.flow.in_(list(RESPONDENT_OF_FLOW)),
-                Conversation.status == ConversationStatus.ACTIVE,
-            )
-        )
+        parse_id(DialogState.from_json(state).answers.get(SURVEY_INVITATION))
+        for state in await session.scalars(_answering_query(), {"person_id": person.id})
     }
     offered = await open_invitations(session=session, person=person, now=now)
     return [invitation for invitation in offered if invitation.invitation_id not in busy]
+
+
+@cache
+def _answering_query() -> Select[dict[str, Any]]:
+    """The states of the person's questionnaire runs in progress (built once per process: every
+    menu reads it). Only the state: no conversation object is loaded for it."""
+    return select(Conversation.state).where(
+        Conversation.person_id == bindparam("person_id"),
+        Conversation.flow.in_(list(RESPONDENT_OF_FLOW)),
+        Conversation.status == ConversationStatus.ACTIVE,
+    )
 
 
 async def open_survey(

@@ -20,8 +20,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flow import Answers
@@ -372,6 +373,19 @@ async def open_invitations(
 ) -> list[OpenInvitation]:
     """The invitations this person can still answer, oldest first."""
     rows = await session.execute(
+        _open_invitations_query(),
+        {"person_id": person.id, "school_id": person.school_id, "now": now},
+    )
+    return [
+        OpenInvitation(invitation_id, respondent_type, given_name, expires_at)
+        for invitation_id, respondent_type, expires_at, given_name in rows
+    ]
+
+
+@cache
+def _open_invitations_query() -> Select[int, RespondentType, datetime, str]:
+    """Built once per process: every chat menu reads it."""
+    return (
         select(
             SurveyInvitation.id,
             SurveyInvitation.respondent_type,
@@ -385,17 +399,13 @@ async def open_invitations(
         )
         .join(Person, Person.id == Trajectory.student_id)
         .where(
-            SurveyInvitation.respondent_id == person.id,
-            SurveyInvitation.school_id == person.school_id,
+            SurveyInvitation.respondent_id == bindparam("person_id"),
+            SurveyInvitation.school_id == bindparam("school_id"),
             SurveyInvitation.completed_at.is_(None),
-            SurveyInvitation.expires_at > now,
+            SurveyInvitation.expires_at > bindparam("now", type_=SurveyInvitation.expires_at.type),
         )
         .order_by(SurveyInvitation.created_at, SurveyInvitation.id)
     )
-    return [
-        OpenInvitation(invitation_id, respondent_type, given_name, expires_at)
-        for invitation_id, respondent_type, expires_at, given_name in rows
-    ]
 
 
 def preset_invitation_id(answers: Answers) -> int | None:
