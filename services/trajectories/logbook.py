@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -237,48 +238,70 @@ async def can_read_logbook(*, session: AsyncSession, reader: Person) -> bool:
     """Whether a student whose logbook the person may read has a trajectory (chat menu).
 
     Roles are those of ``reader`` as loaded; the reading itself (`logbook_for`) checks again
-    from the database.
+    from the database. One statement, built once per combination of roles (every menu asks).
     """
-    if not any(reader.has_role(role) for role in (Role.STUDENT, Role.PARENT, Role.MENTOR)):
-        return False
-    student_ids = await _readable_students(session=session, reader=reader)
-    if not student_ids:
+    kinds = _reader_kinds(reader)
+    if not kinds:
         return False
     found = await session.scalar(
-        select(Trajectory.id)
-        .where(Trajectory.school_id == reader.school_id, Trajectory.student_id.in_(student_ids))
-        .limit(1)
+        _has_trajectory_query(kinds), {"reader_id": reader.id, "school_id": reader.school_id}
     )
     return found is not None
 
 
-async def _readable_students(*, session: AsyncSession, reader: Person) -> list[int]:
+def _reader_kinds(reader: Person) -> tuple[Role, ...]:
+    """The reader's roles that give logbooks to read (student: their own; parent, mentor)."""
+    return tuple(role for role in (Role.STUDENT, Role.PARENT, Role.MENTOR) if reader.has_role(role))
+
+
+@cache
+def _readable_students_query(kinds: tuple[Role, ...]) -> Select[int]:
+    """The ids of the students whose logbook a reader holding ``kinds`` may read (bound:
+    ``reader_id``, ``school_id``); built once per combination of roles."""
+    reader_id: BindParameter[int] = bindparam("reader_id")
+    school_id: BindParameter[int] = bindparam("school_id")
     conditions = []
-    if reader.has_role(Role.STUDENT):
-        conditions.append(Person.id == reader.id)
-    if reader.has_role(Role.PARENT):
+    if Role.STUDENT in kinds:
+        conditions.append(Person.id == reader_id)
+    if Role.PARENT in kinds:
         conditions.append(
             Person.id.in_(
                 select(Guardianship.student_id).where(
-                    Guardianship.school_id == reader.school_id,
-                    Guardianship.parent_id == reader.id,
+                    Guardianship.school_id == school_id, Guardianship.parent_id == reader_id
                 )
             )
         )
-    if reader.has_role(Role.MENTOR):
+    if Role.MENTOR in kinds:
         conditions.append(
             Person.id.in_(
                 select(Mentorship.student_id).where(
-                    Mentorship.school_id == reader.school_id,
-                    Mentorship.mentor_id == reader.id,
+                    Mentorship.school_id == school_id, Mentorship.mentor_id == reader_id
                 )
             )
         )
-    if not conditions:
+    return select(Person.id).where(Person.school_id == school_id, or_(*conditions))
+
+
+@cache
+def _has_trajectory_query(kinds: tuple[Role, ...]) -> Select[int]:
+    """A trajectory of a student whose logbook such a reader may read (one row, or none)."""
+    return (
+        select(Trajectory.id)
+        .where(
+            Trajectory.school_id == bindparam("school_id"),
+            Trajectory.student_id.in_(_readable_students_query(kinds).scalar_subquery()),
+        )
+        .limit(1)
+    )
+
+
+async def _readable_students(*, session: AsyncSession, reader: Person) -> list[int]:
+    kinds = _reader_kinds(reader)
+    if not kinds:
         return []
     return list(
         await session.scalars(
-            select(Person.id).where(Person.school_id == reader.school_id, or_(*conditions))
+            _readable_students_query(kinds), {"reader_id": reader.id, "school_id": reader.school_id}
         )
     )
 
