@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.languages import SUPPORTED_LANGUAGES
@@ -125,13 +126,22 @@ def name_of(people: Mapping[int, Person], person_id: int | None) -> str | None:
 
 async def care_coordinators_of(*, session: AsyncSession, school_id: int) -> list[Person]:
     """Every care coordinator (ZOCO) of the school, in a stable order."""
-    result = await session.scalars(
+    result = await session.scalars(_care_coordinators_query(), {"school_id": school_id})
+    return list(result)
+
+
+@cache
+def _care_coordinators_query() -> Select[Person]:
+    # Built once per process: every referral, questionnaire and time-out request asks it.
+    return (
         select(Person)
         .join(PersonRole, PersonRole.person_id == Person.id)
-        .where(Person.school_id == school_id, PersonRole.role == Role.CARE_COORDINATOR)
+        .where(
+            Person.school_id == bindparam("school_id"),
+            PersonRole.role == Role.CARE_COORDINATOR,
+        )
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
-    return list(result)
 
 
 async def set_language(*, session: AsyncSession, person: Person, language: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
@@ -46,13 +47,20 @@ async def require_role(*, session: AsyncSession, actor: Person, role: Role) -> P
 async def is_mentor_of(*, session: AsyncSession, mentor: Person, student_id: int) -> bool:
     """Whether a Mentorship row links ``mentor`` to the student within the mentor's school."""
     found = await session.scalar(
-        select(Mentorship.id).where(
-            Mentorship.school_id == mentor.school_id,
-            Mentorship.mentor_id == mentor.id,
-            Mentorship.student_id == student_id,
-        )
+        _mentorship_query(),
+        {"school_id": mentor.school_id, "mentor_id": mentor.id, "student_id": student_id},
     )
     return found is not None
+
+
+@cache
+def _mentorship_query() -> Select[int]:
+    # Built once per process: every referral and every mentor's page asks it.
+    return select(Mentorship.id).where(
+        Mentorship.school_id == bindparam("school_id"),
+        Mentorship.mentor_id == bindparam("mentor_id"),
+        Mentorship.student_id == bindparam("student_id"),
+    )
 
 
 async def is_parent_of(*, session: AsyncSession, parent: Person, student_id: int) -> bool:
