@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from services.demo.school import DEMO_PASSWORD
-from storage.models import AuditLog, Person
+from storage.models import AuditLog, Person, Role
 from tests.web.settings_world import SettingsWorld
 from tests.web.staff_client import OTHER_PASSWORD, Browser
 from tests.web.test_settings_web import world
@@ -186,3 +186,36 @@ async def test_only_an_administrator_with_the_forms_token_imports(
     )
     assert answer.status_code == 403
     assert await _people(found, "imp1", "imp2") == []
+
+
+async def test_the_apps_own_roles_are_not_given_or_taken_by_a_file_from_the_web(
+    world: tuple[SettingsWorld, httpx.ASGITransport], browser_for: Open
+) -> None:
+    """An administrator cannot lock the school out, or hand out staff roles, with a file: a
+    row naming admin, care coordinator or coach is a bad row, and the import leaves the roles
+    given in the app as they are (the administrator listed as a teacher stays admin)."""
+    found, _transport = world
+    admin = await browser_for("admin")
+    rows = (
+        b"external_id,roles,given_name,family_name\n"
+        b"admin,teacher,Petra,Beheerma\n"
+        b"imp7,coach,Joost,Coachman-Test\n"
+        b"imp8,admin;teacher,Vera,Opklimmer-Test\n"
+    )
+    await _send(admin, rows, action="import")
+    assert "Nothing was imported: 2 problems found." in admin.text
+    assert "people.csv: Line 3: roles such as admin, care coordinator and coach" in admin.text
+    assert "people.csv: Line 4: roles such as" in admin.text
+
+    await _send(admin, rows, action="import", skip=True)
+    assert "Bad rows left out: 2." in admin.text
+    async with found.app.sessions() as session:
+        petra = await session.scalar(
+            select(Person).where(Person.school_id == found.school_id, Person.external_id == "admin")
+        )
+        assert petra is not None
+        assert petra.has_role(Role.ADMIN)
+        assert petra.has_role(Role.TEACHER)
+    assert await _people(found, "imp7", "imp8") == []
+    # Still the administrator: the settings open.
+    assert (await admin.get("/settings/people")).status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dialogs.text import N_, Text
 from storage.models import Role
@@ -86,6 +86,41 @@ class Roster:
     #: The bad rows read as far as they go: their links are checked too (every problem is
     #: reported at once), and a link to one of them says whether it names a student.
     rejected: tuple[RosterPerson, ...] = ()
+
+
+def administration_roles_only(roster: Roster) -> Roster:
+    """``roster`` deciding only the roles an administration system gives (`ROSTER_ROLES`).
+
+    For an import an administrator sends from the web: the app's own roles (admin, care
+    coordinator, coach) are given in the app, so a row naming one is a bad row, and a sync
+    never takes such a role away (an administrator cannot lock the school out with a file).
+    """
+    kept: list[RosterPerson] = []
+    refused: list[BadRow] = []
+    for person in roster.people:
+        if person.roles <= ROSTER_ROLES:
+            kept.append(person)
+            continue
+        reason = Text.of(
+            N_(
+                "Line {line}: roles such as admin, care coordinator and coach are given in "
+                "the app, not by a file sent on the web."
+            ),
+            line=person.line,
+        )
+        refused.append(BadRow(person.file, person.line, reason, person.external_id))
+    if not refused and roster.managed_roles <= ROSTER_ROLES:
+        return roster
+    return replace(
+        roster,
+        people=tuple(kept),
+        managed_roles=roster.managed_roles & ROSTER_ROLES,
+        bad_rows=(*roster.bad_rows, *refused),
+        rejected=(
+            *roster.rejected,
+            *(person for person in roster.people if not person.roles <= ROSTER_ROLES),
+        ),
+    )
 
 
 def unreadable(source: str, problems: Iterable[BadRow]) -> Roster:

@@ -26,7 +26,12 @@ from services.accounts.roster.apply import (
     load_state,
 )
 from services.accounts.roster.decoding import Undecodable
-from services.accounts.roster.model import BadRow, Roster, unreadable
+from services.accounts.roster.model import (
+    BadRow,
+    Roster,
+    administration_roles_only,
+    unreadable,
+)
 from services.accounts.roster.oneroster import (
     BundleUnreadable,
     is_bundle,
@@ -97,7 +102,9 @@ async def sync_people(
 
     With ``actor`` (the web's import page): into the actor's own school, ``school_code``
     ignored, only while they hold the admin role (read again from the database; `NotAllowed`
-    otherwise); the audit row names them. Without (the command line): the operator's run.
+    otherwise); the file decides the administration system's roles only
+    (`model.administration_roles_only`); the audit row names them. Without (the command
+    line): the operator's run.
     """
 
     async def school_of_run(session: AsyncSession) -> School:
@@ -111,6 +118,9 @@ async def sync_people(
     kind, roster = await asyncio.to_thread(load_roster, path, school_code=code, org=org)
     if roster.fatal:
         return SyncResult(source=roster.source, kind=kind, fatal=roster.fatal)
+    if actor is not None:
+        # From the web: the file decides the administration system's roles only.
+        roster = administration_roles_only(roster)
     if not roster.people and (roster.full if full is None else full):
         # An empty export (a wrong filter, a failed run) would end everyone: refused.
         empty = BadRow(
