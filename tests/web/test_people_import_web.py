@@ -5,7 +5,10 @@ only an administrator, with the form's CSRF token, and a file within the size li
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +24,7 @@ from web.routes.people_import import UPLOAD_MAX_BYTES
 Open = Callable[..., Awaitable[Browser]]
 __all__ = ["world"]  # the fixture, shared with the settings' tests
 
+ONEROSTER = Path(__file__).resolve().parents[1] / "support" / "fixtures" / "oneroster"
 GOOD = (
     b"external_id,roles,given_name,family_name,group\n"
     b"imp1,student,Ilse,Vermeulen-Test,2B\n"
@@ -219,3 +223,44 @@ async def test_the_apps_own_roles_are_not_given_or_taken_by_a_file_from_the_web(
     assert await _people(found, "imp7", "imp8") == []
     # Still the administrator: the settings open.
     assert (await admin.get("/settings/people")).status_code == 200
+
+
+def _zipped(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for file in sorted(folder.iterdir()):
+            bundle.write(file, file.name)
+    return buffer.getvalue()
+
+
+async def test_a_oneroster_export_of_several_schools_needs_the_school_named(
+    world: tuple[SettingsWorld, httpx.ASGITransport], browser_for: Open
+) -> None:
+    """The partnership's export lists two schools: without naming one, the page says which it
+    lists and where to name it; named, only that school's people are planned."""
+    admin = await browser_for("admin")
+    bundle = _zipped(ONEROSTER)
+    unnamed = await _send(admin, bundle, action="check", name="export.zip")
+    assert unnamed.status_code == 422
+    assert "it lists VMBO-NOORD, 12XY00" in admin.text
+    assert "“School in the export” on the web" in admin.text
+
+    await admin.get("/settings/people")
+    named = await admin.client.post(
+        "/settings/people",
+        data={"action": "check", "org": " VMBO-NOORD ", "csrf_token": admin.csrf()},
+        files={"file": ("export.zip", bundle, "application/zip")},
+    )
+    assert named.status_code == 200
+    assert "stu-1001" in named.text
+    assert "stu-9001" not in named.text  # the other school's student
+    assert 'value="VMBO-NOORD"' in named.text  # kept for the import that follows
+
+    await admin.get("/settings/people")
+    too_long = await admin.client.post(
+        "/settings/people",
+        data={"action": "check", "org": "x" * 65, "csrf_token": admin.csrf()},
+        files={"file": ("export.zip", bundle, "application/zip")},
+    )
+    assert too_long.status_code == 422
+    assert "Please write at most 64 characters." in too_long.text

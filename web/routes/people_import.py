@@ -2,17 +2,20 @@
 
 The same import as ``trajectbot import`` (`services.accounts.roster.sync.sync_people`): a
 OneRoster bundle (.zip) or the project's CSV, full sync for OneRoster and partial for the CSV
-(the report's first line says which). Two buttons on one form: "Check the file" plans and
-shows what would change and every bad row, writing nothing; "Import" plans again from the
-file sent with it and writes (refused while there are bad rows, unless the administrator
-ticked to leave them out). Nothing is kept between the two: a second machine behind the load
-balancer, or a file changed in between, cannot import what was not checked the second time.
+(the report's first line says which); for a OneRoster export of several schools the school is
+named in "School in the export" (the command line's ``--org``). Two buttons on one form:
+"Check the file" plans and shows what would change and every bad row, writing nothing;
+"Import" plans again from the file sent with it and writes (refused while there are bad rows,
+unless the administrator ticked to leave them out). Nothing is kept between the two: a second
+machine behind the load balancer, or a file changed in between, cannot import what was not
+checked the second time.
 
 The service checks the administrator again from the database and imports into their own
-school only (no school is taken from the request); the audit row (``people.import``) names
-them and holds counts only. The report is the command line's (`roster.report.report_lines`).
-The file is bounded (`UPLOAD_MAX_BYTES`) before it is read, kept in a private temporary
-directory for the run and removed after it.
+school only (no school is taken from the request); the file decides the administration
+system's roles only; the audit row (``people.import``) names them and holds counts only. The
+report is the command line's (`roster.report.report_lines`). The file is bounded
+(`UPLOAD_MAX_BYTES`) before it is read, kept in a private temporary directory for the run and
+removed after it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from dialogs.text import N_, Text
+from dialogs.typed_text import has_control
 from services.accounts.roster.report import report_lines
 from services.accounts.roster.sync import SyncResult, sync_people
 from services.kernel.errors import NotAllowed
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 #: A school of 2,000 students with their parents and teachers is about 1 MB of OneRoster.
 UPLOAD_MAX_MB = 20
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
+#: A OneRoster org's identifier or sourcedId (the command line's ``--org``).
+ORG_MAX = 64
 #: What is kept of the sent file's name (it is shown in the report's lines).
 NAME_MAX = 80
 _UNSAFE = re.compile(r"[^\w.\- ]+")
@@ -83,9 +89,18 @@ async def import_file(request: Request, *, staff: AdminDep, session: SessionDep)
     file = sent if isinstance(sent, StarletteUpload) else None
     action = form.get("action")
     skip_bad_rows = form.get("skip_bad_rows")
+    sent_org = form.get("org")
+    org = sent_org.strip() if isinstance(sent_org, str) else ""
     web = web_of(request)
     found = await admin_settings(session, staff, web.now())
     skip = skip_bad_rows == "yes"
+    if len(org) > ORG_MAX or has_control(org):
+        problem = Text.plural_of(
+            "Please write at most {count} character.",
+            "Please write at most {count} characters.",
+            ORG_MAX,
+        )
+        return _page(request, staff, found, org=org[:ORG_MAX], org_problem=problem, status=422)
     if file is None or not file.filename:
         return _page(
             request, staff, found, problem=Text.of(N_("Choose a file to import.")), status=422
@@ -105,6 +120,7 @@ async def import_file(request: Request, *, staff: AdminDep, session: SessionDep)
                 now=web.now(),
                 dry_run=dry_run,
                 skip_bad_rows=skip,
+                org=org or None,
                 actor=staff.person,
             )
         except NotAllowed as refused:
@@ -126,6 +142,7 @@ async def import_file(request: Request, *, staff: AdminDep, session: SessionDep)
         lines=lines,
         written=result.written,
         skip=skip,
+        org=org,
         status=422 if failed else 200,
     )
 
@@ -157,6 +174,8 @@ def _page(
     lines: list[tuple[Text, bool]] | None = None,
     written: bool = False,
     skip: bool = False,
+    org: str = "",
+    org_problem: Text | None = None,
     status: int = 200,
 ) -> Response:
     return settings_page(
@@ -170,6 +189,9 @@ def _page(
         lines=lines or [],
         written=written,
         skip=skip,
+        org=org,
+        org_problem=org_problem,
+        org_max=ORG_MAX,
         upload_max_mb=UPLOAD_MAX_MB,
     )
 

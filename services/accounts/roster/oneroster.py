@@ -186,7 +186,7 @@ def _school_org(orgs: Table, school_code: str, org: str | None) -> str | BadRow:
         Text.of(
             N_(
                 "No school in orgs.csv has the identifier “{code}”: it lists {identifiers}. "
-                "Choose one with --org."
+                "Choose one: “School in the export” on the web, --org on the command line."
             ),
             code=Text.raw(org or school_code),
             identifiers=Text.raw(", ".join(row.get("identifier") or "?" for row in schools)),
