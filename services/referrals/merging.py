@@ -30,7 +30,7 @@ from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition
 from services.outbox.kinds import OutboxKind
 from services.queue.access import coordinator_item
-from services.queue.duplicates import cases_of_student, merge_target
+from services.queue.duplicates import StudentCase, cases_of_student, merge_target
 from services.queue.rules import CHANGED_MEANWHILE, ItemState, QueueAction, refusal
 from services.queue.status import move_item
 from storage.models import Outbox, Person, QueueItem, QueueNote, QueueStatus, Referral
@@ -79,6 +79,23 @@ def merged_note_lines(referral: Referral, *, queue_item_id: int, mentor_name: st
     return lines
 
 
+async def _target(
+    *, session: AsyncSession, item: QueueItem, referral: Referral
+) -> tuple[StudentCase, int]:
+    """The open case the duplicate would be merged into and its queue item, or the refusal:
+    the rule's reason (nothing open to merge into, or the item already decided)."""
+    target = merge_target(
+        await cases_of_student(
+            session=session, school_id=item.school_id, student_id=referral.student_id
+        ),
+        referral_id=referral.id,
+    )
+    if target is None or target.queue_item_id is None:
+        problem = refusal(ItemState.of(item), QueueAction.MERGE)
+        raise InvalidTransition(problem or Text.of(CHANGED_MEANWHILE))
+    return target, target.queue_item_id
+
+
 async def merge_duplicate(
     *,
     session: AsyncSession,
@@ -96,29 +113,23 @@ async def merge_duplicate(
     the note in the merging coordinator's language. Returns the closed duplicate item.
     """
     actor, item, referral = await coordinator_item(
+        session=session, actor=actor, queue_item_id=queue_item_id, lock=False
+    )
+    target, into_id = await _target(session=session, item=item, referral=referral)
+    # Both items locked in one order (PostgreSQL; by id), then read again: of two duplicates
+    # merged into each other at once, one waits for the other and then finds its target
+    # closed (refused), where locking its own item first and the target second deadlocked.
+    await session.execute(
+        select(QueueItem.id)
+        .where(QueueItem.id.in_(sorted({item.id, into_id})))
+        .order_by(QueueItem.id)
+        .with_for_update()
+    )
+    actor, item, referral = await coordinator_item(
         session=session, actor=actor, queue_item_id=queue_item_id, lock=True
     )
-    target = merge_target(
-        await cases_of_student(
-            session=session, school_id=item.school_id, student_id=referral.student_id
-        ),
-        referral_id=referral.id,
-    )
-    if target is None or target.queue_item_id is None:
-        # Nothing open to merge into: the rule's reason (or "already decided").
-        problem = refusal(ItemState.of(item), QueueAction.MERGE)
-        raise InvalidTransition(problem or Text.of(CHANGED_MEANWHILE))
-    into_id = target.queue_item_id
-    # The open one is locked too (PostgreSQL) and read again: of two duplicates merged into
-    # each other at once, the second finds its target closed and is refused.
-    await session.scalar(select(QueueItem.id).where(QueueItem.id == into_id).with_for_update())
-    again = merge_target(
-        await cases_of_student(
-            session=session, school_id=item.school_id, student_id=referral.student_id
-        ),
-        referral_id=referral.id,
-    )
-    if again is None or again.queue_item_id != into_id:
+    target, again = await _target(session=session, item=item, referral=referral)
+    if again != into_id:
         raise InvalidTransition(Text.of(CHANGED_MEANWHILE))
     from_status = await move_item(
         session=session,

@@ -3,8 +3,10 @@ page lists, and merging a duplicate into the open one (note, audit, the mentor t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +18,7 @@ from dialogs.i18n import Catalogs
 from dialogs.replies import ReplyKind
 from services.conversations.runtime import Turn, handle_event, open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
+from services.queue.duplicates import cases_of_student
 from services.queue.referral_view import open_referral
 from services.referrals.decisions import decline
 from services.referrals.duplicates import OpenReferral, open_referrals_of_mentees
@@ -411,3 +414,54 @@ async def test_a_coach_sees_only_the_students_referrals_that_led_to_a_trajectory
     assert [c.trajectory_id for c in as_coach.others] == [earlier.id]
     assert {c.queue_item_id for c in as_zoco.others} == {open_only.id, closed_one.id}
     assert as_coach.actions == frozenset()
+
+
+@pytest.mark.postgres_only
+async def test_two_duplicates_merged_into_each_other_at_once_do_not_deadlock(
+    session_factory: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two coordinators merge A into B and B into A at the same moment (PostgreSQL: row
+    locks). Both reach the point where each has read its own item before either locks the
+    other's (a barrier holds them there): the locks are taken in one order, so one merge goes
+    through and the other is refused as changed meanwhile; neither fails with a deadlock."""
+    w = await _world(session_factory)
+    async with session_factory() as session, session.begin():
+        first = await add_queued_referral(session, w.other_mentor, w.sam)
+        second = await add_queued_referral(session, w.mentor, w.sam)
+        second_zoco = await add_person(
+            session,
+            await session.get_one(School, w.zoco.school_id),
+            "z9",
+            Role.CARE_COORDINATOR,
+        )
+    barrier = asyncio.Barrier(2)
+    real = cases_of_student
+    waited: set[asyncio.Task[object] | None] = set()
+
+    async def held(**kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        if task not in waited:  # the first read of each merge: wait for the other one
+            waited.add(task)
+            await asyncio.wait_for(barrier.wait(), timeout=10)
+        return await real(**kwargs)
+
+    monkeypatch.setattr("services.referrals.merging.cases_of_student", held)
+
+    async def merge(actor: Person, item_id: int) -> str:
+        try:
+            await unit(
+                session_factory,
+                merge_duplicate,
+                actor=actor,
+                queue_item_id=item_id,
+                now=LATER,
+                render=EN.render,
+            )
+        except InvalidTransition:
+            return "refused"
+        return "merged"
+
+    outcomes = await asyncio.gather(merge(w.zoco, first.id), merge(second_zoco, second.id))
+    assert sorted(outcomes) == ["merged", "refused"]
+    statuses = {(await _item(session_factory, i)).status for i in (first.id, second.id)}
+    assert statuses == {QueueStatus.CLOSED, QueueStatus.NEW}  # one merged into the other
