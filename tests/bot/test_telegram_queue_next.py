@@ -112,10 +112,11 @@ async def test_a_queue_longer_than_a_page_pages_with_more(tg: Harness) -> None:
     while (more := [d for label, d in pages[-1].buttons() if label == "More…"]) and len(pages) < 5:
         await tg.feed(zoco.press(pages[-1], more[0]))
         pages.append(tg.api.last(zoco.id))
+    find = "\nTo find one: /queue and a name or number."
     assert [page.text for page in pages] == [
-        "Open items 1–20 of 45:",
-        "Open items 21–40 of 45:",
-        "Open items 41–45 of 45:",
+        "Open items 1–20 of 45:" + find,
+        "Open items 21–40 of 45:" + find,
+        "Open items 41–45 of 45:" + find,
     ]
     shown = [int(data.split(":")[-1]) for page in pages for _label, data in page.buttons()]
     assert shown == expected  # every item once, in the queue's own order
@@ -123,7 +124,37 @@ async def test_a_queue_longer_than_a_page_pages_with_more(tg: Harness) -> None:
 
     # A forged offset past the end shows the last page, of this coordinator's own queue.
     await tg.feed(zoco.press(pages[0], MenuCallback(action=QUEUE, value="99999").pack()))
-    assert tg.api.last(zoco.id).text == "Open items 41–45 of 45:"
+    assert tg.api.last(zoco.id).text == "Open items 41–45 of 45:" + find
+
+    # Typed: /queue and a part of a name finds the items of those students (the web's search).
+    await tg.feed(zoco.text("/queue pupil4"))
+    found = tg.api.last(zoco.id)
+    wanted = sorted(
+        f"{pupil.given_name} {pupil.family_name}"
+        for pupil in students
+        if "pupil4" in pupil.given_name.lower()
+    )
+    assert found.text == f"{len(wanted)} open items match “pupil4”:"
+    assert sorted(label.split(" · ")[1] for label, _data in found.buttons()) == wanted
+    await tg.feed(zoco.text("/queue Pupil0"))
+    assert tg.api.last(zoco.id).text == "1 open item matches “Pupil0”:"
+    await tg.feed(zoco.text("/werkvoorraad niemand-zo"))
+    assert tg.api.last(zoco.id).text == "No open item matches “niemand-zo”."
+    await tg.feed(zoco.text("/queue"))
+    assert tg.api.last(zoco.id).text.startswith(
+        "45 open items\nThe first 20: type more of the name or the number."
+    )
+    await tg.feed(zoco.text("/help"))
+    assert "/queue and a name or number: find an open item" in tg.api.last(zoco.id).text
+
+    # A mentor is no care coordinator: no queue, whatever is typed.
+    teacher = User(3302, "en")
+    await tg.link(teacher, "mentor1", Role.MENTOR, "en")
+    await tg.feed(teacher.text("/queue Pupil"))
+    assert "Pupil" not in tg.api.last(teacher.id).text
+    assert tg.api.last(teacher.id).buttons() == []
+    await tg.feed(teacher.text("/help"))
+    assert "/queue" not in tg.api.last(teacher.id).text
 
 
 async def _open_items(session: AsyncSession, school_id: int) -> int:

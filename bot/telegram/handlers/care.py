@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.app import App
@@ -36,7 +37,14 @@ from services.conversations.runtime import open_flow
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.kernel.uow import run_unit_of_work
 from services.queue.duplicates import StudentCase
-from services.queue.listing import QueueEntry, QueueFilters, list_queue, next_open_item
+from services.queue.listing import (
+    SEARCH_MAX,
+    QueueEntry,
+    QueueFilters,
+    list_queue,
+    next_open_item,
+    queue_overview,
+)
 from services.queue.referral_view import (
     ReferralView,
     consent_lines,
@@ -138,16 +146,7 @@ async def on_queue(
     if offset >= len(entries):
         offset = (len(entries) - 1) // QUEUE_PAGE * QUEUE_PAGE
     page = entries[offset : offset + QUEUE_PAGE]
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=catalog.render(_entry_label(e)),
-                # A completed exit questionnaire opens as a result to read, not a referral.
-                callback_data=_open_payload(e),
-            )
-        ]
-        for e in page
-    ]
+    rows = _item_rows(page, catalog)
     following = offset + len(page)
     if following < len(entries):
         more = MenuCallback(action=QUEUE, value=str(following)).pack()
@@ -164,11 +163,75 @@ async def on_queue(
             total=len(entries),
         )
     )
+    if len(entries) > QUEUE_PAGE:
+        header = Text.of(N_("{list}\nTo find one: /queue and a name or number."), list=header)
     await bot.send_message(
         query.message.chat.id,
         catalog.render(header),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
+
+
+async def cmd_queue(
+    message: Message, command: CommandObject, *, app: App, person: Person | None, catalog: Catalog
+) -> None:
+    """``/queue`` lists the open items as the menu's button does; ``/queue <text>`` only those
+    whose student's name or number holds the text (the web queue's search, same rule)."""
+    if person is None:
+        return
+    search = " ".join((command.args or "").split())[:SEARCH_MAX]
+    try:
+        overview = await run_unit_of_work(
+            app.sessions,
+            lambda session: queue_overview(
+                session=session, viewer=person, filters=QueueFilters(search=search)
+            ),
+        )
+    except NotAllowed as refusal:
+        await message.answer(catalog.render(refusal.reason))
+        return
+    entries = overview.entries
+    if not search and not entries:
+        await message.answer(catalog.render(Text.of(N_("The queue is empty."))))
+        return
+    if not entries:
+        nothing = Text.of(N_("No open item matches “{search}”."), search=Text.raw(search))
+        await message.answer(catalog.render(nothing))
+        return
+    header = Text.plural_of(
+        "{count} open item matches “{search}”:",
+        "{count} open items match “{search}”:",
+        len(entries),
+        search=Text.raw(search),
+    )
+    if not search:
+        header = Text.plural_of("{count} open item", "{count} open items", len(entries))
+    if len(entries) > QUEUE_PAGE:
+        header = Text.of(
+            N_("{list}\nThe first {shown}: type more of the name or the number."),
+            list=header,
+            shown=QUEUE_PAGE,
+        )
+    await message.answer(
+        catalog.render(header),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=_item_rows(entries[:QUEUE_PAGE], catalog)
+        ),
+    )
+
+
+def _item_rows(entries: list[QueueEntry], catalog: Catalog) -> list[list[InlineKeyboardButton]]:
+    """One button per item, opening it."""
+    return [
+        [
+            InlineKeyboardButton(
+                text=catalog.render(_entry_label(e)),
+                # A completed exit questionnaire opens as a result to read, not a referral.
+                callback_data=_open_payload(e),
+            )
+        ]
+        for e in entries
+    ]
 
 
 def _is_more_row(rows: list[list[InlineKeyboardButton]]) -> bool:
@@ -451,5 +514,6 @@ def build_router() -> Router:
     """A fresh router with this module's handlers (one per dispatcher)."""
     router = Router(name=__name__)
     router.callback_query.register(on_queue, MenuCallback.filter(F.action == QUEUE))
+    router.message.register(cmd_queue, Command("queue", "werkvoorraad"))
     router.callback_query.register(on_item, QueueCallback.filter())
     return router

@@ -19,7 +19,7 @@ from services.accounts.invites import redeem_invite
 from services.accounts.people import get_person_by_telegram_id, set_language
 from services.kernel.errors import InviteInvalid, InviteInvalidReason
 from services.kernel.uow import run_unit_of_work
-from storage.models import Person
+from storage.models import Person, Role
 
 log = logging.getLogger(__name__)
 
@@ -172,21 +172,22 @@ async def cmd_help(message: Message, *, person: Person | None, catalog: Catalog)
     if person is None:
         await message.answer(not_linked_text(catalog))
         return
-    await message.answer(
-        catalog.render(
-            Text.of(
-                N_(
-                    "Use the buttons to answer. You can always go back, skip a question that is "
-                    "optional, or stop.\n"
-                    "/start: the menu\n"
-                    "/taal or /language: change the language\n"
-                    "/stop: stop what you are doing now (nothing is sent)\n"
-                    "Your answers are saved as you go: if you leave, you continue where you "
-                    "stopped."
-                )
+    lines = [
+        Text.of(
+            N_(
+                "Use the buttons to answer. You can always go back, skip a question that is "
+                "optional, or stop.\n"
+                "/start: the menu\n"
+                "/taal or /language: change the language\n"
+                "/stop: stop what you are doing now (nothing is sent)\n"
+                "Your answers are saved as you go: if you leave, you continue where you "
+                "stopped."
             )
         )
-    )
+    ]
+    if person.has_role(Role.CARE_COORDINATOR):
+        lines.append(Text.of(N_("/queue and a name or number: find an open item in the queue")))
+    await message.answer("\n".join(catalog.render(line) for line in lines))
 
 
 def build_router() -> Router:
