@@ -6,6 +6,7 @@ from dialogs.flow import Flow
 from dialogs.flows.afspraken import BOOK, CANCEL, MOVE
 from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.logbook import AGENDA_LOGBOOK
+from dialogs.flows.parents_access import PARENTS_ACCESS
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, TIMEOUT_DECLINE
 from dialogs.flows.student_voice import STUDENT_VOICE
@@ -24,6 +25,7 @@ FLOWS: dict[str, Flow] = {
         PLAN,
         AGENDA_LOGBOOK,
         STUDENT_VOICE,
+        PARENTS_ACCESS,
     )
 }
 FLOWS.update({flow.id: flow for flow in SURVEY_FLOWS.values()})

@@ -9,6 +9,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kernel.adulthood import parents_see
 from services.kernel.languages import SUPPORTED_LANGUAGES
 from services.kernel.uow import update_cache
 from storage.models import Guardianship, Mentorship, Person, PersonRole, Role
@@ -89,7 +90,12 @@ async def parents_of_students(
             Person,
             (Person.id == Guardianship.parent_id) & (Person.school_id == Guardianship.school_id),
         )
-        .where(Guardianship.school_id == school_id, Guardianship.student_id.in_(wanted))
+        .where(
+            Guardianship.school_id == school_id,
+            Guardianship.student_id.in_(wanted),
+            # The consent choices: an adult student who withdrew it has no parent to ask.
+            parents_see(Guardianship.student_id),
+        )
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
     found: dict[int, list[Person]] = {}

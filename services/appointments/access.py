@@ -23,6 +23,7 @@ from services.appointments.errors import BookingRefused
 from services.appointments.rules import HOLDING
 from services.appointments.schedule import Schedule, TypeRule, load_schedule
 from services.kernel.access import reload_actor
+from services.kernel.adulthood import parents_see
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import update_cache, update_memo
 from storage.models import (
@@ -62,7 +63,11 @@ async def bookable_students(*, session: AsyncSession, person: Person) -> list[tu
                 (Guardianship.student_id == Person.id)
                 & (Guardianship.school_id == Person.school_id),
             )
-            .where(Guardianship.parent_id == person.id, Guardianship.school_id == person.school_id)
+            .where(
+                Guardianship.parent_id == person.id,
+                Guardianship.school_id == person.school_id,
+                parents_see(Guardianship.student_id),
+            )
         )
         for child in children:
             found.setdefault(child.id, child)
@@ -202,6 +207,7 @@ async def relations_to(*, session: AsyncSession, actor: Person, student: Person)
                     Guardianship.parent_id == actor.id,
                     Guardianship.student_id == student.id,
                     Guardianship.school_id == actor.school_id,
+                    parents_see(Guardianship.student_id),
                 )
             )
             if cache is not None:  # guardianships bump the cache version
@@ -386,20 +392,23 @@ async def load_appointment(
 
 async def may_change(*, session: AsyncSession, actor: Person, appointment: Appointment) -> bool:
     """Whether ``actor`` may cancel or move ``appointment`` (same school already checked)."""
-    if actor.id in (appointment.booked_by_id, appointment.student_id):
+    if actor.id == appointment.student_id:
         return True
     if actor.has_role(Role.CARE_COORDINATOR) or actor.has_role(Role.COACH):
         return True
     if actor.has_role(Role.PARENT):
+        # Also a parent who booked it: once an adult student withdrew their parents' access,
+        # their appointments are no longer a parent's to change (`adulthood`).
         link = await session.scalar(
             select(Guardianship.id).where(
                 Guardianship.parent_id == actor.id,
                 Guardianship.student_id == appointment.student_id,
                 Guardianship.school_id == actor.school_id,
+                parents_see(Guardianship.student_id),
             )
         )
         return link is not None
-    return False
+    return actor.id == appointment.booked_by_id
 
 
 def still_ahead(appointment: Appointment, now: datetime) -> None:
@@ -452,6 +461,7 @@ async def attendees(
                 select(Guardianship.parent_id).where(
                     Guardianship.student_id == appointment.student_id,
                     Guardianship.school_id == appointment.school_id,
+                    parents_see(Guardianship.student_id),
                 )
             )
         )

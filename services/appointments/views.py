@@ -18,6 +18,7 @@ from dialogs.text import N_, Text
 from services.appointments.rules import HOLDING
 from services.appointments.schedule import load_schedule
 from services.kernel.access import reload_actor
+from services.kernel.adulthood import parents_see
 from services.kernel.errors import NotAllowed
 from storage.models import (
     Appointment,
@@ -127,6 +128,7 @@ async def upcoming_for(
                 select(Guardianship.student_id).where(
                     Guardianship.parent_id == person.id,
                     Guardianship.school_id == person.school_id,
+                    parents_see(Guardianship.student_id),
                 )
             )
         )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.text import N_, Text
 from services.consent.rules import ConsentFact, consent_holds
 from services.kernel.access import require_role
+from services.kernel.adulthood import parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
 from storage.models import (
@@ -101,6 +102,7 @@ async def add_consents(
                     Guardianship.school_id == referral.school_id,
                     Guardianship.student_id == referral.student_id,
                     Guardianship.parent_id.in_(parent_ids),
+                    parents_see(Guardianship.student_id),
                 )
             )
         )
@@ -297,6 +299,7 @@ async def consent_givers(
         .where(
             Guardianship.student_id == referral.student_id,
             Guardianship.school_id == referral.school_id,
+            parents_see(Guardianship.student_id),
         )
         .order_by(Person.family_name, Person.given_name, Person.id)
     )

@@ -6,7 +6,7 @@ means adding a binding here and its definition in `dialogs.flows`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -21,6 +21,7 @@ from dialogs.flows.afspraken import MOVE as MOVE_APPOINTMENT
 from dialogs.flows.exit_survey import SURVEY_FLOWS
 from dialogs.flows.logbook import AGENDA_LOGBOOK
 from dialogs.flows.logbook import APPOINTMENT as AGENDA_APPOINTMENT
+from dialogs.flows.parents_access import NO, PARENTS_ACCESS, SHARE
 from dialogs.flows.plan import PLAN
 from dialogs.flows.queue import DECLINE, NOTE, QUEUE_ITEM, TIMEOUT_DECLINE
 from dialogs.flows.student_voice import OWN_WORDS, STUDENT_VOICE
@@ -48,9 +49,11 @@ from services.appointments.agenda import (
 from services.appointments.timeout_requests import decline_timeout_request
 from services.conversations import appointment_bindings as appointment_flows
 from services.conversations import plan_bindings
+from services.kernel.adulthood import may_decide, must_ask
 from services.kernel.errors import NotAllowed, NotFound
 from services.kernel.ids import parse_id
 from services.kernel.uow import update_cache, update_memo
+from services.privacy.parents_access import answer_parents_access
 from services.queue.notes import add_note
 from services.referrals.decisions import decline
 from services.referrals.duplicates import open_referrals_of_mentees
@@ -139,6 +142,11 @@ class FlowBinding:
     in_menu: bool = True
     answers_context: AnswersContextBuilder | None = None
     preset: PresetBuilder | None = None
+    #: Besides the roles, whom the flow is for (on the person as loaded, and the school's
+    #: date): checked for the menu and again on every step, like the roles.
+    offered: Callable[[Person, date], bool] | None = None
+    #: When this holds the menu puts the flow first (a question the person still owes).
+    first: Callable[[Person, date], bool] | None = None
 
 
 #: The verwijzing's steps that show or use a mentee's open referrals (`_referral_context`).
@@ -341,6 +349,14 @@ async def _save_voice(
     )
 
 
+async def _parents_access(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime
+) -> None:
+    await answer_parents_access(
+        session=session, student=person, share=answers.get(SHARE) != NO, now=now
+    )
+
+
 async def _plain_context(*, session: AsyncSession, person: Person, today: date) -> FlowContext:
     del session, person  # these flows need nothing but the date
     return FlowContext(today=today)
@@ -523,6 +539,14 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             preset=_agenda_logbook_preset,
             complete=_agenda_logbook,
             in_menu=False,
+        ),
+        # A student of 18 or older: whether their parents still see their data (domain.md).
+        PARENTS_ACCESS.id: FlowBinding(
+            roles=frozenset({Role.STUDENT}),
+            context=_plain_context,
+            complete=_parents_access,
+            offered=may_decide,
+            first=must_ask,
         ),
         **{
             SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)

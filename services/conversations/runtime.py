@@ -71,10 +71,28 @@ def school_today(now: datetime) -> date:
     return now.astimezone(SCHOOL_TIMEZONE).date()
 
 
-async def flows_for(*, session: AsyncSession, person: Person) -> list[Flow]:
-    """The flows this person may start, by role (an operation: no transaction of its own)."""
+async def flows_for(
+    *, session: AsyncSession, person: Person, now: datetime | None = None
+) -> list[Flow]:
+    """The flows this person may start, by role (an operation: no transaction of its own);
+    a flow the person still owes an answer to (`FlowBinding.first`) comes first."""
     del session  # roles are loaded with the person; kept for a uniform service signature
-    return [get_flow(flow_id) for flow_id in _flow_ids_for(person) if BINDINGS[flow_id].in_menu]
+    today = school_today(now or utcnow())
+    ids = [
+        flow_id
+        for flow_id in _flow_ids_for(person)
+        if BINDINGS[flow_id].in_menu and _offered(BINDINGS[flow_id], person, today)
+    ]
+    owed = [flow_id for flow_id in ids if _owed(BINDINGS[flow_id], person, today)]
+    return [get_flow(flow_id) for flow_id in (*owed, *(i for i in ids if i not in owed))]
+
+
+def _offered(binding: FlowBinding, person: Person, today: date) -> bool:
+    return binding.offered is None or binding.offered(person, today)
+
+
+def _owed(binding: FlowBinding, person: Person, today: date) -> bool:
+    return binding.first is not None and binding.first(person, today)
 
 
 async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
@@ -127,7 +145,7 @@ async def open_flow(
     ``session`` is inside the caller's unit of work. With a ``preset`` (the item a decline is
     about), an unfinished run about another item is replaced by a new one.
     """
-    binding = _authorized_binding(person, flow_id)
+    binding = _authorized_binding(person, flow_id, now)
     flow = get_flow(flow_id)
     # One person's events one at a time, whichever worker has them (PostgreSQL): a second
     # update waits here until this unit commits, then sees what it wrote.
@@ -176,7 +194,7 @@ async def handle_event(
 async def _handle(
     session: AsyncSession, person: Person, flow_id: str, event: Event, now: datetime
 ) -> Turn:
-    binding = _authorized_binding(person, flow_id)
+    binding = _authorized_binding(person, flow_id, now)
     flow = get_flow(flow_id)
     await lock_person(session, person.id)
     row = await _load(session, person, flow_id, lock=True)
@@ -273,10 +291,14 @@ def _refusal_lines(
     return (refusal.reason,)
 
 
-def _authorized_binding(person: Person, flow_id: str) -> FlowBinding:
+def _authorized_binding(person: Person, flow_id: str, now: datetime) -> FlowBinding:
     if flow_id not in _flow_ids_for(person):
         raise NotAllowed(Text.of(N_("This is not available for your role.")))
-    return binding_for(flow_id)
+    binding = binding_for(flow_id)
+    if binding.offered is not None and not binding.offered(person, school_today(now)):
+        # Checked on every step: a birth date corrected meanwhile ends the flow here.
+        raise NotAllowed(Text.of(N_("This is not available for your role.")))
+    return binding
 
 
 def _flow_ids_for(person: Person) -> tuple[str, ...]:

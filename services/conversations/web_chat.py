@@ -400,7 +400,7 @@ async def chat_menu(*, session: AsyncSession, chat: ChatSession, now: datetime) 
     if chat.survey_invitation_id is None:
         entries.extend(
             MenuEntry(flow.id, flow.id, Text.of(flow.title))
-            for flow in await flows_for(session=session, person=person)
+            for flow in await flows_for(session=session, person=person, now=now)
             if flow.id not in RESPONDENT_OF_FLOW
         )
     several = len(invitations) > 1

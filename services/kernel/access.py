@@ -9,6 +9,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.kernel.adulthood import parents_see
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import update_cache
 from storage.models import Guardianship, Mentorship, Person, Role
@@ -64,12 +65,14 @@ def _mentorship_query() -> Select[int]:
 
 
 async def is_parent_of(*, session: AsyncSession, parent: Person, student_id: int) -> bool:
-    """Whether a Guardianship row links ``parent`` to the student within the parent's school."""
+    """Whether a Guardianship row links ``parent`` to the student within the parent's school,
+    and the student (18 or older) did not withdraw their parents' access (`adulthood`)."""
     found = await session.scalar(
         select(Guardianship.id).where(
             Guardianship.school_id == parent.school_id,
             Guardianship.parent_id == parent.id,
             Guardianship.student_id == student_id,
+            parents_see(Guardianship.student_id),
         )
     )
     return found is not None

@@ -44,6 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
+from services.kernel.adulthood import parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed
 from services.kernel.text_input import clean_text
@@ -320,6 +321,7 @@ async def _notify_parents(
         .where(
             Guardianship.student_id == referral.student_id,
             Guardianship.school_id == item.school_id,
+            parents_see(Guardianship.student_id),
         )
         .order_by(Guardianship.parent_id)
     )

@@ -29,6 +29,7 @@ from dialogs.flow import Answers
 from dialogs.flows.exit_survey import SURVEY_INVITATION
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
+from services.kernel.adulthood import parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition
 from services.kernel.ids import parse_id
@@ -199,6 +200,7 @@ async def create_invitations(
             .where(
                 Guardianship.student_id == student_id,
                 Guardianship.school_id == trajectory.school_id,
+                parents_see(Guardianship.student_id),
             )
             .order_by(Guardianship.parent_id)
         )

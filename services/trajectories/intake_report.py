@@ -34,6 +34,7 @@ from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.text import N_, Text
 from services.accounts.people import care_coordinators_of
 from services.kernel.access import is_mentor_of, is_parent_of, reload_actor
+from services.kernel.adulthood import parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
@@ -133,6 +134,7 @@ async def intake_report_readers(*, session: AsyncSession, trajectory: Trajectory
         .where(
             Guardianship.school_id == trajectory.school_id,
             Guardianship.student_id == trajectory.student_id,
+            parents_see(Guardianship.student_id),
         )
         .order_by(Guardianship.parent_id)
     )

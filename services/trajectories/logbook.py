@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
+from services.kernel.adulthood import parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition
 from services.kernel.text_input import clean_text, validate_text
@@ -267,7 +268,9 @@ def _readable_students_query(kinds: tuple[Role, ...]) -> Select[int]:
         conditions.append(
             Person.id.in_(
                 select(Guardianship.student_id).where(
-                    Guardianship.school_id == school_id, Guardianship.parent_id == reader_id
+                    Guardianship.school_id == school_id,
+                    Guardianship.parent_id == reader_id,
+                    parents_see(Guardianship.student_id),
                 )
             )
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -78,6 +79,15 @@ class Person(Base):
     #: pseudonymised anchor ("Verwijderd 1234") for the aggregates (`services.privacy.erasure`).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: A student's date of birth, from the administration system (NULL: not supplied). Read
+    #: only for the age-18 rule (`services.kernel.adulthood`).
+    birth_date: Mapped[date | None] = mapped_column(Date())
+    #: When a student of 18 or older last answered whether their parents still see their data
+    #: (NULL: not asked yet; the chat asks).
+    parents_access_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set when that answer was "no": from then on no `Guardianship` of this student gives a
+    #: parent anything of theirs (`services.kernel.adulthood.parents_see`). NULL: parents see.
+    parents_access_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Loaded together with the person (selectin) so that `has_role` never triggers lazy IO,
     # which async sessions forbid.
