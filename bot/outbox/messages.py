@@ -261,6 +261,22 @@ def _referral_accepted_parent(payload: Mapping[str, Any]) -> _Content:
     )
 
 
+def _referral_accepted_adult(payload: Mapping[str, Any]) -> _Content:
+    _id(payload, "referral_id")
+    return _Content(
+        Text.of(
+            N_(
+                "News from the school.\n"
+                "You have been accepted for extra support at school. The first step is an "
+                "intake meeting with you, your mentor and a coach; you can choose its time "
+                "yourself."
+            )
+        ),
+        ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
+        prompt=Text.of(N_("Press the button to choose a time.")),
+    )
+
+
 def _person_unreachable(payload: Mapping[str, Any]) -> _Content:
     _id(payload, "person_id")
     return _Content(
@@ -564,6 +580,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     OutboxKind.REFERRAL_ACCEPTED: _referral_accepted,
     OutboxKind.REFERRAL_DECLINED: _referral_declined,
     OutboxKind.REFERRAL_ACCEPTED_PARENT: _referral_accepted_parent,
+    OutboxKind.REFERRAL_ACCEPTED_ADULT: _referral_accepted_adult,
     OutboxKind.REFERRAL_MERGED: _referral_merged,
     OutboxKind.REFERRAL_CARE_TEAM: _referral_care_team,
     OutboxKind.SURVEY_INVITE: _survey_invite,
@@ -595,6 +612,7 @@ _SUBJECTS: dict[str, str] = {
     OutboxKind.REFERRAL_MERGED: N_("News about a referral you sent"),
     OutboxKind.REFERRAL_CARE_TEAM: N_("News about a referral you sent"),
     OutboxKind.REFERRAL_ACCEPTED_PARENT: N_("Please choose a time for the intake meeting"),
+    OutboxKind.REFERRAL_ACCEPTED_ADULT: N_("Please choose a time for the intake meeting"),
     OutboxKind.PERSON_UNREACHABLE: N_("A message could not be delivered"),
     OutboxKind.PERSON_EMAIL_UNREACHABLE: N_("An e-mail could not be delivered"),
     OutboxKind.SURVEY_INVITE: N_("A short questionnaire from the school"),

@@ -17,13 +17,14 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.appointments import rules
 from services.appointments.errors import BookingRefused
 from services.appointments.rules import HOLDING
 from services.appointments.schedule import Schedule, TypeRule, load_schedule
 from services.kernel.access import reload_actor
-from services.kernel.adulthood import parents_see
+from services.kernel.adulthood import is_adult, parents_see
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import update_cache, update_memo
 from storage.models import (
@@ -37,6 +38,7 @@ from storage.models import (
     Role,
     Trajectory,
     TrajectoryStatus,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -196,6 +198,10 @@ async def relations_to(*, session: AsyncSession, actor: Person, student: Person)
     relations: set[str] = set()
     if actor.id == student.id and actor.has_role(Role.STUDENT):
         relations.add(Role.STUDENT.value)
+        if is_adult(actor.birth_date, utcnow().astimezone(SCHOOL_TIMEZONE).date()):
+            # A student of 18 or older books what a parent books (the intake, the
+            # evaluation) for themself (`services.kernel.adulthood`).
+            relations.add(Role.PARENT.value)
     if actor.has_role(Role.PARENT):
         cache = await update_cache()
         key = ("guardian_of", actor.id, student.id, actor.school_id)

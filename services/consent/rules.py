@@ -20,12 +20,18 @@ class ConsentFact:
     withdrawn: bool
 
 
-def consent_holds(consents: Iterable[ConsentFact], purpose: ConsentPurpose) -> bool:
+def consent_holds(
+    consents: Iterable[ConsentFact], purpose: ConsentPurpose, *, adult: bool = False
+) -> bool:
     """Whether ``purpose`` has consent: a standing consent of the student *and* of at least one
     parent (seed 002: consent of the parents and the student). A withdrawal by either ends it.
+    A student of 18 or older (``adult``, `services.kernel.adulthood`) consents alone: their
+    standing consent is enough, and only their withdrawal ends it.
 
     The one rule behind every check: asking the district coach in, the district coach's access
     to the trajectory (read on every request), and what the pages show.
     """
     standing = {fact.giver for fact in consents if fact.purpose is purpose and not fact.withdrawn}
+    if adult:
+        return ConsentGiver.STUDENT in standing
     return {ConsentGiver.STUDENT, ConsentGiver.PARENT} <= standing

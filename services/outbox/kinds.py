@@ -26,6 +26,9 @@ class OutboxKind(StrEnum):
     REFERRAL_DECLINED = "referral.declined"
     #: Each parent of the student: accepted, please book the intake meeting.
     REFERRAL_ACCEPTED_PARENT = "referral.accepted_parent"
+    #: A student of 18 or older: accepted, please book the intake meeting yourself (they hold
+    #: a parent's booking rights for themself: `services.appointments.access.relations_to`).
+    REFERRAL_ACCEPTED_ADULT = "referral.accepted_adult"
     #: The mentor who sent a duplicate referral: it was merged into the student's open referral
     #: or trajectory, its content kept there (`services.referrals.merging`).
     REFERRAL_MERGED = "referral.merged"
@@ -77,6 +80,7 @@ RESEND_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
     {
         # The parents must book the intake; without this notice the trajectory stalls.
         OutboxKind.REFERRAL_ACCEPTED_PARENT,
+        OutboxKind.REFERRAL_ACCEPTED_ADULT,
         # The intake waits for the mentor's answer; answering either copy works once.
         OutboxKind.APPOINTMENT_MENTOR_CONFIRM,
         OutboxKind.APPOINTMENT_MENTOR_DECLINED,

@@ -15,10 +15,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.verwijzing import CONSENT_PURPOSES, VERWIJZING
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
 from services.accounts.schools import school_timeout_cap
 from services.consent.records import ConsentRow, consent_givers, consent_rows, has_consent
+from services.kernel.adulthood import is_adult
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
@@ -39,6 +41,7 @@ from storage.models import (
     Urgency,
     WaitingReason,
     Weekday,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -159,6 +162,10 @@ class ReferralView:
     consent_givers: tuple[tuple[int, str, ConsentGiver], ...] = ()
     #: Whether the district coach may be asked in (`services.consent.rules.consent_holds`).
     district_coach_consent: bool = False
+    #: The student is 18 or older today (`services.kernel.adulthood`): they consent alone.
+    adult: bool = False
+    #: When the adult student withdrew their parents' access (None: parents see).
+    parents_access_withdrawn_at: datetime | None = None
 
     @property
     def actions(self) -> frozenset[QueueAction]:
@@ -324,6 +331,8 @@ async def open_referral(
         district_coach_consent=await has_consent(
             session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH
         ),
+        adult=is_adult(student.birth_date, utcnow().astimezone(SCHOOL_TIMEZONE).date()),
+        parents_access_withdrawn_at=student.parents_access_withdrawn_at,
     )
     record_audit(
         session=session,
@@ -366,8 +375,28 @@ def _option(step: str, code: str) -> Text:
 
 
 def extra_lines(view: ReferralView) -> tuple[Text, ...]:
-    """The optional asks that were answered, the student's own words, in order."""
+    """The optional asks that were answered, the student's own words, in order; first, for a
+    student of 18 or older, that they decide (and whether their parents still see)."""
     lines: list[Text] = []
+    if view.parents_access_withdrawn_at is not None:
+        lines.append(
+            Text.of(
+                N_(
+                    "The student is 18 or older and chose on {date} that their parents no "
+                    "longer see their support: do not share details with the parents."
+                ),
+                date=view.parents_access_withdrawn_at,
+            )
+        )
+    elif view.adult:
+        lines.append(
+            Text.of(
+                N_(
+                    "The student is 18 or older: their own consent is enough, and they decide "
+                    "whether their parents see their support."
+                )
+            )
+        )
     if view.external_care is not None:
         answer = _option("external_care", view.external_care)
         if view.external_care_which:

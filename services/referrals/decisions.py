@@ -43,8 +43,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from services.kernel.adulthood import parents_see
+from services.kernel.adulthood import is_adult, parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed
 from services.kernel.text_input import clean_text
@@ -314,7 +315,8 @@ def _notify_mentor(
 async def _notify_parents(
     *, session: AsyncSession, item: QueueItem, referral: Referral, now: datetime
 ) -> None:
-    """Ask each parent of the student (`Guardianship`) to book the intake meeting."""
+    """Ask each parent of the student (`Guardianship`) who still sees the student's data, and
+    a student of 18 or older themself, to book the intake meeting."""
     kind = OutboxKind.REFERRAL_ACCEPTED_PARENT
     parents = await session.scalars(
         select(Guardianship.parent_id)
@@ -325,15 +327,23 @@ async def _notify_parents(
         )
         .order_by(Guardianship.parent_id)
     )
-    for parent_id in parents:
+    recipients = [(parent_id, kind) for parent_id in parents]
+    birth_date = await session.scalar(
+        select(Person.birth_date).where(Person.id == referral.student_id)
+    )
+    if is_adult(birth_date, now.astimezone(SCHOOL_TIMEZONE).date()):
+        # A student of 18 or older books their own intake (whether or not their parents
+        # still see it): asked as a parent is, in words for themself.
+        recipients.append((referral.student_id, OutboxKind.REFERRAL_ACCEPTED_ADULT))
+    for recipient_id, recipient_kind in recipients:
         session.add(
             Outbox(
                 school_id=item.school_id,
-                recipient_id=parent_id,
-                kind=kind,
+                recipient_id=recipient_id,
+                kind=recipient_kind,
                 # Ids only: the booking flow names the child, inside the chat.
                 payload={"referral_id": referral.id, "student_id": referral.student_id},
-                dedup_key=f"{kind}:{referral.id}:{parent_id}",
+                dedup_key=f"{recipient_kind}:{referral.id}:{recipient_id}",
                 next_attempt_at=now,
                 created_at=now,
             )

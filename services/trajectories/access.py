@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.consent.records import consent_facts
-from services.consent.rules import consent_holds
+from services.consent.records import has_consent
 from services.kernel.access import reload_actor
 from services.kernel.errors import NotAllowed
 from storage.models import (
@@ -86,8 +85,9 @@ async def district_coach_may_work_on(
     )
     if asked is None:
         return False
-    facts = await consent_facts(session=session, referral_id=trajectory.referral_id)
-    return consent_holds(facts, ConsentPurpose.DISTRICT_COACH)
+    return await has_consent(
+        session=session, referral_id=trajectory.referral_id, purpose=ConsentPurpose.DISTRICT_COACH
+    )
 
 
 async def case_trajectory(

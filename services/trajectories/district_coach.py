@@ -18,8 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.text import N_, Text
-from services.consent.records import ConsentRow, consent_facts, consent_rows
-from services.consent.rules import consent_holds
+from services.consent.records import ConsentRow, consent_rows, has_consent
 from services.kernel.access import reload_actor, require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
@@ -113,8 +112,9 @@ async def ask_district_coach_in(
     )
     if trajectory.status is TrajectoryStatus.CLOSED:
         raise InvalidTransition(Text.of(N_("This trajectory is closed.")))
-    facts = await consent_facts(session=session, referral_id=trajectory.referral_id)
-    if not consent_holds(facts, ConsentPurpose.DISTRICT_COACH):
+    if not await has_consent(
+        session=session, referral_id=trajectory.referral_id, purpose=ConsentPurpose.DISTRICT_COACH
+    ):
         log.info("district coach refused without consent: trajectory_id=%s", trajectory.id)
         raise InvalidTransition(Text.of(NO_CONSENT))
     coach = await session.get(Person, district_coach_id, populate_existing=True)
@@ -212,8 +212,9 @@ async def case_panel(*, session: AsyncSession, viewer: Person, trajectory_id: in
     referral = await session.get(Referral, trajectory.referral_id)
     if referral is None:  # pragma: no cover - a trajectory always has its referral
         raise NotAllowed(Text.of(N_("This trajectory is not available to you.")))
-    facts = await consent_facts(session=session, referral_id=referral.id)
-    consented = consent_holds(facts, ConsentPurpose.DISTRICT_COACH)
+    consented = await has_consent(
+        session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH
+    )
     coordinator = (
         viewer.has_role(Role.CARE_COORDINATOR) and viewer.school_id == trajectory.school_id
     )
