@@ -327,7 +327,7 @@ async def _notify_parents(
         )
         .order_by(Guardianship.parent_id)
     )
-    recipients = [(parent_id, kind) for parent_id in parents]
+    recipients: list[tuple[int, OutboxKind]] = [(parent_id, kind) for parent_id in parents]
     birth_date = await session.scalar(
         select(Person.birth_date).where(Person.id == referral.student_id)
     )
@@ -336,15 +336,29 @@ async def _notify_parents(
         # still see it): asked as a parent is, in words for themself.
         recipients.append((referral.student_id, OutboxKind.REFERRAL_ACCEPTED_ADULT))
     for recipient_id, recipient_kind in recipients:
-        session.add(
-            Outbox(
-                school_id=item.school_id,
-                recipient_id=recipient_id,
-                kind=recipient_kind,
-                # Ids only: the booking flow names the child, inside the chat.
-                payload={"referral_id": referral.id, "student_id": referral.student_id},
-                dedup_key=f"{recipient_kind}:{referral.id}:{recipient_id}",
-                next_attempt_at=now,
-                created_at=now,
-            )
+        _ask_to_book(
+            session, item, referral, recipient_id=recipient_id, kind=recipient_kind, now=now
         )
+
+
+def _ask_to_book(
+    session: AsyncSession,
+    item: QueueItem,
+    referral: Referral,
+    *,
+    recipient_id: int,
+    kind: OutboxKind,
+    now: datetime,
+) -> None:
+    session.add(
+        Outbox(
+            school_id=item.school_id,
+            recipient_id=recipient_id,
+            kind=kind,
+            # Ids only: the booking flow names the child, inside the chat.
+            payload={"referral_id": referral.id, "student_id": referral.student_id},
+            dedup_key=f"{kind}:{referral.id}:{recipient_id}",
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
