@@ -485,6 +485,7 @@ async def erase_person(
     person.email = None
     person.email_unreachable_at = None
     person.channel_preference = None
+    person.birth_date = None
     person.ended_at = person.ended_at or now
     person.erased_at = now
     await session.flush()

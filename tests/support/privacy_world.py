@@ -416,6 +416,7 @@ async def build_privacy_world(
     sam.telegram_user_id = 987654321
     sam.telegram_chat_id = 987654321
     sam.group_name = "3B"
+    sam.birth_date = date(2008, 5, 17)
     otto = await add_person(
         session, school, "S1002", Role.STUDENT, given_name=OTTO[0], family_name=OTTO[1]
     )

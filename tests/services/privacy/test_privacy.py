@@ -104,6 +104,7 @@ async def test_the_export_has_every_row_about_the_person_and_nothing_of_another(
         assert data[section] == [], section
     assert data["person"]["given_name"] == SAM[0]
     assert data["person"]["email"] == "samira.quispelvaandel@example.org"
+    assert data["person"]["birth_date"] == "2008-05-17"
     assert data["roles"] == ["student"]
     assert data["links"]["mentors"] == [world.mentor.id]
     assert data["links"]["parents"] == [world.parent.id]
@@ -317,6 +318,7 @@ async def test_erasure_leaves_no_name_or_text_and_keeps_the_counts_and_the_trail
         assert sam.ended_at is not None
         assert sam.telegram_user_id is None
         assert sam.email is None
+        assert sam.birth_date is None
         trail = list(await session.scalars(select(AuditLog).order_by(AuditLog.id)))
         erased_row = trail[-1]
     # Her consents stay as records (the audit of who consented to what, when) pointing at the
