@@ -13,6 +13,12 @@ from dialogs.text import N_, Text
 SHARE = "share"
 YES, NO = "yes", "no"
 
+#: Above the menu while the adult student has not answered (Telegram and web chat alike).
+MENU_NOTE = N_(
+    "You are 18 or older: you now decide whether your parents still see your support at "
+    "school. Please answer the first question below."
+)
+
 PARENTS_ACCESS = Flow(
     id="parents_access",
     version=1,

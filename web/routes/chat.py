@@ -27,11 +27,18 @@ from dialogs.events import Action, Event, typed
 from dialogs.flows import get_flow
 from dialogs.flows.afspraken import BOOK, appointment_text
 from dialogs.flows.exit_survey import RESPONDENT_OF_FLOW, SURVEY_INVITATION
+from dialogs.flows.parents_access import MENU_NOTE as PARENTS_MENU_NOTE
 from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog
 from dialogs.replies import Reply, ReplyKind
 from dialogs.text import N_, Text
 from services.appointments.attendance import open_intake_questions
-from services.conversations.runtime import ConcurrentUpdateError, Turn, handle_event, open_flow
+from services.conversations.runtime import (
+    ConcurrentUpdateError,
+    Turn,
+    handle_event,
+    open_flow,
+    school_today,
+)
 from services.conversations.survey_chat import SURVEY_REFUSALS, open_survey
 from services.conversations.voice_chat import open_student_voice
 from services.conversations.web_chat import (
@@ -53,6 +60,7 @@ from services.conversations.web_chat import (
     set_chat_language,
     set_flash,
 )
+from services.kernel.adulthood import must_ask
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.outbox.channels import ChatTarget, parse_chat_target
 from services.settings.about import TITLE as ABOUT_TITLE
@@ -289,6 +297,13 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         and any(chat.person.has_role(role) for role in _HAVE_APPOINTMENTS),
         about=chat.survey_invitation_id is None and may_read_about(chat.person),
         scoped=chat.survey_invitation_id is not None,
+        # An adult student who has not answered about their parents' access: why the first
+        # entry is there (as the Telegram menu says it).
+        menu_note=(
+            Text.of(PARENTS_MENU_NOTE)
+            if chat.survey_invitation_id is None and must_ask(chat.person, school_today(now))
+            else None
+        ),
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
     # Sliding: the cookie's week starts again with every view, as the session's end does.

@@ -12,11 +12,13 @@ from bot.app import App
 from bot.telegram.callbacks import MenuCallback, SurveyCallback
 from dialogs.flow import Flow
 from dialogs.flows import get_flow
+from dialogs.flows.parents_access import MENU_NOTE as PARENTS_MENU_NOTE
 from dialogs.i18n import Catalog
 from dialogs.text import N_, Text
 from services.accounts.web_sessions import STAFF_ROLES
-from services.conversations.runtime import active_flow, flows_for
+from services.conversations.runtime import active_flow, flows_for, school_today
 from services.conversations.survey_chat import invitations_to_offer
+from services.kernel.adulthood import must_ask
 from services.kernel.uow import run_unit_of_work
 from services.settings.about import TITLE as ABOUT_TITLE
 from services.settings.about import may_read_about
@@ -62,9 +64,12 @@ async def send_menu(bot: Bot, app: App, chat_id: int, person: Person, catalog: C
             ),
         )
         return
-    await bot.send_message(
-        chat_id, catalog.render(Text.of(N_("What would you like to do?"))), reply_markup=markup
-    )
+    text = catalog.render(Text.of(N_("What would you like to do?")))
+    if must_ask(person, school_today(utcnow())):
+        # An adult student who has not answered about their parents' access: say why the
+        # first button is there (`services.kernel.adulthood`).
+        text = f"{catalog.render(Text.of(PARENTS_MENU_NOTE))}\n\n{text}"
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 async def menu_keyboard(app: App, person: Person, catalog: Catalog) -> InlineKeyboardMarkup | None:
