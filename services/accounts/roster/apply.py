@@ -68,6 +68,7 @@ async def load_state(*, session: AsyncSession, school_id: int) -> SchoolState:
             Person.group_name,
             Person.language,
             Person.email,
+            Person.birth_date,
             Person.ended_at,
         ).where(Person.school_id == school_id)
     ):
@@ -81,6 +82,7 @@ async def load_state(*, session: AsyncSession, school_id: int) -> SchoolState:
             email=row.email,
             roles=frozenset(roles.get(row.id, ())),
             ended=row.ended_at is not None,
+            birth_date=row.birth_date,
         )
     links: dict[LinkKind, dict[str, set[str]]] = {"mentor": defaultdict(set), "parent": {}}
     links["parent"] = defaultdict(set)
@@ -159,6 +161,7 @@ def _new_row(school_id: int, change: Change, now: datetime) -> dict[str, object]
         "group_name": values.get("group_name"),
         "language": values.get("language", DEFAULT_LANGUAGE),
         "email": values.get("email"),
+        "birth_date": values.get("birth_date"),
         "ended_at": now if values.get("ended") else None,
         "created_at": now,
     }

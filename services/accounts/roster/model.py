@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 
 from dialogs.text import N_, Text
 from storage.models import Role
@@ -13,6 +14,8 @@ NAME_MAX = 100
 EXTERNAL_ID_MAX = 64
 GROUP_MAX = 32
 EMAIL_MAX = 254
+#: A date of birth further back than this many years is a typing error, not a student.
+BIRTH_YEARS_MAX = 100
 
 #: The roles an administration system gives. A sync decides these; the roles given in the
 #: app (admin, care coordinator, coach, partnership viewer) are kept as they are by a
@@ -20,6 +23,10 @@ EMAIL_MAX = 254
 ROSTER_ROLES = frozenset({Role.STUDENT, Role.PARENT, Role.TEACHER, Role.MENTOR})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: ISO (``2008-03-14``, also ``2008/03/14``) and Dutch (``14-03-2008``, ``14/3/2008``: Dutch
+#: Excel's short date) dates of birth; one separator throughout.
+_ISO_DATE = re.compile(r"(?P<year>\d{4})([-/])(?P<month>\d{1,2})\2(?P<day>\d{1,2})", re.ASCII)
+_DUTCH_DATE = re.compile(r"(?P<day>\d{1,2})([-/])(?P<month>\d{1,2})\2(?P<year>\d{4})", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +47,9 @@ class BadRow:
 class RosterPerson:
     """One person as the administration system lists them.
 
-    ``None`` for ``group``, ``language`` or ``email`` keeps what the school has (the column
-    is absent, or the cell empty where that means "keep": a language chosen in the bot).
+    ``None`` for ``group``, ``language``, ``email`` or ``birth_date`` keeps what the school
+    has (the column is absent, or the cell empty where that means "keep": a language chosen
+    in the bot). ``birth_date`` is a student's only (the age-18 rule): never set for others.
     ``ended``: the source says the person left (OneRoster ``status=tobedeleted``).
     """
 
@@ -54,6 +62,7 @@ class RosterPerson:
     group: str | None = None
     language: str | None = None
     email: str | None = None
+    birth_date: date | None = None
     ended: bool = False
     #: The link targets in the order the row names them (for reporting bad links in order).
     link_order: tuple[str, ...] = ()
@@ -67,7 +76,8 @@ class Roster:
     for each holder listed, that set is the truth (an empty set removes their links); a
     holder not listed keeps their links. ``managed_roles`` are the roles the source decides
     (the project CSV: all; OneRoster: `ROSTER_ROLES`). ``fields`` names the optional fields
-    the source carries (``group``, ``language``, ``email``): the others are left alone.
+    the source carries (``group``, ``language``, ``email``, ``birth_date``): the others are
+    left alone.
     ``full`` is the source's default for a full sync (absent people are ended).
     """
 
@@ -179,3 +189,51 @@ def check_email(line: int, column: str, value: str) -> Text | None:
             N_("Line {line}: {column} is not an e-mail address."), line=line, column=column
         )
     return None
+
+
+def today_utc() -> date:
+    """Today's date (UTC): the readers' default for `check_birth_date`."""
+    return datetime.now(UTC).date()
+
+
+def parse_birth_date(value: str) -> date | None:
+    """``value`` as a date (``YYYY-MM-DD`` or ``DD-MM-YYYY``, ``-`` or ``/``), or ``None``."""
+    found = _ISO_DATE.fullmatch(value) or _DUTCH_DATE.fullmatch(value)
+    if found is None:
+        return None
+    try:
+        return date(int(found["year"]), int(found["month"]), int(found["day"]))
+    except ValueError:
+        return None
+
+
+def check_birth_date(line: int, column: str, value: str, today: date) -> Text | None:
+    """Why a date of birth cannot be used, or ``None`` (an empty cell is fine: it keeps)."""
+    if not value:
+        return None
+    born = parse_birth_date(value)
+    if born is None:
+        return Text.of(
+            N_("Line {line}: {column} is not a date (write YYYY-MM-DD or DD-MM-YYYY)."),
+            line=line,
+            column=column,
+        )
+    if born > today:
+        return Text.of(N_("Line {line}: {column} lies in the future."), line=line, column=column)
+    if born < _years_before(today, BIRTH_YEARS_MAX):
+        return Text.plural_of(
+            "Line {line}: {column} is more than {count} year ago.",
+            "Line {line}: {column} is more than {count} years ago.",
+            BIRTH_YEARS_MAX,
+            line=line,
+            column=column,
+        )
+    return None
+
+
+def _years_before(today: date, years: int) -> date:
+    """The same day ``years`` earlier (29 February: the 28th in a year without one)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)

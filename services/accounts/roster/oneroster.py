@@ -1,9 +1,10 @@
 """A OneRoster 1.1 / 1.2 CSV bundle (a directory or a .zip) as a `Roster`.
 
 Read: ``manifest.csv``, ``orgs.csv``, ``users.csv``, ``classes.csv``, ``enrollments.csv``
-(and ``roles.csv`` of 1.2 when ``users.csv`` has no ``role`` column). ``demographics.csv``,
-``academicSessions.csv`` and ``courses.csv`` may be present and are ignored on purpose: the
-product needs no birth date, sex or timetable.
+(and ``roles.csv`` of 1.2 when ``users.csv`` has no ``role`` column), and ``demographics.csv``
+when the bundle has it, for one column only: a student's ``birthDate`` (the age-18 rule).
+Everything else in it (sex, ethnicity, place of birth), ``academicSessions.csv`` and
+``courses.csv`` are ignored on purpose: the product needs no sex or timetable.
 
 The mapping (docs/architecture.md, "People from the administration system"):
 
@@ -13,6 +14,10 @@ The mapping (docs/architecture.md, "People from the administration system"):
 - ``sourcedId`` → external id (at most 64 characters); ``givenName`` (``preferredGivenName``,
   the roepnaam, when filled in) and ``middleName familyName`` (the tussenvoegsel first: "van
   Dijk") → the names; ``email`` → the e-mail address;
+- ``demographics.csv`` ``birthDate`` (``YYYY-MM-DD``) → the date of birth of a student (its
+  row's ``sourcedId`` is the student's; rows of others, of other schools and ``tobedeleted``
+  rows are ignored); an empty cell, a student without a row, or a bundle without the file
+  (or without its ``birthDate`` column) keeps the date the school has;
 - role ``student`` → student; ``parent``, ``guardian``, ``relativeToStudent`` → parent of the
   students in their ``agentSourcedIds`` (and of the students naming them there);
   ``teacher`` → teacher. Administrators, aides, proctors and the like are not imported: the
@@ -30,6 +35,7 @@ from __future__ import annotations
 import zipfile
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path, PurePosixPath
 
 from dialogs.text import N_, Text
@@ -40,15 +46,20 @@ from services.accounts.roster.model import (
     BadRow,
     Roster,
     RosterPerson,
+    check_birth_date,
     check_email,
     check_external_id,
     check_name,
+    parse_birth_date,
+    today_utc,
     unreadable,
 )
 from storage.models import Role
 
 REQUIRED_FILES = ("orgs.csv", "users.csv", "classes.csv", "enrollments.csv")
-READ_FILES = ("manifest.csv", *REQUIRED_FILES, "roles.csv")
+#: Optional: read for the students' ``birthDate`` only.
+DEMOGRAPHICS = "demographics.csv"
+READ_FILES = ("manifest.csv", *REQUIRED_FILES, "roles.csv", DEMOGRAPHICS)
 #: A bundle larger than this (uncompressed) is refused before it is read.
 BUNDLE_MAX_BYTES = 512 * 1024 * 1024
 
@@ -107,9 +118,16 @@ def read_bundle(path: Path) -> dict[str, bytes]:
 
 
 def parse_bundle(
-    files: Mapping[str, bytes], *, school_code: str, source: str, org: str | None = None
+    files: Mapping[str, bytes],
+    *,
+    school_code: str,
+    source: str,
+    org: str | None = None,
+    today: date | None = None,
 ) -> Roster:
-    """The roster of the school ``school_code`` (the org ``org``) in the bundle (pure)."""
+    """The roster of the school ``school_code`` (the org ``org``) in the bundle (pure).
+
+    ``today`` (default: today, UTC) is what a date of birth may not lie after."""
     missing = [name for name in REQUIRED_FILES if name not in files]
     if missing:
         return unreadable(
@@ -129,6 +147,10 @@ def parse_bundle(
         if name in tables
         for problem in _missing_columns(tables[name], needed)
     ]
+    if DEMOGRAPHICS in tables and "birthdate" not in tables[DEMOGRAPHICS].columns:
+        del tables[DEMOGRAPHICS]  # no date of birth in it: nothing of it is imported
+    if DEMOGRAPHICS in tables:
+        fatal.extend(_missing_columns(tables[DEMOGRAPHICS], _DEMOGRAPHICS_COLUMNS))
     if "role" not in tables["users.csv"].columns and "roles.csv" not in tables:
         fatal.append(
             BadRow(
@@ -142,7 +164,7 @@ def parse_bundle(
     chosen = _school_org(tables["orgs.csv"], school_code, org)
     if isinstance(chosen, BadRow):
         return unreadable(source, [chosen])
-    return _Mapper(tables, chosen, source).roster()
+    return _Mapper(tables, chosen, source, today_utc() if today is None else today).roster()
 
 
 _NEEDED_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -152,6 +174,8 @@ _NEEDED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "enrollments.csv": ("sourcedid", "classsourcedid", "usersourcedid", "role"),
     "roles.csv": ("usersourcedid", "role", "orgsourcedid"),
 }
+#: A demographics.csv with a ``birthDate`` column must say whose dates they are.
+_DEMOGRAPHICS_COLUMNS = ("sourcedid",)
 
 
 def _missing_columns(table: Table, needed: tuple[str, ...]) -> list[BadRow]:
@@ -201,10 +225,11 @@ def _ids(value: str) -> list[str]:
 class _Mapper:
     """One pass over the tables of one school (kept in a class to share the lookups)."""
 
-    def __init__(self, tables: Mapping[str, Table], org: str, source: str) -> None:
+    def __init__(self, tables: Mapping[str, Table], org: str, source: str, today: date) -> None:
         self.tables = tables
         self.org = org
         self.source = source
+        self.today = today
         self.bad: list[BadRow] = [b for table in tables.values() for b in table.bad_rows]
         self.skipped = 0
 
@@ -212,6 +237,7 @@ class _Mapper:
         users = self._users()
         roles = self._roles(users)
         groups, homeroom_students, homeroom_teachers = self._homerooms(users)
+        birth_dates = self._birth_dates(roles)
         people: list[RosterPerson] = []
         mentor_of: dict[str, frozenset[str]] = {}
         parent_of: dict[str, set[str]] = {}
@@ -231,7 +257,9 @@ class _Mapper:
                 students.add(sourced_id)
             if Role.PARENT in person_roles:
                 parent_of[sourced_id] = set(_ids(row.get("agentsourcedids")))
-            people.append(self._person(row, person_roles, groups.get(sourced_id)))
+            people.append(
+                self._person(row, person_roles, groups.get(sourced_id), birth_dates.get(sourced_id))
+            )
         for student in students:
             for agent in _ids(users[student].get("agentsourcedids")):
                 if agent in parent_of:
@@ -242,7 +270,12 @@ class _Mapper:
             mentor_of=mentor_of,
             parent_of={holder: frozenset(s) for holder, s in parent_of.items()},
             managed_roles=ROSTER_ROLES,
-            fields=frozenset({"group", "email"}),
+            # Dates of birth only from a bundle that has them: otherwise they are left alone.
+            fields=frozenset(
+                {"group", "email", "birth_date"}
+                if DEMOGRAPHICS in self.tables
+                else {"group", "email"}
+            ),
             full=self._full(),
             bad_rows=tuple(sorted(self.bad, key=lambda b: (b.file, b.line))),
             skipped=self.skipped,
@@ -295,6 +328,39 @@ class _Mapper:
                 continue
             users[sourced_id] = row
         return users
+
+    def _birth_dates(self, roles: Mapping[str, frozenset[Role]]) -> dict[str, date]:
+        """The dates of birth of the school's students, by sourcedId (empty cells left out).
+
+        Only students' rows are read (a date is meaningful for the age-18 rule only); an
+        unreadable, future or implausibly old date is a bad row of demographics.csv.
+        """
+        if DEMOGRAPHICS not in self.tables:
+            return {}
+        found: dict[str, date] = {}
+        first: dict[str, int] = {}
+        for row in self.tables[DEMOGRAPHICS].rows:
+            sourced_id = row.get("sourcedid")
+            if not _active(row) or Role.STUDENT not in roles.get(sourced_id, frozenset()):
+                continue
+            if sourced_id in first:
+                problem: Text | None = Text.of(
+                    N_("Line {line}: sourcedId {external_id} is also on line {first}."),
+                    line=row.line,
+                    external_id=sourced_id,
+                    first=first[sourced_id],
+                )
+            else:
+                first[sourced_id] = row.line
+                problem = check_birth_date(row.line, "birthDate", row.get("birthdate"), self.today)
+            if problem is not None:
+                self.bad.append(BadRow(DEMOGRAPHICS, row.line, problem, sourced_id))
+                found.pop(sourced_id, None)
+                continue
+            born = parse_birth_date(row.get("birthdate"))
+            if born is not None:
+                found[sourced_id] = born
+        return found
 
     def _roles(self, users: Mapping[str, Row]) -> dict[str, frozenset[Role]]:
         found: dict[str, set[Role]] = defaultdict(set)
@@ -364,7 +430,9 @@ class _Mapper:
     def _family_name(row: Row) -> str:
         return " ".join(part for part in (row.get("middlename"), row.get("familyname")) if part)
 
-    def _person(self, row: Row, roles: frozenset[Role], group: str | None) -> RosterPerson:
+    def _person(
+        self, row: Row, roles: frozenset[Role], group: str | None, birth_date: date | None
+    ) -> RosterPerson:
         ended = not _active(row) or row.get("enableduser").lower() == "false"
         return RosterPerson(
             external_id=row.get("sourcedid"),
@@ -375,5 +443,6 @@ class _Mapper:
             line=row.line,
             group=group,
             email=row.get("email") or None,
+            birth_date=birth_date,
             ended=ended,
         )

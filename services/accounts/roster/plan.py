@@ -4,10 +4,11 @@ The rules:
 
 - a person in the roster and not in the school is added (unless the roster says they left);
 - a person in both is changed where the roster differs: names; roles (the roster's roles,
-  plus the roles it does not decide: `Roster.managed_roles`); the group, the language and
-  the e-mail address where the roster carries them (`Roster.fields`; an empty language or
-  address keeps the school's); the students they are mentor or parent of, where listed;
-  a person who had left and is listed again comes back (``ended_at`` cleared);
+  plus the roles it does not decide: `Roster.managed_roles`); the group, the language, the
+  e-mail address and a student's date of birth where the roster carries them
+  (`Roster.fields`; an empty language, address or date keeps the school's); the students
+  they are mentor or parent of, where listed; a person who had left and is listed again
+  comes back (``ended_at`` cleared);
 - the roster says a person left (OneRoster ``tobedeleted``): they are ended;
 - a full sync ends, in addition, every person of the school who is not in the roster, holds
   a role an administration system gives (`ROSTER_ROLES`) and has not ended yet. A person
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from dialogs.text import N_, Text
@@ -46,6 +48,7 @@ class Current:
     email: str | None
     roles: frozenset[Role]
     ended: bool
+    birth_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,8 @@ class Change:
     """A person to write: the new values of the fields that change, by field name.
 
     Fields: ``given_name``, ``family_name``, ``group_name``, ``language``, ``email``,
-    ``roles`` (a frozenset of `Role`) and ``ended`` (``True`` ends, ``False`` brings back).
+    ``birth_date``, ``roles`` (a frozenset of `Role`) and ``ended`` (``True`` ends, ``False``
+    brings back).
     ``links`` names ``mentor_of`` / ``parent_of`` when the person's links change (for the
     report; the links themselves are in `Plan.links_added` / `Plan.links_removed`).
     """
@@ -257,6 +261,8 @@ def _new_values(
         values["language"] = person.language
     if person.email is not None and "email" in fields:
         values["email"] = person.email
+    if person.birth_date is not None and "birth_date" in fields:
+        values["birth_date"] = person.birth_date
     return values
 
 
@@ -276,6 +282,12 @@ def _changed_values(
         values["language"] = person.language
     if "email" in fields and person.email is not None and person.email != current.email:
         values["email"] = person.email
+    if (
+        "birth_date" in fields
+        and person.birth_date is not None
+        and person.birth_date != current.birth_date
+    ):
+        values["birth_date"] = person.birth_date
     if current.ended:
         values["ended"] = False
     return values

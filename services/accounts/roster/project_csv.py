@@ -1,16 +1,19 @@
 """The project's own CSV (pure): ``external_id,roles,given_name,family_name,group,language,
-mentor_of,parent_of,email``.
+mentor_of,parent_of,email,birth_date``.
 
 Column names in any case and order, spaces trimmed; the first four are required. ``roles``,
 ``mentor_of`` and ``parent_of`` hold values separated by ``;`` (or ``,``). For each person in
 the file the file is the truth for their names and roles, and (when the column is present)
 their group and the students they are mentor or parent of. An empty ``language`` keeps the
 language the person chose in the bot; an empty ``email`` keeps the address the school has.
+``birth_date`` (``YYYY-MM-DD`` or ``DD-MM-YYYY``, ``-`` or ``/``) is read for students only
+(the age-18 rule; ignored on other rows); an empty cell keeps the date the school has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 from dialogs.text import N_, Text
 from services.accounts.roster.decoding import Row, Table, read_table
@@ -19,9 +22,12 @@ from services.accounts.roster.model import (
     BadRow,
     Roster,
     RosterPerson,
+    check_birth_date,
     check_email,
     check_external_id,
     check_name,
+    parse_birth_date,
+    today_utc,
     too_long,
 )
 from services.kernel.languages import SUPPORTED_LANGUAGES
@@ -37,29 +43,35 @@ COLUMNS = (
     "mentor_of",
     "parent_of",
     "email",
+    "birth_date",
 )
 REQUIRED_COLUMNS = COLUMNS[:4]
 #: Line number of the first data row: line 1 is the header.
 FIRST_LINE = 2
 
 
-def parse_project_csv(data: bytes, file: str) -> Roster:
+def parse_project_csv(data: bytes, file: str, *, today: date | None = None) -> Roster:
     """Read the file's bytes (any supported encoding and delimiter); see `parse_table`."""
-    return parse_table(read_table(data, file))
+    return parse_table(read_table(data, file), today=today)
 
 
-def parse_project_rows(rows: Iterable[Mapping[str, str]], file: str = "people") -> Roster:
+def parse_project_rows(
+    rows: Iterable[Mapping[str, str]], file: str = "people", *, today: date | None = None
+) -> Roster:
     """Rows given as mappings (the demo data, tests), numbered as if a header preceded them."""
     numbered = [
         Row(line, {key.strip().lower(): value for key, value in mapping.items()})
         for line, mapping in enumerate(rows, start=FIRST_LINE)
     ]
     columns = tuple(dict.fromkeys(key for row in numbered for key in row.cells))
-    return parse_table(Table(file, columns, tuple(numbered), (), "utf-8", ","))
+    return parse_table(Table(file, columns, tuple(numbered), (), "utf-8", ","), today=today)
 
 
-def parse_table(table: Table) -> Roster:
-    """The roster in ``table``: every bad row with its reason, the good rows as people."""
+def parse_table(table: Table, *, today: date | None = None) -> Roster:
+    """The roster in ``table``: every bad row with its reason, the good rows as people.
+
+    ``today`` (default: today, UTC) is what a date of birth may not lie after."""
+    today = today_utc() if today is None else today
     file = table.file
     fatal = [BadRow(file, 1, reason) for reason in _check_columns(table.columns)]
     columns = frozenset(table.columns)
@@ -72,7 +84,7 @@ def parse_table(table: Table) -> Roster:
     if not fatal:
         for row in table.rows:
             external_id = row.get("external_id")
-            problems = _problems(row)
+            problems = _problems(row, today)
             first = first_line.get(external_id) if external_id else None
             if first is not None:
                 problems.insert(
@@ -101,7 +113,7 @@ def parse_table(table: Table) -> Roster:
         mentor_of=mentor_of,
         parent_of=parent_of,
         managed_roles=frozenset(Role),
-        fields=columns & {"group", "language", "email"},
+        fields=columns & {"group", "language", "email", "birth_date"},
         full=False,
         bad_rows=tuple(sorted(bad, key=lambda b: b.line)),
         fatal=tuple(fatal),
@@ -142,7 +154,7 @@ def _roles(row: Row) -> tuple[frozenset[Role], list[Text]]:
     return frozenset(roles), problems
 
 
-def _problems(row: Row) -> list[Text]:
+def _problems(row: Row, today: date) -> list[Text]:
     line = row.line
     problems: list[Text] = []
     problem = check_external_id(line, row.get("external_id"))
@@ -166,6 +178,10 @@ def _problems(row: Row) -> list[Text]:
     problem = check_email(line, "email", row.get("email"))
     if problem is not None:
         problems.append(problem)
+    if Role.STUDENT in roles:  # a date of birth on another row is ignored
+        problem = check_birth_date(line, "birth_date", row.get("birth_date"), today)
+        if problem is not None:
+            problems.append(problem)
     if row.get("mentor_of") and Role.MENTOR not in roles:
         problems.append(
             Text.of(
@@ -196,5 +212,6 @@ def _person(row: Row, file: str) -> RosterPerson:
         group=row.get("group") or None,
         language=row.get("language").lower() or None,
         email=row.get("email") or None,
+        birth_date=parse_birth_date(row.get("birth_date")) if Role.STUDENT in roles else None,
         link_order=split_list(f"{row.get('mentor_of')};{row.get('parent_of')}"),
     )

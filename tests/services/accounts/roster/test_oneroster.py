@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from datetime import date
 from pathlib import Path
 
 from dialogs.text import Text
@@ -30,8 +31,9 @@ def _person(
 
 EXPECTED = (
     _person("stu-1001", "Daan", "Akkerveld", {S}, 2, group="2B",
-            email="daan.akkerveld@leerling.example.nl"),
-    _person("stu-1002", "Noor", "van den Bremhorst", {S}, 3, group="2B"),
+            email="daan.akkerveld@leerling.example.nl", birth_date=date(2012, 3, 14)),
+    _person("stu-1002", "Noor", "van den Bremhorst", {S}, 3, group="2B",
+            birth_date=date(2012, 11, 2)),
     _person("stu-1003", "Zoë", "Eemsteden", {S}, 4, group="3A"),
     _person("stu-1004", "Finn", "Fennema", {S}, 5, group="3A", ended=True),
     _person("par-3001", "Kees", "Akkerveld", {P}, 7, email="kees.akkerveld@example.nl"),
@@ -68,7 +70,8 @@ def test_the_fixture_bundle_field_by_field() -> None:
     # The administrator and the other school's student are not imported.
     assert roster.skipped == 2
     assert roster.managed_roles == {S, P, T, M}
-    assert roster.fields == {"group", "email"}
+    # demographics.csv is read for the students' birthDate (the age-18 rule) only.
+    assert roster.fields == {"group", "email", "birth_date"}
     assert roster.full  # the manifest says file.users bulk
 
 
