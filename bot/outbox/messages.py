@@ -23,6 +23,7 @@ from typing import Any
 
 from dialogs.flows.afspraken import BOOK as BOOK_APPOINTMENT
 from dialogs.flows.afspraken import kind_label
+from dialogs.flows.parents_access import PARENTS_ACCESS
 from dialogs.i18n import SCHOOL_TIMEZONE, Catalogs
 from dialogs.text import N_, Text
 from services.appointments.calendar import calendar_file
@@ -78,6 +79,7 @@ OPEN_STUDENT_VOICE = "hv:open:{referral_id}"
 #: Main-menu buttons (`bot.telegram.callbacks.MenuCallback`).
 MY_APPOINTMENTS = "m:appointments:"
 BOOK_AN_APPOINTMENT = f"m:flow:{BOOK_APPOINTMENT.id}"
+ANSWER_PARENTS_ACCESS = f"m:flow:{PARENTS_ACCESS.id}"
 
 
 #: Telegram's prompts that more than one notice shares (their translations must fit each).
@@ -274,6 +276,22 @@ def _referral_accepted_adult(payload: Mapping[str, Any]) -> _Content:
         ),
         ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
         prompt=Text.of(N_("Press the button to choose a time.")),
+    )
+
+
+def _parents_access(payload: Mapping[str, Any]) -> _Content:
+    # No care details: the question itself is asked in the chat (and offered first there).
+    _id(payload, "person_id")
+    return _Content(
+        Text.of(
+            N_(
+                "You are 18 or older now, so you decide whether your parents or carers still "
+                "see your support at school: your appointments, reports and the messages about "
+                "them."
+            )
+        ),
+        ((Text.of(N_("Answer the question")), ANSWER_PARENTS_ACCESS),),
+        prompt=Text.of(N_("Press the button to answer; it takes a minute.")),
     )
 
 
@@ -599,6 +617,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], _Content]] = {
     OutboxKind.INTAKE_REPORT: _intake_report,
     OutboxKind.PERSON_INVITATION: _person_invitation,
     OutboxKind.STUDENT_VOICE_ASK: _student_voice,
+    OutboxKind.PARENTS_ACCESS_ASK: _parents_access,
 }
 
 #: The kinds this worker can send.
@@ -629,6 +648,7 @@ _SUBJECTS: dict[str, str] = {
     OutboxKind.INTAKE_REPORT: N_("The intake report is ready"),
     OutboxKind.PERSON_INVITATION: N_("Your personal link to the school's chat"),
     OutboxKind.STUDENT_VOICE_ASK: N_("Your help question"),
+    OutboxKind.PARENTS_ACCESS_ASK: N_("You decide about your parents' access"),
 }
 #: The e-mail link's label for a notice without buttons in Telegram, or a staff notice.
 STAFF_WEB_APP = N_("Log in to the web app")

@@ -109,6 +109,7 @@ _TARGETS_WITHOUT_ID = frozenset({ChatTarget.APPOINTMENTS, ChatTarget.BOOK})
 #: The target of each kind's e-mail link, and the payload key holding its id (None: none).
 _TARGET_OF_KIND: dict[str, tuple[ChatTarget, str | None]] = {
     OutboxKind.REFERRAL_ACCEPTED_PARENT: (ChatTarget.BOOK, None),
+    OutboxKind.REFERRAL_ACCEPTED_ADULT: (ChatTarget.BOOK, None),
     OutboxKind.APPOINTMENT_MENTOR_DECLINED: (ChatTarget.BOOK, None),
     OutboxKind.APPOINTMENT_REMINDER: (ChatTarget.APPOINTMENTS, None),
     OutboxKind.INTAKE_REPORT: (ChatTarget.INTAKE_REPORT, "trajectory_id"),

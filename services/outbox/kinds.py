@@ -69,6 +69,9 @@ class OutboxKind(StrEnum):
     #: invitation to the web chat, sent by e-mail with the link of that invite
     #: (`services.outbox.invitations`, `trajectbot invite --send`).
     PERSON_INVITATION = "person.invitation"
+    #: A student who turned 18 (with a parent linked): you decide whether your parents still
+    #: see your support; the button opens the question (`services.privacy.parents_access`).
+    PARENTS_ACCESS_ASK = "person.parents_access"
 
 
 #: The kinds resent after an *uncertain* attempt (a read timeout after the request went out, a
@@ -118,6 +121,8 @@ HOLD_WHEN_UNCERTAIN: frozenset[OutboxKind] = frozenset(
         OutboxKind.APPOINTMENT_CALENDAR,
         OutboxKind.INTAKE_REPORT,
         OutboxKind.PERSON_INVITATION,
+        # The question is first in the student's chat menu until answered.
+        OutboxKind.PARENTS_ACCESS_ASK,
     }
 )
 

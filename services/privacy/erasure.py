@@ -474,20 +474,7 @@ async def erase_person(
             row.details = scrub(row.details, tokens)
             scrubbed += 1
 
-    given, family = erased_names(pid)
-    person.given_name = given
-    person.family_name = family
-    person.external_id = erased_external_id(pid)
-    person.group_name = None
-    person.telegram_user_id = None
-    person.telegram_chat_id = None
-    person.unreachable_at = None
-    person.email = None
-    person.email_unreachable_at = None
-    person.channel_preference = None
-    person.birth_date = None
-    person.ended_at = person.ended_at or now
-    person.erased_at = now
+    _pseudonymise(person, now)
     await session.flush()
     log.info("person erased person_id=%s trajectories=%s", pid, len(trajectory_ids))
     return Erasure(
@@ -498,3 +485,21 @@ async def erase_person(
         rows_deleted=deleted,
         audit_rows_scrubbed=scrubbed,
     )
+
+
+def _pseudonymise(person: Person, now: datetime) -> None:
+    """The person row as the anchor that stays: "Verwijderd <id>", no contact, no birth date."""
+    given, family = erased_names(person.id)
+    person.given_name = given
+    person.family_name = family
+    person.external_id = erased_external_id(person.id)
+    person.group_name = None
+    person.telegram_user_id = None
+    person.telegram_chat_id = None
+    person.unreachable_at = None
+    person.email = None
+    person.email_unreachable_at = None
+    person.channel_preference = None
+    person.birth_date = None
+    person.ended_at = person.ended_at or now
+    person.erased_at = now

@@ -1,5 +1,9 @@
 """An adult student's answer: do their parents still see their data (domain.md, age 18)?
 
+`ask_adult_students` (the daily housekeeping) sends each student who has turned 18, has a
+parent linked and has not answered one message with a button that opens the question
+(outbox kind ``person.parents_access``, once per student: its dedup key).
+
 The rule is `services.kernel.adulthood`; this is the write. "No" takes effect in the same
 transaction for everything a parent would still get: the messages not yet sent to a parent
 about this student (reminders, calendar files, the intake request and report, questionnaire
@@ -12,25 +16,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
-from services.kernel.adulthood import may_decide
+from services.kernel.adulthood import ADULT_AGE, is_adult, may_decide
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
+from services.outbox.kinds import OutboxKind
 from storage.models import (
     Appointment,
     Guardianship,
     Outbox,
     OutboxStatus,
     Person,
+    PersonRole,
     Referral,
+    Role,
     SurveyInvitation,
     Trajectory,
 )
@@ -167,3 +174,58 @@ def _names(payload: Mapping[str, Any] | None, owned: Mapping[str, set[int]]) -> 
         if isinstance(value, int) and value in owned[key]:
             return True
     return False
+
+
+async def ask_adult_students(*, session: AsyncSession, now: datetime) -> int:
+    """Ask every student of 18 or older with a parent linked who has not answered yet, once
+    (an operation; the housekeeping's unit of work). Returns how many were asked now."""
+    today = now.astimezone(SCHOOL_TIMEZONE).date()
+    kind = OutboxKind.PARENTS_ACCESS_ASK
+    rows = await session.execute(
+        select(Person.id, Person.school_id, Person.birth_date).where(
+            Person.birth_date <= _latest_adult_birth_date(today),
+            Person.parents_access_answered_at.is_(None),
+            Person.ended_at.is_(None),
+            Person.erased_at.is_(None),
+            exists().where(
+                PersonRole.person_id == Person.id,
+                PersonRole.role == Role.STUDENT,
+                PersonRole.ended_at.is_(None),
+            ),
+            exists().where(
+                Guardianship.student_id == Person.id, Guardianship.school_id == Person.school_id
+            ),
+            ~exists().where(Outbox.dedup_key == _ask_key(kind) + Person.id.cast(String)),
+        )
+    )
+    asked = 0
+    for person_id, school_id, birth_date in rows:
+        if not is_adult(birth_date, today):  # pragma: no cover - the query's cutoff is exact
+            continue
+        session.add(
+            Outbox(
+                school_id=school_id,
+                recipient_id=person_id,
+                kind=kind,
+                payload={"person_id": person_id},
+                dedup_key=f"{_ask_key(kind)}{person_id}",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        asked += 1
+    if asked:
+        log.info("adult students asked about their parents' access: %s", asked)
+    return asked
+
+
+def _ask_key(kind: OutboxKind) -> str:
+    return f"{kind}:"
+
+
+def _latest_adult_birth_date(today: date) -> date:
+    """The latest date of birth of someone who is 18 on ``today`` (29 February: 28th)."""
+    try:
+        return today.replace(year=today.year - ADULT_AGE)
+    except ValueError:
+        return today.replace(year=today.year - ADULT_AGE, day=28)

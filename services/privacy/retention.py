@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kernel.audit import record_audit
 from services.privacy.erasure import erase_care_data
+from services.privacy.parents_access import ask_adult_students
 from services.privacy.rules import (
     finished_conversation_cutoff,
     invite_cutoff,
@@ -89,6 +90,8 @@ class Housekeeping:
     schools: tuple[SchoolRetention, ...]
     pruned: Pruned
     dry_run: bool
+    #: Students who turned 18 asked about their parents' access (`parents_access`).
+    adults_asked: int = 0
 
     @property
     def trajectories(self) -> int:
@@ -150,7 +153,8 @@ async def prune(*, session: AsyncSession, now: datetime, dry_run: bool = False) 
 async def run_housekeeping(
     *, session: AsyncSession, now: datetime, dry_run: bool = False
 ) -> Housekeeping:
-    """The retention rule for every school, then the pruning (the system acts; audited)."""
+    """The retention rule for every school, then the pruning (the system acts; audited); then
+    the students who turned 18 are asked about their parents' access."""
     runs: list[SchoolRetention] = []
     for school in await session.scalars(select(School).order_by(School.id)):
         expired = await expired_trajectories(session=session, school=school, now=now)
@@ -168,10 +172,12 @@ async def run_housekeeping(
                 at=now,
             )
     pruned = await prune(session=session, now=now, dry_run=dry_run)
+    # Students who turned 18 are asked about their parents' access (once each).
+    adults = 0 if dry_run else await ask_adult_students(session=session, now=now)
     log.info(
         "housekeeping dry_run=%s trajectories=%s pruned=%s",
         dry_run,
         sum(len(r.trajectory_ids) for r in runs),
         pruned.total,
     )
-    return Housekeeping(tuple(runs), pruned, dry_run)
+    return Housekeeping(tuple(runs), pruned, dry_run, adults)

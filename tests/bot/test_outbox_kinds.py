@@ -58,6 +58,8 @@ SAMPLES: dict[OutboxKind, list[dict[str, Any]]] = {
         for decision in CareTeamDecision
     ],
     OutboxKind.REFERRAL_ACCEPTED_PARENT: [{"referral_id": 3, "student_id": 5}],
+    OutboxKind.REFERRAL_ACCEPTED_ADULT: [{"referral_id": 3, "student_id": 5}],
+    OutboxKind.PARENTS_ACCESS_ASK: [{"person_id": 5}],
     OutboxKind.STUDENT_VOICE_ASK: [{"referral_id": 3}],
     OutboxKind.PERSON_UNREACHABLE: [{"person_id": 6, "outbox_id": 7}],
     OutboxKind.PERSON_EMAIL_UNREACHABLE: [

@@ -18,7 +18,12 @@ from services.kernel.access import is_parent_of
 from services.kernel.adulthood import age_on, is_adult, may_decide, must_ask
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
-from services.privacy.parents_access import AUDIT_ACTION, answer_parents_access
+from services.privacy.parents_access import (
+    AUDIT_ACTION,
+    _latest_adult_birth_date,
+    answer_parents_access,
+)
+from services.privacy.retention import run_housekeeping
 from services.referrals.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.intake_report import intake_report_readers
 from services.trajectories.logbook import can_read_logbook
@@ -32,6 +37,7 @@ from storage.models import (
     Person,
     RespondentType,
     Role,
+    School,
     SurveyInvitation,
     Trajectory,
     utcnow,
@@ -313,3 +319,42 @@ async def test_acceptance_asks_the_adult_student_to_book_and_not_the_parents_the
             (family.adult.id, OutboxKind.REFERRAL_ACCEPTED_ADULT, family.adult.id),
             (family.parent.id, OutboxKind.REFERRAL_ACCEPTED_PARENT, family.sibling.id),
         }
+
+
+async def test_the_daily_housekeeping_asks_each_adult_student_with_parents_once(
+    session_factory: async_sessionmaker[AsyncSession], family: Family
+) -> None:
+    async with session_factory() as session, session.begin():
+        school = await session.get(School, family.adult.school_id)
+        assert school is not None
+        alone = await add_person(session, school, "s-alone", Role.STUDENT)
+        alone.birth_date = ADULT_BIRTH  # an adult without a parent linked: nothing to decide
+        answered = await add_person(session, school, "s-answered", Role.STUDENT)
+        answered.birth_date = ADULT_BIRTH
+        answered.parents_access_answered_at = NOW
+        session.add(
+            Guardianship(school_id=school.id, parent_id=family.parent.id, student_id=answered.id)
+        )
+    now = utcnow()
+    async with session_factory() as session, session.begin():
+        first = await run_housekeeping(session=session, now=now)
+    async with session_factory() as session, session.begin():
+        again = await run_housekeeping(session=session, now=now + timedelta(days=1))
+    async with session_factory() as session:
+        asked = (
+            await session.execute(
+                select(Outbox.recipient_id, Outbox.payload).where(
+                    Outbox.kind == OutboxKind.PARENTS_ACCESS_ASK
+                )
+            )
+        ).all()
+    assert first.adults_asked == 1
+    assert again.adults_asked == 0
+    assert asked == [(family.adult.id, {"person_id": family.adult.id})]
+
+
+def test_the_latest_adult_birth_date_is_exact_around_leap_days() -> None:
+    for today in (date(2026, 2, 28), date(2026, 3, 1), date(2028, 2, 29), date(2026, 12, 4)):
+        latest = _latest_adult_birth_date(today)
+        assert is_adult(latest, today)
+        assert not is_adult(latest + timedelta(days=1), today)
