@@ -36,6 +36,13 @@ async def reload_actor(*, session: AsyncSession, actor: Person) -> Person:
     return fresh
 
 
+async def fresh_actor(*, session: AsyncSession, actor: Person) -> Person:
+    """The person as stored now, past this process's cache: for what follows a change this
+    same update made to them (the menu after they answered a question about themself)."""
+    fresh = await session.get(Person, actor.id, populate_existing=True)
+    return actor if fresh is None else fresh
+
+
 async def require_role(*, session: AsyncSession, actor: Person, role: Role) -> Person:
     """The fresh actor row, or `NotAllowed` if they do not hold ``role``."""
     fresh = await reload_actor(session=session, actor=actor)

@@ -191,6 +191,10 @@ async def test_every_flow_keeps_to_its_statement_budget(demo: DemoBot, flow_id: 
             session=session, school_id=school.id, external_id=external_id
         )
         assert person is not None
+        if flow_id == "parents_access":
+            # Offered only to a student of 18 or older.
+            today = datetime.now(UTC).date()
+            person.birth_date = today.replace(year=today.year - 20, day=min(today.day, 28))
         token = await create_invite(
             session=session, person=person, role=role, now=datetime.now(UTC)
         )

@@ -189,14 +189,6 @@ async def test_the_adult_student_withdraws_their_parents_access(tg: Harness) -> 
     assert labels.index(TITLE) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: the menu under the done text is built from the person as loaded before "
-        "the answer (bot.telegram.handlers.flows.show_turn_then_menu), so it still puts the "
-        "question first"
-    ),
-)
 async def test_the_menu_under_the_done_text_no_longer_puts_the_question_first(
     tg: Harness,
 ) -> None:

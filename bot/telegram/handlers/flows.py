@@ -26,6 +26,7 @@ from services.conversations.runtime import (
     handle_event,
     open_flow,
 )
+from services.kernel.access import fresh_actor
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import run_unit_of_work
 from storage.models import Person
@@ -81,7 +82,15 @@ async def show_turn_then_menu(
 ) -> None:
     """`show_turn`; when the flow ended (sent or stopped) its last message carries the
     person's menu, so the chat always offers what to do next (issue 11)."""
-    closing = await menu_keyboard(app, person, catalog) if turn.finished else None
+    closing = None
+    if turn.finished:
+        # Read again: the flow may have changed the person (an adult student's answer about
+        # their parents decides the menu's order), and the process cache holds them as they
+        # were when this update began.
+        current = await run_unit_of_work(
+            app.sessions, lambda session: fresh_actor(session=session, actor=person)
+        )
+        closing = await menu_keyboard(app, current, catalog)
     await show_turn(bot, chat_id, turn, catalog, origin, closing=closing)
 
 
