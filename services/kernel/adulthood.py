@@ -16,11 +16,12 @@ the consent rule all read the same rule.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from dialogs.text import N_, Text
 from storage.models import Person, Role
 
 #: The age from which a student decides for themself.
@@ -68,3 +69,24 @@ def parents_see(student_id: ColumnElement[int] | InstrumentedAttribute[int]) -> 
             student.id == student_id, student.parents_access_withdrawn_at.is_not(None)
         )
     )
+
+
+def staff_notice(*, adult: bool, withdrawn_at: datetime | None) -> Text | None:
+    """What staff read on a student's referral and trajectory (both channels): that an adult
+    student decides, or since when their parents no longer see their support."""
+    if withdrawn_at is not None:
+        return Text.of(
+            N_(
+                "The student is 18 or older and chose on {date} that their parents no "
+                "longer see their support: do not share details with the parents."
+            ),
+            date=withdrawn_at,
+        )
+    if adult:
+        return Text.of(
+            N_(
+                "The student is 18 or older: their own consent is enough, and they decide "
+                "whether their parents see their support."
+            )
+        )
+    return None

@@ -20,7 +20,7 @@ from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
 from services.accounts.schools import school_timeout_cap
 from services.consent.records import ConsentRow, consent_givers, consent_rows, has_consent
-from services.kernel.adulthood import is_adult
+from services.kernel.adulthood import is_adult, staff_notice
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
@@ -378,25 +378,9 @@ def extra_lines(view: ReferralView) -> tuple[Text, ...]:
     """The optional asks that were answered, the student's own words, in order; first, for a
     student of 18 or older, that they decide (and whether their parents still see)."""
     lines: list[Text] = []
-    if view.parents_access_withdrawn_at is not None:
-        lines.append(
-            Text.of(
-                N_(
-                    "The student is 18 or older and chose on {date} that their parents no "
-                    "longer see their support: do not share details with the parents."
-                ),
-                date=view.parents_access_withdrawn_at,
-            )
-        )
-    elif view.adult:
-        lines.append(
-            Text.of(
-                N_(
-                    "The student is 18 or older: their own consent is enough, and they decide "
-                    "whether their parents see their support."
-                )
-            )
-        )
+    notice = staff_notice(adult=view.adult, withdrawn_at=view.parents_access_withdrawn_at)
+    if notice is not None:
+        lines.append(notice)
     if view.external_care is not None:
         answer = _option("external_care", view.external_care)
         if view.external_care_which:

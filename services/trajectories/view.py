@@ -20,7 +20,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from dialogs.text import Text
 from services.accounts.people import name_of, people_by_id
+from services.kernel.adulthood import is_adult, staff_notice
 from services.kernel.audit import record_audit
 from services.trajectories.access import case_trajectory, require_staff, school_zone
 from services.trajectories.lifecycle import coaches_of, plan_gaps_of
@@ -132,6 +134,9 @@ class TrajectoryPage:
     intake_held_at: datetime | None = None
     #: The advice for the school recorded at closing (handelingsadvies).
     advice: str | None = None
+    #: For a student of 18 or older: that they decide, or since when their parents no longer
+    #: see their support (`services.kernel.adulthood.staff_notice`).
+    adult_notice: Text | None = None
 
     @property
     def interim_dates(self) -> tuple[date, ...]:
@@ -226,6 +231,10 @@ async def open_trajectory(
         student_id=student.id,
         student_name=student.display_name,
         group_name=student.group_name,
+        adult_notice=staff_notice(
+            adult=is_adult(student.birth_date, today),
+            withdrawn_at=student.parents_access_withdrawn_at,
+        ),
         mentor_name=name_of(people, mentor_id),
         coach_name=name_of(people, trajectory.coach_id),
         referral_id=trajectory.referral_id,

@@ -19,6 +19,7 @@ from services.demo.school import DEMO_PASSWORD, create_demo_data
 from storage.models import (
     AuditLog,
     LogbookEntry,
+    Person,
     Role,
     Trajectory,
     TrajectoryEvaluation,
@@ -319,3 +320,28 @@ async def test_closing_asks_for_confirmation_and_starts_the_exit_questionnaire(
     )
     assert again.status_code == 409
     assert "already closed" in again.text
+
+
+async def test_the_page_says_when_an_adult_student_decides_about_their_parents(
+    web: ChatApp, world: World
+) -> None:
+    """Age 18: staff read that the student decides, and since when parents no longer see."""
+    zoco = await log_in(web, "zoco")
+    page = await zoco.get(f"/trajectories/{world.trajectory_id}")
+    assert 'id="adult-notice"' not in page.body  # no birth date: nothing to say
+
+    async def set_student(**values: object) -> None:
+        async with web.sessions() as session, session.begin():
+            trajectory = await session.get_one(Trajectory, world.trajectory_id)
+            student = await session.get_one(Person, trajectory.student_id)
+            for key, value in values.items():
+                setattr(student, key, value)
+
+    await set_student(birth_date=date(2006, 1, 15))  # 20 on the page's clock
+    page = await zoco.get(f"/trajectories/{world.trajectory_id}")
+    assert 'id="adult-notice"' in page.body
+    assert "their own consent is enough" in page.text
+    await set_student(parents_access_withdrawn_at=NOW, parents_access_answered_at=NOW)
+    page = await zoco.get(f"/trajectories/{world.trajectory_id}")
+    assert "no longer see their support" in page.text
+    assert "do not share details with the parents" in page.text

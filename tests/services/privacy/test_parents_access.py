@@ -24,6 +24,7 @@ from services.privacy.parents_access import (
     answer_parents_access,
 )
 from services.privacy.retention import run_housekeeping
+from services.queue.referral_view import extra_lines, open_referral
 from services.referrals.decisions import accept_for_intake, take_in_analysis
 from services.trajectories.intake_report import intake_report_readers
 from services.trajectories.logbook import can_read_logbook
@@ -358,3 +359,30 @@ def test_the_latest_adult_birth_date_is_exact_around_leap_days() -> None:
         latest = _latest_adult_birth_date(today)
         assert is_adult(latest, today)
         assert not is_adult(latest + timedelta(days=1), today)
+
+
+async def test_the_referral_tells_staff_in_both_channels(
+    session_factory: async_sessionmaker[AsyncSession], family: Family
+) -> None:
+    """The referral view's lines (rendered by the web page and the Telegram summary alike)."""
+    async with session_factory() as session, session.begin():
+        adult_item = await add_queued_referral(session, family.mentor, family.adult)
+        child_item = await add_queued_referral(session, family.mentor, family.sibling)
+    async with session_factory() as session, session.begin():
+        adult = await open_referral(
+            session=session, viewer=family.coordinator, queue_item_id=adult_item.id
+        )
+        child = await open_referral(
+            session=session, viewer=family.coordinator, queue_item_id=child_item.id
+        )
+        await answer_parents_access(
+            session=session, student=family.adult, share=False, now=utcnow()
+        )
+    async with session_factory() as session, session.begin():
+        withdrawn = await open_referral(
+            session=session, viewer=family.coordinator, queue_item_id=adult_item.id
+        )
+    ids = [[line.msgid for line in extra_lines(view)] for view in (adult, child, withdrawn)]
+    assert any("their own consent is enough" in msgid for msgid in ids[0])
+    assert not any("18 or older" in msgid for msgid in ids[1])
+    assert any("no longer see their support" in msgid for msgid in ids[2])
