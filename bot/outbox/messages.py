@@ -250,30 +250,31 @@ def _referral_merged(payload: Mapping[str, Any]) -> _Content:
 
 def _referral_accepted_parent(payload: Mapping[str, Any]) -> _Content:
     _id(payload, "referral_id")
-    return _Content(
-        Text.of(
-            N_(
-                "News from the school about your child.\n"
-                "Your child has been accepted for extra support at school. The first step is "
-                "an intake meeting with you, your child, the mentor and a coach."
-            )
-        ),
-        ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
-        prompt=Text.of(N_("Press the button to choose a time.")),
+    return _book_the_intake(
+        N_(
+            "News from the school about your child.\n"
+            "Your child has been accepted for extra support at school. The first step is "
+            "an intake meeting with you, your child, the mentor and a coach."
+        )
     )
 
 
 def _referral_accepted_adult(payload: Mapping[str, Any]) -> _Content:
     _id(payload, "referral_id")
+    return _book_the_intake(
+        N_(
+            "News from the school.\n"
+            "You have been accepted for extra support at school. The first step is an "
+            "intake meeting with you, your mentor and a coach; you can choose its time "
+            "yourself."
+        )
+    )
+
+
+def _book_the_intake(news: str) -> _Content:
+    """The request to book the intake (to a parent, or to a student of 18 or older)."""
     return _Content(
-        Text.of(
-            N_(
-                "News from the school.\n"
-                "You have been accepted for extra support at school. The first step is an "
-                "intake meeting with you, your mentor and a coach; you can choose its time "
-                "yourself."
-            )
-        ),
+        Text.of(news),
         ((Text.of(BOOK_APPOINTMENT.title), BOOK_AN_APPOINTMENT),),
         prompt=Text.of(N_("Press the button to choose a time.")),
     )
