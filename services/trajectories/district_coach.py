@@ -4,7 +4,8 @@ Only the care coordinator of the trajectory's school asks a district coach in, a
 the student and a parent consent to it (`rules.consent_holds`, purpose ``district_coach``);
 without consent the request is refused. Whether the district coach may then open the
 trajectory is `services.trajectories.access.district_coach_may_work_on`, read on every
-request. What a district coach sees: their cases (this list) and each case's page and
+request; the care coordinator ends a district coach's part (`end_district_coach`) and their
+access ends with it. What a district coach sees: their cases (this list) and each case's page and
 logbook; nothing else.
 """
 
@@ -149,6 +150,50 @@ async def ask_district_coach_in(
         at=now,
     )
     return request.id
+
+
+async def end_district_coach(
+    *,
+    session: AsyncSession,
+    actor: Person,
+    trajectory_id: int,
+    district_coach_id: int,
+    now: datetime,
+) -> None:
+    """The care coordinator ends a district coach's part in a trajectory: from now on they no
+    longer see it (`access.district_coach_may_work_on` reads ``ended_at`` on every request).
+
+    `NotAllowed` for anyone but the care coordinator of the trajectory's school;
+    `InvalidTransition` when that district coach is not asked in (any more). Also on a closed
+    trajectory: ending access is always allowed. Audited as ``trajectory.district_coach_end``.
+    """
+    actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
+    actor, trajectory, _zone = await staff_trajectory(
+        session=session, actor=actor, trajectory_id=trajectory_id
+    )
+    request = await session.scalar(
+        select(DistrictCoachRequest)
+        .where(
+            DistrictCoachRequest.trajectory_id == trajectory.id,
+            DistrictCoachRequest.district_coach_id == district_coach_id,
+            DistrictCoachRequest.ended_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if request is None:
+        raise InvalidTransition(Text.of(N_("This district coach is not asked in on it.")))
+    request.ended_at = now
+    record_audit(
+        session=session,
+        school_id=trajectory.school_id,
+        actor_id=actor.id,
+        action="trajectory.district_coach_end",
+        subject_type="trajectory",
+        subject_id=trajectory.id,
+        details={"district_coach_id": district_coach_id},
+        at=now,
+    )
+    await session.flush()
 
 
 async def district_coach_cases(*, session: AsyncSession, viewer: Person) -> list[DistrictCoachCase]:

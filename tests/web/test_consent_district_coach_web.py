@@ -16,7 +16,7 @@ from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.accounts.staff_accounts import create_staff_account, hash_password
 from services.demo.school import create_demo_data
-from storage.models import Consent, LogbookEntry, QueueItem, Role
+from storage.models import AuditLog, Consent, DistrictCoachRequest, LogbookEntry, QueueItem, Role
 from tests.support.factories import NOW, add_person, add_school, add_trajectory
 from tests.support.units import unit
 from tests.web.chat_client import ChatApp, ChatUser, Page, chat_app
@@ -215,3 +215,56 @@ async def test_the_district_coach_needs_consent_and_to_be_asked_in(
     assert cases.status == 200
     assert f'data-trajectory="{world.trajectory_id}"' in cases.body
     assert f'data-trajectory="{world.other_trajectory_id}"' not in cases.body
+
+
+async def test_ending_the_district_coachs_part_ends_their_access(
+    web: ChatApp, world: World
+) -> None:
+    """The care coordinator ends the district coach's part: the case leaves their list and
+    their page, the row keeps when it ended, and the audit names who did it."""
+    district = await log_in(web, "district", DISTRICT_PASSWORD)
+    zoco = await log_in(web, "zoco")
+    case = f"/trajectories/{world.trajectory_id}"
+    assert await _record(zoco, world, world.student_id, "district_coach") == 303
+    assert await _record(zoco, world, world.parent_id, "district_coach") == 303
+    response = await zoco.submit(
+        (await zoco.get(case)).form("Ask in"), district_coach=str(world.district_coach_id)
+    )
+    assert response.status_code == 303
+    assert (await district.get(case)).status == 200
+
+    # The district coach cannot end it themself; a mentor's or another's press changes nothing.
+    page = await district.get(case)
+    assert "End their part" not in page.text
+    response = await district.post(
+        f"{case}/district-coach/end",
+        {"csrf_token": _csrf(page), "district_coach": str(world.district_coach_id)},
+    )
+    assert response.status_code == 403
+    assert (await district.get(case)).status == 200
+
+    page = await zoco.get(case)
+    response = await zoco.submit(page.form("End their part"))
+    assert response.status_code == 303
+    page = await zoco.get(response.headers["location"])
+    assert "The district coach no longer works on this trajectory." in page.text
+    assert "No district coach has been asked in." in page.text
+    assert (await district.get(case)).status == 404
+    cases = await district.get("/district-cases")
+    assert f'data-trajectory="{world.trajectory_id}"' not in cases.body
+    # Again: refused with the reason (nothing is asked in any more).
+    response = await zoco.post(
+        f"{case}/district-coach/end",
+        {"csrf_token": _csrf(page), "district_coach": str(world.district_coach_id)},
+    )
+    assert response.status_code == 409
+    assert "This district coach is not asked in on it." in response.text
+    async with web.sessions() as session:
+        ended = await session.scalar(select(DistrictCoachRequest.ended_at))
+        audit = (
+            await session.scalars(
+                select(AuditLog).where(AuditLog.action == "trajectory.district_coach_end")
+            )
+        ).one()
+    assert ended is not None
+    assert audit.details == {"district_coach_id": world.district_coach_id}

@@ -38,7 +38,11 @@ from services.queue.referral_view import consent_line
 from services.referrals.care_team import cases_of_referral
 from services.referrals.rules import CARE_TEAM_DECISION_LABELS
 from services.surveys.invitations import TeacherChoice, teachers_to_pick
-from services.trajectories.district_coach import ask_district_coach_in, case_panel
+from services.trajectories.district_coach import (
+    ask_district_coach_in,
+    case_panel,
+    end_district_coach,
+)
 from services.trajectories.evaluations import mark_evaluation_held
 from services.trajectories.lifecycle import (
     GOALS_MAX,
@@ -75,6 +79,7 @@ DONE: dict[str, str] = {
     "logbook": N_("The logbook entry has been saved."),
     "held": N_("The evaluation has been marked as held."),
     "district_coach": N_("The district coach has been asked in."),
+    "district_coach_end": N_("The district coach no longer works on this trajectory."),
     "close": N_(
         "The trajectory has been closed: its appointments still planned were cancelled and "
         "the exit questionnaire has started."
@@ -185,6 +190,8 @@ async def _page(
         district_only=not is_staff,
         case=case,
         can_ask_in=coordinator and is_open,
+        # Ending a district coach's part (their access) stays possible after closing.
+        can_end_part=coordinator and is_staff,
         consent_line=consent_line,
         closing=closing or Closing(advice=""),
         teachers=teachers,
@@ -490,6 +497,36 @@ async def ask_district_coach(
     return _done(trajectory_id, "district_coach")
 
 
+async def end_district_coach_part(
+    request: Request,
+    *,
+    web: WebDep,
+    staff: CoordinatorDep,
+    session: SessionDep,
+    trajectory_id: int,
+    district_coach: Annotated[str, Form()] = "",
+) -> Response:
+    """End a district coach's part in the trajectory (the care coordinator); their access ends."""
+    coach_id = parse_id(district_coach)
+    if coach_id is None:
+        raise NotAvailable
+    refused = await _attempt(
+        session,
+        lambda unit: end_district_coach(
+            session=unit,
+            actor=staff.person,
+            trajectory_id=trajectory_id,
+            district_coach_id=coach_id,
+            now=web.now(),
+        ),
+    )
+    if refused is not None:
+        return await _page(
+            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+        )
+    return _done(trajectory_id, "district_coach_end")
+
+
 def build_router() -> APIRouter:
     """A fresh router with the trajectory page and its actions."""
     router = APIRouter()
@@ -501,6 +538,7 @@ def build_router() -> APIRouter:
         ("evaluations/{evaluation_id:int}/held", evaluation_held),
         ("close", close),
         ("district-coach", ask_district_coach),
+        ("district-coach/end", end_district_coach_part),
     ):
         router.add_api_route(
             f"/trajectories/{{trajectory_id:int}}/{path}",
