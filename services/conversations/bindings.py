@@ -147,6 +147,8 @@ class FlowBinding:
     offered: Callable[[Person, date], bool] | None = None
     #: When this holds the menu puts the flow first (a question the person still owes).
     first: Callable[[Person, date], bool] | None = None
+    #: Completing it changes the person's own row (what the menu is built from).
+    changes_person: bool = False
 
 
 #: The verwijzing's steps that show or use a mentee's open referrals (`_referral_context`).
@@ -547,6 +549,7 @@ BINDINGS: MappingProxyType[str, FlowBinding] = MappingProxyType(
             complete=_parents_access,
             offered=may_decide,
             first=must_ask,
+            changes_person=True,
         ),
         **{
             SURVEY_FLOWS[respondent_type.value].id: _survey_binding(respondent_type)

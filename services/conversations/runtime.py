@@ -61,6 +61,12 @@ class Turn:
         """True when the flow was completed or stopped by this event."""
         return self.state.status is not Status.ACTIVE
 
+    @property
+    def changed_person(self) -> bool:
+        """The flow was completed and its completion changes the person themself
+        (`FlowBinding.changes_person`): what follows reads them again."""
+        return self.state.status is Status.COMPLETED and binding_for(self.flow).changes_person
+
 
 class ConcurrentUpdateError(Exception):
     """Another event for the same conversation committed first; the caller may retry once."""

@@ -84,12 +84,14 @@ async def show_turn_then_menu(
     person's menu, so the chat always offers what to do next (issue 11)."""
     closing = None
     if turn.finished:
-        # Read again: the flow may have changed the person (an adult student's answer about
-        # their parents decides the menu's order), and the process cache holds them as they
-        # were when this update began.
-        current = await run_unit_of_work(
-            app.sessions, lambda session: fresh_actor(session=session, actor=person)
-        )
+        current = person
+        if turn.changed_person:
+            # Read again: the flow changed the person (an adult student's answer about their
+            # parents decides the menu's order), and the process cache holds them as they were
+            # when this update began.
+            current = await run_unit_of_work(
+                app.sessions, lambda session: fresh_actor(session=session, actor=person)
+            )
         closing = await menu_keyboard(app, current, catalog)
     await show_turn(bot, chat_id, turn, catalog, origin, closing=closing)
 
