@@ -37,6 +37,15 @@ def age_on(birth_date: date, today: date) -> int:
     return years
 
 
+def years_before(today: date, years: int) -> date:
+    """The same day ``years`` earlier (29 February: the 28th in a year without one): the
+    latest date of birth of someone who is ``years`` old on ``today``."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
 def is_adult(birth_date: date | None, today: date) -> bool:
     """18 or older on ``today``; an unknown date of birth is not."""
     return birth_date is not None and age_on(birth_date, today) >= ADULT_AGE

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, exists, select, update
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.kernel.access import reload_actor
-from services.kernel.adulthood import ADULT_AGE, is_adult, may_decide
+from services.kernel.adulthood import ADULT_AGE, is_adult, may_decide, years_before
 from services.kernel.audit import record_audit
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
@@ -183,7 +183,7 @@ async def ask_adult_students(*, session: AsyncSession, now: datetime) -> int:
     kind = OutboxKind.PARENTS_ACCESS_ASK
     rows = await session.execute(
         select(Person.id, Person.school_id, Person.birth_date).where(
-            Person.birth_date <= _latest_adult_birth_date(today),
+            Person.birth_date <= years_before(today, ADULT_AGE),
             Person.parents_access_answered_at.is_(None),
             Person.ended_at.is_(None),
             Person.erased_at.is_(None),
@@ -221,11 +221,3 @@ async def ask_adult_students(*, session: AsyncSession, now: datetime) -> int:
 
 def _ask_key(kind: OutboxKind) -> str:
     return f"{kind}:"
-
-
-def _latest_adult_birth_date(today: date) -> date:
-    """The latest date of birth of someone who is 18 on ``today`` (29 February: 28th)."""
-    try:
-        return today.replace(year=today.year - ADULT_AGE)
-    except ValueError:
-        return today.replace(year=today.year - ADULT_AGE, day=28)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from dialogs.text import N_, Text
+from services.kernel.adulthood import years_before
 from storage.models import Role
 
 NAME_MAX = 100
@@ -220,7 +221,7 @@ def check_birth_date(line: int, column: str, value: str, today: date) -> Text | 
         )
     if born > today:
         return Text.of(N_("Line {line}: {column} lies in the future."), line=line, column=column)
-    if born < _years_before(today, BIRTH_YEARS_MAX):
+    if born < years_before(today, BIRTH_YEARS_MAX):
         return Text.plural_of(
             "Line {line}: {column} is more than {count} year ago.",
             "Line {line}: {column} is more than {count} years ago.",
@@ -229,11 +230,3 @@ def check_birth_date(line: int, column: str, value: str, today: date) -> Text | 
             column=column,
         )
     return None
-
-
-def _years_before(today: date, years: int) -> date:
-    """The same day ``years`` earlier (29 February: the 28th in a year without one)."""
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:
-        return today.replace(year=today.year - years, day=28)

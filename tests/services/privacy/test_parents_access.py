@@ -15,12 +15,18 @@ from services.appointments.access import bookable_students
 from services.consent.records import has_consent, record_consent
 from services.consent.rules import ConsentFact, consent_holds
 from services.kernel.access import is_parent_of
-from services.kernel.adulthood import age_on, is_adult, may_decide, must_ask
+from services.kernel.adulthood import (
+    ADULT_AGE,
+    age_on,
+    is_adult,
+    may_decide,
+    must_ask,
+    years_before,
+)
 from services.kernel.errors import NotAllowed
 from services.outbox.kinds import OutboxKind
 from services.privacy.parents_access import (
     AUDIT_ACTION,
-    _latest_adult_birth_date,
     answer_parents_access,
 )
 from services.privacy.retention import run_housekeeping
@@ -356,7 +362,7 @@ async def test_the_daily_housekeeping_asks_each_adult_student_with_parents_once(
 
 def test_the_latest_adult_birth_date_is_exact_around_leap_days() -> None:
     for today in (date(2026, 2, 28), date(2026, 3, 1), date(2028, 2, 29), date(2026, 12, 4)):
-        latest = _latest_adult_birth_date(today)
+        latest = years_before(today, ADULT_AGE)
         assert is_adult(latest, today)
         assert not is_adult(latest + timedelta(days=1), today)
 
