@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -477,24 +478,12 @@ async def ask_district_coach(
     district_coach: Annotated[str, Form()] = "",
 ) -> Response:
     """Ask a district coach in (the care coordinator; refused without consent)."""
-    coach_id = parse_id(district_coach)
-    if coach_id is None:
-        raise NotAvailable
-    refused = await _attempt(
-        session,
-        lambda unit: ask_district_coach_in(
-            session=unit,
-            actor=staff.person,
-            trajectory_id=trajectory_id,
-            district_coach_id=coach_id,
-            now=web.now(),
-        ),
+    return await _district_coach_change(
+        request,
+        _Change(web, staff, session, trajectory_id, district_coach),
+        ask_district_coach_in,
+        "district_coach",
     )
-    if refused is not None:
-        return await _page(
-            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
-        )
-    return _done(trajectory_id, "district_coach")
 
 
 async def end_district_coach_part(
@@ -507,24 +496,55 @@ async def end_district_coach_part(
     district_coach: Annotated[str, Form()] = "",
 ) -> Response:
     """End a district coach's part in the trajectory (the care coordinator); their access ends."""
-    coach_id = parse_id(district_coach)
+    return await _district_coach_change(
+        request,
+        _Change(web, staff, session, trajectory_id, district_coach),
+        end_district_coach,
+        "district_coach_end",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A district coach form as posted: who, on which trajectory, the coach's id as typed."""
+
+    web: WebDep
+    staff: CoordinatorDep
+    session: SessionDep
+    trajectory_id: int
+    district_coach: str
+
+
+async def _district_coach_change(
+    request: Request,
+    change: _Change,
+    service: Callable[..., Awaitable[object]],
+    done: str,
+) -> Response:
+    coach_id = parse_id(change.district_coach)
     if coach_id is None:
         raise NotAvailable
     refused = await _attempt(
-        session,
-        lambda unit: end_district_coach(
+        change.session,
+        lambda unit: service(
             session=unit,
-            actor=staff.person,
-            trajectory_id=trajectory_id,
+            actor=change.staff.person,
+            trajectory_id=change.trajectory_id,
             district_coach_id=coach_id,
-            now=web.now(),
+            now=change.web.now(),
         ),
     )
     if refused is not None:
         return await _page(
-            request, web, staff, session, trajectory_id, status_code=409, error=refused.reason
+            request,
+            change.web,
+            change.staff,
+            change.session,
+            change.trajectory_id,
+            status_code=409,
+            error=refused.reason,
         )
-    return _done(trajectory_id, "district_coach_end")
+    return _done(change.trajectory_id, done)
 
 
 def build_router() -> APIRouter:
