@@ -148,12 +148,15 @@ async def test_an_adult_student_is_asked_first_and_younger_ones_not_at_all(tg: H
     # The menu onboarding ends with, and the menu asked for again.
     onboarded = tg.api.last(amira.id)
     assert _labels(onboarded)[0] == TITLE
-    assert _labels(await _menu(tg, amira))[:2] == [TITLE, "Book an appointment"]
+    menu = await _menu(tg, amira)
+    assert _labels(menu)[:2] == [TITLE, "Book an appointment"]
+    assert menu.text.startswith("You are 18 or older: you now decide")  # why it is first
     for younger in (sem, daan):
         assert TITLE not in _labels(tg.api.last(younger.id))
         labels = _labels(await _menu(tg, younger))
         assert labels[0] == "Book an appointment"
         assert TITLE not in labels
+        assert "18 or older" not in (await _menu(tg, younger)).text
         assert all(TITLE not in m.text for m in tg.api.chat(younger.id))
 
 

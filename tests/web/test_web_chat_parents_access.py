@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dialogs.events import Action, Event
-from dialogs.flows.parents_access import PARENTS_ACCESS
+from dialogs.flows.parents_access import MENU_NOTE, PARENTS_ACCESS
 from dialogs.i18n import Catalogs
 from dialogs.text import Text
 from services.accounts.invites import create_invite
@@ -125,6 +125,7 @@ async def test_the_adult_student_is_asked_first_and_says_yes(web: ChatApp, world
     jolien = web.user()
     page = await jolien.open_link(world.adult_token)
     assert rendered("What would you like to do?") in page.text
+    assert rendered(MENU_NOTE) in page.text  # why the question is first
     assert menu_labels(jolien)[:2] == [rendered(TITLE), rendered(BOOK)]
 
     page = await jolien.press(rendered(TITLE))
@@ -150,6 +151,7 @@ async def test_the_adult_student_is_asked_first_and_says_yes(web: ChatApp, world
     assert rendered(TITLE) in labels[1:]
     page = await jolien.get("/chat")
     assert menu_labels(jolien)[0] == rendered(BOOK)
+    assert rendered(MENU_NOTE) not in page.text
 
 
 async def test_a_minors_menu_does_not_offer_it_and_posting_to_it_is_refused(
