@@ -17,14 +17,13 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.appointments import rules
 from services.appointments.errors import BookingRefused
 from services.appointments.rules import HOLDING
 from services.appointments.schedule import Schedule, TypeRule, load_schedule
 from services.kernel.access import reload_actor
-from services.kernel.adulthood import is_adult, parents_see
+from services.kernel.adulthood import is_adult_at, parents_see
 from services.kernel.errors import NotAllowed
 from services.kernel.uow import update_cache, update_memo
 from storage.models import (
@@ -38,7 +37,6 @@ from storage.models import (
     Role,
     Trajectory,
     TrajectoryStatus,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -128,7 +126,7 @@ async def _bookable_kinds(
 ) -> list[AppointmentKind]:
     actor = await reload_actor(session=session, actor=person)
     student = await find_student(session=session, actor=actor, student_id=student_id)
-    relations = await relations_to(session=session, actor=actor, student=student)
+    relations = await relations_to(session=session, actor=actor, student=student, now=now)
     if schedule is None:
         schedule = await load_schedule(
             session=session, school_id=actor.school_id, from_day=now.astimezone(UTC).date()
@@ -193,12 +191,14 @@ async def _students_by_bookability(
     return can, cannot
 
 
-async def relations_to(*, session: AsyncSession, actor: Person, student: Person) -> set[str]:
-    """The roles in which ``actor`` may act for ``student`` (as role codes)."""
+async def relations_to(
+    *, session: AsyncSession, actor: Person, student: Person, now: datetime
+) -> set[str]:
+    """The roles in which ``actor`` may act for ``student`` at ``now`` (as role codes)."""
     relations: set[str] = set()
     if actor.id == student.id and actor.has_role(Role.STUDENT):
         relations.add(Role.STUDENT.value)
-        if is_adult(actor.birth_date, utcnow().astimezone(SCHOOL_TIMEZONE).date()):
+        if is_adult_at(actor.birth_date, now):
             # A student of 18 or older books what a parent books (the intake, the
             # evaluation) for themself (`services.kernel.adulthood`).
             relations.add(Role.PARENT.value)
@@ -263,6 +263,7 @@ async def rule_for(
     student: Person,
     schedule: Schedule,
     kind: AppointmentKind,
+    now: datetime,
 ) -> TypeRule:
     """The school's type rule for ``kind``, if ``actor`` may book it for ``student``.
 
@@ -272,7 +273,7 @@ async def rule_for(
     rule = schedule.types.get(kind)
     if rule is None:
         raise BookingRefused(Text.of(N_("Your school does not offer this kind of appointment.")))
-    relations = await relations_to(session=session, actor=actor, student=student)
+    relations = await relations_to(session=session, actor=actor, student=student, now=now)
     if not relations & rule.bookable_by:
         log.info("refused: person_id=%s may not book %s", actor.id, kind)
         raise NotAllowed(Text.of(N_("You cannot book this kind of appointment.")))

@@ -82,7 +82,7 @@ async def book(
         for_kinds=(kind,),
     )
     rule = await rule_for(
-        session=session, actor=actor, student=student, schedule=schedule, kind=kind
+        session=session, actor=actor, student=student, schedule=schedule, kind=kind, now=now
     )
     # Serialises this student's bookings (PostgreSQL): the week's cap and the overlap check
     # below cannot be raced by a second booking of the same student.

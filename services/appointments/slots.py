@@ -85,7 +85,7 @@ async def free_slots(
         for_kinds=(kind,),
     )
     rule = await rule_for(
-        session=session, actor=actor, student=student, schedule=schedule, kind=kind
+        session=session, actor=actor, student=student, schedule=schedule, kind=kind, now=now
     )
     moving = None
     if move_appointment_id is not None:

@@ -17,11 +17,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.consent.rules import ConsentFact, consent_holds
 from services.kernel.access import require_role
-from services.kernel.adulthood import is_adult, parents_see
+from services.kernel.adulthood import is_adult_at, parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InvalidTransition, NotAllowed
 from storage.models import (
@@ -32,7 +31,6 @@ from storage.models import (
     Person,
     Referral,
     Role,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -245,9 +243,11 @@ async def consent_facts(*, session: AsyncSession, referral_id: int) -> list[Cons
     ]
 
 
-async def has_consent(*, session: AsyncSession, referral_id: int, purpose: ConsentPurpose) -> bool:
-    """Whether ``purpose`` has consent on the referral now (`rules.consent_holds`, with the
-    student's age today: a student of 18 or older consents alone)."""
+async def has_consent(
+    *, session: AsyncSession, referral_id: int, purpose: ConsentPurpose, now: datetime
+) -> bool:
+    """Whether ``purpose`` has consent on the referral at ``now`` (`rules.consent_holds`, with
+    the student's age on the school's day: a student of 18 or older consents alone)."""
     birth_date = await session.scalar(
         select(Person.birth_date)
         .join(Referral, Referral.student_id == Person.id)
@@ -256,7 +256,7 @@ async def has_consent(*, session: AsyncSession, referral_id: int, purpose: Conse
     return consent_holds(
         await consent_facts(session=session, referral_id=referral_id),
         purpose,
-        adult=is_adult(birth_date, utcnow().astimezone(SCHOOL_TIMEZONE).date()),
+        adult=is_adult_at(birth_date, now),
     )
 
 

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from storage.models import Person, Role
 
@@ -49,6 +50,12 @@ def years_before(today: date, years: int) -> date:
 def is_adult(birth_date: date | None, today: date) -> bool:
     """18 or older on ``today``; an unknown date of birth is not."""
     return birth_date is not None and age_on(birth_date, today) >= ADULT_AGE
+
+
+def is_adult_at(birth_date: date | None, now: datetime) -> bool:
+    """18 or older on the school's calendar day at ``now`` (Europe/Amsterdam): the caller's
+    clock, so that one request or update reads one "today" everywhere."""
+    return is_adult(birth_date, now.astimezone(SCHOOL_TIMEZONE).date())
 
 
 def may_decide(person: Person, today: date) -> bool:

@@ -112,13 +112,16 @@ async def _withdraw_from_parents(session: AsyncSession, student: Person, now: da
         )
     )
     if invitations:
-        # A parent's questionnaire about the student, not answered yet, ends now.
+        # A parent's questionnaire about the student, not answered yet, ends now. One created
+        # at or after ``now`` (another worker's clock) cannot end before it began (the table's
+        # check); it stays closed to the parent anyway: every read adds `parents_see`.
         await session.execute(
             update(SurveyInvitation)
             .where(
                 SurveyInvitation.id.in_(invitations),
                 SurveyInvitation.completed_at.is_(None),
                 SurveyInvitation.expires_at > now,
+                SurveyInvitation.created_at < now,
             )
             .values(expires_at=now)
             .execution_options(synchronize_session=False)

@@ -15,12 +15,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flows.verwijzing import CONSENT_PURPOSES, VERWIJZING
-from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
 from services.accounts.people import name_of, people_by_id
 from services.accounts.schools import school_timeout_cap
 from services.consent.records import ConsentRow, consent_givers, consent_rows, has_consent
-from services.kernel.adulthood import is_adult, staff_notice
+from services.kernel.adulthood import is_adult_at, staff_notice
 from services.kernel.audit import record_audit
 from services.queue.access import readable_item
 from services.queue.duplicates import StudentCase, cases_of_student, merge_target
@@ -41,7 +40,6 @@ from storage.models import (
     Urgency,
     WaitingReason,
     Weekday,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -204,7 +202,7 @@ class ReferralView:
 
 
 async def open_referral(
-    *, session: AsyncSession, viewer: Person, queue_item_id: int
+    *, session: AsyncSession, viewer: Person, queue_item_id: int, now: datetime
 ) -> ReferralView:
     """The full referral behind a queue item, with its notes, history and the student's other
     referrals and trajectories; audited.
@@ -329,9 +327,12 @@ async def open_referral(
         ),
         consent_givers=tuple(await consent_givers(session=session, referral=referral)),
         district_coach_consent=await has_consent(
-            session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH
+            session=session,
+            referral_id=referral.id,
+            purpose=ConsentPurpose.DISTRICT_COACH,
+            now=now,
         ),
-        adult=is_adult(student.birth_date, utcnow().astimezone(SCHOOL_TIMEZONE).date()),
+        adult=is_adult_at(student.birth_date, now),
         parents_access_withdrawn_at=student.parents_access_withdrawn_at,
     )
     record_audit(

@@ -43,9 +43,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from services.kernel.adulthood import is_adult, parents_see
+from services.kernel.adulthood import is_adult_at, parents_see
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, NotAllowed
 from services.kernel.text_input import clean_text
@@ -331,7 +330,7 @@ async def _notify_parents(
     birth_date = await session.scalar(
         select(Person.birth_date).where(Person.id == referral.student_id)
     )
-    if is_adult(birth_date, now.astimezone(SCHOOL_TIMEZONE).date()):
+    if is_adult_at(birth_date, now):
         # A student of 18 or older books their own intake (whether or not their parents
         # still see it): asked as a parent is, in words for themself.
         recipients.append((referral.student_id, OutboxKind.REFERRAL_ACCEPTED_ADULT))

@@ -8,6 +8,7 @@ unknown id get the same refusal, so ids cannot be probed. Always read from the d
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -68,7 +69,7 @@ async def school_zone(*, session: AsyncSession, school_id: int) -> ZoneInfo:
 
 
 async def district_coach_may_work_on(
-    *, session: AsyncSession, coach: Person, trajectory: Trajectory
+    *, session: AsyncSession, coach: Person, trajectory: Trajectory, now: datetime
 ) -> bool:
     """The district coach's rule, in one place: ``coach`` holds the role, the care coordinator
     asked them in on this trajectory (not ended), and the student and a parent consent to the
@@ -86,12 +87,15 @@ async def district_coach_may_work_on(
     if asked is None:
         return False
     return await has_consent(
-        session=session, referral_id=trajectory.referral_id, purpose=ConsentPurpose.DISTRICT_COACH
+        session=session,
+        referral_id=trajectory.referral_id,
+        purpose=ConsentPurpose.DISTRICT_COACH,
+        now=now,
     )
 
 
 async def case_trajectory(
-    *, session: AsyncSession, actor: Person, trajectory_id: int
+    *, session: AsyncSession, actor: Person, trajectory_id: int, now: datetime
 ) -> tuple[Person, Trajectory, ZoneInfo]:
     """As `staff_trajectory`, and also for a district coach on a trajectory they may work on
     (`district_coach_may_work_on`; any school of the partnership). What reads the page and
@@ -105,7 +109,7 @@ async def case_trajectory(
         .execution_options(populate_existing=True)
     )
     if trajectory is None or not await district_coach_may_work_on(
-        session=session, coach=fresh, trajectory=trajectory
+        session=session, coach=fresh, trajectory=trajectory, now=now
     ):
         log.info(
             "refused: trajectory_id=%s for district coach person_id=%s", trajectory_id, fresh.id

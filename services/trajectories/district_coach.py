@@ -114,7 +114,10 @@ async def ask_district_coach_in(
     if trajectory.status is TrajectoryStatus.CLOSED:
         raise InvalidTransition(Text.of(N_("This trajectory is closed.")))
     if not await has_consent(
-        session=session, referral_id=trajectory.referral_id, purpose=ConsentPurpose.DISTRICT_COACH
+        session=session,
+        referral_id=trajectory.referral_id,
+        purpose=ConsentPurpose.DISTRICT_COACH,
+        now=now,
     ):
         log.info("district coach refused without consent: trajectory_id=%s", trajectory.id)
         raise InvalidTransition(Text.of(NO_CONSENT))
@@ -196,7 +199,9 @@ async def end_district_coach(
     await session.flush()
 
 
-async def district_coach_cases(*, session: AsyncSession, viewer: Person) -> list[DistrictCoachCase]:
+async def district_coach_cases(
+    *, session: AsyncSession, viewer: Person, now: datetime
+) -> list[DistrictCoachCase]:
     """The trajectories the district coach may work on now (asked in, with consent), across
     the partnership's schools; `NotAllowed` for anyone else. Audited (``trajectory.list``)."""
     viewer = await reload_actor(session=session, actor=viewer)
@@ -218,7 +223,7 @@ async def district_coach_cases(*, session: AsyncSession, viewer: Person) -> list
     cases = [
         DistrictCoachCase(t.id, school.name, student.display_name, student.group_name, t.status)
         for t, student, school in rows
-        if await district_coach_may_work_on(session=session, coach=viewer, trajectory=t)
+        if await district_coach_may_work_on(session=session, coach=viewer, trajectory=t, now=now)
     ]
     record_audit(
         session=session,
@@ -249,16 +254,18 @@ class CasePanel:
     choices: tuple[DistrictCoach, ...]
 
 
-async def case_panel(*, session: AsyncSession, viewer: Person, trajectory_id: int) -> CasePanel:
+async def case_panel(
+    *, session: AsyncSession, viewer: Person, trajectory_id: int, now: datetime
+) -> CasePanel:
     """The panel of one trajectory for ``viewer`` (`access.case_trajectory` decides; a query)."""
     viewer, trajectory, _zone = await case_trajectory(
-        session=session, actor=viewer, trajectory_id=trajectory_id
+        session=session, actor=viewer, trajectory_id=trajectory_id, now=now
     )
     referral = await session.get(Referral, trajectory.referral_id)
     if referral is None:  # pragma: no cover - a trajectory always has its referral
         raise NotAllowed(Text.of(N_("This trajectory is not available to you.")))
     consented = await has_consent(
-        session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH
+        session=session, referral_id=referral.id, purpose=ConsentPurpose.DISTRICT_COACH, now=now
     )
     coordinator = (
         viewer.has_role(Role.CARE_COORDINATOR) and viewer.school_id == trajectory.school_id

@@ -97,7 +97,7 @@ async def add_logbook_entry(
     problem = validate_text(text, LOGBOOK_MIN, LOGBOOK_MAX)
     # A district coach asked in (with consent) writes too (`access.case_trajectory`).
     author, trajectory, _zone = await case_trajectory(
-        session=session, actor=author, trajectory_id=trajectory_id
+        session=session, actor=author, trajectory_id=trajectory_id, now=now
     )
     if problem is not None:
         raise InputInvalid(problem)

@@ -167,7 +167,7 @@ async def open_trajectory(
     ``trajectory.view``.
     """
     viewer, trajectory, zone = await case_trajectory(
-        session=session, actor=viewer, trajectory_id=trajectory_id
+        session=session, actor=viewer, trajectory_id=trajectory_id, now=now
     )
     today = now.astimezone(zone).date()
     evaluations = await _parts_of(

@@ -541,7 +541,9 @@ async def _referral_page(
     queue_view = view_param(request.query_params.get(VIEW_FIELD) or await posted_view(request))
     try:
         view = await uow(
-            lambda s: open_referral(session=s, viewer=staff.person, queue_item_id=item_id),
+            lambda s: open_referral(
+                session=s, viewer=staff.person, queue_item_id=item_id, now=web.now()
+            ),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused

@@ -83,10 +83,10 @@ async def district_case_list(
     *, request: Request, web: WebDep, staff: DistrictCoachDep, session: SessionDep
 ) -> Response:
     """The district coach's cases across the partnership's schools (audited)."""
-    del web
     try:
         cases = await run_unit_of_work(
-            session, lambda unit: district_coach_cases(session=unit, viewer=staff.person)
+            session,
+            lambda unit: district_coach_cases(session=unit, viewer=staff.person, now=web.now()),
         )
     except NotAllowed as refused:
         raise NotAvailable from refused

@@ -174,7 +174,9 @@ async def _page(
     is_staff = coordinator or staff.has_role(Role.COACH)
     case = await run_unit_of_work(
         session,
-        lambda unit: case_panel(session=unit, viewer=staff.person, trajectory_id=trajectory_id),
+        lambda unit: case_panel(
+            session=unit, viewer=staff.person, trajectory_id=trajectory_id, now=web.now()
+        ),
     )
     return render_page(
         request,

@@ -451,7 +451,7 @@ async def on_item(
             flow_id = TEXT_ACTIONS[callback_data.action]
             # Check the item is this person's to act on, and the action allowed now, before
             # asking for any text.
-            await _check_allowed(app, person, item, QueueAction(callback_data.action))
+            await _check_allowed(app, person, item, QueueAction(callback_data.action), now)
             turn = await run_unit_of_work(
                 app.sessions,
                 lambda session: open_flow(
@@ -485,7 +485,9 @@ async def on_item(
             )
         view = await run_unit_of_work(
             app.sessions,
-            lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
+            lambda session: open_referral(
+                session=session, viewer=person, queue_item_id=item, now=now
+            ),
         )
         # After an action: on to the next open item, not back to the top of the queue.
         following = await next_item_row(app, person, item, catalog) if acted else None
@@ -499,11 +501,13 @@ async def on_item(
     await send_text(bot, chat_id, summary_text(view, catalog), markup)
 
 
-async def _check_allowed(app: App, person: Person, item: int, action: QueueAction) -> None:
-    """Raise the services' refusal when ``person`` may not do ``action`` on ``item`` now."""
+async def _check_allowed(
+    app: App, person: Person, item: int, action: QueueAction, now: datetime
+) -> None:
+    """Raise the services' refusal when ``person`` may not do ``action`` on ``item`` at ``now``."""
     current = await run_unit_of_work(
         app.sessions,
-        lambda session: open_referral(session=session, viewer=person, queue_item_id=item),
+        lambda session: open_referral(session=session, viewer=person, queue_item_id=item, now=now),
     )
     refused = current.refusal_of(action)
     if refused is not None:

@@ -296,7 +296,7 @@ async def test_the_district_coach_needs_consent_and_to_be_asked_in(
     await _ask_in(session_factory, world)
     assert await _opens(session_factory, world.district_coach, world)
     async with session_factory() as session, session.begin():
-        cases = await district_coach_cases(session=session, viewer=world.district_coach)
+        cases = await district_coach_cases(session=session, viewer=world.district_coach, now=NOW)
         assert [c.trajectory_id for c in cases] == [world.trajectory_id]
         entry = await add_logbook_entry(
             session=session,
@@ -318,10 +318,15 @@ async def test_the_district_coach_needs_consent_and_to_be_asked_in(
     with pytest.raises(NotAllowed):
         async with session_factory() as session, session.begin():
             await case_trajectory(
-                session=session, actor=world.district_coach, trajectory_id=world.trajectory_id
+                session=session,
+                actor=world.district_coach,
+                trajectory_id=world.trajectory_id,
+                now=NOW,
             )
     async with session_factory() as session, session.begin():
-        assert await district_coach_cases(session=session, viewer=world.district_coach) == []
+        assert (
+            await district_coach_cases(session=session, viewer=world.district_coach, now=NOW) == []
+        )
 
 
 async def test_a_case_they_were_not_asked_in_on_stays_closed(
@@ -339,7 +344,7 @@ async def test_a_case_they_were_not_asked_in_on_stays_closed(
     with pytest.raises(NotAllowed):
         async with session_factory() as session, session.begin():
             await case_trajectory(
-                session=session, actor=world.district_coach, trajectory_id=second_id
+                session=session, actor=world.district_coach, trajectory_id=second_id, now=NOW
             )
 
 

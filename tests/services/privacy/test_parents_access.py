@@ -5,12 +5,13 @@ notice that reaches the student through `Guardianship` (one rule: `parents_see`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialogs.i18n import SCHOOL_TIMEZONE
 from services.appointments.access import bookable_students
 from services.consent.records import has_consent, record_consent
 from services.consent.rules import ConsentFact, consent_holds
@@ -47,7 +48,6 @@ from storage.models import (
     School,
     SurveyInvitation,
     Trajectory,
-    utcnow,
 )
 from tests.support.factories import (
     NOW,
@@ -58,10 +58,9 @@ from tests.support.factories import (
     add_trajectory,
 )
 
-TODAY = datetime.now(tz=UTC).date()
-#: 18 or older both on the factories' `NOW` and today (some checks read the clock).
-ADULT_BIRTH = date(TODAY.year - 20, TODAY.month, min(TODAY.day, 28))
-CHILD_BIRTH = date(TODAY.year - 12, 1, 15)
+#: 20 and 12 on the factories' `NOW` (every check reads the caller's clock).
+ADULT_BIRTH = date(NOW.year - 20, 1, 15)
+CHILD_BIRTH = date(NOW.year - 12, 1, 15)
 
 
 # -- the pure rule ----------------------------------------------------------------------------
@@ -147,7 +146,7 @@ def _pending(school_id: int, parent_id: int, kind: OutboxKind, **payload: int) -
         kind=kind,
         payload=payload,
         dedup_key=f"test:{kind}:{sorted(payload.items())}",
-        next_attempt_at=utcnow() + timedelta(days=1),
+        next_attempt_at=NOW + timedelta(days=1),
     )
 
 
@@ -174,7 +173,8 @@ async def test_no_ends_what_the_parents_see_of_that_student_only_and_yes_gives_i
             trajectory_id=family.adult_trajectory.id,
             respondent_id=family.parent.id,
             respondent_type=RespondentType.PARENT,
-            expires_at=utcnow() + timedelta(days=14),
+            created_at=NOW - timedelta(days=1),
+            expires_at=NOW + timedelta(days=14),
         )
         session.add(invitation)
         await session.flush()
@@ -186,9 +186,8 @@ async def test_no_ends_what_the_parents_see_of_that_student_only_and_yes_gives_i
         booking = {sid for sid, _ in await bookable_students(session=session, person=parent)}
         assert booking == {family.adult.id, family.sibling.id}
 
-    now = utcnow()
     async with session_factory() as session, session.begin():
-        await answer_parents_access(session=session, student=family.adult, share=False, now=now)
+        await answer_parents_access(session=session, student=family.adult, share=False, now=NOW)
 
     async with session_factory() as session, session.begin():
         adult = await session.get(Person, family.adult.id)
@@ -215,7 +214,7 @@ async def test_no_ends_what_the_parents_see_of_that_student_only_and_yes_gives_i
         assert statuses == {ids[0]: OutboxStatus.CANCELLED, ids[1]: OutboxStatus.PENDING}
         expired = await session.get(SurveyInvitation, ids[2])
         assert expired is not None
-        assert expired.expires_at <= now
+        assert expired.expires_at <= NOW
         audit = (
             await session.scalars(select(AuditLog).where(AuditLog.action == AUDIT_ACTION))
         ).one()
@@ -223,7 +222,7 @@ async def test_no_ends_what_the_parents_see_of_that_student_only_and_yes_gives_i
         assert audit.details == {"share": False}
 
     async with session_factory() as session, session.begin():
-        await answer_parents_access(session=session, student=family.adult, share=True, now=utcnow())
+        await answer_parents_access(session=session, student=family.adult, share=True, now=NOW)
     async with session_factory() as session, session.begin():
         parent = await session.get(Person, family.parent.id)
         adult = await session.get(Person, family.adult.id)
@@ -243,9 +242,7 @@ async def test_the_logbook_menu_follows_the_answer(
         parent = await session.get(Person, family.parent.id)
         assert parent is not None
         assert await can_read_logbook(session=session, reader=parent)
-        await answer_parents_access(
-            session=session, student=family.adult, share=False, now=utcnow()
-        )
+        await answer_parents_access(session=session, student=family.adult, share=False, now=NOW)
     async with session_factory() as session, session.begin():
         parent = await session.get(Person, family.parent.id)
         assert parent is not None
@@ -284,11 +281,40 @@ async def test_an_adult_students_own_consent_holds_on_the_referral(
     async with session_factory() as session:
         referral_ids = (family.adult_trajectory.referral_id, family.sibling_trajectory.referral_id)
         adult, minor = [
-            await has_consent(session=session, referral_id=rid, purpose=purpose)
+            await has_consent(session=session, referral_id=rid, purpose=purpose, now=NOW)
             for rid in referral_ids
         ]
         assert adult
         assert not minor
+
+
+async def test_the_consent_rule_reads_the_age_on_the_callers_day(
+    session_factory: async_sessionmaker[AsyncSession], family: Family
+) -> None:
+    # The sibling turns 18 tomorrow (school time): their own consent holds from then on,
+    # whatever the machine's clock says.
+    purpose = ConsentPurpose.DISTRICT_COACH
+    referral_id = family.sibling_trajectory.referral_id
+    tomorrow = NOW + timedelta(days=1)
+    async with session_factory() as session, session.begin():
+        sibling = await session.get(Person, family.sibling.id)
+        assert sibling is not None
+        sibling.birth_date = years_before(tomorrow.astimezone(SCHOOL_TIMEZONE).date(), 18)
+        await record_consent(
+            session=session,
+            actor=family.coordinator,
+            referral_id=referral_id,
+            giver_id=sibling.id,
+            purpose=purpose,
+            now=NOW,
+        )
+    async with session_factory() as session:
+        assert not await has_consent(
+            session=session, referral_id=referral_id, purpose=purpose, now=NOW
+        )
+        assert await has_consent(
+            session=session, referral_id=referral_id, purpose=purpose, now=tomorrow
+        )
 
 
 async def test_acceptance_asks_the_adult_student_to_book_and_not_the_parents_they_shut_out(
@@ -298,9 +324,7 @@ async def test_acceptance_asks_the_adult_student_to_book_and_not_the_parents_the
         for trajectory in (family.adult_trajectory, family.sibling_trajectory):
             await session.delete(await session.get(Trajectory, trajectory.id))
     async with session_factory() as session, session.begin():
-        await answer_parents_access(
-            session=session, student=family.adult, share=False, now=utcnow()
-        )
+        await answer_parents_access(session=session, student=family.adult, share=False, now=NOW)
         item = await add_queued_referral(session, family.mentor, family.adult)
         sibling_item = await add_queued_referral(session, family.mentor, family.sibling)
     for queued in (item, sibling_item):
@@ -342,7 +366,7 @@ async def test_the_daily_housekeeping_asks_each_adult_student_with_parents_once(
         session.add(
             Guardianship(school_id=school.id, parent_id=family.parent.id, student_id=answered.id)
         )
-    now = utcnow()
+    now = NOW
     async with session_factory() as session, session.begin():
         first = await run_housekeeping(session=session, now=now)
     async with session_factory() as session, session.begin():
@@ -376,17 +400,15 @@ async def test_the_referral_tells_staff_in_both_channels(
         child_item = await add_queued_referral(session, family.mentor, family.sibling)
     async with session_factory() as session, session.begin():
         adult = await open_referral(
-            session=session, viewer=family.coordinator, queue_item_id=adult_item.id
+            session=session, viewer=family.coordinator, queue_item_id=adult_item.id, now=NOW
         )
         child = await open_referral(
-            session=session, viewer=family.coordinator, queue_item_id=child_item.id
+            session=session, viewer=family.coordinator, queue_item_id=child_item.id, now=NOW
         )
-        await answer_parents_access(
-            session=session, student=family.adult, share=False, now=utcnow()
-        )
+        await answer_parents_access(session=session, student=family.adult, share=False, now=NOW)
     async with session_factory() as session, session.begin():
         withdrawn = await open_referral(
-            session=session, viewer=family.coordinator, queue_item_id=adult_item.id
+            session=session, viewer=family.coordinator, queue_item_id=adult_item.id, now=NOW
         )
     ids = [[line.msgid for line in extra_lines(view)] for view in (adult, child, withdrawn)]
     assert any("their own consent is enough" in msgid for msgid in ids[0])

@@ -177,7 +177,7 @@ Action = Callable[[AsyncSession, Person, int], Awaitable[object]]
 
 async def _open(session: AsyncSession, actor: Person, item_id: int) -> object:
     return await run_unit_of_work(
-        session, lambda s: open_referral(session=s, viewer=actor, queue_item_id=item_id)
+        session, lambda s: open_referral(session=s, viewer=actor, queue_item_id=item_id, now=LATER)
     )
 
 
@@ -316,7 +316,9 @@ async def test_open_referral_shows_everything_the_summary_needs(
     async with session_factory() as session:
         view = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
     assert view == ReferralView(
         queue_item_id=world.item_id,
@@ -361,7 +363,9 @@ async def test_opening_is_audited_with_ids_only(
     async with session_factory() as session:
         await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
     (audit,) = await _audit(session_factory, "referral.view")
     assert audit.actor_id == world.zoco.id
@@ -409,11 +413,15 @@ async def test_open_referral_after_work_shows_notes_history_and_decision(
         # Views are audited but are not part of the history.
         await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
         view = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
 
     assert view.status is QueueStatus.WAITING
@@ -453,7 +461,9 @@ async def test_history_and_notes_belong_to_this_item_only(
         await _note(session, world.other_zoco, world.other_item_id)
         view = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
     assert view.notes == ()
     assert [entry.action for entry in view.history] == ["referral.submit"]
@@ -478,7 +488,9 @@ async def test_names_of_erased_actors_are_left_out(
     async with session_factory() as session:
         view = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
     assert view.history[-1] == HistoryEntry("queue.take", LATER, None)
 
@@ -886,7 +898,9 @@ async def test_no_names_or_free_text_in_logs_audit_or_outbox(
     async with session_factory() as session:
         await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=LATER
+            ),
         )
         await _take(session, world.zoco, world.item_id)
         await run_unit_of_work(

@@ -274,12 +274,16 @@ async def test_a_coach_reads_only_accepted_referrals_of_their_school_without_not
         with pytest.raises(NotAllowed) as not_yet:
             await run_unit_of_work(
                 session,
-                lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=world.item_id),
+                lambda s: open_referral(
+                    session=s, viewer=world.coach, queue_item_id=world.item_id, now=NOW
+                ),
             )
         with pytest.raises(NotAllowed) as unknown:
             await run_unit_of_work(
                 session,
-                lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=987_654),
+                lambda s: open_referral(
+                    session=s, viewer=world.coach, queue_item_id=987_654, now=NOW
+                ),
             )
     assert not_yet.value.reason == unknown.value.reason
     async with session_factory() as session:
@@ -299,7 +303,9 @@ async def test_a_coach_reads_only_accepted_referrals_of_their_school_without_not
     async with session_factory() as session:
         view = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.coach, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.coach, queue_item_id=world.item_id, now=NOW
+            ),
         )
     assert view.coordinator_view is False
     assert view.notes == ()
@@ -309,13 +315,15 @@ async def test_a_coach_reads_only_accepted_referrals_of_their_school_without_not
             await run_unit_of_work(
                 session,
                 lambda s: open_referral(
-                    session=s, viewer=world.other_coach, queue_item_id=world.item_id
+                    session=s, viewer=world.other_coach, queue_item_id=world.item_id, now=NOW
                 ),
             )
     async with session_factory() as session:
         coordinator = await run_unit_of_work(
             session,
-            lambda s: open_referral(session=s, viewer=world.zoco, queue_item_id=world.item_id),
+            lambda s: open_referral(
+                session=s, viewer=world.zoco, queue_item_id=world.item_id, now=NOW
+            ),
         )
     assert coordinator.coordinator_view is True
     assert [note.text for note in coordinator.notes] == ["Intern."]
