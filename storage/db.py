@@ -110,9 +110,10 @@ async def renew_read_snapshot(session: AsyncSession) -> bool:
         return False  # (a COMMIT would end a savepoint SQLAlchemy still means to release)
     if session.new or session.dirty or session.deleted:
         return False
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapted: object = raw.dbapi_connection
+    # The transaction's connection as it is (no I/O: it exists while the transaction does),
+    # read without the two greenlet hand-overs of ``await session.connection()`` and
+    # ``get_raw_connection()`` (≈ 40 µs each; this runs on most button presses).
+    adapted: object = session.sync_session.connection().connection.dbapi_connection
     return isinstance(adapted, sqlite_driver.OneHopConnection) and adapted.renew_snapshot()
 
 

@@ -177,7 +177,12 @@ class UpdateUnit:
             await self.session.rollback()
 
     async def close(self) -> None:
-        await self.session.close()
+        if self.session.in_transaction():
+            await self.session.close()  # ends the transaction: I/O, through SQLAlchemy's greenlet
+        else:
+            # Committed already (the usual end of an update): closing only forgets the loaded
+            # objects, no I/O, so without the greenlet hand-over (≈ 40 µs per update).
+            self.session.sync_session.close()
 
 
 _update_unit: ContextVar[UpdateUnit | None] = ContextVar("trajectbot_update_unit", default=None)

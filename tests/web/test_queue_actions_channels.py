@@ -30,6 +30,7 @@ from storage.models import (
     QueueKind,
     RespondentType,
     TimeoutRequestReason,
+    utcnow,
 )
 from tests.support.factories import NOW, add_trajectory
 from tests.support.queue_states import (
@@ -112,7 +113,9 @@ async def test_a_referral_offers_the_same_actions_in_every_channel(
     expected = _rule(state)
 
     zoco = await _person(demo, "zoco")
-    view = await unit(demo.app.sessions, open_referral, viewer=zoco, queue_item_id=demo.item_id)
+    view = await unit(
+        demo.app.sessions, open_referral, viewer=zoco, queue_item_id=demo.item_id, now=utcnow()
+    )
     keyboard = _callbacks(telegram_care.actions(view, EN))
     telegram = [QueueAction(QueueCallback.unpack(data).action) for data in keyboard]
     assert len(telegram) == len(set(telegram)), telegram
@@ -136,7 +139,9 @@ async def test_a_coach_reading_an_accepted_referral_is_offered_nothing_anywhere(
         await put_in_state(session, demo.item_id, state, by=demo.ids["zoco"], at=NOW)
     coach = await _person(demo, "coach")
     assert _rule(state, coordinator=False) == frozenset()
-    view = await unit(demo.app.sessions, open_referral, viewer=coach, queue_item_id=demo.item_id)
+    view = await unit(
+        demo.app.sessions, open_referral, viewer=coach, queue_item_id=demo.item_id, now=utcnow()
+    )
     assert _callbacks(telegram_care.actions(view, EN)) == []
     browser = await browsers()
     assert (await browser.log_in("coach")).status_code == 303

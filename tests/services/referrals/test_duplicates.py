@@ -185,14 +185,18 @@ async def test_the_referral_page_lists_the_students_other_referrals_and_offers_t
         first = await add_queued_referral(session, w.other_mentor, w.sam)
         second = await add_queued_referral(session, w.mentor, w.sam)
 
-    view = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=second.id)
+    view = await unit(
+        session_factory, open_referral, viewer=w.zoco, queue_item_id=second.id, now=NOW
+    )
 
     assert [case.queue_item_id for case in view.others] == [first.id]
     assert view.others[0].is_open
     assert view.merge_into_id == first.id
     assert "merge" in view.actions
 
-    alone = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=first.id)
+    alone = await unit(
+        session_factory, open_referral, viewer=w.zoco, queue_item_id=first.id, now=NOW
+    )
     # The first can be merged into the second too: both are open, neither decided.
     assert alone.merge_into_id == second.id
 
@@ -274,11 +278,15 @@ async def test_merging_closes_the_duplicate_keeps_its_words_audits_and_tells_its
     assert [p.stage for p in progress] == [ReferralStage.MERGED]
 
     # The open one's page: the note, the history; the duplicate's page: merged into #N.
-    page = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=original.id)
+    page = await unit(
+        session_factory, open_referral, viewer=w.zoco, queue_item_id=original.id, now=NOW
+    )
     assert "Ik wil niet meer weglopen" in page.notes[0].text
     assert "queue.merged_in" in [h.action for h in page.history]
     assert page.merge_into_id is None  # nothing else open any more
-    gone = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=duplicate.id)
+    gone = await unit(
+        session_factory, open_referral, viewer=w.zoco, queue_item_id=duplicate.id, now=NOW
+    )
     assert gone.merged_into_id == original.id
     assert gone.actions == frozenset({"note"})
 
@@ -408,8 +416,12 @@ async def test_a_coach_sees_only_the_students_referrals_that_led_to_a_trajectory
     assert reading is not None
     assert closed_one is not None
 
-    as_coach = await unit(session_factory, open_referral, viewer=coach, queue_item_id=reading.id)
-    as_zoco = await unit(session_factory, open_referral, viewer=w.zoco, queue_item_id=reading.id)
+    as_coach = await unit(
+        session_factory, open_referral, viewer=coach, queue_item_id=reading.id, now=NOW
+    )
+    as_zoco = await unit(
+        session_factory, open_referral, viewer=w.zoco, queue_item_id=reading.id, now=NOW
+    )
 
     assert [c.trajectory_id for c in as_coach.others] == [earlier.id]
     assert {c.queue_item_id for c in as_zoco.others} == {open_only.id, closed_one.id}
