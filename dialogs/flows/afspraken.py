@@ -32,6 +32,8 @@ APPOINTMENT = "appointment_id"
 OFFERED = "offered"
 #: A time-out only, optional: the teacher whose lesson the student leaves (a person id).
 TEACHER = "teacher_id"
+#: The last step of every flow here (the answers and the confirm button).
+SUMMARY = "summary"
 
 #: The choices key of the children a parent may book for.
 STUDENTS = "students"
@@ -301,7 +303,7 @@ TEACHER_STEP = Step(
 
 def _summary(prompt: str) -> Step:
     """The last step: the answers, and the flow's confirm button."""
-    return Step("summary", StepKind.SUMMARY, prompt=prompt, label=N_("Summary"))
+    return Step(SUMMARY, StepKind.SUMMARY, prompt=prompt, label=N_("Summary"))
 
 
 BOOK = Flow(

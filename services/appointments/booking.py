@@ -26,6 +26,7 @@ from services.appointments.access import (
     rule_for,
 )
 from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.holds import release
 from services.appointments.placing import (
     announce,
     insert_appointment,
@@ -159,7 +160,13 @@ async def book(
         # Try the appointment's own coach first, so a move keeps the same coach if possible.
         candidates.sort(key=lambda c: c.coach_id != moving.coach_id)
     chosen = await take_places(
-        session=session, schedule=schedule, rule=rule, candidates=candidates, moving=moving
+        session=session,
+        schedule=schedule,
+        rule=rule,
+        candidates=candidates,
+        moving=moving,
+        now=now,
+        holder_id=actor.id,
     )
     if chosen is None:
         nearest = await alternatives(
@@ -171,6 +178,7 @@ async def book(
             starts_at=starts_at,
             now=now,
             moving=moving,
+            holder_id=actor.id,
         )
         log.info("slot taken: %s at %s for person_id=%s", kind, starts_at.isoformat(), actor.id)
         raise SlotTaken(
@@ -190,6 +198,8 @@ async def book(
         appointment = await move_appointment(
             session=session, actor=actor, appointment=moving, chosen=chosen, now=now
         )
+    # The time is booked: what the summary kept for this person is theirs now (`holds`).
+    await release(session=session, holder_id=actor.id)
     await announce(session=session, schedule=schedule, rule=rule, appointment=appointment, now=now)
     return await view_of(session=session, appointment=appointment)
 

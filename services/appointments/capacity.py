@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, type_coerce, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AppointmentSlot
+from services.appointments.holds import Held, held_by_others
+from storage.models import AppointmentSlot, SlotHold
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,17 @@ def changes_for(
 
 
 async def apply_changes(
-    *, session: AsyncSession, school_id: int, changes: Iterable[Change]
+    *,
+    session: AsyncSession,
+    school_id: int,
+    changes: Iterable[Change],
+    now: datetime | None = None,
+    holder_id: int | None = None,
 ) -> bool:
     """Apply every change or none (an operation): False when a place was not free.
+
+    With ``now`` a place kept by someone else's hold (`holds`: not ``holder_id``'s, not
+    expired at ``now``) is not free either.
 
     A cell both given back and taken (a move onto an overlapping time) nets out and is not
     touched. On a refusal the changes already made are undone in this transaction, so the
@@ -65,7 +74,9 @@ async def apply_changes(
         net[key] = Change(change.resource, change.starts_at, delta, capacity)
     done: list[Change] = []
     for change in sorted(c for c in net.values() if c.delta != 0):
-        if await _apply(session=session, school_id=school_id, change=change):
+        if await _apply(
+            session=session, school_id=school_id, change=change, now=now, holder_id=holder_id
+        ):
             done.append(change)
             continue
         for made in reversed(done):
@@ -80,7 +91,14 @@ async def apply_changes(
     return True
 
 
-async def _apply(*, session: AsyncSession, school_id: int, change: Change) -> bool:
+async def _apply(
+    *,
+    session: AsyncSession,
+    school_id: int,
+    change: Change,
+    now: datetime | None = None,
+    holder_id: int | None = None,
+) -> bool:
     where = (
         AppointmentSlot.school_id == school_id,
         AppointmentSlot.resource == change.resource,
@@ -88,9 +106,19 @@ async def _apply(*, session: AsyncSession, school_id: int, change: Change) -> bo
     )
     if change.delta > 0:
         await _ensure_row(session=session, school_id=school_id, change=change)
+        taken = AppointmentSlot.booked + change.delta
+        if now is not None:
+            # The places others hold for a few minutes count as taken (`holds`).
+            taken = taken + held_by_others(
+                school_id=school_id,
+                resource=change.resource,
+                starts_at=change.starts_at,
+                now=now,
+                holder_id=holder_id,
+            )
         statement = (
             update(AppointmentSlot)
-            .where(*where, AppointmentSlot.booked + change.delta <= AppointmentSlot.capacity)
+            .where(*where, taken <= AppointmentSlot.capacity)
             .values(booked=AppointmentSlot.booked + change.delta)
         )
     else:
@@ -133,6 +161,15 @@ async def _ensure_row(*, session: AsyncSession, school_id: int, change: Change) 
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What is taken of some slot rows: (capacity, booked) of the rows that exist, and the
+    holds on them that have not expired (`holds`; anyone's, the caller tells whose)."""
+
+    places: dict[tuple[str, datetime], tuple[int, int]]
+    holds: list[Held]
+
+
 async def usage(
     *,
     session: AsyncSession,
@@ -140,22 +177,56 @@ async def usage(
     resources: Iterable[str],
     start: datetime,
     end: datetime,
-) -> dict[tuple[str, datetime], tuple[int, int]]:
-    """(capacity, booked) of the existing slot rows of ``resources`` in [start, end). A query."""
+    now: datetime,
+) -> Usage:
+    """The slot rows of ``resources`` in [start, end) and their holds at ``now``. One query
+    (the two tables as one UNION ALL: every booking step reads it)."""
     wanted = sorted(set(resources))
     if not wanted:
-        return {}
-    rows = await session.execute(
-        select(
-            AppointmentSlot.resource,
-            AppointmentSlot.starts_at,
-            AppointmentSlot.capacity,
-            AppointmentSlot.booked,
-        ).where(
-            AppointmentSlot.school_id == school_id,
-            AppointmentSlot.resource.in_(wanted),
-            AppointmentSlot.starts_at >= start,
-            AppointmentSlot.starts_at < end,
-        )
+        return Usage({}, [])
+    rows = select(
+        AppointmentSlot.resource,
+        AppointmentSlot.starts_at,
+        AppointmentSlot.capacity,
+        AppointmentSlot.booked,
+        null().label("holder_id"),
+        null().label("expires_at"),
+    ).where(
+        AppointmentSlot.school_id == school_id,
+        AppointmentSlot.resource.in_(wanted),
+        AppointmentSlot.starts_at >= start,
+        AppointmentSlot.starts_at < end,
     )
-    return {(resource, at): (capacity, booked) for resource, at, capacity, booked in rows}
+    held = select(
+        SlotHold.resource,
+        SlotHold.starts_at,
+        null(),
+        null(),
+        SlotHold.holder_id,
+        SlotHold.expires_at,
+    ).where(
+        SlotHold.school_id == school_id,
+        SlotHold.resource.in_(wanted),
+        SlotHold.starts_at >= start,
+        SlotHold.starts_at < end,
+        SlotHold.expires_at > now,
+    )
+    places: dict[tuple[str, datetime], tuple[int, int]] = {}
+    holds: list[Held] = []
+    # The columns' types come from the first SELECT: ``expires_at`` is read by its own.
+    query = union_all(rows, held).subquery()
+    for resource, at, capacity, booked, holder_id, expires_at in await session.execute(
+        select(
+            query.c.resource,
+            query.c.starts_at,
+            query.c.capacity,
+            query.c.booked,
+            query.c.holder_id,
+            type_coerce(query.c.expires_at, SlotHold.expires_at.type),
+        )
+    ):
+        if holder_id is None:
+            places[(resource, at)] = (capacity, booked)
+        else:
+            holds.append(Held(holder_id, resource, at, expires_at))
+    return Usage(places, holds)

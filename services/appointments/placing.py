@@ -55,9 +55,12 @@ async def take_places(
     rule: TypeRule,
     candidates: Sequence[Candidate],
     moving: Appointment | None,
+    now: datetime,
+    holder_id: int | None,
 ) -> Candidate | None:
     """Take the places of the first candidate that has them (a move gives its old ones back in
-    the same step); ``None`` when every candidate is full (nothing kept)."""
+    the same step); ``None`` when every candidate is full (nothing kept). A place others hold
+    at ``now`` is not free; ``holder_id``'s own hold is (`holds`)."""
     release: list[Change] = []
     if moving is not None:
         release = changes_for(
@@ -72,7 +75,11 @@ async def take_places(
             resource=candidate.resource, cells=candidate.cells, delta=1, capacity=rule.capacity
         )
         if await apply_changes(
-            session=session, school_id=schedule.school_id, changes=[*release, *take]
+            session=session,
+            school_id=schedule.school_id,
+            changes=[*release, *take],
+            now=now,
+            holder_id=holder_id,
         ):
             return candidate
     return None

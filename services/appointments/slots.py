@@ -56,6 +56,10 @@ class Slot:
     starts_at: datetime
     ends_at: datetime
     free_places: int
+    #: The free resources at this start, the first to be taken first (what a hold keeps).
+    places: tuple[Candidate, ...] = ()
+    #: Until when the person listing holds this time (`holds`), if they do.
+    held_until: datetime | None = None
 
 
 async def free_slots(
@@ -125,6 +129,7 @@ async def free_slots(
         now=now,
         student_id=student.id,
         moving=moving,
+        holder_id=actor.id,
     )
     slots = _merge(kind, found)
     if moving is not None:
@@ -142,8 +147,10 @@ async def alternatives(
     starts_at: datetime,
     now: datetime,
     moving: Appointment | None,
+    holder_id: int | None,
 ) -> tuple[Slot, ...]:
-    """The free slots nearest to ``starts_at`` (the same day first, then the days around)."""
+    """The free slots nearest to ``starts_at`` (the same day first, then the days around);
+    places others hold are not free, ``holder_id``'s own are (`holds`)."""
     coaches = await coaches_for(
         session=session, schedule=schedule, rule=rule, trajectory=trajectory
     )
@@ -161,6 +168,7 @@ async def alternatives(
         now=now,
         student_id=student_id,
         moving=moving,
+        holder_id=holder_id,
     )
     slots = [s for s in _merge(rule.kind, found) if s.starts_at != starts_at]
     slots.sort(key=lambda s: (abs(s.starts_at - starts_at), s.starts_at))
@@ -268,11 +276,14 @@ async def _open_candidates(
     now: datetime,
     student_id: int,
     moving: Appointment | None,
-) -> list[tuple[Candidate, int]]:
+    holder_id: int | None,
+) -> list[tuple[Candidate, datetime | None, int]]:
     """Every candidate on ``days`` after the type's lead time (a time-out: also the block
-    that is running, `rules.earliest_start`), with its free places (> 0 only).
+    that is running, `rules.earliest_start`), with until when ``holder_id`` holds it (if they
+    do) and its free places (> 0 only).
 
-    The student's own appointments (but the one being moved) make overlapping times busy.
+    The student's own appointments (but the one being moved) make overlapping times busy; a
+    place someone else holds (`holds`) is taken.
     """
     earliest = rules.earliest_start(now=now, lead_time=rule.lead_time, duration=rule.duration)
     candidates = [
@@ -285,13 +296,23 @@ async def _open_candidates(
         return []
     start = min(c.starts_at for c in candidates)
     end = max(c.busy_until for c in candidates) + timedelta(minutes=1)
-    used = await usage(
+    taken = await usage(
         session=session,
         school_id=schedule.school_id,
         resources={c.resource for c in candidates},
         start=start,
         end=end,
+        now=now,
     )
+    used = taken.places
+    own_hold: dict[tuple[str, datetime], datetime] = {}
+    for held in taken.holds:
+        key = (held.resource, held.starts_at)
+        if held.holder_id == holder_id:
+            own_hold[key] = held.expires_at
+            continue
+        capacity, booked = used.get(key, (_default_capacity(rule), 0))
+        used[key] = (capacity, booked + 1)
     if moving is not None:
         # The moved appointment's own places count as free for its new time.
         for cell in cells_of(
@@ -308,7 +329,7 @@ async def _open_candidates(
         end=end,
         except_id=None if moving is None else moving.id,
     )
-    found: list[tuple[Candidate, int]] = []
+    found: list[tuple[Candidate, datetime | None, int]] = []
     for candidate in candidates:
         if any(s < candidate.ends_at and candidate.starts_at < e for s, e in own):
             continue
@@ -320,8 +341,16 @@ async def _open_candidates(
         else:
             free = int(all(_has_room(used, candidate.resource, cell) for cell in candidate.cells))
         if free > 0:
-            found.append((candidate, free))
+            kept = [own_hold.get((candidate.resource, cell)) for cell in candidate.cells]
+            mine = [until for until in kept if until is not None]
+            held_until = min(mine) if len(mine) == len(kept) else None
+            found.append((candidate, held_until, free))
     return found
+
+
+def _default_capacity(rule: TypeRule) -> int:
+    """The places of a slot row nobody has booked yet (no row in the table)."""
+    return rule.capacity if rule.resource is AppointmentResource.ROOM else 1
 
 
 def _has_room(
@@ -331,13 +360,25 @@ def _has_room(
     return booked < capacity
 
 
-def _merge(kind: AppointmentKind, found: Iterable[tuple[Candidate, int]]) -> list[Slot]:
-    """One `Slot` per start time (coach appointments: free places summed over coaches)."""
-    by_start: dict[datetime, tuple[datetime, int]] = {}
-    for candidate, free in found:
-        ends, places = by_start.get(candidate.starts_at, (candidate.ends_at, 0))
-        by_start[candidate.starts_at] = (ends, places + free)
-    return [
-        Slot(kind=kind, starts_at=start, ends_at=ends, free_places=places)
-        for start, (ends, places) in sorted(by_start.items())
-    ]
+def _merge(
+    kind: AppointmentKind, found: Iterable[tuple[Candidate, datetime | None, int]]
+) -> list[Slot]:
+    """One `Slot` per start time (coach appointments: free places summed over coaches), with
+    its free resources (one the person holds first) and until when they hold it."""
+    by_start: dict[datetime, list[tuple[Candidate, datetime | None, int]]] = {}
+    for entry in found:
+        by_start.setdefault(entry[0].starts_at, []).append(entry)
+    slots = []
+    for start, entries in sorted(by_start.items()):
+        entries.sort(key=lambda entry: entry[1] is None)  # a held resource first
+        slots.append(
+            Slot(
+                kind=kind,
+                starts_at=start,
+                ends_at=entries[0][0].ends_at,
+                free_places=sum(free for _, _, free in entries),
+                places=tuple(candidate for candidate, _, _ in entries),
+                held_until=entries[0][1],
+            )
+        )
+    return slots

@@ -237,8 +237,15 @@ async def approve_timeout_request(
         except_id=None,
     ):
         raise BookingRefused(Text.of(N_("The student already has an appointment at that time.")))
+    # The care coordinator holds nothing: every hold of someone else counts (`holds`).
     chosen = await take_places(
-        session=session, schedule=schedule, rule=rule, candidates=candidates, moving=None
+        session=session,
+        schedule=schedule,
+        rule=rule,
+        candidates=candidates,
+        moving=None,
+        now=now,
+        holder_id=None,
     )
     if chosen is None:
         raise SlotTaken(
@@ -252,6 +259,7 @@ async def approve_timeout_request(
                 starts_at=request.starts_at,
                 now=now,
                 moving=None,
+                holder_id=None,
             ),
         )
     requester = await session.get(Person, request.requested_by_id)

@@ -31,6 +31,8 @@ from dialogs.flows.afspraken import (
     OFFERED,
     STUDENT,
     STUDENTS,
+    SUMMARY,
+    TEACHER,
     TEACHERS,
     TIME,
     TIME_OUT,
@@ -55,6 +57,7 @@ from services.appointments.access import (
 from services.appointments.booking import book
 from services.appointments.cancelling import cancel
 from services.appointments.errors import BookingRefused, SlotTaken
+from services.appointments.holds import HOLD_FOR, hold
 from services.appointments.rules import is_late_cancel
 from services.appointments.schedule import DEFAULT_LATE_CANCEL_HOURS
 from services.appointments.slots import Slot, free_slots
@@ -213,7 +216,52 @@ async def booking_context(
     not_listed = _not_listed(cannot)
     # Under the child question; or under the kind question when that one was not asked.
     details = {STUDENT: not_listed, KIND: not_listed if FOR_STUDENT in answers else ()}
+    kept = await _hold_chosen(session=session, person=person, answers=answers, now=now, step=step)
+    if kept is not None:
+        details[SUMMARY] = (kept,)
     return _context(now, choices, **details)
+
+
+async def _hold_chosen(
+    *, session: AsyncSession, person: Person, answers: Answers, now: datetime, step: str | None
+) -> Text | None:
+    """Once a time is chosen (the summary, or a time-out's teacher question, is shown) it is
+    kept for this person for a few minutes (`services.appointments.holds`); the line that says
+    so under the summary. ``None`` before that, or when the time was taken meanwhile ("Book"
+    then says so and offers the nearest free times)."""
+    student, kind = student_of(answers), answers.get(KIND)
+    start = slot_start(str(answers.get(TIME, "")))
+    if step not in (TEACHER, SUMMARY) or student is None or not isinstance(kind, str):
+        return None
+    if start is None or kind not in {k.value for k in AppointmentKind}:
+        return None
+    slots = await _free_slots_once(
+        session=session,
+        person=person,
+        student_id=int(student),
+        kind=AppointmentKind(kind),
+        now=now,
+        moving=None,
+    )
+    chosen = next((slot for slot in slots if slot.starts_at == start and slot.places), None)
+    if chosen is None:
+        return None
+    until = chosen.held_until
+    if until is None:
+        place = chosen.places[0]
+        until = await hold(
+            session=session,
+            school_id=person.school_id,
+            holder_id=person.id,
+            resource=place.resource,
+            cells=place.cells,
+            now=now,
+        )
+    return Text.of(
+        N_("This time is kept for you for {duration}, until {time}."),
+        duration=HOLD_FOR,
+        time=until.astimezone(SCHOOL_TIMEZONE).time(),
+    )
 
 
 def _slot_of(answers: Answers) -> datetime:

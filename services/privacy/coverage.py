@@ -18,6 +18,10 @@ NOT_EXPORTED: dict[str, str] = {
     # Hashes of usernames and client addresses for the login throttle, swept after minutes:
     # not attributable to a person (an unknown username has no person).
     "login_failure": "hashed, not attributable, short-lived",
+    # A time kept for a person for five minutes while they read the booking summary
+    # (`services.appointments.holds`): no content, gone once they book or the minutes are
+    # over (the housekeeping deletes it; a deleted person's go with them).
+    "slot_hold": "minutes-long booking hold, no content",
     # Per-chat send pacing of the outbox (a chat key and the next allowed moment).
     "outbox_rate": "not personal (delivery pacing)",
     # A school's appointment kinds: its JSON columns hold role codes (who books, who attends).

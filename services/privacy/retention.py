@@ -38,6 +38,7 @@ from storage.models import (
     LoginLink,
     ProcessedUpdate,
     School,
+    SlotHold,
     Trajectory,
     TrajectoryStatus,
     WebChatSession,
@@ -69,6 +70,8 @@ class Pruned:
     invites: int
     web_chat_sessions: int
     conversations: int
+    #: Held times that expired (`services.appointments.holds`; they no longer count anyway).
+    slot_holds: int = 0
 
     @property
     def total(self) -> int:
@@ -80,6 +83,7 @@ class Pruned:
             + self.invites
             + self.web_chat_sessions
             + self.conversations
+            + self.slot_holds
         )
 
 
@@ -138,6 +142,7 @@ async def prune(*, session: AsyncSession, now: datetime, dry_run: bool = False) 
             (Conversation.status != ConversationStatus.ACTIVE)
             & (Conversation.updated_at < finished_conversation_cutoff(now)),
         ),
+        (SlotHold, SlotHold.expires_at <= now),
     ]
     counts: list[int] = []
     for model, condition in targets:

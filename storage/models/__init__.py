@@ -13,6 +13,7 @@ from storage.models.appointments import (
     ClosedDay,
     CoachAvailability,
     OpeningHours,
+    SlotHold,
     TimeoutRequest,
     TimeoutRequestReason,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "Role",
     "School",
     "SchoolAboutText",
+    "SlotHold",
     "StaffAccount",
     "StudentEvent",
     "StudentEventKind",

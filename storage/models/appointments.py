@@ -225,6 +225,35 @@ class AppointmentSlot(Base):
     booked: Mapped[int] = mapped_column(default=0)
 
 
+class SlotHold(Base):
+    """One place of one slot row kept for a person for a few minutes (domain.md: "a slot being
+    booked is held for a few minutes").
+
+    Written when the booking flow shows its summary (the time chosen), one row per slot row the
+    booking would take; dropped when the person books or holds another time. It takes no place
+    (``appointment_slot.booked`` is unchanged): the free times offered to others and their
+    conditional UPDATE count the holds of others that have not expired
+    (`services.appointments.holds`). An expired hold is simply ignored; the daily housekeeping
+    deletes it.
+    """
+
+    __tablename__ = "slot_hold"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["school_id", "holder_id"], ["person.school_id", "person.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("holder_id", "resource", "starts_at"),
+        Index(None, "school_id", "resource", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    holder_id: Mapped[int] = mapped_column()
+    resource: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Appointment(Base):
     """One booked appointment of one student.
 

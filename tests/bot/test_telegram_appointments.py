@@ -15,7 +15,7 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App, build_app
@@ -30,6 +30,7 @@ from dialogs.i18n import SCHOOL_TIMEZONE
 from services.accounts.people import get_person_by_external_id
 from services.accounts.schools import find_school
 from services.appointments.booking import book
+from services.appointments.errors import SlotTaken
 from services.conversations.runtime import school_today
 from services.demo.school import create_demo_data
 from services.kernel.uow import run_unit_of_work
@@ -44,6 +45,7 @@ from storage.models import (
     QueueKind,
     QueueStatus,
     Role,
+    SlotHold,
     Trajectory,
 )
 from tests.bot.appointment_setup import prepare_demo_booking
@@ -199,20 +201,36 @@ async def test_a_full_slot_offers_the_nearest_free_times(tg: Harness) -> None:
     student = User(2030, "en")
     await tg.link(student, "lln13", Role.STUDENT)
     summary = await _to_summary(tg, student, "Time-out moment")
-    wanted = await _chosen_start(tg.app, await _person(tg.app, "lln13"))
+    # The summary says the time is kept (`services.appointments.holds`) ...
+    assert "This time is kept for you for 5 minutes, until " in summary.text
+    daan = await _person(tg.app, "lln13")
+    wanted = await _chosen_start(tg.app, daan)
     lieke = await _person(tg.app, "lln14")
-    async with tg.app.sessions() as session:  # Lieke takes the only place first
-        await run_unit_of_work(
-            session,
-            lambda work: book(
-                session=work,
-                actor=lieke,
-                student_id=lieke.id,
-                kind=AppointmentKind.TIME_OUT,
-                starts_at=wanted,
-                now=datetime.now(UTC),
-            ),
+
+    async def lieke_books() -> object:
+        async with tg.app.sessions() as session:
+            return await run_unit_of_work(
+                session,
+                lambda work: book(
+                    session=work,
+                    actor=lieke,
+                    student_id=lieke.id,
+                    kind=AppointmentKind.TIME_OUT,
+                    starts_at=wanted,
+                    now=datetime.now(UTC),
+                ),
+            )
+
+    with pytest.raises(SlotTaken):  # ... so while it is, Lieke cannot take the only place
+        await lieke_books()
+    # He leaves the summary open longer than that; then Lieke takes the place first.
+    async with tg.app.sessions() as session, session.begin():
+        await session.execute(
+            update(SlotHold)
+            .where(SlotHold.holder_id == daan.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
+    await lieke_books()
 
     await tg.feed(student.press(summary, summary.data_for("Book ✓")))
     notice, offers = tg.api.chat(student.id)[-2:]

@@ -22,6 +22,8 @@ from dialogs.replies import ReplyKind
 from dialogs.state import Status
 from dialogs.text import Text
 from services.appointments.booking import book
+from services.appointments.errors import SlotTaken
+from services.appointments.holds import HOLD_FOR
 from services.appointments.views import AppointmentView, upcoming_for
 from services.conversations.appointment_bindings import NO_CHANNEL_LINE, booked_lines
 from services.conversations.runtime import Turn, handle_event, open_flow
@@ -34,6 +36,7 @@ from storage.models import (
     Person,
     QueueItem,
     QueueKind,
+    SlotHold,
 )
 from tests.support.booking_world import (
     MONDAY,
@@ -256,7 +259,10 @@ async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
 ) -> None:
     chat = await Chat(session_factory, world.student, BOOK.id).open()
     await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM", "Skip")
-    await _fill(session_factory, world, at(TUESDAY, 8, 30))  # someone else was quicker
+    # The summary stays open longer than the time is kept; someone else is quicker then.
+    later = NOW + HOLD_FOR + timedelta(minutes=1)
+    await _fill(session_factory, world, at(TUESDAY, 8, 30), now=later)
+    chat.now = later
 
     turn = await chat.press("Book ✓")
     assert turn.state.status is Status.ACTIVE
@@ -281,12 +287,17 @@ async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
 
 
 async def _fill(
-    factory: async_sessionmaker[AsyncSession], world: World, starts_at: datetime
-) -> None:
-    """Take the time-out room's only place at ``starts_at`` with another student."""
+    factory: async_sessionmaker[AsyncSession],
+    world: World,
+    starts_at: datetime,
+    *,
+    now: datetime = NOW,
+    prefix: str = "other",
+) -> Person:
+    """Take the time-out room's only place at ``starts_at`` with another student (who)."""
     async with factory() as session, session.begin():
         [other] = await add_students_with_trajectories(
-            session, world.school, world.mentor, 1, prefix="other"
+            session, world.school, world.mentor, 1, prefix=prefix
         )
     async with factory() as session:
         await run_unit_of_work(
@@ -297,9 +308,77 @@ async def _fill(
                 student_id=other.id,
                 kind=AppointmentKind.TIME_OUT,
                 starts_at=starts_at,
-                now=NOW,
+                now=now,
             ),
         )
+    return other
+
+
+async def test_a_chosen_time_is_kept_for_a_few_minutes_and_the_booking_ends_the_hold(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """domain.md: "a slot being booked is held for a few minutes" (`appointments.holds`)."""
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM")
+    # Asked whose lesson it is: the time is kept already, one row for the room's block.
+    assert await _holds(session_factory) == [(world.student.id, at(TUESDAY, 8, 30), NOW + HOLD_FOR)]
+    await chat.press("Skip")
+    assert "This time is kept for you for 5 minutes, until 10:35\u202fAM." in chat.question
+
+    # Meanwhile the room's only place is not offered to another student, nor theirs to book.
+    async with session_factory() as session, session.begin():
+        [other] = await add_students_with_trajectories(
+            session, world.school, world.mentor, 1, prefix="rival"
+        )
+    rival = await Chat(session_factory, other, BOOK.id, now=NOW + timedelta(minutes=1)).open()
+    await rival.press("Time-out moment", "Tuesday, March 3")
+    assert "8:30\u202fAM" not in rival.labels()
+    assert "9:20\u202fAM" in rival.labels()
+    with pytest.raises(SlotTaken):
+        await _fill(
+            session_factory, world, at(TUESDAY, 8, 30), now=NOW + timedelta(minutes=2), prefix="x"
+        )
+
+    chat.now = NOW + timedelta(minutes=3)
+    turn = await chat.press("Book ✓")
+    assert turn.state.status is Status.COMPLETED
+    assert await _holds(session_factory) == []  # booked: nothing kept any more
+    mine = [a for a in await _appointments(session_factory) if a.student_id == world.student.id]
+    assert [a.starts_at for a in mine] == [at(TUESDAY, 8, 30)]
+
+
+async def test_a_kept_time_is_free_again_once_the_minutes_are_over(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM", "Skip")
+    assert await _holds(session_factory) != []
+    other = await _fill(
+        session_factory, world, at(TUESDAY, 8, 30), now=NOW + HOLD_FOR, prefix="late"
+    )
+    booked = [a for a in await _appointments(session_factory) if a.student_id == other.id]
+    assert [a.starts_at for a in booked] == [at(TUESDAY, 8, 30)]
+
+
+async def test_choosing_another_time_keeps_that_one_instead(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM", "Skip")
+    await chat.press("Change an answer", "Time", "9:20\u202fAM")
+    assert [start for _, start, _ in await _holds(session_factory)] == [at(TUESDAY, 9, 20)]
+
+
+async def _holds(
+    factory: async_sessionmaker[AsyncSession],
+) -> list[tuple[int, datetime, datetime]]:
+    async with factory() as session:
+        rows = await session.execute(
+            select(SlotHold.holder_id, SlotHold.starts_at, SlotHold.expires_at).order_by(
+                SlotHold.id
+            )
+        )
+        return [(holder, start, until) for holder, start, until in rows]
 
 
 async def _booked(

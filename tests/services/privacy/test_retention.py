@@ -28,6 +28,7 @@ from storage.models import (
     QueueItem,
     Referral,
     School,
+    SlotHold,
     StudentEvent,
     SupportActivity,
     Trajectory,
@@ -197,12 +198,24 @@ async def test_pruning_removes_what_expired_and_keeps_what_lives(session: AsyncS
         chat = await session.scalar(select(WebChatSession).limit(1))
         assert chat is not None
         chat.expires_at = NOW + timedelta(days=1)
+        # A time kept while someone read a booking summary: one ended, one still running.
+        for minutes in (-1, 4):
+            session.add(
+                SlotHold(
+                    school_id=world.school.id,
+                    holder_id=world.sam.id,
+                    resource="room:time_out",
+                    starts_at=NOW + timedelta(days=1, minutes=minutes),
+                    expires_at=NOW + timedelta(minutes=minutes),
+                )
+            )
 
     pruned = (await in_unit(run_housekeeping, session=session, now=NOW)).pruned
 
     assert (pruned.processed_updates, pruned.web_sessions, pruned.login_links) == (1, 2, 2)
     assert (pruned.invites, pruned.web_chat_sessions) == (2, 1)
     assert pruned.conversations == 2  # the mentor's two finished ones; the active ones stay
+    assert pruned.slot_holds == 1
     async with session.begin():
         assert list(await session.scalars(select(ProcessedUpdate.update_id))) == [2]
         assert await session.scalar(select(func.count()).select_from(WebSession)) == 0
@@ -211,6 +224,8 @@ async def test_pruning_removes_what_expired_and_keeps_what_lives(session: AsyncS
         assert await session.scalar(select(func.count()).select_from(WebChatSession)) == 1
         statuses = list(await session.scalars(select(Conversation.status)))
         assert statuses == [ConversationStatus.ACTIVE] * 2
+        kept = list(await session.scalars(select(SlotHold.expires_at)))
+        assert kept == [NOW + timedelta(minutes=4)]
 
 
 async def test_the_worker_runs_it_and_keeps_running(
