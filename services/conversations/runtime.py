@@ -161,6 +161,7 @@ async def open_flow(
         state = DialogState.from_json(row.state)
         same_preset = all(state.answers.get(k) == v for k, v in (preset or {}).items())
         if state.flow_version == flow.version and same_preset:
+            await _touch(session, row)
             context = await _context(binding, session, person, now, state.answers, step=state.step)
             resumed = Text.of(N_("Welcome back! Let's continue where you left off."))
             notice = Reply(ReplyKind.NOTICE, (resumed,))
@@ -377,6 +378,24 @@ async def _store(
     for key, value in values.items():
         # The loaded object shows what is stored now, and the session has nothing to flush.
         set_committed_value(row, key, value)
+
+
+async def _touch(session: AsyncSession, row: Conversation) -> None:
+    """Mark a resumed conversation as the one the person is in now.
+
+    Several runs can be active at once (a move looked at, then a cancel picked again); what
+    the person opened last is what every channel takes for "the conversation in progress"
+    (`active_flow` for a typed answer in Telegram, the web chat's current question). The
+    state and its version stay as they are: the buttons just shown remain valid.
+    """
+    touched = utcnow()
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == row.id)
+        .values(updated_at=touched)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(row, "updated_at", touched)
 
 
 @cache

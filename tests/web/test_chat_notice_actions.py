@@ -422,6 +422,35 @@ async def test_my_appointments_in_the_web_chat_from_the_reminders_link(
     )
 
 
+async def test_cancel_picked_again_after_a_look_at_move_is_the_question_shown(
+    session_factory: Factory, world: World, database_url: str
+) -> None:
+    """Exploratory test: Cancel, then Move, then Cancel again on "My appointments". Both runs
+    stay open; the one just picked is the one shown (not the move question "welcome back"),
+    and the appointment can be cancelled without pressing "Stop" first."""
+    booked = await book_intake(session_factory, world)
+    async with chat_app(database_url, LATER) as web:
+        pia = await chat_of(web, session_factory, world.parent, Role.PARENT)
+        for action, title in (
+            ("Cancel", "Cancel an appointment"),
+            ("Move", "Move an appointment"),
+            ("Cancel", "Cancel an appointment"),
+        ):
+            listed = await pia.get("/chat/appointments")
+            await pia.submit(listed.form(say("nl", action)))
+            assert pia.page is not None
+            assert say("nl", title) in pia.page.text, action
+        shown = pia.page
+        assert shown is not None
+        assert 'data-step="summary"' in shown.body
+        assert say("nl", "Do you want to cancel this appointment?") in shown.text
+        done = await pia.press(say("nl", "Yes, cancel it"))
+        assert 'class="bubble done"' in done.body
+    assert (await appointment(session_factory, booked.appointment_id)).status is (
+        AppointmentStatus.CANCELLED
+    )
+
+
 # -- the decision on a referral ----------------------------------------------------------------
 
 
