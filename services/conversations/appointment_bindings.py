@@ -30,6 +30,7 @@ from dialogs.flows.afspraken import (
     KIND,
     OFFERED,
     STUDENT,
+    STUDENT_STEP,
     STUDENTS,
     SUMMARY,
     TEACHER,
@@ -216,10 +217,36 @@ async def booking_context(
     not_listed = _not_listed(cannot)
     # Under the child question; or under the kind question when that one was not asked.
     details = {STUDENT: not_listed, KIND: not_listed if FOR_STUDENT in answers else ()}
+    named = _named_student(person, students, answers)
+    preface = {KIND: named} if named else {}
     kept = await _hold_chosen(session=session, person=person, answers=answers, now=now, step=step)
-    if kept is not None:
-        details[SUMMARY] = (kept,)
-    return _context(now, choices, **details)
+    summary = (*named, *(() if kept is None else (kept,)))
+    if summary:
+        details[SUMMARY] = summary
+    return FlowContext(
+        today=now.astimezone(SCHOOL_TIMEZONE).date(),
+        choices=MappingProxyType(choices),
+        details=MappingProxyType(details),
+        preface=MappingProxyType(preface),
+    )
+
+
+def _named_student(
+    person: Person, students: Sequence[tuple[int, str]], answers: Answers
+) -> tuple[Text, ...]:
+    """ "For: Amira" when the child question was not asked (one child only can book) and the
+    booking is not the student's own: above the kind question and under the summary, as the
+    summary would have said it had the question been asked."""
+    only = answers.get(FOR_STUDENT)
+    if STUDENT in answers or only is None or only == str(person.id):
+        return ()
+    name = next((name for sid, name in students if str(sid) == only), None)
+    if name is None:
+        return ()
+    line = Text.of(
+        N_("{question}: {answer}"), question=Text.of(STUDENT_STEP.label), answer=Text.raw(name)
+    )
+    return (line,)
 
 
 async def _hold_chosen(

@@ -254,6 +254,36 @@ async def test_the_one_child_that_can_book_is_chosen_and_the_other_named(
     )
 
 
+async def test_the_child_not_asked_for_is_named_above_the_kinds_and_on_the_summary(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """Exploratory test: a parent of two children of whom only one can book was never told
+    whom the booking is for."""
+    async with session_factory() as session, session.begin():
+        await add_guardian(session, world.other_parent, world.newcomer)
+    chat = await Chat(session_factory, world.other_parent, BOOK.id).open()
+    named = f"For: {world.newcomer.display_name}"
+    question = chat.question
+    assert named in question
+    assert question.index(named) < question.index("What would you like to book?")
+    await chat.press("Intake meeting")
+    assert named not in chat.question  # the day question: said once is enough
+    await chat.press_first_option()
+    await chat.press_first_option()
+    assert "Please check your appointment:" in chat.question
+    assert named in chat.question
+
+
+async def test_a_student_booking_for_themself_is_not_told_whom_it_is_for(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    chat = await Chat(session_factory, world.student, BOOK.id).open()
+    assert "For:" not in chat.question
+    await chat.press("Time-out moment", "Tuesday, March 3", "8:30\u202fAM", "Skip")
+    assert "Please check your appointment:" in chat.question
+    assert "For:" not in chat.question
+
+
 async def test_a_time_taken_meanwhile_offers_the_nearest_free_times(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
