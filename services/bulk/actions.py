@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,7 +26,13 @@ from services.appointments.timeout_requests import decline_timeout_request
 from services.kernel.access import require_role
 from services.kernel.audit import record_audit
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
-from services.queue.rules import CLOSE_ACTIONS, QueueAction, validate_decline_reason
+from services.queue.rules import (
+    CLOSE_ACTIONS,
+    ItemState,
+    QueueAction,
+    refusal,
+    validate_decline_reason,
+)
 from services.queue.status import assign_item
 from services.referrals.decisions import decline
 from services.surveys.results import close_survey_item
@@ -42,21 +49,22 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-async def _items(*, session: AsyncSession, actor: Person, ids: list[int]) -> list[QueueItem]:
-    """The items, locked, in the order asked; `NotAllowed` when any is not of the actor's
-    school (one answer for another school's id and a missing one: ids cannot be probed)."""
+async def _items(
+    *, session: AsyncSession, actor: Person, ids: list[int], lock: bool = True
+) -> list[QueueItem]:
+    """The items, locked (unless only read), in the order asked; `NotAllowed` when any is not
+    of the actor's school (one answer for another school's id and a missing one: ids cannot be
+    probed)."""
     if not ids:
         raise InputInvalid(Text.of(N_("Choose at least one item.")))
     if len(ids) > BULK_MAX:
         raise InputInvalid(
             Text.of(N_("Choose at most {count} items at once."), count=Text.raw(str(BULK_MAX)))
         )
-    rows = await session.scalars(
-        select(QueueItem)
-        .where(QueueItem.id.in_(ids), QueueItem.school_id == actor.school_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    query = select(QueueItem).where(QueueItem.id.in_(ids), QueueItem.school_id == actor.school_id)
+    if lock:
+        query = query.with_for_update()
+    rows = await session.scalars(query.execution_options(populate_existing=True))
     found = {item.id: item for item in rows}
     if len(found) != len(ids):
         log.info("refused: bulk of %s items for person_id=%s", len(ids), actor.id)
@@ -116,6 +124,47 @@ async def bulk_assign(
     return [item.id for item in items]
 
 
+@dataclass(frozen=True, slots=True)
+class BulkClosePreview:
+    """What closing the chosen items would do (the confirmation before `bulk_close`): the
+    ids in the order asked, and per way of closing the ids it applies to."""
+
+    item_ids: tuple[int, ...]
+    #: Referrals declined: the mentor who referred is told (reads the reason in the chat).
+    referrals: tuple[int, ...]
+    #: Time-out requests declined: the student is told (without the reason).
+    timeout_requests: tuple[int, ...]
+    #: Exit questionnaire results marked handled (nobody is told).
+    questionnaires: tuple[int, ...]
+
+
+async def preview_bulk_close(
+    *, session: AsyncSession, actor: Person, queue_item_ids: Iterable[int], reason: str
+) -> BulkClosePreview:
+    """What `bulk_close` would do with these items and this reason, refused as it would be
+    (a bad reason, an item not the actor's, an item whose state does not allow closing), so
+    the confirmation is only shown for what can be done. Reads only: nothing is locked,
+    changed or told; `bulk_close` checks everything again when it is confirmed."""
+    problem = validate_decline_reason(reason)
+    if problem is not None:
+        raise InputInvalid(problem)
+    actor = await require_role(session=session, actor=actor, role=Role.CARE_COORDINATOR)
+    items = await _items(session=session, actor=actor, ids=_unique(queue_item_ids), lock=False)
+    by_action: dict[QueueAction, list[int]] = {}
+    for item in items:
+        action = CLOSE_ACTIONS[item.kind]
+        refused = refusal(ItemState.of(item), action)
+        if refused is not None:
+            raise _named(item.id, InvalidTransition(refused))
+        by_action.setdefault(action, []).append(item.id)
+    return BulkClosePreview(
+        item_ids=tuple(item.id for item in items),
+        referrals=tuple(by_action.get(QueueAction.DECLINE, ())),
+        timeout_requests=tuple(by_action.get(QueueAction.DECLINE_TIMEOUT, ())),
+        questionnaires=tuple(by_action.get(QueueAction.CLOSE, ())),
+    )
+
+
 async def bulk_close(
     *,
     session: AsyncSession,
@@ -155,4 +204,4 @@ async def bulk_close(
     return [item.id for item in items]
 
 
-__all__ = ["BULK_MAX", "bulk_assign", "bulk_close"]
+__all__ = ["BULK_MAX", "BulkClosePreview", "bulk_assign", "bulk_close", "preview_bulk_close"]

@@ -2,9 +2,10 @@
 Playwright) against the product's web app served by uvicorn on a free port.
 
 A care coordinator with a full queue sees the time-out request first, searches a student,
-sorts by a column (``aria-sort`` follows), closes two items at once with a reason, goes from a
-decision straight to the next item, reads an exit questionnaire's answers and marks it read;
-on a phone (390 px wide) every card shows label: value pairs and nothing scrolls sideways.
+sorts by a column (``aria-sort`` follows), closes two items at once with a reason (after a
+confirmation that says what closing does), goes from a decision straight to the next item,
+reads an exit questionnaire's answers and marks it read; on a phone (390 px wide) every card
+shows label: value pairs and nothing scrolls sideways.
 Every page is saved as a screenshot under ``test-artifacts/queue-work/<test>/``.
 """
 
@@ -169,6 +170,12 @@ async def test_a_coordinator_searches_sorts_and_closes_two_items_at_once(
     await page.get_by_label(f"Select #{work.normal}").check()
     await page.get_by_label("Reason for closing").fill(REASON)
     await page.get_by_role("button", name="Close with this reason").click()
+    # First what closing does; nothing is closed before the confirmation's button.
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Close 2 items?")
+    await expect(page.locator(".consequences")).to_contain_text("2 referrals are declined")
+    await shots.take(page, "confirm-close")
+    assert await _status(site, work.low) is QueueStatus.NEW
+    await page.get_by_role("button", name="Yes, close 2 items").click()
     await expect(page.get_by_role("status")).to_have_text("2 items closed.")
     # Still sorted as before, the closed ones gone from the open list.
     await expect(page.locator('th[data-column="student"]')).to_have_attribute(

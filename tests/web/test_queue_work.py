@@ -164,15 +164,34 @@ async def test_bulk_assign_and_bulk_close_change_each_item_and_audit_it(
     assert f'value="{work.high}" id="pick-{work.high}" checked' in short.text
     assert (await demo.item(work.high)).status is QueueStatus.NEW
 
-    closed = await zoco.post(
-        "/queue/bulk",
-        {
-            "action": "close",
-            "item": [str(work.high), str(work.timeout), str(work.survey)],
-            "reason": REASON,
-            "view": "sort=student",
-        },
+    form: dict[str, str | list[str]] = {
+        "action": "close",
+        "item": [str(work.high), str(work.timeout), str(work.survey)],
+        "reason": REASON,
+        "view": "sort=student",
+    }
+    # Closing says first what it will do (it cannot be undone); nothing changes before the
+    # confirmation's button.
+    asked = await zoco.post("/queue/bulk", form)
+    assert asked.status_code == 200
+    page = re.sub(r"\s+", " ", asked.text)
+    assert "Close 3 items?" in page
+    assert (
+        "1 referral is declined: the mentor who referred is told, and reads the reason in the "
+        "chat." in page
     )
+    assert "1 time-out request is declined: the student is told (without the reason)." in page
+    assert "1 exit questionnaire is marked as read." in page
+    assert REASON in page
+    assert 'name="confirmed" value="yes"' in page
+    assert 'href="/queue?sort=student">No, go back' in page
+    for unchanged in (work.high, work.timeout, work.survey):
+        assert (await demo.item(unchanged)).status is not QueueStatus.CLOSED
+    assert await demo.audit("queue.decline") == []
+    async with demo.app.sessions() as session:
+        assert "referral.declined" not in set(await session.scalars(select(Outbox.kind)))
+
+    closed = await zoco.post("/queue/bulk", {**form, "confirmed": "yes"})
     assert closed.status_code == 303
     assert closed.headers["location"] == "/queue?sort=student&bulk=close&count=3"
     referral = await demo.item(work.high)
@@ -191,13 +210,17 @@ async def test_bulk_assign_and_bulk_close_change_each_item_and_audit_it(
 
     # One of them closed already: the whole form is refused, nothing else changes.
     await _ready(zoco)
-    again = await zoco.post(
-        "/queue/bulk",
-        {"action": "close", "item": [str(work.normal), str(work.high)], "reason": REASON},
-    )
-    assert again.status_code == 409
-    assert f"#{work.high}: This referral was already declined." in zoco.text
-    assert (await demo.item(work.normal)).status is QueueStatus.NEW
+    again: dict[str, str | list[str]] = {
+        "action": "close",
+        "item": [str(work.normal), str(work.high)],
+        "reason": REASON,
+    }
+    for confirmed in ("", "yes"):  # refused before the confirmation and by it
+        await _ready(zoco)
+        refused_close = await zoco.post("/queue/bulk", {**again, "confirmed": confirmed})
+        assert refused_close.status_code == 409
+        assert f"#{work.high}: This referral was already declined." in zoco.text
+        assert (await demo.item(work.normal)).status is QueueStatus.NEW
     # Nor is a closed item assigned; the open one beside it keeps its assignee.
     refused = await zoco.post(
         "/queue/bulk",
@@ -227,9 +250,12 @@ async def test_bulk_refuses_forged_ids_another_schools_item_and_a_non_coordinato
         [str(work.high), "1 OR 1=1"],  # not an id at all
         [str(work.high), "-4"],
     ):
-        response = await zoco.post("/queue/bulk", {**form, "item": forged})
-        assert response.status_code == 404, forged
-        await untouched()
+        for confirmed in ("", "yes"):  # the confirmation step and the confirmed close
+            response = await zoco.post(
+                "/queue/bulk", {**form, "item": forged, "confirmed": confirmed}
+            )
+            assert response.status_code == 404, forged
+            await untouched()
     # Assigning to someone who is not a care coordinator of the school.
     for assignee in (str(demo.ids["coach"]), "999999", "x"):
         response = await zoco.post(

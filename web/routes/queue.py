@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.flows.verwijzing import CONSENT_PURPOSES
 from dialogs.i18n import SCHOOL_TIMEZONE
 from dialogs.text import N_, Text
-from services.bulk.actions import bulk_assign, bulk_close
+from services.bulk.actions import BulkClosePreview, bulk_assign, bulk_close, preview_bulk_close
 from services.consent.records import record_consent, withdraw_consent
 from services.kernel.errors import InputInvalid, InvalidTransition, NotAllowed
 from services.kernel.ids import parse_id
@@ -333,17 +333,28 @@ async def bulk_action(
     assignee: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     view: Annotated[str, Form()] = "",
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
-    """Assign the checked items to a care coordinator, or close them with a reason. Each item
-    is checked again against the person acting (`services.bulk.actions`); an item that is not
-    theirs refuses the whole form (404, nothing changed), an item whose state does not allow
-    it shows the queue again with the reason (409, nothing changed)."""
+    """Assign the checked items to a care coordinator, or close them with a reason. Closing
+    declines referrals and time-out requests and tells their mentors and students, and cannot
+    be undone: it first shows what it will do (`preview_bulk_close`), and only the
+    confirmation's button (``confirmed=yes``) closes. Each item is checked again against the
+    person acting (`services.bulk.actions`); an item that is not theirs refuses the whole form
+    (404, nothing changed), an item whose state does not allow it shows the queue again with
+    the reason (409, nothing changed)."""
     chosen = view_param(view) or QueueView()
     ids = _ids(item)
     if ids is None or action not in BULK_ACTIONS:
         raise NotAvailable
     now = web.now()
     try:
+        if action == "close" and confirmed != "yes":
+            preview = await uow(
+                lambda s: preview_bulk_close(
+                    session=s, actor=staff.person, queue_item_ids=ids, reason=reason
+                )
+            )
+            return _confirm_close(request, staff=staff, preview=preview, reason=reason, view=chosen)
         if action == "assign":
             assignee_id = parse_id(assignee)
             if assignee_id is None:
@@ -380,6 +391,22 @@ async def bulk_action(
     separator = "&" if "?" in chosen.url() else "?"
     return RedirectResponse(
         f"{chosen.url()}{separator}bulk={action}&count={len(changed)}", status_code=303
+    )
+
+
+def _confirm_close(
+    request: Request, *, staff: Staff, preview: BulkClosePreview, reason: str, view: QueueView
+) -> Response:
+    """The confirmation before a bulk close: how many items, what happens to each kind, the
+    reason, and the button that closes them (the same form fields, ``confirmed=yes``)."""
+    return render_page(
+        request,
+        "queue_close.html",
+        staff=staff,
+        preview=preview,
+        reason=reason,
+        view_query=view.query(),
+        back=view.url(),
     )
 
 
