@@ -7,7 +7,9 @@ default), and written back as a normalised query string: the sort links, a saved
 from the queue gets it as ``?view=…`` and puts it in its action forms (a hidden ``view``
 field); after an action that finishes the item's step the browser goes to
 ``/queue/next?after=<id>&view=…``, which opens the next open item of that view
-(`services.queue.listing.next_open_item`), not the top of the queue.
+(`services.queue.listing.next_open_item`), not the top of the queue. After an action that
+keeps the item open (take, note, consent, …) the item's page is shown again with the same
+``?view=…`` (`stay_url`), so the view survives every step.
 """
 
 from __future__ import annotations
@@ -148,6 +150,16 @@ async def next_or(request: Request, item_id: int, fallback: str) -> Response:
         return RedirectResponse(fallback, status_code=303)
     target = f"/queue/next?after={item_id}&{VIEW_FIELD}={quote(view.query(), safe='')}"
     return RedirectResponse(target, status_code=303)
+
+
+async def stay_url(request: Request, path: str, done: str) -> str:
+    """``path`` (the item's page) with ``done=<done>`` after an action that keeps the care
+    coordinator on the item (taking in analysis, a note, a consent), carrying the view its
+    form was posted from: the page keeps "Next item" and its way back to the same filtered
+    queue for the next step."""
+    url = with_view(path, view_param(await form_value(request, VIEW_FIELD)))
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}done={done}"
 
 
 async def posted_view(request: Request) -> str | None:

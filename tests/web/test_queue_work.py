@@ -324,6 +324,32 @@ async def test_after_a_decision_the_next_open_item_of_the_view_opens(
     assert "No open items are left in this view." in (await zoco.get(last.headers["location"])).text
 
 
+async def test_the_view_is_kept_through_every_step_on_the_item(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    """Opened from a filtered queue, taking in analysis and adding a note keep the coordinator
+    on the item, and the page still has "Next item" and its way back to the same view."""
+    work = await _work(demo)
+    zoco = await _zoco(browsers)
+    view = "urgency=low"
+    quoted = quote(view, safe="")
+    await zoco.get(f"/queue/{work.low}?view={quoted}")
+    for action, form in (("take", {}), ("notes", {"text": "Eerst de ouders bellen."})):
+        done = "note" if action == "notes" else action
+        answer = await zoco.post(f"/queue/{work.low}/{action}", {**form, "view": view})
+        assert answer.status_code == 303, action
+        assert answer.headers["location"] == f"/queue/{work.low}?view={quoted}&done={done}"
+        page = (await zoco.get(answer.headers["location"])).text
+        assert f'href="/queue?{view}">Queue</a>' in page, action
+        assert f'href="/queue/next?after={work.low}&amp;view={quoted}"' in page, action
+        # The forms of the page carry the view on, for the step after this one.
+        assert f'name="view" value="{view}"' in page, action
+    assert (await demo.item(work.low)).status is QueueStatus.IN_PROGRESS
+    # Without a view the item's page is shown as before.
+    plain = await zoco.post(f"/queue/{work.low}/notes", {"text": "Nog een notitie."})
+    assert plain.headers["location"] == f"/queue/{work.low}?done=note"
+
+
 async def test_a_time_out_decision_goes_on_to_the_next_item(
     demo: StaffWorld, browsers: BrowserFactory
 ) -> None:

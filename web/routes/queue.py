@@ -100,6 +100,7 @@ from web.queue_view import (
     handled_text,
     next_or,
     posted_view,
+    stay_url,
     view_param,
     with_view,
 )
@@ -639,7 +640,8 @@ async def referral_page(
 
 
 async def _done(request: Request, item_id: int, action: str) -> Response:
-    fallback = f"/queue/{item_id}?done={action}"
+    # The queue's view the form carried is kept, on the item's page as on the next item.
+    fallback = await stay_url(request, f"/queue/{item_id}", action)
     if action in NEXT_AFTER:
         return await next_or(request, item_id, fallback)
     return RedirectResponse(fallback, status_code=303)
