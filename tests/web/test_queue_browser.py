@@ -34,6 +34,28 @@ from web.server import bind_socket, bound_port, build_server
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "queue-work"
 REASON = "Dubbel binnengekomen; al besproken in het zorgteam."
+#: The queue cards' labels (``td::before``) that reach out of their own cell, into the next
+#: one: each label is measured as a copy with its computed width and font (a pseudo-element
+#: has no box of its own to ask for).
+LABELS_OUT_OF_CELL = """() => [...document.querySelectorAll('table.queue td[data-label]')]
+  .flatMap(td => {
+    const label = getComputedStyle(td, '::before');
+    const probe = document.createElement('div');
+    for (const name of ['width', 'font-family', 'font-size', 'font-weight', 'line-height',
+                        'overflow-wrap', 'word-break']) {
+        probe.style.setProperty(name, label.getPropertyValue(name));
+    }
+    probe.style.position = 'absolute';
+    probe.textContent = td.dataset.label;
+    td.closest('table').parentElement.append(probe);
+    const height = probe.getBoundingClientRect().height;
+    probe.remove();
+    const cell = td.getBoundingClientRect();
+    const top = cell.top + parseFloat(getComputedStyle(td).paddingTop);
+    return top + height > cell.bottom + 0.5
+        ? [`${td.closest('tr').dataset.item} ${td.dataset.label}: ${height} > ${cell.bottom - top}`]
+        : [];
+})"""
 #: Elements of the page's main part that reach past the screen's right edge.
 OVERFLOWING = """width => [...document.querySelectorAll('main *')]
     .filter(e => e.getBoundingClientRect().right > width + 1)
@@ -106,15 +128,18 @@ def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(request)
 
 
-async def _zoco(chromium: Browser, site: Site, *, width: int = 1280, height: int = 900) -> Page:
+async def _zoco(
+    chromium: Browser, site: Site, *, width: int = 1280, height: int = 900, language: str = "en"
+) -> Page:
     context = await chromium.new_context(viewport={"width": width, "height": height})
-    await context.add_cookies([{"name": "trajectbot_lang", "value": "en", "url": site.url}])
+    await context.add_cookies([{"name": "trajectbot_lang", "value": language, "url": site.url}])
     page = await context.new_page()
     await page.goto(site.url + "/login")
-    await page.get_by_label("Username").fill("zoco")
-    await page.get_by_label("Password").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("heading", name="Queue", exact=True)).to_be_visible()
+    await page.locator("input[name=username]").fill("zoco")
+    await page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    async with page.expect_navigation():
+        await page.locator("form button[type=submit]").last.click()
+    await expect(page.locator("table.queue")).to_be_visible()
     return page
 
 
@@ -237,6 +262,30 @@ async def test_the_questionnaire_answers_are_read_on_the_web(
     await expect(page.get_by_role("status")).to_contain_text("No open items are left in this view.")
     await shots.take(page, "after-read")
     assert await _status(site, work.survey) is QueueStatus.CLOSED
+    await page.context.close()
+
+
+@pytest.mark.parametrize("language", ["nl", "en", "ar"])
+async def test_on_a_phone_the_card_labels_never_overlap(
+    site: Site, chromium: Browser, shots: Shots, language: str
+) -> None:
+    """At 390 px "Toegewezen aan" wraps onto two lines: its cell grows with it, and the label
+    never runs into the next one ("Looptijd")."""
+    page = await _zoco(chromium, site, width=390, height=844, language=language)
+    await page.goto(site.url + "/queue")
+    cells = page.locator("table.queue td[data-label]")
+    assert await cells.count() > 20
+    assert await page.evaluate(LABELS_OUT_OF_CELL) == []
+    # The check sees a label that runs out of its cell (a cell too low for its label).
+    first = cells.first
+    await first.evaluate("td => { td.style.height = '0.5rem'; td.style.overflow = 'visible'; }")
+    assert len(await page.evaluate(LABELS_OUT_OF_CELL)) == 1
+    await page.reload()
+    # The value starts beside its label, not under it.
+    cell = page.locator(f'tr[data-item="{site.work.high}"] td[data-label]').nth(2)
+    label_side = await cell.evaluate("td => getComputedStyle(td, '::before').float")
+    assert label_side == "inline-start"
+    await page.screenshot(path=str(shots.folder / f"queue-phone-{language}.png"), full_page=True)
     await page.context.close()
 
 
