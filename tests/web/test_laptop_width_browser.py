@@ -14,7 +14,7 @@ from tests.web.test_queue_browser import Shots, Site, _zoco, chromium, shots, si
 
 __all__ = ["chromium", "shots", "site"]  # the fixtures, shared with the queue's browser tests
 
-LAPTOP = {"width": 1366, "height": 768}
+LAPTOP_WIDTH, LAPTOP_HEIGHT = 1366, 768
 #: Where an element is drawn, relative to the viewport.
 BOX = "e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; }"
 
@@ -22,7 +22,7 @@ BOX = "e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r
 async def test_on_a_laptop_the_skip_link_shows_only_with_focus_and_notices_are_styled(
     site: Site, chromium: Browser, shots: Shots
 ) -> None:
-    page = await _zoco(chromium, site, **LAPTOP)
+    page = await _zoco(chromium, site, width=LAPTOP_WIDTH, height=LAPTOP_HEIGHT)
     await page.goto(site.url + "/queue")
     skip = page.locator("a.skip-link")
     assert await skip.evaluate("e => getComputedStyle(e).position") == "absolute"
