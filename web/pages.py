@@ -1,7 +1,8 @@
 """Rendering pages: the language of the page, the base layout's context, error pages.
 
 Language: the one chosen with the switcher (a cookie), else the person's own (staff: their
-stored language), else Dutch. Arabic pages get ``dir="rtl"``.
+stored language; nobody known: the browser's ``Accept-Language``, where a page asks for it),
+else Dutch. Arabic pages get ``dir="rtl"``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,27 @@ def page_language(request: Request, preferred: str | None = None) -> str:
     """The page's language: the switcher's choice, else ``preferred``, else Dutch."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     return pick_language(chosen if chosen in LANGUAGES else None, preferred)
+
+
+def browser_language(request: Request) -> str | None:
+    """The first language of the browser's ``Accept-Language`` the product speaks (by weight:
+    ``ar, en;q=0.8`` → ar; ``ar-MA`` counts as ar), else None. For a page of nobody known
+    (the web chat without a session); a known person's own language comes first."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        base = tag.strip().replace("_", "-").split("-")[0].lower()
+        if weight > 0 and base in LANGUAGES:
+            ranked.append((-weight, position, base))
+    return min(ranked)[2] if ranked else None
 
 
 def base_context(

@@ -93,12 +93,19 @@ class LinkProblem(StrEnum):
 
 
 class ChatLinkInvalid(StorageError):  # noqa: N818 - named like InviteInvalid
-    """A personal link cannot be opened; ``language`` is its person's, when known."""
+    """A personal link cannot be opened; ``language`` is its person's, when known.
 
-    def __init__(self, problem: LinkProblem, language: str | None = None) -> None:
+    ``person_id`` (when known) is for the server only: a browser whose chat is already that
+    person's goes back to it; it is never shown.
+    """
+
+    def __init__(
+        self, problem: LinkProblem, language: str | None = None, person_id: int | None = None
+    ) -> None:
         super().__init__(f"chat link invalid: {problem}")
         self.problem = problem
         self.language = language
+        self.person_id = person_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +119,8 @@ class ChatLink:
     language: str
     #: The invite's or the survey invitation's id (for the audit trail; never shown).
     row_id: int
+    #: Whom it opens the chat for (never shown).
+    person_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +223,10 @@ async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatL
             raise ChatLinkInvalid(LinkProblem.UNKNOWN)
         language = await _language_of(session, invite.person_id)
         if invite.used_at is not None:
-            raise ChatLinkInvalid(LinkProblem.USED, language)
+            raise ChatLinkInvalid(LinkProblem.USED, language, invite.person_id)
         if invite.expires_at <= now:
-            raise ChatLinkInvalid(LinkProblem.EXPIRED, language)
-        return ChatLink(LinkKind.INVITE, language, invite.id)
+            raise ChatLinkInvalid(LinkProblem.EXPIRED, language, invite.person_id)
+        return ChatLink(LinkKind.INVITE, language, invite.id, invite.person_id)
     try:
         link = await redeem_survey_token(session=session, token=token, now=now)
     except SurveyUnavailable as unavailable:
@@ -232,10 +241,12 @@ async def _check_link(session: AsyncSession, token: str, now: datetime) -> ChatL
             if unavailable.kind is SurveyUnavailableReason.USED
             else LinkProblem.EXPIRED
         )
-        raise ChatLinkInvalid(problem, known) from None
+        raise ChatLinkInvalid(problem, known, respondent_id) from None
     if link.respondent.ended_at is not None:
         raise ChatLinkInvalid(LinkProblem.UNKNOWN)
-    return ChatLink(LinkKind.SURVEY, link.respondent.language, link.invitation.id)
+    return ChatLink(
+        LinkKind.SURVEY, link.respondent.language, link.invitation.id, link.respondent.id
+    )
 
 
 async def _has_left(session: AsyncSession, person_id: int) -> bool:
@@ -271,7 +282,7 @@ async def redeem_chat_link(
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
-            raise ChatLinkInvalid(LinkProblem.USED, link.language)
+            raise ChatLinkInvalid(LinkProblem.USED, link.language, link.person_id)
         invite = await session.scalar(select(Invite).where(Invite.token_hash == digest))
         assert invite is not None  # noqa: S101 - just claimed in this transaction
         person_id, school_id = invite.person_id, invite.school_id

@@ -22,7 +22,14 @@ from tests.support.chat_factories import ChatWorld, build_chat_world
 from tests.support.factories import NOW
 from tests.web.chat_client import ChatApp, ChatUser, chat_app
 from web.errors import CSRF_REFUSED
-from web.routes.chat import BUTTON_REFUSED, CHAT_COOKIE
+from web.routes.chat import (
+    BUTTON_REFUSED,
+    CHAT_COOKIE,
+    COME_BACK,
+    LEAVE_CONFIRM,
+    LEAVE_QUESTION,
+    LEAVE_WARNING,
+)
 
 CATALOGS = Catalogs()
 CLOCK = NOW + timedelta(hours=1)
@@ -263,9 +270,23 @@ async def test_stop_ends_the_questionnaire_and_the_menu_starts_it_again(
 
 async def test_leaving_closes_the_chat_on_this_device(web: ChatApp, world: ChatWorld) -> None:
     parent = await opened(web, world.survey_token)
-    await parent.press(rendered("nl", "Close the chat on this device"))
+    assert parent.page is not None
+    assert 'href="/chat/leave"' in parent.page.body  # a link to the question, not a button
+    asked = await parent.get("/chat/leave")
+    # Asked first, saying honestly what it means and how to come back.
+    assert rendered("nl", LEAVE_QUESTION) in asked.text
+    assert rendered("nl", LEAVE_WARNING) in asked.text
+    assert 'href="/chat#current"' in asked.body  # keep it open
+    # A post without that confirmation (an older page's button) goes to the question.
+    fields = asked.form(rendered("nl", LEAVE_CONFIRM)).fields
+    unconfirmed = await parent.post("/chat/leave", {**fields, "confirmed": ""})
+    assert (unconfirmed.status_code, unconfirmed.headers["location"]) == (303, "/chat/leave")
+    assert (await parent.get("/chat")).status == 200
+    await parent.get("/chat/leave")
+    await parent.press(rendered("nl", LEAVE_CONFIRM))
     assert parent.page is not None
     assert parent.page.status == 200
+    assert rendered("nl", COME_BACK) in parent.page.text
     assert CHAT_COOKIE not in parent.client.cookies
     assert (await parent.get("/chat")).status == 401
     async with web.sessions() as session:

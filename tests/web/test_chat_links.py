@@ -3,6 +3,7 @@ unknown, expired and used links get a kind page in the person's language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -16,8 +17,8 @@ from services.conversations.web_chat import LinkProblem
 from storage.models import Invite, WebChatSession
 from tests.support.chat_factories import ChatWorld, build_chat_world
 from tests.support.factories import NOW
-from tests.web.chat_client import ChatApp, chat_app
-from web.routes.chat import CHAT_COOKIE, LINK_PROBLEMS
+from tests.web.chat_client import ChatApp, Page, chat_app
+from web.routes.chat import CHAT_COOKIE, LINK_PROBLEMS, NO_SESSION
 
 CATALOGS = Catalogs()
 CLOCK = NOW + timedelta(hours=1)
@@ -175,12 +176,74 @@ async def test_the_chat_without_a_session_explains_how_to_get_in(web: ChatApp) -
     assert (
         rendered(
             "nl",
-            Text.of(
-                "This chat is not open on this device. Please open your personal link from the "
-                "school again."
-            ),
+            NO_SESSION,
         )
         in page.text
     )
     visitor.client.cookies.set(CHAT_COOKIE, "made-up-token", path="/chat")
     assert (await visitor.get("/chat")).status == 401
+
+
+# -- found by the exploratory test (a parent on a phone, no e-mail, no Telegram) --------------
+
+
+async def test_a_used_link_tapped_again_in_its_own_browser_goes_back_to_the_chat(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    parent = web.user()
+    await parent.open_link(world.invite_token)
+    again = await parent.client.get(f"/c/{world.invite_token}")
+    assert (again.status_code, again.headers["location"]) == (303, "/chat#current")
+    chat = await parent.get("/chat")
+    assert chat.status == 200
+    assert rendered("uk", Text.of("What would you like to do?")) in chat.text
+
+
+async def test_a_used_link_in_another_persons_browser_says_nothing_of_its_person(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    owner = web.user()
+    await owner.open_link(world.invite_token)
+    someone = web.user()
+    await someone.open_link(world.survey_token)  # another parent's own chat
+    seen = await someone.get(f"/c/{world.invite_token}")
+    assert seen.status == 410
+    assert rendered("uk", LINK_PROBLEMS[LinkProblem.USED]) in seen.text
+    assert 'href="/chat"' in seen.body  # back to their own chat
+    stranger = await web.user().get(f"/c/{world.invite_token}")
+    assert stranger.status == 410
+    assert 'href="/chat"' not in stranger.body  # no chat to go back to
+    # The two pages differ only by that way back: nothing of the link's person is shown.
+    back = re.compile(r'<p><a class="btn" href="/chat">[^<]*</a></p>|\s+')
+    assert back.sub("", seen.body) == back.sub("", stranger.body)
+    # An expired link of this browser's own person goes back to the chat too.
+    async with web.sessions() as session, session.begin():
+        invite = await session.scalar(select(Invite).where(Invite.used_at.is_not(None)))
+        assert invite is not None
+        invite.used_at = None
+        invite.expires_at = NOW
+    expired = await owner.client.get(f"/c/{world.invite_token}")
+    assert (expired.status_code, expired.headers["location"]) == (303, "/chat#current")
+
+
+@pytest.mark.parametrize(
+    ("accept", "language", "direction"),
+    [
+        ("ar,en;q=0.8", "ar", "rtl"),
+        ("ar-MA", "ar", "rtl"),
+        ("fr-FR, en;q=0.5, nl;q=0.4", "en", "ltr"),
+        ("tr;q=0.2, pl;q=0.9", "pl", "ltr"),
+        ("uk-UA,uk;q=0.9", "uk", "ltr"),
+        ("fr, de", "nl", "ltr"),
+        ("", "nl", "ltr"),
+    ],
+)
+async def test_without_a_chat_the_page_speaks_the_browsers_language(
+    web: ChatApp, accept: str, language: str, direction: str
+) -> None:
+    """No session: nobody is known, so the browser's Accept-Language picks among the six."""
+    headers = {"Accept-Language": accept} if accept else {}
+    response = await web.user().client.get("/chat", headers=headers)
+    page = Page(response.status_code, response.text)
+    assert (page.status, page.lang, page.dir) == (401, language, direction)
+    assert rendered(language, NO_SESSION) in page.text

@@ -72,7 +72,7 @@ from web.chat_render import render_messages, render_question, transcript
 from web.deps import FormCsrfProtected, UnitOfWork, UnitOfWorkDep, WebDep
 from web.errors import CSRF_REFUSED
 from web.nav import NavItem
-from web.pages import form_page, render_page
+from web.pages import browser_language, form_page, page_language, render_page
 from web.runtime import Web
 from web.security import (
     CSRF_FIELD,
@@ -90,6 +90,10 @@ NAV: tuple[NavItem, ...] = ()
 #: The web chat's own session cookie (not the staff login's), sent to ``/chat…`` only.
 CHAT_COOKIE = "trajectbot_chat"
 CHAT_PATH = "/chat"
+#: The personal links' path: the chat cookie is sent there too, so a link opened again in a
+#: browser whose chat is already its person's goes back to that chat (`_link_problem`).
+LINK_PATH = "/c"
+_COOKIE_PATHS = (CHAT_PATH, LINK_PATH)
 #: Where a POST sends the browser back to: the current question (the page scrolls to it).
 BACK_TO_CHAT = "/chat#current"
 LINK_PROBLEMS: dict[LinkProblem, Text] = {
@@ -107,12 +111,23 @@ LINK_PROBLEMS: dict[LinkProblem, Text] = {
 }
 NO_SESSION = Text.of(
     N_(
-        "This chat is not open on this device. Please open your personal link from the "
-        "school again."
+        "This chat is not open on this device. Open your personal link from the school; if it "
+        "has been used already, ask the school for a new one."
     )
 )
 BUTTON_REFUSED = Text.of(N_("This button is not for you, or no longer works."))
 LEFT = Text.of(N_("You have closed the chat on this device. Your answers are saved."))
+#: Said before closing and after it: a personal link works once, so only the school can
+#: open the chat again (a parent without e-mail or Telegram has no other way back).
+LEAVE_QUESTION = Text.of(N_("Close the chat on this device?"))
+LEAVE_WARNING = Text.of(
+    N_(
+        "This device will no longer open your chat. Your answers stay saved. Your personal "
+        "link works only once: to open the chat again, you need a new link from the school."
+    )
+)
+LEAVE_CONFIRM = Text.of(N_("Yes, close the chat"))
+COME_BACK = Text.of(N_("To open the chat again, ask the school for a new personal link."))
 
 
 #: Where a personal link may send the browser after opening the chat (an e-mail's link to the
@@ -120,6 +135,7 @@ LEFT = Text.of(N_("You have closed the chat on this device. Your answers are sav
 #: `services.outbox.channels.ChatTarget` (the intake report, the mentor's intake question, the
 #: decision on a referral, who leaves the lesson, "My appointments", the booking); nothing else.
 INTAKE_REPORT_PATH = f"{CHAT_PATH}/{ChatTarget.INTAKE_REPORT.value}"
+LEAVE_PATH = f"{CHAT_PATH}/leave"
 
 
 # -- personal links ------------------------------------------------------------------------
@@ -132,7 +148,7 @@ async def link_page(
     try:
         link = await uow(lambda s: inspect_chat_link(session=s, token=token, now=web.now()))
     except ChatLinkInvalid as invalid:
-        return _link_problem(request, invalid)
+        return await _link_problem(request, web, uow, invalid)
     return form_page(
         request,
         web,
@@ -150,7 +166,7 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     try:
         opened = await uow(lambda s: redeem_chat_link(session=s, token=token, now=now))
     except ChatLinkInvalid as invalid:
-        return _link_problem(request, invalid)
+        return await _link_problem(request, web, uow, invalid)
     then = await form_value(request, "then") or ""
     chosen = parse_chat_target(then)
     book = chosen is not None and chosen[0] is ChatTarget.BOOK
@@ -159,14 +175,7 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
     in_chat = book or voice is not None
     target = f"{CHAT_PATH}/{then}" if chosen is not None and not in_chat else BACK_TO_CHAT
     response = RedirectResponse(target, status_code=303)
-    set_cookie(
-        response,
-        CHAT_COOKIE,
-        opened.token,
-        secure=web.cookies_secure,
-        max_age=int(WEB_CHAT_TTL.total_seconds()),
-        path=CHAT_PATH,
-    )
+    _set_chat_cookies(response, web, opened.token)
     delete_cookie(response, FORM_COOKIE, secure=web.cookies_secure)
     if opened.survey_invitation_id is not None:
         # A questionnaire's link opens (or resumes) that questionnaire straight away.
@@ -218,7 +227,17 @@ async def _open_menu_flow(uow: UnitOfWork, web: Web, chat: ChatSession, flow_id:
     await _flash(uow, chat, turn.replies, catalog)
 
 
-def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
+async def _link_problem(
+    request: Request, web: Web, uow: UnitOfWork, invalid: ChatLinkInvalid
+) -> Response:
+    """Why a link cannot be opened; or, when this browser's chat is already the link's
+    person's (a used or expired link tapped again), that chat. Another person's chat only
+    adds "Back to the chat" (to their own): nothing about the link's person is said."""
+    chat = await request_chat(request, web, uow)
+    own = chat is not None and invalid.person_id == chat.person.id
+    if own and invalid.problem in (LinkProblem.USED, LinkProblem.EXPIRED):
+        log.info("web chat link %s: back to this browser's chat", invalid.problem.value)
+        return RedirectResponse(BACK_TO_CHAT, status_code=303)
     status = 404 if invalid.problem is LinkProblem.UNKNOWN else 410
     log.info("web chat link refused: %s", invalid.problem.value)
     return render_page(
@@ -229,6 +248,7 @@ def _link_problem(request: Request, invalid: ChatLinkInvalid) -> Response:
         language=invalid.language,
         message=LINK_PROBLEMS[invalid.problem],
         thanks=invalid.problem is LinkProblem.ANSWERED,
+        back=chat is not None,
     )
 
 
@@ -307,14 +327,7 @@ async def chat_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Respon
         chat_languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
     )
     # Sliding: the cookie's week starts again with every view, as the session's end does.
-    set_cookie(
-        page,
-        CHAT_COOKIE,
-        request.cookies.get(CHAT_COOKIE, ""),
-        secure=web.cookies_secure,
-        max_age=int(WEB_CHAT_TTL.total_seconds()),
-        path=CHAT_PATH,
-    )
+    _set_chat_cookies(page, web, request.cookies.get(CHAT_COOKIE, ""))
     return page
 
 
@@ -518,11 +531,35 @@ async def choose_language(
     return _back()
 
 
-async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
-    """Close the chat on this device (the answers stay saved)."""
+async def leave_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
+    """Before closing the chat on this device: what it means and how to come back (a link
+    works once; only the school can give a new one), with the button that closes it."""
+    chat = await request_chat(request, web, uow)
+    if chat is None:
+        return no_session_page(request)
+    return render_page(
+        request,
+        "chat/leave.html",
+        staff=None,
+        language=web.catalog(chat.person.language).language,
+        chat_csrf=chat.csrf_token,
+        csrf_field=CSRF_FIELD,
+        question=LEAVE_QUESTION,
+        warning=LEAVE_WARNING,
+        confirm=LEAVE_CONFIRM,
+    )
+
+
+async def leave(
+    request: Request, web: WebDep, uow: UnitOfWorkDep, confirmed: Annotated[str, Form()] = ""
+) -> Response:
+    """Close the chat on this device (the answers stay saved), once confirmed on the page
+    before (a post without the confirmation, such as an older page's, goes to that page)."""
     chat = await posted_chat(request, web, uow)
     if isinstance(chat, Response):
         return chat
+    if confirmed != "yes":
+        return RedirectResponse(LEAVE_PATH, status_code=303)
     token = request.cookies.get(CHAT_COOKIE, "")
     await uow(lambda s: end_chat_session(session=s, token=token, now=web.now()))
     response = render_page(
@@ -531,9 +568,11 @@ async def leave(request: Request, web: WebDep, uow: UnitOfWorkDep) -> Response:
         staff=None,
         language=chat.person.language,
         message=LEFT,
+        more=COME_BACK,
         thanks=False,
     )
-    delete_cookie(response, CHAT_COOKIE, secure=web.cookies_secure, path=CHAT_PATH)
+    for path in _COOKIE_PATHS:
+        delete_cookie(response, CHAT_COOKIE, secure=web.cookies_secure, path=path)
     return response
 
 
@@ -580,9 +619,30 @@ def _csrf_refused(request: Request, web: Web, chat: ChatSession) -> Response:
 
 
 def no_session_page(request: Request) -> Response:
+    """No chat in this browser: nobody is known, so the page speaks the browser's language
+    (`web.pages.browser_language`), else Dutch."""
     return render_page(
-        request, "chat/message.html", staff=None, status_code=401, message=NO_SESSION, thanks=False
+        request,
+        "chat/message.html",
+        staff=None,
+        status_code=401,
+        language=page_language(request, browser_language(request)),
+        message=NO_SESSION,
+        thanks=False,
     )
+
+
+def _set_chat_cookies(response: Response, web: Web, token: str) -> None:
+    """The session's cookie, for the chat and for the personal links."""
+    for path in _COOKIE_PATHS:
+        set_cookie(
+            response,
+            CHAT_COOKIE,
+            token,
+            secure=web.cookies_secure,
+            max_age=int(WEB_CHAT_TTL.total_seconds()),
+            path=path,
+        )
 
 
 def _back() -> Response:
@@ -680,5 +740,6 @@ def build_router() -> APIRouter:
     router.add_api_route(f"{CHAT_PATH}/press", press, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/text", answer_text, methods=["POST"])
     router.add_api_route(f"{CHAT_PATH}/language", choose_language, methods=["POST"])
-    router.add_api_route(f"{CHAT_PATH}/leave", leave, methods=["POST"])
+    router.add_api_route(LEAVE_PATH, leave_page, methods=["GET"])
+    router.add_api_route(LEAVE_PATH, leave, methods=["POST"])
     return router
