@@ -249,6 +249,14 @@ async def test_declining_needs_a_reason_and_keeps_it_internal(
     item = await demo.item()
     assert item.status is QueueStatus.CLOSED
     assert item.decision_reason == "Past beter bij de externe hulpverlening."
+    # The line under the title: each "·" stands between spaces ("… · Decision: declined").
+    found = re.search(
+        r'<p class="meta">(.*?)</p>', (await zoco.get(f"/queue/{demo.item_id}")).text, re.DOTALL
+    )
+    assert found is not None
+    meta = " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+    assert "Decision: declined" in meta
+    assert re.findall(r"\S·|·\S", meta) == [], meta
     (declined,) = await demo.audit("queue.decline")
     assert "externe" not in str(declined.details)
 

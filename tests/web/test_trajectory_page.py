@@ -4,6 +4,7 @@ confirmation step, CSRF on every form, and the audit trail."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -97,6 +98,14 @@ async def log_in(web: ChatApp, username: str, password: str = DEMO_PASSWORD) -> 
     return browser
 
 
+def _meta_line(body: str) -> str:
+    """The text of a page's ``<p class="meta">`` (the line under its title), tags left out
+    and white space collapsed as a browser shows it."""
+    found = re.search(r'<p class="meta">(.*?)</p>', body, re.DOTALL)
+    assert found is not None
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
 async def _audit(web: ChatApp, action: str) -> list[AuditLog]:
     async with web.sessions() as session:
         return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
@@ -114,6 +123,11 @@ async def test_the_care_coordinator_sees_the_page_with_its_flag_and_the_view_is_
     assert [f.button for f in page.forms].count("Mark as held") == 1
     assert page.form("Save the plan")
     assert f'href="/trajectories/{world.trajectory_id}/close"' in page.body
+    # The line under the title: each "·" stands between spaces ("Mentor: … · Coach: …").
+    meta = _meta_line(page.body)
+    assert "Mentor: " in meta
+    assert "Coach: " in meta
+    assert re.findall(r"\S·|·\S", meta) == [], meta
     views = await _audit(web, "trajectory.view")
     assert [v.subject_id for v in views] == [world.trajectory_id]
     listing = await zoco.get("/trajectories")
@@ -319,7 +333,9 @@ async def test_closing_asks_for_confirmation_and_starts_the_exit_questionnaire(
         f"/trajectories/{world.trajectory_id}/close", {"csrf_token": _csrf(closed)}
     )
     assert again.status_code == 409
-    assert "already closed" in again.text
+    assert again.text.count("This trajectory is already closed.") == 1  # said once
+    shown = await zoco.get(f"/trajectories/{world.trajectory_id}/close")
+    assert shown.text.count("This trajectory is already closed.") == 1
 
 
 async def test_the_page_says_when_an_adult_student_decides_about_their_parents(
