@@ -265,6 +265,29 @@ async def test_the_questionnaire_answers_are_read_on_the_web(
     await page.context.close()
 
 
+async def test_on_a_phone_a_refused_plan_shows_its_problems_where_she_is(
+    site: Site, chromium: Browser, shots: Shots
+) -> None:
+    """The accept form is far down the referral page on a phone: refused, the page opens on
+    the form's error summary (focused), whose links lead to the fields."""
+    page = await _zoco(chromium, site, width=390, height=844)
+    await page.goto(site.url + f"/queue/{site.work.high}")
+    await page.get_by_role("button", name="Take in analysis").click()
+    await expect(page.locator("#accept-form")).to_be_visible()
+    await page.locator("#goals").fill("Rustig.")
+    await page.get_by_role("button", name="Accept and create the trajectory").click()
+    summary = page.locator("#accept-problems")
+    await expect(summary).to_be_focused()
+    await expect(summary).to_be_in_viewport()
+    await expect(summary).to_contain_text("That is too short")
+    assert await page.evaluate("window.scrollY") > 0  # not left at the top of the page
+    await shots.take(page, "refused-plan-phone")
+    await summary.get_by_role("link").first.click()
+    await expect(page.locator("#goals")).to_be_in_viewport()
+    assert page.url.endswith("#goals")
+    await page.context.close()
+
+
 @pytest.mark.parametrize("language", ["nl", "en", "ar"])
 async def test_on_a_phone_the_card_labels_never_overlap(
     site: Site, chromium: Browser, shots: Shots, language: str

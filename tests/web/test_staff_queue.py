@@ -209,6 +209,18 @@ async def test_a_bad_plan_comes_back_with_each_problem_next_to_its_field(
     assert re.search(r'id="goals-problem"[^>]*>That is too short', page)
     assert re.search(r'id="end-problem"[^>]*>The end date must be on or after the start', page)
     assert re.search(r'id="evaluations-problem"[^>]*>Enter a date, for example', page)
+    # At the form's top an error summary, focused when the page loads (no JavaScript), lists
+    # the problems in the form's order, each a link to its field.
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', page, re.DOTALL)
+    assert summary is not None
+    assert "autofocus" in summary.group(0).split(">", 1)[0]
+    assert "The plan cannot be saved yet:" in summary.group(1)
+    links = re.findall(r'<a href="#([\w-]+)">([^<]+)</a>', summary.group(1))
+    assert [field for field, _text in links] == ["goals", "end", "evaluation-1"]
+    assert links[0][1].startswith("That is too short")
+    for field, _text in links:
+        assert f'id="{field}"' in page
+    assert page.index('class="error-summary"') < page.index('id="goals"')
     assert ">Rustig.</textarea>" in page  # what was typed is kept
     assert 'value="2026-06-01"' in page
     assert (await demo.item()).status is QueueStatus.IN_PROGRESS

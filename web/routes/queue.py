@@ -123,6 +123,16 @@ NEXT_AFTER = frozenset({"care_team", "accept", "decline", "merge"})
 
 #: How many interim evaluation dates the accept form offers.
 EVALUATION_FIELDS = 3
+#: The accept form's fields in the form's order: a problem's name → the id of the field the
+#: error summary links to (the first evaluation date for the evaluations).
+PLAN_FIELDS: dict[str, str] = {
+    "goals": "goals",
+    "start": "start",
+    "end": "end",
+    "evaluations": "evaluation-1",
+    "timeouts_per_week": "timeouts_per_week",
+}
+ACCEPT_FORM = "accept-form"
 
 DONE: dict[str, str] = {
     "take": N_("Taken in analysis."),
@@ -537,6 +547,15 @@ def _parse_date(raw: str, name: str, problems: dict[str, Text]) -> date | None:
         return None
 
 
+def _plan_summary(problems: dict[str, Text]) -> list[tuple[str, Text]]:
+    """The accept form's error summary: (field id, problem) in the form's order, so a refused
+    form says at its top what to fix and links to each field (a problem of a field the form
+    does not know links to the form)."""
+    known = [(PLAN_FIELDS[name], problems[name]) for name in PLAN_FIELDS if name in problems]
+    others = [(ACCEPT_FORM, text) for name, text in problems.items() if name not in PLAN_FIELDS]
+    return known + others
+
+
 def _today(now: datetime) -> date:
     return now.astimezone(SCHOOL_TIMEZONE).date()
 
@@ -606,6 +625,7 @@ async def _referral_page(
         queue_view=None if queue_view is None else queue_view.query(),
         plan=plan or PlanForm.proposed(view, _today(now)),
         plan_problems=plan_problems or {},
+        plan_summary=_plan_summary(plan_problems or {}),
         decline_reason=decline_reason,
         decline_problem=decline_problem,
         note_text=note_text,
