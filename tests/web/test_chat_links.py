@@ -247,3 +247,37 @@ async def test_without_a_chat_the_page_speaks_the_browsers_language(
     page = Page(response.status_code, response.text)
     assert (page.status, page.lang, page.dir) == (401, language, direction)
     assert rendered(language, NO_SESSION) in page.text
+
+
+async def test_the_links_page_offers_the_languages_in_their_own_names(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    """ux.md, "language first": a parent stored as Ukrainian who reads Arabic picks it on the
+    link's first screen; the chat opens in Arabic, right to left, and stays so."""
+    parent = web.user()
+    landing = await parent.get(f"/c/{world.invite_token}")
+    names = re.findall(r'name="language" value="(\w+)" lang="\w+"[^>]*>([^<]+)<', landing.text)
+    assert names == [
+        ("nl", "Nederlands"),
+        ("en", "English"),
+        ("ar", "العربية"),
+        ("tr", "Türkçe"),
+        ("pl", "Polski"),
+    ]  # the person's own (uk) is the main button's
+    form = landing.forms[0]
+    await parent.submit(form, language="ar")
+    assert parent.page is not None
+    assert (parent.page.status, parent.page.lang, parent.page.dir) == (200, "ar", "rtl")
+    assert rendered("ar", Text.of("What would you like to do?")) in parent.page.text
+    again = await parent.get("/chat")
+    assert again.lang == "ar"
+
+
+async def test_an_unknown_language_on_the_links_page_changes_nothing(
+    web: ChatApp, world: ChatWorld
+) -> None:
+    parent = web.user()
+    landing = await parent.get(f"/c/{world.invite_token}")
+    await parent.submit(landing.forms[0], language="xx")
+    assert parent.page is not None
+    assert (parent.page.status, parent.page.lang) == (200, "uk")

@@ -156,6 +156,9 @@ async def link_page(
         language=link.language,
         token=token,
         survey=link.kind is LinkKind.SURVEY,
+        other_languages=[
+            (code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != link.language
+        ],
         then=then if parse_chat_target(then) is not None else "",
     )
 
@@ -167,6 +170,14 @@ async def open_link(request: Request, web: WebDep, uow: UnitOfWorkDep, token: st
         opened = await uow(lambda s: redeem_chat_link(session=s, token=token, now=now))
     except ChatLinkInvalid as invalid:
         return await _link_problem(request, web, uow, invalid)
+    language = await form_value(request, "language") or ""
+    if language in LANGUAGES:
+        # Chosen on the link's page ("language first"): stored as /taal would, before the
+        # chat (or the questionnaire) opens, so it opens in that language.
+        reader = await uow(lambda s: resolve_chat_session(session=s, token=opened.token, now=now))
+        if reader is not None:
+            known: ChatSession = reader
+            await uow(lambda s: set_chat_language(session=s, chat=known, language=language))
     then = await form_value(request, "then") or ""
     chosen = parse_chat_target(then)
     book = chosen is not None and chosen[0] is ChatTarget.BOOK
