@@ -319,6 +319,13 @@ NO_CHANNEL_LINE = N_(
 )
 
 
+#: ... and where the calendar file is instead (the web chat's "My appointments").
+DOWNLOAD_LINE = N_("You can download the calendar file under “My appointments”.")
+DOWNLOAD_LATER_LINE = N_(
+    "Once the intake is confirmed, you can download its calendar file under “My appointments”."
+)
+
+
 def can_receive_notices(person: Person) -> bool:
     """Whether the calendar file and reminders can reach ``person`` (Telegram or e-mail)."""
     return reachable(
@@ -357,6 +364,8 @@ def booked_lines(
                 else ()
             ),
             Text.of(NO_CHANNEL_LINE),
+            # The web chat's "My appointments" offers the file once it is confirmed.
+            Text.of(DOWNLOAD_LINE if not waits else DOWNLOAD_LATER_LINE),
         )
     if view.kind is AppointmentKind.INTAKE and not view.mentor_confirmed:
         return (

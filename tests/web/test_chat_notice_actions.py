@@ -658,3 +658,44 @@ async def test_a_care_coordinator_by_email_logs_in_and_lands_on_the_referral(
     link = f"{STAFF_WEB_APP}:\nhttp://testserver/login?next=%2Fqueue%2F{item.id}\n"
     [mail] = [m for m in mails if link in plain_text(m).replace("\r\n", "\n")]
     assert "/c/" not in plain_text(mail)
+
+
+async def test_a_confirmed_appointment_can_be_added_to_the_calendar_from_the_web_chat(
+    session_factory: Factory, world: World, database_url: str
+) -> None:
+    """A parent the school cannot reach (no Telegram, no e-mail) downloads the calendar file
+    from "My appointments", once the intake is confirmed; nobody else can."""
+    booked = await book_intake(session_factory, world)
+    path = f"/chat/appointments/{booked.appointment_id}/calendar.ics"
+    async with chat_app(database_url, NOW) as web:
+        pia = await chat_of(web, session_factory, world.parent, Role.PARENT)
+        listed = await pia.get("/chat/appointments")
+        assert world.newcomer.given_name in listed.text
+        assert path not in listed.text  # the mentor has not confirmed: no file yet
+        assert (await pia.get(path)).status == 404
+
+        async with session_factory() as session, session.begin():
+            mentor = await session.get_one(Person, world.mentor.id)
+        await unit(
+            session_factory,
+            confirm_mentor_presence,
+            mentor=mentor,
+            appointment_id=booked.appointment_id,
+            now=NOW,
+            present=True,
+        )
+        listed = await pia.get("/chat/appointments")
+        assert f'href="{path}"' in listed.text
+        assert say("nl", "Add to my calendar") in listed.text
+        response = await pia.client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/calendar")
+        assert "attachment" in response.headers["content-disposition"]
+        body = response.text.replace("\r\n ", "")
+        assert f"UID:appointment-{booked.appointment_id}@trajectbot" in body
+        assert f"SUMMARY:{say('nl', 'Intake meeting')}" in body
+        assert world.newcomer.given_name not in body  # no names in the file
+
+        piet = await chat_of(web, session_factory, world.other_parent, Role.PARENT)
+        assert (await piet.get(path)).status == 404
+        assert (await web.user().get(path)).status == 401

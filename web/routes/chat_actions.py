@@ -44,15 +44,17 @@ from services.appointments.action_texts import (
     upcoming_lines,
 )
 from services.appointments.attendance import confirm_mentor_presence, intake_question
+from services.appointments.calendar import calendar_file
 from services.appointments.errors import BookingRefused
 from services.appointments.teacher_notice import timeout_for_teacher
+from services.appointments.views import AppointmentView
 from services.conversations.appointment_bindings import changeable_upcoming
 from services.conversations.runtime import open_flow
 from services.conversations.web_chat import ChatSession, Flash, set_flash
 from services.kernel.errors import InvalidTransition, NotAllowed
 from services.outbox.channels import ChatTarget
 from services.referrals.outcome import outcome_lines, referral_outcome
-from storage.models import AppointmentKind
+from storage.models import AppointmentKind, AppointmentStatus
 from web.chat_render import render_messages
 from web.deps import UnitOfWorkDep, WebDep
 from web.pages import render_page
@@ -294,6 +296,7 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
         (
             [catalog.render(line) for line in upcoming_lines(view, viewer_id=viewer_id)],
             f"{APPOINTMENTS_PATH}/{view.appointment_id}" if changeable else None,
+            _calendar_path(view.appointment_id) if _has_calendar(view) else None,
         )
         for view, changeable in views[:MAX_LISTED]
     ]
@@ -307,8 +310,46 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
         empty=catalog.render(Text.of(N_("You have no upcoming appointments."))),
         move=(MOVE_ACTION, catalog.render(Text.of(N_("Move")))),
         cancel=(CANCEL_ACTION, catalog.render(Text.of(N_("Cancel")))),
+        add_to_calendar=catalog.render(Text.of(N_("Add to my calendar"))),
         chat_csrf=chat.csrf_token,
         csrf_field=CSRF_FIELD,
+    )
+
+
+def _has_calendar(view: AppointmentView) -> bool:
+    """A calendar file exists once the appointment is confirmed (as Telegram and e-mail send
+    it: an intake only after the mentor said yes)."""
+    return view.status is AppointmentStatus.CONFIRMED
+
+
+def _calendar_path(appointment_id: int) -> str:
+    return f"{APPOINTMENTS_PATH}/{appointment_id}/{CALENDAR_FILE}"
+
+
+async def appointment_calendar(
+    request: Request, web: WebDep, uow: UnitOfWorkDep, appointment_id: int
+) -> Response:
+    """The calendar file of one of "My appointments", to download: what Telegram and e-mail
+    send, for someone the school cannot reach either way (a web chat without e-mail). Only an
+    appointment the list shows this person, confirmed; anything else gets the same refusal."""
+    chat = await request_chat(request, web, uow)
+    if chat is None:
+        return no_session_page(request)
+    catalog = web.catalog(chat.person.language)
+    if chat.survey_invitation_id is not None:
+        return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
+    views = await uow(lambda s: changeable_upcoming(session=s, person=chat.person, now=web.now()))
+    found = [v for v, _ in views if v.appointment_id == appointment_id and _has_calendar(v)]
+    if not found:
+        return _refusal(request, catalog, BUTTON_REFUSED, status_code=404)
+    view = found[0]
+    data = calendar_file(view, title=catalog.render(kind_label(view.kind.value)), location=None)
+    return Response(
+        data,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="appointment-{view.appointment_id}.ics"'
+        },
     )
 
 
@@ -346,6 +387,8 @@ async def change_appointment(
 
 
 MOVE_ACTION, CANCEL_ACTION = "move", "cancel"
+#: The last part of a calendar file's address (a GET: a download, no state changed).
+CALENDAR_FILE = "calendar.ics"
 _FLOW_OF = {MOVE_ACTION: MOVE.id, CANCEL_ACTION: CANCEL.id}
 
 
@@ -369,6 +412,11 @@ def build_router() -> APIRouter:
         f"{TIMEOUT_WHO_PATH}/{{appointment_id:int}}", timeout_who_page, methods=["GET"]
     )
     router.add_api_route(APPOINTMENTS_PATH, appointments_page, methods=["GET"])
+    router.add_api_route(
+        f"{APPOINTMENTS_PATH}/{{appointment_id:int}}/{CALENDAR_FILE}",
+        appointment_calendar,
+        methods=["GET"],
+    )
     router.add_api_route(
         f"{APPOINTMENTS_PATH}/{{appointment_id:int}}/{{action}}",
         change_appointment,

@@ -167,6 +167,9 @@ async def test_no_calendar_file_is_promised_to_someone_no_notice_can_reach(
     assert chat.texts[-1].startswith("Booked: Time-out moment, Monday, March 2, 10:10\u202fAM.")
     assert "calendar file." not in chat.texts[-1]
     assert "The school cannot send you the calendar file or a reminder" in chat.texts[-1]
+    assert chat.texts[-1].endswith(
+        "You can download the calendar file under “My appointments”."
+    )  # the web chat's list has it (`web.routes.chat_actions.appointment_calendar`)
 
 
 async def test_an_intake_waiting_for_the_mentor_is_said_without_a_promise(
@@ -190,6 +193,7 @@ async def test_an_intake_waiting_for_the_mentor_is_said_without_a_promise(
     assert unreachable[1:] == [
         "The mentor is asked to confirm being there; the intake is confirmed as soon as they do.",
         EN.render(Text.of(NO_CHANNEL_LINE)),
+        "Once the intake is confirmed, you can download its calendar file under “My appointments”.",
     ]
     reachable = [EN.render(line) for line in booked_lines(view, NOW)]
     assert reachable[1].endswith("You will get the calendar file then.")
