@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flow import Answers, FlowContext
 from dialogs.flows.exit_survey import (
+    ANONYMOUS,
     GOAL_CODES,
     SURVEY_FLOWS,
     VERSION,
@@ -79,7 +80,12 @@ async def survey_context(
     from the invitation in ``answers`` and only when it is this person's own.
     """
     details = dict(remaining_time(respondent_type.value))
-    first = SURVEY_FLOWS[respondent_type.value].steps[0].key
+    # The intro goes with the first statement, not with the question whether to answer
+    # anonymously that students and parents get first (a yes/no under "how much do you
+    # agree" read wrongly).
+    first = next(
+        step.key for step in SURVEY_FLOWS[respondent_type.value].steps if step.key != ANONYMOUS
+    )
     intro = Text.of(
         N_("Your time with the support room has ended. How much do you agree with each sentence?")
     )

@@ -287,9 +287,13 @@ async def test_progress_shows_the_time_left_and_whose_support_it_is(
     first = _texts(await respondent.open(anonymous=None))
     assert "Question 1 of 6" in first
     assert "Do you want to answer anonymously?" in first
-    assert "The support for Sanne at the support room has ended." in first
     assert "About 3 minutes left." in first
-    assert "About 2 minutes left." in _texts(await respondent.choose_anonymity(False))
+    # "How much do you agree" goes with the first statement, not under the yes/no question.
+    assert "How much do you agree" not in first
+    statement = _texts(await respondent.choose_anonymity(False))
+    assert "The support for Sanne at the support room has ended." in statement
+    assert "How much do you agree with each sentence?" in statement
+    assert "About 2 minutes left." in statement
     await respondent.choose("4")
     await respondent.choose("4")
     third = _texts(await respondent.choose("4"))
