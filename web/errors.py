@@ -120,6 +120,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if request.method == "GET":
             wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target += "?next=" + quote(safe_next(wanted), safe="")
+        else:
+            # A form sent after the session ended: nothing was saved, and the login page
+            # says so (a silent login page lost the care coordinator's typed plan).
+            target += "?expired=1"
         return RedirectResponse(target, status_code=303)
 
     async def forbidden(request: Request, _exc: Exception) -> Response:

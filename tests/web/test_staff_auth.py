@@ -5,6 +5,7 @@ Through httpx on the ASGI app (no network), a real database, the web app's clock
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -430,3 +431,24 @@ async def test_the_wait_is_said_in_the_readers_language(
     polish.client.headers["X-Forwarded-For"] = "192.0.2.90"
     await polish.log_in("coach", "one-more-guess")
     assert "Zbyt wiele prób. Czas oczekiwania przed kolejną próbą: 1 minuta." in polish.text
+
+
+async def test_a_form_sent_after_the_session_ended_says_nothing_was_saved(
+    demo: StaffWorld, browsers: BrowserFactory
+) -> None:
+    """The care coordinator's typed plan must not vanish without a word: the login page says
+    the session had ended and what she sent was not saved."""
+    zoco = await browsers()
+    await zoco.log_in("zoco")
+    queue = await zoco.get("/queue")
+    item = re.search(r'href="/queue/(\d+)', queue.text)
+    assert item is not None
+    demo.clock.advance(timedelta(hours=12, seconds=1))
+    answer = await zoco.post(f"/queue/{item.group(1)}/notes", {"text": "Een notitie."})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?expired=1"
+    login = await zoco.get(answer.headers["location"])
+    assert login.status_code == 200
+    assert "Your login had expired, so what you just sent was not saved." in login.text
+    plain = await (await browsers()).get("/login")
+    assert "was not saved" not in plain.text  # only after a refused form

@@ -105,11 +105,28 @@ def _logged_in(web: WebDep, started: NewSession, target: str) -> Response:
     return response
 
 
-async def login_page(*, request: Request, web: WebDep, next: str = "/") -> Response:
-    """The login form (or straight on, when already logged in)."""
+#: On the login page after a form was sent without a session (`web.errors`).
+SESSION_EXPIRED = N_(
+    "Your login had expired, so what you just sent was not saved. Please log in and send it again."
+)
+
+
+async def login_page(
+    *, request: Request, web: WebDep, next: str = "/", expired: bool = False
+) -> Response:
+    """The login form (or straight on, when already logged in); ``expired``: a form was just
+    refused for want of a session, and the page says that nothing was saved."""
     if await optional_staff(request, web) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return form_page(request, web, "login.html", next=safe_next(next), username="", error=None)
+    return form_page(
+        request,
+        web,
+        "login.html",
+        next=safe_next(next),
+        username="",
+        error=None,
+        expired=Text.of(SESSION_EXPIRED) if expired else None,
+    )
 
 
 CONTROL_IN_LOGIN = Text.of(
