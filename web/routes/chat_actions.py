@@ -56,7 +56,7 @@ from services.outbox.channels import ChatTarget
 from services.referrals.outcome import outcome_lines, referral_outcome
 from storage.models import AppointmentKind, AppointmentStatus
 from web.chat_render import render_messages
-from web.deps import UnitOfWorkDep, WebDep
+from web.deps import UnitOfWork, UnitOfWorkDep, WebDep
 from web.pages import render_page
 from web.routes.chat import (
     BACK_TO_CHAT,
@@ -67,6 +67,7 @@ from web.routes.chat import (
     posted_chat,
     request_chat,
 )
+from web.runtime import Web
 from web.security import CSRF_FIELD
 
 log = logging.getLogger(__name__)
@@ -284,14 +285,11 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
     """ "My appointments": the person's upcoming appointments, as Telegram lists them (their
     own, their children's, the intakes and evaluations of their mentees), each with Move and
     Cancel when they may change it."""
-    chat = await request_chat(request, web, uow)
-    if chat is None:
-        return no_session_page(request)
-    catalog = web.catalog(chat.person.language)
-    if chat.survey_invitation_id is not None:
-        return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
+    listed = await _my_appointments(request, web, uow)
+    if isinstance(listed, Response):
+        return listed
+    chat, catalog, views = listed
     viewer_id = chat.person.id
-    views = await uow(lambda s: changeable_upcoming(session=s, person=chat.person, now=web.now()))
     entries = [
         (
             [catalog.render(line) for line in upcoming_lines(view, viewer_id=viewer_id)],
@@ -316,6 +314,21 @@ async def appointments_page(request: Request, web: WebDep, uow: UnitOfWorkDep) -
     )
 
 
+async def _my_appointments(
+    request: Request, web: Web, uow: UnitOfWork
+) -> tuple[ChatSession, Catalog, list[tuple[AppointmentView, bool]]] | Response:
+    """This browser's person, their catalog and "My appointments" (each with whether they
+    may change it); the page to show instead without a chat, or in a questionnaire's chat."""
+    chat = await request_chat(request, web, uow)
+    if chat is None:
+        return no_session_page(request)
+    catalog = web.catalog(chat.person.language)
+    if chat.survey_invitation_id is not None:
+        return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
+    views = await uow(lambda s: changeable_upcoming(session=s, person=chat.person, now=web.now()))
+    return chat, catalog, views
+
+
 def _has_calendar(view: AppointmentView) -> bool:
     """A calendar file exists once the appointment is confirmed (as Telegram and e-mail send
     it: an intake only after the mentor said yes)."""
@@ -332,13 +345,10 @@ async def appointment_calendar(
     """The calendar file of one of "My appointments", to download: what Telegram and e-mail
     send, for someone the school cannot reach either way (a web chat without e-mail). Only an
     appointment the list shows this person, confirmed; anything else gets the same refusal."""
-    chat = await request_chat(request, web, uow)
-    if chat is None:
-        return no_session_page(request)
-    catalog = web.catalog(chat.person.language)
-    if chat.survey_invitation_id is not None:
-        return _refusal(request, catalog, Text.of(REPORT_NOT_HERE))
-    views = await uow(lambda s: changeable_upcoming(session=s, person=chat.person, now=web.now()))
+    listed = await _my_appointments(request, web, uow)
+    if isinstance(listed, Response):
+        return listed
+    _chat, catalog, views = listed
     found = [v for v, _ in views if v.appointment_id == appointment_id and _has_calendar(v)]
     if not found:
         return _refusal(request, catalog, BUTTON_REFUSED, status_code=404)
