@@ -20,7 +20,8 @@ lock run as they are; the first write of a transaction (or ``BEGIN IMMEDIATE``) 
 busy timeout at 0 and, when SQLite answers "busy", runs again on the driver's thread, which
 waits up to the busy timeout without holding up the loop. An update's statements are small and
 indexed; anything else (web pages, exports, jobs) keeps to the thread, where a long query does
-not hold up the loop.
+not hold up the loop. `OneHopConnection.run_here` is that decision without SQLAlchemy around it:
+`storage.direct` runs an update's four hot statements through it.
 """
 
 from __future__ import annotations
@@ -75,11 +76,9 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         cursor.close()
 
 
-async def _here(
-    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
-) -> _Outcome:
-    """On the loop: `_run` as a coroutine that never suspends."""
-    return _run(connection, operation, parameters, many)
+async def _done(outcome: _Outcome) -> _Outcome:
+    """A statement already run on the loop, as the coroutine SQLAlchemy's greenlet awaits."""
+    return outcome
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -176,41 +175,47 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def run(self, operation: str, parameters: Any, *, many: bool) -> _Outcome:
         """One statement, on the loop when it cannot wait for the lock, else on the thread."""
-        conn: sqlite3.Connection = self._connection._conn
         if operation.lstrip()[:6].upper() == "PRAGMA":
             # Settings (a connection's set-up): on the thread, and the busy timeout read anew.
             self._patience = None
             return self._on_thread(operation, parameters, many)
-        if not ON_LOOP.get() or self._execute_mutex.locked():
+        outcome = self.run_here(operation, parameters, many=many)
+        if outcome is None:
             return self._on_thread(operation, parameters, many)
+        # Through await_ all the same (two greenlet switches, no hand-over): SQLAlchemy's
+        # AsyncConnection insists that a statement awaited something.
+        return await_(_done(outcome))
+
+    def run_here(self, operation: str, parameters: Any, *, many: bool = False) -> _Outcome | None:
+        """The statement right here on the event loop, without SQLAlchemy's greenlet, or None
+        (nothing done) when it has to go to the thread: outside an update (`ON_LOOP`), while
+        the thread has the connection, or when it would have to wait for another connection's
+        write lock. `storage.direct` runs an update's hot statements so."""
+        conn: sqlite3.Connection = self._connection._conn
+        if not ON_LOOP.get() or self._execute_mutex.locked():
+            return None
         if _reads_only(operation):
             if not conn.in_transaction:
                 self._writing = False  # a new transaction (BEGIN) holds no lock yet
-            # Through await_ all the same (two greenlet switches, no hand-over): SQLAlchemy's
-            # AsyncConnection insists that a statement awaited something.
-            return await_(_here(conn, operation, parameters, many))
+            return _run(conn, operation, parameters, many)
         if self._writing and conn.in_transaction:
             # This transaction holds the lock (SQLite has not rolled it back).
-            return await_(_here(conn, operation, parameters, many))
+            return _run(conn, operation, parameters, many)
         # The lock may be another process's: asked for here without waiting; only when it is
         # taken does the statement wait, on the thread. A statement SQLite refused as busy
         # changed nothing, so it may run again.
         patience = self._patience_of(conn)
         conn.execute("PRAGMA busy_timeout=0")
         try:
-            outcome = await_(_here(conn, operation, parameters, many))
+            outcome = _run(conn, operation, parameters, many)
         except sqlite3.OperationalError as error:
             # Plain "busy" (and its variants) only; a lost snapshot (also "busy") fails again
             # on the thread, as it would have there at once.
             if getattr(error, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY:
                 raise
-            busy = True
-        else:
-            busy = False
+            return None
         finally:
             conn.execute(f"PRAGMA busy_timeout={patience}")
-        if busy:
-            return self._on_thread(operation, parameters, many)
         self._writing = conn.in_transaction
         return outcome
 

@@ -12,7 +12,6 @@ Readers: `read_versions` (both in one statement).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, event, select, update
@@ -25,6 +24,7 @@ from sqlalchemy.orm import (
     UOWTransaction,
 )
 
+from storage.direct import DirectStatement
 from storage.models import (
     AppointmentType,
     BookingSettings,
@@ -97,16 +97,18 @@ class Versions(NamedTuple):
 
 async def read_versions(session: AsyncSession) -> Versions:
     """Both counters (one cheap statement); zeros when the row is missing."""
-    row = (await session.execute(_versions_query())).first()
+    row = (await _VERSIONS.execute(session, {})).first()
     return Versions(0, 0) if row is None else Versions(int(row[0]), int(row[1]))
 
 
-@cache
 def _versions_query() -> Select[int, int]:
-    # Built once: every update reads it, and building the expression cost more than running it.
     # The table's columns, not the entity's: a Core query skips the ORM's execution path.
     table = cast(Table, CacheVersion.__table__)
     return select(table.c.version, table.c.case_version).where(table.c.id == 1)
+
+
+#: Every update reads it first (`storage.direct`: straight to SQLite's driver inside one).
+_VERSIONS = DirectStatement(_versions_query)
 
 
 #: Set by a case's bump until the outermost transaction ends (a savepoint ending keeps it).

@@ -16,11 +16,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from typing import cast
+from functools import cache, partial
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,6 +43,7 @@ from services.kernel.errors import (
     Reroute,
 )
 from services.kernel.uow import update_memo
+from storage.direct import DirectStatement
 from storage.locks import lock_person
 from storage.models import Conversation, ConversationStatus, Person, Role, utcnow
 
@@ -107,9 +109,10 @@ async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
     if memo is not None:
         # Inside a Telegram update the row is kept for the step that follows (`_load`): one
         # statement instead of two. Locked as `_load` would (PostgreSQL).
-        row = await session.scalar(_active_conversation_query(), {"person_id": person.id})
-        if row is None:
+        found = (await _ACTIVE.execute(session, {"person_id": person.id})).first()
+        if found is None:
             return None
+        row = _Row.of(found)
         memo[("conversation", person.id, row.flow)] = row
         return row.flow
     flow: str | None = await session.scalar(
@@ -123,19 +126,72 @@ async def active_flow(*, session: AsyncSession, person: Person) -> str | None:
     return flow
 
 
-@cache
-def _active_conversation_query() -> Select[Conversation]:
-    """Built once per process (every typed answer reads it)."""
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A conversation as one step reads it (a snapshot, not an ORM object: every step reads
+    and writes it, straight to the driver where it can, `storage.direct`)."""
+
+    id: int
+    flow: str
+    state: dict[str, Any]
+    status: ConversationStatus
+    version: int
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> _Row:
+        """From a row of `_row_query`'s columns."""
+        id_, flow, state, status, version = row
+        return cls(int(id_), str(flow), dict(state), ConversationStatus(status), int(version))
+
+
+def _row_query(*conditions: ColumnElement[bool]) -> Select[Any]:
+    table = cast(Table, Conversation.__table__)
+    columns = (table.c.id, table.c.flow, table.c.state, table.c.status, table.c.version)
+    return select(*columns).where(*conditions)
+
+
+def _active_query() -> Select[Any]:
+    table = cast(Table, Conversation.__table__)
     return (
-        select(Conversation)
-        .where(
-            Conversation.person_id == bindparam("person_id"),
-            Conversation.status == ConversationStatus.ACTIVE,
+        _row_query(
+            table.c.person_id == bindparam("person_id"),
+            table.c.status == ConversationStatus.ACTIVE,
         )
-        .order_by(Conversation.updated_at.desc())
+        .order_by(table.c.updated_at.desc())
         .limit(1)
         .with_for_update()
     )
+
+
+def _conversation_query(*, lock: bool) -> Select[Any]:
+    table = cast(Table, Conversation.__table__)
+    query = _row_query(
+        table.c.person_id == bindparam("person_id"), table.c.flow == bindparam("flow")
+    )
+    # Serialises two events of one person on PostgreSQL; SQLite serialises writers anyway.
+    return query.with_for_update() if lock else query
+
+
+def _save_statement() -> Update:
+    table = cast(Table, Conversation.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("loaded_version"))
+        .values(
+            step=bindparam("step"),
+            state=bindparam("state"),
+            status=bindparam("status"),
+            version=bindparam("version"),
+            updated_at=bindparam("updated_at"),
+        )
+    )
+
+
+# Every step runs these (built once per process; `storage.direct`).
+_ACTIVE = DirectStatement(_active_query)
+_LOAD = DirectStatement(partial(_conversation_query, lock=False))
+_LOAD_LOCKED = DirectStatement(partial(_conversation_query, lock=True))
+_SAVE = DirectStatement(_save_statement)
 
 
 async def open_flow(
@@ -320,31 +376,18 @@ def _flow_ids_for_roles(roles: frozenset[Role]) -> tuple[str, ...]:
 
 async def _load(
     session: AsyncSession, person: Person, flow_id: str, *, lock: bool = False
-) -> Conversation | None:
+) -> _Row | None:
     memo = update_memo()
     kept = None if memo is None else memo.pop(("conversation", person.id, flow_id), None)
-    if isinstance(kept, Conversation) and kept in session:
+    if isinstance(kept, _Row):
         return kept
-    result: Conversation | None = await session.scalar(
-        _conversation_query(lock=lock), {"person_id": person.id, "flow": flow_id}
-    )
-    return result
-
-
-@cache
-def _conversation_query(*, lock: bool) -> Select[Conversation]:
-    """Built once per process (every step reads it; building cost more than running it)."""
-    query = select(Conversation).where(
-        Conversation.person_id == bindparam("person_id"), Conversation.flow == bindparam("flow")
-    )
-    if lock:
-        # Serialises two events of one person on PostgreSQL; SQLite serialises writers anyway.
-        query = query.with_for_update()
-    return query
+    statement = _LOAD_LOCKED if lock else _LOAD
+    found = (await statement.execute(session, {"person_id": person.id, "flow": flow_id})).first()
+    return None if found is None else _Row.of(found)
 
 
 async def _store(
-    session: AsyncSession, person: Person, row: Conversation | None, state: DialogState
+    session: AsyncSession, person: Person, row: _Row | None, state: DialogState
 ) -> None:
     """Write ``state``; `ConcurrentUpdateError` when the row changed since it was loaded."""
     status = ConversationStatus(state.status.value)
@@ -370,17 +413,20 @@ async def _store(
         "version": row.version + 1,
         "updated_at": utcnow(),
     }
-    result = await session.execute(
-        _save_statement(), {**values, "row_id": row.id, "loaded_version": row.version}
+    result = await _SAVE.execute(
+        session, {**values, "row_id": row.id, "loaded_version": row.version}
     )
-    if getattr(result, "rowcount", 0) != 1:
+    if result.rowcount != 1:
         raise ConcurrentUpdateError(state.flow)
-    for key, value in values.items():
-        # The loaded object shows what is stored now, and the session has nothing to flush.
-        set_committed_value(row, key, value)
+    loaded = session.sync_session.identity_map.get(Session.identity_key(Conversation, (row.id,)))
+    if isinstance(loaded, Conversation):
+        # This session also holds the row as an object (a questionnaire run read it): it shows
+        # what is stored now, so its own later flush checks against the right version.
+        for key, value in values.items():
+            set_committed_value(loaded, key, value)
 
 
-async def _touch(session: AsyncSession, row: Conversation) -> None:
+async def _touch(session: AsyncSession, row: _Row) -> None:
     """Mark a resumed conversation as the one the person is in now.
 
     Several runs can be active at once (a move looked at, then a cancel picked again); what
@@ -394,24 +440,6 @@ async def _touch(session: AsyncSession, row: Conversation) -> None:
         .where(Conversation.id == row.id)
         .values(updated_at=touched)
         .execution_options(synchronize_session=False)
-    )
-    set_committed_value(row, "updated_at", touched)
-
-
-@cache
-def _save_statement() -> Update:
-    """Built once per process (every step runs it)."""
-    table = cast(Table, Conversation.__table__)
-    return (
-        update(table)
-        .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("loaded_version"))
-        .values(
-            step=bindparam("step"),
-            state=bindparam("state"),
-            status=bindparam("status"),
-            version=bindparam("version"),
-            updated_at=bindparam("updated_at"),
-        )
     )
 
 

@@ -7,13 +7,13 @@ the middleware begins one for the claim and, when handling failed, one for the r
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 from typing import cast
 
-from sqlalchemy import Insert, Table, delete, insert
+from sqlalchemy import Insert, Table, bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.direct import DirectStatement
 from storage.models import ProcessedUpdate, utcnow
 
 
@@ -28,7 +28,7 @@ async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool
         try:
             # A plain Core INSERT into the table, not the ORM's (bulk) insert of the entity:
             # this runs on every update.
-            await session.execute(_claim_statement(), {"update_id": update_id})
+            await _CLAIM.execute(session, {"update_id": update_id, "processed_at": utcnow()})
         except IntegrityError:
             return False
         return True
@@ -41,10 +41,15 @@ async def claim_update(*, session: AsyncSession, update_id: int, savepoint: bool
     return True
 
 
-@cache
 def _claim_statement() -> Insert:
-    """Built once per process."""
-    return insert(cast(Table, ProcessedUpdate.__table__))
+    table = cast(Table, ProcessedUpdate.__table__)
+    return insert(table).values(
+        update_id=bindparam("update_id"), processed_at=bindparam("processed_at")
+    )
+
+
+#: Every update writes it (`storage.direct`: straight to SQLite's driver inside one).
+_CLAIM = DirectStatement(_claim_statement)
 
 
 async def release_update(*, session: AsyncSession, update_id: int) -> None:
