@@ -15,6 +15,7 @@ have to wait for another connection's write lock (`OneHopConnection.run_here`). 
 directly are announced to SQLAlchemy's ``before_cursor_execute`` / ``after_cursor_execute``
 listeners as any other (statement logging, the statement-budget tests), and the driver's
 errors reach the caller as SQLAlchemy's (``IntegrityError``, ``OperationalError``).
+`commit_here` ends such a transaction the same way when nothing but SQLite's ``COMMIT`` is left.
 """
 
 from __future__ import annotations
@@ -79,12 +80,12 @@ class DirectStatement:
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> DirectResult:
         """Run the statement in ``session``'s transaction (directly where it can, see above)."""
-        bound = _bound_connection(session)
+        bound = bound_connection(session)
         if bound is None and _begins_on_sqlite(session):
             # The update's first statement: its transaction begins here (the connection and a
             # BEGIN, through SQLAlchemy), the statement itself goes directly.
             await session.connection()
-            bound = _bound_connection(session)
+            bound = bound_connection(session)
         if bound is not None:
             connection, driver = bound
             compiled = self._compiled_for(connection.dialect)
@@ -173,7 +174,7 @@ def _begins_on_sqlite(session: AsyncSession) -> bool:
     )
 
 
-def _bound_connection(session: AsyncSession) -> tuple[Connection, OneHopConnection] | None:
+def bound_connection(session: AsyncSession) -> tuple[Connection, OneHopConnection] | None:
     """The connection of ``session``'s transaction and its SQLite driver, when a statement can
     go to it directly: the transaction has its connection (no I/O to get it), it is the
     SQLite driver's, and the session has no ORM change a query would first flush."""
@@ -198,4 +199,15 @@ def _bound_connection(session: AsyncSession) -> tuple[Connection, OneHopConnecti
     return connection, driver
 
 
-__all__ = ["DirectResult", "DirectStatement"]
+def commit_here(session: AsyncSession) -> bool:
+    """Commit ``session``'s transaction right here, without SQLAlchemy's greenlet, when all
+    that is left is SQLite's ``COMMIT`` on the loop: inside an update, nothing to flush, no
+    savepoint open. False (nothing done) otherwise: the caller commits as usual."""
+    bound = bound_connection(session)
+    if bound is None or session.in_nested_transaction() or not bound[1].ends_here():
+        return False
+    session.sync_session.commit()
+    return True
+
+
+__all__ = ["DirectResult", "DirectStatement", "bound_connection", "commit_here"]

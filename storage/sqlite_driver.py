@@ -246,10 +246,19 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self) -> None:
         self._end(self._connection._conn.rollback, super().rollback)
 
+    def ends_here(self) -> bool:
+        """Whether ``COMMIT`` / ``ROLLBACK`` run right here on the loop (`_end`), with no
+        hand-over to the thread."""
+        return (
+            ON_LOOP.get()
+            and not self._execute_mutex.locked()
+            and self._connection._connection is not None
+        )
+
     def _end(self, here: Callable[[], None], on_thread: Callable[[], None]) -> None:
         """End the transaction: on the loop inside an update, else through aiosqlite."""
         try:
-            if ON_LOOP.get() and not self._execute_mutex.locked() and self._connection._connection:
+            if self.ends_here():
                 try:
                     here()
                 except Exception as error:

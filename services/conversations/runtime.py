@@ -19,9 +19,17 @@ from datetime import date, datetime
 from functools import cache, partial
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -185,6 +193,11 @@ def _save_statement() -> Update:
             updated_at=bindparam("updated_at"),
         )
     )
+
+
+def _conversation_key(row_id: int) -> tuple[type[Any], tuple[Any, ...], Any | None]:
+    """The session's identity-map key of a conversation row."""
+    return inspect(Conversation).identity_key_from_primary_key((row_id,))
 
 
 # Every step runs these (built once per process; `storage.direct`).
@@ -418,7 +431,8 @@ async def _store(
     )
     if result.rowcount != 1:
         raise ConcurrentUpdateError(state.flow)
-    loaded = session.sync_session.identity_map.get(Session.identity_key(Conversation, (row.id,)))
+    held = session.sync_session.identity_map
+    loaded: object = held.get(_conversation_key(row.id)) if len(held) else None
     if isinstance(loaded, Conversation):
         # This session also holds the row as an object (a questionnaire run read it): it shows
         # what is stored now, so its own later flush checks against the right version.

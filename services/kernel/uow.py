@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kernel.cache import ProcessCache, process_cache
 from storage.db import DEFERRED_BEGIN, renew_read_snapshot
+from storage.direct import commit_here
 from storage.sqlite_driver import ON_LOOP
 from storage.versions import read_versions
 
@@ -155,7 +156,7 @@ class UpdateUnit:
                 await self.session.rollback()
                 raise DuplicateUpdateError
             self.claimed = True
-        if self.session.in_transaction():
+        if self.session.in_transaction() and not commit_here(self.session):
             await self.session.commit()
 
     async def before_waiting(self) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.db import DEFERRED_BEGIN, create_engine, create_sessionmaker
-from storage.direct import DirectStatement
+from storage.direct import DirectStatement, commit_here
 from storage.models import ConversationStatus
 from storage.models.base import UTCDateTime, str_enum
 from storage.sqlite_driver import ON_LOOP
@@ -236,3 +236,27 @@ async def test_a_write_that_must_wait_for_the_lock_waits_on_the_thread(
     await ticker
     async with sqlite_engine.connect() as connection:
         assert (await connection.execute(select(item.c.name))).scalars().all() == ["waited"]
+
+
+async def test_commit_here_only_where_nothing_but_sqlites_commit_is_left(
+    sqlite_engine: AsyncEngine, in_update: None
+) -> None:
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await _add(session, "kept")
+        assert commit_here(session)  # on the loop, without SQLAlchemy's greenlet
+        assert not session.in_transaction()
+        await _add(session, "second")
+        async with session.begin_nested():
+            assert not commit_here(session)  # a savepoint is open: SQLAlchemy ends it
+        await session.commit()
+    async with sqlite_engine.connect() as connection:
+        names = (await connection.execute(select(item.c.name).order_by(item.c.id))).scalars()
+        assert names.all() == ["kept", "second"]
+
+
+async def test_commit_here_declines_outside_an_update(sqlite_engine: AsyncEngine) -> None:
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await _add(session, "x")
+        assert not commit_here(session)
+        assert session.in_transaction()
+        await session.rollback()
