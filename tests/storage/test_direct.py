@@ -4,7 +4,6 @@ one cannot go."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from storage.direct import DirectStatement, commit_here
 from storage.models import ConversationStatus
 from storage.models.base import UTCDateTime, str_enum
 from storage.sqlite_driver import ON_LOOP
+from tests.support.loop_ticks import waits_off_the_loop
 
 metadata = MetaData()
 item = Table(
@@ -209,31 +209,19 @@ async def test_a_write_that_must_wait_for_the_lock_waits_on_the_thread(
 ) -> None:
     other = sqlite3.connect(tmp_path / "direct.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    ticks = 0
-    written = asyncio.Event()
 
     async def write() -> None:
         async with create_sessionmaker(sqlite_engine)() as session:
             await session.connection()  # the transaction begun (deferred: no lock yet)
             await _add(session, "waited")
             await session.commit()
-        written.set()
 
-    async def tick() -> None:
-        nonlocal ticks
-        while not written.is_set():
-            ticks += 1
-            await asyncio.sleep(0.01)
+    def release() -> None:
+        other.execute("COMMIT")
+        other.close()
 
-    writer = asyncio.create_task(write())
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.3)
-    assert not written.is_set()  # waiting for the lock, off the loop: the loop went on
-    assert ticks >= 10
-    other.execute("COMMIT")
-    other.close()
-    await asyncio.wait_for(writer, 5)
-    await ticker
+    # Waiting for the lock, off the loop: the loop went on meanwhile.
+    assert await waits_off_the_loop(write, release) >= 10
     async with sqlite_engine.connect() as connection:
         assert (await connection.execute(select(item.c.name))).scalars().all() == ["waited"]
 

@@ -4,7 +4,6 @@ streamed results)."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_driver
 from storage.db import DEFERRED_BEGIN, create_engine
+from tests.support.loop_ticks import waits_off_the_loop
 
 
 @pytest.fixture
@@ -165,32 +165,20 @@ async def test_a_write_waiting_for_another_writer_does_not_block_the_loop(
     other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     other.execute("INSERT INTO item (name) VALUES ('first')")
-    ticks = 0
-    written = asyncio.Event()
 
     async def write() -> None:
         # (A read first would make this a lost snapshot once the other commits: "database is
         # locked", which the update's unit of work redoes, beginning IMMEDIATE.)
         async with sqlite_engine.begin() as connection:
             await connection.execute(text("INSERT INTO item (name) VALUES ('second')"))
-        written.set()
 
-    async def tick() -> None:
-        nonlocal ticks
-        while not written.is_set():
-            ticks += 1
-            await asyncio.sleep(0.01)
+    def release() -> None:
+        assert hand_overs == ["_run"]  # busy on the loop: the INSERT went to the thread
+        other.execute("COMMIT")
+        other.close()
 
-    writer = asyncio.create_task(write())
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.3)
-    assert not written.is_set()  # waiting for the lock (busy timeout) ...
-    assert ticks >= 10  # ... on the thread: the loop went on meanwhile
-    assert hand_overs == ["_run"]  # busy on the loop: the INSERT went to the thread
-    other.execute("COMMIT")
-    other.close()
-    await asyncio.wait_for(writer, 5)
-    await ticker
+    # Waiting for the lock (busy timeout) on the thread: the loop went on meanwhile.
+    assert await waits_off_the_loop(write, release) >= 10
     async with sqlite_engine.connect() as connection:
         names = await connection.scalars(text("SELECT name FROM item ORDER BY id"))
         assert names.all() == ["first", "second"]
