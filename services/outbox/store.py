@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.invites import create_invite, reissue_invite
 from services.accounts.leavers import ENDED
-from services.accounts.people import care_coordinators_of
+from services.accounts.people import care_coordinator_ids, care_coordinators_of
 from services.kernel.audit import record_audit
 from services.outbox.channels import (
     EMAIL_NOT_CONFIGURED,
@@ -567,17 +567,17 @@ async def notify_care_coordinators(
     subject. A school without a care coordinator gets a warning to the operator: the item
     stays queued, and whoever becomes coordinator sees it.
     """
-    coordinators = await care_coordinators_of(session=session, school_id=school_id)
+    coordinators = await care_coordinator_ids(session=session, school_id=school_id)
     if not coordinators:
         log.warning("school_id=%s has no care coordinator to notify", school_id)
-    for coordinator in coordinators:
+    for coordinator_id in coordinators:
         session.add(
             Outbox(
                 school_id=school_id,
-                recipient_id=coordinator.id,
+                recipient_id=coordinator_id,
                 kind=kind,
                 payload=dict(payload),
-                dedup_key=f"{kind}:{subject_id}:{coordinator.id}",
+                dedup_key=f"{kind}:{subject_id}:{coordinator_id}",
                 next_attempt_at=now,
                 created_at=now,
             )
