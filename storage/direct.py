@@ -12,7 +12,7 @@ Anything else takes SQLAlchemy's path, with the same result: PostgreSQL, a sessi
 Telegram update (web pages, jobs, tests), a session with ORM changes not yet flushed (the
 statement would not see them), a transaction that has no connection yet, or a write that would
 have to wait for another connection's write lock (`OneHopConnection.run_here`). Statements run
-directly are announced to SQLAlchemy's ``before_cursor_execute`` / ``after_cursor_execute``
+directly are announced to the engine's ``before_cursor_execute`` / ``after_cursor_execute``
 listeners as any other (statement logging, the statement-budget tests), and the driver's
 errors reach the caller as SQLAlchemy's (``IntegrityError``, ``OperationalError``).
 `commit_here` ends such a transaction the same way when nothing but SQLite's ``COMMIT`` is left.
@@ -90,9 +90,12 @@ class DirectStatement:
             connection, driver = bound
             compiled = self._compiled_for(connection.dialect)
             parameters = _parameters(compiled, params)
-            dispatch = connection.dispatch
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(
+            # The engine's listeners (where statement logs and counters listen), asked on the
+            # engine's own dispatcher: the connection's joins it anew on every question.
+            listeners = connection.engine.dispatch
+            heard = bool(listeners.before_cursor_execute or listeners.after_cursor_execute)
+            if heard:
+                connection.dispatch.before_cursor_execute(
                     connection, None, compiled.sql, parameters, None, False
                 )
             try:
@@ -100,8 +103,8 @@ class DirectStatement:
             except sqlite3.Error as error:
                 raise DBAPIError.instance(compiled.sql, parameters, error, sqlite3.Error) from error
             if outcome is not None:
-                if dispatch.after_cursor_execute:
-                    dispatch.after_cursor_execute(
+                if heard:
+                    connection.dispatch.after_cursor_execute(
                         connection, None, compiled.sql, parameters, None, False
                     )
                 _description, rows, rowcount, _lastrowid = outcome
